@@ -1,0 +1,145 @@
+package io.dstream.broker;
+
+import io.dstream.broker.config.BrokerConfig;
+import io.dstream.broker.config.GroupCommitPolicy;
+import io.dstream.broker.store.SyncMode;
+import io.vertx.core.Vertx;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code java -jar broker.jar}: every setting is a flag whose default comes from its
+ * {@code DSTREAM_*} environment variable (docs/configuration.md lists them).
+ */
+@Command(name = "broker", mixinStandardHelpOptions = true, version = "durable-stream broker 0.1.0",
+    description = "Runs the durable-stream broker.", sortOptions = false)
+public final class Main implements Callable<Integer> {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+
+  @Option(names = "--host", defaultValue = "${env:DSTREAM_HOST:-127.0.0.1}", description = "Bind address (DSTREAM_HOST).")
+  String host;
+
+  @Option(names = "--port", defaultValue = "${env:DSTREAM_PORT:-8787}", description = "HTTP/WebSocket port, 0 = any free (DSTREAM_PORT).")
+  int port;
+
+  @Option(names = "--data-dir", defaultValue = "${env:DSTREAM_DATA_DIR:-./data}", description = "H2 file and generated key (DSTREAM_DATA_DIR).")
+  Path dataDir;
+
+  @Option(names = "--api-key", defaultValue = "${env:DSTREAM_API_KEY}", description = "API key; unset = generated once into the data dir (DSTREAM_API_KEY).")
+  String apiKey;
+
+  @Option(names = "--sync", defaultValue = "${env:DSTREAM_SYNC:-always}", description = "always = ack after fsync, os = ack after write to the OS (DSTREAM_SYNC).")
+  String sync;
+
+  @Option(names = "--trusted-proxies", defaultValue = "${env:DSTREAM_TRUSTED_PROXIES:-}", description = "Comma-separated IPs/CIDRs whose X-Forwarded-For is believed (DSTREAM_TRUSTED_PROXIES).")
+  String trustedProxies;
+
+  @Option(names = "--max-frame-bytes", defaultValue = "${env:DSTREAM_MAX_FRAME_BYTES:-1048576}", description = "Largest WebSocket message (DSTREAM_MAX_FRAME_BYTES).")
+  int maxFrameBytes;
+
+  @Option(names = "--max-pending-requests", defaultValue = "${env:DSTREAM_MAX_PENDING_REQUESTS:-1024}", description = "Unanswered requests per socket before reading pauses (DSTREAM_MAX_PENDING_REQUESTS).")
+  int maxPendingRequests;
+
+  @Option(names = "--max-in-flight", defaultValue = "${env:DSTREAM_MAX_IN_FLIGHT:-256}", description = "Unacked pushes per subscriber (DSTREAM_MAX_IN_FLIGHT).")
+  int maxInFlight;
+
+  @Option(names = "--ack-timeout-ms", defaultValue = "${env:DSTREAM_ACK_TIMEOUT_MS:-30000}", description = "Redeliver an unacked push after this (DSTREAM_ACK_TIMEOUT_MS).")
+  long ackTimeoutMs;
+
+  @Option(names = "--max-deliver", defaultValue = "${env:DSTREAM_MAX_DELIVER:-5}", description = "Deliveries before a message is skipped for a subscriber (DSTREAM_MAX_DELIVER).")
+  int maxDeliver;
+
+  @Option(names = "--idle-timeout-ms", defaultValue = "${env:DSTREAM_IDLE_TIMEOUT_MS:-60000}", description = "Idle time before an actor hibernates (DSTREAM_IDLE_TIMEOUT_MS).")
+  long idleTimeoutMs;
+
+  @Option(names = "--actor-cache-messages", defaultValue = "${env:DSTREAM_ACTOR_CACHE_MESSAGES:-1024}", description = "Recent messages kept in memory per active subject (DSTREAM_ACTOR_CACHE_MESSAGES).")
+  int actorCacheMessages;
+
+  @Option(names = "--actor-cache-bytes", defaultValue = "${env:DSTREAM_ACTOR_CACHE_BYTES:-262144}", description = "Byte bound of that cache (DSTREAM_ACTOR_CACHE_BYTES).")
+  int actorCacheBytes;
+
+  @Option(names = "--shards", defaultValue = "${env:DSTREAM_SHARDS:-0}", description = "Actor shards (event-loop contexts); 0 = 2 x cores (DSTREAM_SHARDS).")
+  int shards;
+
+  @Option(names = "--commit-max-messages", defaultValue = "${env:DSTREAM_COMMIT_MAX_MESSAGES:-10000}", description = "Group commit: writes per commit (DSTREAM_COMMIT_MAX_MESSAGES).")
+  int commitMaxMessages;
+
+  @Option(names = "--commit-max-bytes", defaultValue = "${env:DSTREAM_COMMIT_MAX_BYTES:-8388608}", description = "Group commit: bytes per commit (DSTREAM_COMMIT_MAX_BYTES).")
+  int commitMaxBytes;
+
+  @Option(names = "--commit-max-delay-us", defaultValue = "${env:DSTREAM_COMMIT_MAX_DELAY_US:-0}", description = "Group commit: wait this long for more writes when the queue is empty (DSTREAM_COMMIT_MAX_DELAY_US).")
+  long commitMaxDelayMicros;
+
+  @Option(names = "--write-queue-batches", defaultValue = "${env:DSTREAM_WRITE_QUEUE_BATCHES:-65536}", description = "Writer queue bound, in per-subject batches (DSTREAM_WRITE_QUEUE_BATCHES).")
+  int writeQueueBatches;
+
+  @Option(names = "--store-cache-mb", defaultValue = "${env:DSTREAM_STORE_CACHE_MB:-64}", description = "H2 page cache in MiB (DSTREAM_STORE_CACHE_MB).")
+  int storeCacheMb;
+
+  BrokerConfig toConfig() {
+    BrokerConfig.Builder builder = BrokerConfig.builder()
+        .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(SyncMode.parse(sync))
+        .trustedProxies(trustedProxies.isBlank() ? List.of() : Arrays.stream(trustedProxies.split(",")).map(String::trim).toList())
+        .maxFrameBytes(maxFrameBytes).maxPendingRequests(maxPendingRequests).maxInFlight(maxInFlight)
+        .ackTimeout(Duration.ofMillis(ackTimeoutMs)).maxDeliver(maxDeliver).idleTimeout(Duration.ofMillis(idleTimeoutMs))
+        .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes)
+        .groupCommit(new GroupCommitPolicy(commitMaxMessages, commitMaxBytes, commitMaxDelayMicros))
+        .writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb);
+    if (shards > 0) {
+      builder.shards(shards);
+    }
+    return builder.build();
+  }
+
+  @Override
+  public Integer call() throws InterruptedException {
+    BrokerConfig config;
+    try {
+      config = toConfig();
+    } catch (IllegalArgumentException e) {
+      LOG.error("invalid configuration: {}", e.getMessage());
+      return 2;
+    }
+    Vertx vertx = Vertx.vertx();
+    Broker broker;
+    try {
+      broker = Broker.start(vertx, config).await();
+    } catch (Exception e) {
+      LOG.error("broker failed to start: {}", e.getMessage(), e);
+      vertx.close().await();
+      return 1;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      LOG.info("stopping");
+      broker.stop().eventually(vertx::close).toCompletionStage().toCompletableFuture().orTimeout(30, TimeUnit.SECONDS)
+          .whenComplete((v, e) -> stopped.countDown());
+      try {
+        stopped.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "dstream-shutdown"));
+    stopped.await();
+    return 0;
+  }
+
+  public static void main(String[] args) {
+    int code = new CommandLine(new Main()).execute(args);
+    if (code != 0) {
+      System.exit(code);
+    }
+  }
+}

@@ -1,0 +1,188 @@
+package io.dstream.broker.config;
+
+import io.dstream.broker.store.SyncMode;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Immutable broker settings. Every bound the broker enforces lives here, so that nothing grows
+ * without a limit an operator can see and change. Built with {@link #builder()}; {@link io.dstream.broker.Main}
+ * fills it from command-line flags and {@code DSTREAM_*} environment variables.
+ */
+public final class BrokerConfig {
+
+  private final String host;
+  private final int port;
+  private final Path dataDir;
+  private final String apiKey;
+  private final SyncMode syncMode;
+  private final List<String> trustedProxies;
+  private final int maxFrameBytes;
+  private final int maxPendingRequests;
+  private final int maxInFlight;
+  private final Duration ackTimeout;
+  private final int maxDeliver;
+  private final Duration idleTimeout;
+  private final int actorCacheMessages;
+  private final int actorCacheBytes;
+  private final int shards;
+  private final GroupCommitPolicy groupCommit;
+  private final int writeQueueBatches;
+  private final int storeCacheMb;
+
+  private BrokerConfig(Builder b) {
+    this.host = b.host;
+    this.port = b.port;
+    this.dataDir = Objects.requireNonNull(b.dataDir, "dataDir");
+    this.apiKey = b.apiKey;
+    this.syncMode = Objects.requireNonNull(b.syncMode, "syncMode");
+    this.trustedProxies = List.copyOf(b.trustedProxies);
+    this.maxFrameBytes = positive(b.maxFrameBytes, "maxFrameBytes");
+    this.maxPendingRequests = positive(b.maxPendingRequests, "maxPendingRequests");
+    this.maxInFlight = positive(b.maxInFlight, "maxInFlight");
+    this.ackTimeout = positive(b.ackTimeout, "ackTimeout");
+    this.maxDeliver = positive(b.maxDeliver, "maxDeliver");
+    this.idleTimeout = positive(b.idleTimeout, "idleTimeout");
+    this.actorCacheMessages = positive(b.actorCacheMessages, "actorCacheMessages");
+    this.actorCacheBytes = positive(b.actorCacheBytes, "actorCacheBytes");
+    this.shards = positive(b.shards, "shards");
+    this.groupCommit = Objects.requireNonNull(b.groupCommit, "groupCommit");
+    this.writeQueueBatches = positive(b.writeQueueBatches, "writeQueueBatches");
+    this.storeCacheMb = positive(b.storeCacheMb, "storeCacheMb");
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException("port must be 0..65535, got " + port);
+    }
+  }
+
+  private static int positive(int value, String name) {
+    if (value <= 0) {
+      throw new IllegalArgumentException(name + " must be > 0, got " + value);
+    }
+    return value;
+  }
+
+  private static Duration positive(Duration value, String name) {
+    if (value == null || value.isZero() || value.isNegative()) {
+      throw new IllegalArgumentException(name + " must be a positive duration, got " + value);
+    }
+    return value;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Builder toBuilder() {
+    return new Builder()
+        .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(syncMode)
+        .trustedProxies(trustedProxies).maxFrameBytes(maxFrameBytes).maxPendingRequests(maxPendingRequests)
+        .maxInFlight(maxInFlight).ackTimeout(ackTimeout).maxDeliver(maxDeliver).idleTimeout(idleTimeout)
+        .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes).shards(shards)
+        .groupCommit(groupCommit).writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb);
+  }
+
+  /** Bind address of the HTTP/WebSocket listener. */
+  public String host() { return host; }
+
+  /** Listener port; 0 picks a free port. */
+  public int port() { return port; }
+
+  /** Directory holding the H2 file and the generated API key. */
+  public Path dataDir() { return dataDir; }
+
+  /** Configured API key, or {@code null} to use (or create) the key file in the data dir. */
+  public String apiKey() { return apiKey; }
+
+  /** When a write counts as durable enough to acknowledge. */
+  public SyncMode syncMode() { return syncMode; }
+
+  /** Addresses or CIDR ranges whose {@code X-Forwarded-For} header is believed. */
+  public List<String> trustedProxies() { return trustedProxies; }
+
+  /** Largest WebSocket frame or reassembled message accepted; larger closes the socket with 1009. */
+  public int maxFrameBytes() { return maxFrameBytes; }
+
+  /** Requests one socket may have awaiting a reply before the broker stops reading from it. */
+  public int maxPendingRequests() { return maxPendingRequests; }
+
+  /** Unacknowledged pushes per subscriber; further messages wait in the log. */
+  public int maxInFlight() { return maxInFlight; }
+
+  /** Time after which an unacknowledged push is delivered again. */
+  public Duration ackTimeout() { return ackTimeout; }
+
+  /** Deliveries of one message to one subscriber before it is skipped. */
+  public int maxDeliver() { return maxDeliver; }
+
+  /** Time an actor with no sockets and no activity stays in memory. */
+  public Duration idleTimeout() { return idleTimeout; }
+
+  /** Most recent messages an actor keeps in memory for live delivery (count bound). */
+  public int actorCacheMessages() { return actorCacheMessages; }
+
+  /** Most recent messages an actor keeps in memory for live delivery (byte bound). */
+  public int actorCacheBytes() { return actorCacheBytes; }
+
+  /** Number of actor shards, each bound to one event-loop context. */
+  public int shards() { return shards; }
+
+  /** Thresholds of the group-commit writer. */
+  public GroupCommitPolicy groupCommit() { return groupCommit; }
+
+  /** Write batches (one per busy subject) the writer queue holds before publishes are refused. */
+  public int writeQueueBatches() { return writeQueueBatches; }
+
+  /** Page cache of the H2 store in MiB. */
+  public int storeCacheMb() { return storeCacheMb; }
+
+  /** Mutable builder with the documented defaults. */
+  public static final class Builder {
+    private String host = "127.0.0.1";
+    private int port = 8787;
+    private Path dataDir = Path.of("data");
+    private String apiKey;
+    private SyncMode syncMode = SyncMode.ALWAYS;
+    private List<String> trustedProxies = List.of();
+    private int maxFrameBytes = 1024 * 1024;
+    private int maxPendingRequests = 1024;
+    private int maxInFlight = 256;
+    private Duration ackTimeout = Duration.ofSeconds(30);
+    private int maxDeliver = 5;
+    private Duration idleTimeout = Duration.ofSeconds(60);
+    private int actorCacheMessages = 1024;
+    private int actorCacheBytes = 256 * 1024;
+    private int shards = 2 * Runtime.getRuntime().availableProcessors();
+    private GroupCommitPolicy groupCommit = GroupCommitPolicy.DEFAULT;
+    private int writeQueueBatches = 65_536;
+    private int storeCacheMb = 64;
+
+    private Builder() {
+    }
+
+    public Builder host(String host) { this.host = Objects.requireNonNull(host); return this; }
+    public Builder port(int port) { this.port = port; return this; }
+    public Builder dataDir(Path dataDir) { this.dataDir = dataDir; return this; }
+    public Builder apiKey(String apiKey) { this.apiKey = apiKey == null || apiKey.isBlank() ? null : apiKey; return this; }
+    public Builder syncMode(SyncMode syncMode) { this.syncMode = syncMode; return this; }
+    public Builder trustedProxies(List<String> trustedProxies) { this.trustedProxies = trustedProxies; return this; }
+    public Builder maxFrameBytes(int maxFrameBytes) { this.maxFrameBytes = maxFrameBytes; return this; }
+    public Builder maxPendingRequests(int maxPendingRequests) { this.maxPendingRequests = maxPendingRequests; return this; }
+    public Builder maxInFlight(int maxInFlight) { this.maxInFlight = maxInFlight; return this; }
+    public Builder ackTimeout(Duration ackTimeout) { this.ackTimeout = ackTimeout; return this; }
+    public Builder maxDeliver(int maxDeliver) { this.maxDeliver = maxDeliver; return this; }
+    public Builder idleTimeout(Duration idleTimeout) { this.idleTimeout = idleTimeout; return this; }
+    public Builder actorCacheMessages(int actorCacheMessages) { this.actorCacheMessages = actorCacheMessages; return this; }
+    public Builder actorCacheBytes(int actorCacheBytes) { this.actorCacheBytes = actorCacheBytes; return this; }
+    public Builder shards(int shards) { this.shards = shards; return this; }
+    public Builder groupCommit(GroupCommitPolicy groupCommit) { this.groupCommit = groupCommit; return this; }
+    public Builder writeQueueBatches(int writeQueueBatches) { this.writeQueueBatches = writeQueueBatches; return this; }
+    public Builder storeCacheMb(int storeCacheMb) { this.storeCacheMb = storeCacheMb; return this; }
+
+    public BrokerConfig build() {
+      return new BrokerConfig(this);
+    }
+  }
+}

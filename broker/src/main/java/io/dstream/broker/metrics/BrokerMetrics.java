@@ -1,0 +1,58 @@
+package io.dstream.broker.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The broker's meters, registered once in a Prometheus registry and scraped by {@code GET /metrics}.
+ * Thread-safe.
+ */
+public final class BrokerMetrics {
+
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final AtomicLong activeActors = new AtomicLong();
+  private final AtomicLong webSockets = new AtomicLong();
+  public final Counter actorsCreated = counter("dstream_actors_created", "Stream actors created or rehydrated");
+  public final Counter actorsHibernated = counter("dstream_actors_hibernated", "Stream actors released from memory after idling");
+  public final Counter published = counter("dstream_messages_published", "Messages acknowledged to publishers");
+  public final Counter publishFailed = counter("dstream_publish_failed", "Publishes refused or failed in storage");
+  public final Counter delivered = counter("dstream_deliveries", "Pushes to subscribers, first deliveries and redeliveries");
+  public final Counter redelivered = counter("dstream_redeliveries", "Pushes sent again after the ack timeout");
+  public final Counter droppedAfterMaxDeliver = counter("dstream_dropped_after_max_deliver",
+      "Messages skipped for a subscriber after maxDeliver unacked deliveries");
+  public final Counter unknownAcks = counter("dstream_unknown_acks", "Acks naming no pending delivery");
+  public final Counter badFrames = counter("dstream_bad_frames", "WebSocket frames answered with an error");
+
+  public BrokerMetrics() {
+    Gauge.builder("dstream_actors_active", activeActors, AtomicLong::get)
+        .description("Stream actors in memory").register(registry);
+    Gauge.builder("dstream_websockets", webSockets, AtomicLong::get)
+        .description("Open protocol v1 WebSockets").register(registry);
+  }
+
+  private Counter counter(String name, String description) {
+    return Counter.builder(name).description(description).register(registry);
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  public AtomicLong activeActors() {
+    return activeActors;
+  }
+
+  public AtomicLong webSockets() {
+    return webSockets;
+  }
+
+  /** Prometheus text exposition of every meter. */
+  public String scrape() {
+    return registry.scrape();
+  }
+}

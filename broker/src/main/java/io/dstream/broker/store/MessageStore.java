@@ -1,0 +1,58 @@
+package io.dstream.broker.store;
+
+import java.util.List;
+
+/**
+ * The storage contract: messages by (subject, sequence), a state object and the sequence bounds
+ * per subject. The store owns bytes; the stream actor owns the rules (who may write, which
+ * sequence comes next, who gets what).
+ *
+ * <p>Threading: {@link #open}, {@link #read} and {@link #subjectCount} may be called from any
+ * thread. Writes ({@link #append}, {@link #putState}, {@link #deleteUpTo}), {@link #commit},
+ * {@link #rollback} and {@link #compact} are called by exactly one thread, the
+ * {@link GroupCommitWriter}. Writes are invisible to a restart until {@link #commit} returns.
+ */
+public interface MessageStore extends AutoCloseable {
+
+  /** Returns the subject's record, creating an empty one (last sequence 0) on first use. */
+  SubjectRecord open(String subject);
+
+  /**
+   * Appends a message. {@code sequence} must be the subject's last sequence + 1: the store
+   * refuses a gap or a repeat with {@link StoreException}.
+   */
+  void append(String subject, long sequence, long timestampMs, byte[] payload);
+
+  /** Replaces the subject's state object (UTF-8 JSON). */
+  void putState(String subject, byte[] stateJson);
+
+  /**
+   * Deletes retained messages with sequence {@code <= upTo}. The last sequence never moves back.
+   * @return the record after the deletion
+   */
+  SubjectRecord deleteUpTo(String subject, long upTo);
+
+  /** The record including uncommitted writes of the writer thread. */
+  SubjectRecord record(String subject);
+
+  /**
+   * Reads up to {@code maxMessages} messages with sequence {@code >= fromSequence} in order,
+   * stopping once {@code maxBytes} payload bytes are collected (at least one message is returned if any exists).
+   */
+  List<StoredMessage> read(long subjectId, long fromSequence, int maxMessages, long maxBytes);
+
+  /** Makes every write so far survive a restart, forcing the file when {@code mode} is {@link SyncMode#ALWAYS}. */
+  void commit(SyncMode mode);
+
+  /** Drops every write since the last commit. */
+  void rollback();
+
+  /** Rewrites sparse file chunks; called when the writer is idle. */
+  void compact();
+
+  /** Number of subjects ever opened and not destroyed. */
+  long subjectCount();
+
+  @Override
+  void close();
+}

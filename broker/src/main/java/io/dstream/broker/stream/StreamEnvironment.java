@@ -1,0 +1,17 @@
+package io.dstream.broker.stream;
+
+import io.dstream.broker.config.BrokerConfig;
+import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.store.GroupCommitWriter;
+import io.dstream.broker.store.MessageStore;
+import io.vertx.core.WorkerExecutor;
+
+import java.time.Clock;
+
+/**
+ * What every stream actor shares: the store (read from {@code readers}, written only through the
+ * {@code writer}), the settings, the clock (injectable for timeout tests) and the meters.
+ */
+public record StreamEnvironment(MessageStore store, GroupCommitWriter writer, WorkerExecutor readers,
+                                BrokerConfig config, Clock clock, BrokerMetrics metrics) {
+}

@@ -1,0 +1,57 @@
+package io.dstream.broker.stream;
+
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Routes a subject to its shard (by hash) and so to its one actor. Thread-safe: the shard list is
+ * fixed after {@link #start}.
+ */
+public final class StreamRegistry {
+
+  private final List<StreamShard> shards;
+  private final List<String> deployments = new ArrayList<>();
+
+  private StreamRegistry(List<StreamShard> shards) {
+    this.shards = shards;
+  }
+
+  /** Deploys {@code config.shards()} shards, each on its own event-loop context. */
+  public static Future<StreamRegistry> start(Vertx vertx, StreamEnvironment env) {
+    List<StreamShard> shards = new ArrayList<>();
+    List<Future<String>> deployed = new ArrayList<>();
+    for (int i = 0; i < env.config().shards(); i++) {
+      StreamShard shard = new StreamShard(env);
+      shards.add(shard);
+      deployed.add(vertx.deployVerticle(shard));
+    }
+    StreamRegistry registry = new StreamRegistry(List.copyOf(shards));
+    return Future.all(deployed).map(all -> {
+      for (Future<String> id : deployed) {
+        registry.deployments.add(id.result());
+      }
+      return registry;
+    });
+  }
+
+  /**
+   * The subject's actor with one more socket attached; the caller must {@link StreamActor#detach}
+   * when the socket closes. Completes on {@code caller}.
+   */
+  public Future<StreamActor> attach(String subject, Context caller) {
+    return shards.get(Math.floorMod(subject.hashCode(), shards.size())).attach(subject, caller);
+  }
+
+  /** Undeploys the shards. */
+  public Future<Void> stop(Vertx vertx) {
+    List<Future<Void>> undeployed = new ArrayList<>();
+    for (String id : deployments) {
+      undeployed.add(vertx.undeploy(id));
+    }
+    return Future.all(undeployed).mapEmpty();
+  }
+}

@@ -1,0 +1,98 @@
+package io.dstream.broker.stream;
+
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * A verticle owning the actors of the subjects that hash to it. Its map is touched only on its own
+ * context, and every actor it creates runs on that context, so actors of different shards run in
+ * parallel on different event loops and actors of one shard never need a lock.
+ *
+ * <p>A periodic tick expires overdue deliveries and releases actors idle for longer than the idle
+ * timeout (hibernation); the next request rehydrates them from the store.
+ */
+final class StreamShard extends VerticleBase {
+
+  private final StreamEnvironment env;
+  private final Map<String, StreamActor> actors = new HashMap<>();
+  private long timerId = -1;
+
+  StreamShard(StreamEnvironment env) {
+    this.env = env;
+  }
+
+  @Override
+  public Future<?> start() {
+    timerId = vertx.setPeriodic(tickInterval(env).toMillis(), id -> tick());
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(timerId);
+    env.metrics().activeActors().addAndGet(-actors.size());
+    actors.clear();
+    return Future.succeededFuture();
+  }
+
+  /** A quarter of the shortest timeout, between 10 ms and 1 s. */
+  static Duration tickInterval(StreamEnvironment env) {
+    long shortest = Math.min(env.config().ackTimeout().toMillis(), env.config().idleTimeout().toMillis());
+    return Duration.ofMillis(Math.max(10, Math.min(1000, shortest / 4)));
+  }
+
+  /**
+   * Finds or creates the subject's actor and counts one more attached socket on it, in one step on
+   * this shard's context, so hibernation cannot release it in between. The future completes on
+   * {@code caller}.
+   */
+  Future<StreamActor> attach(String subject, Context caller) {
+    Promise<StreamActor> promise = Promise.promise();
+    context.runOnContext(v -> {
+      StreamActor actor = actorFor(subject);
+      actor.attach();
+      caller.runOnContext(w -> promise.complete(actor));
+    });
+    return promise.future();
+  }
+
+  private StreamActor actorFor(String subject) {
+    StreamActor actor = actors.get(subject);
+    if (actor == null) {
+      StreamActor created = new StreamActor(subject, context, env);
+      actors.put(subject, created);
+      env.metrics().activeActors().incrementAndGet();
+      env.metrics().actorsCreated.increment();
+      created.load(failure -> forget(subject, created));
+      actor = created;
+    }
+    return actor;
+  }
+
+  private void forget(String subject, StreamActor actor) {
+    if (actors.remove(subject, actor)) {
+      env.metrics().activeActors().decrementAndGet();
+    }
+  }
+
+  private void tick() {
+    long now = env.clock().millis();
+    Iterator<StreamActor> it = actors.values().iterator();
+    while (it.hasNext()) {
+      StreamActor actor = it.next();
+      actor.tick(now);
+      if (actor.hibernatable(now)) {
+        it.remove();
+        env.metrics().activeActors().decrementAndGet();
+        env.metrics().actorsHibernated.increment();
+      }
+    }
+  }
+}

@@ -1,0 +1,14 @@
+package io.dstream.broker.stream;
+
+/**
+ * A protocol view's end of a subscription. Called on the actor's context; implementations must be
+ * safe to call from there (Vert.x socket writes are).
+ */
+public interface Subscriber {
+
+  /** Delivers a stored message under a delivery id that the subscriber acks with. */
+  void push(long sequence, long deliveryId, String storedJson);
+
+  /** The subscriber acked a delivery id that is not pending (already acked, redelivered, or never sent). */
+  void unknownAck(long deliveryId);
+}

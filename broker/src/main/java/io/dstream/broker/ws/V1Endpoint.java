@@ -1,0 +1,51 @@
+package io.dstream.broker.ws;
+
+import io.dstream.broker.config.BrokerConfig;
+import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.stream.StreamActor;
+import io.dstream.broker.stream.StreamRegistry;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerRequest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Upgrades an authenticated request for a valid subject to a protocol v1 WebSocket. The socket is
+ * attached to its actor before the upgrade completes, so the first frame already finds its actor
+ * (and the server sends nothing on connect).
+ */
+public final class V1Endpoint {
+
+  private static final Logger LOG = LoggerFactory.getLogger(V1Endpoint.class);
+
+  private final StreamRegistry registry;
+  private final BrokerConfig config;
+  private final BrokerMetrics metrics;
+  private final V1FrameParser parser = new V1FrameParser();
+
+  public V1Endpoint(StreamRegistry registry, BrokerConfig config, BrokerMetrics metrics) {
+    this.registry = registry;
+    this.config = config;
+    this.metrics = metrics;
+  }
+
+  /** Upgrades {@code request}; {@code ip} is the client's address as the stored objects show it. */
+  public void upgrade(HttpServerRequest request, String subject, String ip) {
+    request.pause();
+    Context context = Vertx.currentContext();
+    registry.attach(subject, context).onComplete(attached -> {
+      if (attached.failed()) {
+        request.response().setStatusCode(500).end();
+        return;
+      }
+      StreamActor actor = attached.result();
+      request.toWebSocket()
+          .onSuccess(socket -> new V1Session(socket, context, actor, ip, config.maxPendingRequests(), metrics, parser).start())
+          .onFailure(e -> {
+            LOG.debug("websocket upgrade for '{}' failed: {}", subject, e.toString());
+            actor.detach();
+          });
+    });
+  }
+}

@@ -1,0 +1,32 @@
+package io.dstream.broker.ws;
+
+/** The {@code error.code} values of protocol v1 (see docs/protocol-v1.md). */
+public enum V1ErrorCode {
+  /** The frame is not a JSON object (or has trailing data, duplicate keys, or is nested too deep). */
+  INVALID_JSON("invalid_json"),
+  /** The frame is JSON but not a request or ack: no {@code cMsgId}/{@code sMsgId}, bad id type, no {@code data}. */
+  INVALID_FRAME("invalid_frame"),
+  /** A binary frame; protocol v1 is JSON text only. */
+  BINARY_FRAME("binary_frame"),
+  /** {@code data.cmd} names no command. */
+  UNKNOWN_COMMAND("unknown_command"),
+  /** A command argument is missing or of the wrong type. */
+  INVALID_ARGUMENT("invalid_argument"),
+  /** An ack names no pending delivery. */
+  UNKNOWN_ACK("unknown_ack"),
+  /** The broker's write queue is full; retry later. */
+  OVERLOADED("overloaded"),
+  /** The write could not be made durable; nothing was stored. */
+  STORAGE_ERROR("storage_error");
+
+  private final String wire;
+
+  V1ErrorCode(String wire) {
+    this.wire = wire;
+  }
+
+  /** The code as it appears on the wire. */
+  public String wire() {
+    return wire;
+  }
+}

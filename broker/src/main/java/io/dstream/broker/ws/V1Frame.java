@@ -1,0 +1,19 @@
+package io.dstream.broker.ws;
+
+/**
+ * A parsed client frame. The JSON values that are echoed back ({@code data}, {@code cMsgId},
+ * {@code clientId}) are kept as the client's original text, so a float {@code cMsgId} such as
+ * {@code 1.4411767384520637} and every number inside {@code data} come back byte for byte.
+ *
+ * @param ackId      the {@code sMsgId} when the frame is an ack, else 0
+ * @param rawData    {@code data} as sent
+ * @param command    {@code data.cmd} when {@code data} is an object with a {@code cmd} field, else null
+ * @param rawCMsgId  {@code cMsgId} as sent
+ * @param rawClientId {@code clientId} as sent, or {@code null}
+ */
+record V1Frame(long ackId, String rawData, String command, String rawCMsgId, String rawClientId) {
+
+  boolean isAck() {
+    return ackId != 0;
+  }
+}

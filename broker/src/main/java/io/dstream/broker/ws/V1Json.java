@@ -1,0 +1,53 @@
+package io.dstream.broker.ws;
+
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import io.dstream.broker.stream.StreamInfo;
+
+/**
+ * Renders the frames the broker sends. Stored objects and replies are built from the client's
+ * original value text (see {@link V1Frame}); only strings the broker adds are escaped here.
+ */
+final class V1Json {
+
+  private V1Json() {
+  }
+
+  /** {@code {"data":..,"cMsgId":..,"clientId":..,"ip":..,"sequence":} — append the sequence and "}". */
+  static String envelopePrefix(V1Frame frame, String ip) {
+    return "{\"data\":" + frame.rawData() + ",\"cMsgId\":" + frame.rawCMsgId() + ",\"clientId\":"
+        + frame.rawClientId() + ",\"ip\":" + quote(ip) + ",\"sequence\":";
+  }
+
+  /** The stored object of a publish, which is also the publisher's reply. */
+  static String stored(String prefix, long sequence) {
+    return prefix + sequence + "}";
+  }
+
+  /** A command reply: the request envelope plus ip, sequence and {@code extraFields} (",\"k\":v" or ""). */
+  static String reply(V1Frame frame, String ip, long sequence, String extraFields) {
+    return envelopePrefix(frame, ip) + sequence + extraFields + "}";
+  }
+
+  /** The push of a stored object: the object plus {@code pub} and the delivery id. */
+  static String push(String storedJson, long deliveryId) {
+    return storedJson.substring(0, storedJson.length() - 1) + ",\"pub\":1,\"sMsgId\":" + deliveryId + "}";
+  }
+
+  static String streamField(StreamInfo info) {
+    return ",\"stream\":{\"firstSequence\":" + info.firstSequence() + ",\"lastSequence\":" + info.lastSequence()
+        + ",\"messages\":" + info.messages() + ",\"bytes\":" + info.bytes() + ",\"subscribers\":" + info.subscribers() + "}";
+  }
+
+  /** An error; {@code rawCMsgId} null gives the connection-level form without {@code cMsgId}. */
+  static String error(String rawCMsgId, V1ErrorCode code, String message) {
+    String body = "\"error\":{\"code\":\"" + code.wire() + "\",\"message\":" + quote(message) + "}}";
+    return rawCMsgId == null ? "{" + body : "{\"cMsgId\":" + rawCMsgId + "," + body;
+  }
+
+  static String quote(String value) {
+    if (value == null) {
+      return "null";
+    }
+    return "\"" + new String(JsonStringEncoder.getInstance().quoteAsString(value)) + "\"";
+  }
+}
