@@ -11,6 +11,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * {@link MessageStore} on an H2 MVStore file ({@code dstream.mv.db} in the data dir), used directly
@@ -23,6 +25,9 @@ import java.util.Map;
  * committer, so {@link MVStore#commit()} writes synchronously and {@link MVStore#sync()} forces exactly
  * what was acknowledged. Records touched by the writer are kept in {@link #dirty} (writer thread only)
  * and written to the {@code subjects} map once per commit.
+ *
+ * <p>A rollback must only undo the writer's writes, not subjects that readers created meanwhile
+ * (their actors hold the ids), so creations since the last commit are remembered and re-applied.
  */
 public final class MvMessageStore implements MessageStore {
 
@@ -35,7 +40,9 @@ public final class MvMessageStore implements MessageStore {
   private final MVMap<String, byte[]> subjects;
   private final MVMap<String, Long> meta;
   private final Map<String, SubjectRecord> dirty = new HashMap<>();
+  private final Map<String, SubjectRecord> createdSinceCommit = new ConcurrentHashMap<>();
   private final Object createLock = new Object();
+  private long nextSubjectId;
 
   private MvMessageStore(MVStore store) {
     this.store = store;
@@ -44,6 +51,9 @@ public final class MvMessageStore implements MessageStore {
     this.subjects = store.openMap("subjects",
         new MVMap.Builder<String, byte[]>().keyType(StringDataType.INSTANCE).valueType(ByteArrayDataType.INSTANCE));
     this.meta = store.openMap("meta");
+    this.nextSubjectId = meta.getOrDefault(NEXT_SUBJECT_ID, 1L);
+    // A rollback to a version before the maps existed would close them.
+    store.commit();
   }
 
   /** Opens (or creates) the store file {@code dstream.mv.db} under {@code dataDir}. */
@@ -67,10 +77,10 @@ public final class MvMessageStore implements MessageStore {
       if (encoded != null) {
         return SubjectRecord.decode(encoded);
       }
-      long id = meta.getOrDefault(NEXT_SUBJECT_ID, 1L);
-      meta.put(NEXT_SUBJECT_ID, id + 1);
-      SubjectRecord created = SubjectRecord.empty(id);
+      SubjectRecord created = SubjectRecord.empty(nextSubjectId++);
+      meta.put(NEXT_SUBJECT_ID, nextSubjectId);
       subjects.put(subject, created.encode());
+      createdSinceCommit.put(subject, created);
       return created;
     }
   }
@@ -142,18 +152,24 @@ public final class MvMessageStore implements MessageStore {
 
   @Override
   public void commit(SyncMode mode) {
+    Set<String> created = Set.copyOf(createdSinceCommit.keySet());
     dirty.forEach((subject, record) -> subjects.put(subject, record.encode()));
     dirty.clear();
     store.commit();
     if (mode == SyncMode.ALWAYS) {
       store.sync();
     }
+    created.forEach(createdSinceCommit::remove);
   }
 
   @Override
   public void rollback() {
     dirty.clear();
-    store.rollback();
+    synchronized (createLock) {
+      store.rollback();
+      createdSinceCommit.forEach((subject, record) -> subjects.put(subject, record.encode()));
+      meta.put(NEXT_SUBJECT_ID, nextSubjectId);
+    }
   }
 
   @Override

@@ -1,0 +1,81 @@
+package io.dstream.broker;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** The broker as a child JVM (the test's classpath, {@link Main}), for kill -9 tests. */
+public final class BrokerProcess implements AutoCloseable {
+
+  private static final Pattern LISTENING = Pattern.compile("listening on http://[^:]+:(\\d+)");
+
+  private final Process process;
+  private final int port;
+
+  private BrokerProcess(Process process, int port) {
+    this.process = process;
+    this.port = port;
+  }
+
+  /** Starts the broker on a free port and waits for its {@code listening on} line. */
+  public static BrokerProcess start(Path dataDir, String apiKey, String... extraArgs) throws Exception {
+    List<String> command = new ArrayList<>(List.of(
+        Paths.get(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+        "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+        "--port", "0", "--data-dir", dataDir.toString(), "--api-key", apiKey));
+    command.addAll(List.of(extraArgs));
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    CompletableFuture<Integer> port = new CompletableFuture<>();
+    Thread reader = new Thread(() -> {
+      try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+        String line;
+        while ((line = lines.readLine()) != null) {
+          Matcher m = LISTENING.matcher(line);
+          if (m.find()) {
+            port.complete(Integer.parseInt(m.group(1)));
+          }
+        }
+        port.completeExceptionally(new IOException("broker exited before listening"));
+      } catch (IOException e) {
+        port.completeExceptionally(e);
+      }
+    }, "broker-output");
+    reader.setDaemon(true);
+    reader.start();
+    try {
+      return new BrokerProcess(process, port.get(60, TimeUnit.SECONDS));
+    } catch (Exception e) {
+      process.destroyForcibly();
+      throw e;
+    }
+  }
+
+  public int port() {
+    return port;
+  }
+
+  /** SIGKILL: no shutdown hook, no final commit. */
+  public void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (process.isAlive()) {
+      process.destroy();
+      if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        kill();
+      }
+    }
+  }
+}
