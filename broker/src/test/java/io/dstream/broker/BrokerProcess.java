@@ -70,12 +70,17 @@ public final class BrokerProcess implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
-    if (process.isAlive()) {
-      process.destroy();
-      if (!process.waitFor(30, TimeUnit.SECONDS)) {
-        kill();
+  public void close() {
+    try {
+      if (process.isAlive()) {
+        process.destroy();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+          kill();
+        }
       }
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
     }
   }
 }
