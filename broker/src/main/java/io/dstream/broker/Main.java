@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -27,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 public final class Main implements Callable<Integer> {
 
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+  private static final int SHUTDOWN_TIMEOUT_SECONDS = 20;
 
   @Option(names = "--host", defaultValue = "${env:DSTREAM_HOST:-127.0.0.1}", description = "Bind address (DSTREAM_HOST).")
   String host;
@@ -104,7 +104,7 @@ public final class Main implements Callable<Integer> {
   }
 
   @Override
-  public Integer call() throws InterruptedException {
+  public Integer call() {
     BrokerConfig config;
     try {
       config = toConfig();
@@ -121,19 +121,22 @@ public final class Main implements Callable<Integer> {
       vertx.close().await();
       return 1;
     }
-    CountDownLatch stopped = new CountDownLatch(1);
+    // Vert.x's non-daemon event-loop threads keep the JVM running until this hook has stopped it.
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping");
-      broker.stop().eventually(vertx::close).toCompletionStage().toCompletableFuture().orTimeout(30, TimeUnit.SECONDS)
-          .whenComplete((v, e) -> stopped.countDown());
-      try {
-        stopped.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      awaitQuietly(broker.stop(), "broker stop");
+      awaitQuietly(vertx.close(), "vert.x close");
+      LOG.info("stopped");
     }, "dstream-shutdown"));
-    stopped.await();
     return 0;
+  }
+
+  private static void awaitQuietly(io.vertx.core.Future<?> future, String what) {
+    try {
+      future.toCompletionStage().toCompletableFuture().get(SHUTDOWN_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      LOG.warn("{} did not finish cleanly: {}", what, e.toString());
+    }
   }
 
   public static void main(String[] args) {
