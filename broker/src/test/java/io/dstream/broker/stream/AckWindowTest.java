@@ -92,6 +92,32 @@ class AckWindowTest {
   }
 
   @Test
+  void aSubscriberThatNeverAcksSlowsNeitherPublishersNorOtherSubscribers() throws Exception {
+    broker = TestBroker.start(vertx, b -> b.maxInFlight(16));
+    try (V1TestClient stuck = connect("slow"); V1TestClient healthy = connect("slow");
+         V1TestClient publisher = connect("slow")) {
+      stuck.command("subscribe");
+      healthy.command("subscribe");
+      int count = 2_000;
+      for (int i = 0; i < count; i++) {
+        publisher.send(i);
+      }
+      for (int i = 0; i < count; i++) {
+        publisher.nextReply();
+      }
+      for (long expected = 1; expected <= count; expected++) {
+        JsonObject push = healthy.nextPush();
+        assertEquals(expected, push.getLong("sequence"));
+        healthy.ack(push);
+      }
+      for (int i = 0; i < 16; i++) {
+        stuck.nextPush();
+      }
+      assertNull(stuck.pushes.poll(300, TimeUnit.MILLISECONDS), "the stuck subscriber got more than its window");
+    }
+  }
+
+  @Test
   void closingTheSocketReleasesItsSubscriptionAndPendingDeliveries() throws Exception {
     broker = TestBroker.start(vertx, b -> b.maxInFlight(2));
     try (V1TestClient observer = connect("release")) {
