@@ -9,6 +9,7 @@ import io.vertx.core.json.JsonObject;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -42,12 +43,18 @@ public final class V1TestClient implements AutoCloseable {
   }
 
   public static V1TestClient connect(Vertx vertx, int port, String subject, String apiKey) {
+    return connect(vertx, port, subject, apiKey, Map.of());
+  }
+
+  public static V1TestClient connect(Vertx vertx, int port, String subject, String apiKey, Map<String, String> headers) {
     WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions().setMaxFrameSize(4 * 1024 * 1024)
         .setMaxMessageSize(16 * 1024 * 1024));
     String uri = "/stream/" + URLEncoder.encode(subject, StandardCharsets.UTF_8).replace("+", "%20")
         + (apiKey == null ? "" : "?apiKey=" + apiKey);
     try {
-      WebSocket socket = client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(uri)).await();
+      WebSocketConnectOptions options = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(uri);
+      headers.forEach(options::addHeader);
+      WebSocket socket = client.connect(options).await();
       return new V1TestClient(client, socket);
     } catch (RuntimeException e) {
       client.close();
