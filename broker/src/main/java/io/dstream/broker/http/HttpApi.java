@@ -79,7 +79,10 @@ public final class HttpApi {
       return;
     }
     if (request.method() == HttpMethod.GET && "websocket".equalsIgnoreCase(request.getHeader("Upgrade"))) {
-      v1.upgrade(request, subject, clientAddresses.resolve(request));
+      v1.upgrade(request, subject, clientAddresses.resolve(request)).onFailure(e -> {
+        LOG.error("attaching a socket to '{}' failed", subject, e);
+        HttpErrors.send(ctx.response(), 500, "internal", "the subject's stream could not be reached");
+      });
       return;
     }
     HttpErrors.send(ctx.response(), 426, "upgrade_required",

@@ -2,9 +2,9 @@ package io.dstream.broker.ws;
 
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.metrics.BrokerMetrics;
-import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.StreamRegistry;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;
 import org.slf4j.Logger;
@@ -30,22 +30,21 @@ public final class V1Endpoint {
     this.metrics = metrics;
   }
 
-  /** Upgrades {@code request}; {@code ip} is the client's address as the stored objects show it. */
-  public void upgrade(HttpServerRequest request, String subject, String ip) {
+  /**
+   * Upgrades {@code request}; {@code ip} is the client's address as the stored objects show it.
+   * Fails, before any upgrade, if the subject's actor cannot be reached; the caller answers that.
+   */
+  public Future<Void> upgrade(HttpServerRequest request, String subject, String ip) {
     request.pause();
     Context context = Vertx.currentContext();
-    registry.attach(subject, context).onComplete(attached -> {
-      if (attached.failed()) {
-        request.response().setStatusCode(500).end();
-        return;
-      }
-      StreamActor actor = attached.result();
+    return registry.attach(subject, context).map(actor -> {
       request.toWebSocket()
           .onSuccess(socket -> new V1Session(socket, context, actor, ip, config.maxPendingRequests(), metrics, parser).start())
           .onFailure(e -> {
             LOG.debug("websocket upgrade for '{}' failed: {}", subject, e.toString());
             actor.detach();
           });
+      return null;
     });
   }
 }

@@ -191,11 +191,14 @@ final class V1Session implements Subscriber {
     }
   }
 
+  /** A request the broker could not carry out (counted by the actor, not as a bad frame). */
   private void fail(V1Frame frame, Throwable failure) {
     V1ErrorCode code = failure instanceof OverloadedException ? V1ErrorCode.OVERLOADED : V1ErrorCode.STORAGE_ERROR;
-    refuse(frame, code, failure.getMessage());
+    endRequest();
+    socket.writeTextMessage(V1Json.error(frame.rawCMsgId(), code, failure.getMessage()));
   }
 
+  /** A request the client got wrong. */
   private void refuse(V1Frame frame, V1ErrorCode code, String message) {
     metrics.badFrames.increment();
     endRequest();
