@@ -1,0 +1,203 @@
+package io.dstream.client;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * Where and how a client connects. Immutable and validated by {@link Builder#build()}, so one
+ * instance can be shared by many connections.
+ *
+ * <pre>{@code
+ * ClientOptions options = ClientOptions.builder()
+ *     .url("http://127.0.0.1:8787")
+ *     .apiKey(key)
+ *     .requestTimeout(Duration.ofSeconds(10))
+ *     .build();
+ * }</pre>
+ */
+public final class ClientOptions {
+
+  /** The broker's default address, as documented for {@code DSTREAM_HOST}/{@code DSTREAM_PORT}. */
+  public static final String DEFAULT_URL = "http://127.0.0.1:8787";
+  /** Default of {@link #connectTimeout()}. */
+  public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+  /** Default of {@link #requestTimeout()}. */
+  public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(30);
+  /** Default of {@link #maxPendingRequests()}: the broker's own per-socket bound, past which it stops reading. */
+  public static final int DEFAULT_MAX_PENDING_REQUESTS = 1024;
+  /** Default of {@link #maxMessageSize()}: well above the broker's default 1 MiB message limit, so any push fits. */
+  public static final int DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
+
+  private final URI url;
+  private final String apiKey;
+  private final Duration connectTimeout;
+  private final Duration requestTimeout;
+  private final int maxPendingRequests;
+  private final int maxMessageSize;
+
+  private ClientOptions(Builder builder) {
+    this.url = builder.url;
+    this.apiKey = builder.apiKey;
+    this.connectTimeout = builder.connectTimeout;
+    this.requestTimeout = builder.requestTimeout;
+    this.maxPendingRequests = builder.maxPendingRequests;
+    this.maxMessageSize = builder.maxMessageSize;
+  }
+
+  /** @return a builder holding the defaults */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * @return the broker's base URL: scheme {@code http}, {@code https}, {@code ws} or {@code wss},
+   *     host, port and an optional path prefix
+   */
+  public URI url() {
+    return url;
+  }
+
+  /** @return the API key sent as {@code ?apiKey=}, or null to connect anonymously */
+  public String apiKey() {
+    return apiKey;
+  }
+
+  /** @return the longest time to open the TCP connection and, separately, to complete the WebSocket handshake */
+  public Duration connectTimeout() {
+    return connectTimeout;
+  }
+
+  /** @return the longest time a request waits for its reply; {@link Duration#ZERO} waits until the connection closes */
+  public Duration requestTimeout() {
+    return requestTimeout;
+  }
+
+  /**
+   * @return how many requests may wait for a reply at once; a request beyond it fails with
+   *     {@link StreamException#TOO_MANY_PENDING}
+   */
+  public int maxPendingRequests() {
+    return maxPendingRequests;
+  }
+
+  /** @return the largest WebSocket message, in bytes, the client accepts from the broker */
+  public int maxMessageSize() {
+    return maxMessageSize;
+  }
+
+  @Override
+  public String toString() {
+    // The API key is a secret: never print it.
+    return "ClientOptions[url=" + url + ", apiKey=" + (apiKey == null ? "none" : "***")
+        + ", connectTimeout=" + connectTimeout + ", requestTimeout=" + requestTimeout
+        + ", maxPendingRequests=" + maxPendingRequests + ", maxMessageSize=" + maxMessageSize + "]";
+  }
+
+  /** Builds {@link ClientOptions}; not thread-safe. */
+  public static final class Builder {
+    private URI url = URI.create(DEFAULT_URL);
+    private String apiKey;
+    private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
+    private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
+    private int maxPendingRequests = DEFAULT_MAX_PENDING_REQUESTS;
+    private int maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
+
+    private Builder() {
+    }
+
+    /**
+     * @param url the broker's base URL, e.g. {@code http://127.0.0.1:8787} or {@code wss://broker.example/prefix}
+     * @return this builder
+     * @throws IllegalArgumentException if the URL is malformed, has another scheme, or lacks a host
+     */
+    public Builder url(String url) {
+      Objects.requireNonNull(url, "url");
+      URI parsed;
+      try {
+        parsed = new URI(url);
+      } catch (URISyntaxException e) {
+        throw new IllegalArgumentException("invalid broker URL '" + url + "': " + e.getMessage(), e);
+      }
+      String scheme = parsed.getScheme() == null ? "" : parsed.getScheme().toLowerCase(Locale.ROOT);
+      if (!scheme.equals("http") && !scheme.equals("https") && !scheme.equals("ws") && !scheme.equals("wss")) {
+        throw new IllegalArgumentException(
+            "broker URL '" + url + "' must start with http://, https://, ws:// or wss://");
+      }
+      if (parsed.getHost() == null) {
+        throw new IllegalArgumentException("broker URL '" + url + "' has no host");
+      }
+      if (parsed.getRawQuery() != null || parsed.getRawFragment() != null) {
+        throw new IllegalArgumentException("broker URL '" + url + "' must not have a query or fragment");
+      }
+      this.url = parsed;
+      return this;
+    }
+
+    /**
+     * @param apiKey the broker's API key, or null to connect anonymously
+     * @return this builder
+     */
+    public Builder apiKey(String apiKey) {
+      this.apiKey = apiKey;
+      return this;
+    }
+
+    /**
+     * @param connectTimeout positive
+     * @return this builder
+     */
+    public Builder connectTimeout(Duration connectTimeout) {
+      Objects.requireNonNull(connectTimeout, "connectTimeout");
+      if (connectTimeout.isNegative() || connectTimeout.isZero()) {
+        throw new IllegalArgumentException("connectTimeout must be positive, was " + connectTimeout);
+      }
+      this.connectTimeout = connectTimeout;
+      return this;
+    }
+
+    /**
+     * @param requestTimeout positive, or {@link Duration#ZERO} for none
+     * @return this builder
+     */
+    public Builder requestTimeout(Duration requestTimeout) {
+      Objects.requireNonNull(requestTimeout, "requestTimeout");
+      if (requestTimeout.isNegative()) {
+        throw new IllegalArgumentException("requestTimeout must not be negative, was " + requestTimeout);
+      }
+      this.requestTimeout = requestTimeout;
+      return this;
+    }
+
+    /**
+     * @param maxPendingRequests at least 1
+     * @return this builder
+     */
+    public Builder maxPendingRequests(int maxPendingRequests) {
+      if (maxPendingRequests < 1) {
+        throw new IllegalArgumentException("maxPendingRequests must be at least 1, was " + maxPendingRequests);
+      }
+      this.maxPendingRequests = maxPendingRequests;
+      return this;
+    }
+
+    /**
+     * @param maxMessageSize in bytes, at least 1024
+     * @return this builder
+     */
+    public Builder maxMessageSize(int maxMessageSize) {
+      if (maxMessageSize < 1024) {
+        throw new IllegalArgumentException("maxMessageSize must be at least 1024 bytes, was " + maxMessageSize);
+      }
+      this.maxMessageSize = maxMessageSize;
+      return this;
+    }
+
+    /** @return the options */
+    public ClientOptions build() {
+      return new ClientOptions(this);
+    }
+  }
+}

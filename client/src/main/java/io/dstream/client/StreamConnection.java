@@ -1,0 +1,104 @@
+package io.dstream.client;
+
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * A WebSocket connection to one subject's stream (protocol v1), opened by {@link DurableStream}.
+ *
+ * <p>Every request is answered by exactly one reply, matched by its {@code cMsgId}; the returned
+ * future fails with a {@link StreamException} carrying the broker's error code, or one of the
+ * client-side codes when the request times out, exceeds {@link ClientOptions#maxPendingRequests()}
+ * or the connection closes first.
+ *
+ * <p>Thread-safety: all methods may be called from any thread. Replies, pushes and the error and
+ * close handlers run on the Vert.x context the connection was opened from (a new event-loop context
+ * when opened outside Vert.x), one at a time; handlers must not block it.
+ */
+public interface StreamConnection {
+
+  /** @return the subject this connection reads and writes */
+  String subject();
+
+  /**
+   * Appends a message to the subject's stream.
+   *
+   * @param data a {@link io.vertx.core.json.JsonObject} without a {@code "cmd"} field (the protocol
+   *     reads such objects as commands), {@link io.vertx.core.json.JsonArray}, {@link String},
+   *     {@link Number}, {@link Boolean} or {@code null}
+   * @return the message's sequence, once the broker has written it durably
+   */
+  Future<Long> publish(Object data);
+
+  /** @return the stream's current sequences, counts and size */
+  Future<StreamInfo> info();
+
+  /**
+   * Subscribes this connection to its subject. This client allows one subscription per connection
+   * (the broker would silently replace the first): unsubscribe first, or open another connection.
+   *
+   * @param options where to start and whether to acknowledge automatically
+   * @param handler receives each message in sequence order, on the connection's context; a message
+   *     not acknowledged within the broker's ack timeout is delivered again with the same sequence
+   * @return the active subscription, once the broker confirmed; replayed messages follow
+   */
+  Future<Subscription> subscribe(SubscribeOptions options, Handler<StreamMessage> handler);
+
+  /**
+   * Deletes the retained messages whose sequence is at most {@code upToSequence}. Sequences are never
+   * reused: the next publish continues after {@link StreamInfo#lastSequence()}.
+   *
+   * @param upToSequence the last sequence to delete
+   * @return completes when the broker confirmed
+   */
+  Future<Void> deleteMessages(long upToSequence);
+
+  /** @return the subject's state object, empty if none was stored */
+  Future<JsonObject> getState();
+
+  /**
+   * Replaces the subject's state object.
+   *
+   * @param state the new state
+   * @return completes when the broker confirmed
+   */
+  Future<Void> putState(JsonObject state);
+
+  /**
+   * Sends a raw protocol command, for commands this interface has no method for yet.
+   *
+   * @param command an object with a {@code "cmd"} field and the command's arguments
+   * @return the whole reply frame
+   */
+  Future<JsonObject> command(JsonObject command);
+
+  /**
+   * Sets the handler for errors not tied to a request: connection-level error frames from the broker,
+   * frames the client cannot read, and transport failures. Without one they are logged.
+   *
+   * @param handler called on the connection's context, or null to log again
+   * @return this connection
+   */
+  StreamConnection errorHandler(Handler<StreamException> handler);
+
+  /**
+   * Sets the handler called once when the connection closes, whoever closed it.
+   *
+   * @param handler called on the connection's context, or null for none
+   * @return this connection
+   */
+  StreamConnection closeHandler(Handler<Void> handler);
+
+  /** @return true once the WebSocket is closed; requests then fail with {@link StreamException#CONNECTION_CLOSED} */
+  boolean isClosed();
+
+  /**
+   * Closes the WebSocket, fails the requests still waiting for a reply, and releases the resources the
+   * connection owns (including the Vert.x instance if {@link DurableStream} created it). Idempotent;
+   * call it also after the broker closed the connection.
+   *
+   * @return completes when everything is released
+   */
+  Future<Void> close();
+}

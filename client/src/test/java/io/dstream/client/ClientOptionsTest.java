@@ -1,0 +1,49 @@
+package io.dstream.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.net.URI;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class ClientOptionsTest {
+
+  @Test
+  void defaultsPointAtTheBrokersDefaultAddress() {
+    ClientOptions options = ClientOptions.builder().build();
+
+    assertEquals(URI.create("http://127.0.0.1:8787"), options.url());
+    assertNull(options.apiKey());
+    assertEquals(ClientOptions.DEFAULT_MAX_PENDING_REQUESTS, options.maxPendingRequests());
+  }
+
+  @Test
+  void acceptsHttpAndWebSocketSchemes() {
+    for (String url : new String[] {"http://h:1", "https://h", "ws://h:2/prefix", "WSS://h"}) {
+      assertEquals(URI.create(url), ClientOptions.builder().url(url).build().url());
+    }
+  }
+
+  @Test
+  void rejectsUrlsItCannotConnectTo() {
+    for (String url : new String[] {"ftp://h", "127.0.0.1:8787", "http://", "http://h/?apiKey=k", "http://h x"}) {
+      assertThrows(IllegalArgumentException.class, () -> ClientOptions.builder().url(url), url);
+    }
+  }
+
+  @Test
+  void rejectsLimitsThatCannotWork() {
+    assertThrows(IllegalArgumentException.class, () -> ClientOptions.builder().maxPendingRequests(0));
+    assertThrows(IllegalArgumentException.class, () -> ClientOptions.builder().connectTimeout(Duration.ZERO));
+    assertThrows(IllegalArgumentException.class, () -> ClientOptions.builder().requestTimeout(Duration.ofSeconds(-1)));
+    assertThrows(IllegalArgumentException.class, () -> ClientOptions.builder().maxMessageSize(10));
+  }
+
+  @Test
+  void toStringHidesTheApiKey() {
+    assertFalse(ClientOptions.builder().apiKey("secret-key").build().toString().contains("secret-key"));
+  }
+}
