@@ -73,7 +73,7 @@ public final class StreamActor {
 
   private int attachedSessions;
   private long lastActivityMs;
-  private long nextDeliveryId = 1;
+  private long nextDeliveryId;
 
   StreamActor(String subject, Context context, StreamEnvironment env) {
     this.subject = subject;
@@ -81,6 +81,10 @@ public final class StreamActor {
     this.env = env;
     this.cache = new MessageCache(env.config().actorCacheMessages(), env.config().actorCacheBytes());
     this.lastActivityMs = env.clock().millis();
+    // Delivery ids must not repeat across hibernation and restarts (a reconnecting client may still
+    // ack an old one): each incarnation starts at its creation time x 1000, which stays below 2^53
+    // so JavaScript clients read it exactly.
+    this.nextDeliveryId = lastActivityMs * 1000;
   }
 
   public String subject() {

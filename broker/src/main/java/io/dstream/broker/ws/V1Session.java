@@ -20,10 +20,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * actor calls and writes replies and pushes.
  *
  * <p>Threading: frames arrive on the socket's context; actor callbacks arrive on the actor's
- * context and write directly (Vert.x socket writes are thread-safe). Flow control: once
- * {@code maxPendingRequests} requests await replies the socket is paused (TCP backpressure), and
- * resumed on the socket's context when half of them are answered, so one client's flood is
- * bounded by its own socket and never by broker memory.
+ * context and write directly (Vert.x socket writes are thread-safe).
+ *
+ * <p>Flow control: the socket stops being read (TCP backpressure) while {@code maxPendingRequests}
+ * requests await replies (until half are answered), and while its outbound queue is over the
+ * high-water mark (until it drains: a client that does not read what it asked for stops being
+ * heard). One client's flood is thereby bounded by its own socket, never by broker memory.
  */
 final class V1Session implements Subscriber {
 
@@ -37,7 +39,8 @@ final class V1Session implements Subscriber {
   private final BrokerMetrics metrics;
   private final V1FrameParser parser;
   private final AtomicInteger pendingRequests = new AtomicInteger();
-  private volatile boolean paused;
+  private volatile boolean pausedForRequests;
+  private boolean pausedForWrites;
 
   V1Session(ServerWebSocket socket, Context context, StreamActor actor, String ip, int maxPendingRequests,
             BrokerMetrics metrics, V1FrameParser parser) {
@@ -88,14 +91,15 @@ final class V1Session implements Subscriber {
     }
     if (frame.isAck()) {
       actor.ack(this, frame.ackId());
-      return;
-    }
-    beginRequest();
-    if (frame.command() == null) {
-      publish(frame);
     } else {
-      command(frame);
+      beginRequest();
+      if (frame.command() == null) {
+        publish(frame);
+      } else {
+        command(frame);
+      }
     }
+    pauseWhileWriteQueueFull();
   }
 
   private void publish(V1Frame frame) {
@@ -231,20 +235,40 @@ final class V1Session implements Subscriber {
   // ---- flow control ------------------------------------------------------------------------------
 
   private void beginRequest() {
-    if (pendingRequests.incrementAndGet() >= maxPendingRequests && !paused) {
-      paused = true;
+    if (pendingRequests.incrementAndGet() >= maxPendingRequests && !pausedForRequests) {
+      pausedForRequests = true;
       socket.pause();
     }
   }
 
+  /** Called on the actor's context; resuming happens on the socket's. */
   private void endRequest() {
-    if (pendingRequests.decrementAndGet() <= maxPendingRequests / 2 && paused) {
+    if (pendingRequests.decrementAndGet() <= maxPendingRequests / 2 && pausedForRequests) {
       context.runOnContext(v -> {
-        if (paused && pendingRequests.get() <= maxPendingRequests / 2) {
-          paused = false;
-          socket.resume();
+        if (pausedForRequests && pendingRequests.get() <= maxPendingRequests / 2) {
+          pausedForRequests = false;
+          resumeIfNothingHolds();
         }
       });
+    }
+  }
+
+  private void pauseWhileWriteQueueFull() {
+    if (pausedForWrites || !socket.writeQueueFull()) {
+      return;
+    }
+    pausedForWrites = true;
+    socket.pause();
+    socket.drainHandler(v -> {
+      socket.drainHandler(null);
+      pausedForWrites = false;
+      resumeIfNothingHolds();
+    });
+  }
+
+  private void resumeIfNothingHolds() {
+    if (!pausedForRequests && !pausedForWrites && !socket.isClosed()) {
+      socket.resume();
     }
   }
 }

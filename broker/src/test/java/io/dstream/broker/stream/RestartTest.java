@@ -7,8 +7,9 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** A clean stop and start on the same data dir keeps sequences, deletions and state. */
+/** A clean stop and start on the same data dir keeps sequences, deletions and state; delivery ids never repeat. */
 class RestartTest {
 
   @Test
@@ -16,12 +17,15 @@ class RestartTest {
     Vertx vertx = Vertx.vertx();
     try (TestBroker broker = TestBroker.start(vertx)) {
       JsonObject state = new JsonObject().put("cursor", 42);
+      long deliveryIdBeforeRestart;
       try (V1TestClient client = V1TestClient.connect(vertx, broker.port(), "restart.me", TestBroker.API_KEY)) {
         for (int i = 1; i <= 3; i++) {
           client.request(new JsonObject().put("n", i));
         }
         client.request(new JsonObject().put("cmd", "putState").put("state", state));
         client.request(new JsonObject().put("cmd", "deleteMessages").put("sequence", 1));
+        client.command("subscribe");
+        deliveryIdBeforeRestart = client.nextPush().getLong("sMsgId");
       }
       broker.stop();
       broker.restart();
@@ -33,7 +37,10 @@ class RestartTest {
         assertEquals(state, client.command("getState").getJsonObject("state"));
         assertEquals(4L, client.request("after restart").getLong("sequence"));
         client.command("subscribe");
-        assertEquals(2, client.nextPush().getJsonObject("data").getInteger("n"));
+        JsonObject push = client.nextPush();
+        assertEquals(2, push.getJsonObject("data").getInteger("n"));
+        assertTrue(push.getLong("sMsgId") > deliveryIdBeforeRestart, "a delivery id repeated across a restart");
+        assertTrue(push.getLong("sMsgId") < (1L << 53), "delivery ids must be exact in JavaScript");
       }
     } finally {
       vertx.close().await();

@@ -272,6 +272,38 @@ class V1ProtocolTest {
     }
   }
 
+  @Test
+  void aClientThatDoesNotReadItsRepliesStopsBeingReadInsteadOfGrowingBrokerMemory() throws Exception {
+    String subject = freshSubject();
+    try (V1TestClient deaf = connect(subject); V1TestClient observer = connect(subject)) {
+      deaf.socket().pause();
+      String frame = "{\"data\":\"" + "x".repeat(1000) + "\",\"cMsgId\":1,\"clientId\":1}";
+      int sent = 20_000;
+      for (int i = 0; i < sent; i++) {
+        deaf.socket().writeTextMessage(frame);
+      }
+      long storedWhileDeaf = waitForSequenceToSettle(observer);
+      assertTrue(storedWhileDeaf < sent, "the broker kept reading a client that reads nothing: " + storedWhileDeaf);
+      deaf.socket().resume();
+      for (int i = 0; i < sent; i++) {
+        assertEquals(1, new JsonObject(V1TestClient.take(deaf.replies, 30)).getInteger("cMsgId"));
+      }
+      assertEquals(sent, observer.command("getStreamInfo").getLong("sequence"), "nothing was lost on the way");
+    }
+  }
+
+  /** Polls the last sequence until it stops moving for half a second. */
+  private static long waitForSequenceToSettle(V1TestClient observer) throws InterruptedException {
+    long previous = -1;
+    long current = observer.command("getStreamInfo").getLong("sequence");
+    while (current != previous) {
+      Thread.sleep(500);
+      previous = current;
+      current = observer.command("getStreamInfo").getLong("sequence");
+    }
+    return current;
+  }
+
   private static void assertError(V1TestClient client, String rawCMsgId, String code) {
     String frame = V1TestClient.take(client.replies, 10);
     JsonObject error = new JsonObject(frame);
