@@ -74,7 +74,9 @@ public final class Broker {
             // which closes with 1009. The frame limit is a backstop at twice that: a frame over it
             // makes Netty drop the connection without a close frame.
             .setMaxWebSocketFrameSize(frameBackstop(config.maxFrameBytes()))
-            .setMaxWebSocketMessageSize(config.maxFrameBytes());
+            .setMaxWebSocketMessageSize(config.maxFrameBytes())
+            .setPerMessageWebSocketCompressionSupported(config.webSocketCompression())
+            .setPerFrameWebSocketCompressionSupported(config.webSocketCompression());
         return vertx.createHttpServer(options).requestHandler(api.router(vertx)).listen();
       });
     }).map(listening -> {

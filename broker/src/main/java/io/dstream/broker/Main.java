@@ -88,6 +88,9 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--store-cache-mb", defaultValue = "${env:DSTREAM_STORE_CACHE_MB:-64}", description = "H2 page cache in MiB (DSTREAM_STORE_CACHE_MB).")
   int storeCacheMb;
 
+  @Option(names = "--ws-compression", defaultValue = "${env:DSTREAM_WS_COMPRESSION:-false}", description = "Offer WebSocket permessage-deflate (DSTREAM_WS_COMPRESSION).")
+  boolean webSocketCompression;
+
   BrokerConfig toConfig() {
     BrokerConfig.Builder builder = BrokerConfig.builder()
         .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(SyncMode.parse(sync))
@@ -96,7 +99,7 @@ public final class Main implements Callable<Integer> {
         .ackTimeout(Duration.ofMillis(ackTimeoutMs)).maxDeliver(maxDeliver).idleTimeout(Duration.ofMillis(idleTimeoutMs))
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes)
         .groupCommit(new GroupCommitPolicy(commitMaxMessages, commitMaxBytes, commitMaxDelayMicros))
-        .writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb);
+        .writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb).webSocketCompression(webSocketCompression);
     if (shards > 0) {
       builder.shards(shards);
     }

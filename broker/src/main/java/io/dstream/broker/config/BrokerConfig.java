@@ -32,6 +32,7 @@ public final class BrokerConfig {
   private final GroupCommitPolicy groupCommit;
   private final int writeQueueBatches;
   private final int storeCacheMb;
+  private final boolean webSocketCompression;
 
   private BrokerConfig(Builder b) {
     this.host = b.host;
@@ -52,6 +53,7 @@ public final class BrokerConfig {
     this.groupCommit = Objects.requireNonNull(b.groupCommit, "groupCommit");
     this.writeQueueBatches = positive(b.writeQueueBatches, "writeQueueBatches");
     this.storeCacheMb = positive(b.storeCacheMb, "storeCacheMb");
+    this.webSocketCompression = b.webSocketCompression;
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be 0..65535, got " + port);
     }
@@ -81,7 +83,8 @@ public final class BrokerConfig {
         .trustedProxies(trustedProxies).maxFrameBytes(maxFrameBytes).maxPendingRequests(maxPendingRequests)
         .maxInFlight(maxInFlight).ackTimeout(ackTimeout).maxDeliver(maxDeliver).idleTimeout(idleTimeout)
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes).shards(shards)
-        .groupCommit(groupCommit).writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb);
+        .groupCommit(groupCommit).writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb)
+        .webSocketCompression(webSocketCompression);
   }
 
   /** Bind address of the HTTP/WebSocket listener. */
@@ -138,6 +141,12 @@ public final class BrokerConfig {
   /** Page cache of the H2 store in MiB. */
   public int storeCacheMb() { return storeCacheMb; }
 
+  /**
+   * Whether WebSocket permessage-deflate is offered. Off by default: for small JSON messages it
+   * costs far more CPU than it saves bandwidth (docs/configuration.md).
+   */
+  public boolean webSocketCompression() { return webSocketCompression; }
+
   /** Mutable builder with the documented defaults. */
   public static final class Builder {
     private String host = "127.0.0.1";
@@ -158,6 +167,7 @@ public final class BrokerConfig {
     private GroupCommitPolicy groupCommit = GroupCommitPolicy.DEFAULT;
     private int writeQueueBatches = 65_536;
     private int storeCacheMb = 64;
+    private boolean webSocketCompression;
 
     private Builder() {
     }
@@ -180,6 +190,7 @@ public final class BrokerConfig {
     public Builder groupCommit(GroupCommitPolicy groupCommit) { this.groupCommit = groupCommit; return this; }
     public Builder writeQueueBatches(int writeQueueBatches) { this.writeQueueBatches = writeQueueBatches; return this; }
     public Builder storeCacheMb(int storeCacheMb) { this.storeCacheMb = storeCacheMb; return this; }
+    public Builder webSocketCompression(boolean enabled) { this.webSocketCompression = enabled; return this; }
 
     public BrokerConfig build() {
       return new BrokerConfig(this);

@@ -3,6 +3,10 @@ package io.dstream.broker.ws;
 import io.dstream.broker.TestBroker;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
@@ -289,6 +293,19 @@ class V1ProtocolTest {
         assertEquals(1, new JsonObject(V1TestClient.take(deaf.replies, 30)).getInteger("cMsgId"));
       }
       assertEquals(sent, observer.command("getStreamInfo").getLong("sequence"), "nothing was lost on the way");
+    }
+  }
+
+  @Test
+  void permessageDeflateIsDeclinedByDefault() {
+    WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions().setTryUsePerMessageCompression(true));
+    try {
+      WebSocket socket = client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(broker.port())
+          .setURI("/stream/" + freshSubject() + "?apiKey=" + TestBroker.API_KEY)).await();
+      assertNull(socket.headers().get("Sec-WebSocket-Extensions"), "compression was negotiated");
+      socket.close().await();
+    } finally {
+      client.close().await();
     }
   }
 
