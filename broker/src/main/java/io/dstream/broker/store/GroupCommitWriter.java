@@ -40,7 +40,8 @@ public final class GroupCommitWriter implements AutoCloseable {
   }
 
   private static final Logger LOG = LoggerFactory.getLogger(GroupCommitWriter.class);
-  private static final long COMPACT_WHEN_IDLE_MS = 30_000;
+  /** Compaction runs between groups: after this long when the writer is idle, after twice this under load. */
+  private static final long COMPACT_INTERVAL_MS = 30_000;
   private static final WriteBatch STOP = new WriteBatch("", List.of(), null, null);
 
   private final MessageStore store;
@@ -78,16 +79,19 @@ public final class GroupCommitWriter implements AutoCloseable {
 
   private void run() {
     List<WriteBatch> group = new ArrayList<>();
-    long lastWrite = System.currentTimeMillis();
-    boolean compacted = true;
+    long lastCompaction = System.currentTimeMillis();
+    boolean wroteSinceCompaction = false;
     try {
       while (true) {
         WriteBatch first = queue.poll(1, TimeUnit.SECONDS);
-        if (first == null) {
-          if (!compacted && System.currentTimeMillis() - lastWrite > COMPACT_WHEN_IDLE_MS) {
-            compactQuietly();
-            compacted = true;
-          }
+        long sinceCompaction = System.currentTimeMillis() - lastCompaction;
+        boolean idle = first == null;
+        if (wroteSinceCompaction && sinceCompaction >= (idle ? COMPACT_INTERVAL_MS : 2 * COMPACT_INTERVAL_MS)) {
+          compactQuietly();
+          lastCompaction = System.currentTimeMillis();
+          wroteSinceCompaction = false;
+        }
+        if (idle) {
           continue;
         }
         if (first == STOP) {
@@ -101,8 +105,7 @@ public final class GroupCommitWriter implements AutoCloseable {
         }
         commitGroup(group, reason);
         group.clear();
-        lastWrite = System.currentTimeMillis();
-        compacted = false;
+        wroteSinceCompaction = true;
         if (stop) {
           return;
         }
