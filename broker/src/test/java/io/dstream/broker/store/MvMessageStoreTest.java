@@ -124,6 +124,27 @@ class MvMessageStoreTest {
   }
 
   @Test
+  void compactionAfterDeletesKeepsWhatIsRetained() {
+    long id = store.open("big").id();
+    for (int i = 1; i <= 20_000; i++) {
+      store.append("big", i, i, bytes("payload-" + i + "-" + "x".repeat(100)));
+      if (i % 1000 == 0) {
+        store.commit(SyncMode.OS);
+      }
+    }
+    store.deleteUpTo("big", 19_000);
+    store.commit(SyncMode.OS);
+    store.compact();
+    store.close();
+    store = MvMessageStore.open(dir, 8);
+    List<StoredMessage> retained = store.read(id, 1, 5_000, Long.MAX_VALUE);
+    assertEquals(1_000, retained.size());
+    assertEquals(19_001, retained.get(0).sequence());
+    assertArrayEquals(bytes("payload-20000-" + "x".repeat(100)), retained.get(999).payload());
+    assertEquals(19_001, store.open("big").firstSequence());
+  }
+
+  @Test
   void rollbackDropsWritesSinceTheLastCommit() {
     long id = store.open("a").id();
     store.append("a", 1, 1, bytes("kept"));
