@@ -3,6 +3,7 @@ package io.dstream.broker;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.GroupCommitPolicy;
 import io.dstream.broker.store.SyncMode;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -134,7 +135,7 @@ public final class Main implements Callable<Integer> {
     return 0;
   }
 
-  private static void awaitQuietly(io.vertx.core.Future<?> future, String what) {
+  private static void awaitQuietly(Future<?> future, String what) {
     try {
       future.toCompletionStage().toCompletableFuture().get(SHUTDOWN_TIMEOUT_SECONDS, TimeUnit.SECONDS);
     } catch (Exception e) {

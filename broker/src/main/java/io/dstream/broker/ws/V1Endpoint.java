@@ -37,14 +37,11 @@ public final class V1Endpoint {
   public Future<Void> upgrade(HttpServerRequest request, String subject, String ip) {
     request.pause();
     Context context = Vertx.currentContext();
-    return registry.attach(subject, context).map(actor -> {
-      request.toWebSocket()
-          .onSuccess(socket -> new V1Session(socket, context, actor, ip, config.maxPendingRequests(), metrics, parser).start())
-          .onFailure(e -> {
-            LOG.debug("websocket upgrade for '{}' failed: {}", subject, e.toString());
-            actor.detach();
-          });
-      return null;
-    });
+    return registry.attach(subject, context).onSuccess(actor -> request.toWebSocket()
+        .onSuccess(socket -> new V1Session(socket, context, actor, ip, config.maxPendingRequests(), metrics, parser).start())
+        .onFailure(e -> {
+          LOG.debug("websocket upgrade for '{}' failed: {}", subject, e.toString());
+          actor.detach();
+        })).mapEmpty();
   }
 }

@@ -198,17 +198,16 @@ final class V1Session implements Subscriber {
   /** A request the broker could not carry out (counted by the actor, not as a bad frame). */
   private void fail(V1Frame frame, Throwable failure) {
     V1ErrorCode code = failure instanceof OverloadedException ? V1ErrorCode.OVERLOADED : V1ErrorCode.STORAGE_ERROR;
-    endRequest();
-    socket.writeTextMessage(V1Json.error(frame.rawCMsgId(), code, failure.getMessage()));
+    reply(V1Json.error(frame.rawCMsgId(), code, failure.getMessage()));
   }
 
   /** A request the client got wrong. */
   private void refuse(V1Frame frame, V1ErrorCode code, String message) {
     metrics.badFrames.increment();
-    endRequest();
-    socket.writeTextMessage(V1Json.error(frame.rawCMsgId(), code, message));
+    reply(V1Json.error(frame.rawCMsgId(), code, message));
   }
 
+  /** Answers a request (begun with {@link #beginRequest}), from either context. */
   private void reply(String json) {
     endRequest();
     socket.writeTextMessage(json);
@@ -241,7 +240,7 @@ final class V1Session implements Subscriber {
     }
   }
 
-  /** Called on the actor's context; resuming happens on the socket's. */
+  /** Called on the actor's or the socket's context; resuming always happens on the socket's. */
   private void endRequest() {
     if (pendingRequests.decrementAndGet() <= maxPendingRequests / 2 && pausedForRequests) {
       context.runOnContext(v -> {
