@@ -95,10 +95,6 @@ public final class Broker {
     return server.actualPort();
   }
 
-  public BrokerConfig config() {
-    return config;
-  }
-
   public BrokerMetrics metrics() {
     return metrics;
   }

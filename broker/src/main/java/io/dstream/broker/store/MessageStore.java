@@ -7,8 +7,8 @@ import java.util.List;
  * per subject. The store owns bytes; the stream actor owns the rules (who may write, which
  * sequence comes next, who gets what).
  *
- * <p>Threading: {@link #open}, {@link #read} and {@link #subjectCount} may be called from any
- * thread. Writes ({@link #append}, {@link #putState}, {@link #deleteUpTo}), {@link #commit},
+ * <p>Threading: {@link #open} and {@link #read} may be called from any thread. Writes
+ * ({@link #append}, {@link #putState}, {@link #deleteUpTo}), {@link #record}, {@link #commit},
  * {@link #rollback} and {@link #compact} are called by exactly one thread, the
  * {@link GroupCommitWriter}. Writes are invisible to a restart until {@link #commit} returns.
  */
@@ -49,9 +49,6 @@ public interface MessageStore extends AutoCloseable {
 
   /** Rewrites sparse file chunks; called when the writer is idle. */
   void compact();
-
-  /** Number of subjects ever opened and not destroyed. */
-  long subjectCount();
 
   @Override
   void close();

@@ -180,11 +180,6 @@ public final class MvMessageStore implements MessageStore {
   }
 
   @Override
-  public long subjectCount() {
-    return subjects.sizeAsLong();
-  }
-
-  @Override
   public void close() {
     store.close();
   }

@@ -51,7 +51,6 @@ class GroupCommitWriterTest {
     @Override public List<StoredMessage> read(long id, long from, int max, long maxBytes) { return real.read(id, from, max, maxBytes); }
     @Override public void rollback() { real.rollback(); }
     @Override public void compact() { real.compact(); }
-    @Override public long subjectCount() { return real.subjectCount(); }
     @Override public void close() { real.close(); }
 
     @Override
