@@ -4,9 +4,9 @@ import io.dstream.broker.BrokerProcess;
 import io.dstream.broker.ws.V1TestClient;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,39 +22,28 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * kill -9 under pipelined load: after a restart every acknowledged message is there with identical
  * bytes, sequences are gap-free and continue, and the state object is intact.
  */
+@ExtendWith(VertxExtension.class)
 class CrashRecoveryTest {
 
   private static final String KEY = "crash-key";
   private static final String SUBJECT = "crash.test";
 
-  private Vertx vertx;
-
-  @BeforeEach
-  void start() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterEach
-  void stop() {
-    vertx.close().await();
+  @Test
+  void everyAcknowledgedMessageSurvivesSigkillInSyncAlways(Vertx vertx) throws Exception {
+    crashAndVerify(vertx, "always");
   }
 
   @Test
-  void everyAcknowledgedMessageSurvivesSigkillInSyncAlways() throws Exception {
-    crashAndVerify("always");
+  void everyAcknowledgedMessageSurvivesSigkillInSyncOs(Vertx vertx) throws Exception {
+    crashAndVerify(vertx, "os");
   }
 
-  @Test
-  void everyAcknowledgedMessageSurvivesSigkillInSyncOs() throws Exception {
-    crashAndVerify("os");
-  }
-
-  private void crashAndVerify(String sync) throws Exception {
+  private static void crashAndVerify(Vertx vertx, String sync) throws Exception {
     Path dataDir = Files.createTempDirectory("dstream-crash");
     Map<Long, String> acknowledged = new ConcurrentHashMap<>();
     JsonObject state = new JsonObject().put("owner", "crash-test").put("version", 7);
     BrokerProcess broker = BrokerProcess.start(dataDir, KEY, "--sync", sync);
-    try (V1TestClient first = connect(broker); V1TestClient second = connect(broker)) {
+    try (V1TestClient first = connect(vertx, broker); V1TestClient second = connect(vertx, broker)) {
       first.request(new JsonObject().put("cmd", "putState").put("state", state));
       AtomicBoolean killed = new AtomicBoolean();
       Thread a = loadThread(first, acknowledged, killed);
@@ -73,7 +62,7 @@ class CrashRecoveryTest {
     assertTrue(acknowledged.size() >= 3_000, "load reached the broker: " + acknowledged.size());
 
     try (BrokerProcess restarted = BrokerProcess.start(dataDir, KEY, "--sync", sync);
-         V1TestClient client = connect(restarted)) {
+         V1TestClient client = connect(vertx, restarted)) {
       JsonObject info = client.command("getStreamInfo");
       long last = info.getLong("sequence");
       long maxAcked = acknowledged.keySet().stream().mapToLong(Long::longValue).max().orElseThrow();
@@ -108,7 +97,7 @@ class CrashRecoveryTest {
     }
   }
 
-  private V1TestClient connect(BrokerProcess broker) {
+  private static V1TestClient connect(Vertx vertx, BrokerProcess broker) {
     return V1TestClient.connect(vertx, broker.port(), SUBJECT, KEY);
   }
 

@@ -8,7 +8,9 @@ import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.core.json.JsonObject;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,14 +26,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Idle actors leave memory and come back from the store: 10,000 subjects touched once, then no
  * actor stays active, and every subject sampled rehydrates with its sequence.
  */
+@ExtendWith(VertxExtension.class)
 class HibernationTest {
 
   private static final int SUBJECTS = 10_000;
   private static final int CONCURRENCY = 100;
 
   @Test
-  void idleActorsAreReleasedAndRehydrateFromTheStore() throws Exception {
-    Vertx vertx = Vertx.vertx();
+  void idleActorsAreReleasedAndRehydrateFromTheStore(Vertx vertx) throws Exception {
     try (TestBroker broker = TestBroker.start(vertx, b -> b.idleTimeout(Duration.ofMillis(500)))) {
       WebSocketClient client = vertx.createWebSocketClient();
       for (int start = 0; start < SUBJECTS; start += CONCURRENCY) {
@@ -63,8 +65,6 @@ class HibernationTest {
           assertEquals(subject, c.nextPush().getJsonObject("data").getString("subject"));
         }
       }
-    } finally {
-      vertx.close().await();
     }
   }
 

@@ -4,17 +4,19 @@ import io.dstream.broker.TestBroker;
 import io.dstream.broker.ws.V1TestClient;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A clean stop and start on the same data dir keeps sequences, deletions and state; delivery ids never repeat. */
+@ExtendWith(VertxExtension.class)
 class RestartTest {
 
   @Test
-  void sequencesDeletionsAndStateSurviveARestart() throws Exception {
-    Vertx vertx = Vertx.vertx();
+  void sequencesDeletionsAndStateSurviveARestart(Vertx vertx) throws Exception {
     try (TestBroker broker = TestBroker.start(vertx)) {
       JsonObject state = new JsonObject().put("cursor", 42);
       long deliveryIdBeforeRestart;
@@ -42,8 +44,6 @@ class RestartTest {
         assertTrue(push.getLong("sMsgId") > deliveryIdBeforeRestart, "a delivery id repeated across a restart");
         assertTrue(push.getLong("sMsgId") < (1L << 53), "delivery ids must be exact in JavaScript");
       }
-    } finally {
-      vertx.close().await();
     }
   }
 }
