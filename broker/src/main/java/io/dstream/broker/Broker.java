@@ -1,5 +1,6 @@
 package io.dstream.broker;
 
+import io.dstream.broker.admin.AdminApi;
 import io.dstream.broker.auth.ApiKeyAuthenticator;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.http.ClientAddresses;
@@ -66,7 +67,7 @@ public final class Broker {
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
         HttpApi api = new HttpApi(authenticator, new ClientAddresses(config.trustedProxies()),
-            new V1Endpoint(registry, config, metrics), metrics);
+            new V1Endpoint(registry, config, metrics), metrics, new AdminApi(store, readers));
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())
             .setPort(config.port())

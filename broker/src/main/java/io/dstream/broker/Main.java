@@ -92,6 +92,12 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--ws-compression", defaultValue = "${env:DSTREAM_WS_COMPRESSION:-false}", description = "Offer WebSocket permessage-deflate (DSTREAM_WS_COMPRESSION).")
   boolean webSocketCompression;
 
+  @Option(names = "--dedup-window-ms", defaultValue = "${env:DSTREAM_DEDUP_WINDOW_MS:-120000}", description = "How long a (clientId, cMsgId) is remembered to drop retried publishes (DSTREAM_DEDUP_WINDOW_MS).")
+  long dedupWindowMs;
+
+  @Option(names = "--dedup-max-entries", defaultValue = "${env:DSTREAM_DEDUP_MAX_ENTRIES:-10000}", description = "Most remembered (clientId, cMsgId) per subject (DSTREAM_DEDUP_MAX_ENTRIES).")
+  int dedupMaxEntries;
+
   BrokerConfig toConfig() {
     BrokerConfig.Builder builder = BrokerConfig.builder()
         .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(SyncMode.parse(sync))
@@ -100,7 +106,8 @@ public final class Main implements Callable<Integer> {
         .ackTimeout(Duration.ofMillis(ackTimeoutMs)).maxDeliver(maxDeliver).idleTimeout(Duration.ofMillis(idleTimeoutMs))
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes)
         .groupCommit(new GroupCommitPolicy(commitMaxMessages, commitMaxBytes, commitMaxDelayMicros))
-        .writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb).webSocketCompression(webSocketCompression);
+        .writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb).webSocketCompression(webSocketCompression)
+        .dedupWindow(Duration.ofMillis(dedupWindowMs)).dedupMaxEntries(dedupMaxEntries);
     if (shards > 0) {
       builder.shards(shards);
     }

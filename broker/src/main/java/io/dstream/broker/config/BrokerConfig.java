@@ -33,6 +33,8 @@ public final class BrokerConfig {
   private final int writeQueueBatches;
   private final int storeCacheMb;
   private final boolean webSocketCompression;
+  private final Duration dedupWindow;
+  private final int dedupMaxEntries;
 
   private BrokerConfig(Builder b) {
     this.host = b.host;
@@ -54,6 +56,8 @@ public final class BrokerConfig {
     this.writeQueueBatches = positive(b.writeQueueBatches, "writeQueueBatches");
     this.storeCacheMb = positive(b.storeCacheMb, "storeCacheMb");
     this.webSocketCompression = b.webSocketCompression;
+    this.dedupWindow = positive(b.dedupWindow, "dedupWindow");
+    this.dedupMaxEntries = positive(b.dedupMaxEntries, "dedupMaxEntries");
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be 0..65535, got " + port);
     }
@@ -84,7 +88,8 @@ public final class BrokerConfig {
         .maxInFlight(maxInFlight).ackTimeout(ackTimeout).maxDeliver(maxDeliver).idleTimeout(idleTimeout)
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes).shards(shards)
         .groupCommit(groupCommit).writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb)
-        .webSocketCompression(webSocketCompression);
+        .webSocketCompression(webSocketCompression)
+        .dedupWindow(dedupWindow).dedupMaxEntries(dedupMaxEntries);
   }
 
   /** Bind address of the HTTP/WebSocket listener. */
@@ -147,6 +152,12 @@ public final class BrokerConfig {
    */
   public boolean webSocketCompression() { return webSocketCompression; }
 
+  /** How long a publish's {@code (clientId, cMsgId)} is remembered, so a retried publish is not stored twice. */
+  public Duration dedupWindow() { return dedupWindow; }
+
+  /** Most {@code (clientId, cMsgId)} entries remembered per subject; the oldest go first beyond it. */
+  public int dedupMaxEntries() { return dedupMaxEntries; }
+
   /** Mutable builder with the documented defaults. */
   public static final class Builder {
     private String host = "127.0.0.1";
@@ -168,6 +179,8 @@ public final class BrokerConfig {
     private int writeQueueBatches = 65_536;
     private int storeCacheMb = 64;
     private boolean webSocketCompression;
+    private Duration dedupWindow = Duration.ofMinutes(2);
+    private int dedupMaxEntries = 10_000;
 
     private Builder() {
     }
@@ -191,6 +204,8 @@ public final class BrokerConfig {
     public Builder writeQueueBatches(int writeQueueBatches) { this.writeQueueBatches = writeQueueBatches; return this; }
     public Builder storeCacheMb(int storeCacheMb) { this.storeCacheMb = storeCacheMb; return this; }
     public Builder webSocketCompression(boolean enabled) { this.webSocketCompression = enabled; return this; }
+    public Builder dedupWindow(Duration dedupWindow) { this.dedupWindow = dedupWindow; return this; }
+    public Builder dedupMaxEntries(int dedupMaxEntries) { this.dedupMaxEntries = dedupMaxEntries; return this; }
 
     public BrokerConfig build() {
       return new BrokerConfig(this);

@@ -1,5 +1,6 @@
 package io.dstream.broker.http;
 
+import io.dstream.broker.admin.AdminApi;
 import io.dstream.broker.auth.ApiKeyAuthenticator;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.stream.Subjects;
@@ -25,13 +26,15 @@ public final class HttpApi {
   private final ClientAddresses clientAddresses;
   private final V1Endpoint v1;
   private final BrokerMetrics metrics;
+  private final AdminApi admin;
 
   public HttpApi(ApiKeyAuthenticator authenticator, ClientAddresses clientAddresses, V1Endpoint v1,
-                 BrokerMetrics metrics) {
+                 BrokerMetrics metrics, AdminApi admin) {
     this.authenticator = authenticator;
     this.clientAddresses = clientAddresses;
     this.v1 = v1;
     this.metrics = metrics;
+    this.admin = admin;
   }
 
   public Router router(Vertx vertx) {
@@ -40,6 +43,7 @@ public final class HttpApi {
     router.route().handler(this::handleAuthentication);
     router.get("/metrics").handler(this::handleMetrics);
     router.route("/stream/*").handler(this::handleStream);
+    admin.mount(router);
     router.route().handler(ctx -> HttpErrors.send(ctx.response(), 404, "not_found", "no route for " + ctx.request().path()));
     router.route().failureHandler(this::handleFailure);
     router.errorHandler(400, ctx -> HttpErrors.send(ctx.response(), 400, "bad_request", "malformed request"));

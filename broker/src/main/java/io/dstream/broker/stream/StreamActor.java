@@ -42,6 +42,14 @@ public final class StreamActor {
   private record Deferred(Runnable task, java.util.function.Consumer<Throwable> onFailure) {
   }
 
+  /** What {@link #load} reads off the event loop: the record, the dedup window's tail, the newest timestamp. */
+  private record Loaded(SubjectRecord record, List<PublishedKey> recentKeys, long lastTimestampMs) {
+  }
+
+  /** A stored publish's dedup key. */
+  private record PublishedKey(String key, long sequence, long timestampMs) {
+  }
+
   /** A write's reply, run after its batch committed or failed. */
   private interface Completion {
     void succeeded();
@@ -53,6 +61,7 @@ public final class StreamActor {
   private final Context context;
   private final StreamEnvironment env;
   private final MessageCache cache;
+  private final DedupWindow dedup;
   private final Map<Subscriber, Consumer> consumers = new LinkedHashMap<>();
   private final List<Deferred> deferred = new ArrayList<>();
   private Throwable loadFailure;
@@ -62,6 +71,7 @@ public final class StreamActor {
   private long firstSequence = 1;
   private long lastAssigned;
   private long lastDurable;
+  private long lastTimestampMs;
   private long messages;
   private long bytes;
   private byte[] state;
@@ -80,6 +90,7 @@ public final class StreamActor {
     this.context = context;
     this.env = env;
     this.cache = new MessageCache(env.config().actorCacheMessages(), env.config().actorCacheBytes());
+    this.dedup = new DedupWindow(env.config().dedupWindow().toMillis(), env.config().dedupMaxEntries());
     this.lastActivityMs = env.clock().millis();
     // Delivery ids must not repeat across hibernation and restarts (a reconnecting client may still
     // ack an old one): each incarnation starts at its creation time x 1000, which stays below 2^53
@@ -97,7 +108,8 @@ public final class StreamActor {
    * request tries again.
    */
   void load(Handler<Throwable> onFailure) {
-    env.readers().executeBlocking(() -> env.store().open(subject), false).onComplete(ar -> {
+    long nowMs = env.clock().millis();
+    env.readers().executeBlocking(() -> loadFromStore(nowMs), false).onComplete(ar -> {
       if (ar.failed()) {
         LOG.error("loading subject '{}' failed", subject, ar.cause());
         phase = Phase.FAILED;
@@ -108,7 +120,9 @@ public final class StreamActor {
         onFailure.handle(ar.cause());
         return;
       }
-      SubjectRecord record = ar.result();
+      SubjectRecord record = ar.result().record();
+      ar.result().recentKeys().forEach(k -> dedup.remember(k.key(), k.sequence(), k.timestampMs()));
+      lastTimestampMs = ar.result().lastTimestampMs();
       subjectId = record.id();
       lastAssigned = record.lastSequence();
       lastDurable = record.lastSequence();
@@ -117,6 +131,37 @@ public final class StreamActor {
       deferred.forEach(d -> d.task().run());
       deferred.clear();
     });
+  }
+
+  /**
+   * Opens the record and reads the keys of the publishes still inside the dedup window (found by
+   * time, at most {@code dedupMaxEntries}, page by page so large messages never pile up).
+   */
+  private Loaded loadFromStore(long nowMs) {
+    SubjectRecord record = env.store().open(subject);
+    List<PublishedKey> keys = new ArrayList<>();
+    long last = record.lastSequence();
+    if (record.firstSequence() > last) {
+      return new Loaded(record, keys, 0);
+    }
+    List<StoredMessage> newest = env.store().read(record.id(), last, 1, 1);
+    long lastTimestamp = newest.isEmpty() ? 0 : newest.get(0).timestampMs();
+    long from = env.store().firstSequenceAtOrAfter(record.id(), dedup.horizon(nowMs),
+        Math.max(record.firstSequence(), last - dedup.maxEntries() + 1), last);
+    while (from <= last) {
+      List<StoredMessage> page = env.store().read(record.id(), from, FETCH_PAGE, FETCH_MAX_BYTES);
+      if (page.isEmpty()) {
+        break;
+      }
+      for (StoredMessage message : page) {
+        String key = message.sequence() <= last ? PublishKey.ofStored(message.payload()) : null;
+        if (key != null) {
+          keys.add(new PublishedKey(key, message.sequence(), message.timestampMs()));
+        }
+      }
+      from = page.get(page.size() - 1).sequence() + 1;
+    }
+    return new Loaded(record, keys, lastTimestamp);
   }
 
   private void adopt(SubjectRecord record) {
@@ -178,7 +223,21 @@ public final class StreamActor {
    * {@code onDone} once it is durable (or with the failure), before any subscriber sees it.
    */
   public void publish(MessageTemplate template, BiConsumer<Published, Throwable> onDone) {
+    publish(template, null, onDone);
+  }
+
+  /**
+   * Publishes a message at most once per {@code dedupKey} (see {@link PublishKey}) within the dedup
+   * window: a repeat gets the original's sequence, flagged {@link Published#duplicate()}, once the
+   * original is durable, and nothing is stored. A null key publishes unconditionally.
+   */
+  public void publish(MessageTemplate template, String dedupKey, BiConsumer<Published, Throwable> onDone) {
     run(() -> {
+      DedupWindow.Entry original = dedupKey == null ? null : dedup.find(dedupKey, env.clock().millis());
+      if (original != null) {
+        replyDuplicate(template, original, onDone);
+        return;
+      }
       long sequence = lastAssigned + 1;
       String json;
       try {
@@ -188,7 +247,12 @@ public final class StreamActor {
         return;
       }
       lastAssigned = sequence;
-      long timestamp = env.clock().millis();
+      // Never decreasing, even if the wall clock steps back: the time-to-sequence lookup relies on it.
+      long timestamp = Math.max(lastTimestampMs, env.clock().millis());
+      lastTimestampMs = timestamp;
+      if (dedupKey != null) {
+        dedup.remember(dedupKey, sequence, timestamp);
+      }
       byte[] payload = json.getBytes(StandardCharsets.UTF_8);
       cache.add(new CachedMessage(sequence, timestamp, json, payload.length));
       Published published = new Published(sequence, timestamp, json);
@@ -206,6 +270,37 @@ public final class StreamActor {
         }
       });
     }, failing(onDone));
+  }
+
+  /** Answers a repeated publish with its original's sequence, waiting for the original's commit if needed. */
+  private void replyDuplicate(MessageTemplate template, DedupWindow.Entry original,
+                              BiConsumer<Published, Throwable> onDone) {
+    env.metrics().publishDuplicates.increment();
+    Completion completion = new Completion() {
+      @Override
+      public void succeeded() {
+        String json;
+        try {
+          json = template.render(original.sequence());
+        } catch (RuntimeException e) {
+          onDone.accept(null, e);
+          return;
+        }
+        onDone.accept(new Published(original.sequence(), original.timestampMs(), json, true), null);
+      }
+
+      @Override
+      public void failed(Throwable failure) {
+        onDone.accept(null, failure);
+      }
+    };
+    if (original.sequence() <= lastDurable) {
+      completion.succeeded();
+    } else if (inFlightCompletions != null && original.sequence() <= inFlightLastSequence) {
+      inFlightCompletions.add(completion);
+    } else {
+      nextCompletions.add(completion);
+    }
   }
 
   /** Replaces the state object (UTF-8 JSON of an object); {@code onDone} runs once it is durable. */
@@ -279,6 +374,7 @@ public final class StreamActor {
     nextCompletions = new ArrayList<>();
     lastAssigned = lastDurable;
     cache.truncateAfter(lastDurable);
+    dedup.forgetAfter(lastDurable);
     completions.forEach(c -> c.failed(failure));
     later.forEach(c -> c.failed(failure));
   }
@@ -313,6 +409,34 @@ public final class StreamActor {
       onSubscribed.accept(lastDurable, null);
       pump(consumer);
     }, failing(onSubscribed));
+  }
+
+  /**
+   * Subscribes from the first message published at or after {@code timestampMs} (epoch ms); if
+   * there is none yet, from the next one published.
+   */
+  public void subscribeFromTime(Subscriber subscriber, long timestampMs, BiConsumer<Long, Throwable> onSubscribed) {
+    sequenceAt(timestampMs, (sequence, failure) -> {
+      if (failure != null) {
+        onSubscribed.accept(null, failure);
+      } else {
+        subscribe(subscriber, sequence, onSubscribed);
+      }
+    });
+  }
+
+  /**
+   * The time-to-sequence lookup of every protocol view: the first retained, acknowledged sequence
+   * published at or after {@code timestampMs}, or the last acknowledged sequence + 1 if none was.
+   */
+  public void sequenceAt(long timestampMs, BiConsumer<Long, Throwable> onSequence) {
+    run(() -> {
+      long id = subjectId;
+      long from = firstSequence;
+      long to = lastDurable;
+      env.readers().executeBlocking(() -> env.store().firstSequenceAtOrAfter(id, timestampMs, from, to), false)
+          .onComplete(ar -> onSequence.accept(ar.result(), ar.cause()));
+    }, failing(onSequence));
   }
 
   /** Stops pushing to {@code subscriber}; its pending deliveries are dropped. */

@@ -34,6 +34,7 @@ final class V1FrameParser {
     String rawClientId = null;
     String rawAckId = null;
     boolean ackIdIsNumber = false;
+    boolean dedup = false;
     try (JsonParser parser = factory.createParser(text)) {
       if (parser.nextToken() != JsonToken.START_OBJECT) {
         throw new V1FrameException(V1ErrorCode.INVALID_JSON, "a frame must be a JSON object", null);
@@ -53,6 +54,9 @@ final class V1FrameParser {
           case "clientId":
             skip(parser, value);
             rawClientId = text.substring(start, end(parser));
+            break;
+          case "dedup":
+            dedup = value == JsonToken.VALUE_TRUE;
             break;
           case "sMsgId":
             ackIdIsNumber = value == JsonToken.VALUE_NUMBER_INT;
@@ -79,7 +83,7 @@ final class V1FrameParser {
     if (rawData == null) {
       throw new V1FrameException(V1ErrorCode.INVALID_FRAME, "a request needs a data field", rawCMsgId);
     }
-    return new V1Frame(0, rawData, command, rawCMsgId, rawClientId == null ? "null" : rawClientId);
+    return new V1Frame(0, rawData, command, rawCMsgId, rawClientId == null ? "null" : rawClientId, dedup);
   }
 
   private static long ackId(String raw, boolean isNumber) throws V1FrameException {

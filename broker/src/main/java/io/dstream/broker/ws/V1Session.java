@@ -2,6 +2,7 @@ package io.dstream.broker.ws;
 
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.stream.OverloadedException;
+import io.dstream.broker.stream.PublishKey;
 import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.Subscriber;
 import io.vertx.core.Context;
@@ -104,11 +105,12 @@ final class V1Session implements Subscriber {
 
   private void publish(V1Frame frame) {
     String prefix = V1Json.envelopePrefix(frame, ip);
-    actor.publish(sequence -> V1Json.stored(prefix, sequence), (published, failure) -> {
+    String dedupKey = frame.dedup() ? PublishKey.of(frame.rawClientId(), frame.rawCMsgId()) : null;
+    actor.publish(sequence -> V1Json.stored(prefix, sequence), dedupKey, (published, failure) -> {
       if (failure != null) {
         fail(frame, failure);
       } else {
-        reply(published.json());
+        reply(published.duplicate() ? V1Json.duplicate(published.json()) : published.json());
       }
     });
   }
@@ -148,6 +150,15 @@ final class V1Session implements Subscriber {
   }
 
   private void subscribe(V1Frame frame) {
+    Object startTime = commandData(frame).getValue("startTime");
+    if (startTime != null) {
+      if (!(startTime instanceof Number)) {
+        refuse(frame, V1ErrorCode.INVALID_ARGUMENT, "startTime must be a number: epoch milliseconds");
+        return;
+      }
+      actor.subscribeFromTime(this, ((Number) startTime).longValue(), (last, failure) -> answer(frame, last, failure, ""));
+      return;
+    }
     Object start = commandData(frame).getValue("startSequence");
     if (start != null && !(start instanceof Number)) {
       refuse(frame, V1ErrorCode.INVALID_ARGUMENT, "startSequence must be a number");

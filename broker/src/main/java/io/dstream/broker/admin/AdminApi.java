@@ -1,0 +1,159 @@
+package io.dstream.broker.admin;
+
+import io.dstream.broker.http.HttpErrors;
+import io.dstream.broker.store.MessageStore;
+import io.dstream.broker.store.StoredMessage;
+import io.dstream.broker.store.SubjectRecord;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.json.Json;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * Read-only admin routes over the store, for exports and operators (docs/cli.md, "Admin API"):
+ * {@code GET /admin/subjects} pages through every subject with its sequence bounds,
+ * {@code GET /admin/subjects/{subject}} adds the state object, and
+ * {@code GET /admin/subjects/{subject}/messages} pages through stored messages with their timestamps.
+ *
+ * <p>Everything comes from committed store data, so it shows exactly what was acknowledged; messages
+ * are capped at the committed last sequence. Store reads run on the readers' worker pool, never on
+ * the event loop. Authentication is the router's, before these handlers.
+ */
+public final class AdminApi {
+
+  /** Page size when the request names none. */
+  static final int DEFAULT_LIMIT = 100;
+  /** Largest page; bounds the memory and time of one request. */
+  static final int MAX_LIMIT = 1000;
+  private static final long MAX_PAGE_BYTES = 4L * 1024 * 1024;
+
+  private final MessageStore store;
+  private final WorkerExecutor readers;
+
+  public AdminApi(MessageStore store, WorkerExecutor readers) {
+    this.store = store;
+    this.readers = readers;
+  }
+
+  /** Adds the admin routes to {@code router}. */
+  public void mount(Router router) {
+    router.get("/admin/subjects").handler(this::handleList);
+    router.get("/admin/subjects/:subject").handler(this::handleSubject);
+    router.get("/admin/subjects/:subject/messages").handler(this::handleMessages);
+  }
+
+  private void handleList(RoutingContext ctx) {
+    Integer limit = limit(ctx);
+    if (limit == null) {
+      return;
+    }
+    String cursor = ctx.request().getParam("cursor");
+    String after = cursor == null || cursor.isEmpty() ? null : cursor;
+    blocking(ctx, () -> {
+      List<Map.Entry<String, SubjectRecord>> page = store.subjects(after, limit + 1);
+      boolean truncated = page.size() > limit;
+      JsonArray subjects = new JsonArray();
+      for (Map.Entry<String, SubjectRecord> entry : page.subList(0, Math.min(limit, page.size()))) {
+        subjects.add(summary(entry.getKey(), entry.getValue()));
+      }
+      String next = truncated ? subjects.getJsonObject(subjects.size() - 1).getString("subject") : null;
+      return new JsonObject().put("subjects", subjects).put("truncated", truncated).put("cursor", next).encode();
+    });
+  }
+
+  private void handleSubject(RoutingContext ctx) {
+    String subject = ctx.pathParam("subject");
+    blocking(ctx, () -> {
+      SubjectRecord record = store.find(subject);
+      if (record == null) {
+        return null;
+      }
+      return summary(subject, record)
+          .put("state", new JsonObject(new String(record.state(), StandardCharsets.UTF_8))).encode();
+    });
+  }
+
+  private void handleMessages(RoutingContext ctx) {
+    String subject = ctx.pathParam("subject");
+    Integer limit = limit(ctx);
+    Long from = number(ctx, "from", 1);
+    if (limit == null || from == null) {
+      return;
+    }
+    blocking(ctx, () -> {
+      SubjectRecord record = store.find(subject);
+      if (record == null) {
+        return null;
+      }
+      List<StoredMessage> page = store.read(record.id(), Math.max(from, record.firstSequence()), limit, MAX_PAGE_BYTES);
+      StringBuilder json = new StringBuilder("{\"subject\":").append(Json.encode(subject))
+          .append(",\"lastSequence\":").append(record.lastSequence())
+          .append(",\"messages\":[");
+      long next = Math.max(from, record.firstSequence());
+      String separator = "";
+      for (StoredMessage message : page) {
+        if (message.sequence() > record.lastSequence()) {
+          break;
+        }
+        // The stored object is already JSON text: embedded as is, never re-encoded.
+        json.append(separator).append("{\"sequence\":").append(message.sequence()).append(",\"ts\":")
+            .append(message.timestampMs()).append(",\"message\":")
+            .append(new String(message.payload(), StandardCharsets.UTF_8)).append('}');
+        separator = ",";
+        next = message.sequence() + 1;
+      }
+      return json.append("],\"next\":").append(next).append('}').toString();
+    });
+  }
+
+  private static JsonObject summary(String subject, SubjectRecord record) {
+    return new JsonObject().put("subject", subject).put("firstSequence", record.firstSequence())
+        .put("lastSequence", record.lastSequence()).put("messages", record.messages()).put("bytes", record.bytes());
+  }
+
+  /** Runs a store read on the worker pool; a null result is a 404 for the subject in the path. */
+  private void blocking(RoutingContext ctx, Callable<String> read) {
+    readers.executeBlocking(read, false).onComplete(ar -> {
+      if (ar.failed()) {
+        ctx.fail(ar.cause());
+      } else if (ar.result() == null) {
+        HttpErrors.send(ctx.response(), 404, "not_found", "no subject '" + ctx.pathParam("subject") + "'");
+      } else {
+        ctx.response().putHeader("Content-Type", "application/json").end(ar.result());
+      }
+    });
+  }
+
+  private static Integer limit(RoutingContext ctx) {
+    Long limit = number(ctx, "limit", DEFAULT_LIMIT);
+    if (limit == null) {
+      return null;
+    }
+    if (limit < 1 || limit > MAX_LIMIT) {
+      HttpErrors.send(ctx.response(), 400, "invalid_argument", "limit must be 1.." + MAX_LIMIT + ", got " + limit);
+      return null;
+    }
+    return limit.intValue();
+  }
+
+  /** @return the query parameter as a number, its default if absent, or null after answering 400 */
+  private static Long number(RoutingContext ctx, String name, long defaultValue) {
+    String raw = ctx.request().getParam(name);
+    if (raw == null || raw.isEmpty()) {
+      return defaultValue;
+    }
+    try {
+      return Long.parseLong(raw);
+    } catch (NumberFormatException e) {
+      HttpErrors.send(ctx.response(), 400, "invalid_argument", name + " must be an integer, got '" + raw + "'");
+      return null;
+    }
+  }
+}
