@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.zip.CRC32;
 
 /**
  * Read-only admin routes over the store, for exports and operators (docs/cli.md, "Admin API"):
@@ -113,9 +114,13 @@ public final class AdminApi {
     });
   }
 
+  /** The state's CRC-32 lets an incremental export fetch a state only when it changed. */
   private static JsonObject summary(String subject, SubjectRecord record) {
+    CRC32 stateCrc = new CRC32();
+    stateCrc.update(record.state());
     return new JsonObject().put("subject", subject).put("firstSequence", record.firstSequence())
-        .put("lastSequence", record.lastSequence()).put("messages", record.messages()).put("bytes", record.bytes());
+        .put("lastSequence", record.lastSequence()).put("messages", record.messages()).put("bytes", record.bytes())
+        .put("stateCrc32", stateCrc.getValue());
   }
 
   /** Runs a store read on the worker pool; a null result is a 404 for the subject in the path. */
