@@ -1,5 +1,6 @@
 package io.dstream.broker.ws;
 
+import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.stream.StreamRegistry;
@@ -31,14 +32,16 @@ public final class V1Endpoint {
   }
 
   /**
-   * Upgrades {@code request}; {@code ip} is the client's address as the stored objects show it.
+   * Upgrades {@code request}; {@code ip} is the client's address as the stored objects show it, and
+   * {@code permissions} say what the socket may do.
    * Fails, before any upgrade, if the subject's actor cannot be reached; the caller answers that.
    */
-  public Future<Void> upgrade(HttpServerRequest request, String subject, String ip) {
+  public Future<Void> upgrade(HttpServerRequest request, String subject, String ip, Permissions permissions) {
     request.pause();
     Context context = Vertx.currentContext();
     return registry.attach(subject, context).onSuccess(actor -> request.toWebSocket()
-        .onSuccess(socket -> new V1Session(socket, context, actor, ip, config.maxPendingRequests(), metrics, parser).start())
+        .onSuccess(socket -> new V1Session(socket, context, actor, ip, config.maxPendingRequests(), metrics, parser,
+            permissions, config.connectionLimits()).start())
         .onFailure(e -> {
           LOG.debug("websocket upgrade for '{}' failed: {}", subject, e.toString());
           actor.detach();
