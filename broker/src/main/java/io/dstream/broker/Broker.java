@@ -71,8 +71,9 @@ public final class Broker {
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
         JwtAuthenticator jwt = config.jwt().enabled() ? JwtAuthenticator.create(vertx, config.jwt()) : null;
+        ConnectionGate gate = new ConnectionGate(config.connectionLimits().maxConnections(), metrics);
         HttpApi api = new HttpApi(new Authenticator(authenticator, jwt), new ClientAddresses(config.trustedProxies()),
-            new V1Endpoint(registry, config, metrics), metrics);
+            new V1Endpoint(registry, config, metrics, gate), metrics);
         Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())
@@ -89,7 +90,6 @@ public final class Broker {
               .setCertPath(config.tls().certificate().toString())
               .setKeyPath(config.tls().privateKey().toString()));
         }
-        ConnectionGate gate = new ConnectionGate(config.connectionLimits().maxConnections(), metrics);
         return vertx.createHttpServer(options)
             .connectionHandler(gate::opened)
             .requestHandler(request -> {

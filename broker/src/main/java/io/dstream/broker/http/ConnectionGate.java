@@ -18,6 +18,7 @@ public final class ConnectionGate {
   private final int maxConnections;
   private final BrokerMetrics metrics;
   private final AtomicInteger open = new AtomicInteger();
+  private final Set<HttpConnection> tracked = ConcurrentHashMap.newKeySet();
   private final Set<HttpConnection> refused = ConcurrentHashMap.newKeySet();
 
   public ConnectionGate(int maxConnections, BrokerMetrics metrics) {
@@ -27,14 +28,27 @@ public final class ConnectionGate {
 
   /** Counts a new connection; one beyond the limit is marked to be refused. */
   public void opened(HttpConnection connection) {
+    tracked.add(connection);
     if (open.incrementAndGet() > maxConnections) {
       refused.add(connection);
       metrics.connectionsRefused.increment();
     }
-    connection.closeHandler(v -> {
+    connection.closeHandler(v -> release(connection));
+  }
+
+  /**
+   * An upgraded connection no longer reports its close to its {@link HttpConnection} handlers, so
+   * the WebSocket must run the returned action when it closes.
+   */
+  public Runnable upgraded(HttpConnection connection) {
+    return () -> release(connection);
+  }
+
+  private void release(HttpConnection connection) {
+    refused.remove(connection);
+    if (tracked.remove(connection)) {
       open.decrementAndGet();
-      refused.remove(connection);
-    });
+    }
   }
 
   /** False (after answering 503) for a request on a refused connection. */

@@ -2,6 +2,7 @@ package io.dstream.broker.ws;
 
 import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.config.BrokerConfig;
+import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.stream.StreamRegistry;
 import io.vertx.core.Context;
@@ -23,12 +24,14 @@ public final class V1Endpoint {
   private final StreamRegistry registry;
   private final BrokerConfig config;
   private final BrokerMetrics metrics;
+  private final ConnectionGate gate;
   private final V1FrameParser parser = new V1FrameParser();
 
-  public V1Endpoint(StreamRegistry registry, BrokerConfig config, BrokerMetrics metrics) {
+  public V1Endpoint(StreamRegistry registry, BrokerConfig config, BrokerMetrics metrics, ConnectionGate gate) {
     this.registry = registry;
     this.config = config;
     this.metrics = metrics;
+    this.gate = gate;
   }
 
   /**
@@ -41,7 +44,7 @@ public final class V1Endpoint {
     Context context = Vertx.currentContext();
     return registry.attach(subject, context).onSuccess(actor -> request.toWebSocket()
         .onSuccess(socket -> new V1Session(socket, context, actor, ip, config.maxPendingRequests(), metrics, parser,
-            permissions, config.connectionLimits()).start())
+            permissions, config.connectionLimits()).start(gate.upgraded(request.connection())))
         .onFailure(e -> {
           LOG.debug("websocket upgrade for '{}' failed: {}", subject, e.toString());
           actor.detach();

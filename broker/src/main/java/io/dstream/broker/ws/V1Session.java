@@ -71,7 +71,8 @@ final class V1Session implements Subscriber {
     this.requestRate = new TokenBucket(limits.requestsPerSecond(), limits.requestBurst(), System.nanoTime());
   }
 
-  void start() {
+  /** Starts serving; {@code onClose} runs once when the socket closes. */
+  void start(Runnable onClose) {
     metrics.webSockets().incrementAndGet();
     socket.textMessageHandler(this::onText);
     socket.binaryMessageHandler(this::onBinary);
@@ -82,6 +83,7 @@ final class V1Session implements Subscriber {
         context.owner().cancelTimer(expiryTimer);
       }
       actor.detach(this);
+      onClose.run();
     });
     if (permissions.expiresAtMs() != Long.MAX_VALUE) {
       long remainingMs = Math.max(1, permissions.expiresAtMs() - System.currentTimeMillis());
