@@ -35,6 +35,9 @@ public final class BrokerConfig {
   private final boolean webSocketCompression;
   private final Duration dedupWindow;
   private final int dedupMaxEntries;
+  private final JwtSettings jwt;
+  private final TlsSettings tls;
+  private final ConnectionLimits connectionLimits;
 
   private BrokerConfig(Builder b) {
     this.host = b.host;
@@ -58,6 +61,9 @@ public final class BrokerConfig {
     this.webSocketCompression = b.webSocketCompression;
     this.dedupWindow = positive(b.dedupWindow, "dedupWindow");
     this.dedupMaxEntries = positive(b.dedupMaxEntries, "dedupMaxEntries");
+    this.jwt = Objects.requireNonNull(b.jwt, "jwt");
+    this.tls = b.tls;
+    this.connectionLimits = Objects.requireNonNull(b.connectionLimits, "connectionLimits");
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be 0..65535, got " + port);
     }
@@ -88,7 +94,7 @@ public final class BrokerConfig {
         .maxInFlight(maxInFlight).ackTimeout(ackTimeout).maxDeliver(maxDeliver).idleTimeout(idleTimeout)
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes).shards(shards)
         .groupCommit(groupCommit).writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb)
-        .webSocketCompression(webSocketCompression)
+        .webSocketCompression(webSocketCompression).jwt(jwt).tls(tls).connectionLimits(connectionLimits)
         .dedupWindow(dedupWindow).dedupMaxEntries(dedupMaxEntries);
   }
 
@@ -157,6 +163,14 @@ public final class BrokerConfig {
 
   /** Most {@code (clientId, cMsgId)} entries remembered per subject; the oldest go first beyond it. */
   public int dedupMaxEntries() { return dedupMaxEntries; }
+  /** How JWT bearer tokens are verified; {@link JwtSettings#DISABLED} accepts only the API key. */
+  public JwtSettings jwt() { return jwt; }
+
+  /** Certificate and key for HTTPS/WSS on the one port, or null for plain HTTP. */
+  public TlsSettings tls() { return tls; }
+
+  /** Per-connection and broker-wide bounds on clients. */
+  public ConnectionLimits connectionLimits() { return connectionLimits; }
 
   /** Mutable builder with the documented defaults. */
   public static final class Builder {
@@ -181,6 +195,9 @@ public final class BrokerConfig {
     private boolean webSocketCompression;
     private Duration dedupWindow = Duration.ofMinutes(2);
     private int dedupMaxEntries = 10_000;
+    private JwtSettings jwt = JwtSettings.DISABLED;
+    private TlsSettings tls;
+    private ConnectionLimits connectionLimits = ConnectionLimits.DEFAULT;
 
     private Builder() {
     }
@@ -206,6 +223,9 @@ public final class BrokerConfig {
     public Builder webSocketCompression(boolean enabled) { this.webSocketCompression = enabled; return this; }
     public Builder dedupWindow(Duration dedupWindow) { this.dedupWindow = dedupWindow; return this; }
     public Builder dedupMaxEntries(int dedupMaxEntries) { this.dedupMaxEntries = dedupMaxEntries; return this; }
+    public Builder jwt(JwtSettings jwt) { this.jwt = jwt; return this; }
+    public Builder tls(TlsSettings tls) { this.tls = tls; return this; }
+    public Builder connectionLimits(ConnectionLimits limits) { this.connectionLimits = limits; return this; }
 
     public BrokerConfig build() {
       return new BrokerConfig(this);
