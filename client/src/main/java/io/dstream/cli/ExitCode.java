@@ -13,7 +13,7 @@ final class ExitCode {
   static final int FAILED = 1;
   /** The command line is wrong (picocli's own code for usage errors). */
   static final int USAGE = 2;
-  /** The credentials were refused (HTTP 401). */
+  /** The credentials were refused (HTTP 401) or do not allow the call (HTTP 403). */
   static final int AUTHENTICATION = 3;
   /** The broker could not be reached. */
   static final int UNREACHABLE = 4;
@@ -34,6 +34,7 @@ final class ExitCode {
         case StreamException.CONNECT_FAILED -> UNREACHABLE;
         case StreamException.REQUEST_TIMEOUT -> TIMEOUT;
         case FileClient.NOT_FOUND -> NOT_FOUND;
+        case "forbidden" -> AUTHENTICATION;
         default -> FAILED;
       };
     }

@@ -467,10 +467,13 @@ public final class StreamConnectionImpl implements StreamConnection {
     });
   }
 
-  /** A refused upgrade other than 5xx (a bad subject, say) will not change by trying again. */
+  /**
+   * Unreachable, overloaded (503) or failing (5xx) brokers may recover; a refused upgrade of another
+   * kind (a bad subject, a forbidden subject) will not change by trying again.
+   */
   private static boolean isTransient(StreamException failure) {
     return failure.code().equals(StreamException.CONNECT_FAILED) || failure.code().startsWith("http_5")
-        || failure.code().equals("internal");
+        || failure.code().equals(StreamException.OVERLOADED) || failure.code().equals("internal");
   }
 
   private void reopened(WebSocket opened) {
