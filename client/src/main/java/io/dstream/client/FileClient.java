@@ -13,8 +13,8 @@ import java.util.List;
  *
  * <p>Failures: {@link AuthenticationException} for refused credentials, {@link StreamException} with
  * code {@link #NOT_FOUND} for a missing key on {@link #get}/{@link #head}, {@code connect_failed} when
- * the broker is unreachable, and the broker's code otherwise (e.g. {@code http_416} for a range
- * beyond the file). Thread-safe; progress callbacks run on a client thread and must not block.
+ * the broker is unreachable, and the broker's code otherwise (e.g. {@code range_not_satisfiable}
+ * for a range beyond the file). Thread-safe; progress callbacks run on a client thread and must not block.
  */
 public interface FileClient extends AutoCloseable {
 
@@ -63,7 +63,7 @@ public interface FileClient extends AutoCloseable {
    *
    * @param key the key
    * @param size the size in bytes (of the whole file, also after a ranged get)
-   * @param etag the entity tag
+   * @param etag the entity tag, without quotes
    * @param contentType the stored content type, or null
    * @param uploaded the upload time as the broker reports it, or null
    * @param customMetadata the {@code x-amz-meta-*} values, possibly empty

@@ -5,6 +5,7 @@ import io.dstream.broker.config.BrokerConfig;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.UnaryOperator;
 
 /**
@@ -28,26 +29,26 @@ final class BrokerFixture implements AutoCloseable {
     this.customizer = customizer;
   }
 
-  static BrokerFixture start(Vertx vertx, Path dataDir) throws Exception {
+  static BrokerFixture start(Vertx vertx, Path dataDir) throws TimeoutException {
     return start(vertx, dataDir, b -> b);
   }
 
   static BrokerFixture start(Vertx vertx, Path dataDir, UnaryOperator<BrokerConfig.Builder> customizer)
-      throws Exception {
+      throws TimeoutException {
     BrokerFixture fixture = new BrokerFixture(vertx, dataDir, customizer);
     fixture.restart(API_KEY);
     return fixture;
   }
 
   /** Starts again on the same data dir and port (a free port the first time), with {@code apiKey}. */
-  void restart(String apiKey) throws Exception {
+  void restart(String apiKey) throws TimeoutException {
     BrokerConfig config = customizer.apply(BrokerConfig.builder().host("127.0.0.1").port(port).dataDir(dataDir)
         .apiKey(apiKey)).build();
     broker = Broker.start(vertx, config).await(AWAIT_SECONDS, TimeUnit.SECONDS);
     port = broker.port();
   }
 
-  void stop() throws Exception {
+  void stop() throws TimeoutException {
     if (broker != null) {
       broker.stop().await(AWAIT_SECONDS, TimeUnit.SECONDS);
       broker = null;
@@ -63,7 +64,7 @@ final class BrokerFixture implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
+  public void close() throws TimeoutException {
     stop();
   }
 }

@@ -175,7 +175,9 @@ public final class FileClientImpl implements FileClient {
         custom.put(name.substring("x-amz-meta-".length()), values.get(0));
       }
     });
-    return new FileInfo(key, size, headers.firstValue("etag").orElse(null),
+    // The header's entity tag is quoted (RFC 9110); listings give it bare: FileInfo always holds it bare.
+    String etag = headers.firstValue("etag").map(tag -> tag.replaceAll("^\"|\"$", "")).orElse(null);
+    return new FileInfo(key, size, etag,
         headers.firstValue("Content-Type").orElse(null), headers.firstValue("Last-Modified").orElse(null), custom);
   }
 
