@@ -91,6 +91,37 @@ class ReconnectTest {
   }
 
   @Test
+  void aPublishWhoseReplyWasLostIsSentAgainAndStoredOnce(Vertx vertx) throws Exception {
+    try (BrokerFixture broker = BrokerFixture.start(vertx, dataDir);
+         CuttingProxy proxy = CuttingProxy.start(vertx, broker.port())) {
+      StreamConnection viaProxy = DurableStream.connect(vertx,
+          options("http://127.0.0.1:" + proxy.port(), BrokerFixture.API_KEY), "reconnect.dedup")
+          .await(AWAIT_SECONDS, TimeUnit.SECONDS);
+      StreamConnection observer = DurableStream.connect(vertx, options(broker.url(), BrokerFixture.API_KEY),
+          "reconnect.dedup").await(AWAIT_SECONDS, TimeUnit.SECONDS);
+      assertEquals(1L, viaProxy.publish("first").await(AWAIT_SECONDS, TimeUnit.SECONDS));
+
+      proxy.swallowReplies();
+      Future<Long> retried = viaProxy.publish("second");
+      long deadline = System.currentTimeMillis() + AWAIT_SECONDS * 1000;
+      while (observer.info().await(AWAIT_SECONDS, TimeUnit.SECONDS).lastSequence() < 2
+          && System.currentTimeMillis() < deadline) {
+        Thread.sleep(10);
+      }
+      assertEquals(2L, observer.info().await(AWAIT_SECONDS, TimeUnit.SECONDS).lastSequence(), "stored, reply lost");
+      proxy.cutAll();
+
+      assertEquals(2L, retried.await(AWAIT_SECONDS, TimeUnit.SECONDS), "the retry gets the original sequence");
+      StreamInfo info = observer.info().await(AWAIT_SECONDS, TimeUnit.SECONDS);
+      assertEquals(2L, info.lastSequence(), "the retry was not stored again");
+      assertEquals(2L, info.messages());
+      assertEquals(3L, viaProxy.publish("third").await(AWAIT_SECONDS, TimeUnit.SECONDS));
+      viaProxy.close().await(AWAIT_SECONDS, TimeUnit.SECONDS);
+      observer.close().await(AWAIT_SECONDS, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
   void aManualAckSubscriberAcksLateMessagesAfterAReconnectWithoutSeeingThemAgain(Vertx vertx) throws Exception {
     try (BrokerFixture broker = BrokerFixture.start(vertx, dataDir)) {
       StreamConnection connection = DurableStream.connect(vertx, options(broker.url(), BrokerFixture.API_KEY),
