@@ -5,11 +5,13 @@ import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.http.ClientAddresses;
 import io.dstream.broker.http.HttpApi;
 import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.records.RecordsHandler;
 import io.dstream.broker.store.GroupCommitWriter;
 import io.dstream.broker.store.MessageStore;
 import io.dstream.broker.store.MvMessageStore;
 import io.dstream.broker.stream.StreamEnvironment;
 import io.dstream.broker.stream.StreamRegistry;
+import io.dstream.broker.stream.SubjectDestroyedHook;
 import io.dstream.broker.ws.V1Endpoint;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -66,7 +68,8 @@ public final class Broker {
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
         HttpApi api = new HttpApi(authenticator, new ClientAddresses(config.trustedProxies()),
-            new V1Endpoint(registry, config, metrics), metrics);
+            new V1Endpoint(registry, config, metrics),
+            new RecordsHandler(registry, config, metrics, SubjectDestroyedHook.NONE), metrics);
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())
             .setPort(config.port())

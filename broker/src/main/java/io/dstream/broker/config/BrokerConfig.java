@@ -33,6 +33,11 @@ public final class BrokerConfig {
   private final int writeQueueBatches;
   private final int storeCacheMb;
   private final boolean webSocketCompression;
+  private final int maxRecordsPerPost;
+  private final int maxRecordsBodyBytes;
+  private final int maxRecordsPerRead;
+  private final Duration longPollTimeout;
+  private final int maxLongPollWaiters;
 
   private BrokerConfig(Builder b) {
     this.host = b.host;
@@ -54,6 +59,11 @@ public final class BrokerConfig {
     this.writeQueueBatches = positive(b.writeQueueBatches, "writeQueueBatches");
     this.storeCacheMb = positive(b.storeCacheMb, "storeCacheMb");
     this.webSocketCompression = b.webSocketCompression;
+    this.maxRecordsPerPost = positive(b.maxRecordsPerPost, "maxRecordsPerPost");
+    this.maxRecordsBodyBytes = positive(b.maxRecordsBodyBytes, "maxRecordsBodyBytes");
+    this.maxRecordsPerRead = positive(b.maxRecordsPerRead, "maxRecordsPerRead");
+    this.longPollTimeout = positive(b.longPollTimeout, "longPollTimeout");
+    this.maxLongPollWaiters = positive(b.maxLongPollWaiters, "maxLongPollWaiters");
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be 0..65535, got " + port);
     }
@@ -84,7 +94,9 @@ public final class BrokerConfig {
         .maxInFlight(maxInFlight).ackTimeout(ackTimeout).maxDeliver(maxDeliver).idleTimeout(idleTimeout)
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes).shards(shards)
         .groupCommit(groupCommit).writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb)
-        .webSocketCompression(webSocketCompression);
+        .webSocketCompression(webSocketCompression)
+        .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes)
+        .maxRecordsPerRead(maxRecordsPerRead).longPollTimeout(longPollTimeout).maxLongPollWaiters(maxLongPollWaiters);
   }
 
   /** Bind address of the HTTP/WebSocket listener. */
@@ -147,6 +159,21 @@ public final class BrokerConfig {
    */
   public boolean webSocketCompression() { return webSocketCompression; }
 
+  /** Records API: most records one POST may append. */
+  public int maxRecordsPerPost() { return maxRecordsPerPost; }
+
+  /** Records API: largest POST body; larger is refused with 413. */
+  public int maxRecordsBodyBytes() { return maxRecordsBodyBytes; }
+
+  /** Records API: most records one GET returns (its {@code limit} is capped to this). */
+  public int maxRecordsPerRead() { return maxRecordsPerRead; }
+
+  /** The longest a long-poll waits before answering (requests asking for more are capped). */
+  public Duration longPollTimeout() { return longPollTimeout; }
+
+  /** Long-polls waiting at once across the broker; more are refused with 503. */
+  public int maxLongPollWaiters() { return maxLongPollWaiters; }
+
   /** Mutable builder with the documented defaults. */
   public static final class Builder {
     private String host = "127.0.0.1";
@@ -168,6 +195,11 @@ public final class BrokerConfig {
     private int writeQueueBatches = 65_536;
     private int storeCacheMb = 64;
     private boolean webSocketCompression;
+    private int maxRecordsPerPost = 1000;
+    private int maxRecordsBodyBytes = 1024 * 1024;
+    private int maxRecordsPerRead = 1000;
+    private Duration longPollTimeout = Duration.ofSeconds(30);
+    private int maxLongPollWaiters = 10_000;
 
     private Builder() {
     }
@@ -191,6 +223,11 @@ public final class BrokerConfig {
     public Builder writeQueueBatches(int writeQueueBatches) { this.writeQueueBatches = writeQueueBatches; return this; }
     public Builder storeCacheMb(int storeCacheMb) { this.storeCacheMb = storeCacheMb; return this; }
     public Builder webSocketCompression(boolean enabled) { this.webSocketCompression = enabled; return this; }
+    public Builder maxRecordsPerPost(int maxRecordsPerPost) { this.maxRecordsPerPost = maxRecordsPerPost; return this; }
+    public Builder maxRecordsBodyBytes(int maxRecordsBodyBytes) { this.maxRecordsBodyBytes = maxRecordsBodyBytes; return this; }
+    public Builder maxRecordsPerRead(int maxRecordsPerRead) { this.maxRecordsPerRead = maxRecordsPerRead; return this; }
+    public Builder longPollTimeout(Duration longPollTimeout) { this.longPollTimeout = longPollTimeout; return this; }
+    public Builder maxLongPollWaiters(int maxLongPollWaiters) { this.maxLongPollWaiters = maxLongPollWaiters; return this; }
 
     public BrokerConfig build() {
       return new BrokerConfig(this);

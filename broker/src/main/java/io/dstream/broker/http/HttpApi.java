@@ -2,6 +2,7 @@ package io.dstream.broker.http;
 
 import io.dstream.broker.auth.ApiKeyAuthenticator;
 import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.records.RecordsHandler;
 import io.dstream.broker.stream.Subjects;
 import io.dstream.broker.ws.V1Endpoint;
 import io.vertx.core.Vertx;
@@ -24,13 +25,15 @@ public final class HttpApi {
   private final ApiKeyAuthenticator authenticator;
   private final ClientAddresses clientAddresses;
   private final V1Endpoint v1;
+  private final RecordsHandler records;
   private final BrokerMetrics metrics;
 
   public HttpApi(ApiKeyAuthenticator authenticator, ClientAddresses clientAddresses, V1Endpoint v1,
-                 BrokerMetrics metrics) {
+                 RecordsHandler records, BrokerMetrics metrics) {
     this.authenticator = authenticator;
     this.clientAddresses = clientAddresses;
     this.v1 = v1;
+    this.records = records;
     this.metrics = metrics;
   }
 
@@ -39,6 +42,7 @@ public final class HttpApi {
     router.get("/health").handler(this::handleHealth);
     router.route().handler(this::handleAuthentication);
     router.get("/metrics").handler(this::handleMetrics);
+    router.post("/stream/*").handler(records.bodyHandler());
     router.route("/stream/*").handler(this::handleStream);
     router.route().handler(ctx -> HttpErrors.send(ctx.response(), 404, "not_found", "no route for " + ctx.request().path()));
     router.route().failureHandler(this::handleFailure);
@@ -85,11 +89,21 @@ public final class HttpApi {
       });
       return;
     }
-    HttpErrors.send(ctx.response(), 426, "upgrade_required",
-        "/stream/{subject} speaks WebSocket protocol v1: send a WebSocket upgrade");
+    HttpMethod method = request.method();
+    if (method == HttpMethod.GET || method == HttpMethod.POST || method == HttpMethod.DELETE) {
+      records.handle(ctx, subject, clientAddresses.resolve(request));
+      return;
+    }
+    ctx.response().putHeader("Allow", "GET, POST, DELETE");
+    HttpErrors.send(ctx.response(), 405, "method_not_allowed",
+        "/stream/{subject} takes GET (records, or a WebSocket upgrade), POST (append records) and DELETE");
   }
 
   private void handleFailure(RoutingContext ctx) {
+    if (ctx.statusCode() == 413) {
+      HttpErrors.send(ctx.response(), 413, "payload_too_large", "the request body is larger than the broker accepts");
+      return;
+    }
     if (ctx.statusCode() > 0 && ctx.statusCode() < 500) {
       HttpErrors.send(ctx.response(), ctx.statusCode(), "bad_request", "request refused");
       return;

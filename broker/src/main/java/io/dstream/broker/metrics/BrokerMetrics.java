@@ -17,6 +17,7 @@ public final class BrokerMetrics {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final AtomicLong activeActors = new AtomicLong();
   private final AtomicLong webSockets = new AtomicLong();
+  private final AtomicLong longPollWaiters = new AtomicLong();
   public final Counter actorsCreated = counter("dstream_actors_created", "Stream actors created or rehydrated");
   public final Counter actorsHibernated = counter("dstream_actors_hibernated", "Stream actors released from memory after idling");
   public final Counter published = counter("dstream_messages_published", "Messages acknowledged to publishers");
@@ -33,6 +34,8 @@ public final class BrokerMetrics {
         .description("Stream actors in memory").register(registry);
     Gauge.builder("dstream_websockets", webSockets, AtomicLong::get)
         .description("Open protocol v1 WebSockets").register(registry);
+    Gauge.builder("dstream_long_poll_waiters", longPollWaiters, AtomicLong::get)
+        .description("Records API reads with a timeout in progress").register(registry);
   }
 
   private Counter counter(String name, String description) {
@@ -49,6 +52,11 @@ public final class BrokerMetrics {
 
   public AtomicLong webSockets() {
     return webSockets;
+  }
+
+  /** Records API reads with a timeout in progress (bounded by the long-poll waiter limit). */
+  public AtomicLong longPollWaiters() {
+    return longPollWaiters;
   }
 
   /** Prometheus text exposition of every meter. */
