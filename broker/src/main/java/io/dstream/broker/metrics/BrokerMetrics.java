@@ -28,6 +28,8 @@ public final class BrokerMetrics {
       "Messages skipped for a subscriber after maxDeliver unacked deliveries");
   public final Counter unknownAcks = counter("dstream_unknown_acks", "Acks naming no pending delivery");
   public final Counter badFrames = counter("dstream_bad_frames", "WebSocket frames answered with an error");
+  public final Counter fencedWrites = counter("dstream_fenced_writes",
+      "Records API writes refused because their producer version was older than the subject's");
 
   public BrokerMetrics() {
     Gauge.builder("dstream_actors_active", activeActors, AtomicLong::get)

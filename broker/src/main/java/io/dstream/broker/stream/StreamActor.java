@@ -57,7 +57,17 @@ public final class StreamActor {
   }
 
   /** A long-poll read waiting for {@code fromSequence} to become durable, until its timer fires. */
-  private record Waiter(long fromSequence, int limit, BiConsumer<List<Published>, Throwable> onRead, long[] timerId) {
+  private static final class Waiter {
+    final long fromSequence;
+    final int limit;
+    final BiConsumer<List<Published>, Throwable> onRead;
+    long timerId;
+
+    Waiter(long fromSequence, int limit, BiConsumer<List<Published>, Throwable> onRead) {
+      this.fromSequence = fromSequence;
+      this.limit = limit;
+      this.onRead = onRead;
+    }
   }
 
   /** A write's reply, run after its batch committed or failed. */
@@ -253,6 +263,7 @@ public final class StreamActor {
   public void publishAll(List<MessageTemplate> templates, long version, BiConsumer<Appended, Throwable> onDone) {
     run(() -> {
       if (version != NO_VERSION && version < producerVersion) {
+        env.metrics().fencedWrites.increment();
         onDone.accept(null, new ProducerFencedException(producerVersion, version));
         return;
       }
@@ -293,7 +304,7 @@ public final class StreamActor {
 
         @Override
         public void failed(Throwable failure) {
-          env.metrics().publishFailed.increment(Math.max(1, published.size()));
+          env.metrics().publishFailed.increment(published.size());
           onDone.accept(null, failure);
         }
       });
@@ -346,8 +357,8 @@ public final class StreamActor {
     List<Waiter> parked = new ArrayList<>(waiters);
     waiters.clear();
     for (Waiter waiter : parked) {
-      context.owner().cancelTimer(waiter.timerId()[0]);
-      waiter.onRead().accept(List.of(), null);
+      context.owner().cancelTimer(waiter.timerId);
+      waiter.onRead.accept(List.of(), null);
     }
   }
 
@@ -461,8 +472,8 @@ public final class StreamActor {
         readDurable(from, limit, onRead);
         return;
       }
-      Waiter waiter = new Waiter(from, limit, onRead, new long[1]);
-      waiter.timerId()[0] = context.owner().setTimer(waitMs, id -> {
+      Waiter waiter = new Waiter(from, limit, onRead);
+      waiter.timerId = context.owner().setTimer(waitMs, id -> {
         if (waiters.remove(waiter)) {
           onRead.accept(List.of(), null);
         }
@@ -477,10 +488,10 @@ public final class StreamActor {
       return;
     }
     List<Waiter> ready = new ArrayList<>();
-    waiters.removeIf(waiter -> waiter.fromSequence() <= lastDurable && ready.add(waiter));
+    waiters.removeIf(waiter -> waiter.fromSequence <= lastDurable && ready.add(waiter));
     for (Waiter waiter : ready) {
-      context.owner().cancelTimer(waiter.timerId()[0]);
-      readDurable(waiter.fromSequence(), waiter.limit(), waiter.onRead());
+      context.owner().cancelTimer(waiter.timerId);
+      readDurable(waiter.fromSequence, waiter.limit, waiter.onRead);
     }
   }
 
