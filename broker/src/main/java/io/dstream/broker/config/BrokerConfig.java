@@ -33,6 +33,9 @@ public final class BrokerConfig {
   private final int writeQueueBatches;
   private final int storeCacheMb;
   private final boolean webSocketCompression;
+  private final JwtSettings jwt;
+  private final TlsSettings tls;
+  private final ConnectionLimits connectionLimits;
   private final int maxRecordsPerPost;
   private final int maxRecordsBodyBytes;
   private final int maxRecordsPerRead;
@@ -59,6 +62,9 @@ public final class BrokerConfig {
     this.writeQueueBatches = positive(b.writeQueueBatches, "writeQueueBatches");
     this.storeCacheMb = positive(b.storeCacheMb, "storeCacheMb");
     this.webSocketCompression = b.webSocketCompression;
+    this.jwt = Objects.requireNonNull(b.jwt, "jwt");
+    this.tls = b.tls;
+    this.connectionLimits = Objects.requireNonNull(b.connectionLimits, "connectionLimits");
     this.maxRecordsPerPost = positive(b.maxRecordsPerPost, "maxRecordsPerPost");
     this.maxRecordsBodyBytes = positive(b.maxRecordsBodyBytes, "maxRecordsBodyBytes");
     this.maxRecordsPerRead = positive(b.maxRecordsPerRead, "maxRecordsPerRead");
@@ -94,7 +100,7 @@ public final class BrokerConfig {
         .maxInFlight(maxInFlight).ackTimeout(ackTimeout).maxDeliver(maxDeliver).idleTimeout(idleTimeout)
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes).shards(shards)
         .groupCommit(groupCommit).writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb)
-        .webSocketCompression(webSocketCompression)
+        .webSocketCompression(webSocketCompression).jwt(jwt).tls(tls).connectionLimits(connectionLimits)
         .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes)
         .maxRecordsPerRead(maxRecordsPerRead).longPollTimeout(longPollTimeout).maxLongPollWaiters(maxLongPollWaiters);
   }
@@ -159,6 +165,15 @@ public final class BrokerConfig {
    */
   public boolean webSocketCompression() { return webSocketCompression; }
 
+  /** How JWT bearer tokens are verified; {@link JwtSettings#DISABLED} accepts only the API key. */
+  public JwtSettings jwt() { return jwt; }
+
+  /** Certificate and key for HTTPS/WSS on the one port, or null for plain HTTP. */
+  public TlsSettings tls() { return tls; }
+
+  /** Per-connection and broker-wide bounds on clients. */
+  public ConnectionLimits connectionLimits() { return connectionLimits; }
+
   /** Records API: most records one POST may append. */
   public int maxRecordsPerPost() { return maxRecordsPerPost; }
 
@@ -195,6 +210,9 @@ public final class BrokerConfig {
     private int writeQueueBatches = 65_536;
     private int storeCacheMb = 64;
     private boolean webSocketCompression;
+    private JwtSettings jwt = JwtSettings.DISABLED;
+    private TlsSettings tls;
+    private ConnectionLimits connectionLimits = ConnectionLimits.DEFAULT;
     private int maxRecordsPerPost = 1000;
     private int maxRecordsBodyBytes = 1024 * 1024;
     private int maxRecordsPerRead = 1000;
@@ -223,6 +241,9 @@ public final class BrokerConfig {
     public Builder writeQueueBatches(int writeQueueBatches) { this.writeQueueBatches = writeQueueBatches; return this; }
     public Builder storeCacheMb(int storeCacheMb) { this.storeCacheMb = storeCacheMb; return this; }
     public Builder webSocketCompression(boolean enabled) { this.webSocketCompression = enabled; return this; }
+    public Builder jwt(JwtSettings jwt) { this.jwt = jwt; return this; }
+    public Builder tls(TlsSettings tls) { this.tls = tls; return this; }
+    public Builder connectionLimits(ConnectionLimits limits) { this.connectionLimits = limits; return this; }
     public Builder maxRecordsPerPost(int maxRecordsPerPost) { this.maxRecordsPerPost = maxRecordsPerPost; return this; }
     public Builder maxRecordsBodyBytes(int maxRecordsBodyBytes) { this.maxRecordsBodyBytes = maxRecordsBodyBytes; return this; }
     public Builder maxRecordsPerRead(int maxRecordsPerRead) { this.maxRecordsPerRead = maxRecordsPerRead; return this; }

@@ -1,6 +1,8 @@
 package io.dstream.broker.records;
 
+import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.config.BrokerConfig;
+import io.dstream.broker.http.AuthenticationHandler;
 import io.dstream.broker.http.HttpErrors;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.store.StoreException;
@@ -69,8 +71,19 @@ public final class RecordsHandler {
     return BodyHandler.create(false).setBodyLimit(config.maxRecordsBodyBytes());
   }
 
-  /** A GET (without upgrade), POST or DELETE on a valid subject; {@code ip} as stored messages show it. */
+  /**
+   * A GET (without upgrade), POST or DELETE on a valid subject of an authenticated request;
+   * {@code ip} as stored messages show it. Reading needs the subscribe permission on the subject,
+   * appending and destroying the publish permission (which also covers deleting v1 messages).
+   */
   public void handle(RoutingContext ctx, String subject, String ip) {
+    Permissions permissions = AuthenticationHandler.permissions(ctx);
+    boolean reading = ctx.request().method().name().equals("GET");
+    if (!AuthenticationHandler.require(ctx, reading ? permissions.maySubscribe(subject) : permissions.mayPublish(subject),
+        (reading ? "read '" : "write to or delete '") + subject + "'")) {
+      metrics.forbidden.increment();
+      return;
+    }
     switch (ctx.request().method().name()) {
       case "GET":
         read(ctx, subject);
@@ -216,8 +229,7 @@ public final class RecordsHandler {
     Promise<Void> finished = Promise.promise();
     registry.attach(subject, Vertx.currentContext()).onComplete(attached -> {
       if (attached.failed()) {
-        LOG.error("reaching the actor of '{}' failed", subject, attached.cause());
-        HttpErrors.send(ctx.response(), 500, "internal", "the subject's stream could not be reached");
+        sendFailure(ctx, subject, attached.cause());
         finished.complete();
         return;
       }
