@@ -190,7 +190,12 @@ public final class RecordsHandler {
       return;
     }
     withActor(ctx, subject, actor -> start(actor, query)
-        .compose(from -> this.<List<Published>>call(done -> actor.read(from, query.limit(), query.waitMs(), done)))
+        .compose(from -> this.<List<Published>>call(done -> {
+          if (query.waitMs() > 0) {
+            ctx.response().closeHandler(closed -> actor.cancelRead(done));
+          }
+          actor.read(from, query.limit(), query.waitMs(), done);
+        }))
         .map(records -> {
           sendJson(ctx.response(), recordsBody(records));
           return null;

@@ -482,6 +482,23 @@ public final class StreamActor {
     }, failing(onRead));
   }
 
+  /**
+   * Answers the read parked with {@code onRead} at once, with no records (its client went away),
+   * so it stops holding a waiter slot until its timeout. Does nothing if it is not parked.
+   */
+  public void cancelRead(BiConsumer<List<Published>, Throwable> onRead) {
+    context.runOnContext(v -> {
+      for (Waiter waiter : waiters) {
+        if (waiter.onRead == onRead) {
+          waiters.remove(waiter);
+          context.owner().cancelTimer(waiter.timerId);
+          onRead.accept(List.of(), null);
+          return;
+        }
+      }
+    });
+  }
+
   /** Answers the long-polls whose first sequence became durable. */
   private void wakeWaiters() {
     if (waiters.isEmpty()) {

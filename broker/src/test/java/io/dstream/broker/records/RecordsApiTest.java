@@ -1,6 +1,7 @@
 package io.dstream.broker.records;
 
 import io.dstream.broker.TestBroker;
+import io.dstream.broker.config.ConnectionLimits;
 import io.dstream.broker.ws.V1TestClient;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -198,6 +199,19 @@ class RecordsApiTest {
       HttpResponse<Buffer> waited = shortClient.get("poll.empty", "timeout_sec=3600");
       assertEquals(200, waited.statusCode());
       assertEquals(List.of(), offsets(waited), "answered empty at the broker's long-poll bound, not after an hour");
+    }
+  }
+
+  @Test
+  void aBrokerAtItsActiveSubjectBoundAnswers503Overloaded() throws Exception {
+    try (TestBroker full = TestBroker.start(vertx, b -> b.connectionLimits(
+        new ConnectionLimits(1000, 1000, 1000, Duration.ofSeconds(30), 1)))) {
+      RecordsClient fullClient = new RecordsClient(client.web, full);
+      assertEquals(200, fullClient.postRecords("only.one", "", numbers(1, 1)).statusCode());
+      HttpResponse<Buffer> refused = fullClient.postRecords("one.more", "", numbers(1, 1));
+      assertError(refused, 503, "overloaded");
+      assertEquals("1", refused.getHeader("Retry-After"));
+      assertError(fullClient.get("one.more", "offset=-"), 503, "overloaded");
     }
   }
 

@@ -6,6 +6,8 @@ import io.dstream.broker.ws.V1TestClient;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -122,6 +124,24 @@ class RecordsLongPollAndInteropTest {
     assertEquals(List.of("1"), offsets(answered(first)));
     assertEquals(List.of("1"), offsets(answered(second)));
     awaitWaiters(0);
+  }
+
+  @Test
+  void aClientThatDisconnectsWhileWaitingFreesItsWaiterSlotAtOnce() throws Exception {
+    String subject = RecordsApiTest.freshSubject();
+    HttpClient impatient = vertx.createHttpClient();
+    try {
+      HttpClientRequest request = impatient.request(HttpMethod.GET, broker.port(), "127.0.0.1",
+          "/stream/" + subject + "?offset=-&timeout_sec=" + LONG_POLL_SECONDS).await();
+      request.putHeader("auth", TestBroker.API_KEY).send();
+      awaitWaiters(1);
+      request.connection().close().await();
+      awaitWaiters(0);
+    } finally {
+      impatient.close().await();
+    }
+    client.postRecords(subject, "", new JsonArray().add("still works"));
+    assertEquals(List.of("1"), offsets(client.get(subject, "offset=-")));
   }
 
   @Test
