@@ -18,18 +18,6 @@ import java.util.List;
  */
 final class RecordsBody {
 
-  /** The body is not what the records API accepts; the message says why. */
-  static final class InvalidBodyException extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    final String code;
-
-    InvalidBodyException(String code, String message) {
-      super(message, null, false, false);
-      this.code = code;
-    }
-  }
-
   /** As for WebSocket frames: deep enough for real data, too shallow to exhaust the stack. */
   private static final int MAX_NESTING_DEPTH = 128;
 
@@ -39,11 +27,11 @@ final class RecordsBody {
       .build();
 
   /** The records as JSON texts, in order; an empty list for {@code "records": []}. */
-  List<String> parse(String text, int maxRecords) throws InvalidBodyException {
+  List<String> parse(String text, int maxRecords) throws InvalidRequestException {
     List<String> records = null;
     try (JsonParser parser = factory.createParser(text)) {
       if (parser.nextToken() != JsonToken.START_OBJECT) {
-        throw new InvalidBodyException("invalid_json", "the body must be a JSON object {\"records\":[...]}");
+        throw new InvalidRequestException("invalid_json", "the body must be a JSON object {\"records\":[...]}");
       }
       while (parser.nextToken() == JsonToken.FIELD_NAME) {
         String field = parser.currentName();
@@ -53,31 +41,31 @@ final class RecordsBody {
           continue;
         }
         if (value != JsonToken.START_ARRAY) {
-          throw new InvalidBodyException("invalid_records", "records must be an array");
+          throw new InvalidRequestException("invalid_records", "records must be an array");
         }
         records = readArray(parser, text, maxRecords);
       }
       if (parser.nextToken() != null) {
-        throw new InvalidBodyException("invalid_json", "unexpected data after the JSON object");
+        throw new InvalidRequestException("invalid_json", "unexpected data after the JSON object");
       }
     } catch (JsonProcessingException e) {
-      throw new InvalidBodyException("invalid_json", "malformed JSON: " + e.getOriginalMessage());
+      throw new InvalidRequestException("invalid_json", "malformed JSON: " + e.getOriginalMessage());
     } catch (IOException e) {
-      throw new InvalidBodyException("invalid_json", "malformed JSON: " + e.getMessage());
+      throw new InvalidRequestException("invalid_json", "malformed JSON: " + e.getMessage());
     }
     if (records == null) {
-      throw new InvalidBodyException("invalid_records", "the body needs a records array");
+      throw new InvalidRequestException("invalid_records", "the body needs a records array");
     }
     return records;
   }
 
   private static List<String> readArray(JsonParser parser, String text, int maxRecords)
-      throws IOException, InvalidBodyException {
+      throws IOException, InvalidRequestException {
     List<String> records = new ArrayList<>();
     JsonToken value;
     while ((value = parser.nextToken()) != JsonToken.END_ARRAY) {
       if (records.size() == maxRecords) {
-        throw new InvalidBodyException("too_many_records", "at most " + maxRecords + " records per request");
+        throw new InvalidRequestException("too_many_records", "at most " + maxRecords + " records per request");
       }
       int start = (int) parser.currentTokenLocation().getCharOffset();
       if (value.isStructStart()) {

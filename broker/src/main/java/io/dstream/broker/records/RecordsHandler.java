@@ -112,7 +112,7 @@ public final class RecordsHandler {
     try {
       version = version(ctx.request().getParam("version"));
       records = bodyParser.parse(utf8(ctx.body().buffer()), config.maxRecordsPerPost());
-    } catch (RecordsBody.InvalidBodyException e) {
+    } catch (InvalidRequestException e) {
       HttpErrors.send(ctx.response(), 400, e.code, e.getMessage());
       return;
     }
@@ -133,7 +133,7 @@ public final class RecordsHandler {
         }));
   }
 
-  private static long version(String text) throws RecordsBody.InvalidBodyException {
+  private static long version(String text) throws InvalidRequestException {
     if (text == null) {
       return StreamActor.NO_VERSION;
     }
@@ -145,10 +145,10 @@ public final class RecordsHandler {
     } catch (NumberFormatException e) {
       // answered below
     }
-    throw new RecordsBody.InvalidBodyException("invalid_version", "version must be a non-negative integer, got '" + text + "'");
+    throw new InvalidRequestException("invalid_version", "version must be a non-negative integer, got '" + text + "'");
   }
 
-  private static String utf8(Buffer body) throws RecordsBody.InvalidBodyException {
+  private static String utf8(Buffer body) throws InvalidRequestException {
     if (body == null) {
       return "";
     }
@@ -156,7 +156,7 @@ public final class RecordsHandler {
       return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
           .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(body.getBytes())).toString();
     } catch (CharacterCodingException e) {
-      throw new RecordsBody.InvalidBodyException("invalid_json", "the body is not valid UTF-8");
+      throw new InvalidRequestException("invalid_json", "the body is not valid UTF-8");
     }
   }
 
@@ -178,8 +178,8 @@ public final class RecordsHandler {
     RecordsQuery query;
     try {
       query = RecordsQuery.parse(ctx.queryParams(), config.maxRecordsPerRead(), config.longPollTimeout().toMillis());
-    } catch (RecordsQuery.InvalidQueryException e) {
-      HttpErrors.send(ctx.response(), 400, "invalid_argument", e.getMessage());
+    } catch (InvalidRequestException e) {
+      HttpErrors.send(ctx.response(), 400, e.code, e.getMessage());
       return;
     }
     if (query.waitMs() > 0 && metrics.longPollWaiters().incrementAndGet() > config.maxLongPollWaiters()) {

@@ -18,35 +18,27 @@ import java.util.Locale;
 record RecordsQuery(long fromSequence, Long sinceMs, int limit, long waitMs) {
 
   static final int DEFAULT_LIMIT = 10;
+  private static final String INVALID_ARGUMENT = "invalid_argument";
 
-  /** A query parameter is malformed; the message names it. */
-  static final class InvalidQueryException extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    InvalidQueryException(String message) {
-      super(message, null, false, false);
-    }
-  }
-
-  static RecordsQuery parse(MultiMap params, int maxLimit, long maxWaitMs) throws InvalidQueryException {
+  static RecordsQuery parse(MultiMap params, int maxLimit, long maxWaitMs) throws InvalidRequestException {
     String offset = params.get("offset");
     String since = params.get("since");
     if (offset != null && since != null) {
-      throw new InvalidQueryException("give offset or since, not both");
+      throw new InvalidRequestException(INVALID_ARGUMENT, "give offset or since, not both");
     }
     long from = offset == null ? StreamActor.ONLY_NEW : "-".equals(offset) ? 1 : nonNegative("offset", offset) + 1;
     Long sinceMs = since == null ? null : parseTime(since);
     String limitText = params.get("limit");
     long limit = limitText == null ? DEFAULT_LIMIT : nonNegative("limit", limitText);
     if (limit == 0) {
-      throw new InvalidQueryException("limit must be at least 1");
+      throw new InvalidRequestException(INVALID_ARGUMENT, "limit must be at least 1");
     }
     String timeout = params.get("timeout_sec");
     long waitMs = timeout == null ? 0 : Math.min(maxWaitMs, waitMillis(timeout));
     return new RecordsQuery(from, sinceMs, (int) Math.min(limit, maxLimit), waitMs);
   }
 
-  private static long nonNegative(String name, String text) throws InvalidQueryException {
+  private static long nonNegative(String name, String text) throws InvalidRequestException {
     try {
       long value = Long.parseLong(text);
       if (value >= 0 && value < Long.MAX_VALUE) {
@@ -55,11 +47,11 @@ record RecordsQuery(long fromSequence, Long sinceMs, int limit, long waitMs) {
     } catch (NumberFormatException e) {
       // answered below, with the parameter's name
     }
-    throw new InvalidQueryException(name + " must be a non-negative integer" + ("offset".equals(name) ? " or '-'" : "")
-        + ", got '" + text + "'");
+    throw new InvalidRequestException(INVALID_ARGUMENT, name + " must be a non-negative integer"
+        + ("offset".equals(name) ? " or '-'" : "") + ", got '" + text + "'");
   }
 
-  private static long waitMillis(String text) throws InvalidQueryException {
+  private static long waitMillis(String text) throws InvalidRequestException {
     try {
       double seconds = Double.parseDouble(text);
       if (seconds >= 0 && Double.isFinite(seconds)) {
@@ -68,11 +60,12 @@ record RecordsQuery(long fromSequence, Long sinceMs, int limit, long waitMs) {
     } catch (NumberFormatException e) {
       // answered below
     }
-    throw new InvalidQueryException("timeout_sec must be a non-negative number of seconds, got '" + text + "'");
+    throw new InvalidRequestException(INVALID_ARGUMENT,
+        "timeout_sec must be a non-negative number of seconds, got '" + text + "'");
   }
 
   /** Epoch milliseconds, or an RFC 3339 date-time (a {@code +} decoded to a space is put back). */
-  private static long parseTime(String text) throws InvalidQueryException {
+  private static long parseTime(String text) throws InvalidRequestException {
     if (!text.isEmpty() && text.chars().allMatch(Character::isDigit)) {
       return nonNegative("since", text);
     }
@@ -84,7 +77,7 @@ record RecordsQuery(long fromSequence, Long sinceMs, int limit, long waitMs) {
         // the next candidate, then the error below
       }
     }
-    throw new InvalidQueryException("since must be epoch milliseconds or an RFC 3339 date-time"
+    throw new InvalidRequestException(INVALID_ARGUMENT, "since must be epoch milliseconds or an RFC 3339 date-time"
         + " (2024-05-01T12:00:00Z), got '" + text + "'");
   }
 }
