@@ -9,11 +9,13 @@ import io.dstream.broker.http.ClientAddresses;
 import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.http.HttpApi;
 import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.records.RecordsHandler;
 import io.dstream.broker.store.GroupCommitWriter;
 import io.dstream.broker.store.MessageStore;
 import io.dstream.broker.store.MvMessageStore;
 import io.dstream.broker.stream.StreamEnvironment;
 import io.dstream.broker.stream.StreamRegistry;
+import io.dstream.broker.stream.SubjectDestroyedHook;
 import io.dstream.broker.ws.V1Endpoint;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -74,7 +76,9 @@ public final class Broker {
         JwtAuthenticator jwt = config.jwt().enabled() ? JwtAuthenticator.create(vertx, config.jwt()) : null;
         ConnectionGate gate = new ConnectionGate(config.connectionLimits().maxConnections(), metrics);
         HttpApi api = new HttpApi(new Authenticator(authenticator, jwt), new ClientAddresses(config.trustedProxies()),
-            new V1Endpoint(registry, config, metrics, gate), metrics, new AdminApi(store, readers));
+            new V1Endpoint(registry, config, metrics, gate),
+            new RecordsHandler(registry, config, metrics, SubjectDestroyedHook.NONE), metrics,
+            new AdminApi(store, readers));
         Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())

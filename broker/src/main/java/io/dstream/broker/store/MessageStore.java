@@ -8,8 +8,9 @@ import java.util.Map;
  * per subject. The store owns bytes; the stream actor owns the rules (who may write, which
  * sequence comes next, who gets what).
  *
- * <p>Threading: {@link #open} and {@link #read} may be called from any thread. Writes
- * ({@link #append}, {@link #putState}, {@link #deleteUpTo}), {@link #record}, {@link #commit},
+ * <p>Threading: {@link #open}, {@link #read} and {@link #firstSequenceAtOrAfter} may be called from
+ * any thread. Writes ({@link #append}, {@link #putState}, {@link #deleteUpTo},
+ * {@link #setProducerVersion}, {@link #destroy}), {@link #record}, {@link #commit},
  * {@link #rollback} and {@link #compact} are called by exactly one thread, the
  * {@link GroupCommitWriter}. Writes are invisible to a restart until {@link #commit} returns.
  */
@@ -42,35 +43,32 @@ public interface MessageStore extends AutoCloseable {
    */
   List<Map.Entry<String, SubjectRecord>> subjects(String after, int limit);
 
-  /** The record including uncommitted writes of the writer thread. */
+  /** Sets the subject's records API producer version (fencing token). */
+  void setProducerVersion(String subject, long version);
+
+  /**
+   * Removes the subject: its messages, state and record. A later write to the subject starts a
+   * new one (new id, sequences from 1).
+   */
+  void destroy(String subject);
+
+  /**
+   * The record including uncommitted writes of the writer thread; for a subject without a record
+   * (destroyed) an empty one with id 0.
+   */
   SubjectRecord record(String subject);
+
+  /**
+   * The first retained sequence whose publish time is {@code >= timestampMs}, or 0 if there is none.
+   * Publish times are non-decreasing per subject, so this is a binary search, not a scan.
+   */
+  long firstSequenceAtOrAfter(long subjectId, long timestampMs);
 
   /**
    * Reads up to {@code maxMessages} messages with sequence {@code >= fromSequence} in order,
    * stopping once {@code maxBytes} payload bytes are collected (at least one message is returned if any exists).
    */
   List<StoredMessage> read(long subjectId, long fromSequence, int maxMessages, long maxBytes);
-
-  /**
-   * The time-to-sequence lookup: the first sequence in {@code [from, to]} published at or after
-   * {@code timestampMs}, or {@code to + 1} if none was. A binary search over sequences, valid because
-   * an actor assigns timestamps that never decrease along its sequences; a deleted sequence counts as
-   * its next retained one. May be called from any thread.
-   */
-  default long firstSequenceAtOrAfter(long subjectId, long timestampMs, long from, long to) {
-    long low = from;
-    long high = to + 1;
-    while (low < high) {
-      long middle = low + (high - low) / 2;
-      List<StoredMessage> found = read(subjectId, middle, 1, 1);
-      if (found.isEmpty() || found.get(0).sequence() > to || found.get(0).timestampMs() >= timestampMs) {
-        high = middle;
-      } else {
-        low = found.get(0).sequence() + 1;
-      }
-    }
-    return low;
-  }
 
   /** Makes every write so far survive a restart, forcing the file when {@code mode} is {@link SyncMode#ALWAYS}. */
   void commit(SyncMode mode);

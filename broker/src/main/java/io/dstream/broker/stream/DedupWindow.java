@@ -51,6 +51,11 @@ final class DedupWindow {
     entries.values().removeIf(entry -> entry.sequence() > lastDurable);
   }
 
+  /** Forgets everything: the subject was destroyed and its sequences start again at 1. */
+  void clear() {
+    entries.clear();
+  }
+
   /** @return the oldest publish time still in the window at {@code nowMs} */
   long horizon(long nowMs) {
     return nowMs - windowMs;

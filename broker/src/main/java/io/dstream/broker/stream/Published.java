@@ -1,7 +1,7 @@
 package io.dstream.broker.stream;
 
 /**
- * A publish that is durable: its sequence, publish time and stored JSON. {@code duplicate} marks the
+ * A durable message: its sequence, publish time and stored JSON (a publish's result or a read's). {@code duplicate} marks the
  * answer to a repeated publish (same dedup key within the window): nothing new was stored, and
  * {@code sequence} and {@code timestampMs} are the original's.
  */
