@@ -26,6 +26,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.time.Clock;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A running broker: store, writer, actor shards and the HTTP/WebSocket listener, started in that
@@ -71,7 +72,7 @@ public final class Broker {
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
         JwtAuthenticator jwt = config.jwt().enabled() ? JwtAuthenticator.create(vertx, config.jwt()) : null;
-        ConnectionGate gate = new ConnectionGate(config.connectionLimits().maxConnections(), metrics);
+        ConnectionGate gate = new ConnectionGate(config.connectionLimits(), metrics);
         HttpApi api = new HttpApi(new Authenticator(authenticator, jwt), new ClientAddresses(config.trustedProxies()),
             new V1Endpoint(registry, config, metrics, gate), metrics);
         Router router = api.router(vertx);
@@ -84,7 +85,12 @@ public final class Broker {
             .setMaxWebSocketFrameSize(frameBackstop(config.maxFrameBytes()))
             .setMaxWebSocketMessageSize(config.maxFrameBytes())
             .setPerMessageWebSocketCompressionSupported(config.webSocketCompression())
-            .setPerFrameWebSocketCompressionSupported(config.webSocketCompression());
+            .setPerFrameWebSocketCompressionSupported(config.webSocketCompression())
+            // Sniffing for a cleartext HTTP/2 preface delays the connection handler until a whole request
+            // head has arrived, which would blind the request-head deadline against slowloris.
+            .setHttp2ClearTextEnabled(false)
+            .setIdleTimeout((int) config.connectionLimits().idleTimeout().toMillis())
+            .setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
         if (config.tls() != null) {
           options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
               .setCertPath(config.tls().certificate().toString())

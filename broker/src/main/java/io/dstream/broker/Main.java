@@ -130,6 +130,15 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--slow-consumer-grace-ms", defaultValue = "${env:DSTREAM_SLOW_CONSUMER_GRACE_MS:-30000}", description = "Close a socket whose outbound queue stays full this long (DSTREAM_SLOW_CONSUMER_GRACE_MS).")
   long slowConsumerGraceMs;
 
+  @Option(names = "--idle-connection-timeout-ms", defaultValue = "${env:DSTREAM_IDLE_CONNECTION_TIMEOUT_MS:-120000}", description = "Close a connection with no traffic this long (DSTREAM_IDLE_CONNECTION_TIMEOUT_MS).")
+  long idleConnectionTimeoutMs;
+
+  @Option(names = "--request-header-timeout-ms", defaultValue = "${env:DSTREAM_REQUEST_HEADER_TIMEOUT_MS:-10000}", description = "A new connection's first request head must arrive within this (DSTREAM_REQUEST_HEADER_TIMEOUT_MS).")
+  long requestHeaderTimeoutMs;
+
+  @Option(names = "--ws-ping-interval-ms", defaultValue = "${env:DSTREAM_WS_PING_INTERVAL_MS:-30000}", description = "WebSocket ping interval (DSTREAM_WS_PING_INTERVAL_MS).")
+  long pingIntervalMs;
+
   BrokerConfig toConfig() {
     BrokerConfig.Builder builder = BrokerConfig.builder()
         .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(SyncMode.parse(sync))
@@ -142,7 +151,8 @@ public final class Main implements Callable<Integer> {
         .jwt(new JwtSettings(blankToNull(jwtSecret), publicKeyPem(blankToNull(jwtPublicKey)), blankToNull(jwtIssuer),
             commaSeparated(jwtAudience)))
         .connectionLimits(new ConnectionLimits(maxConnections, ratePerSocket, rateBurst,
-            Duration.ofMillis(slowConsumerGraceMs), maxActiveSubjects));
+            Duration.ofMillis(slowConsumerGraceMs), maxActiveSubjects, Duration.ofMillis(idleConnectionTimeoutMs),
+            Duration.ofMillis(requestHeaderTimeoutMs), Duration.ofMillis(pingIntervalMs)));
     if (tlsCert != null || tlsKey != null) {
       if (tlsCert == null || tlsKey == null) {
         throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key (DSTREAM_TLS_CERT, DSTREAM_TLS_KEY)");

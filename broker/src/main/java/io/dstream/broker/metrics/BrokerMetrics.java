@@ -31,6 +31,8 @@ public final class BrokerMetrics {
   public final Counter rateLimited = counter("dstream_rate_limited", "WebSocket requests refused over the per-socket rate limit");
   public final Counter slowConsumersClosed = counter("dstream_slow_consumers_closed",
       "WebSockets closed because their outbound queue stayed full for the grace period");
+  public final Counter slowRequestsClosed = counter("dstream_slow_requests_closed",
+      "Connections closed for not sending a complete request head in time");
   public final Counter connectionsRefused = counter("dstream_connections_refused", "Connections refused over maxConnections");
 
   public BrokerMetrics() {

@@ -55,6 +55,7 @@ final class V1Session implements Subscriber {
   private volatile boolean pausedForRequests;
   private boolean pausedForWrites;
   private long expiryTimer = -1;
+  private long pingTimer = -1;
   private final AtomicBoolean slowCheckScheduled = new AtomicBoolean();
 
   V1Session(ServerWebSocket socket, Context context, StreamActor actor, String ip, int maxPendingRequests,
@@ -82,8 +83,14 @@ final class V1Session implements Subscriber {
       if (expiryTimer >= 0) {
         context.owner().cancelTimer(expiryTimer);
       }
+      context.owner().cancelTimer(pingTimer);
       actor.detach(this);
       onClose.run();
+    });
+    pingTimer = context.owner().setPeriodic(limits.pingInterval().toMillis(), id -> {
+      if (!socket.isClosed()) {
+        socket.writePing(Buffer.buffer());
+      }
     });
     if (permissions.expiresAtMs() != Long.MAX_VALUE) {
       long remainingMs = Math.max(1, permissions.expiresAtMs() - System.currentTimeMillis());
