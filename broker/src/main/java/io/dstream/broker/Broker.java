@@ -79,11 +79,10 @@ public final class Broker {
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())
             .setPort(config.port())
-            // The message limit is the enforced one: exceeding it reaches the socket's exception handler,
-            // which closes with 1009. The frame limit is a backstop at twice that: a frame over it
-            // makes Netty drop the connection without a close frame.
+            // The message limit is enforced by the session's assembler, which closes with 1009. The frame
+            // limit is a backstop at twice that: a frame over it makes Netty drop the connection
+            // without a close frame.
             .setMaxWebSocketFrameSize(frameBackstop(config.maxFrameBytes()))
-            .setMaxWebSocketMessageSize(config.maxFrameBytes())
             .setPerMessageWebSocketCompressionSupported(config.webSocketCompression())
             .setPerFrameWebSocketCompressionSupported(config.webSocketCompression())
             // Sniffing for a cleartext HTTP/2 preface delays the connection handler until a whole request

@@ -10,6 +10,7 @@ import io.dstream.broker.stream.Subscriber;
 import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -51,6 +52,7 @@ final class V1Session implements Subscriber {
   private final Permissions permissions;
   private final ConnectionLimits limits;
   private final TokenBucket requestRate;
+  private final V1MessageAssembler assembler;
   private final AtomicInteger pendingRequests = new AtomicInteger();
   private volatile boolean pausedForRequests;
   private boolean pausedForWrites;
@@ -59,7 +61,8 @@ final class V1Session implements Subscriber {
   private final AtomicBoolean slowCheckScheduled = new AtomicBoolean();
 
   V1Session(ServerWebSocket socket, Context context, StreamActor actor, String ip, int maxPendingRequests,
-            BrokerMetrics metrics, V1FrameParser parser, Permissions permissions, ConnectionLimits limits) {
+            BrokerMetrics metrics, V1FrameParser parser, Permissions permissions, ConnectionLimits limits,
+            int maxMessageBytes) {
     this.socket = socket;
     this.context = context;
     this.actor = actor;
@@ -70,13 +73,13 @@ final class V1Session implements Subscriber {
     this.permissions = permissions;
     this.limits = limits;
     this.requestRate = new TokenBucket(limits.requestsPerSecond(), limits.requestBurst(), System.nanoTime());
+    this.assembler = new V1MessageAssembler(maxMessageBytes);
   }
 
   /** Starts serving; {@code onClose} runs once when the socket closes. */
   void start(Runnable onClose) {
     metrics.webSockets().incrementAndGet();
-    socket.textMessageHandler(this::onText);
-    socket.binaryMessageHandler(this::onBinary);
+    socket.frameHandler(this::onFrame);
     socket.exceptionHandler(this::onException);
     socket.closeHandler(v -> {
       metrics.webSockets().decrementAndGet();
@@ -101,20 +104,29 @@ final class V1Session implements Subscriber {
     }
   }
 
-  /**
-   * Vert.x reports a message over the size limit here (as an IllegalStateException) without
-   * closing; everything else here is a transport failure the connection is already closing for.
-   */
+  /** Transport failures: the connection is already closing for them. */
   private void onException(Throwable failure) {
-    if (failure instanceof IllegalStateException && !socket.isClosed()) {
-      LOG.debug("closing websocket on '{}': {}", actor.subject(), failure.getMessage());
-      socket.close((short) 1009, "message too big");
-      return;
-    }
     LOG.debug("websocket on '{}' failed: {}", actor.subject(), failure.toString());
   }
 
-  private void onBinary(Buffer ignored) {
+  private void onFrame(WebSocketFrame frame) {
+    V1MessageAssembler.Message message;
+    try {
+      message = assembler.accept(frame);
+    } catch (V1MessageAssembler.Violation violation) {
+      LOG.debug("closing websocket on '{}': {}", actor.subject(), violation.getMessage());
+      metrics.badFrames.increment();
+      socket.close(violation.closeCode, violation.getMessage());
+      return;
+    }
+    if (message instanceof V1MessageAssembler.Text text) {
+      onText(text.text());
+    } else if (message instanceof V1MessageAssembler.Binary) {
+      onBinary();
+    }
+  }
+
+  private void onBinary() {
     sendError(null, V1ErrorCode.BINARY_FRAME, "binary frames are not supported; send JSON text frames");
   }
 
