@@ -139,6 +139,7 @@ public final class Broker {
           return null;
         }))
         .transform(ignored -> {
+          metrics.close();
           if (readers != null) {
             return readers.close();
           }

@@ -18,6 +18,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -178,10 +179,12 @@ final class V1Session implements Subscriber {
 
   private void publish(V1Frame frame) {
     String prefix = V1Json.envelopePrefix(frame, ip);
+    long receivedNanos = System.nanoTime();
     actor.publish(sequence -> V1Json.stored(prefix, sequence), (published, failure) -> {
       if (failure != null) {
         fail(frame, failure);
       } else {
+        metrics.publishLatency.record(System.nanoTime() - receivedNanos, TimeUnit.NANOSECONDS);
         reply(published.json());
       }
     });

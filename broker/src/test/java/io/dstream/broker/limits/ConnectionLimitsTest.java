@@ -22,6 +22,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,8 +39,8 @@ class ConnectionLimitsTest {
   @Test
   void connectionsOverTheLimitGet503AndTheOthersKeepWorking(Vertx vertx) throws Exception {
     try (TestBroker broker = TestBroker.start(vertx, b -> b.connectionLimits(limits(2, 1000, 100, 30_000, 100)));
-         V1TestClient first = V1TestClient.connect(vertx, broker.port(), "held", TestBroker.API_KEY);
-         V1TestClient second = V1TestClient.connect(vertx, broker.port(), "held", TestBroker.API_KEY)) {
+         V1TestClient first = V1TestClient.connect(vertx, broker.port(), "held", TestBroker.API_KEY)) {
+      V1TestClient second = V1TestClient.connect(vertx, broker.port(), "held", TestBroker.API_KEY);
       UpgradeRejectedException refused = assertThrows(UpgradeRejectedException.class,
           () -> V1TestClient.connect(vertx, broker.port(), "held", TestBroker.API_KEY));
       assertEquals(503, refused.getStatus());
@@ -97,6 +98,7 @@ class ConnectionLimitsTest {
     try (TestBroker broker = TestBroker.start(vertx, b -> b.connectionLimits(limits(100, 1000, 100, 30_000, 2)));
          V1TestClient a = V1TestClient.connect(vertx, broker.port(), "a", TestBroker.API_KEY);
          V1TestClient b = V1TestClient.connect(vertx, broker.port(), "b", TestBroker.API_KEY)) {
+      assertFalse(a.socket().isClosed() || b.socket().isClosed(), "both subjects hold an active actor");
       UpgradeRejectedException refused = assertThrows(UpgradeRejectedException.class,
           () -> V1TestClient.connect(vertx, broker.port(), "c", TestBroker.API_KEY));
       assertEquals(503, refused.getStatus());
