@@ -3,6 +3,7 @@ package io.dstream.broker.ws;
 import io.dstream.broker.TestBroker;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.WebClient;
 import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -95,6 +96,26 @@ class PublishDedupTest {
         assertTrue(send(client, publish("1", 1, 5, true)).getBoolean("duplicate"));
         assertEquals(1L, retained(client));
       }
+    }
+  }
+
+  @Test
+  void destroyingTheSubjectForgetsTheWindow(Vertx vertx) throws Exception {
+    WebClient http = WebClient.create(vertx);
+    try (TestBroker broker = TestBroker.start(vertx)) {
+      try (V1TestClient client = V1TestClient.connect(vertx, broker.port(), "dedup.destroy", TestBroker.API_KEY)) {
+        send(client, publish("1", 1, 4, true));
+        send(client, publish("2", 2, 4, true));
+      }
+      assertEquals(204, http.delete(broker.port(), "127.0.0.1", "/stream/dedup.destroy")
+          .putHeader("Authorization", "Bearer " + TestBroker.API_KEY).send().await().statusCode());
+      try (V1TestClient client = V1TestClient.connect(vertx, broker.port(), "dedup.destroy", TestBroker.API_KEY)) {
+        JsonObject again = send(client, publish("2", 2, 4, true));
+        assertEquals(1L, again.getLong("sequence"), "a new subject starts at 1");
+        assertFalse(again.containsKey("duplicate"));
+      }
+    } finally {
+      http.close();
     }
   }
 
