@@ -65,7 +65,7 @@ public interface FileClient extends AutoCloseable {
    * @param size the size in bytes (of the whole file, also after a ranged get)
    * @param etag the entity tag, without quotes
    * @param contentType the stored content type, or null
-   * @param uploaded the upload time as the broker reports it, or null
+   * @param uploaded the upload time as an ISO-8601 instant, or null
    * @param customMetadata the {@code x-amz-meta-*} values, possibly empty
    */
   record FileInfo(String key, long size, String etag, String contentType, String uploaded, JsonObject customMetadata) {

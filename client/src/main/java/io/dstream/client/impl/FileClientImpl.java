@@ -16,6 +16,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.time.DateTimeException;
+import java.time.Instant;
+import java.time.format.DateTimeFormatter;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -178,7 +181,16 @@ public final class FileClientImpl implements FileClient {
     // The header's entity tag is quoted (RFC 9110); listings give it bare: FileInfo always holds it bare.
     String etag = headers.firstValue("etag").map(tag -> tag.replaceAll("^\"|\"$", "")).orElse(null);
     return new FileInfo(key, size, etag,
-        headers.firstValue("Content-Type").orElse(null), headers.firstValue("Last-Modified").orElse(null), custom);
+        headers.firstValue("Content-Type").orElse(null), headers.firstValue("Last-Modified").map(FileClientImpl::isoInstant).orElse(null), custom);
+  }
+
+  /** HTTP dates (RFC 1123) as ISO-8601 instants, the form listings use; anything else as it is. */
+  private static String isoInstant(String httpDate) {
+    try {
+      return Instant.from(DateTimeFormatter.RFC_1123_DATE_TIME.parse(httpDate)).toString();
+    } catch (DateTimeException e) {
+      return httpDate;
+    }
   }
 
   private static void copy(InputStream in, OutputStream out, long total, Progress progress) throws IOException {
