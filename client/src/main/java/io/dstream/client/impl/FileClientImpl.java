@@ -27,6 +27,7 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 
 /**
  * {@link FileClient} over {@code /r2/} with the JDK HTTP client: uploads stream from an
@@ -75,7 +76,7 @@ public final class FileClientImpl implements FileClient {
           }
           return head(key).toCompletionStage();
         });
-    return Future.fromCompletionStage(stored);
+    return completed(stored);
   }
 
   @Override
@@ -112,13 +113,13 @@ public final class FileClientImpl implements FileClient {
                 "GET " + key + " broke off: " + e.getMessage(), e));
           }
         }, calls.executor());
-    return Future.fromCompletionStage(copied);
+    return completed(copied);
   }
 
   @Override
   public Future<FileInfo> head(String key) {
     HttpRequest request = calls.request(path(key)).method("HEAD", HttpRequest.BodyPublishers.noBody()).build();
-    return Future.fromCompletionStage(calls.send(request, HttpResponse.BodyHandlers.discarding()).thenApply(response -> {
+    return completed(calls.send(request, HttpResponse.BodyHandlers.discarding()).thenApply(response -> {
       if (response.statusCode() / 100 != 2) {
         throw HttpCalls.failure(response.statusCode(), "", "HEAD " + key);
       }
@@ -129,7 +130,7 @@ public final class FileClientImpl implements FileClient {
   @Override
   public Future<Void> delete(String key) {
     HttpRequest request = calls.request(path(key)).DELETE().build();
-    return Future.fromCompletionStage(calls.send(request, HttpResponse.BodyHandlers.ofString()).thenApply(response -> {
+    return completed(calls.send(request, HttpResponse.BodyHandlers.ofString()).thenApply(response -> {
       if (response.statusCode() / 100 != 2) {
         throw HttpCalls.failure(response.statusCode(), response.body(), "DELETE " + key);
       }
@@ -143,12 +144,17 @@ public final class FileClientImpl implements FileClient {
     appendParam(query, "prefix", prefix);
     appendParam(query, "delimiter", delimiter);
     appendParam(query, "cursor", cursor);
-    return Future.fromCompletionStage(calls.getJson(query.toString()).thenApply(FileClientImpl::fileList));
+    return completed(calls.getJson(query.toString()).thenApply(FileClientImpl::fileList));
   }
 
   @Override
   public void close() {
     calls.close();
+  }
+
+  /** A Vert.x future of {@code stage}, failing with the real cause rather than a {@link CompletionException}. */
+  private static <T> Future<T> completed(CompletionStage<T> stage) {
+    return Future.fromCompletionStage(stage).recover(failure -> Future.failedFuture(HttpCalls.unwrap(failure)));
   }
 
   private static FileList fileList(JsonObject body) {
