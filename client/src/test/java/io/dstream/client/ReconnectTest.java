@@ -122,6 +122,37 @@ class ReconnectTest {
   }
 
   @Test
+  void aCommandInFlightFailsFastWhileSafeRequestsAreRetried(Vertx vertx) throws Exception {
+    try (BrokerFixture broker = BrokerFixture.start(vertx, dataDir);
+         CuttingProxy proxy = CuttingProxy.start(vertx, broker.port())) {
+      StreamConnection viaProxy = DurableStream.connect(vertx,
+          options("http://127.0.0.1:" + proxy.port(), BrokerFixture.API_KEY), "reconnect.inflight")
+          .await(AWAIT_SECONDS, TimeUnit.SECONDS);
+      StreamConnection observer = DurableStream.connect(vertx, options(broker.url(), BrokerFixture.API_KEY),
+          "reconnect.inflight").await(AWAIT_SECONDS, TimeUnit.SECONDS);
+      proxy.swallowReplies();
+      Future<JsonObject> command = viaProxy.command(new JsonObject().put("cmd", "getServerInfo"));
+      Future<JsonObject> state = viaProxy.getState();
+      Future<Long> published = viaProxy.publish("kept");
+      // Requests go out in order: once the publish is stored, the command and getState were sent too.
+      long deadline = System.currentTimeMillis() + AWAIT_SECONDS * 1000;
+      while (observer.info().await(AWAIT_SECONDS, TimeUnit.SECONDS).lastSequence() < 1
+          && System.currentTimeMillis() < deadline) {
+        Thread.sleep(10);
+      }
+      proxy.cutAll();
+
+      Throwable failure = assertThrows(Exception.class, () -> command.await(AWAIT_SECONDS, TimeUnit.SECONDS));
+      assertEquals(StreamException.CONNECTION_CLOSED, assertInstanceOf(StreamException.class, failure).code());
+      assertEquals(new JsonObject(), state.await(AWAIT_SECONDS, TimeUnit.SECONDS));
+      assertEquals(1L, published.await(AWAIT_SECONDS, TimeUnit.SECONDS));
+      assertEquals(1L, observer.info().await(AWAIT_SECONDS, TimeUnit.SECONDS).messages());
+      viaProxy.close().await(AWAIT_SECONDS, TimeUnit.SECONDS);
+      observer.close().await(AWAIT_SECONDS, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
   void aManualAckSubscriberAcksLateMessagesAfterAReconnectWithoutSeeingThemAgain(Vertx vertx) throws Exception {
     try (BrokerFixture broker = BrokerFixture.start(vertx, dataDir)) {
       StreamConnection connection = DurableStream.connect(vertx, options(broker.url(), BrokerFixture.API_KEY),
