@@ -3,12 +3,8 @@ package io.dstream.cli;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonObject;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
 
 /** How command-line text becomes message data: JSON if it parses as JSON, else a string. */
 final class JsonArgs {
@@ -36,19 +32,6 @@ final class JsonArgs {
     } catch (DecodeException | ClassCastException e) {
       throw new IllegalArgumentException(what + " must be a JSON object: " + e.getMessage(), e);
     }
-  }
-
-  /** @return stdin's lines, one message each (empty lines skipped) */
-  static List<Object> stdinLines(boolean asString) throws IOException {
-    List<Object> lines = new ArrayList<>();
-    BufferedReader reader = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-    String line;
-    while ((line = reader.readLine()) != null) {
-      if (!line.isBlank()) {
-        lines.add(data(line, asString));
-      }
-    }
-    return lines;
   }
 
   static String readStdin() throws IOException {

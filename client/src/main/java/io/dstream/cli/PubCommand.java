@@ -2,6 +2,10 @@ package io.dstream.cli;
 
 import io.dstream.client.StreamConnection;
 import io.vertx.core.json.JsonObject;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -13,6 +17,9 @@ import picocli.CommandLine.Parameters;
     description = {"Publishes a message and prints its sequence.",
         "DATA is stored as JSON if it parses as JSON, else as a string. With - every line of stdin is one message."})
 final class PubCommand implements Callable<Integer> {
+
+  /** Lines of stdin read before they are published. */
+  private static final int STDIN_BATCH = 10_000;
 
   @Mixin
   CommonOptions common;
@@ -28,17 +35,35 @@ final class PubCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    List<Object> messages = data.equals("-") ? JsonArgs.stdinLines(asString) : List.of(JsonArgs.data(data, asString));
     StreamConnection connection = common.connect(subject);
     try {
-      List<Long> sequences = CommonOptions.await(connection.publishAll(messages));
-      for (Long sequence : sequences) {
-        common.print(System.out, new JsonObject().put("subject", subject).put("sequence", sequence),
-            Long.toString(sequence));
+      if (!data.equals("-")) {
+        print(CommonOptions.await(connection.publishAll(List.of(JsonArgs.data(data, asString)))));
+        return ExitCode.OK;
       }
+      // Stdin is published in batches, so its size is not bounded by memory.
+      BufferedReader reader = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+      List<Object> batch = new ArrayList<>();
+      String line;
+      while ((line = reader.readLine()) != null) {
+        if (!line.isBlank()) {
+          batch.add(JsonArgs.data(line, asString));
+        }
+        if (batch.size() == STDIN_BATCH) {
+          print(CommonOptions.await(connection.publishAll(batch)));
+          batch = new ArrayList<>();
+        }
+      }
+      print(CommonOptions.await(connection.publishAll(batch)));
       return ExitCode.OK;
     } finally {
       CommonOptions.await(connection.close());
+    }
+  }
+
+  private void print(List<Long> sequences) {
+    for (Long sequence : sequences) {
+      common.print(System.out, new JsonObject().put("subject", subject).put("sequence", sequence), Long.toString(sequence));
     }
   }
 }
