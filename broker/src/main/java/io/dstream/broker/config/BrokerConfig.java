@@ -175,6 +175,7 @@ public final class BrokerConfig {
 
   /** Most {@code (clientId, cMsgId)} entries remembered per subject; the oldest go first beyond it. */
   public int dedupMaxEntries() { return dedupMaxEntries; }
+
   /** How JWT bearer tokens are verified; {@link JwtSettings#DISABLED} accepts only the API key. */
   public JwtSettings jwt() { return jwt; }
 
