@@ -2,6 +2,7 @@ package io.dstream.broker;
 
 import io.dstream.broker.auth.ApiKeyAuthenticator;
 import io.dstream.broker.config.BrokerConfig;
+import io.dstream.broker.durable.DurableStreamsApi;
 import io.dstream.broker.http.ClientAddresses;
 import io.dstream.broker.http.HttpApi;
 import io.dstream.broker.metrics.BrokerMetrics;
@@ -31,6 +32,8 @@ public final class Broker {
 
   private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
   private static final int STORE_READER_THREADS = 4;
+  /** Most payload bytes one Durable Streams read answers; the client continues from the returned offset. */
+  private static final long DURABLE_READ_MAX_BYTES = 4L * 1024 * 1024;
 
   private final Vertx vertx;
   private final BrokerConfig config;
@@ -65,8 +68,11 @@ public final class Broker {
       StreamEnvironment env = new StreamEnvironment(store, writer, readers, config, Clock.systemUTC(), metrics);
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
+        DurableStreamsApi durableStreams = new DurableStreamsApi(registry, store, readers, Clock.systemUTC(),
+            config.longPollTimeout().toMillis(), DURABLE_READ_MAX_BYTES);
         HttpApi api = new HttpApi(authenticator, new ClientAddresses(config.trustedProxies()),
-            new V1Endpoint(registry, config, metrics), metrics);
+            new V1Endpoint(registry, config, metrics), metrics, config.anonymousAccess(), durableStreams,
+            config.maxAppendBytes());
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())
             .setPort(config.port())

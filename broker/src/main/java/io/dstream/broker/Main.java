@@ -1,5 +1,6 @@
 package io.dstream.broker;
 
+import io.dstream.broker.auth.AnonymousAccess;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.GroupCommitPolicy;
 import io.dstream.broker.store.SyncMode;
@@ -92,6 +93,15 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--ws-compression", defaultValue = "${env:DSTREAM_WS_COMPRESSION:-false}", description = "Offer WebSocket permessage-deflate (DSTREAM_WS_COMPRESSION).")
   boolean webSocketCompression;
 
+  @Option(names = "--anonymous", defaultValue = "${env:DSTREAM_ANONYMOUS:-none}", description = "What clients without credentials may do on /stream and /v1/stream: none, read, all (DSTREAM_ANONYMOUS).")
+  String anonymous;
+
+  @Option(names = "--long-poll-timeout-ms", defaultValue = "${env:DSTREAM_LONG_POLL_TIMEOUT_MS:-30000}", description = "Longest wait of a long-poll or SSE request (DSTREAM_LONG_POLL_TIMEOUT_MS).")
+  long longPollTimeoutMs;
+
+  @Option(names = "--max-append-bytes", defaultValue = "${env:DSTREAM_MAX_APPEND_BYTES:-16777216}", description = "Largest Durable Streams append body (DSTREAM_MAX_APPEND_BYTES).")
+  int maxAppendBytes;
+
   BrokerConfig toConfig() {
     BrokerConfig.Builder builder = BrokerConfig.builder()
         .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(SyncMode.parse(sync))
@@ -100,7 +110,9 @@ public final class Main implements Callable<Integer> {
         .ackTimeout(Duration.ofMillis(ackTimeoutMs)).maxDeliver(maxDeliver).idleTimeout(Duration.ofMillis(idleTimeoutMs))
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes)
         .groupCommit(new GroupCommitPolicy(commitMaxMessages, commitMaxBytes, commitMaxDelayMicros))
-        .writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb).webSocketCompression(webSocketCompression);
+        .writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb).webSocketCompression(webSocketCompression)
+        .anonymousAccess(AnonymousAccess.parse(anonymous)).longPollTimeout(Duration.ofMillis(longPollTimeoutMs))
+        .maxAppendBytes(maxAppendBytes);
     if (shards > 0) {
       builder.shards(shards);
     }

@@ -1,5 +1,6 @@
 package io.dstream.broker.config;
 
+import io.dstream.broker.auth.AnonymousAccess;
 import io.dstream.broker.store.SyncMode;
 
 import java.nio.file.Path;
@@ -33,6 +34,9 @@ public final class BrokerConfig {
   private final int writeQueueBatches;
   private final int storeCacheMb;
   private final boolean webSocketCompression;
+  private final AnonymousAccess anonymousAccess;
+  private final Duration longPollTimeout;
+  private final int maxAppendBytes;
 
   private BrokerConfig(Builder b) {
     this.host = b.host;
@@ -54,6 +58,9 @@ public final class BrokerConfig {
     this.writeQueueBatches = positive(b.writeQueueBatches, "writeQueueBatches");
     this.storeCacheMb = positive(b.storeCacheMb, "storeCacheMb");
     this.webSocketCompression = b.webSocketCompression;
+    this.anonymousAccess = Objects.requireNonNull(b.anonymousAccess, "anonymousAccess");
+    this.longPollTimeout = positive(b.longPollTimeout, "longPollTimeout");
+    this.maxAppendBytes = positive(b.maxAppendBytes, "maxAppendBytes");
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be 0..65535, got " + port);
     }
@@ -84,7 +91,8 @@ public final class BrokerConfig {
         .maxInFlight(maxInFlight).ackTimeout(ackTimeout).maxDeliver(maxDeliver).idleTimeout(idleTimeout)
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes).shards(shards)
         .groupCommit(groupCommit).writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb)
-        .webSocketCompression(webSocketCompression);
+        .webSocketCompression(webSocketCompression)
+        .anonymousAccess(anonymousAccess).longPollTimeout(longPollTimeout).maxAppendBytes(maxAppendBytes);
   }
 
   /** Bind address of the HTTP/WebSocket listener. */
@@ -147,6 +155,15 @@ public final class BrokerConfig {
    */
   public boolean webSocketCompression() { return webSocketCompression; }
 
+  /** What requests without credentials may do on the stream surfaces. */
+  public AnonymousAccess anonymousAccess() { return anonymousAccess; }
+
+  /** The longest a long-poll or an SSE wait lasts before the broker answers (SSE: sends a keep-alive). */
+  public Duration longPollTimeout() { return longPollTimeout; }
+
+  /** Largest body of one Durable Streams append or create; larger is refused with 413. */
+  public int maxAppendBytes() { return maxAppendBytes; }
+
   /** Mutable builder with the documented defaults. */
   public static final class Builder {
     private String host = "127.0.0.1";
@@ -168,6 +185,9 @@ public final class BrokerConfig {
     private int writeQueueBatches = 65_536;
     private int storeCacheMb = 64;
     private boolean webSocketCompression;
+    private AnonymousAccess anonymousAccess = AnonymousAccess.NONE;
+    private Duration longPollTimeout = Duration.ofSeconds(30);
+    private int maxAppendBytes = 16 * 1024 * 1024;
 
     private Builder() {
     }
@@ -191,6 +211,9 @@ public final class BrokerConfig {
     public Builder writeQueueBatches(int writeQueueBatches) { this.writeQueueBatches = writeQueueBatches; return this; }
     public Builder storeCacheMb(int storeCacheMb) { this.storeCacheMb = storeCacheMb; return this; }
     public Builder webSocketCompression(boolean enabled) { this.webSocketCompression = enabled; return this; }
+    public Builder anonymousAccess(AnonymousAccess anonymousAccess) { this.anonymousAccess = anonymousAccess; return this; }
+    public Builder longPollTimeout(Duration longPollTimeout) { this.longPollTimeout = longPollTimeout; return this; }
+    public Builder maxAppendBytes(int maxAppendBytes) { this.maxAppendBytes = maxAppendBytes; return this; }
 
     public BrokerConfig build() {
       return new BrokerConfig(this);

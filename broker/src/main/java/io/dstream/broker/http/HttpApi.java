@@ -1,6 +1,8 @@
 package io.dstream.broker.http;
 
+import io.dstream.broker.auth.AnonymousAccess;
 import io.dstream.broker.auth.ApiKeyAuthenticator;
+import io.dstream.broker.durable.DurableStreamsApi;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.stream.Subjects;
 import io.dstream.broker.ws.V1Endpoint;
@@ -9,6 +11,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,26 +23,39 @@ public final class HttpApi {
 
   private static final Logger LOG = LoggerFactory.getLogger(HttpApi.class);
   private static final String STREAM_PREFIX = "/stream/";
+  private static final String DURABLE_NAMESPACE = "ds.";
 
   private final ApiKeyAuthenticator authenticator;
   private final ClientAddresses clientAddresses;
   private final V1Endpoint v1;
   private final BrokerMetrics metrics;
+  private final AnonymousAccess anonymousAccess;
+  private final DurableStreamsApi durableStreams;
+  private final int maxAppendBytes;
 
   public HttpApi(ApiKeyAuthenticator authenticator, ClientAddresses clientAddresses, V1Endpoint v1,
-                 BrokerMetrics metrics) {
+                 BrokerMetrics metrics, AnonymousAccess anonymousAccess, DurableStreamsApi durableStreams,
+                 int maxAppendBytes) {
     this.authenticator = authenticator;
     this.clientAddresses = clientAddresses;
     this.v1 = v1;
     this.metrics = metrics;
+    this.anonymousAccess = anonymousAccess;
+    this.durableStreams = durableStreams;
+    this.maxAppendBytes = maxAppendBytes;
   }
 
   public Router router(Vertx vertx) {
     Router router = Router.router(vertx);
     router.get("/health").handler(this::handleHealth);
+    // CORS preflights never carry credentials; they reveal nothing and change nothing.
+    router.options("/v1/stream/*").handler(durableStreams::handle);
     router.route().handler(this::handleAuthentication);
     router.get("/metrics").handler(this::handleMetrics);
     router.route("/stream/*").handler(this::handleStream);
+    router.put("/v1/stream/*").handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
+    router.post("/v1/stream/*").handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
+    router.route("/v1/stream/*").handler(durableStreams::handle);
     router.route().handler(ctx -> HttpErrors.send(ctx.response(), 404, "not_found", "no route for " + ctx.request().path()));
     router.route().failureHandler(this::handleFailure);
     router.errorHandler(400, ctx -> HttpErrors.send(ctx.response(), 400, "bad_request", "malformed request"));
@@ -56,6 +72,12 @@ public final class HttpApi {
       return;
     }
     boolean presented = ApiKeyAuthenticator.presented(ctx.request()) != null;
+    HttpServerRequest request = ctx.request();
+    if (!presented && anonymousAccess.permits(request.method(), request.path(),
+        "websocket".equalsIgnoreCase(request.getHeader("Upgrade")))) {
+      ctx.next();
+      return;
+    }
     HttpErrors.send(ctx.response(), 401, "unauthorized", presented ? "invalid credentials"
         : "credentials required: ?apiKey=, Authorization: Bearer <key>, or an auth header");
   }
@@ -73,7 +95,9 @@ public final class HttpApi {
       HttpErrors.send(ctx.response(), 400, "invalid_subject", "invalid subject: " + e.getMessage());
       return;
     }
-    String violation = Subjects.violation(subject);
+    String violation = subject.startsWith(DURABLE_NAMESPACE)
+        ? "subjects under '" + DURABLE_NAMESPACE + "' hold Durable Streams streams: use /v1/stream/{path}"
+        : Subjects.violation(subject);
     if (violation != null) {
       HttpErrors.send(ctx.response(), 400, "invalid_subject", violation);
       return;

@@ -115,6 +115,11 @@ public final class MvMessageStore implements MessageStore {
   }
 
   @Override
+  public void putAttributes(String subject, byte[] attributes) {
+    dirty.put(subject, record(subject).withAttributes(attributes));
+  }
+
+  @Override
   public SubjectRecord deleteUpTo(String subject, long upTo) {
     SubjectRecord record = record(subject);
     long end = Math.min(upTo, record.lastSequence());

@@ -29,4 +29,12 @@ public sealed interface StoreWrite {
       return 0;
     }
   }
+
+  /** New view attributes of the subject (see {@link SubjectRecord#attributes()}). */
+  record PutAttributes(byte[] attributes) implements StoreWrite {
+    @Override
+    public int bytes() {
+      return attributes.length;
+    }
+  }
 }

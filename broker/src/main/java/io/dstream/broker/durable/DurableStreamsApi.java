@@ -1,0 +1,137 @@
+package io.dstream.broker.durable;
+
+import io.dstream.broker.http.HttpErrors;
+import io.dstream.broker.http.PathSegments;
+import io.dstream.broker.stream.OverloadedException;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+
+/**
+ * The Durable Streams HTTP protocol on {@code /v1/stream/{path}} (see docs/http.md): one handler
+ * method per HTTP method; reads, appends and SSE have their own classes. Every answer, errors
+ * included, carries the CORS and browser-security headers.
+ */
+public final class DurableStreamsApi {
+
+  private static final Logger LOG = LoggerFactory.getLogger(DurableStreamsApi.class);
+  static final String PREFIX = "/v1/stream/";
+
+  private final StreamAccess access;
+  private final CreateHandler creates;
+  private final AppendHandler appends;
+  private final ReadHandler reads;
+
+  public DurableStreamsApi(io.dstream.broker.stream.StreamRegistry registry, io.dstream.broker.store.MessageStore store,
+                           io.vertx.core.WorkerExecutor readers, java.time.Clock clock, long longPollTimeoutMs,
+                           long readMaxBytes) {
+    this.access = new StreamAccess(registry, store, readers, clock, readMaxBytes);
+    this.creates = new CreateHandler(access);
+    this.appends = new AppendHandler(access);
+    this.reads = new ReadHandler(access, longPollTimeoutMs);
+  }
+
+  /** The route handler for {@code /v1/stream/*}. */
+  public void handle(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    HttpServerResponse response = ctx.response();
+    commonHeaders(response);
+    String path;
+    try {
+      path = PathSegments.decode(request.path().substring(PREFIX.length()));
+    } catch (IllegalArgumentException e) {
+      HttpErrors.send(response, 400, "invalid_path", "invalid stream path: " + e.getMessage());
+      return;
+    }
+    String subject = StreamPaths.subject(path);
+    if (request.method().name().equals("OPTIONS")) {
+      response.setStatusCode(204).end();
+      return;
+    }
+    if (subject == null) {
+      HttpErrors.send(response, 400, "invalid_path", "stream path is empty or too long");
+      return;
+    }
+    try {
+      switch (request.method().name()) {
+        case "PUT" -> creates.handle(ctx, path, subject);
+        case "POST" -> appends.handle(ctx, path, subject);
+        case "GET" -> reads.handleGet(ctx, path, subject);
+        case "HEAD" -> reads.handleHead(ctx, path, subject);
+        case "DELETE" -> handleDelete(ctx, path, subject);
+        default -> HttpErrors.send(response, 405, "method_not_allowed", "method not allowed on a stream");
+      }
+    } catch (BadRequest e) {
+      HttpErrors.send(response, e.status, e.code, e.getMessage());
+    }
+  }
+
+  static void commonHeaders(HttpServerResponse response) {
+    response.putHeader("Access-Control-Allow-Origin", "*")
+        .putHeader("Access-Control-Allow-Methods", Protocol.ALLOW_METHODS)
+        .putHeader("Access-Control-Allow-Headers", Protocol.ALLOW_HEADERS)
+        .putHeader("Access-Control-Expose-Headers", Protocol.EXPOSE_HEADERS)
+        .putHeader("X-Content-Type-Options", "nosniff")
+        .putHeader("Cross-Origin-Resource-Policy", "cross-origin");
+  }
+
+  /** Answers a failed future of any handler: protocol refusals as sent, anything else as 503/500. */
+  static void fail(HttpServerResponse response, Throwable failure) {
+    if (failure instanceof BadRequest bad) {
+      HttpErrors.send(response, bad.status, bad.code, bad.getMessage());
+    } else if (failure instanceof OverloadedException) {
+      response.putHeader("Retry-After", "1");
+      HttpErrors.send(response, 503, "overloaded", failure.getMessage());
+    } else {
+      LOG.error("Durable Streams request failed", failure);
+      HttpErrors.send(response, 500, "internal", "internal error");
+    }
+  }
+
+  static BadRequest notFound() {
+    return new BadRequest(404, "not_found", "stream not found");
+  }
+
+  static BadRequest gone() {
+    return new BadRequest(410, "gone", "stream was deleted (its forks still read it)");
+  }
+
+  /** {@code "base64(path):start:end[:c]"}: changes with the range read and with closing. */
+  static String etag(String path, String start, String end, boolean closed) {
+    return "\"" + Base64.getEncoder().encodeToString(path.getBytes(StandardCharsets.UTF_8)) + ":" + start + ":" + end
+        + (closed ? ":c" : "") + "\"";
+  }
+
+  private void handleDelete(RoutingContext ctx, String path, String subject) {
+    Context caller = Vertx.currentContext();
+    access.using(subject, caller, actor -> access.find(actor, path, caller).compose(found -> {
+      if (found.meta() == null) {
+        throw notFound();
+      }
+      if (found.meta().softDeleted) {
+        throw gone();
+      }
+      return access.<String>transact(actor, tx -> {
+        StreamMeta meta = StreamMeta.decode(tx.attributes());
+        if (meta == null) {
+          throw notFound();
+        }
+        if (meta.softDeleted) {
+          throw gone();
+        }
+        return StreamAccess.removeOrSoftDelete(tx, meta);
+      }, caller);
+    })).compose(source -> {
+      access.forget(path);
+      return access.releaseSource(source, caller);
+    }).onSuccess(v -> ctx.response().setStatusCode(204).end())
+        .onFailure(failure -> fail(ctx.response(), failure));
+  }
+}
