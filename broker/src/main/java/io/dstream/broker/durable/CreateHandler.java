@@ -221,7 +221,7 @@ final class CreateHandler {
 
   private static Request parse(RoutingContext ctx) {
     HttpServerRequest http = ctx.request();
-    String forkedFrom = http.getHeader(Protocol.FORKED_FROM);
+    String forkedFrom = sourcePath(http.getHeader(Protocol.FORKED_FROM));
     String contentType = http.getHeader("Content-Type");
     if (contentType == null || contentType.isBlank() || !MEDIA_TYPE.matcher(contentType).matches()) {
       contentType = forkedFrom != null ? null : "application/octet-stream";
@@ -260,6 +260,23 @@ final class CreateHandler {
     byte[] body = ctx.body() == null || ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
     return new Request(contentType, ttlSeconds, expiresAt, expiresAtMs, "true".equals(http.getHeader(Protocol.CLOSED)),
         forkedFrom, forkOffset, forkSubOffset, body);
+  }
+
+  /**
+   * The stream path named by {@code Stream-Forked-From}: a URL path as the client uses it
+   * ({@code /v1/stream/a%2Fb}) or the bare stream path.
+   */
+  private static String sourcePath(String header) {
+    if (header == null) {
+      return null;
+    }
+    String raw = header.startsWith(DurableStreamsApi.PREFIX) ? header.substring(DurableStreamsApi.PREFIX.length())
+        : header.startsWith("/") ? header.substring(1) : header;
+    try {
+      return io.dstream.broker.http.PathSegments.decode(raw);
+    } catch (IllegalArgumentException e) {
+      throw new BadRequest(400, "invalid_fork_source", "invalid Stream-Forked-From: " + e.getMessage());
+    }
   }
 
   private static long parseInstant(String value) {
