@@ -68,7 +68,7 @@ public final class Broker {
       StreamEnvironment env = new StreamEnvironment(store, writer, readers, config, Clock.systemUTC(), metrics);
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
-        DurableStreamsApi durableStreams = new DurableStreamsApi(registry, store, readers, Clock.systemUTC(),
+        DurableStreamsApi durableStreams = new DurableStreamsApi(vertx, registry, store, readers, Clock.systemUTC(),
             config.longPollTimeout().toMillis(), DURABLE_READ_MAX_BYTES);
         HttpApi api = new HttpApi(authenticator, new ClientAddresses(config.trustedProxies()),
             new V1Endpoint(registry, config, metrics), metrics, config.anonymousAccess(), durableStreams,

@@ -37,9 +37,11 @@ final class AppendHandler {
   }
 
   private final StreamAccess access;
+  private final Subscriptions subscriptions;
 
-  AppendHandler(StreamAccess access) {
+  AppendHandler(StreamAccess access, Subscriptions subscriptions) {
     this.access = access;
+    this.subscriptions = subscriptions;
   }
 
   void handle(RoutingContext ctx, String path, String subject) {
@@ -51,6 +53,9 @@ final class AppendHandler {
         .onSuccess(outcome -> {
           access.touch(path);
           answer(response, append, outcome);
+          if (outcome.status() == Status.APPENDED) {
+            subscriptions.streamWritten(path, outcome.tail());
+          }
         })
         .onFailure(failure -> DurableStreamsApi.fail(response, failure));
   }

@@ -40,9 +40,11 @@ final class CreateHandler {
   }
 
   private final StreamAccess access;
+  private final Subscriptions subscriptions;
 
-  CreateHandler(StreamAccess access) {
+  CreateHandler(StreamAccess access, Subscriptions subscriptions) {
     this.access = access;
+    this.subscriptions = subscriptions;
   }
 
   void handle(RoutingContext ctx, String path, String subject) {
@@ -58,6 +60,11 @@ final class CreateHandler {
     }
     created.onSuccess(result -> {
       access.touch(path);
+      if (result.isNew() && request.body().length > 0) {
+        subscriptions.streamWritten(path, result.tail());
+      } else {
+        subscriptions.streamKnown(path, result.tail());
+      }
       StreamMeta meta = result.meta();
       response.putHeader("Content-Type", meta.contentType).putHeader(Protocol.NEXT_OFFSET, Offsets.format(result.tail()));
       if (meta.closed) {

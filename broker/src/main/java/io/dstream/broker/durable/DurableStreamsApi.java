@@ -5,6 +5,10 @@ import io.dstream.broker.http.PathSegments;
 import io.dstream.broker.stream.OverloadedException;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
+import io.dstream.broker.store.MessageStore;
+import io.dstream.broker.stream.StreamRegistry;
+import java.time.Clock;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
@@ -28,14 +32,25 @@ public final class DurableStreamsApi {
   private final CreateHandler creates;
   private final AppendHandler appends;
   private final ReadHandler reads;
+  private final Subscriptions subscriptions;
+  private final SubscriptionRoutes subscriptionRoutes;
 
-  public DurableStreamsApi(io.dstream.broker.stream.StreamRegistry registry, io.dstream.broker.store.MessageStore store,
-                           io.vertx.core.WorkerExecutor readers, java.time.Clock clock, long longPollTimeoutMs,
-                           long readMaxBytes) {
+  public DurableStreamsApi(Vertx vertx, StreamRegistry registry, MessageStore store, WorkerExecutor readers, Clock clock,
+                           long longPollTimeoutMs, long readMaxBytes) {
     this.access = new StreamAccess(registry, store, readers, clock, readMaxBytes);
-    this.creates = new CreateHandler(access);
-    this.appends = new AppendHandler(access);
+    this.subscriptions = new Subscriptions(vertx, access);
+    this.subscriptionRoutes = new SubscriptionRoutes(subscriptions);
+    this.creates = new CreateHandler(access, subscriptions);
+    this.appends = new AppendHandler(access, subscriptions);
     this.reads = new ReadHandler(access, longPollTimeoutMs);
+  }
+
+  /**
+   * Whether a request path is a subscription route that its own wake token authenticates (webhook
+   * callback, pull-wake ack and release), so that the broker's credential check lets it through.
+   */
+  public static boolean authenticatesItself(String requestPath) {
+    return requestPath.startsWith(PREFIX) && SubscriptionRoutes.tokenAuthenticated(requestPath.substring(PREFIX.length()));
   }
 
   /** The route handler for {@code /v1/stream/*}. */
@@ -53,6 +68,15 @@ public final class DurableStreamsApi {
     String subject = StreamPaths.subject(path);
     if (request.method().name().equals("OPTIONS")) {
       response.setStatusCode(204).end();
+      return;
+    }
+    String raw = request.path().substring(PREFIX.length());
+    if (raw.equals(SubscriptionRoutes.CONTROL) || raw.startsWith(SubscriptionRoutes.CONTROL + "/")) {
+      try {
+        subscriptionRoutes.handle(ctx, raw);
+      } catch (IllegalArgumentException e) {
+        HttpErrors.send(response, 400, "INVALID_REQUEST", e.getMessage());
+      }
       return;
     }
     if (subject == null) {
@@ -130,6 +154,7 @@ public final class DurableStreamsApi {
       }, caller);
     })).compose(source -> {
       access.forget(path);
+      subscriptions.streamDeleted(path);
       return access.releaseSource(source, caller);
     }).onSuccess(v -> ctx.response().setStatusCode(204).end())
         .onFailure(failure -> fail(ctx.response(), failure));

@@ -187,6 +187,26 @@ final class StreamAccess {
     });
   }
 
+  /**
+   * Appends one JSON value to an existing, open stream (the wake events of pull-wake
+   * subscriptions); completes with the new tail position.
+   */
+  Future<Long> appendJson(String path, io.vertx.core.json.JsonObject value, Context caller) {
+    String subject = StreamPaths.subject(path);
+    if (subject == null) {
+      return Future.failedFuture(new BadRequest(400, "invalid_path", "invalid wake stream path"));
+    }
+    byte[] body = value.encode().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    return using(subject, caller, actor -> transact(actor, tx -> {
+      StreamMeta meta = StreamMeta.decode(tx.attributes());
+      if (meta == null || meta.softDeleted || meta.closed) {
+        throw new BadRequest(409, "wake_stream_unavailable", "wake stream does not exist or is closed");
+      }
+      tx.append(meta.jsonMode() ? JsonMode.stored(body, false) : body);
+      return meta.position(tx.lastSequence());
+    }, caller));
+  }
+
   // ---- reads ----------------------------------------------------------------------------------
 
   /** Reads the messages after position {@code from}, through the fork chain, bounded in bytes. */

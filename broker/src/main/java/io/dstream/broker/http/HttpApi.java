@@ -67,7 +67,7 @@ public final class HttpApi {
   }
 
   private void handleAuthentication(RoutingContext ctx) {
-    if (authenticator.authenticates(ctx.request())) {
+    if (authenticator.authenticates(ctx.request()) || DurableStreamsApi.authenticatesItself(ctx.request().path())) {
       ctx.next();
       return;
     }
