@@ -1,5 +1,6 @@
 package io.dstream.broker.durable;
 
+import io.dstream.broker.http.HttpErrors;
 import io.dstream.broker.stream.ViewTransaction;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
@@ -85,18 +86,18 @@ final class AppendHandler {
       }
       case STALE_EPOCH -> {
         response.putHeader(Protocol.PRODUCER_EPOCH, Long.toString(outcome.number()));
-        io.dstream.broker.http.HttpErrors.send(response, 403, "stale_epoch", "stale producer epoch");
+        HttpErrors.send(response, 403, "stale_epoch", "stale producer epoch");
       }
-      case INVALID_EPOCH_SEQ -> io.dstream.broker.http.HttpErrors.send(response, 400, "invalid_epoch_seq",
+      case INVALID_EPOCH_SEQ -> HttpErrors.send(response, 400, "invalid_epoch_seq",
           "a new producer epoch must start at sequence 0");
       case SEQUENCE_GAP -> {
         response.putHeader(Protocol.PRODUCER_EXPECTED_SEQ, Long.toString(outcome.number()))
             .putHeader(Protocol.PRODUCER_RECEIVED_SEQ, append.seq().toString());
-        io.dstream.broker.http.HttpErrors.send(response, 409, "sequence_gap", "producer sequence gap");
+        HttpErrors.send(response, 409, "sequence_gap", "producer sequence gap");
       }
       case STREAM_CLOSED -> {
         response.putHeader(Protocol.CLOSED, "true").putHeader(Protocol.NEXT_OFFSET, tail);
-        io.dstream.broker.http.HttpErrors.send(response, 409, "stream_closed", "stream is closed");
+        HttpErrors.send(response, 409, "stream_closed", "stream is closed");
       }
       default -> throw new IllegalStateException(outcome.status().name());
     }

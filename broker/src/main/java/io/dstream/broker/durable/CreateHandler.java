@@ -1,5 +1,9 @@
 package io.dstream.broker.durable;
 
+import io.dstream.broker.http.PathSegments;
+import io.dstream.broker.stream.ViewTransaction;
+import io.vertx.core.json.JsonArray;
+import java.nio.charset.StandardCharsets;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -158,17 +162,17 @@ final class CreateHandler {
   }
 
   private static byte[] jsonPrefix(byte[] message, long subOffset) {
-    io.vertx.core.json.JsonArray values = new io.vertx.core.json.JsonArray(
-        "[" + new String(message, java.nio.charset.StandardCharsets.UTF_8) + "]");
+    JsonArray values = new JsonArray(
+        "[" + new String(message, StandardCharsets.UTF_8) + "]");
     if (subOffset > values.size()) {
       throw new BadRequest(400, "invalid_fork_sub_offset", "sub-offset beyond the message's values");
     }
-    return JsonMode.stored(new io.vertx.core.json.JsonArray(values.getList().subList(0, (int) subOffset)).toBuffer()
+    return JsonMode.stored(new JsonArray(values.getList().subList(0, (int) subOffset)).toBuffer()
         .getBytes(), false);
   }
 
   /** The create step: confirm or refuse an existing stream, else write the new metadata and initial messages. */
-  private Created create(io.dstream.broker.stream.ViewTransaction tx, Request request, Fork fork) {
+  private Created create(ViewTransaction tx, Request request, Fork fork) {
     StreamMeta existing = StreamMeta.decode(tx.attributes());
     if (existing != null) {
       return compare(existing, request, existing.position(tx.lastSequence()));
@@ -280,7 +284,7 @@ final class CreateHandler {
     String raw = header.startsWith(DurableStreamsApi.PREFIX) ? header.substring(DurableStreamsApi.PREFIX.length())
         : header.startsWith("/") ? header.substring(1) : header;
     try {
-      return io.dstream.broker.http.PathSegments.decode(raw);
+      return PathSegments.decode(raw);
     } catch (IllegalArgumentException e) {
       throw new BadRequest(400, "invalid_fork_source", "invalid Stream-Forked-From: " + e.getMessage());
     }

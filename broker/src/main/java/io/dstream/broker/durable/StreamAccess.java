@@ -1,5 +1,8 @@
 package io.dstream.broker.durable;
 
+import io.dstream.broker.stream.ViewTransaction;
+import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
 import io.dstream.broker.store.MessageStore;
 import io.dstream.broker.store.StoredMessage;
 import io.dstream.broker.stream.StreamActor;
@@ -150,7 +153,7 @@ final class StreamAccess {
    * Within a step: soft-deletes a stream that forks still read, else deletes its messages and
    * metadata. Returns the fork source to release (null if none or soft-deleted).
    */
-  static String removeOrSoftDelete(io.dstream.broker.stream.ViewTransaction tx, StreamMeta meta) {
+  static String removeOrSoftDelete(ViewTransaction tx, StreamMeta meta) {
     if (meta.refs > 0) {
       meta.softDeleted = true;
       tx.putAttributes(meta.encode());
@@ -191,12 +194,12 @@ final class StreamAccess {
    * Appends one JSON value to an existing, open stream (the wake events of pull-wake
    * subscriptions); completes with the new tail position.
    */
-  Future<Long> appendJson(String path, io.vertx.core.json.JsonObject value, Context caller) {
+  Future<Long> appendJson(String path, JsonObject value, Context caller) {
     String subject = StreamPaths.subject(path);
     if (subject == null) {
       return Future.failedFuture(new BadRequest(400, "invalid_path", "invalid wake stream path"));
     }
-    byte[] body = value.encode().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] body = value.encode().getBytes(StandardCharsets.UTF_8);
     return using(subject, caller, actor -> transact(actor, tx -> {
       StreamMeta meta = StreamMeta.decode(tx.attributes());
       if (meta == null || meta.softDeleted || meta.closed) {

@@ -1,5 +1,6 @@
 package io.dstream.broker.durable;
 
+import java.io.ByteArrayOutputStream;
 import io.dstream.broker.stream.Subjects;
 
 import java.nio.charset.StandardCharsets;
@@ -40,7 +41,7 @@ final class StreamPaths {
 
   /** The path of a subject of this namespace. */
   static String path(String subject) {
-    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     for (int i = NAMESPACE.length(); i < subject.length(); i++) {
       char c = subject.charAt(i);
       if (c == ESCAPE) {

@@ -1,5 +1,6 @@
 package io.dstream.broker.durable;
 
+import java.util.Arrays;
 import io.dstream.broker.http.HttpErrors;
 import io.dstream.broker.http.PathSegments;
 import io.vertx.core.http.HttpServerRequest;
@@ -73,7 +74,7 @@ final class SubscriptionRoutes {
     if (action.equals("streams") && parts.length == 4 && method.equals("POST")) {
       reply = addStreams(id, body);
     } else if (action.equals("streams") && parts.length > 4 && method.equals("DELETE")) {
-      String joined = String.join("/", java.util.Arrays.copyOfRange(parts, 4, parts.length));
+      String joined = String.join("/", Arrays.copyOfRange(parts, 4, parts.length));
       reply = subscriptions.removeStream(id, Globs.normalize(PathSegments.decode(joined)));
     } else if (parts.length == 4 && method.equals("POST") && action.equals("claim")) {
       Object worker = body.getValue("worker");

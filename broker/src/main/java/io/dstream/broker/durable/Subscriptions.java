@@ -1,5 +1,10 @@
 package io.dstream.broker.durable;
 
+import java.util.TreeSet;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.net.URISyntaxException;
+import java.util.Locale;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -57,7 +62,7 @@ final class Subscriptions {
                     long leaseTtlMs, String description) {
     boolean sameAs(Definition other) {
       return type.equals(other.type) && Objects.equals(pattern, other.pattern)
-          && new java.util.TreeSet<>(streams).equals(new java.util.TreeSet<>(other.streams))
+          && new TreeSet<>(streams).equals(new TreeSet<>(other.streams))
           && Objects.equals(webhookUrl, other.webhookUrl) && Objects.equals(wakeStream, other.wakeStream)
           && leaseTtlMs == other.leaseTtlMs && Objects.equals(description, other.description);
     }
@@ -544,7 +549,7 @@ final class Subscriptions {
 
   private static String actionUrl(Subscription subscription, String action) {
     return subscription.baseUrl + DurableStreamsApi.PREFIX + "__ds/subscriptions/"
-        + java.net.URLEncoder.encode(subscription.id, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20")
+        + URLEncoder.encode(subscription.id, StandardCharsets.UTF_8).replace("+", "%20")
         + "/" + action;
   }
 
@@ -561,10 +566,10 @@ final class Subscriptions {
     URI uri;
     try {
       uri = new URI(url);
-    } catch (java.net.URISyntaxException e) {
+    } catch (URISyntaxException e) {
       return "webhook.url must be a valid URL";
     }
-    String host = uri.getHost() == null ? "" : uri.getHost().toLowerCase(java.util.Locale.ROOT);
+    String host = uri.getHost() == null ? "" : uri.getHost().toLowerCase(Locale.ROOT);
     boolean loopback = host.equals("localhost") || host.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}");
     if ("http".equalsIgnoreCase(uri.getScheme())) {
       return loopback ? null : "http webhook URLs are only allowed for localhost or 127.0.0.x";
