@@ -1,9 +1,12 @@
 package io.dstream.broker;
 
 import io.dstream.broker.auth.ApiKeyAuthenticator;
+import io.dstream.broker.auth.Authenticator;
+import io.dstream.broker.auth.JwtAuthenticator;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.durable.DurableStreamsApi;
 import io.dstream.broker.http.ClientAddresses;
+import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.http.HttpApi;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.store.GroupCommitWriter;
@@ -17,6 +20,8 @@ import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.ext.web.Router;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,11 +73,14 @@ public final class Broker {
       StreamEnvironment env = new StreamEnvironment(store, writer, readers, config, Clock.systemUTC(), metrics);
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
+        JwtAuthenticator jwt = config.jwt().enabled() ? JwtAuthenticator.create(vertx, config.jwt()) : null;
+        ConnectionGate gate = new ConnectionGate(config.connectionLimits().maxConnections(), metrics);
         DurableStreamsApi durableStreams = new DurableStreamsApi(vertx, registry, store, readers, Clock.systemUTC(),
             config.longPollTimeout().toMillis(), DURABLE_READ_MAX_BYTES);
-        HttpApi api = new HttpApi(authenticator, new ClientAddresses(config.trustedProxies()),
-            new V1Endpoint(registry, config, metrics), metrics, config.anonymousAccess(), durableStreams,
-            config.maxAppendBytes());
+        HttpApi api = new HttpApi(new Authenticator(authenticator, jwt, config.anonymousAccess()),
+            new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate), metrics,
+            durableStreams, config.maxAppendBytes());
+        Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())
             .setPort(config.port())
@@ -83,11 +91,23 @@ public final class Broker {
             .setMaxWebSocketMessageSize(config.maxFrameBytes())
             .setPerMessageWebSocketCompressionSupported(config.webSocketCompression())
             .setPerFrameWebSocketCompressionSupported(config.webSocketCompression());
-        return vertx.createHttpServer(options).requestHandler(api.router(vertx)).listen();
+        if (config.tls() != null) {
+          options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
+              .setCertPath(config.tls().certificate().toString())
+              .setKeyPath(config.tls().privateKey().toString()));
+        }
+        return vertx.createHttpServer(options)
+            .connectionHandler(gate::opened)
+            .requestHandler(request -> {
+              if (gate.admits(request)) {
+                router.handle(request);
+              }
+            })
+            .listen();
       });
     }).map(listening -> {
       server = listening;
-      LOG.info("listening on http://{}:{}", config.host(), listening.actualPort());
+      LOG.info("listening on {}://{}:{}", config.tls() != null ? "https" : "http", config.host(), listening.actualPort());
       return this;
     });
   }

@@ -1,24 +1,22 @@
 package io.dstream.broker.auth;
 
-import io.vertx.core.http.HttpMethod;
-
+import java.util.List;
 import java.util.Locale;
 
 /**
- * What a request without any credential may do on the stream surfaces ({@code /stream/*} and
- * {@code /v1/stream/*}); files, admin and metrics always need a credential. A request that presents
- * a wrong credential is refused whatever this says.
+ * What a request without any credential may do ({@code DSTREAM_ANONYMOUS}): on the stream surfaces
+ * ({@code /stream/*}, {@code /v1/stream/*}) only, as {@link Permissions} without files and admin. A
+ * request that presents a wrong credential is refused whatever this says.
  */
 public enum AnonymousAccess {
   /** Nothing: every request needs a credential (the default). */
   NONE,
-  /** Reads: {@code GET} and {@code HEAD} without a WebSocket upgrade (a v1 socket can publish). */
+  /** Read and subscribe to every subject, publish nothing. */
   READ,
-  /** Everything on the stream surfaces: reads, writes, WebSocket sessions. */
+  /** Publish to and read every subject. */
   ALL;
 
-  private static final String STREAM_PREFIX = "/stream/";
-  private static final String DURABLE_PREFIX = "/v1/stream/";
+  private static final List<SubjectPattern> EVERY_SUBJECT = List.of(SubjectPattern.parse(">"));
 
   /** Parses {@code none} / {@code read} / {@code all} (case-insensitive), as in {@code DSTREAM_ANONYMOUS}. */
   public static AnonymousAccess parse(String value) {
@@ -30,14 +28,12 @@ public enum AnonymousAccess {
     }
   }
 
-  /** Whether a request without credentials may do {@code method} on {@code path}. */
-  public boolean permits(HttpMethod method, String path, boolean webSocketUpgrade) {
-    if (this == NONE || !(path.startsWith(STREAM_PREFIX) || path.startsWith(DURABLE_PREFIX))) {
-      return false;
+  /** The permissions of a request without credentials, or null when such requests are refused. */
+  public Permissions permissions() {
+    if (this == NONE) {
+      return null;
     }
-    if (this == ALL) {
-      return true;
-    }
-    return (method == HttpMethod.GET || method == HttpMethod.HEAD) && !webSocketUpgrade;
+    return new Permissions("anonymous", this == ALL ? EVERY_SUBJECT : List.of(), EVERY_SUBJECT, List.of(), List.of(),
+        false, Long.MAX_VALUE);
   }
 }

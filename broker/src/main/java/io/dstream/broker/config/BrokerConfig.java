@@ -37,6 +37,9 @@ public final class BrokerConfig {
   private final AnonymousAccess anonymousAccess;
   private final Duration longPollTimeout;
   private final int maxAppendBytes;
+  private final JwtSettings jwt;
+  private final TlsSettings tls;
+  private final ConnectionLimits connectionLimits;
 
   private BrokerConfig(Builder b) {
     this.host = b.host;
@@ -61,6 +64,9 @@ public final class BrokerConfig {
     this.anonymousAccess = Objects.requireNonNull(b.anonymousAccess, "anonymousAccess");
     this.longPollTimeout = positive(b.longPollTimeout, "longPollTimeout");
     this.maxAppendBytes = positive(b.maxAppendBytes, "maxAppendBytes");
+    this.jwt = Objects.requireNonNull(b.jwt, "jwt");
+    this.tls = b.tls;
+    this.connectionLimits = Objects.requireNonNull(b.connectionLimits, "connectionLimits");
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be 0..65535, got " + port);
     }
@@ -91,7 +97,7 @@ public final class BrokerConfig {
         .maxInFlight(maxInFlight).ackTimeout(ackTimeout).maxDeliver(maxDeliver).idleTimeout(idleTimeout)
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes).shards(shards)
         .groupCommit(groupCommit).writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb)
-        .webSocketCompression(webSocketCompression)
+        .webSocketCompression(webSocketCompression).jwt(jwt).tls(tls).connectionLimits(connectionLimits)
         .anonymousAccess(anonymousAccess).longPollTimeout(longPollTimeout).maxAppendBytes(maxAppendBytes);
   }
 
@@ -163,6 +169,14 @@ public final class BrokerConfig {
 
   /** Largest body of one Durable Streams append or create; larger is refused with 413. */
   public int maxAppendBytes() { return maxAppendBytes; }
+  /** How JWT bearer tokens are verified; {@link JwtSettings#DISABLED} accepts only the API key. */
+  public JwtSettings jwt() { return jwt; }
+
+  /** Certificate and key for HTTPS/WSS on the one port, or null for plain HTTP. */
+  public TlsSettings tls() { return tls; }
+
+  /** Per-connection and broker-wide bounds on clients. */
+  public ConnectionLimits connectionLimits() { return connectionLimits; }
 
   /** Mutable builder with the documented defaults. */
   public static final class Builder {
@@ -188,6 +202,9 @@ public final class BrokerConfig {
     private AnonymousAccess anonymousAccess = AnonymousAccess.NONE;
     private Duration longPollTimeout = Duration.ofSeconds(30);
     private int maxAppendBytes = 16 * 1024 * 1024;
+    private JwtSettings jwt = JwtSettings.DISABLED;
+    private TlsSettings tls;
+    private ConnectionLimits connectionLimits = ConnectionLimits.DEFAULT;
 
     private Builder() {
     }
@@ -214,6 +231,9 @@ public final class BrokerConfig {
     public Builder anonymousAccess(AnonymousAccess anonymousAccess) { this.anonymousAccess = anonymousAccess; return this; }
     public Builder longPollTimeout(Duration longPollTimeout) { this.longPollTimeout = longPollTimeout; return this; }
     public Builder maxAppendBytes(int maxAppendBytes) { this.maxAppendBytes = maxAppendBytes; return this; }
+    public Builder jwt(JwtSettings jwt) { this.jwt = jwt; return this; }
+    public Builder tls(TlsSettings tls) { this.tls = tls; return this; }
+    public Builder connectionLimits(ConnectionLimits limits) { this.connectionLimits = limits; return this; }
 
     public BrokerConfig build() {
       return new BrokerConfig(this);

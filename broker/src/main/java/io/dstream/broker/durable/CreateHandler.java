@@ -277,7 +277,7 @@ final class CreateHandler {
    * The stream path named by {@code Stream-Forked-From}: a URL path as the client uses it
    * ({@code /v1/stream/a%2Fb}) or the bare stream path.
    */
-  private static String sourcePath(String header) {
+  static String sourcePath(String header) {
     if (header == null) {
       return null;
     }

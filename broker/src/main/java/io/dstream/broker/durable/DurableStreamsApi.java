@@ -1,5 +1,7 @@
 package io.dstream.broker.durable;
 
+import io.dstream.broker.auth.Permissions;
+import io.dstream.broker.http.AuthenticationHandler;
 import io.dstream.broker.http.HttpErrors;
 import io.dstream.broker.http.PathSegments;
 import io.dstream.broker.stream.OverloadedException;
@@ -45,13 +47,6 @@ public final class DurableStreamsApi {
     this.reads = new ReadHandler(access, longPollTimeoutMs);
   }
 
-  /**
-   * Whether a request path is a subscription route that its own wake token authenticates (webhook
-   * callback, pull-wake ack and release), so that the broker's credential check lets it through.
-   */
-  public static boolean authenticatesItself(String requestPath) {
-    return requestPath.startsWith(PREFIX) && SubscriptionRoutes.tokenAuthenticated(requestPath.substring(PREFIX.length()));
-  }
 
   /** The route handler for {@code /v1/stream/*}. */
   public void handle(RoutingContext ctx) {
@@ -73,6 +68,10 @@ public final class DurableStreamsApi {
     String raw = request.path().substring(PREFIX.length());
     if (raw.equals(SubscriptionRoutes.CONTROL) || raw.startsWith(SubscriptionRoutes.CONTROL + "/")) {
       try {
+        String subscription = subscriptionOf(raw);
+        if (subscription != null && !permitted(ctx, StreamPaths.subject(SubscriptionRoutes.CONTROL + "/" + subscription))) {
+          return;
+        }
         subscriptionRoutes.handle(ctx, raw);
       } catch (IllegalArgumentException e) {
         HttpErrors.send(response, 400, "INVALID_REQUEST", e.getMessage());
@@ -81,6 +80,9 @@ public final class DurableStreamsApi {
     }
     if (subject == null) {
       HttpErrors.send(response, 400, "invalid_path", "stream path is empty or too long");
+      return;
+    }
+    if (!permitted(ctx, subject) || !forkSourcePermitted(ctx)) {
       return;
     }
     try {
@@ -95,6 +97,42 @@ public final class DurableStreamsApi {
     } catch (BadRequest e) {
       HttpErrors.send(response, e.status, e.code, e.getMessage());
     }
+  }
+
+  /**
+   * The credential's scopes on the stream's subject: reads need subscribe, writes publish. Routes
+   * authenticated by a wake token (no broker credential) and {@code jwks.json} need none.
+   */
+  private static boolean permitted(RoutingContext ctx, String subject) {
+    Permissions permissions = AuthenticationHandler.permissions(ctx);
+    if (permissions == null || subject == null) {
+      return true;
+    }
+    String method = ctx.request().method().name();
+    boolean read = method.equals("GET") || method.equals("HEAD");
+    return AuthenticationHandler.require(ctx, read ? permissions.maySubscribe(subject) : permissions.mayPublish(subject),
+        (read ? "read" : "write") + " '" + subject + "'");
+  }
+
+  /** A fork reads its source: creating one needs subscribe permission on the source too. */
+  private static boolean forkSourcePermitted(RoutingContext ctx) {
+    String source = ctx.request().getHeader(Protocol.FORKED_FROM);
+    Permissions permissions = AuthenticationHandler.permissions(ctx);
+    if (source == null || permissions == null || !ctx.request().method().name().equals("PUT")) {
+      return true;
+    }
+    String sourceSubject = StreamPaths.subject(CreateHandler.sourcePath(source));
+    return sourceSubject == null
+        || AuthenticationHandler.require(ctx, permissions.maySubscribe(sourceSubject), "read '" + sourceSubject + "'");
+  }
+
+  /** {@code subscriptions/{id}} of a control path, or the path itself when it names no subscription. */
+  private static String subscriptionOf(String rawControlPath) {
+    String[] parts = rawControlPath.split("/", -1);
+    if (parts.length >= 3 && parts[1].equals("subscriptions")) {
+      return "subscriptions/" + PathSegments.decode(parts[2]);
+    }
+    return null;
   }
 
   static void commonHeaders(HttpServerResponse response) {

@@ -29,16 +29,6 @@ final class SubscriptionRoutes {
     this.subscriptions = subscriptions;
   }
 
-  /**
-   * Whether {@code rawPath} (after {@code /v1/stream/}, still percent-encoded) is a route whose own
-   * wake token authenticates it, so it needs no broker credential.
-   */
-  static boolean tokenAuthenticated(String rawPath) {
-    String[] parts = rawPath.split("/", -1);
-    return parts.length == 4 && parts[0].equals(CONTROL) && parts[1].equals(SUBSCRIPTIONS)
-        && List.of("callback", "ack", "release").contains(parts[3]);
-  }
-
   void handle(RoutingContext ctx, String rawPath) {
     HttpServerRequest request = ctx.request();
     HttpServerResponse response = ctx.response();

@@ -1,9 +1,10 @@
 package io.dstream.broker.http;
 
-import io.dstream.broker.auth.AnonymousAccess;
-import io.dstream.broker.auth.ApiKeyAuthenticator;
+import io.dstream.broker.auth.Authenticator;
+import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.durable.DurableStreamsApi;
 import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.stream.OverloadedException;
 import io.dstream.broker.stream.Subjects;
 import io.dstream.broker.ws.V1Endpoint;
 import io.vertx.core.Vertx;
@@ -24,23 +25,22 @@ public final class HttpApi {
   private static final Logger LOG = LoggerFactory.getLogger(HttpApi.class);
   private static final String STREAM_PREFIX = "/stream/";
   private static final String DURABLE_NAMESPACE = "ds.";
+  /** Subscription routes that their own wake token authenticates (the consumer need not hold a broker credential). */
+  private static final String WAKE_TOKEN_ROUTES = "/v1/stream/__ds/subscriptions/[^/]+/(callback|ack|release)";
 
-  private final ApiKeyAuthenticator authenticator;
+  private final AuthenticationHandler authentication;
   private final ClientAddresses clientAddresses;
   private final V1Endpoint v1;
   private final BrokerMetrics metrics;
-  private final AnonymousAccess anonymousAccess;
   private final DurableStreamsApi durableStreams;
   private final int maxAppendBytes;
 
-  public HttpApi(ApiKeyAuthenticator authenticator, ClientAddresses clientAddresses, V1Endpoint v1,
-                 BrokerMetrics metrics, AnonymousAccess anonymousAccess, DurableStreamsApi durableStreams,
-                 int maxAppendBytes) {
-    this.authenticator = authenticator;
+  public HttpApi(Authenticator authenticator, ClientAddresses clientAddresses, V1Endpoint v1,
+                 BrokerMetrics metrics, DurableStreamsApi durableStreams, int maxAppendBytes) {
+    this.authentication = new AuthenticationHandler(authenticator);
     this.clientAddresses = clientAddresses;
     this.v1 = v1;
     this.metrics = metrics;
-    this.anonymousAccess = anonymousAccess;
     this.durableStreams = durableStreams;
     this.maxAppendBytes = maxAppendBytes;
   }
@@ -50,7 +50,9 @@ public final class HttpApi {
     router.get("/health").handler(this::handleHealth);
     // CORS preflights never carry credentials; they reveal nothing and change nothing.
     router.options("/v1/stream/*").handler(durableStreams::handle);
-    router.route().handler(this::handleAuthentication);
+    router.postWithRegex(WAKE_TOKEN_ROUTES).handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes))
+        .handler(durableStreams::handle);
+    router.route().handler(authentication);
     router.get("/metrics").handler(this::handleMetrics);
     router.route("/stream/*").handler(this::handleStream);
     router.put("/v1/stream/*").handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
@@ -66,23 +68,10 @@ public final class HttpApi {
     ctx.response().putHeader("Content-Type", "application/json").end("{\"status\":\"ok\"}");
   }
 
-  private void handleAuthentication(RoutingContext ctx) {
-    if (authenticator.authenticates(ctx.request()) || DurableStreamsApi.authenticatesItself(ctx.request().path())) {
-      ctx.next();
-      return;
-    }
-    boolean presented = ApiKeyAuthenticator.presented(ctx.request()) != null;
-    HttpServerRequest request = ctx.request();
-    if (!presented && anonymousAccess.permits(request.method(), request.path(),
-        "websocket".equalsIgnoreCase(request.getHeader("Upgrade")))) {
-      ctx.next();
-      return;
-    }
-    HttpErrors.send(ctx.response(), 401, "unauthorized", presented ? "invalid credentials"
-        : "credentials required: ?apiKey=, Authorization: Bearer <key>, or an auth header");
-  }
-
   private void handleMetrics(RoutingContext ctx) {
+    if (!AuthenticationHandler.require(ctx, AuthenticationHandler.permissions(ctx).admin(), "read metrics")) {
+      return;
+    }
     ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(metrics.scrape());
   }
 
@@ -103,7 +92,15 @@ public final class HttpApi {
       return;
     }
     if (request.method() == HttpMethod.GET && "websocket".equalsIgnoreCase(request.getHeader("Upgrade"))) {
-      v1.upgrade(request, subject, clientAddresses.resolve(request)).onFailure(e -> {
+      Permissions permissions = AuthenticationHandler.permissions(ctx);
+      if (!AuthenticationHandler.require(ctx, permissions.mayAttach(subject), "publish to or subscribe to '" + subject + "'")) {
+        return;
+      }
+      v1.upgrade(request, subject, clientAddresses.resolve(request), permissions).onFailure(e -> {
+        if (e instanceof OverloadedException) {
+          HttpErrors.send(ctx.response(), 503, "overloaded", e.getMessage());
+          return;
+        }
         LOG.error("attaching a socket to '{}' failed", subject, e);
         HttpErrors.send(ctx.response(), 500, "internal", "the subject's stream could not be reached");
       });

@@ -27,6 +27,11 @@ public final class BrokerMetrics {
       "Messages skipped for a subscriber after maxDeliver unacked deliveries");
   public final Counter unknownAcks = counter("dstream_unknown_acks", "Acks naming no pending delivery");
   public final Counter badFrames = counter("dstream_bad_frames", "WebSocket frames answered with an error");
+  public final Counter forbidden = counter("dstream_forbidden", "Requests refused because the credential does not allow them");
+  public final Counter rateLimited = counter("dstream_rate_limited", "WebSocket requests refused over the per-socket rate limit");
+  public final Counter slowConsumersClosed = counter("dstream_slow_consumers_closed",
+      "WebSockets closed because their outbound queue stayed full for the grace period");
+  public final Counter connectionsRefused = counter("dstream_connections_refused", "Connections refused over maxConnections");
 
   public BrokerMetrics() {
     Gauge.builder("dstream_actors_active", activeActors, AtomicLong::get)

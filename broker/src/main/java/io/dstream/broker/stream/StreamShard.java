@@ -56,16 +56,30 @@ final class StreamShard extends VerticleBase {
   Future<StreamActor> attach(String subject, Context caller) {
     Promise<StreamActor> promise = Promise.promise();
     context.runOnContext(v -> {
-      StreamActor actor = actorFor(subject);
+      StreamActor actor;
+      try {
+        actor = actorFor(subject);
+      } catch (OverloadedException e) {
+        caller.runOnContext(w -> promise.fail(e));
+        return;
+      }
       actor.attach();
       caller.runOnContext(w -> promise.complete(actor));
     });
     return promise.future();
   }
 
+  /**
+   * The subject's actor, created if needed.
+   * @throws OverloadedException when creating it would exceed {@code maxActiveSubjects}
+   */
   private StreamActor actorFor(String subject) {
     StreamActor actor = actors.get(subject);
     if (actor == null) {
+      int limit = env.config().connectionLimits().maxActiveSubjects();
+      if (env.metrics().activeActors().get() >= limit) {
+        throw new OverloadedException("too many active subjects (" + limit + "); retry when idle ones hibernate");
+      }
       StreamActor created = new StreamActor(subject, context, env);
       actors.put(subject, created);
       env.metrics().activeActors().incrementAndGet();

@@ -134,7 +134,9 @@ class SubscriptionsTest {
     assertEquals(200, claimed.statusCode());
     HttpResponse<Buffer> busy = send(HttpMethod.POST, "__ds/subscriptions/p1/claim", new JsonObject().put("worker", "w2"));
     assertEquals("w1", busy.bodyAsJsonObject().getJsonObject("error").getString("current_holder"));
-    JsonArray events = request(HttpMethod.GET, "wake/pool").send().await().bodyAsJsonArray();
+    // The wake event is appended after the write that caused it: wait for it with a long-poll.
+    JsonArray events = request(HttpMethod.GET, "wake/pool?live=long-poll&offset=" + Offsets.ZERO).send().await()
+        .bodyAsJsonArray();
     assertEquals("p1", events.getJsonObject(0).getString("subscription_id"));
 
     JsonObject claim = claimed.bodyAsJsonObject();

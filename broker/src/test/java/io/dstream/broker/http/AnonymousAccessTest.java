@@ -12,7 +12,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** DSTREAM_ANONYMOUS: what requests without credentials may do, on the stream surfaces only. */
+/**
+ * DSTREAM_ANONYMOUS: requests without credentials get stream permissions only (read, or read and
+ * write); a wrong credential stays a 401, and admin calls a 403.
+ */
 @ExtendWith(VertxExtension.class)
 class AnonymousAccessTest {
 
@@ -35,25 +38,26 @@ class AnonymousAccessTest {
   }
 
   @Test
-  void readAllowsGetAndHeadButNotWrites(Vertx vertx) throws Exception {
+  void readAllowsReadsAndForbidsWrites(Vertx vertx) throws Exception {
     try (TestBroker broker = TestBroker.start(vertx, b -> b.anonymousAccess(AnonymousAccess.READ))) {
       WebClient http = WebClient.create(vertx);
       assertEquals(201, status(http, broker.port(), HttpMethod.PUT, "/v1/stream/a", TestBroker.API_KEY));
       assertEquals(200, status(http, broker.port(), HttpMethod.GET, "/v1/stream/a", null));
       assertEquals(200, status(http, broker.port(), HttpMethod.HEAD, "/v1/stream/a", null));
-      assertEquals(401, status(http, broker.port(), HttpMethod.POST, "/v1/stream/a", null));
-      assertEquals(401, status(http, broker.port(), HttpMethod.DELETE, "/v1/stream/a", null));
+      assertEquals(403, status(http, broker.port(), HttpMethod.POST, "/v1/stream/a", null));
+      assertEquals(403, status(http, broker.port(), HttpMethod.DELETE, "/v1/stream/a", null));
       assertEquals(401, status(http, broker.port(), HttpMethod.GET, "/v1/stream/a?apiKey=wrong", null));
     }
   }
 
   @Test
-  void allAllowsStreamWritesButNeverMetrics(Vertx vertx) throws Exception {
+  void allAllowsStreamWritesButNeverMetricsOrFiles(Vertx vertx) throws Exception {
     try (TestBroker broker = TestBroker.start(vertx, b -> b.anonymousAccess(AnonymousAccess.ALL))) {
       WebClient http = WebClient.create(vertx);
       assertEquals(201, status(http, broker.port(), HttpMethod.PUT, "/v1/stream/a", null));
       assertEquals(204, status(http, broker.port(), HttpMethod.POST, "/v1/stream/a", null));
-      assertEquals(401, status(http, broker.port(), HttpMethod.GET, "/metrics", null));
+      assertEquals(403, status(http, broker.port(), HttpMethod.GET, "/metrics", null));
+      assertEquals(401, status(http, broker.port(), HttpMethod.GET, "/metrics?apiKey=wrong", null));
     }
   }
 
