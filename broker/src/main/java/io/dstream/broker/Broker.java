@@ -9,11 +9,13 @@ import io.dstream.broker.http.ClientAddresses;
 import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.http.HttpApi;
 import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.records.RecordsHandler;
 import io.dstream.broker.store.GroupCommitWriter;
 import io.dstream.broker.store.MessageStore;
 import io.dstream.broker.store.MvMessageStore;
 import io.dstream.broker.stream.StreamEnvironment;
 import io.dstream.broker.stream.StreamRegistry;
+import io.dstream.broker.stream.SubjectDestroyedHook;
 import io.dstream.broker.ws.V1Endpoint;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -76,10 +78,11 @@ public final class Broker {
         JwtAuthenticator jwt = config.jwt().enabled() ? JwtAuthenticator.create(vertx, config.jwt()) : null;
         ConnectionGate gate = new ConnectionGate(config.connectionLimits().maxConnections(), metrics);
         DurableStreamsApi durableStreams = new DurableStreamsApi(vertx, registry, store, readers, Clock.systemUTC(),
-            config.longPollTimeout().toMillis(), DURABLE_READ_MAX_BYTES);
+            metrics, config.longPollTimeout().toMillis(), config.maxLongPollWaiters(), DURABLE_READ_MAX_BYTES);
         HttpApi api = new HttpApi(new Authenticator(authenticator, jwt, config.anonymousAccess()),
-            new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate), metrics,
-            durableStreams, config.maxAppendBytes());
+            new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate),
+            new RecordsHandler(registry, config, metrics, SubjectDestroyedHook.NONE), metrics, durableStreams,
+            config.maxAppendBytes());
         Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())

@@ -101,9 +101,6 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--anonymous", defaultValue = "${env:DSTREAM_ANONYMOUS:-none}", description = "What clients without credentials may do on /stream and /v1/stream: none, read, all (DSTREAM_ANONYMOUS).")
   String anonymous;
 
-  @Option(names = "--long-poll-timeout-ms", defaultValue = "${env:DSTREAM_LONG_POLL_TIMEOUT_MS:-30000}", description = "Longest wait of a long-poll or SSE request (DSTREAM_LONG_POLL_TIMEOUT_MS).")
-  long longPollTimeoutMs;
-
   @Option(names = "--max-append-bytes", defaultValue = "${env:DSTREAM_MAX_APPEND_BYTES:-16777216}", description = "Largest Durable Streams append body (DSTREAM_MAX_APPEND_BYTES).")
   int maxAppendBytes;
   @Option(names = "--jwt-secret", defaultValue = "${env:DSTREAM_JWT_SECRET}", description = "HS256 secret enabling JWT bearer tokens (DSTREAM_JWT_SECRET).")
@@ -139,6 +136,21 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--slow-consumer-grace-ms", defaultValue = "${env:DSTREAM_SLOW_CONSUMER_GRACE_MS:-30000}", description = "Close a socket whose outbound queue stays full this long (DSTREAM_SLOW_CONSUMER_GRACE_MS).")
   long slowConsumerGraceMs;
 
+  @Option(names = "--records-max-per-post", defaultValue = "${env:DSTREAM_RECORDS_MAX_PER_POST:-1000}", description = "Records API: most records per POST (DSTREAM_RECORDS_MAX_PER_POST).")
+  int maxRecordsPerPost;
+
+  @Option(names = "--records-max-body-bytes", defaultValue = "${env:DSTREAM_RECORDS_MAX_BODY_BYTES:-1048576}", description = "Records API: largest POST body (DSTREAM_RECORDS_MAX_BODY_BYTES).")
+  int maxRecordsBodyBytes;
+
+  @Option(names = "--records-max-per-read", defaultValue = "${env:DSTREAM_RECORDS_MAX_PER_READ:-1000}", description = "Records API: most records per GET (DSTREAM_RECORDS_MAX_PER_READ).")
+  int maxRecordsPerRead;
+
+  @Option(names = "--long-poll-timeout-ms", defaultValue = "${env:DSTREAM_LONG_POLL_TIMEOUT_MS:-30000}", description = "Longest wait of a long-poll, and of an SSE wait before its keep-alive (DSTREAM_LONG_POLL_TIMEOUT_MS).")
+  long longPollTimeoutMs;
+
+  @Option(names = "--max-long-poll-waiters", defaultValue = "${env:DSTREAM_MAX_LONG_POLL_WAITERS:-10000}", description = "Long-polls waiting at once; more get 503 (DSTREAM_MAX_LONG_POLL_WAITERS).")
+  int maxLongPollWaiters;
+
   BrokerConfig toConfig() {
     BrokerConfig.Builder builder = BrokerConfig.builder()
         .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(SyncMode.parse(sync))
@@ -148,8 +160,9 @@ public final class Main implements Callable<Integer> {
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes)
         .groupCommit(new GroupCommitPolicy(commitMaxMessages, commitMaxBytes, commitMaxDelayMicros))
         .writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb).webSocketCompression(webSocketCompression)
-        .anonymousAccess(AnonymousAccess.parse(anonymous)).longPollTimeout(Duration.ofMillis(longPollTimeoutMs))
-        .maxAppendBytes(maxAppendBytes)
+        .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes).maxRecordsPerRead(maxRecordsPerRead)
+        .longPollTimeout(Duration.ofMillis(longPollTimeoutMs)).maxLongPollWaiters(maxLongPollWaiters)
+        .anonymousAccess(AnonymousAccess.parse(anonymous)).maxAppendBytes(maxAppendBytes)
         .jwt(new JwtSettings(blankToNull(jwtSecret), publicKeyPem(blankToNull(jwtPublicKey)), blankToNull(jwtIssuer),
             commaSeparated(jwtAudience)))
         .connectionLimits(new ConnectionLimits(maxConnections, ratePerSocket, rateBurst,

@@ -3,6 +3,7 @@ package io.dstream.broker.durable;
 import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.http.AuthenticationHandler;
 import io.dstream.broker.http.HttpErrors;
+import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.http.PathSegments;
 import io.dstream.broker.stream.OverloadedException;
 import io.vertx.core.Context;
@@ -37,9 +38,13 @@ public final class DurableStreamsApi {
   private final Subscriptions subscriptions;
   private final SubscriptionRoutes subscriptionRoutes;
 
+  /**
+   * Long-poll and SSE waits count in {@code metrics.longPollWaiters()} with the records API's, bounded
+   * by {@code maxWaiters}; each wait lasts at most {@code longPollTimeoutMs}.
+   */
   public DurableStreamsApi(Vertx vertx, StreamRegistry registry, MessageStore store, WorkerExecutor readers, Clock clock,
-                           long longPollTimeoutMs, long readMaxBytes) {
-    this.access = new StreamAccess(registry, store, readers, clock, readMaxBytes);
+                           BrokerMetrics metrics, long longPollTimeoutMs, int maxWaiters, long readMaxBytes) {
+    this.access = new StreamAccess(registry, store, readers, clock, readMaxBytes, metrics.longPollWaiters(), maxWaiters);
     this.subscriptions = new Subscriptions(vertx, access);
     this.subscriptionRoutes = new SubscriptionRoutes(subscriptions);
     this.creates = new CreateHandler(access, subscriptions);

@@ -134,7 +134,7 @@ final class ReadHandler {
       noContent(ctx.response(), Offsets.format(from), read, found.meta().closed);
       return Future.succeededFuture();
     }
-    return actor.awaitChange(found.snapshot().version(), remaining, caller).compose(changed -> {
+    return access.awaitChange(actor, found.snapshot().version(), remaining, caller).compose(changed -> {
       if (!changed) {
         return access.find(actor, path, caller).map(now -> {
           noContent(ctx.response(), Offsets.format(from), read, now.meta() != null && now.meta().closed);

@@ -105,7 +105,7 @@ final class SseSession {
   }
 
   private Future<Void> waitForMore(StreamAccess.Found found, long position) {
-    return actor.awaitChange(found.snapshot().version(), waitTimeoutMs, caller).compose(changed ->
+    return access.awaitChange(actor, found.snapshot().version(), waitTimeoutMs, caller).compose(changed ->
         access.find(actor, path, caller).compose(now -> {
           if (disconnected || now.meta() == null || now.meta().softDeleted) {
             return Future.succeededFuture();

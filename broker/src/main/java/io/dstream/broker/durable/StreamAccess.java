@@ -5,6 +5,7 @@ import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import io.dstream.broker.store.MessageStore;
 import io.dstream.broker.store.StoredMessage;
+import io.dstream.broker.stream.OverloadedException;
 import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.StreamRegistry;
 import io.dstream.broker.stream.ViewSnapshot;
@@ -19,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 /**
@@ -64,13 +66,31 @@ final class StreamAccess {
   private final Clock clock;
   private final long readMaxBytes;
   private final Map<String, Long> lastAccess = new ConcurrentHashMap<>();
+  private final AtomicLong waiters;
+  private final int maxWaiters;
 
-  StreamAccess(StreamRegistry registry, MessageStore store, WorkerExecutor readers, Clock clock, long readMaxBytes) {
+  /**
+   * @param waiters    the broker-wide count of waiting long-polls (shared with the records API)
+   * @param maxWaiters the bound on that count; a wait beyond it fails with {@link OverloadedException}
+   */
+  StreamAccess(StreamRegistry registry, MessageStore store, WorkerExecutor readers, Clock clock, long readMaxBytes,
+               AtomicLong waiters, int maxWaiters) {
     this.registry = registry;
     this.store = store;
     this.readers = readers;
     this.clock = clock;
     this.readMaxBytes = readMaxBytes;
+    this.waiters = waiters;
+    this.maxWaiters = maxWaiters;
+  }
+
+  /** Waits on the actor for its next durable write after {@code version} (see {@link StreamActor#awaitChange}). */
+  Future<Boolean> awaitChange(StreamActor actor, long version, long timeoutMs, Context caller) {
+    if (waiters.incrementAndGet() > maxWaiters) {
+      waiters.decrementAndGet();
+      return Future.failedFuture(new OverloadedException("too many long-polls wait: " + maxWaiters));
+    }
+    return actor.awaitChange(version, timeoutMs, caller).andThen(done -> waiters.decrementAndGet());
   }
 
   long now() {

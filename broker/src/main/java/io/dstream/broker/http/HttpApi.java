@@ -4,6 +4,7 @@ import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.durable.DurableStreamsApi;
 import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.records.RecordsHandler;
 import io.dstream.broker.stream.OverloadedException;
 import io.dstream.broker.stream.Subjects;
 import io.dstream.broker.ws.V1Endpoint;
@@ -31,15 +32,17 @@ public final class HttpApi {
   private final AuthenticationHandler authentication;
   private final ClientAddresses clientAddresses;
   private final V1Endpoint v1;
+  private final RecordsHandler records;
   private final BrokerMetrics metrics;
   private final DurableStreamsApi durableStreams;
   private final int maxAppendBytes;
 
   public HttpApi(Authenticator authenticator, ClientAddresses clientAddresses, V1Endpoint v1,
-                 BrokerMetrics metrics, DurableStreamsApi durableStreams, int maxAppendBytes) {
+                 RecordsHandler records, BrokerMetrics metrics, DurableStreamsApi durableStreams, int maxAppendBytes) {
     this.authentication = new AuthenticationHandler(authenticator);
     this.clientAddresses = clientAddresses;
     this.v1 = v1;
+    this.records = records;
     this.metrics = metrics;
     this.durableStreams = durableStreams;
     this.maxAppendBytes = maxAppendBytes;
@@ -54,6 +57,7 @@ public final class HttpApi {
         .handler(durableStreams::handle);
     router.route().handler(authentication);
     router.get("/metrics").handler(this::handleMetrics);
+    router.post("/stream/*").handler(records.bodyHandler());
     router.route("/stream/*").handler(this::handleStream);
     router.put("/v1/stream/*").handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
     router.post("/v1/stream/*").handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
@@ -106,11 +110,21 @@ public final class HttpApi {
       });
       return;
     }
-    HttpErrors.send(ctx.response(), 426, "upgrade_required",
-        "/stream/{subject} speaks WebSocket protocol v1: send a WebSocket upgrade");
+    HttpMethod method = request.method();
+    if (method == HttpMethod.GET || method == HttpMethod.POST || method == HttpMethod.DELETE) {
+      records.handle(ctx, subject, clientAddresses.resolve(request));
+      return;
+    }
+    ctx.response().putHeader("Allow", "GET, POST, DELETE");
+    HttpErrors.send(ctx.response(), 405, "method_not_allowed",
+        "/stream/{subject} takes GET (records, or a WebSocket upgrade), POST (append records) and DELETE");
   }
 
   private void handleFailure(RoutingContext ctx) {
+    if (ctx.statusCode() == 413) {
+      HttpErrors.send(ctx.response(), 413, "payload_too_large", "the request body is larger than the broker accepts");
+      return;
+    }
     if (ctx.statusCode() > 0 && ctx.statusCode() < 500) {
       HttpErrors.send(ctx.response(), ctx.statusCode(), "bad_request", "request refused");
       return;

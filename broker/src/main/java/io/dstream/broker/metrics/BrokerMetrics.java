@@ -17,6 +17,7 @@ public final class BrokerMetrics {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final AtomicLong activeActors = new AtomicLong();
   private final AtomicLong webSockets = new AtomicLong();
+  private final AtomicLong longPollWaiters = new AtomicLong();
   public final Counter actorsCreated = counter("dstream_actors_created", "Stream actors created or rehydrated");
   public final Counter actorsHibernated = counter("dstream_actors_hibernated", "Stream actors released from memory after idling");
   public final Counter published = counter("dstream_messages_published", "Messages acknowledged to publishers");
@@ -32,12 +33,16 @@ public final class BrokerMetrics {
   public final Counter slowConsumersClosed = counter("dstream_slow_consumers_closed",
       "WebSockets closed because their outbound queue stayed full for the grace period");
   public final Counter connectionsRefused = counter("dstream_connections_refused", "Connections refused over maxConnections");
+  public final Counter fencedWrites = counter("dstream_fenced_writes",
+      "Records API writes refused because their producer version was older than the subject's");
 
   public BrokerMetrics() {
     Gauge.builder("dstream_actors_active", activeActors, AtomicLong::get)
         .description("Stream actors in memory").register(registry);
     Gauge.builder("dstream_websockets", webSockets, AtomicLong::get)
         .description("Open protocol v1 WebSockets").register(registry);
+    Gauge.builder("dstream_long_poll_waiters", longPollWaiters, AtomicLong::get)
+        .description("Records API reads with a timeout in progress").register(registry);
   }
 
   private Counter counter(String name, String description) {
@@ -54,6 +59,11 @@ public final class BrokerMetrics {
 
   public AtomicLong webSockets() {
     return webSockets;
+  }
+
+  /** Records API reads with a timeout in progress (bounded by the long-poll waiter limit). */
+  public AtomicLong longPollWaiters() {
+    return longPollWaiters;
   }
 
   /** Prometheus text exposition of every meter. */

@@ -186,6 +186,10 @@ public final class GroupCommitWriter implements AutoCloseable {
       store.deleteUpTo(subject, delete.sequence());
     } else if (write instanceof StoreWrite.PutAttributes attributes) {
       store.putAttributes(subject, attributes.attributes());
+    } else if (write instanceof StoreWrite.SetProducerVersion version) {
+      store.setProducerVersion(subject, version.version());
+    } else if (write instanceof StoreWrite.Destroy) {
+      store.destroy(subject);
     }
   }
 

@@ -92,36 +92,88 @@ public final class MvMessageStore implements MessageStore {
       return record;
     }
     byte[] encoded = subjects.get(subject);
-    if (encoded == null) {
-      throw new StoreException("subject not opened: " + subject);
+    return encoded == null ? SubjectRecord.absent() : SubjectRecord.decode(encoded);
+  }
+
+  /** The record a write changes; a destroyed subject gets a new one (new id) on its next write. */
+  private SubjectRecord writable(String subject) {
+    SubjectRecord record = record(subject);
+    if (!record.isAbsent()) {
+      return record;
     }
-    return SubjectRecord.decode(encoded);
+    synchronized (createLock) {
+      SubjectRecord created = SubjectRecord.empty(nextSubjectId++);
+      meta.put(NEXT_SUBJECT_ID, nextSubjectId);
+      return created;
+    }
   }
 
   @Override
   public void append(String subject, long sequence, long timestampMs, byte[] payload) {
-    SubjectRecord record = record(subject);
+    SubjectRecord record = writable(subject);
     if (sequence != record.lastSequence() + 1) {
       throw new StoreException("append to '" + subject + "' at sequence " + sequence
           + " but last sequence is " + record.lastSequence());
     }
     messages.put(new MessageKey(record.id(), sequence), new MessageValue(timestampMs, payload));
-    dirty.put(subject, record.withAppend(payload.length));
+    dirty.put(subject, record.withAppend(payload.length, timestampMs));
   }
 
   @Override
   public void putState(String subject, byte[] stateJson) {
-    dirty.put(subject, record(subject).withState(stateJson));
+    dirty.put(subject, writable(subject).withState(stateJson));
+  }
+
+  @Override
+  public void setProducerVersion(String subject, long version) {
+    dirty.put(subject, writable(subject).withProducerVersion(version));
+  }
+
+  @Override
+  public void destroy(String subject) {
+    SubjectRecord record = record(subject);
+    if (!record.isAbsent()) {
+      for (long sequence = record.firstSequence(); sequence <= record.lastSequence(); sequence++) {
+        messages.remove(new MessageKey(record.id(), sequence));
+      }
+    }
+    dirty.put(subject, SubjectRecord.absent());
+  }
+
+  @Override
+  public long firstSequenceAtOrAfter(long subjectId, long timestampMs) {
+    MessageKey first = messages.ceilingKey(new MessageKey(subjectId, 0));
+    MessageKey last = messages.lowerKey(new MessageKey(subjectId + 1, 0));
+    if (first == null || last == null || first.subjectId() != subjectId || last.subjectId() != subjectId) {
+      return 0;
+    }
+    // Smallest sequence in [low, high) whose message (or the next retained one) is recent enough.
+    long low = first.sequence();
+    long high = last.sequence() + 1;
+    while (low < high) {
+      long middle = low + (high - low) / 2;
+      MessageKey probe = messages.ceilingKey(new MessageKey(subjectId, middle));
+      MessageValue value = probe == null || probe.subjectId() != subjectId ? null : messages.get(probe);
+      if (value == null || value.timestampMs() >= timestampMs) {
+        high = middle;
+      } else {
+        low = probe.sequence() + 1;
+      }
+    }
+    return low > last.sequence() ? 0 : low;
   }
 
   @Override
   public void putAttributes(String subject, byte[] attributes) {
-    dirty.put(subject, record(subject).withAttributes(attributes));
+    dirty.put(subject, writable(subject).withAttributes(attributes));
   }
 
   @Override
   public SubjectRecord deleteUpTo(String subject, long upTo) {
     SubjectRecord record = record(subject);
+    if (record.isAbsent()) {
+      return record;
+    }
     long end = Math.min(upTo, record.lastSequence());
     long deletedMessages = 0;
     long deletedBytes = 0;
@@ -158,7 +210,13 @@ public final class MvMessageStore implements MessageStore {
   @Override
   public void commit(SyncMode mode) {
     Set<String> created = Set.copyOf(createdSinceCommit.keySet());
-    dirty.forEach((subject, record) -> subjects.put(subject, record.encode()));
+    dirty.forEach((subject, record) -> {
+      if (record.isAbsent()) {
+        subjects.remove(subject);
+      } else {
+        subjects.put(subject, record.encode());
+      }
+    });
     dirty.clear();
     store.commit();
     if (mode == SyncMode.ALWAYS) {

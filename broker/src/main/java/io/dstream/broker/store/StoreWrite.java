@@ -37,4 +37,20 @@ public sealed interface StoreWrite {
       return attributes.length;
     }
   }
+
+  /** A new records API producer version (fencing token), committed with the writes after it. */
+  record SetProducerVersion(long version) implements StoreWrite {
+    @Override
+    public int bytes() {
+      return 0;
+    }
+  }
+
+  /** Removal of the subject: its messages, state and record. Writes after it start a new subject. */
+  record Destroy() implements StoreWrite {
+    @Override
+    public int bytes() {
+      return 0;
+    }
+  }
 }

@@ -40,6 +40,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class V1Session implements Subscriber {
 
   private static final Logger LOG = LoggerFactory.getLogger(V1Session.class);
+  /** WebSocket close code (private range) for a subscriber whose subject was destroyed. */
+  static final short SUBJECT_DESTROYED_CLOSE_CODE = 4410;
 
   private final ServerWebSocket socket;
   private final Context context;
@@ -279,6 +281,12 @@ final class V1Session implements Subscriber {
   public void push(long sequence, long deliveryId, String storedJson) {
     socket.writeTextMessage(V1Json.push(storedJson, deliveryId));
     watchForSlowConsumer();
+  }
+
+  /** The client's position means nothing in the new log: closing makes it reconnect and re-subscribe. */
+  @Override
+  public void subjectDestroyed() {
+    socket.close(SUBJECT_DESTROYED_CLOSE_CODE, "subject deleted");
   }
 
   @Override
