@@ -29,6 +29,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.time.Clock;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A running broker: store, writer, actor shards and the HTTP/WebSocket listener, started in that
@@ -76,7 +77,7 @@ public final class Broker {
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
         JwtAuthenticator jwt = config.jwt().enabled() ? JwtAuthenticator.create(vertx, config.jwt()) : null;
-        ConnectionGate gate = new ConnectionGate(config.connectionLimits().maxConnections(), metrics);
+        ConnectionGate gate = new ConnectionGate(config.connectionLimits(), metrics);
         DurableStreamsApi durableStreams = new DurableStreamsApi(vertx, registry, store, readers, Clock.systemUTC(),
             metrics, config.longPollTimeout().toMillis(), config.maxLongPollWaiters(), DURABLE_READ_MAX_BYTES);
         HttpApi api = new HttpApi(new Authenticator(authenticator, jwt, config.anonymousAccess()),
@@ -87,13 +88,17 @@ public final class Broker {
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())
             .setPort(config.port())
-            // The message limit is the enforced one: exceeding it reaches the socket's exception handler,
-            // which closes with 1009. The frame limit is a backstop at twice that: a frame over it
-            // makes Netty drop the connection without a close frame.
+            // The message limit is enforced by the session's assembler, which closes with 1009. The frame
+            // limit is a backstop at twice that: a frame over it makes Netty drop the connection
+            // without a close frame.
             .setMaxWebSocketFrameSize(frameBackstop(config.maxFrameBytes()))
-            .setMaxWebSocketMessageSize(config.maxFrameBytes())
             .setPerMessageWebSocketCompressionSupported(config.webSocketCompression())
-            .setPerFrameWebSocketCompressionSupported(config.webSocketCompression());
+            .setPerFrameWebSocketCompressionSupported(config.webSocketCompression())
+            // Sniffing for a cleartext HTTP/2 preface delays the connection handler until a whole request
+            // head has arrived, which would blind the request-head deadline against slowloris.
+            .setHttp2ClearTextEnabled(false)
+            .setIdleTimeout((int) config.connectionLimits().idleTimeout().toMillis())
+            .setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
         if (config.tls() != null) {
           options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
               .setCertPath(config.tls().certificate().toString())
@@ -143,6 +148,7 @@ public final class Broker {
           return null;
         }))
         .transform(ignored -> {
+          metrics.close();
           if (readers != null) {
             return readers.close();
           }

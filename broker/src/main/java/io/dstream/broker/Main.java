@@ -150,6 +150,14 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = "--max-long-poll-waiters", defaultValue = "${env:DSTREAM_MAX_LONG_POLL_WAITERS:-10000}", description = "Long-polls waiting at once; more get 503 (DSTREAM_MAX_LONG_POLL_WAITERS).")
   int maxLongPollWaiters;
+  @Option(names = "--idle-connection-timeout-ms", defaultValue = "${env:DSTREAM_IDLE_CONNECTION_TIMEOUT_MS:-120000}", description = "Close a connection with no traffic this long (DSTREAM_IDLE_CONNECTION_TIMEOUT_MS).")
+  long idleConnectionTimeoutMs;
+
+  @Option(names = "--request-header-timeout-ms", defaultValue = "${env:DSTREAM_REQUEST_HEADER_TIMEOUT_MS:-10000}", description = "A new connection's first request head must arrive within this (DSTREAM_REQUEST_HEADER_TIMEOUT_MS).")
+  long requestHeaderTimeoutMs;
+
+  @Option(names = "--ws-ping-interval-ms", defaultValue = "${env:DSTREAM_WS_PING_INTERVAL_MS:-30000}", description = "WebSocket ping interval (DSTREAM_WS_PING_INTERVAL_MS).")
+  long pingIntervalMs;
 
   BrokerConfig toConfig() {
     BrokerConfig.Builder builder = BrokerConfig.builder()
@@ -166,7 +174,8 @@ public final class Main implements Callable<Integer> {
         .jwt(new JwtSettings(blankToNull(jwtSecret), publicKeyPem(blankToNull(jwtPublicKey)), blankToNull(jwtIssuer),
             commaSeparated(jwtAudience)))
         .connectionLimits(new ConnectionLimits(maxConnections, ratePerSocket, rateBurst,
-            Duration.ofMillis(slowConsumerGraceMs), maxActiveSubjects));
+            Duration.ofMillis(slowConsumerGraceMs), maxActiveSubjects, Duration.ofMillis(idleConnectionTimeoutMs),
+            Duration.ofMillis(requestHeaderTimeoutMs), Duration.ofMillis(pingIntervalMs)));
     if (tlsCert != null || tlsKey != null) {
       if (tlsCert == null || tlsKey == null) {
         throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key (DSTREAM_TLS_CERT, DSTREAM_TLS_KEY)");

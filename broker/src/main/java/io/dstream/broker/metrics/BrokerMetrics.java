@@ -3,6 +3,11 @@ package io.dstream.broker.metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
@@ -18,6 +23,8 @@ public final class BrokerMetrics {
   private final AtomicLong activeActors = new AtomicLong();
   private final AtomicLong webSockets = new AtomicLong();
   private final AtomicLong longPollWaiters = new AtomicLong();
+  private final AtomicLong inFlight = new AtomicLong();
+  private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
   public final Counter actorsCreated = counter("dstream_actors_created", "Stream actors created or rehydrated");
   public final Counter actorsHibernated = counter("dstream_actors_hibernated", "Stream actors released from memory after idling");
   public final Counter published = counter("dstream_messages_published", "Messages acknowledged to publishers");
@@ -32,11 +39,23 @@ public final class BrokerMetrics {
   public final Counter rateLimited = counter("dstream_rate_limited", "WebSocket requests refused over the per-socket rate limit");
   public final Counter slowConsumersClosed = counter("dstream_slow_consumers_closed",
       "WebSockets closed because their outbound queue stayed full for the grace period");
+  public final Counter slowRequestsClosed = counter("dstream_slow_requests_closed",
+      "Connections closed for not sending a complete request head in time");
   public final Counter connectionsRefused = counter("dstream_connections_refused", "Connections refused over maxConnections");
   public final Counter fencedWrites = counter("dstream_fenced_writes",
       "Records API writes refused because their producer version was older than the subject's");
 
+  public final Timer publishLatency = Timer.builder("dstream_publish_ack_latency")
+      .description("Time from a publish frame's arrival to its acknowledgement (after the durable commit)")
+      .publishPercentileHistogram().register(registry);
+
   public BrokerMetrics() {
+    Gauge.builder("dstream_in_flight", inFlight, AtomicLong::get)
+        .description("Pushes awaiting an ack, over all subscribers (refreshed every shard tick)").register(registry);
+    new JvmMemoryMetrics().bindTo(registry);
+    gcMetrics.bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
     Gauge.builder("dstream_actors_active", activeActors, AtomicLong::get)
         .description("Stream actors in memory").register(registry);
     Gauge.builder("dstream_websockets", webSockets, AtomicLong::get)
@@ -57,6 +76,10 @@ public final class BrokerMetrics {
     return activeActors;
   }
 
+  public AtomicLong inFlight() {
+    return inFlight;
+  }
+
   public AtomicLong webSockets() {
     return webSockets;
   }
@@ -64,6 +87,11 @@ public final class BrokerMetrics {
   /** Records API reads with a timeout in progress (bounded by the long-poll waiter limit). */
   public AtomicLong longPollWaiters() {
     return longPollWaiters;
+  }
+
+  /** Unregisters the GC notification listeners. */
+  public void close() {
+    gcMetrics.close();
   }
 
   /** Prometheus text exposition of every meter. */

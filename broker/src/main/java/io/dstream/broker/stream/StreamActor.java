@@ -853,6 +853,15 @@ public final class StreamActor {
     }
   }
 
+  /** Pushes awaiting an ack over this subject's subscribers. */
+  int inFlight() {
+    int pending = 0;
+    for (Consumer consumer : consumers.values()) {
+      pending += consumer.pending.size();
+    }
+    return pending;
+  }
+
   /** True when nothing holds this actor in memory: no socket, no write in flight, idle long enough. */
   boolean hibernatable(long nowMs) {
     return phase == Phase.READY && attachedSessions == 0 && consumers.isEmpty() && waiters.isEmpty()

@@ -23,6 +23,7 @@ final class StreamShard extends VerticleBase {
   private final StreamEnvironment env;
   private final Map<String, StreamActor> actors = new HashMap<>();
   private long timerId = -1;
+  private long reportedInFlight;
 
   StreamShard(StreamEnvironment env) {
     this.env = env;
@@ -38,6 +39,8 @@ final class StreamShard extends VerticleBase {
   public Future<?> stop() {
     vertx.cancelTimer(timerId);
     env.metrics().activeActors().addAndGet(-actors.size());
+    env.metrics().inFlight().addAndGet(-reportedInFlight);
+    reportedInFlight = 0;
     actors.clear();
     return Future.succeededFuture();
   }
@@ -98,15 +101,19 @@ final class StreamShard extends VerticleBase {
 
   private void tick() {
     long now = env.clock().millis();
+    long inFlight = 0;
     Iterator<StreamActor> it = actors.values().iterator();
     while (it.hasNext()) {
       StreamActor actor = it.next();
       actor.tick(now);
+      inFlight += actor.inFlight();
       if (actor.hibernatable(now)) {
         it.remove();
         env.metrics().activeActors().decrementAndGet();
         env.metrics().actorsHibernated.increment();
       }
     }
+    env.metrics().inFlight().addAndGet(inFlight - reportedInFlight);
+    reportedInFlight = inFlight;
   }
 }

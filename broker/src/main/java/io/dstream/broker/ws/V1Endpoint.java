@@ -44,7 +44,7 @@ public final class V1Endpoint {
     Context context = Vertx.currentContext();
     return registry.attach(subject, context).onSuccess(actor -> request.toWebSocket()
         .onSuccess(socket -> new V1Session(socket, context, actor, ip, config.maxPendingRequests(), metrics, parser,
-            permissions, config.connectionLimits()).start(gate.upgraded(request.connection())))
+            permissions, config.connectionLimits(), config.maxFrameBytes()).start(gate.upgraded(request.connection())))
         .onFailure(e -> {
           LOG.debug("websocket upgrade for '{}' failed: {}", subject, e.toString());
           actor.detach();

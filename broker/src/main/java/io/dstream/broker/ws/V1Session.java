@@ -10,6 +10,7 @@ import io.dstream.broker.stream.Subscriber;
 import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -17,6 +18,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -53,14 +55,17 @@ final class V1Session implements Subscriber {
   private final Permissions permissions;
   private final ConnectionLimits limits;
   private final TokenBucket requestRate;
+  private final V1MessageAssembler assembler;
   private final AtomicInteger pendingRequests = new AtomicInteger();
   private volatile boolean pausedForRequests;
   private boolean pausedForWrites;
   private long expiryTimer = -1;
+  private long pingTimer = -1;
   private final AtomicBoolean slowCheckScheduled = new AtomicBoolean();
 
   V1Session(ServerWebSocket socket, Context context, StreamActor actor, String ip, int maxPendingRequests,
-            BrokerMetrics metrics, V1FrameParser parser, Permissions permissions, ConnectionLimits limits) {
+            BrokerMetrics metrics, V1FrameParser parser, Permissions permissions, ConnectionLimits limits,
+            int maxMessageBytes) {
     this.socket = socket;
     this.context = context;
     this.actor = actor;
@@ -71,21 +76,27 @@ final class V1Session implements Subscriber {
     this.permissions = permissions;
     this.limits = limits;
     this.requestRate = new TokenBucket(limits.requestsPerSecond(), limits.requestBurst(), System.nanoTime());
+    this.assembler = new V1MessageAssembler(maxMessageBytes);
   }
 
   /** Starts serving; {@code onClose} runs once when the socket closes. */
   void start(Runnable onClose) {
     metrics.webSockets().incrementAndGet();
-    socket.textMessageHandler(this::onText);
-    socket.binaryMessageHandler(this::onBinary);
+    socket.frameHandler(this::onFrame);
     socket.exceptionHandler(this::onException);
     socket.closeHandler(v -> {
       metrics.webSockets().decrementAndGet();
       if (expiryTimer >= 0) {
         context.owner().cancelTimer(expiryTimer);
       }
+      context.owner().cancelTimer(pingTimer);
       actor.detach(this);
       onClose.run();
+    });
+    pingTimer = context.owner().setPeriodic(limits.pingInterval().toMillis(), id -> {
+      if (!socket.isClosed()) {
+        socket.writePing(Buffer.buffer());
+      }
     });
     if (permissions.expiresAtMs() != Long.MAX_VALUE) {
       long remainingMs = Math.max(1, permissions.expiresAtMs() - System.currentTimeMillis());
@@ -96,20 +107,29 @@ final class V1Session implements Subscriber {
     }
   }
 
-  /**
-   * Vert.x reports a message over the size limit here (as an IllegalStateException) without
-   * closing; everything else here is a transport failure the connection is already closing for.
-   */
+  /** Transport failures: the connection is already closing for them. */
   private void onException(Throwable failure) {
-    if (failure instanceof IllegalStateException && !socket.isClosed()) {
-      LOG.debug("closing websocket on '{}': {}", actor.subject(), failure.getMessage());
-      socket.close((short) 1009, "message too big");
-      return;
-    }
     LOG.debug("websocket on '{}' failed: {}", actor.subject(), failure.toString());
   }
 
-  private void onBinary(Buffer ignored) {
+  private void onFrame(WebSocketFrame frame) {
+    V1MessageAssembler.Message message;
+    try {
+      message = assembler.accept(frame);
+    } catch (V1MessageAssembler.Violation violation) {
+      LOG.debug("closing websocket on '{}': {}", actor.subject(), violation.getMessage());
+      metrics.badFrames.increment();
+      socket.close(violation.closeCode, violation.getMessage());
+      return;
+    }
+    if (message instanceof V1MessageAssembler.Text text) {
+      onText(text.text());
+    } else if (message instanceof V1MessageAssembler.Binary) {
+      onBinary();
+    }
+  }
+
+  private void onBinary() {
     sendError(null, V1ErrorCode.BINARY_FRAME, "binary frames are not supported; send JSON text frames");
   }
 
@@ -161,10 +181,12 @@ final class V1Session implements Subscriber {
 
   private void publish(V1Frame frame) {
     String prefix = V1Json.envelopePrefix(frame, ip);
+    long receivedNanos = System.nanoTime();
     actor.publish(sequence -> V1Json.stored(prefix, sequence), (published, failure) -> {
       if (failure != null) {
         fail(frame, failure);
       } else {
+        metrics.publishLatency.record(System.nanoTime() - receivedNanos, TimeUnit.NANOSECONDS);
         reply(published.json());
       }
     });

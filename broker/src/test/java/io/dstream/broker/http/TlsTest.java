@@ -10,7 +10,6 @@ import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.PemTrustOptions;
-import io.vertx.core.net.SelfSignedCertificate;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
@@ -18,6 +17,8 @@ import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.io.OutputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -25,16 +26,22 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-/** HTTPS and WSS on the broker's one port, with a self-signed certificate made for the test. */
+/** HTTPS and WSS on the broker's one port, with a self-signed certificate made for the test by openssl. */
 @ExtendWith(VertxExtension.class)
 class TlsTest {
 
   @Test
   void httpsAndWssServeWithTheConfiguredCertificate(Vertx vertx) throws Exception {
-    SelfSignedCertificate certificate = SelfSignedCertificate.create("localhost");
-    TlsSettings tls = new TlsSettings(Path.of(certificate.certificatePath()), Path.of(certificate.privateKeyPath()));
+    Path dir = Files.createTempDirectory("dstream-tls");
+    Path cert = dir.resolve("cert.pem");
+    Path key = dir.resolve("key.pem");
+    Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        "-subj", "/CN=localhost", "-keyout", key.toString(), "-out", cert.toString()).redirectErrorStream(true).start();
+    openssl.getInputStream().transferTo(OutputStream.nullOutputStream());
+    assertEquals(0, openssl.waitFor(), "openssl could not make a self-signed certificate");
+    TlsSettings tls = new TlsSettings(cert, key);
     try (TestBroker broker = TestBroker.start(vertx, b -> b.tls(tls))) {
-      PemTrustOptions trust = new PemTrustOptions().addCertPath(certificate.certificatePath());
+      PemTrustOptions trust = new PemTrustOptions().addCertPath(cert.toString());
       WebClient https = WebClient.create(vertx, new WebClientOptions().setSsl(true).setTrustOptions(trust)
           .setVerifyHost(false));
       HttpResponse<Buffer> health = https.get(broker.port(), "127.0.0.1", "/health").send().await();

@@ -22,6 +22,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -30,14 +31,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ConnectionLimitsTest {
 
   private static ConnectionLimits limits(int connections, double rate, int burst, long graceMs, int subjects) {
-    return new ConnectionLimits(connections, rate, burst, Duration.ofMillis(graceMs), subjects);
+    ConnectionLimits defaults = ConnectionLimits.DEFAULT;
+    return new ConnectionLimits(connections, rate, burst, Duration.ofMillis(graceMs), subjects, defaults.idleTimeout(),
+        defaults.requestHeaderTimeout(), defaults.pingInterval());
   }
 
   @Test
   void connectionsOverTheLimitGet503AndTheOthersKeepWorking(Vertx vertx) throws Exception {
     try (TestBroker broker = TestBroker.start(vertx, b -> b.connectionLimits(limits(2, 1000, 100, 30_000, 100)));
-         V1TestClient first = V1TestClient.connect(vertx, broker.port(), "held", TestBroker.API_KEY);
-         V1TestClient second = V1TestClient.connect(vertx, broker.port(), "held", TestBroker.API_KEY)) {
+         V1TestClient first = V1TestClient.connect(vertx, broker.port(), "held", TestBroker.API_KEY)) {
+      V1TestClient second = V1TestClient.connect(vertx, broker.port(), "held", TestBroker.API_KEY);
       UpgradeRejectedException refused = assertThrows(UpgradeRejectedException.class,
           () -> V1TestClient.connect(vertx, broker.port(), "held", TestBroker.API_KEY));
       assertEquals(503, refused.getStatus());
@@ -95,6 +98,7 @@ class ConnectionLimitsTest {
     try (TestBroker broker = TestBroker.start(vertx, b -> b.connectionLimits(limits(100, 1000, 100, 30_000, 2)));
          V1TestClient a = V1TestClient.connect(vertx, broker.port(), "a", TestBroker.API_KEY);
          V1TestClient b = V1TestClient.connect(vertx, broker.port(), "b", TestBroker.API_KEY)) {
+      assertFalse(a.socket().isClosed() || b.socket().isClosed(), "both subjects hold an active actor");
       UpgradeRejectedException refused = assertThrows(UpgradeRejectedException.class,
           () -> V1TestClient.connect(vertx, broker.port(), "c", TestBroker.API_KEY));
       assertEquals(503, refused.getStatus());
@@ -141,6 +145,35 @@ class ConnectionLimitsTest {
       assertEquals(1.0, broker.broker().metrics().slowConsumersClosed.count(), "the silent subscriber was closed");
       assertEquals(published + 1, producer.request(new JsonObject().put("after", true)).getLong("sequence"),
           "publishing goes on after the slow subscriber was cut");
+      tcp.close().await();
+    }
+  }
+
+  @Test
+  void slowlorisConnectionsAreClosedAndIdleWebSocketsAreKeptAliveByPings(Vertx vertx) throws Exception {
+    ConnectionLimits limits = ConnectionLimits.DEFAULT.withTimeouts(Duration.ofMillis(1500), Duration.ofMillis(500),
+        Duration.ofMillis(300));
+    try (TestBroker broker = TestBroker.start(vertx, b -> b.connectionLimits(limits));
+         V1TestClient idle = V1TestClient.connect(vertx, broker.port(), "quiet", TestBroker.API_KEY)) {
+      NetClient tcp = vertx.createNetClient();
+      NetSocket slow = tcp.connect(broker.port(), "127.0.0.1").await();
+      CompletableFuture<Void> slowClosed = new CompletableFuture<>();
+      slow.closeHandler(v -> slowClosed.complete(null));
+      slow.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n").await();
+      long trickleId = vertx.setPeriodic(100, id -> slow.write("X-Slow: 1\r\n"));
+      slowClosed.get(5, TimeUnit.SECONDS);
+      vertx.cancelTimer(trickleId);
+      assertTrue(broker.broker().metrics().slowRequestsClosed.count() >= 1);
+
+      NetSocket keptIdle = tcp.connect(broker.port(), "127.0.0.1").await();
+      CompletableFuture<Void> idleClosed = new CompletableFuture<>();
+      keptIdle.closeHandler(v -> idleClosed.complete(null));
+      keptIdle.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await();
+      idleClosed.get(5, TimeUnit.SECONDS);
+
+      Thread.sleep(2_500);
+      assertEquals(1L, idle.request(new JsonObject().put("n", 1)).getLong("sequence"),
+          "a WebSocket silent for longer than the idle timeout is kept open by pings");
       tcp.close().await();
     }
   }

@@ -205,7 +205,8 @@ class RecordsApiTest {
   @Test
   void aBrokerAtItsActiveSubjectBoundAnswers503Overloaded() throws Exception {
     try (TestBroker full = TestBroker.start(vertx, b -> b.connectionLimits(
-        new ConnectionLimits(1000, 1000, 1000, Duration.ofSeconds(30), 1)))) {
+        new ConnectionLimits(1000, 1000, 1000, Duration.ofSeconds(30), 1, ConnectionLimits.DEFAULT.idleTimeout(),
+            ConnectionLimits.DEFAULT.requestHeaderTimeout(), ConnectionLimits.DEFAULT.pingInterval())))) {
       RecordsClient fullClient = new RecordsClient(client.web, full);
       assertEquals(200, fullClient.postRecords("only.one", "", numbers(1, 1)).statusCode());
       HttpResponse<Buffer> refused = fullClient.postRecords("one.more", "", numbers(1, 1));
