@@ -64,7 +64,8 @@ public final class HttpApi {
     router.route("/v1/stream/*").handler(durableStreams::handle);
     router.route().handler(ctx -> HttpErrors.send(ctx.response(), 404, "not_found", "no route for " + ctx.request().path()));
     router.route().failureHandler(this::handleFailure);
-    router.errorHandler(400, ctx -> HttpErrors.send(ctx.response(), 400, "bad_request", "malformed request"));
+    router.errorHandler(400, ctx -> HttpErrors.send(ctx.response(), 400, "bad_request",
+        "malformed request: the URL or a header could not be parsed (invalid percent-encoding?)"));
     return router;
   }
 
