@@ -5,6 +5,7 @@ import io.dstream.broker.auth.ApiKeyAuthenticator;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.JwtAuthenticator;
 import io.dstream.broker.config.BrokerConfig;
+import io.dstream.broker.durable.DurableStreamsApi;
 import io.dstream.broker.http.ClientAddresses;
 import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.http.HttpApi;
@@ -40,6 +41,8 @@ public final class Broker {
 
   private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
   private static final int STORE_READER_THREADS = 4;
+  /** Most payload bytes one Durable Streams read answers; the client continues from the returned offset. */
+  private static final long DURABLE_READ_MAX_BYTES = 4L * 1024 * 1024;
 
   private final Vertx vertx;
   private final BrokerConfig config;
@@ -76,10 +79,12 @@ public final class Broker {
         registry = started;
         JwtAuthenticator jwt = config.jwt().enabled() ? JwtAuthenticator.create(vertx, config.jwt()) : null;
         ConnectionGate gate = new ConnectionGate(config.connectionLimits(), metrics);
-        HttpApi api = new HttpApi(new Authenticator(authenticator, jwt), new ClientAddresses(config.trustedProxies()),
-            new V1Endpoint(registry, config, metrics, gate),
-            new RecordsHandler(registry, config, metrics, SubjectDestroyedHook.NONE), metrics,
-            new AdminApi(store, readers));
+        DurableStreamsApi durableStreams = new DurableStreamsApi(vertx, registry, store, readers, Clock.systemUTC(),
+            metrics, config.longPollTimeout().toMillis(), config.maxLongPollWaiters(), DURABLE_READ_MAX_BYTES);
+        HttpApi api = new HttpApi(new Authenticator(authenticator, jwt, config.anonymousAccess()),
+            new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate),
+            new RecordsHandler(registry, config, metrics, SubjectDestroyedHook.NONE), metrics, durableStreams,
+            config.maxAppendBytes(), new AdminApi(store, readers));
         Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())

@@ -1,5 +1,6 @@
 package io.dstream.broker.config;
 
+import io.dstream.broker.auth.AnonymousAccess;
 import io.dstream.broker.store.SyncMode;
 
 import java.nio.file.Path;
@@ -35,6 +36,8 @@ public final class BrokerConfig {
   private final boolean webSocketCompression;
   private final Duration dedupWindow;
   private final int dedupMaxEntries;
+  private final AnonymousAccess anonymousAccess;
+  private final int maxAppendBytes;
   private final JwtSettings jwt;
   private final TlsSettings tls;
   private final ConnectionLimits connectionLimits;
@@ -66,6 +69,8 @@ public final class BrokerConfig {
     this.webSocketCompression = b.webSocketCompression;
     this.dedupWindow = positive(b.dedupWindow, "dedupWindow");
     this.dedupMaxEntries = positive(b.dedupMaxEntries, "dedupMaxEntries");
+    this.anonymousAccess = Objects.requireNonNull(b.anonymousAccess, "anonymousAccess");
+    this.maxAppendBytes = positive(b.maxAppendBytes, "maxAppendBytes");
     this.jwt = Objects.requireNonNull(b.jwt, "jwt");
     this.tls = b.tls;
     this.connectionLimits = Objects.requireNonNull(b.connectionLimits, "connectionLimits");
@@ -107,7 +112,8 @@ public final class BrokerConfig {
         .webSocketCompression(webSocketCompression).jwt(jwt).tls(tls).connectionLimits(connectionLimits)
         .dedupWindow(dedupWindow).dedupMaxEntries(dedupMaxEntries)
         .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes)
-        .maxRecordsPerRead(maxRecordsPerRead).longPollTimeout(longPollTimeout).maxLongPollWaiters(maxLongPollWaiters);
+        .maxRecordsPerRead(maxRecordsPerRead).longPollTimeout(longPollTimeout).maxLongPollWaiters(maxLongPollWaiters)
+        .anonymousAccess(anonymousAccess).maxAppendBytes(maxAppendBytes);
   }
 
   /** Bind address of the HTTP/WebSocket listener. */
@@ -176,6 +182,12 @@ public final class BrokerConfig {
   /** Most {@code (clientId, cMsgId)} entries remembered per subject; the oldest go first beyond it. */
   public int dedupMaxEntries() { return dedupMaxEntries; }
 
+  /** What requests without credentials may do on the stream surfaces. */
+  public AnonymousAccess anonymousAccess() { return anonymousAccess; }
+
+  /** Largest body of one Durable Streams append or create; larger is refused with 413. */
+  public int maxAppendBytes() { return maxAppendBytes; }
+
   /** How JWT bearer tokens are verified; {@link JwtSettings#DISABLED} accepts only the API key. */
   public JwtSettings jwt() { return jwt; }
 
@@ -223,6 +235,8 @@ public final class BrokerConfig {
     private boolean webSocketCompression;
     private Duration dedupWindow = Duration.ofMinutes(2);
     private int dedupMaxEntries = 10_000;
+    private AnonymousAccess anonymousAccess = AnonymousAccess.NONE;
+    private int maxAppendBytes = 16 * 1024 * 1024;
     private JwtSettings jwt = JwtSettings.DISABLED;
     private TlsSettings tls;
     private ConnectionLimits connectionLimits = ConnectionLimits.DEFAULT;
@@ -256,6 +270,8 @@ public final class BrokerConfig {
     public Builder webSocketCompression(boolean enabled) { this.webSocketCompression = enabled; return this; }
     public Builder dedupWindow(Duration dedupWindow) { this.dedupWindow = dedupWindow; return this; }
     public Builder dedupMaxEntries(int dedupMaxEntries) { this.dedupMaxEntries = dedupMaxEntries; return this; }
+    public Builder anonymousAccess(AnonymousAccess anonymousAccess) { this.anonymousAccess = anonymousAccess; return this; }
+    public Builder maxAppendBytes(int maxAppendBytes) { this.maxAppendBytes = maxAppendBytes; return this; }
     public Builder jwt(JwtSettings jwt) { this.jwt = jwt; return this; }
     public Builder tls(TlsSettings tls) { this.tls = tls; return this; }
     public Builder connectionLimits(ConnectionLimits limits) { this.connectionLimits = limits; return this; }

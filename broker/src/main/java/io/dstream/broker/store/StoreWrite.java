@@ -30,6 +30,14 @@ public sealed interface StoreWrite {
     }
   }
 
+  /** New view attributes of the subject (see {@link SubjectRecord#attributes()}). */
+  record PutAttributes(byte[] attributes) implements StoreWrite {
+    @Override
+    public int bytes() {
+      return attributes.length;
+    }
+  }
+
   /** A new records API producer version (fencing token), committed with the writes after it. */
   record SetProducerVersion(long version) implements StoreWrite {
     @Override

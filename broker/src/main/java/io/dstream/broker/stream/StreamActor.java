@@ -6,7 +6,9 @@ import io.dstream.broker.store.StoredMessage;
 import io.dstream.broker.store.SubjectRecord;
 import io.dstream.broker.store.WriteBatch;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.Promise;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +46,8 @@ public final class StreamActor {
   private static final Logger LOG = LoggerFactory.getLogger(StreamActor.class);
   private static final int FETCH_PAGE = 256;
   private static final long FETCH_MAX_BYTES = 4L * 1024 * 1024;
+  /** Readers one subject lets wait for its next write (long-poll and SSE requests). */
+  private static final int MAX_CHANGE_WAITERS = 10_000;
 
   /** {@link #publishAll} without a producer version: not checked, not changed. */
   public static final long NO_VERSION = -1;
@@ -103,6 +107,14 @@ public final class StreamActor {
   private long messages;
   private long bytes;
   private byte[] state;
+  private byte[] attributes;
+  /** Attributes of a queued or in-flight write, newer than {@link #attributes}; null when none. */
+  private byte[] queuedAttributes;
+  private int queuedAttributeWrites;
+  private int inFlightAttributeWrites;
+  /** Counts durable writes, so a reader can tell whether anything changed since its snapshot. */
+  private long durableVersion;
+  private final ChangeWaiters changeWaiters = new ChangeWaiters(MAX_CHANGE_WAITERS);
   private long producerVersion;
   private long durableProducerVersion;
   private long lastTimestampMs;
@@ -206,6 +218,7 @@ public final class StreamActor {
     messages = record.messages();
     bytes = record.bytes();
     state = record.state();
+    attributes = record.attributes();
   }
 
   private void run(Runnable task, java.util.function.Consumer<Throwable> onFailure) {
@@ -488,12 +501,21 @@ public final class StreamActor {
   }
 
   private void flushWrites() {
-    if (inFlightCompletions != null || nextWrites.isEmpty()) {
+    if (inFlightCompletions != null) {
+      return;
+    }
+    if (nextWrites.isEmpty()) {
+      // Replies of view steps that wrote nothing, queued behind writes that are now durable.
+      List<Completion> ready = nextCompletions;
+      nextCompletions = new ArrayList<>();
+      ready.forEach(Completion::succeeded);
       return;
     }
     List<StoreWrite> writes = nextWrites;
     inFlightCompletions = nextCompletions;
     inFlightLastSequence = lastAssigned;
+    inFlightAttributeWrites = queuedAttributeWrites;
+    queuedAttributeWrites = 0;
     nextWrites = new ArrayList<>();
     nextCompletions = new ArrayList<>();
     if (!env.writer().submit(new WriteBatch(subject, writes, context, this::written))) {
@@ -510,11 +532,17 @@ public final class StreamActor {
     }
     lastDurable = inFlightLastSequence;
     adopt(record);
+    durableVersion++;
+    if (inFlightAttributeWrites > 0 && queuedAttributeWrites == 0) {
+      queuedAttributes = null;
+    }
+    inFlightAttributeWrites = 0;
     cache.dropUpTo(firstSequence - 1);
     for (Completion completion : completions) {
       completion.succeeded();
     }
     consumers.values().forEach(this::pump);
+    changeWaiters.wakeAll().forEach(timer -> context.owner().cancelTimer(timer));
     wakeWaiters();
     flushWrites();
   }
@@ -528,11 +556,117 @@ public final class StreamActor {
     nextWrites = new ArrayList<>();
     nextCompletions = new ArrayList<>();
     lastAssigned = lastDurable;
+    queuedAttributes = null;
+    queuedAttributeWrites = 0;
+    inFlightAttributeWrites = 0;
     producerVersion = durableProducerVersion;
     cache.truncateAfter(lastDurable);
     dedup.forgetAfter(lastDurable);
     completions.forEach(c -> c.failed(failure));
     later.forEach(c -> c.failed(failure));
+  }
+
+  // ---- protocol views (Durable Streams) -------------------------------------------------------
+
+  /**
+   * Runs {@code step} on this actor; its result reaches {@code onDone} once the step's writes (and
+   * all writes queued before them) are durable. A step that throws writes nothing and fails.
+   */
+  public <T> void transact(ViewStep<T> step, BiConsumer<T, Throwable> onDone) {
+    run(() -> {
+      ViewWrites writes = new ViewWrites();
+      T result;
+      try {
+        result = step.apply(writes);
+      } catch (RuntimeException e) {
+        onDone.accept(null, e);
+        return;
+      }
+      writes.enqueueAll(result, onDone);
+    }, failing(onDone));
+  }
+
+  /** The subject as readers see it (durable writes only). */
+  public void snapshot(BiConsumer<ViewSnapshot, Throwable> onSnapshot) {
+    run(() -> onSnapshot.accept(new ViewSnapshot(subjectId, firstSequence, lastDurable, attributes, durableVersion), null),
+        failing(onSnapshot));
+  }
+
+  /**
+   * Completes with true on {@code caller} at the next durable write after the snapshot of
+   * {@code version} (at once if there was one already), with false after {@code timeoutMs}. Fails
+   * with {@link OverloadedException} when too many readers wait on this subject.
+   */
+  public Future<Boolean> awaitChange(long version, long timeoutMs, Context caller) {
+    Promise<Boolean> promise = Promise.promise();
+    run(() -> {
+      if (durableVersion != version) {
+        caller.runOnContext(v -> promise.complete(true));
+        return;
+      }
+      long[] waiterId = {-1};
+      long timer = context.owner().setTimer(timeoutMs, t -> {
+        if (changeWaiters.remove(waiterId[0])) {
+          caller.runOnContext(v -> promise.complete(false));
+        }
+      });
+      waiterId[0] = changeWaiters.add(() -> caller.runOnContext(v -> promise.complete(true)), timer);
+      if (waiterId[0] < 0) {
+        context.owner().cancelTimer(timer);
+        caller.runOnContext(v -> promise.fail(new OverloadedException("too many readers wait on '" + subject + "'")));
+      }
+    }, failure -> caller.runOnContext(v -> promise.fail(failure)));
+    return promise.future();
+  }
+
+  /** The writes of one {@link ViewStep}, applied to the actor's numbers as they are queued. */
+  private final class ViewWrites implements ViewTransaction {
+    private final List<StoreWrite> writes = new ArrayList<>();
+
+    @Override
+    public long lastSequence() {
+      return lastAssigned;
+    }
+
+    @Override
+    public byte[] attributes() {
+      return queuedAttributes != null ? queuedAttributes : attributes;
+    }
+
+    @Override
+    public long append(byte[] payload) {
+      long sequence = ++lastAssigned;
+      writes.add(new StoreWrite.Append(sequence, nextTimestamp(), payload));
+      return sequence;
+    }
+
+    @Override
+    public void putAttributes(byte[] newAttributes) {
+      queuedAttributes = newAttributes;
+      queuedAttributeWrites++;
+      writes.add(new StoreWrite.PutAttributes(newAttributes));
+    }
+
+    @Override
+    public void deleteAll() {
+      writes.add(new StoreWrite.DeleteUpTo(lastAssigned));
+    }
+
+    <T> void enqueueAll(T result, BiConsumer<T, Throwable> onDone) {
+      nextWrites.addAll(writes);
+      nextCompletions.add(new Completion() {
+        @Override
+        public void succeeded() {
+          onDone.accept(result, null);
+        }
+
+        @Override
+        public void failed(Throwable failure) {
+          onDone.accept(null, failure);
+        }
+      });
+      flushWrites();
+    }
   }
 
   // ---- reads ----------------------------------------------------------------------------------
@@ -836,7 +970,7 @@ public final class StreamActor {
   /** True when nothing holds this actor in memory: no socket, no write in flight, idle long enough. */
   boolean hibernatable(long nowMs) {
     return phase == Phase.READY && attachedSessions == 0 && consumers.isEmpty() && waiters.isEmpty()
-        && inFlightCompletions == null
-        && nextWrites.isEmpty() && nowMs - lastActivityMs >= env.config().idleTimeout().toMillis();
+        && changeWaiters.isEmpty() && inFlightCompletions == null && nextWrites.isEmpty() && nextCompletions.isEmpty()
+        && nowMs - lastActivityMs >= env.config().idleTimeout().toMillis();
   }
 }

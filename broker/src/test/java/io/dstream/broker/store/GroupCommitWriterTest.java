@@ -49,6 +49,7 @@ class GroupCommitWriterTest {
     @Override public SubjectRecord find(String subject) { return real.find(subject); }
     @Override public List<Map.Entry<String, SubjectRecord>> subjects(String after, int limit) { return real.subjects(after, limit); }
     @Override public void putState(String subject, byte[] stateJson) { real.putState(subject, stateJson); }
+    @Override public void putAttributes(String subject, byte[] attributes) { real.putAttributes(subject, attributes); }
     @Override public SubjectRecord deleteUpTo(String subject, long upTo) { return real.deleteUpTo(subject, upTo); }
     @Override public List<StoredMessage> read(long id, long from, int max, long maxBytes) { return real.read(id, from, max, maxBytes); }
     @Override public void setProducerVersion(String subject, long version) { real.setProducerVersion(subject, version); }
