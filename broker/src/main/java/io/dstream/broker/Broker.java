@@ -1,10 +1,14 @@
 package io.dstream.broker;
 
+import io.dstream.broker.archive.Archive;
+import io.dstream.broker.archive.MinioObjectStore;
 import io.dstream.broker.auth.ApiKeyAuthenticator;
 import io.dstream.broker.config.BrokerConfig;
+import io.dstream.broker.files.FilesApi;
 import io.dstream.broker.http.ClientAddresses;
 import io.dstream.broker.http.HttpApi;
 import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.s3.S3Connection;
 import io.dstream.broker.store.GroupCommitWriter;
 import io.dstream.broker.store.MessageStore;
 import io.dstream.broker.store.MvMessageStore;
@@ -23,8 +27,9 @@ import java.nio.file.Files;
 import java.time.Clock;
 
 /**
- * A running broker: store, writer, actor shards and the HTTP/WebSocket listener, started in that
- * order by {@link #start} and stopped in reverse by {@link #stop}. A step that fails undoes the
+ * A running broker: store, writer, S3 connection (and the embedded S3 server), actor shards and
+ * the HTTP/WebSocket listener, started in that order by {@link #start} and stopped in reverse by
+ * {@link #stop}. A step that fails undoes the
  * steps before it, so a failed start leaves nothing open.
  */
 public final class Broker {
@@ -38,6 +43,8 @@ public final class Broker {
   private MessageStore store;
   private GroupCommitWriter writer;
   private WorkerExecutor readers;
+  private S3Connection s3;
+  private Archive archive;
   private StreamRegistry registry;
   private HttpServer server;
 
@@ -62,11 +69,19 @@ public final class Broker {
       writer = new GroupCommitWriter(store, config.syncMode(), config.groupCommit(), config.writeQueueBatches(),
           metrics.registry());
       readers = vertx.createSharedWorkerExecutor("dstream-store-readers", STORE_READER_THREADS);
-      StreamEnvironment env = new StreamEnvironment(store, writer, readers, config, Clock.systemUTC(), metrics);
+      return S3Connection.start(vertx, config.s3(), config.dataDir()).map(connection -> {
+        s3 = connection;
+        archive = new Archive(s3, new MinioObjectStore(s3.client(), s3.bucket()), config.archivePolicy(),
+            metrics.registry());
+        return authenticator;
+      });
+    }).compose(authenticator -> {
+      StreamEnvironment env = new StreamEnvironment(store, writer, readers, config, Clock.systemUTC(), metrics, archive);
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
         HttpApi api = new HttpApi(authenticator, new ClientAddresses(config.trustedProxies()),
-            new V1Endpoint(registry, config, metrics), metrics);
+            new V1Endpoint(registry, config, metrics), metrics,
+            new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit()));
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())
             .setPort(config.port())
@@ -99,6 +114,16 @@ public final class Broker {
     return metrics;
   }
 
+  /** The checkpoint tier; {@link Archive#destroy} removes a subject's checkpoints. */
+  public Archive archive() {
+    return archive;
+  }
+
+  /** The connection to object storage (its embedded server, if any). */
+  public S3Connection s3() {
+    return s3;
+  }
+
   /** Stops listening, stops the actors, commits what the writer holds and closes the store. */
   public Future<Void> stop() {
     Future<Void> closed = server == null ? Future.succeededFuture() : server.close();
@@ -118,6 +143,7 @@ public final class Broker {
             return readers.close();
           }
           return Future.<Void>succeededFuture();
-        });
+        })
+        .transform(ignored -> s3 == null ? Future.<Void>succeededFuture() : s3.close());
   }
 }

@@ -33,6 +33,8 @@ public final class BrokerConfig {
   private final int writeQueueBatches;
   private final int storeCacheMb;
   private final boolean webSocketCompression;
+  private final S3Settings s3;
+  private final ArchivePolicy archivePolicy;
 
   private BrokerConfig(Builder b) {
     this.host = b.host;
@@ -54,6 +56,8 @@ public final class BrokerConfig {
     this.writeQueueBatches = positive(b.writeQueueBatches, "writeQueueBatches");
     this.storeCacheMb = positive(b.storeCacheMb, "storeCacheMb");
     this.webSocketCompression = b.webSocketCompression;
+    this.s3 = Objects.requireNonNull(b.s3, "s3");
+    this.archivePolicy = Objects.requireNonNull(b.archivePolicy, "archivePolicy");
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be 0..65535, got " + port);
     }
@@ -84,7 +88,7 @@ public final class BrokerConfig {
         .maxInFlight(maxInFlight).ackTimeout(ackTimeout).maxDeliver(maxDeliver).idleTimeout(idleTimeout)
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes).shards(shards)
         .groupCommit(groupCommit).writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb)
-        .webSocketCompression(webSocketCompression);
+        .webSocketCompression(webSocketCompression).s3(s3).archivePolicy(archivePolicy);
   }
 
   /** Bind address of the HTTP/WebSocket listener. */
@@ -147,6 +151,12 @@ public final class BrokerConfig {
    */
   public boolean webSocketCompression() { return webSocketCompression; }
 
+  /** The S3 endpoint (or the embedded one) for files and checkpoints. */
+  public S3Settings s3() { return s3; }
+
+  /** Checkpoint interval, hot window and retry bounds of the archive (docs/storage.md). */
+  public ArchivePolicy archivePolicy() { return archivePolicy; }
+
   /** Mutable builder with the documented defaults. */
   public static final class Builder {
     private String host = "127.0.0.1";
@@ -168,6 +178,8 @@ public final class BrokerConfig {
     private int writeQueueBatches = 65_536;
     private int storeCacheMb = 64;
     private boolean webSocketCompression;
+    private S3Settings s3 = S3Settings.EMBEDDED;
+    private ArchivePolicy archivePolicy = ArchivePolicy.DEFAULT;
 
     private Builder() {
     }
@@ -191,6 +203,8 @@ public final class BrokerConfig {
     public Builder writeQueueBatches(int writeQueueBatches) { this.writeQueueBatches = writeQueueBatches; return this; }
     public Builder storeCacheMb(int storeCacheMb) { this.storeCacheMb = storeCacheMb; return this; }
     public Builder webSocketCompression(boolean enabled) { this.webSocketCompression = enabled; return this; }
+    public Builder s3(S3Settings s3) { this.s3 = s3; return this; }
+    public Builder archivePolicy(ArchivePolicy archivePolicy) { this.archivePolicy = archivePolicy; return this; }
 
     public BrokerConfig build() {
       return new BrokerConfig(this);

@@ -1,6 +1,7 @@
 package io.dstream.broker.http;
 
 import io.dstream.broker.auth.ApiKeyAuthenticator;
+import io.dstream.broker.files.FilesApi;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.stream.Subjects;
 import io.dstream.broker.ws.V1Endpoint;
@@ -25,13 +26,15 @@ public final class HttpApi {
   private final ClientAddresses clientAddresses;
   private final V1Endpoint v1;
   private final BrokerMetrics metrics;
+  private final FilesApi files;
 
   public HttpApi(ApiKeyAuthenticator authenticator, ClientAddresses clientAddresses, V1Endpoint v1,
-                 BrokerMetrics metrics) {
+                 BrokerMetrics metrics, FilesApi files) {
     this.authenticator = authenticator;
     this.clientAddresses = clientAddresses;
     this.v1 = v1;
     this.metrics = metrics;
+    this.files = files;
   }
 
   public Router router(Vertx vertx) {
@@ -40,6 +43,7 @@ public final class HttpApi {
     router.route().handler(this::handleAuthentication);
     router.get("/metrics").handler(this::handleMetrics);
     router.route("/stream/*").handler(this::handleStream);
+    router.route("/r2/*").handler(files::handle);
     router.route().handler(ctx -> HttpErrors.send(ctx.response(), 404, "not_found", "no route for " + ctx.request().path()));
     router.route().failureHandler(this::handleFailure);
     router.errorHandler(400, ctx -> HttpErrors.send(ctx.response(), 400, "bad_request", "malformed request"));

@@ -29,4 +29,24 @@ public sealed interface StoreWrite {
       return 0;
     }
   }
+
+  /**
+   * Removal of checkpointed messages up to {@code upTo} from the local store, oldest first, while
+   * more than {@code keepMessages} messages or {@code keepBytes} payload bytes are held locally or
+   * the oldest is older than {@code minTimestampMs}. The subject's sequences do not change.
+   */
+  record Evict(long upTo, long keepMessages, long keepBytes, long minTimestampMs) implements StoreWrite {
+    @Override
+    public int bytes() {
+      return 0;
+    }
+  }
+
+  /** Rebuilds an empty subject from its checkpoint: sequences and state, no local messages. */
+  record Restore(long firstSequence, long lastSequence, byte[] stateJson) implements StoreWrite {
+    @Override
+    public int bytes() {
+      return stateJson.length;
+    }
+  }
 }

@@ -6,6 +6,10 @@ import java.nio.charset.StandardCharsets;
 /**
  * Per-subject bookkeeping kept next to the messages and committed with them.
  *
+ * <p>{@code messages} counts retained messages ({@code lastSequence - firstSequence + 1}, retained
+ * messages are consecutive); {@code bytes} counts the payload bytes held in the local store, which
+ * is less when checkpointed messages left it for the archive (docs/storage.md).
+ *
  * <p>{@code firstSequence > lastSequence} means no message is retained. {@code lastSequence}
  * only grows, also across deletions, so sequences are never reused.
  *
@@ -33,6 +37,14 @@ public record SubjectRecord(long id, long firstSequence, long lastSequence, long
 
   SubjectRecord withDeleted(long newFirst, long deletedMessages, long deletedBytes) {
     return new SubjectRecord(id, newFirst, lastSequence, messages - deletedMessages, bytes - deletedBytes, state);
+  }
+
+  SubjectRecord withEvicted(long evictedBytes) {
+    return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes - evictedBytes, state);
+  }
+
+  SubjectRecord withRestored(long first, long last, byte[] restoredState) {
+    return new SubjectRecord(id, first, last, Math.max(0, last - first + 1), 0, restoredState);
   }
 
   byte[] encode() {

@@ -1,12 +1,16 @@
 package io.dstream.broker.stream;
 
+import io.dstream.broker.archive.Manifest;
+import io.dstream.broker.archive.SubjectArchive;
 import io.dstream.broker.store.StoreException;
 import io.dstream.broker.store.StoreWrite;
 import io.dstream.broker.store.StoredMessage;
 import io.dstream.broker.store.SubjectRecord;
 import io.dstream.broker.store.WriteBatch;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.Promise;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,12 +33,19 @@ import java.util.function.BiConsumer;
  * collected and sent as the next batch when the first completes. Under load batches grow by
  * themselves; when idle a publish waits for exactly one commit. Replies (and pushes) for a write go
  * out only after the commit holding it returned. Subscribers only ever see committed sequences.
+ *
+ * <p>Archive: a {@link SubjectArchive} checkpoints the subject to the bucket from the shard's tick,
+ * restores it at load when the local store is empty, and serves replays of messages that left the
+ * local store (the hot window, docs/storage.md). {@code firstSequence} is where the log starts, not
+ * where the local store starts.
  */
 public final class StreamActor {
 
   private static final Logger LOG = LoggerFactory.getLogger(StreamActor.class);
   private static final int FETCH_PAGE = 256;
   private static final long FETCH_MAX_BYTES = 4L * 1024 * 1024;
+  /** A replay whose read failed (the bucket unreachable) tries again after this. */
+  private static final long FETCH_RETRY_MS = 1_000;
 
   private enum Phase { LOADING, READY, FAILED }
 
@@ -53,6 +64,7 @@ public final class StreamActor {
   private final Context context;
   private final StreamEnvironment env;
   private final MessageCache cache;
+  private final SubjectArchive archive;
   private final Map<Subscriber, Consumer> consumers = new LinkedHashMap<>();
   private final List<Deferred> deferred = new ArrayList<>();
   private Throwable loadFailure;
@@ -81,6 +93,7 @@ public final class StreamActor {
     this.env = env;
     this.cache = new MessageCache(env.config().actorCacheMessages(), env.config().actorCacheBytes());
     this.lastActivityMs = env.clock().millis();
+    this.archive = new SubjectArchive(subject, env.archive(), new ArchiveHost(), lastActivityMs);
     // Delivery ids must not repeat across hibernation and restarts (a reconnecting client may still
     // ack an old one): each incarnation starts at its creation time x 1000, which stays below 2^53
     // so JavaScript clients read it exactly.
@@ -97,7 +110,10 @@ public final class StreamActor {
    * request tries again.
    */
   void load(Handler<Throwable> onFailure) {
-    env.readers().executeBlocking(() -> env.store().open(subject), false).onComplete(ar -> {
+    env.readers().executeBlocking(() -> env.store().open(subject), false)
+        .compose(record -> archive.open(record.lastSequence(), record.state())
+            .compose(manifest -> manifest == null ? Future.succeededFuture(record) : restore(manifest)))
+        .onComplete(ar -> {
       if (ar.failed()) {
         LOG.error("loading subject '{}' failed", subject, ar.cause());
         phase = Phase.FAILED;
@@ -117,6 +133,26 @@ public final class StreamActor {
       deferred.forEach(d -> d.task().run());
       deferred.clear();
     });
+  }
+
+  /** Rebuilds the empty local subject from its manifest; its messages stay in the bucket. */
+  private Future<SubjectRecord> restore(Manifest manifest) {
+    Promise<SubjectRecord> restored = Promise.promise();
+    StoreWrite write = new StoreWrite.Restore(manifest.firstSequence(), manifest.lastSequence(),
+        manifest.state().getBytes(StandardCharsets.UTF_8));
+    WriteBatch batch = new WriteBatch(subject, List.of(write), context, (record, failure) -> {
+      if (failure != null) {
+        restored.fail(failure);
+        return;
+      }
+      LOG.info("subject '{}' restored from the bucket: sequences {}..{}", subject, record.firstSequence(),
+          record.lastSequence());
+      restored.complete(record);
+    });
+    if (!env.writer().submit(batch)) {
+      restored.fail(new OverloadedException("broker overloaded: the write queue is full, retry later"));
+    }
+    return restored.future();
   }
 
   private void adopt(SubjectRecord record) {
@@ -386,21 +422,76 @@ public final class StreamActor {
 
   private void fetch(Consumer consumer, long from, int count) {
     consumer.fetching = true;
-    long subjectIdToRead = subjectId;
-    env.readers().executeBlocking(() -> env.store().read(subjectIdToRead, from, count, FETCH_MAX_BYTES), false)
+    readLog(from, count)
         .onComplete(ar -> {
           consumer.fetching = false;
           if (consumers.get(consumer.subscriber) != consumer) {
             return;
           }
           if (ar.failed()) {
-            LOG.error("reading '{}' from sequence {} failed; the subscriber stalls until it re-subscribes", subject, from,
-                ar.cause());
+            LOG.warn("reading '{}' from sequence {} failed ({}); retrying in {} ms", subject, from, ar.cause().toString(),
+                FETCH_RETRY_MS);
+            context.owner().setTimer(FETCH_RETRY_MS, id -> {
+              if (consumers.get(consumer.subscriber) == consumer) {
+                pump(consumer);
+              }
+            });
             return;
           }
           deliverFetched(consumer, from, ar.result());
           pump(consumer);
         });
+  }
+
+  /**
+   * Messages from {@code from}: from the local store, or, where it no longer holds them (they left
+   * the hot window, or the subject was restored), from the segment in the bucket that does.
+   */
+  private Future<List<StoredMessage>> readLog(long from, int count) {
+    long subjectIdToRead = subjectId;
+    return readLocal(subjectIdToRead, from, count, FETCH_MAX_BYTES).compose(local -> {
+      boolean missing = local.isEmpty() || local.get(0).sequence() > from;
+      if (!missing || from < firstSequence || from > archive.checkpointedUpTo()) {
+        return Future.succeededFuture(local);
+      }
+      return archive.read(from, count).map(archived -> archived.isEmpty() ? local : archived);
+    });
+  }
+
+  private Future<List<StoredMessage>> readLocal(long id, long from, int count, long maxBytes) {
+    return env.readers().executeBlocking(() -> env.store().read(id, from, count, maxBytes), false);
+  }
+
+  /** The actor's side of its {@link SubjectArchive}; called on the actor's context. */
+  private final class ArchiveHost implements SubjectArchive.Host {
+
+    @Override
+    public SubjectArchive.Snapshot snapshot() {
+      return new SubjectArchive.Snapshot(firstSequence, lastDurable, state);
+    }
+
+    @Override
+    public Future<List<StoredMessage>> readLocal(long from, int maxMessages, long maxBytes) {
+      return StreamActor.this.readLocal(subjectId, from, maxMessages, maxBytes);
+    }
+
+    @Override
+    public void evict(long upTo) {
+      var policy = env.archive().policy();
+      long minTimestamp = env.clock().millis() - policy.hotAge().toMillis();
+      enqueue(new StoreWrite.Evict(upTo, policy.hotMessages(), policy.hotBytes(), minTimestamp), new Completion() {
+        @Override
+        public void succeeded() {
+          env.metrics().registry().counter("dstream_archive_evictions").increment();
+        }
+
+        @Override
+        public void failed(Throwable failure) {
+          LOG.warn("subject '{}': evicting checkpointed messages from the local store failed: {}", subject,
+              failure.toString());
+        }
+      });
+    }
   }
 
   private void deliverFetched(Consumer consumer, long from, List<StoredMessage> fetched) {
@@ -433,6 +524,9 @@ public final class StreamActor {
 
   /** Expires overdue deliveries and refills windows. */
   void tick(long nowMs) {
+    if (phase == Phase.READY) {
+      archive.tick(nowMs);
+    }
     int maxDeliver = env.config().maxDeliver();
     for (Consumer consumer : consumers.values()) {
       int dropped = consumer.expire(nowMs, maxDeliver);
@@ -449,6 +543,6 @@ public final class StreamActor {
   /** True when nothing holds this actor in memory: no socket, no write in flight, idle long enough. */
   boolean hibernatable(long nowMs) {
     return phase == Phase.READY && attachedSessions == 0 && consumers.isEmpty() && inFlightCompletions == null
-        && nextWrites.isEmpty() && nowMs - lastActivityMs >= env.config().idleTimeout().toMillis();
+        && nextWrites.isEmpty() && nowMs - lastActivityMs >= env.config().idleTimeout().toMillis() && archive.idle();
   }
 }

@@ -42,9 +42,10 @@ final class StreamShard extends VerticleBase {
     return Future.succeededFuture();
   }
 
-  /** A quarter of the shortest timeout, between 10 ms and 1 s. */
+  /** A quarter of the shortest timeout (or checkpoint interval), between 10 ms and 1 s. */
   static Duration tickInterval(StreamEnvironment env) {
     long shortest = Math.min(env.config().ackTimeout().toMillis(), env.config().idleTimeout().toMillis());
+    shortest = Math.min(shortest, env.config().archivePolicy().checkpointInterval().toMillis());
     return Duration.ofMillis(Math.max(10, Math.min(1000, shortest / 4)));
   }
 

@@ -1,0 +1,265 @@
+package io.dstream.broker.archive;
+
+import io.dstream.broker.store.StoredMessage;
+import io.vertx.core.Future;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One subject's link to the archive: its last known manifest, the checkpoint schedule with retry
+ * and backoff, hot-window eviction requests, and reads of messages that live only in segments.
+ *
+ * <p>Threading: owned by one stream actor; every method is called on the actor's context and every
+ * future it returns completes there, so its fields need no lock. Uploads run on the archive pool.
+ *
+ * <p>What is checkpointed is recomputed from the manifest in the bucket (fetched when the actor
+ * loads), not tracked locally: a message is checkpointed once a manifest's {@code lastSequence}
+ * covers it. While the manifest cannot be fetched the subject is not checkpointed and nothing is
+ * evicted; the actor stays in memory until it is.
+ */
+public final class SubjectArchive {
+
+  /** The actor's side: its current numbers, reads of its local store, and local eviction. */
+  public interface Host {
+
+    /** First retained sequence, last durable sequence and state right now. */
+    Snapshot snapshot();
+
+    /** Committed local messages from {@code from} in order (read off the event loop). */
+    Future<List<StoredMessage>> readLocal(long from, int maxMessages, long maxBytes);
+
+    /** Removes checkpointed messages up to {@code upTo} from the local store as the hot window allows. */
+    void evict(long upTo);
+  }
+
+  /** A subject's numbers at one moment. */
+  public record Snapshot(long firstSequence, long lastSequence, byte[] state) {
+  }
+
+  private static final Logger LOG = LoggerFactory.getLogger(SubjectArchive.class);
+  /** Segment bounds: what one replay read downloads and decodes at most. */
+  static final int SEGMENT_MAX_MESSAGES = 10_000;
+  static final long SEGMENT_MAX_BYTES = 8L * 1024 * 1024;
+  /** Segments per checkpoint; a subject further behind continues at the next tick. */
+  static final int MAX_SEGMENTS_PER_CHECKPOINT = 8;
+
+  private final String subject;
+  private final Archive archive;
+  private final Host host;
+  private Manifest manifest;
+  private boolean disabled;
+  private boolean unverified;
+  private boolean busy;
+  private boolean behind;
+  private int failures;
+  private long nextAttemptMs;
+  private long lastCheckpointMs;
+  private long lastEvictionMs;
+  private boolean evictionDue;
+  private byte[] comparedState;
+  private String comparedStateNormalized;
+  private Manifest.SegmentRef cachedRef;
+  private List<StoredMessage> cachedMessages;
+
+  public SubjectArchive(String subject, Archive archive, Host host, long nowMs) {
+    this.subject = subject;
+    this.archive = archive;
+    this.host = host;
+    this.lastCheckpointMs = nowMs;
+    this.lastEvictionMs = nowMs;
+  }
+
+  /**
+   * Fetches the manifest when the actor loads. Completes with the manifest to restore from when the
+   * local store knows nothing of the subject but the bucket does, else with {@code null}.
+   *
+   * <p>If the bucket cannot be asked the subject starts from what the local store has, so streams
+   * keep working while S3 is down. A subject that starts empty this way is unverified: if the bucket
+   * later turns out to hold checkpoints of it, its checkpoints are switched off (and an error
+   * logged) rather than overwrite that history with a different one.
+   */
+  public Future<Manifest> open(long localLastSequence, byte[] localState) {
+    boolean localEmpty = localLastSequence == 0 && Manifest.EMPTY_STATE.equals(Manifest.normalizeState(localState));
+    return archive.manifest(subject).transform(ar -> {
+      if (ar.failed()) {
+        unverified = localEmpty;
+        LOG.warn("subject '{}': manifest not readable ({}); {}", subject, ar.cause().toString(), localEmpty
+            ? "it starts empty and is not restored from the bucket" : "checkpoints resume once it is");
+        return Future.succeededFuture();
+      }
+      Manifest found = ar.result().orElse(Manifest.empty(subject));
+      manifest = found;
+      if (localEmpty && found.hasContent()) {
+        archive.restores.increment();
+        return Future.succeededFuture(found);
+      }
+      if (localLastSequence < found.lastSequence()) {
+        disabled = true;
+        LOG.error("subject '{}': the local store ends at sequence {} but the bucket's manifest at {}; "
+            + "checkpoints of this subject are off so the bucket is not overwritten", subject, localLastSequence,
+            found.lastSequence());
+      }
+      return Future.succeededFuture();
+    });
+  }
+
+  /** Sequences up to this are in segments ({@code 0} while unknown). */
+  public long checkpointedUpTo() {
+    return manifest == null ? 0 : manifest.lastSequence();
+  }
+
+  /** True when nothing needs the actor in memory for the archive's sake. */
+  public boolean idle() {
+    if (busy) {
+      return false;
+    }
+    return disabled || manifest != null && !changed(host.snapshot());
+  }
+
+  /** Starts a checkpoint or an eviction when one is due. */
+  public void tick(long nowMs) {
+    if (disabled || busy || nowMs < nextAttemptMs) {
+      return;
+    }
+    if (manifest == null) {
+      refetchManifest(nowMs);
+      return;
+    }
+    Snapshot snapshot = host.snapshot();
+    long interval = archive.policy().checkpointInterval().toMillis();
+    if (changed(snapshot) && (behind || nowMs - lastCheckpointMs >= interval)) {
+      checkpoint(snapshot, nowMs);
+      return;
+    }
+    boolean ageDue = nowMs - lastEvictionMs >= Math.min(interval, archive.policy().hotAge().toMillis());
+    if ((evictionDue || ageDue) && manifest.lastSequence() >= snapshot.firstSequence()) {
+      evictionDue = false;
+      lastEvictionMs = nowMs;
+      host.evict(manifest.lastSequence());
+    }
+  }
+
+  private void refetchManifest(long nowMs) {
+    busy = true;
+    archive.manifest(subject).onComplete(ar -> {
+      busy = false;
+      if (ar.succeeded()) {
+        manifest = ar.result().orElse(Manifest.empty(subject));
+        failures = 0;
+        if (unverified && manifest.hasContent()) {
+          disabled = true;
+          LOG.error("subject '{}' started empty while the bucket was unreachable, but the bucket holds checkpoints of it "
+              + "up to sequence {}; its checkpoints are off so that history is not overwritten", subject,
+              manifest.lastSequence());
+        }
+      } else {
+        failed(nowMs, ar.cause());
+      }
+    });
+  }
+
+  private boolean changed(Snapshot snapshot) {
+    if (snapshot.lastSequence() != manifest.lastSequence()) {
+      return true;
+    }
+    if (snapshot.lastSequence() >= snapshot.firstSequence() && snapshot.firstSequence() != manifest.firstSequence()) {
+      return true;
+    }
+    if (snapshot.state() != comparedState) {
+      comparedState = snapshot.state();
+      comparedStateNormalized = Manifest.normalizeState(snapshot.state());
+    }
+    return !comparedStateNormalized.equals(manifest.state());
+  }
+
+  private void checkpoint(Snapshot snapshot, long nowMs) {
+    busy = true;
+    Manifest previous = manifest;
+    long from = Math.max(previous.lastSequence() + 1, snapshot.firstSequence());
+    uploadSegments(from, snapshot.lastSequence(), new ArrayList<>()).compose(added -> {
+      long covered = added.isEmpty() ? Math.max(previous.lastSequence(), Math.min(snapshot.lastSequence(), from - 1))
+          : added.get(added.size() - 1).lastSequence();
+      Manifest next = previous.next(snapshot.firstSequence(), covered, Manifest.normalizeState(snapshot.state()), nowMs, added);
+      return archive.commit(previous, next).map(next);
+    }).onComplete(ar -> {
+      busy = false;
+      if (ar.failed()) {
+        failed(nowMs, ar.cause());
+        return;
+      }
+      if (failures > 0) {
+        LOG.info("subject '{}': checkpoints caught up after {} failed attempts", subject, failures);
+      }
+      manifest = ar.result();
+      failures = 0;
+      lastCheckpointMs = nowMs;
+      behind = manifest.lastSequence() < snapshot.lastSequence();
+      evictionDue = true;
+    });
+  }
+
+  /** Uploads segments of local messages {@code from..to}, at most {@link #MAX_SEGMENTS_PER_CHECKPOINT}. */
+  private Future<List<Manifest.SegmentRef>> uploadSegments(long from, long to, List<Manifest.SegmentRef> added) {
+    if (from > to || added.size() >= MAX_SEGMENTS_PER_CHECKPOINT) {
+      return Future.succeededFuture(added);
+    }
+    return host.readLocal(from, SEGMENT_MAX_MESSAGES, SEGMENT_MAX_BYTES).compose(read -> {
+      List<StoredMessage> messages = new ArrayList<>(read.size());
+      for (StoredMessage message : read) {
+        if (message.sequence() > to) {
+          break;
+        }
+        messages.add(message);
+      }
+      if (messages.isEmpty()) {
+        return Future.succeededFuture(added);
+      }
+      if (messages.get(0).sequence() != from && from >= host.snapshot().firstSequence()) {
+        return Future.failedFuture(new IllegalStateException("local store of '" + subject + "' lacks sequence " + from
+            + " which is not checkpointed yet"));
+      }
+      return archive.upload(new Segment(subject, messages)).compose(ref -> {
+        added.add(ref);
+        return uploadSegments(ref.lastSequence() + 1, to, added);
+      });
+    });
+  }
+
+  private void failed(long nowMs, Throwable cause) {
+    archive.checkpointFailures.increment();
+    long delay = archive.policy().retryDelayMs(failures);
+    if (failures == 0) {
+      LOG.warn("subject '{}': checkpoint failed ({}); retrying with backoff up to {} ms", subject, cause.toString(),
+          archive.policy().retryMax().toMillis());
+    }
+    failures++;
+    nextAttemptMs = nowMs + delay;
+  }
+
+  /**
+   * Messages from {@code from} (inclusive) out of the segment holding it, at most {@code maxMessages};
+   * empty if no segment holds it. The most recently read segment is kept decoded, so a replay reads
+   * each segment once.
+   */
+  public Future<List<StoredMessage>> read(long from, int maxMessages) {
+    if (manifest == null) {
+      return Future.failedFuture(new ArchiveUnavailableException("the manifest of '" + subject + "' is not loaded yet", null));
+    }
+    Manifest.SegmentRef ref = manifest.segmentContaining(from);
+    if (ref == null) {
+      return Future.succeededFuture(List.of());
+    }
+    Future<List<StoredMessage>> messages = ref.equals(cachedRef) ? Future.succeededFuture(cachedMessages)
+        : archive.read(ref).onSuccess(read -> {
+          cachedRef = ref;
+          cachedMessages = read;
+        });
+    return messages.map(all -> {
+      int start = (int) (from - ref.firstSequence());
+      return all.subList(start, Math.min(all.size(), start + maxMessages));
+    });
+  }
+}
