@@ -28,9 +28,16 @@ public final class BrokerProcess implements AutoCloseable {
 
   /** Starts the broker on a free port and waits for its {@code listening on} line. */
   public static BrokerProcess start(Path dataDir, String apiKey, String... extraArgs) throws Exception {
-    List<String> command = new ArrayList<>(List.of(
-        Paths.get(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
-        "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+    return start(List.of("-Xmx512m"), dataDir, apiKey, extraArgs);
+  }
+
+  /** The same with the given JVM options (heap size, ...). */
+  public static BrokerProcess start(List<String> jvmOptions, Path dataDir, String apiKey, String... extraArgs)
+      throws Exception {
+    List<String> command = new ArrayList<>();
+    command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(jvmOptions);
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(),
         "--port", "0", "--data-dir", dataDir.toString(), "--api-key", apiKey));
     command.addAll(List.of(extraArgs));
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
