@@ -3,7 +3,11 @@ package io.dstream.broker.s3;
 import org.gaul.s3proxy.S3Proxy;
 import org.gaul.s3proxy.auth.AuthenticationType;
 import org.gaul.s3proxy.nio2blob.FilesystemNio2BlobStore;
+import org.gaul.shaded.org.eclipse.jetty.server.Connector;
+import org.gaul.shaded.org.eclipse.jetty.server.HttpConnectionFactory;
+import org.gaul.shaded.org.eclipse.jetty.server.Server;
 
+import java.lang.reflect.Field;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,8 +50,27 @@ public final class EmbeddedS3 {
         .ignoreUnknownHeaders(true)
         .jettyMaxThreads(JETTY_THREADS)
         .build();
+    keepFormBodies(proxy);
     proxy.start();
     return new EmbeddedS3(proxy, access, secret);
+  }
+
+  /**
+   * Jetty parses request bodies of PUT and POST with {@code Content-Type:
+   * application/x-www-form-urlencoded} as form parameters when S3Proxy reads a query parameter, so
+   * such an object would arrive empty (and fail its SHA-256 check). Objects are never forms: turn
+   * form parsing off. S3Proxy does not expose its Jetty server, hence the reflection.
+   */
+  private static void keepFormBodies(S3Proxy proxy) throws ReflectiveOperationException {
+    Field field = S3Proxy.class.getDeclaredField("server");
+    field.setAccessible(true);
+    Server server = (Server) field.get(proxy);
+    for (Connector connector : server.getConnectors()) {
+      HttpConnectionFactory http = connector.getConnectionFactory(HttpConnectionFactory.class);
+      if (http != null) {
+        http.getHttpConfiguration().setFormEncodedMethods();
+      }
+    }
   }
 
   private static String random(int bytes) {

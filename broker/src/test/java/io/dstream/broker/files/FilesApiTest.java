@@ -120,6 +120,11 @@ class FilesApiTest {
     FileClient.Answer put = files.call(HttpMethod.PUT, "/r2/note.txt", Map.of(), Buffer.buffer("two"));
     assertEquals("Put note.txt successfully!", put.text());
     assertEquals("two", files.get("/r2/note.txt").text());
+    Map<String, String> form = Map.of("Content-Type", "application/x-www-form-urlencoded");
+    assertEquals(200, files.call(HttpMethod.PUT, "/r2/form", form, Buffer.buffer("a=1&b=2")).status());
+    FileClient.Answer formBack = files.get("/r2/form");
+    assertEquals("a=1&b=2", formBack.text(), "a form-typed body is stored as bytes");
+    assertEquals("application/x-www-form-urlencoded", formBack.header("Content-Type"));
     assertEquals(200, files.call(HttpMethod.DELETE, "/r2/note.txt", Map.of(), null).status());
     assertEquals(404, files.get("/r2/note.txt").status());
     assertEquals(404, files.call(HttpMethod.HEAD, "/r2/note.txt", Map.of(), null).status());
