@@ -482,7 +482,7 @@ public final class StreamActor {
       enqueue(new StoreWrite.Evict(upTo, policy.hotMessages(), policy.hotBytes(), minTimestamp), new Completion() {
         @Override
         public void succeeded() {
-          env.metrics().registry().counter("dstream_archive_evictions").increment();
+          env.metrics().registry().counter("dstream_archive_eviction_runs").increment();
         }
 
         @Override
