@@ -45,6 +45,11 @@ public final class SubjectArchive {
   static final long SEGMENT_MAX_BYTES = 8L * 1024 * 1024;
   /** Segments per checkpoint; a subject further behind continues at the next tick. */
   static final int MAX_SEGMENTS_PER_CHECKPOINT = 8;
+  /**
+   * Count and byte bounds are enforced after each checkpoint; the age bound also without one, this
+   * often (each eviction is a write with its own commit, so not at every tick).
+   */
+  static final long AGE_EVICTION_PERIOD_MS = 60_000;
 
   private final String subject;
   private final Archive archive;
@@ -106,6 +111,11 @@ public final class SubjectArchive {
     });
   }
 
+  /** True once the manifest was read from the bucket. */
+  public boolean manifestKnown() {
+    return manifest != null;
+  }
+
   /** Sequences up to this are in segments ({@code 0} while unknown). */
   public long checkpointedUpTo() {
     return manifest == null ? 0 : manifest.lastSequence();
@@ -134,7 +144,7 @@ public final class SubjectArchive {
       checkpoint(snapshot, nowMs);
       return;
     }
-    boolean ageDue = nowMs - lastEvictionMs >= Math.min(interval, archive.policy().hotAge().toMillis());
+    boolean ageDue = nowMs - lastEvictionMs >= Math.min(AGE_EVICTION_PERIOD_MS, archive.policy().hotAge().toMillis());
     if ((evictionDue || ageDue) && manifest.lastSequence() >= snapshot.firstSequence()) {
       evictionDue = false;
       lastEvictionMs = nowMs;

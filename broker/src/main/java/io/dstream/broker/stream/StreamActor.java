@@ -451,7 +451,9 @@ public final class StreamActor {
     long subjectIdToRead = subjectId;
     return readLocal(subjectIdToRead, from, count, FETCH_MAX_BYTES).compose(local -> {
       boolean missing = local.isEmpty() || local.get(0).sequence() > from;
-      if (!missing || from < firstSequence || from > archive.checkpointedUpTo()) {
+      // With the manifest unknown (bucket unreachable) the segments are asked anyway: the read fails
+      // and is retried, rather than the subscriber skipping messages that only the bucket holds.
+      if (!missing || from < firstSequence || archive.manifestKnown() && from > archive.checkpointedUpTo()) {
         return Future.succeededFuture(local);
       }
       return archive.read(from, count).map(archived -> archived.isEmpty() ? local : archived);
