@@ -3,11 +3,15 @@ package io.dstream.broker;
 import io.dstream.broker.archive.Archive;
 import io.dstream.broker.archive.MinioObjectStore;
 import io.dstream.broker.auth.ApiKeyAuthenticator;
+import io.dstream.broker.auth.Authenticator;
+import io.dstream.broker.auth.JwtAuthenticator;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.files.FilesApi;
 import io.dstream.broker.http.ClientAddresses;
+import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.http.HttpApi;
 import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.records.RecordsHandler;
 import io.dstream.broker.s3.S3Connection;
 import io.dstream.broker.store.GroupCommitWriter;
 import io.dstream.broker.store.MessageStore;
@@ -20,11 +24,14 @@ import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.ext.web.Router;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.time.Clock;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A running broker: store, writer, S3 connection (and the embedded S3 server), actor shards and
@@ -79,25 +86,57 @@ public final class Broker {
       StreamEnvironment env = new StreamEnvironment(store, writer, readers, config, Clock.systemUTC(), metrics, archive);
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
-        HttpApi api = new HttpApi(authenticator, new ClientAddresses(config.trustedProxies()),
-            new V1Endpoint(registry, config, metrics), metrics,
+        JwtAuthenticator jwt = config.jwt().enabled() ? JwtAuthenticator.create(vertx, config.jwt()) : null;
+        ConnectionGate gate = new ConnectionGate(config.connectionLimits(), metrics);
+        HttpApi api = new HttpApi(new Authenticator(authenticator, jwt), new ClientAddresses(config.trustedProxies()),
+            new V1Endpoint(registry, config, metrics, gate),
+            new RecordsHandler(registry, config, metrics, this::destroyCheckpoints), metrics,
             new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit()));
+        Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())
             .setPort(config.port())
-            // The message limit is the enforced one: exceeding it reaches the socket's exception handler,
-            // which closes with 1009. The frame limit is a backstop at twice that: a frame over it
-            // makes Netty drop the connection without a close frame.
+            // The message limit is enforced by the session's assembler, which closes with 1009. The frame
+            // limit is a backstop at twice that: a frame over it makes Netty drop the connection
+            // without a close frame.
             .setMaxWebSocketFrameSize(frameBackstop(config.maxFrameBytes()))
-            .setMaxWebSocketMessageSize(config.maxFrameBytes())
             .setPerMessageWebSocketCompressionSupported(config.webSocketCompression())
-            .setPerFrameWebSocketCompressionSupported(config.webSocketCompression());
-        return vertx.createHttpServer(options).requestHandler(api.router(vertx)).listen();
+            .setPerFrameWebSocketCompressionSupported(config.webSocketCompression())
+            // Sniffing for a cleartext HTTP/2 preface delays the connection handler until a whole request
+            // head has arrived, which would blind the request-head deadline against slowloris.
+            .setHttp2ClearTextEnabled(false)
+            .setIdleTimeout((int) config.connectionLimits().idleTimeout().toMillis())
+            .setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
+        if (config.tls() != null) {
+          options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
+              .setCertPath(config.tls().certificate().toString())
+              .setKeyPath(config.tls().privateKey().toString()));
+        }
+        return vertx.createHttpServer(options)
+            .connectionHandler(gate::opened)
+            .requestHandler(request -> {
+              if (gate.admits(request)) {
+                router.handle(request);
+              }
+            })
+            .listen();
       });
     }).map(listening -> {
       server = listening;
-      LOG.info("listening on http://{}:{}", config.host(), listening.actualPort());
+      LOG.info("listening on {}://{}:{}", config.tls() != null ? "https" : "http", config.host(), listening.actualPort());
       return this;
+    });
+  }
+
+  /**
+   * A destroyed subject's checkpoints go before the destroy is answered. If the bucket cannot be
+   * reached the destroy still succeeds: the subject's actor keeps retrying the deletion.
+   */
+  private Future<Void> destroyCheckpoints(String subject) {
+    return archive.destroy(subject).recover(failure -> {
+      LOG.warn("checkpoints of destroyed subject '{}' not deleted yet ({}); retrying in the background", subject,
+          failure.toString());
+      return Future.succeededFuture();
     });
   }
 
@@ -139,6 +178,7 @@ public final class Broker {
           return null;
         }))
         .transform(ignored -> {
+          metrics.close();
           if (readers != null) {
             return readers.close();
           }

@@ -36,7 +36,8 @@ public final class SubjectArchive {
   }
 
   /** A subject's numbers at one moment. */
-  public record Snapshot(long firstSequence, long lastSequence, byte[] state) {
+  public record Snapshot(long firstSequence, long lastSequence, byte[] state, long producerVersion,
+                         long lastTimestampMs) {
   }
 
   private static final Logger LOG = LoggerFactory.getLogger(SubjectArchive.class);
@@ -66,6 +67,9 @@ public final class SubjectArchive {
   private boolean evictionDue;
   private byte[] comparedState;
   private String comparedStateNormalized;
+  /** Incremented when the subject is destroyed: work started before belongs to the old subject. */
+  private int generation;
+  private boolean destroyPending;
   private Manifest.SegmentRef cachedRef;
   private List<StoredMessage> cachedMessages;
 
@@ -123,7 +127,7 @@ public final class SubjectArchive {
 
   /** True when nothing needs the actor in memory for the archive's sake. */
   public boolean idle() {
-    if (busy) {
+    if (busy || destroyPending) {
       return false;
     }
     return disabled || manifest != null && !changed(host.snapshot());
@@ -132,6 +136,10 @@ public final class SubjectArchive {
   /** Starts a checkpoint or an eviction when one is due. */
   public void tick(long nowMs) {
     if (disabled || busy || nowMs < nextAttemptMs) {
+      return;
+    }
+    if (destroyPending) {
+      deleteCheckpoints(nowMs);
       return;
     }
     if (manifest == null) {
@@ -152,10 +160,49 @@ public final class SubjectArchive {
     }
   }
 
+  /**
+   * The subject was destroyed: its checkpoints go too (after any upload that was under way, which
+   * belongs to the old subject), retried like checkpoints while the bucket is unreachable.
+   */
+  public void destroyed() {
+    generation++;
+    manifest = Manifest.empty(subject);
+    disabled = false;
+    unverified = false;
+    behind = false;
+    cachedRef = null;
+    cachedMessages = null;
+    failures = 0;
+    nextAttemptMs = 0;
+    destroyPending = true;
+  }
+
+  private void deleteCheckpoints(long nowMs) {
+    busy = true;
+    int destroyedGeneration = generation;
+    archive.destroy(subject).onComplete(ar -> {
+      busy = false;
+      if (destroyedGeneration != generation) {
+        return;
+      }
+      if (ar.failed()) {
+        failed(nowMs, ar.cause());
+        return;
+      }
+      destroyPending = false;
+      failures = 0;
+      lastCheckpointMs = nowMs;
+    });
+  }
+
   private void refetchManifest(long nowMs) {
     busy = true;
+    int startedGeneration = generation;
     archive.manifest(subject).onComplete(ar -> {
       busy = false;
+      if (startedGeneration != generation) {
+        return;
+      }
       if (ar.succeeded()) {
         manifest = ar.result().orElse(Manifest.empty(subject));
         failures = 0;
@@ -175,7 +222,8 @@ public final class SubjectArchive {
     if (snapshot.lastSequence() != manifest.lastSequence()) {
       return true;
     }
-    if (snapshot.lastSequence() >= snapshot.firstSequence() && snapshot.firstSequence() != manifest.firstSequence()) {
+    if (snapshot.lastSequence() >= snapshot.firstSequence() && snapshot.firstSequence() != manifest.firstSequence()
+        || snapshot.producerVersion() != manifest.producerVersion()) {
       return true;
     }
     if (snapshot.state() != comparedState) {
@@ -187,15 +235,20 @@ public final class SubjectArchive {
 
   private void checkpoint(Snapshot snapshot, long nowMs) {
     busy = true;
+    int startedGeneration = generation;
     Manifest previous = manifest;
     long from = Math.max(previous.lastSequence() + 1, snapshot.firstSequence());
     uploadSegments(from, snapshot.lastSequence(), new ArrayList<>()).compose(added -> {
       long covered = added.isEmpty() ? Math.max(previous.lastSequence(), Math.min(snapshot.lastSequence(), from - 1))
           : added.get(added.size() - 1).lastSequence();
-      Manifest next = previous.next(snapshot.firstSequence(), covered, Manifest.normalizeState(snapshot.state()), nowMs, added);
+      Manifest next = previous.next(snapshot.firstSequence(), covered, Manifest.normalizeState(snapshot.state()),
+          snapshot.producerVersion(), Math.max(previous.lastTimestamp(), snapshot.lastTimestampMs()), nowMs, added);
       return archive.commit(previous, next).map(next);
     }).onComplete(ar -> {
       busy = false;
+      if (startedGeneration != generation) {
+        return;
+      }
       if (ar.failed()) {
         failed(nowMs, ar.cause());
         return;
@@ -247,6 +300,37 @@ public final class SubjectArchive {
     }
     failures++;
     nextAttemptMs = nowMs + delay;
+  }
+
+  /**
+   * The first message at or after {@code timestampMs} with sequence {@code >= firstSequence}, looked
+   * up in the segments (by their time bounds, then in the one segment that can hold it), or
+   * {@code local} (the local store's answer, 0 = none) when the segments have no such message or
+   * the manifest is unknown. Checkpointed messages precede the ones only held locally, so a match in
+   * the segments is the answer.
+   */
+  public Future<Long> firstSequenceAt(long timestampMs, long firstSequence, long local) {
+    if (manifest == null) {
+      return Future.succeededFuture(local);
+    }
+    for (Manifest.SegmentRef ref : manifest.segments()) {
+      if (ref.lastSequence() < firstSequence || ref.lastTimestamp() < timestampMs) {
+        continue;
+      }
+      if (local != 0 && ref.firstSequence() >= local) {
+        return Future.succeededFuture(local);
+      }
+      long from = Math.max(firstSequence, ref.firstSequence());
+      return read(from, SEGMENT_MAX_MESSAGES).map(messages -> {
+        for (StoredMessage message : messages) {
+          if (message.timestampMs() >= timestampMs) {
+            return message.sequence();
+          }
+        }
+        return local;
+      });
+    }
+    return Future.succeededFuture(local);
   }
 
   /**

@@ -35,6 +35,14 @@ public final class BrokerConfig {
   private final boolean webSocketCompression;
   private final S3Settings s3;
   private final ArchivePolicy archivePolicy;
+  private final JwtSettings jwt;
+  private final TlsSettings tls;
+  private final ConnectionLimits connectionLimits;
+  private final int maxRecordsPerPost;
+  private final int maxRecordsBodyBytes;
+  private final int maxRecordsPerRead;
+  private final Duration longPollTimeout;
+  private final int maxLongPollWaiters;
 
   private BrokerConfig(Builder b) {
     this.host = b.host;
@@ -58,6 +66,14 @@ public final class BrokerConfig {
     this.webSocketCompression = b.webSocketCompression;
     this.s3 = Objects.requireNonNull(b.s3, "s3");
     this.archivePolicy = Objects.requireNonNull(b.archivePolicy, "archivePolicy");
+    this.jwt = Objects.requireNonNull(b.jwt, "jwt");
+    this.tls = b.tls;
+    this.connectionLimits = Objects.requireNonNull(b.connectionLimits, "connectionLimits");
+    this.maxRecordsPerPost = positive(b.maxRecordsPerPost, "maxRecordsPerPost");
+    this.maxRecordsBodyBytes = positive(b.maxRecordsBodyBytes, "maxRecordsBodyBytes");
+    this.maxRecordsPerRead = positive(b.maxRecordsPerRead, "maxRecordsPerRead");
+    this.longPollTimeout = positive(b.longPollTimeout, "longPollTimeout");
+    this.maxLongPollWaiters = positive(b.maxLongPollWaiters, "maxLongPollWaiters");
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be 0..65535, got " + port);
     }
@@ -88,7 +104,9 @@ public final class BrokerConfig {
         .maxInFlight(maxInFlight).ackTimeout(ackTimeout).maxDeliver(maxDeliver).idleTimeout(idleTimeout)
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes).shards(shards)
         .groupCommit(groupCommit).writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb)
-        .webSocketCompression(webSocketCompression).s3(s3).archivePolicy(archivePolicy);
+        .webSocketCompression(webSocketCompression).s3(s3).archivePolicy(archivePolicy).jwt(jwt).tls(tls).connectionLimits(connectionLimits)
+        .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes)
+        .maxRecordsPerRead(maxRecordsPerRead).longPollTimeout(longPollTimeout).maxLongPollWaiters(maxLongPollWaiters);
   }
 
   /** Bind address of the HTTP/WebSocket listener. */
@@ -156,6 +174,29 @@ public final class BrokerConfig {
 
   /** Checkpoint interval, hot window and retry bounds of the archive (docs/storage.md). */
   public ArchivePolicy archivePolicy() { return archivePolicy; }
+  /** How JWT bearer tokens are verified; {@link JwtSettings#DISABLED} accepts only the API key. */
+  public JwtSettings jwt() { return jwt; }
+
+  /** Certificate and key for HTTPS/WSS on the one port, or null for plain HTTP. */
+  public TlsSettings tls() { return tls; }
+
+  /** Per-connection and broker-wide bounds on clients. */
+  public ConnectionLimits connectionLimits() { return connectionLimits; }
+
+  /** Records API: most records one POST may append. */
+  public int maxRecordsPerPost() { return maxRecordsPerPost; }
+
+  /** Records API: largest POST body; larger is refused with 413. */
+  public int maxRecordsBodyBytes() { return maxRecordsBodyBytes; }
+
+  /** Records API: most records one GET returns (its {@code limit} is capped to this). */
+  public int maxRecordsPerRead() { return maxRecordsPerRead; }
+
+  /** The longest a long-poll waits before answering (requests asking for more are capped). */
+  public Duration longPollTimeout() { return longPollTimeout; }
+
+  /** Long-polls waiting at once across the broker; more are refused with 503. */
+  public int maxLongPollWaiters() { return maxLongPollWaiters; }
 
   /** Mutable builder with the documented defaults. */
   public static final class Builder {
@@ -180,6 +221,14 @@ public final class BrokerConfig {
     private boolean webSocketCompression;
     private S3Settings s3 = S3Settings.EMBEDDED;
     private ArchivePolicy archivePolicy = ArchivePolicy.DEFAULT;
+    private JwtSettings jwt = JwtSettings.DISABLED;
+    private TlsSettings tls;
+    private ConnectionLimits connectionLimits = ConnectionLimits.DEFAULT;
+    private int maxRecordsPerPost = 1000;
+    private int maxRecordsBodyBytes = 1024 * 1024;
+    private int maxRecordsPerRead = 1000;
+    private Duration longPollTimeout = Duration.ofSeconds(30);
+    private int maxLongPollWaiters = 10_000;
 
     private Builder() {
     }
@@ -205,6 +254,14 @@ public final class BrokerConfig {
     public Builder webSocketCompression(boolean enabled) { this.webSocketCompression = enabled; return this; }
     public Builder s3(S3Settings s3) { this.s3 = s3; return this; }
     public Builder archivePolicy(ArchivePolicy archivePolicy) { this.archivePolicy = archivePolicy; return this; }
+    public Builder jwt(JwtSettings jwt) { this.jwt = jwt; return this; }
+    public Builder tls(TlsSettings tls) { this.tls = tls; return this; }
+    public Builder connectionLimits(ConnectionLimits limits) { this.connectionLimits = limits; return this; }
+    public Builder maxRecordsPerPost(int maxRecordsPerPost) { this.maxRecordsPerPost = maxRecordsPerPost; return this; }
+    public Builder maxRecordsBodyBytes(int maxRecordsBodyBytes) { this.maxRecordsBodyBytes = maxRecordsBodyBytes; return this; }
+    public Builder maxRecordsPerRead(int maxRecordsPerRead) { this.maxRecordsPerRead = maxRecordsPerRead; return this; }
+    public Builder longPollTimeout(Duration longPollTimeout) { this.longPollTimeout = longPollTimeout; return this; }
+    public Builder maxLongPollWaiters(int maxLongPollWaiters) { this.maxLongPollWaiters = maxLongPollWaiters; return this; }
 
     public BrokerConfig build() {
       return new BrokerConfig(this);

@@ -1,6 +1,8 @@
 package io.dstream.broker.files;
 
 import io.dstream.broker.archive.ArchiveKeys;
+import io.dstream.broker.auth.Permissions;
+import io.dstream.broker.http.AuthenticationHandler;
 import io.dstream.broker.http.HttpErrors;
 import io.dstream.broker.http.PathSegments;
 import io.dstream.broker.s3.S3Connection;
@@ -34,6 +36,8 @@ import java.util.Map;
  * <p>Keys are the percent-decoded path after {@code /r2/}, 1 to 1024 bytes of UTF-8; keys under
  * {@link ArchiveKeys#RESERVED_PREFIX} belong to the checkpoints and are refused with 400 (and left
  * out of listings). S3 errors map to statuses in {@link #fail}; an unreachable endpoint is 503.
+ * A JWT's file scopes apply: reading and listing need {@code fileRead}, writing and deleting
+ * {@code fileWrite} on a prefix of the key (403 otherwise); the API key may do everything.
  */
 public final class FilesApi {
 
@@ -61,7 +65,11 @@ public final class FilesApi {
     HttpServerRequest request = ctx.request();
     String raw = request.path().length() <= PREFIX.length() ? "" : request.path().substring(PREFIX.length());
     if (raw.isEmpty() && request.method() == HttpMethod.GET) {
-      listing.handle(ctx);
+      String prefix = request.getParam("prefix", "");
+      if (AuthenticationHandler.require(ctx, AuthenticationHandler.permissions(ctx).mayReadFile(prefix),
+          "list files under '" + prefix + "'")) {
+        listing.handle(ctx);
+      }
       return;
     }
     String key;
@@ -77,6 +85,12 @@ public final class FilesApi {
       return;
     }
     HttpMethod method = request.method();
+    Permissions permissions = AuthenticationHandler.permissions(ctx);
+    boolean write = method == HttpMethod.PUT || method == HttpMethod.POST || method == HttpMethod.DELETE;
+    if (write && !AuthenticationHandler.require(ctx, permissions.mayWriteFile(key), "write file '" + key + "'")
+        || !write && !AuthenticationHandler.require(ctx, permissions.mayReadFile(key), "read file '" + key + "'")) {
+      return;
+    }
     if (method == HttpMethod.PUT || method == HttpMethod.POST) {
       handlePut(ctx, key);
     } else if (method == HttpMethod.GET || method == HttpMethod.HEAD) {

@@ -1,8 +1,11 @@
 package io.dstream.broker.http;
 
-import io.dstream.broker.auth.ApiKeyAuthenticator;
+import io.dstream.broker.auth.Authenticator;
+import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.files.FilesApi;
 import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.records.RecordsHandler;
+import io.dstream.broker.stream.OverloadedException;
 import io.dstream.broker.stream.Subjects;
 import io.dstream.broker.ws.V1Endpoint;
 import io.vertx.core.Vertx;
@@ -22,17 +25,19 @@ public final class HttpApi {
   private static final Logger LOG = LoggerFactory.getLogger(HttpApi.class);
   private static final String STREAM_PREFIX = "/stream/";
 
-  private final ApiKeyAuthenticator authenticator;
+  private final AuthenticationHandler authentication;
   private final ClientAddresses clientAddresses;
   private final V1Endpoint v1;
+  private final RecordsHandler records;
   private final BrokerMetrics metrics;
   private final FilesApi files;
 
-  public HttpApi(ApiKeyAuthenticator authenticator, ClientAddresses clientAddresses, V1Endpoint v1,
-                 BrokerMetrics metrics, FilesApi files) {
-    this.authenticator = authenticator;
+  public HttpApi(Authenticator authenticator, ClientAddresses clientAddresses, V1Endpoint v1,
+                 RecordsHandler records, BrokerMetrics metrics, FilesApi files) {
+    this.authentication = new AuthenticationHandler(authenticator);
     this.clientAddresses = clientAddresses;
     this.v1 = v1;
+    this.records = records;
     this.metrics = metrics;
     this.files = files;
   }
@@ -40,13 +45,15 @@ public final class HttpApi {
   public Router router(Vertx vertx) {
     Router router = Router.router(vertx);
     router.get("/health").handler(this::handleHealth);
-    router.route().handler(this::handleAuthentication);
+    router.route().handler(authentication);
     router.get("/metrics").handler(this::handleMetrics);
+    router.post("/stream/*").handler(records.bodyHandler());
     router.route("/stream/*").handler(this::handleStream);
     router.route("/r2/*").handler(files::handle);
     router.route().handler(ctx -> HttpErrors.send(ctx.response(), 404, "not_found", "no route for " + ctx.request().path()));
     router.route().failureHandler(this::handleFailure);
-    router.errorHandler(400, ctx -> HttpErrors.send(ctx.response(), 400, "bad_request", "malformed request"));
+    router.errorHandler(400, ctx -> HttpErrors.send(ctx.response(), 400, "bad_request",
+        "malformed request: the URL or a header could not be parsed (invalid percent-encoding?)"));
     return router;
   }
 
@@ -54,17 +61,10 @@ public final class HttpApi {
     ctx.response().putHeader("Content-Type", "application/json").end("{\"status\":\"ok\"}");
   }
 
-  private void handleAuthentication(RoutingContext ctx) {
-    if (authenticator.authenticates(ctx.request())) {
-      ctx.next();
+  private void handleMetrics(RoutingContext ctx) {
+    if (!AuthenticationHandler.require(ctx, AuthenticationHandler.permissions(ctx).admin(), "read metrics")) {
       return;
     }
-    boolean presented = ApiKeyAuthenticator.presented(ctx.request()) != null;
-    HttpErrors.send(ctx.response(), 401, "unauthorized", presented ? "invalid credentials"
-        : "credentials required: ?apiKey=, Authorization: Bearer <key>, or an auth header");
-  }
-
-  private void handleMetrics(RoutingContext ctx) {
     ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(metrics.scrape());
   }
 
@@ -83,17 +83,35 @@ public final class HttpApi {
       return;
     }
     if (request.method() == HttpMethod.GET && "websocket".equalsIgnoreCase(request.getHeader("Upgrade"))) {
-      v1.upgrade(request, subject, clientAddresses.resolve(request)).onFailure(e -> {
+      Permissions permissions = AuthenticationHandler.permissions(ctx);
+      if (!AuthenticationHandler.require(ctx, permissions.mayAttach(subject), "publish to or subscribe to '" + subject + "'")) {
+        return;
+      }
+      v1.upgrade(request, subject, clientAddresses.resolve(request), permissions).onFailure(e -> {
+        if (e instanceof OverloadedException) {
+          HttpErrors.send(ctx.response(), 503, "overloaded", e.getMessage());
+          return;
+        }
         LOG.error("attaching a socket to '{}' failed", subject, e);
         HttpErrors.send(ctx.response(), 500, "internal", "the subject's stream could not be reached");
       });
       return;
     }
-    HttpErrors.send(ctx.response(), 426, "upgrade_required",
-        "/stream/{subject} speaks WebSocket protocol v1: send a WebSocket upgrade");
+    HttpMethod method = request.method();
+    if (method == HttpMethod.GET || method == HttpMethod.POST || method == HttpMethod.DELETE) {
+      records.handle(ctx, subject, clientAddresses.resolve(request));
+      return;
+    }
+    ctx.response().putHeader("Allow", "GET, POST, DELETE");
+    HttpErrors.send(ctx.response(), 405, "method_not_allowed",
+        "/stream/{subject} takes GET (records, or a WebSocket upgrade), POST (append records) and DELETE");
   }
 
   private void handleFailure(RoutingContext ctx) {
+    if (ctx.statusCode() == 413) {
+      HttpErrors.send(ctx.response(), 413, "payload_too_large", "the request body is larger than the broker accepts");
+      return;
+    }
     if (ctx.statusCode() > 0 && ctx.statusCode() < 500) {
       HttpErrors.send(ctx.response(), ctx.statusCode(), "bad_request", "request refused");
       return;

@@ -42,11 +42,31 @@ public sealed interface StoreWrite {
     }
   }
 
-  /** Rebuilds an empty subject from its checkpoint: sequences and state, no local messages. */
-  record Restore(long firstSequence, long lastSequence, byte[] stateJson) implements StoreWrite {
+  /**
+   * Rebuilds an empty subject from its checkpoint: sequences, state, producer version and the last
+   * publish time; no local messages.
+   */
+  record Restore(long firstSequence, long lastSequence, long producerVersion, long lastTimestampMs, byte[] stateJson)
+      implements StoreWrite {
     @Override
     public int bytes() {
       return stateJson.length;
+    }
+  }
+
+  /** A new records API producer version (fencing token), committed with the writes after it. */
+  record SetProducerVersion(long version) implements StoreWrite {
+    @Override
+    public int bytes() {
+      return 0;
+    }
+  }
+
+  /** Removal of the subject: its messages, state and record. Writes after it start a new subject. */
+  record Destroy() implements StoreWrite {
+    @Override
+    public int bytes() {
+      return 0;
     }
   }
 }

@@ -11,53 +11,80 @@ import java.nio.charset.StandardCharsets;
  * is less when checkpointed messages left it for the archive (docs/storage.md).
  *
  * <p>{@code firstSequence > lastSequence} means no message is retained. {@code lastSequence}
- * only grows, also across deletions, so sequences are never reused.
+ * only grows, also across deletions, so sequences are never reused (until the subject is
+ * destroyed: a destroyed subject has no record, and its next use starts a new one).
+ * {@code producerVersion} is the records API fencing token (0 until set); {@code lastTimestampMs}
+ * is the publish time of the newest message ever appended, so publish times stay non-decreasing
+ * across restarts even if the clock steps back.
  *
  * <p>On-disk format (value of the {@code subjects} map, key = subject name), big-endian:
- * {@code byte version(1) | long id | long firstSequence | long lastSequence | long messages |
- * long bytes | int stateLength | stateLength bytes of UTF-8 JSON}.
+ * {@code byte version(2) | long id | long firstSequence | long lastSequence | long messages |
+ * long bytes | long producerVersion | long lastTimestampMs | int stateLength | stateLength bytes of
+ * UTF-8 JSON}. Version 1 lacks the two fields after {@code bytes}; it decodes with both 0.
  */
 public record SubjectRecord(long id, long firstSequence, long lastSequence, long messages, long bytes,
-                            byte[] state) {
+                            long producerVersion, long lastTimestampMs, byte[] state) {
 
-  static final byte FORMAT_VERSION = 1;
+  static final byte FORMAT_VERSION = 2;
+  static final byte FORMAT_VERSION_1 = 1;
   static final byte[] EMPTY_STATE = "{}".getBytes(StandardCharsets.UTF_8);
+  /** The id of {@link #absent()}; real subject ids start at 1. */
+  static final long ABSENT_ID = 0;
 
   static SubjectRecord empty(long id) {
-    return new SubjectRecord(id, 1, 0, 0, 0, EMPTY_STATE);
+    return new SubjectRecord(id, 1, 0, 0, 0, 0, 0, EMPTY_STATE);
   }
 
-  SubjectRecord withAppend(int payloadBytes) {
-    return new SubjectRecord(id, firstSequence, lastSequence + 1, messages + 1, bytes + payloadBytes, state);
+  /** What the writer sees for a subject that has no record (destroyed, or never opened). */
+  static SubjectRecord absent() {
+    return empty(ABSENT_ID);
+  }
+
+  boolean isAbsent() {
+    return id == ABSENT_ID;
+  }
+
+  SubjectRecord withAppend(int payloadBytes, long timestampMs) {
+    return new SubjectRecord(id, firstSequence, lastSequence + 1, messages + 1, bytes + payloadBytes, producerVersion,
+        Math.max(lastTimestampMs, timestampMs), state);
   }
 
   SubjectRecord withState(byte[] newState) {
-    return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes, newState);
+    return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes, producerVersion, lastTimestampMs, newState);
   }
 
   SubjectRecord withDeleted(long newFirst, long deletedMessages, long deletedBytes) {
-    return new SubjectRecord(id, newFirst, lastSequence, messages - deletedMessages, bytes - deletedBytes, state);
+    return new SubjectRecord(id, newFirst, lastSequence, messages - deletedMessages, bytes - deletedBytes,
+        producerVersion, lastTimestampMs, state);
+  }
+
+  SubjectRecord withProducerVersion(long version) {
+    return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes, version, lastTimestampMs, state);
   }
 
   SubjectRecord withEvicted(long evictedBytes) {
-    return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes - evictedBytes, state);
+    return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes - evictedBytes, producerVersion,
+        lastTimestampMs, state);
   }
 
-  SubjectRecord withRestored(long first, long last, byte[] restoredState) {
-    return new SubjectRecord(id, first, last, Math.max(0, last - first + 1), 0, restoredState);
+  SubjectRecord withRestored(StoreWrite.Restore restore) {
+    return new SubjectRecord(id, restore.firstSequence(), restore.lastSequence(),
+        Math.max(0, restore.lastSequence() - restore.firstSequence() + 1), 0, restore.producerVersion(),
+        restore.lastTimestampMs(), restore.stateJson());
   }
 
   byte[] encode() {
-    ByteBuffer buffer = ByteBuffer.allocate(1 + 5 * Long.BYTES + Integer.BYTES + state.length);
+    ByteBuffer buffer = ByteBuffer.allocate(1 + 7 * Long.BYTES + Integer.BYTES + state.length);
     buffer.put(FORMAT_VERSION).putLong(id).putLong(firstSequence).putLong(lastSequence)
-        .putLong(messages).putLong(bytes).putInt(state.length).put(state);
+        .putLong(messages).putLong(bytes).putLong(producerVersion).putLong(lastTimestampMs)
+        .putInt(state.length).put(state);
     return buffer.array();
   }
 
   static SubjectRecord decode(byte[] encoded) {
     ByteBuffer buffer = ByteBuffer.wrap(encoded);
     byte version = buffer.get();
-    if (version != FORMAT_VERSION) {
+    if (version != FORMAT_VERSION && version != FORMAT_VERSION_1) {
       throw new StoreException("unknown subject record format " + version);
     }
     long id = buffer.getLong();
@@ -65,8 +92,10 @@ public record SubjectRecord(long id, long firstSequence, long lastSequence, long
     long last = buffer.getLong();
     long messages = buffer.getLong();
     long bytes = buffer.getLong();
+    long producerVersion = version == FORMAT_VERSION ? buffer.getLong() : 0;
+    long lastTimestamp = version == FORMAT_VERSION ? buffer.getLong() : 0;
     byte[] state = new byte[buffer.getInt()];
     buffer.get(state);
-    return new SubjectRecord(id, first, last, messages, bytes, state);
+    return new SubjectRecord(id, first, last, messages, bytes, producerVersion, lastTimestamp, state);
   }
 }

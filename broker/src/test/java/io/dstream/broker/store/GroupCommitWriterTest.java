@@ -51,6 +51,9 @@ class GroupCommitWriterTest {
     @Override public int evict(String subject, StoreWrite.Evict evict, int max) { return real.evict(subject, evict, max); }
     @Override public void restore(String subject, StoreWrite.Restore restore) { real.restore(subject, restore); }
     @Override public List<StoredMessage> read(long id, long from, int max, long maxBytes) { return real.read(id, from, max, maxBytes); }
+    @Override public void setProducerVersion(String subject, long version) { real.setProducerVersion(subject, version); }
+    @Override public void destroy(String subject) { real.destroy(subject); }
+    @Override public long firstSequenceAtOrAfter(long id, long timestampMs) { return real.firstSequenceAtOrAfter(id, timestampMs); }
     @Override public void rollback() { real.rollback(); }
     @Override public void compact() { real.compact(); }
     @Override public void close() { real.close(); }
