@@ -83,7 +83,8 @@ public final class SubjectArchive {
 
   /**
    * Fetches the manifest when the actor loads. Completes with the manifest to restore from when the
-   * local store knows nothing of the subject but the bucket does, else with {@code null}.
+   * local store knows nothing of the subject but the bucket does, else with {@code null}. Only an
+   * empty subject waits for the bucket; for any other the manifest is read in the background.
    *
    * <p>If the bucket cannot be asked the subject starts from what the local store has, so streams
    * keep working while S3 is down. A subject that starts empty this way is unverified: if the bucket
@@ -92,24 +93,22 @@ public final class SubjectArchive {
    */
   public Future<Manifest> open(long localLastSequence, byte[] localState) {
     boolean localEmpty = localLastSequence == 0 && Manifest.EMPTY_STATE.equals(Manifest.normalizeState(localState));
+    if (!localEmpty) {
+      // Nothing to restore: the load does not wait for the bucket, the manifest arrives meanwhile.
+      fetchManifest(localLastSequence, 0);
+      return Future.succeededFuture();
+    }
     return archive.manifest(subject).transform(ar -> {
       if (ar.failed()) {
-        unverified = localEmpty;
-        LOG.warn("subject '{}': manifest not readable ({}); {}", subject, ar.cause().toString(), localEmpty
-            ? "it starts empty and is not restored from the bucket" : "checkpoints resume once it is");
+        unverified = true;
+        LOG.warn("subject '{}': manifest not readable ({}); it starts empty and is not restored from the bucket",
+            subject, ar.cause().toString());
         return Future.succeededFuture();
       }
-      Manifest found = ar.result().orElse(Manifest.empty(subject));
-      manifest = found;
-      if (localEmpty && found.hasContent()) {
+      manifest = ar.result().orElse(Manifest.empty(subject));
+      if (manifest.hasContent()) {
         archive.restores.increment();
-        return Future.succeededFuture(found);
-      }
-      if (localLastSequence < found.lastSequence()) {
-        disabled = true;
-        LOG.error("subject '{}': the local store ends at sequence {} but the bucket's manifest at {}; "
-            + "checkpoints of this subject are off so the bucket is not overwritten", subject, localLastSequence,
-            found.lastSequence());
+        return Future.succeededFuture(manifest);
       }
       return Future.succeededFuture();
     });
@@ -143,7 +142,7 @@ public final class SubjectArchive {
       return;
     }
     if (manifest == null) {
-      refetchManifest(nowMs);
+      fetchManifest(host.snapshot().lastSequence(), nowMs);
       return;
     }
     Snapshot snapshot = host.snapshot();
@@ -195,7 +194,12 @@ public final class SubjectArchive {
     });
   }
 
-  private void refetchManifest(long nowMs) {
+  /**
+   * Reads the manifest in the background. A subject that started empty while the bucket was
+   * unreachable, or whose local store ends before the manifest, gets its checkpoints switched off
+   * rather than overwrite the bucket's history with a different one.
+   */
+  private void fetchManifest(long localLastSequence, long nowMs) {
     busy = true;
     int startedGeneration = generation;
     archive.manifest(subject).onComplete(ar -> {
@@ -203,17 +207,22 @@ public final class SubjectArchive {
       if (startedGeneration != generation) {
         return;
       }
-      if (ar.succeeded()) {
-        manifest = ar.result().orElse(Manifest.empty(subject));
-        failures = 0;
-        if (unverified && manifest.hasContent()) {
-          disabled = true;
-          LOG.error("subject '{}' started empty while the bucket was unreachable, but the bucket holds checkpoints of it "
-              + "up to sequence {}; its checkpoints are off so that history is not overwritten", subject,
-              manifest.lastSequence());
-        }
-      } else {
+      if (ar.failed()) {
         failed(nowMs, ar.cause());
+        return;
+      }
+      manifest = ar.result().orElse(Manifest.empty(subject));
+      failures = 0;
+      if (unverified && manifest.hasContent()) {
+        disabled = true;
+        LOG.error("subject '{}' started empty while the bucket was unreachable, but the bucket holds checkpoints of it "
+            + "up to sequence {}; its checkpoints are off so that history is not overwritten", subject,
+            manifest.lastSequence());
+      } else if (localLastSequence < manifest.lastSequence()) {
+        disabled = true;
+        LOG.error("subject '{}': the local store ends at sequence {} but the bucket's manifest at {}; "
+            + "checkpoints of this subject are off so the bucket is not overwritten", subject, localLastSequence,
+            manifest.lastSequence());
       }
     });
   }
@@ -295,7 +304,7 @@ public final class SubjectArchive {
     archive.checkpointFailures.increment();
     long delay = archive.policy().retryDelayMs(failures);
     if (failures == 0) {
-      LOG.warn("subject '{}': checkpoint failed ({}); retrying with backoff up to {} ms", subject, cause.toString(),
+      LOG.warn("subject '{}': the bucket failed ({}); checkpoints retry with backoff up to {} ms", subject, cause.toString(),
           archive.policy().retryMax().toMillis());
     }
     failures++;

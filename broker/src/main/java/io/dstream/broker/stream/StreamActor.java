@@ -524,7 +524,8 @@ public final class StreamActor {
    * so it stops holding a waiter slot until its timeout. Does nothing if it is not parked.
    */
   public void cancelRead(BiConsumer<List<Published>, Throwable> onRead) {
-    context.runOnContext(v -> {
+    // Through run(), so a cancel that arrives while the actor loads comes after the read it cancels.
+    run(() -> {
       for (Waiter waiter : waiters) {
         if (waiter.onRead == onRead) {
           waiters.remove(waiter);
@@ -533,7 +534,7 @@ public final class StreamActor {
           return;
         }
       }
-    });
+    }, failure -> { });
   }
 
   /** Answers the long-polls whose first sequence became durable. */

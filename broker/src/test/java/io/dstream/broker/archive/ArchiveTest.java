@@ -5,7 +5,11 @@ import io.dstream.broker.config.ArchivePolicy;
 import io.dstream.broker.s3.TestS3;
 import io.dstream.broker.ws.V1TestClient;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
 import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -207,6 +211,59 @@ class ArchiveTest {
       assertEquals(List.of(), new MinioObjectStore(broker.broker().s3().client(), broker.broker().s3().bucket())
           .list(ArchiveKeys.subjectPrefix("gone.soon")));
     }
+  }
+
+  @Test
+  void recordsReadsAndTimeSeeksReachEvictedMessagesAndDeleteRemovesTheCheckpoints() throws Exception {
+    ArchivePolicy smallWindow = new ArchivePolicy(Duration.ofMillis(100), 5, 64L << 20, Duration.ofDays(1),
+        Duration.ofMillis(50), Duration.ofMillis(400));
+    try (TestBroker broker = broker(smallWindow)) {
+      WebClient http = WebClient.create(vertx);
+      List<Long> batchTimes = new java.util.ArrayList<>();
+      for (int batch = 0; batch < 3; batch++) {
+        JsonArray records = new JsonArray();
+        for (int i = 0; i < 10; i++) {
+          records.add(new JsonObject().put("batch", batch).put("i", i));
+        }
+        HttpResponse<Buffer> posted = http.post(broker.port(), "127.0.0.1", "/stream/rec.archive")
+            .putHeader("auth", TestBroker.API_KEY).sendJsonObject(new JsonObject().put("records", records)).await();
+        assertEquals(200, posted.statusCode(), posted.bodyAsString());
+        batchTimes.add(readRecords(http, broker, "offset=" + (10 * batch)).getJsonObject(0).getLong("ts"));
+        Thread.sleep(20);
+      }
+      eventually("checkpoint", () -> manifest(broker, "rec.archive").lastSequence() == 30);
+      eventually("eviction", () -> segmentReadsAfterReading(http, broker) > 0);
+
+      JsonArray fromStart = readRecords(http, broker, "offset=-&limit=30");
+      assertEquals("1", fromStart.getJsonObject(0).getString("offset"));
+      assertEquals(30, fromStart.size());
+      for (int i = 0; i < 30; i++) {
+        assertEquals(String.valueOf(i + 1), fromStart.getJsonObject(i).getString("offset"));
+      }
+      // Record 11 (the second batch's first) left the local store: the time seek finds it in a segment.
+      assertEquals("11", readRecords(http, broker, "since=" + batchTimes.get(1)).getJsonObject(0).getString("offset"));
+
+      HttpResponse<Buffer> deleted = http.delete(broker.port(), "127.0.0.1", "/stream/rec.archive")
+          .putHeader("auth", TestBroker.API_KEY).send().await();
+      assertEquals(204, deleted.statusCode());
+      eventually("checkpoints deleted", () -> !broker.broker().archive().manifest("rec.archive").await().isPresent());
+      assertEquals(List.of(), new MinioObjectStore(broker.broker().s3().client(), broker.broker().s3().bucket())
+          .list(ArchiveKeys.subjectPrefix("rec.archive")));
+      http.close();
+    }
+  }
+
+  /** Reads the subject from its start and returns how many segment downloads that needed so far. */
+  private static double segmentReadsAfterReading(WebClient http, TestBroker broker) {
+    readRecords(http, broker, "offset=-&limit=5");
+    return segmentReads(broker);
+  }
+
+  private static JsonArray readRecords(WebClient http, TestBroker broker, String query) {
+    HttpResponse<Buffer> read = http.get(broker.port(), "127.0.0.1", "/stream/rec.archive?" + query)
+        .putHeader("auth", TestBroker.API_KEY).send().await();
+    assertEquals(200, read.statusCode(), read.bodyAsString());
+    return read.bodyAsJsonObject().getJsonArray("records");
   }
 
   private static boolean objectExists(TestBroker broker, String key) {
