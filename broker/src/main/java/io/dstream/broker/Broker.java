@@ -80,6 +80,8 @@ public final class Broker {
         s3 = connection;
         archive = new Archive(s3, new MinioObjectStore(s3.client(), s3.bucket()), config.archivePolicy(),
             metrics.registry());
+        // Asked before any subject loads, so that the answer predates this broker's own checkpoints.
+        archive.heldCheckpointsAtStart();
         return authenticator;
       });
     }).compose(authenticator -> {

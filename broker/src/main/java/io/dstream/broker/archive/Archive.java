@@ -9,6 +9,7 @@ import io.vertx.core.Future;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The checkpoint tier of all subjects: reads and writes manifests and segments (formats in
@@ -27,11 +28,17 @@ public final class Archive {
   final Counter checkpointFailures;
   final Counter segmentReads;
   final Counter restores;
+  /** Checkpoints under way broker-wide, bounded so a crowd of subjects cannot flood memory and the pool. */
+  private final AtomicInteger checkpointsRunning = new AtomicInteger();
+  private final int maxCheckpointsRunning;
+  /** Completed once the bucket was asked whether it held any checkpoints when this broker started. */
+  private Future<Boolean> heldCheckpointsAtStart;
 
   public Archive(S3Connection connection, ObjectStore objects, ArchivePolicy policy, MeterRegistry registry) {
     this.connection = connection;
     this.objects = objects;
     this.policy = policy;
+    this.maxCheckpointsRunning = 4 * connection.archiveThreads();
     this.segmentsUploaded = Counter.builder("dstream_archive_segments_uploaded")
         .description("Segment objects written by checkpoints").register(registry);
     this.manifestsWritten = Counter.builder("dstream_archive_manifests_written")
@@ -46,6 +53,32 @@ public final class Archive {
 
   public ArchivePolicy policy() {
     return policy;
+  }
+
+  /** Takes one of the broker-wide checkpoint slots; false (take none) if all are in use. */
+  boolean tryStartCheckpoint() {
+    if (checkpointsRunning.incrementAndGet() > maxCheckpointsRunning) {
+      checkpointsRunning.decrementAndGet();
+      return false;
+    }
+    return true;
+  }
+
+  void checkpointEnded() {
+    checkpointsRunning.decrementAndGet();
+  }
+
+  /**
+   * Whether the bucket held checkpoints of any subject when this broker started. If it held none,
+   * no subject this broker finds empty can need a restore (every checkpoint since was written by
+   * this broker, of a subject it has locally), so loading a new subject need not ask the bucket.
+   * Asked once; asked again after a failure.
+   */
+  public synchronized Future<Boolean> heldCheckpointsAtStart() {
+    if (heldCheckpointsAtStart == null || heldCheckpointsAtStart.failed()) {
+      heldCheckpointsAtStart = connection.archive(() -> objects.anyWithPrefix(ArchiveKeys.SUBJECTS_PREFIX));
+    }
+    return heldCheckpointsAtStart;
   }
 
   /** The subject's manifest, or empty if the bucket has none. */

@@ -27,8 +27,11 @@ public final class ArchiveKeys {
   private ArchiveKeys() {
   }
 
+  /** Where every subject's checkpoints live. */
+  public static final String SUBJECTS_PREFIX = RESERVED_PREFIX + "subjects/";
+
   public static String subjectPrefix(String subject) {
-    return RESERVED_PREFIX + "subjects/" + subject + "/";
+    return SUBJECTS_PREFIX + subject + "/";
   }
 
   public static String manifest(String subject) {

@@ -63,6 +63,16 @@ public final class MinioObjectStore implements ObjectStore {
   }
 
   @Override
+  public boolean anyWithPrefix(String prefix) throws Exception {
+    for (Result<Item> result : client.listObjects(ListObjectsArgs.builder().bucket(bucket).prefix(prefix).maxKeys(1)
+        .recursive(true).build())) {
+      result.get();
+      return true;
+    }
+    return false;
+  }
+
+  @Override
   public List<String> list(String prefix) throws Exception {
     List<String> keys = new ArrayList<>();
     for (Result<Item> result : client.listObjects(ListObjectsArgs.builder().bucket(bucket).prefix(prefix).recursive(true).build())) {

@@ -22,6 +22,9 @@ public interface ObjectStore {
   /** Deletes the keys; absent keys are ignored. */
   void delete(List<String> keys) throws Exception;
 
+  /** True if any key starts with {@code prefix}. */
+  boolean anyWithPrefix(String prefix) throws Exception;
+
   /** Every key that starts with {@code prefix}, in key order. */
   List<String> list(String prefix) throws Exception;
 }

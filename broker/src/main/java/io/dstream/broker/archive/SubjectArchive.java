@@ -7,6 +7,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * One subject's link to the archive: its last known manifest, the checkpoint schedule with retry
@@ -35,6 +36,12 @@ public final class SubjectArchive {
     void evict(long upTo);
   }
 
+  /** Reads committed local messages of the subject (off the event loop). */
+  @FunctionalInterface
+  public interface LocalReader {
+    Future<List<StoredMessage>> read(long from, int maxMessages, long maxBytes);
+  }
+
   /** A subject's numbers at one moment. */
   public record Snapshot(long firstSequence, long lastSequence, byte[] state, long producerVersion,
                          long lastTimestampMs) {
@@ -54,7 +61,8 @@ public final class SubjectArchive {
 
   private final String subject;
   private final Archive archive;
-  private final Host host;
+  private Host host;
+  private boolean opened;
   private Manifest manifest;
   private boolean disabled;
   private boolean unverified;
@@ -92,13 +100,24 @@ public final class SubjectArchive {
    * logged) rather than overwrite that history with a different one.
    */
   public Future<Manifest> open(long localLastSequence, byte[] localState) {
+    if (opened) {
+      // A detached archive taken back by a new actor: it knows (or is fetching) the manifest.
+      return Future.succeededFuture();
+    }
+    opened = true;
     boolean localEmpty = localLastSequence == 0 && Manifest.EMPTY_STATE.equals(Manifest.normalizeState(localState));
     if (!localEmpty) {
       // Nothing to restore: the load does not wait for the bucket, the manifest arrives meanwhile.
       fetchManifest(localLastSequence, 0);
       return Future.succeededFuture();
     }
-    return archive.manifest(subject).transform(ar -> {
+    return archive.heldCheckpointsAtStart().transform(held -> {
+      if (held.succeeded() && !held.result()) {
+        manifest = Manifest.empty(subject);
+        return Future.succeededFuture(Optional.<Manifest>empty());
+      }
+      return archive.manifest(subject);
+    }).transform(ar -> {
       if (ar.failed()) {
         unverified = true;
         LOG.warn("subject '{}': manifest not readable ({}); it starts empty and is not restored from the bucket",
@@ -112,6 +131,37 @@ public final class SubjectArchive {
       }
       return Future.succeededFuture();
     });
+  }
+
+  /**
+   * Hands the archive to another host: a new actor for the subject, or, while the subject
+   * hibernates with checkpoint work left, a {@link #detachedHost} the shard ticks.
+   */
+  public void host(Host newHost) {
+    host = newHost;
+  }
+
+  /**
+   * The host of a hibernated subject: its numbers as they were when its actor left (nothing was in
+   * flight then, and nothing changes until an actor takes the archive back), reads from the store,
+   * and no eviction (that waits until the subject is active again).
+   */
+  public static Host detachedHost(Snapshot snapshot, LocalReader reader) {
+    return new Host() {
+      @Override
+      public Snapshot snapshot() {
+        return snapshot;
+      }
+
+      @Override
+      public Future<List<StoredMessage>> readLocal(long from, int maxMessages, long maxBytes) {
+        return reader.read(from, maxMessages, maxBytes);
+      }
+
+      @Override
+      public void evict(long upTo) {
+      }
+    };
   }
 
   /** True once the manifest was read from the bucket. */
@@ -243,6 +293,9 @@ public final class SubjectArchive {
   }
 
   private void checkpoint(Snapshot snapshot, long nowMs) {
+    if (!archive.tryStartCheckpoint()) {
+      return;
+    }
     busy = true;
     int startedGeneration = generation;
     Manifest previous = manifest;
@@ -255,6 +308,7 @@ public final class SubjectArchive {
       return archive.commit(previous, next).map(next);
     }).onComplete(ar -> {
       busy = false;
+      archive.checkpointEnded();
       if (startedGeneration != generation) {
         return;
       }

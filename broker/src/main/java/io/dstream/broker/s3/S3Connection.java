@@ -43,6 +43,7 @@ public final class S3Connection {
   private final EmbeddedS3 embedded;
   private final WorkerExecutor transfers;
   private final WorkerExecutor archives;
+  private final int archiveThreads;
   private volatile boolean bucketReady;
 
   private S3Connection(Vertx vertx, MinioClient client, String bucket, EmbeddedS3 embedded, S3Settings settings) {
@@ -54,6 +55,7 @@ public final class S3Connection {
         MAX_TRANSFER_MINUTES, TimeUnit.MINUTES);
     this.archives = vertx.createSharedWorkerExecutor("dstream-s3-archive", settings.archiveThreads(),
         MAX_TRANSFER_MINUTES, TimeUnit.MINUTES);
+    this.archiveThreads = settings.archiveThreads();
   }
 
   /** Starts the embedded server if no endpoint is set, builds the client and tries to create the bucket. */
@@ -90,6 +92,11 @@ public final class S3Connection {
 
   public String bucket() {
     return bucket;
+  }
+
+  /** Size of the archive pool. */
+  public int archiveThreads() {
+    return archiveThreads;
   }
 
   /** The embedded server, or {@code null} when an endpoint is configured. */

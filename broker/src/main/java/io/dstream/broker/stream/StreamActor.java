@@ -119,13 +119,22 @@ public final class StreamActor {
   private long lastActivityMs;
   private long nextDeliveryId;
 
-  StreamActor(String subject, Context context, StreamEnvironment env) {
+  /**
+   * A new actor; {@code detached} is the subject's archive link if the shard kept one while the
+   * subject hibernated with checkpoint work left, else {@code null}.
+   */
+  StreamActor(String subject, Context context, StreamEnvironment env, SubjectArchive detached) {
     this.subject = subject;
     this.context = context;
     this.env = env;
     this.cache = new MessageCache(env.config().actorCacheMessages(), env.config().actorCacheBytes());
     this.lastActivityMs = env.clock().millis();
-    this.archive = new SubjectArchive(subject, env.archive(), new ArchiveHost(), lastActivityMs);
+    if (detached != null) {
+      detached.host(new ArchiveHost());
+      this.archive = detached;
+    } else {
+      this.archive = new SubjectArchive(subject, env.archive(), new ArchiveHost(), lastActivityMs);
+    }
     // Delivery ids must not repeat across hibernation and restarts (a reconnecting client may still
     // ack an old one): each incarnation starts at its creation time x 1000, which stays below 2^53
     // so JavaScript clients read it exactly.
@@ -731,7 +740,26 @@ public final class StreamActor {
       if (!missing || from < firstSequence || archive.manifestKnown() && from > archive.checkpointedUpTo()) {
         return Future.succeededFuture(local);
       }
-      return archive.read(from, count).map(archived -> archived.isEmpty() ? local : archived);
+      return archive.read(from, count).compose(archived -> {
+        if (archived.isEmpty()) {
+          return Future.succeededFuture(local);
+        }
+        long next = archived.get(archived.size() - 1).sequence() + 1;
+        if (archived.size() >= count || next > lastDurable) {
+          return Future.succeededFuture(archived);
+        }
+        // The segment ended: go on in the next one (or the local store), up to count messages.
+        return readLog(next, count - archived.size()).map(more -> {
+          List<StoredMessage> joined = new ArrayList<>(archived.size() + more.size());
+          joined.addAll(archived);
+          for (StoredMessage message : more) {
+            if (message.sequence() == joined.get(joined.size() - 1).sequence() + 1) {
+              joined.add(message);
+            }
+          }
+          return joined;
+        });
+      });
     });
   }
 
@@ -830,6 +858,22 @@ public final class StreamActor {
   boolean hibernatable(long nowMs) {
     return phase == Phase.READY && attachedSessions == 0 && consumers.isEmpty() && waiters.isEmpty()
         && inFlightCompletions == null
-        && nextWrites.isEmpty() && nowMs - lastActivityMs >= env.config().idleTimeout().toMillis() && archive.idle();
+        && nextWrites.isEmpty() && nowMs - lastActivityMs >= env.config().idleTimeout().toMillis();
+  }
+
+  /**
+   * The archive link of a hibernating actor if it still has work (a checkpoint to take, a manifest
+   * to read, checkpoints to delete), switched to a host that needs no actor; {@code null} if idle.
+   * Called by the shard when it releases this actor, which then has nothing in flight.
+   */
+  SubjectArchive detachArchive() {
+    if (archive.idle()) {
+      return null;
+    }
+    long id = subjectId;
+    archive.host(SubjectArchive.detachedHost(
+        new SubjectArchive.Snapshot(firstSequence, lastDurable, state, durableProducerVersion, lastTimestampMs),
+        (from, maxMessages, maxBytes) -> readLocal(id, from, maxMessages, maxBytes)));
+    return archive;
   }
 }

@@ -178,6 +178,25 @@ class ArchiveTest {
   }
 
   @Test
+  void aSubjectThatHibernatesBeforeItsCheckpointIsStillCheckpointed() throws Exception {
+    ArchivePolicy slow = new ArchivePolicy(Duration.ofSeconds(5), 100_000, 64L << 20, Duration.ofDays(1),
+        Duration.ofMillis(50), Duration.ofMillis(400));
+    try (TestBroker broker = TestBroker.start(vertx, Files.createTempDirectory("dstream-archive"),
+        b -> b.s3(s3.settings()).archivePolicy(slow).idleTimeout(Duration.ofMillis(100)))) {
+      try (V1TestClient client = connect(broker, "sleepy")) {
+        publish(client, 7, "zz");
+      }
+      eventually("the actor hibernated", () -> broker.broker().metrics().actorsHibernated.count() >= 1);
+      assertEquals(0, manifest(broker, "sleepy").lastSequence(), "hibernated before its first checkpoint");
+      eventually("its checkpoint", () -> manifest(broker, "sleepy").lastSequence() == 7);
+      try (V1TestClient client = connect(broker, "sleepy")) {
+        assertEquals(8L, client.request(new JsonObject().put("awake", true)).getLong("sequence"));
+      }
+      eventually("the next checkpoint", () -> manifest(broker, "sleepy").lastSequence() == 8);
+    }
+  }
+
+  @Test
   void deleteMessagesRemovesWholeSegmentsBelowTheSequenceAndRewritesTheManifest() throws Exception {
     try (TestBroker broker = broker(FAST); V1TestClient client = connect(broker, "trimmed")) {
       for (int batch = 0; batch < 3; batch++) {
