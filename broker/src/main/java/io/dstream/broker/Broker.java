@@ -6,6 +6,7 @@ import io.dstream.broker.auth.ApiKeyAuthenticator;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.JwtAuthenticator;
 import io.dstream.broker.config.BrokerConfig;
+import io.dstream.broker.durable.DurableStreamsApi;
 import io.dstream.broker.files.FilesApi;
 import io.dstream.broker.http.ClientAddresses;
 import io.dstream.broker.http.ConnectionGate;
@@ -43,6 +44,8 @@ public final class Broker {
 
   private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
   private static final int STORE_READER_THREADS = 4;
+  /** Most payload bytes one Durable Streams read answers; the client continues from the returned offset. */
+  private static final long DURABLE_READ_MAX_BYTES = 4L * 1024 * 1024;
 
   private final Vertx vertx;
   private final BrokerConfig config;
@@ -90,10 +93,12 @@ public final class Broker {
         registry = started;
         JwtAuthenticator jwt = config.jwt().enabled() ? JwtAuthenticator.create(vertx, config.jwt()) : null;
         ConnectionGate gate = new ConnectionGate(config.connectionLimits(), metrics);
-        HttpApi api = new HttpApi(new Authenticator(authenticator, jwt), new ClientAddresses(config.trustedProxies()),
-            new V1Endpoint(registry, config, metrics, gate),
-            new RecordsHandler(registry, config, metrics, this::destroyCheckpoints), metrics,
-            new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit()));
+        DurableStreamsApi durableStreams = new DurableStreamsApi(vertx, registry, store, readers, Clock.systemUTC(),
+            metrics, config.longPollTimeout().toMillis(), config.maxLongPollWaiters(), DURABLE_READ_MAX_BYTES);
+        HttpApi api = new HttpApi(new Authenticator(authenticator, jwt, config.anonymousAccess()),
+            new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate),
+            new RecordsHandler(registry, config, metrics, this::destroyCheckpoints), metrics, durableStreams,
+            config.maxAppendBytes(), new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit()));
         Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())

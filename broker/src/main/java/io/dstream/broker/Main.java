@@ -1,6 +1,7 @@
 package io.dstream.broker;
 
 import io.dstream.broker.config.ArchivePolicy;
+import io.dstream.broker.auth.AnonymousAccess;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.ConnectionLimits;
 import io.dstream.broker.config.GroupCommitPolicy;
@@ -143,6 +144,11 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = "--checkpoint-retry-max-ms", defaultValue = "${env:DSTREAM_CHECKPOINT_RETRY_MAX_MS:-30000}", description = "Longest retry delay of a failed checkpoint (DSTREAM_CHECKPOINT_RETRY_MAX_MS).")
   long checkpointRetryMaxMs;
+  @Option(names = "--anonymous", defaultValue = "${env:DSTREAM_ANONYMOUS:-none}", description = "What clients without credentials may do on /stream and /v1/stream: none, read, all (DSTREAM_ANONYMOUS).")
+  String anonymous;
+
+  @Option(names = "--max-append-bytes", defaultValue = "${env:DSTREAM_MAX_APPEND_BYTES:-16777216}", description = "Largest Durable Streams append body (DSTREAM_MAX_APPEND_BYTES).")
+  int maxAppendBytes;
   @Option(names = "--jwt-secret", defaultValue = "${env:DSTREAM_JWT_SECRET}", description = "HS256 secret enabling JWT bearer tokens (DSTREAM_JWT_SECRET).")
   String jwtSecret;
 
@@ -185,7 +191,7 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--records-max-per-read", defaultValue = "${env:DSTREAM_RECORDS_MAX_PER_READ:-1000}", description = "Records API: most records per GET (DSTREAM_RECORDS_MAX_PER_READ).")
   int maxRecordsPerRead;
 
-  @Option(names = "--long-poll-timeout-ms", defaultValue = "${env:DSTREAM_LONG_POLL_TIMEOUT_MS:-30000}", description = "Longest wait of a long-poll (DSTREAM_LONG_POLL_TIMEOUT_MS).")
+  @Option(names = "--long-poll-timeout-ms", defaultValue = "${env:DSTREAM_LONG_POLL_TIMEOUT_MS:-30000}", description = "Longest wait of a long-poll, and of an SSE wait before its keep-alive (DSTREAM_LONG_POLL_TIMEOUT_MS).")
   long longPollTimeoutMs;
 
   @Option(names = "--max-long-poll-waiters", defaultValue = "${env:DSTREAM_MAX_LONG_POLL_WAITERS:-10000}", description = "Long-polls waiting at once; more get 503 (DSTREAM_MAX_LONG_POLL_WAITERS).")
@@ -214,6 +220,7 @@ public final class Main implements Callable<Integer> {
             Duration.ofMillis(hotWindowAgeMs), Duration.ofMillis(checkpointRetryMinMs), Duration.ofMillis(checkpointRetryMaxMs)))
         .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes).maxRecordsPerRead(maxRecordsPerRead)
         .longPollTimeout(Duration.ofMillis(longPollTimeoutMs)).maxLongPollWaiters(maxLongPollWaiters)
+        .anonymousAccess(AnonymousAccess.parse(anonymous)).maxAppendBytes(maxAppendBytes)
         .jwt(new JwtSettings(blankToNull(jwtSecret), publicKeyPem(blankToNull(jwtPublicKey)), blankToNull(jwtIssuer),
             commaSeparated(jwtAudience)))
         .connectionLimits(new ConnectionLimits(maxConnections, ratePerSocket, rateBurst,

@@ -5,6 +5,7 @@ import io.vertx.core.json.JsonObject;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 
 /**
@@ -14,14 +15,15 @@ import java.util.List;
  * <p>Format ({@code manifest.json}, UTF-8 JSON):
  * <pre>
  * {"format":1, "subject":"orders.eu", "firstSequence":1, "lastSequence":42, "state":{...},
- *  "producerVersion":0, "lastTimestamp":1763798399950, "checkpointedAt":1763798400000,
+ *  "producerVersion":0, "lastTimestamp":1763798399950, "attributes":"<base64>", "checkpointedAt":1763798400000,
  *  "segments":[{"key":"_dstream/subjects/orders.eu/segments/...seg.gz", "firstSequence":1, "lastSequence":40,
  *               "firstTimestamp":1763798399000, "lastTimestamp":1763798399950, "messages":40, "bytes":5120}]}
  * </pre>
  * {@code firstSequence..lastSequence} are the retained sequences when the checkpoint was taken
  * ({@code firstSequence > lastSequence}: none retained), {@code state} the state object then,
  * {@code producerVersion} the records API fencing token then, {@code lastTimestamp} the newest
- * publish time then (publish times stay non-decreasing across a restore).
+ * publish time then (publish times stay non-decreasing across a restore), {@code attributes} the
+ * protocol views' attributes of the subject then (opaque bytes, base64).
  * Segments are in sequence order, consecutive, and cover up to {@code lastSequence}; the first
  * may start before {@code firstSequence} (a deletion inside it), and such messages are never served.
  *
@@ -31,11 +33,12 @@ import java.util.List;
  * @param state          the state object (its compact JSON encoding)
  * @param producerVersion the records API producer version (fencing token)
  * @param lastTimestamp  the newest publish time (ms since the epoch)
+ * @param attributes     the view attributes (opaque bytes)
  * @param checkpointedAt when the checkpoint was taken (ms since the epoch)
  * @param segments       the segments, in sequence order
  */
 public record Manifest(String subject, long firstSequence, long lastSequence, String state, long producerVersion,
-                       long lastTimestamp, long checkpointedAt, List<SegmentRef> segments) {
+                       long lastTimestamp, byte[] attributes, long checkpointedAt, List<SegmentRef> segments) {
 
   static final int FORMAT = 1;
   static final String EMPTY_STATE = "{}";
@@ -62,12 +65,12 @@ public record Manifest(String subject, long firstSequence, long lastSequence, St
 
   /** What a subject the bucket has never seen looks like. */
   public static Manifest empty(String subject) {
-    return new Manifest(subject, 1, 0, EMPTY_STATE, 0, 0, 0, List.of());
+    return new Manifest(subject, 1, 0, EMPTY_STATE, 0, 0, new byte[0], 0, List.of());
   }
 
   /** True if restoring from this manifest would bring anything back. */
   public boolean hasContent() {
-    return lastSequence > 0 || !EMPTY_STATE.equals(state) || producerVersion != 0;
+    return lastSequence > 0 || !EMPTY_STATE.equals(state) || producerVersion != 0 || attributes.length > 0;
   }
 
   /** The compact JSON encoding of a state object, the form {@link #state} holds. */
@@ -98,7 +101,7 @@ public record Manifest(String subject, long firstSequence, long lastSequence, St
    * {@code newFirst} dropped.
    */
   public Manifest next(long newFirst, long newLast, String newState, long newProducerVersion, long newLastTimestamp,
-                       long now, List<SegmentRef> added) {
+                       byte[] newAttributes, long now, List<SegmentRef> added) {
     List<SegmentRef> kept = new ArrayList<>(segments.size() + added.size());
     for (SegmentRef segment : segments) {
       if (segment.lastSequence() >= newFirst) {
@@ -106,7 +109,8 @@ public record Manifest(String subject, long firstSequence, long lastSequence, St
       }
     }
     kept.addAll(added);
-    return new Manifest(subject, newFirst, newLast, newState, newProducerVersion, newLastTimestamp, now, kept);
+    return new Manifest(subject, newFirst, newLast, newState, newProducerVersion, newLastTimestamp, newAttributes, now,
+        kept);
   }
 
   /** Segments of this manifest that {@code next} no longer names. */
@@ -125,7 +129,8 @@ public record Manifest(String subject, long firstSequence, long lastSequence, St
     segments.forEach(segment -> list.add(segment.toJson()));
     return new JsonObject().put("format", FORMAT).put("subject", subject).put("firstSequence", firstSequence)
         .put("lastSequence", lastSequence).put("state", new JsonObject(state)).put("producerVersion", producerVersion)
-        .put("lastTimestamp", lastTimestamp).put("checkpointedAt", checkpointedAt)
+        .put("lastTimestamp", lastTimestamp).put("attributes", Base64.getEncoder().encodeToString(attributes))
+        .put("checkpointedAt", checkpointedAt)
         .put("segments", list).encode().getBytes(StandardCharsets.UTF_8);
   }
 
@@ -142,6 +147,6 @@ public record Manifest(String subject, long firstSequence, long lastSequence, St
     JsonObject state = json.getJsonObject("state", new JsonObject());
     return new Manifest(json.getString("subject"), json.getLong("firstSequence"), json.getLong("lastSequence"),
         state.encode(), json.getLong("producerVersion", 0L), json.getLong("lastTimestamp", 0L),
-        json.getLong("checkpointedAt", 0L), segments);
+        Base64.getDecoder().decode(json.getString("attributes", "")), json.getLong("checkpointedAt", 0L), segments);
   }
 }

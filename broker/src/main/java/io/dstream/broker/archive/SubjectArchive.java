@@ -6,6 +6,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
@@ -44,7 +45,7 @@ public final class SubjectArchive {
 
   /** A subject's numbers at one moment. */
   public record Snapshot(long firstSequence, long lastSequence, byte[] state, long producerVersion,
-                         long lastTimestampMs) {
+                         long lastTimestampMs, byte[] attributes) {
   }
 
   private static final Logger LOG = LoggerFactory.getLogger(SubjectArchive.class);
@@ -282,7 +283,8 @@ public final class SubjectArchive {
       return true;
     }
     if (snapshot.lastSequence() >= snapshot.firstSequence() && snapshot.firstSequence() != manifest.firstSequence()
-        || snapshot.producerVersion() != manifest.producerVersion()) {
+        || snapshot.producerVersion() != manifest.producerVersion()
+        || !Arrays.equals(snapshot.attributes(), manifest.attributes())) {
       return true;
     }
     if (snapshot.state() != comparedState) {
@@ -304,7 +306,8 @@ public final class SubjectArchive {
       long covered = added.isEmpty() ? Math.max(previous.lastSequence(), Math.min(snapshot.lastSequence(), from - 1))
           : added.get(added.size() - 1).lastSequence();
       Manifest next = previous.next(snapshot.firstSequence(), covered, Manifest.normalizeState(snapshot.state()),
-          snapshot.producerVersion(), Math.max(previous.lastTimestamp(), snapshot.lastTimestampMs()), nowMs, added);
+          snapshot.producerVersion(), Math.max(previous.lastTimestamp(), snapshot.lastTimestampMs()),
+          snapshot.attributes(), nowMs, added);
       return archive.commit(previous, next).map(next);
     }).onComplete(ar -> {
       busy = false;

@@ -8,17 +8,20 @@ import io.vertx.core.http.HttpServerRequest;
  * {@code ?apiKey=}, {@code ?token=} (browser WebSockets cannot set headers),
  * {@code Authorization: Bearer ...} or the {@code auth} header, in that order. The broker's API key
  * grants everything; anything else must be a JWT valid for the configured key, when JWTs are
- * enabled. Thread-safe.
+ * enabled. A request without any credential gets the {@link AnonymousAccess} permissions, if any.
+ * Thread-safe.
  */
 public final class Authenticator {
 
   private final ApiKeyAuthenticator apiKey;
   private final JwtAuthenticator jwt;
+  private final Permissions anonymous;
 
   /** {@code jwt} is null when JWTs are not enabled. */
-  public Authenticator(ApiKeyAuthenticator apiKey, JwtAuthenticator jwt) {
+  public Authenticator(ApiKeyAuthenticator apiKey, JwtAuthenticator jwt, AnonymousAccess anonymousAccess) {
     this.apiKey = apiKey;
     this.jwt = jwt;
+    this.anonymous = anonymousAccess.permissions();
   }
 
   /** The credential the request presents, or null. */
@@ -43,6 +46,9 @@ public final class Authenticator {
    */
   public Future<Permissions> authenticate(HttpServerRequest request) {
     String credential = presented(request);
+    if (credential == null && anonymous != null) {
+      return Future.succeededFuture(anonymous);
+    }
     if (credential == null) {
       return Future.failedFuture(new AuthenticationException(
           "credentials required: ?apiKey=, ?token=, Authorization: Bearer <key or JWT>, or an auth header"));

@@ -1,5 +1,6 @@
 package io.dstream.broker.config;
 
+import io.dstream.broker.auth.AnonymousAccess;
 import io.dstream.broker.store.SyncMode;
 
 import java.nio.file.Path;
@@ -35,6 +36,8 @@ public final class BrokerConfig {
   private final boolean webSocketCompression;
   private final S3Settings s3;
   private final ArchivePolicy archivePolicy;
+  private final AnonymousAccess anonymousAccess;
+  private final int maxAppendBytes;
   private final JwtSettings jwt;
   private final TlsSettings tls;
   private final ConnectionLimits connectionLimits;
@@ -66,6 +69,8 @@ public final class BrokerConfig {
     this.webSocketCompression = b.webSocketCompression;
     this.s3 = Objects.requireNonNull(b.s3, "s3");
     this.archivePolicy = Objects.requireNonNull(b.archivePolicy, "archivePolicy");
+    this.anonymousAccess = Objects.requireNonNull(b.anonymousAccess, "anonymousAccess");
+    this.maxAppendBytes = positive(b.maxAppendBytes, "maxAppendBytes");
     this.jwt = Objects.requireNonNull(b.jwt, "jwt");
     this.tls = b.tls;
     this.connectionLimits = Objects.requireNonNull(b.connectionLimits, "connectionLimits");
@@ -104,9 +109,11 @@ public final class BrokerConfig {
         .maxInFlight(maxInFlight).ackTimeout(ackTimeout).maxDeliver(maxDeliver).idleTimeout(idleTimeout)
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes).shards(shards)
         .groupCommit(groupCommit).writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb)
-        .webSocketCompression(webSocketCompression).s3(s3).archivePolicy(archivePolicy).jwt(jwt).tls(tls).connectionLimits(connectionLimits)
+        .webSocketCompression(webSocketCompression).s3(s3).archivePolicy(archivePolicy)
+        .jwt(jwt).tls(tls).connectionLimits(connectionLimits)
         .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes)
-        .maxRecordsPerRead(maxRecordsPerRead).longPollTimeout(longPollTimeout).maxLongPollWaiters(maxLongPollWaiters);
+        .maxRecordsPerRead(maxRecordsPerRead).longPollTimeout(longPollTimeout).maxLongPollWaiters(maxLongPollWaiters)
+        .anonymousAccess(anonymousAccess).maxAppendBytes(maxAppendBytes);
   }
 
   /** Bind address of the HTTP/WebSocket listener. */
@@ -174,6 +181,11 @@ public final class BrokerConfig {
 
   /** Checkpoint interval, hot window and retry bounds of the archive (docs/storage.md). */
   public ArchivePolicy archivePolicy() { return archivePolicy; }
+  /** What requests without credentials may do on the stream surfaces. */
+  public AnonymousAccess anonymousAccess() { return anonymousAccess; }
+
+  /** Largest body of one Durable Streams append or create; larger is refused with 413. */
+  public int maxAppendBytes() { return maxAppendBytes; }
   /** How JWT bearer tokens are verified; {@link JwtSettings#DISABLED} accepts only the API key. */
   public JwtSettings jwt() { return jwt; }
 
@@ -221,6 +233,8 @@ public final class BrokerConfig {
     private boolean webSocketCompression;
     private S3Settings s3 = S3Settings.EMBEDDED;
     private ArchivePolicy archivePolicy = ArchivePolicy.DEFAULT;
+    private AnonymousAccess anonymousAccess = AnonymousAccess.NONE;
+    private int maxAppendBytes = 16 * 1024 * 1024;
     private JwtSettings jwt = JwtSettings.DISABLED;
     private TlsSettings tls;
     private ConnectionLimits connectionLimits = ConnectionLimits.DEFAULT;
@@ -254,6 +268,8 @@ public final class BrokerConfig {
     public Builder webSocketCompression(boolean enabled) { this.webSocketCompression = enabled; return this; }
     public Builder s3(S3Settings s3) { this.s3 = s3; return this; }
     public Builder archivePolicy(ArchivePolicy archivePolicy) { this.archivePolicy = archivePolicy; return this; }
+    public Builder anonymousAccess(AnonymousAccess anonymousAccess) { this.anonymousAccess = anonymousAccess; return this; }
+    public Builder maxAppendBytes(int maxAppendBytes) { this.maxAppendBytes = maxAppendBytes; return this; }
     public Builder jwt(JwtSettings jwt) { this.jwt = jwt; return this; }
     public Builder tls(TlsSettings tls) { this.tls = tls; return this; }
     public Builder connectionLimits(ConnectionLimits limits) { this.connectionLimits = limits; return this; }

@@ -2,6 +2,7 @@ package io.dstream.broker.http;
 
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.Permissions;
+import io.dstream.broker.durable.DurableStreamsApi;
 import io.dstream.broker.files.FilesApi;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.records.RecordsHandler;
@@ -13,6 +14,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,31 +26,46 @@ public final class HttpApi {
 
   private static final Logger LOG = LoggerFactory.getLogger(HttpApi.class);
   private static final String STREAM_PREFIX = "/stream/";
+  private static final String DURABLE_NAMESPACE = "ds.";
+  /** Subscription routes that their own wake token authenticates (the consumer need not hold a broker credential). */
+  private static final String WAKE_TOKEN_ROUTES = "/v1/stream/__ds/subscriptions/[^/]+/(callback|ack|release)";
 
   private final AuthenticationHandler authentication;
   private final ClientAddresses clientAddresses;
   private final V1Endpoint v1;
   private final RecordsHandler records;
   private final BrokerMetrics metrics;
+  private final DurableStreamsApi durableStreams;
+  private final int maxAppendBytes;
   private final FilesApi files;
 
   public HttpApi(Authenticator authenticator, ClientAddresses clientAddresses, V1Endpoint v1,
-                 RecordsHandler records, BrokerMetrics metrics, FilesApi files) {
+                 RecordsHandler records, BrokerMetrics metrics, DurableStreamsApi durableStreams, int maxAppendBytes,
+                 FilesApi files) {
     this.authentication = new AuthenticationHandler(authenticator);
     this.clientAddresses = clientAddresses;
     this.v1 = v1;
     this.records = records;
     this.metrics = metrics;
+    this.durableStreams = durableStreams;
+    this.maxAppendBytes = maxAppendBytes;
     this.files = files;
   }
 
   public Router router(Vertx vertx) {
     Router router = Router.router(vertx);
     router.get("/health").handler(this::handleHealth);
+    // CORS preflights never carry credentials; they reveal nothing and change nothing.
+    router.options("/v1/stream/*").handler(durableStreams::handle);
+    router.postWithRegex(WAKE_TOKEN_ROUTES).handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes))
+        .handler(durableStreams::handle);
     router.route().handler(authentication);
     router.get("/metrics").handler(this::handleMetrics);
     router.post("/stream/*").handler(records.bodyHandler());
     router.route("/stream/*").handler(this::handleStream);
+    router.put("/v1/stream/*").handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
+    router.post("/v1/stream/*").handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
+    router.route("/v1/stream/*").handler(durableStreams::handle);
     router.route("/r2/*").handler(files::handle);
     router.route().handler(ctx -> HttpErrors.send(ctx.response(), 404, "not_found", "no route for " + ctx.request().path()));
     router.route().failureHandler(this::handleFailure);
@@ -77,7 +94,9 @@ public final class HttpApi {
       HttpErrors.send(ctx.response(), 400, "invalid_subject", "invalid subject: " + e.getMessage());
       return;
     }
-    String violation = Subjects.violation(subject);
+    String violation = subject.startsWith(DURABLE_NAMESPACE)
+        ? "subjects under '" + DURABLE_NAMESPACE + "' hold Durable Streams streams: use /v1/stream/{path}"
+        : Subjects.violation(subject);
     if (violation != null) {
       HttpErrors.send(ctx.response(), 400, "invalid_subject", violation);
       return;

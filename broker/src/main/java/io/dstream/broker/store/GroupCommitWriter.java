@@ -190,6 +190,8 @@ public final class GroupCommitWriter implements AutoCloseable {
       store.evict(subject, evict, MAX_EVICTIONS_PER_WRITE);
     } else if (write instanceof StoreWrite.Restore restore) {
       store.restore(subject, restore);
+    } else if (write instanceof StoreWrite.PutAttributes attributes) {
+      store.putAttributes(subject, attributes.attributes());
     } else if (write instanceof StoreWrite.SetProducerVersion version) {
       store.setProducerVersion(subject, version.version());
     } else if (write instanceof StoreWrite.Destroy) {

@@ -27,6 +27,9 @@ public interface MessageStore extends AutoCloseable {
   /** Replaces the subject's state object (UTF-8 JSON). */
   void putState(String subject, byte[] stateJson);
 
+  /** Replaces the subject's view attributes (opaque bytes of a protocol view). */
+  void putAttributes(String subject, byte[] attributes);
+
   /**
    * Deletes retained messages with sequence {@code <= upTo}. The last sequence never moves back.
    * @return the record after the deletion

@@ -180,6 +180,11 @@ public final class MvMessageStore implements MessageStore {
   }
 
   @Override
+  public void putAttributes(String subject, byte[] attributes) {
+    dirty.put(subject, writable(subject).withAttributes(attributes));
+  }
+
+  @Override
   public SubjectRecord deleteUpTo(String subject, long upTo) {
     SubjectRecord record = record(subject);
     if (record.isAbsent()) {

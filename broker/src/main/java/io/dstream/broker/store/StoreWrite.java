@@ -43,14 +43,22 @@ public sealed interface StoreWrite {
   }
 
   /**
-   * Rebuilds an empty subject from its checkpoint: sequences, state, producer version and the last
-   * publish time; no local messages.
+   * Rebuilds an empty subject from its checkpoint: sequences, state, producer version, the last
+   * publish time and the view attributes; no local messages.
    */
-  record Restore(long firstSequence, long lastSequence, long producerVersion, long lastTimestampMs, byte[] stateJson)
-      implements StoreWrite {
+  record Restore(long firstSequence, long lastSequence, long producerVersion, long lastTimestampMs, byte[] stateJson,
+                 byte[] attributes) implements StoreWrite {
     @Override
     public int bytes() {
       return stateJson.length;
+    }
+  }
+
+  /** New view attributes of the subject (see {@link SubjectRecord#attributes()}). */
+  record PutAttributes(byte[] attributes) implements StoreWrite {
+    @Override
+    public int bytes() {
+      return attributes.length;
     }
   }
 

@@ -55,6 +55,8 @@ public final class StreamActor {
   private static final long FETCH_MAX_BYTES = 4L * 1024 * 1024;
   /** A replay whose read failed (the bucket unreachable) tries again after this. */
   private static final long FETCH_RETRY_MS = 1_000;
+  /** Readers one subject lets wait for its next write (long-poll and SSE requests). */
+  private static final int MAX_CHANGE_WAITERS = 10_000;
 
   /** {@link #publishAll} without a producer version: not checked, not changed. */
   public static final long NO_VERSION = -1;
@@ -106,6 +108,14 @@ public final class StreamActor {
   private long messages;
   private long bytes;
   private byte[] state;
+  private byte[] attributes;
+  /** Attributes of a queued or in-flight write, newer than {@link #attributes}; null when none. */
+  private byte[] queuedAttributes;
+  private int queuedAttributeWrites;
+  private int inFlightAttributeWrites;
+  /** Counts durable writes, so a reader can tell whether anything changed since its snapshot. */
+  private long durableVersion;
+  private final ChangeWaiters changeWaiters = new ChangeWaiters(MAX_CHANGE_WAITERS);
   private long producerVersion;
   private long durableProducerVersion;
   private long lastTimestampMs;
@@ -180,7 +190,8 @@ public final class StreamActor {
   private Future<SubjectRecord> restore(Manifest manifest) {
     Promise<SubjectRecord> restored = Promise.promise();
     StoreWrite write = new StoreWrite.Restore(manifest.firstSequence(), manifest.lastSequence(),
-        manifest.producerVersion(), manifest.lastTimestamp(), manifest.state().getBytes(StandardCharsets.UTF_8));
+        manifest.producerVersion(), manifest.lastTimestamp(), manifest.state().getBytes(StandardCharsets.UTF_8),
+        manifest.attributes());
     WriteBatch batch = new WriteBatch(subject, List.of(write), context, (record, failure) -> {
       if (failure != null) {
         restored.fail(failure);
@@ -210,6 +221,7 @@ public final class StreamActor {
     messages = record.messages();
     bytes = record.bytes();
     state = record.state();
+    attributes = record.attributes();
   }
 
   private void run(Runnable task, java.util.function.Consumer<Throwable> onFailure) {
@@ -444,12 +456,21 @@ public final class StreamActor {
   }
 
   private void flushWrites() {
-    if (inFlightCompletions != null || nextWrites.isEmpty()) {
+    if (inFlightCompletions != null) {
+      return;
+    }
+    if (nextWrites.isEmpty()) {
+      // Replies of view steps that wrote nothing, queued behind writes that are now durable.
+      List<Completion> ready = nextCompletions;
+      nextCompletions = new ArrayList<>();
+      ready.forEach(Completion::succeeded);
       return;
     }
     List<StoreWrite> writes = nextWrites;
     inFlightCompletions = nextCompletions;
     inFlightLastSequence = lastAssigned;
+    inFlightAttributeWrites = queuedAttributeWrites;
+    queuedAttributeWrites = 0;
     nextWrites = new ArrayList<>();
     nextCompletions = new ArrayList<>();
     if (!env.writer().submit(new WriteBatch(subject, writes, context, this::written))) {
@@ -466,11 +487,17 @@ public final class StreamActor {
     }
     lastDurable = inFlightLastSequence;
     adopt(record);
+    durableVersion++;
+    if (inFlightAttributeWrites > 0 && queuedAttributeWrites == 0) {
+      queuedAttributes = null;
+    }
+    inFlightAttributeWrites = 0;
     cache.dropUpTo(firstSequence - 1);
     for (Completion completion : completions) {
       completion.succeeded();
     }
     consumers.values().forEach(this::pump);
+    changeWaiters.wakeAll().forEach(timer -> context.owner().cancelTimer(timer));
     wakeWaiters();
     flushWrites();
   }
@@ -484,10 +511,116 @@ public final class StreamActor {
     nextWrites = new ArrayList<>();
     nextCompletions = new ArrayList<>();
     lastAssigned = lastDurable;
+    queuedAttributes = null;
+    queuedAttributeWrites = 0;
+    inFlightAttributeWrites = 0;
     producerVersion = durableProducerVersion;
     cache.truncateAfter(lastDurable);
     completions.forEach(c -> c.failed(failure));
     later.forEach(c -> c.failed(failure));
+  }
+
+  // ---- protocol views (Durable Streams) -------------------------------------------------------
+
+  /**
+   * Runs {@code step} on this actor; its result reaches {@code onDone} once the step's writes (and
+   * all writes queued before them) are durable. A step that throws writes nothing and fails.
+   */
+  public <T> void transact(ViewStep<T> step, BiConsumer<T, Throwable> onDone) {
+    run(() -> {
+      ViewWrites writes = new ViewWrites();
+      T result;
+      try {
+        result = step.apply(writes);
+      } catch (RuntimeException e) {
+        onDone.accept(null, e);
+        return;
+      }
+      writes.enqueueAll(result, onDone);
+    }, failing(onDone));
+  }
+
+  /** The subject as readers see it (durable writes only). */
+  public void snapshot(BiConsumer<ViewSnapshot, Throwable> onSnapshot) {
+    run(() -> onSnapshot.accept(new ViewSnapshot(subjectId, firstSequence, lastDurable, attributes, durableVersion), null),
+        failing(onSnapshot));
+  }
+
+  /**
+   * Completes with true on {@code caller} at the next durable write after the snapshot of
+   * {@code version} (at once if there was one already), with false after {@code timeoutMs}. Fails
+   * with {@link OverloadedException} when too many readers wait on this subject.
+   */
+  public Future<Boolean> awaitChange(long version, long timeoutMs, Context caller) {
+    Promise<Boolean> promise = Promise.promise();
+    run(() -> {
+      if (durableVersion != version) {
+        caller.runOnContext(v -> promise.complete(true));
+        return;
+      }
+      long[] waiterId = {-1};
+      long timer = context.owner().setTimer(timeoutMs, t -> {
+        if (changeWaiters.remove(waiterId[0])) {
+          caller.runOnContext(v -> promise.complete(false));
+        }
+      });
+      waiterId[0] = changeWaiters.add(() -> caller.runOnContext(v -> promise.complete(true)), timer);
+      if (waiterId[0] < 0) {
+        context.owner().cancelTimer(timer);
+        caller.runOnContext(v -> promise.fail(new OverloadedException("too many readers wait on '" + subject + "'")));
+      }
+    }, failure -> caller.runOnContext(v -> promise.fail(failure)));
+    return promise.future();
+  }
+
+  /** The writes of one {@link ViewStep}, applied to the actor's numbers as they are queued. */
+  private final class ViewWrites implements ViewTransaction {
+    private final List<StoreWrite> writes = new ArrayList<>();
+
+    @Override
+    public long lastSequence() {
+      return lastAssigned;
+    }
+
+    @Override
+    public byte[] attributes() {
+      return queuedAttributes != null ? queuedAttributes : attributes;
+    }
+
+    @Override
+    public long append(byte[] payload) {
+      long sequence = ++lastAssigned;
+      writes.add(new StoreWrite.Append(sequence, nextTimestamp(), payload));
+      return sequence;
+    }
+
+    @Override
+    public void putAttributes(byte[] newAttributes) {
+      queuedAttributes = newAttributes;
+      queuedAttributeWrites++;
+      writes.add(new StoreWrite.PutAttributes(newAttributes));
+    }
+
+    @Override
+    public void deleteAll() {
+      writes.add(new StoreWrite.DeleteUpTo(lastAssigned));
+    }
+
+    <T> void enqueueAll(T result, BiConsumer<T, Throwable> onDone) {
+      nextWrites.addAll(writes);
+      nextCompletions.add(new Completion() {
+        @Override
+        public void succeeded() {
+          onDone.accept(result, null);
+        }
+
+        @Override
+        public void failed(Throwable failure) {
+          onDone.accept(null, failure);
+        }
+      });
+      flushWrites();
+    }
   }
 
   // ---- reads ----------------------------------------------------------------------------------
@@ -772,7 +905,8 @@ public final class StreamActor {
 
     @Override
     public SubjectArchive.Snapshot snapshot() {
-      return new SubjectArchive.Snapshot(firstSequence, lastDurable, state, durableProducerVersion, lastTimestampMs);
+      return new SubjectArchive.Snapshot(firstSequence, lastDurable, state, durableProducerVersion, lastTimestampMs,
+          attributes);
     }
 
     @Override
@@ -782,6 +916,10 @@ public final class StreamActor {
 
     @Override
     public void evict(long upTo) {
+      if (attributes.length > 0) {
+        // A Durable Streams subject: that view reads the store directly, so its messages stay local.
+        return;
+      }
       var policy = env.archive().policy();
       long minTimestamp = env.clock().millis() - policy.hotAge().toMillis();
       enqueue(new StoreWrite.Evict(upTo, policy.hotMessages(), policy.hotBytes(), minTimestamp), new Completion() {
@@ -857,8 +995,8 @@ public final class StreamActor {
   /** True when nothing holds this actor in memory: no socket, no write in flight, idle long enough. */
   boolean hibernatable(long nowMs) {
     return phase == Phase.READY && attachedSessions == 0 && consumers.isEmpty() && waiters.isEmpty()
-        && inFlightCompletions == null
-        && nextWrites.isEmpty() && nowMs - lastActivityMs >= env.config().idleTimeout().toMillis();
+        && changeWaiters.isEmpty() && inFlightCompletions == null && nextWrites.isEmpty() && nextCompletions.isEmpty()
+        && nowMs - lastActivityMs >= env.config().idleTimeout().toMillis();
   }
 
   /**
@@ -872,7 +1010,8 @@ public final class StreamActor {
     }
     long id = subjectId;
     archive.host(SubjectArchive.detachedHost(
-        new SubjectArchive.Snapshot(firstSequence, lastDurable, state, durableProducerVersion, lastTimestampMs),
+        new SubjectArchive.Snapshot(firstSequence, lastDurable, state, durableProducerVersion, lastTimestampMs,
+            attributes),
         (from, maxMessages, maxBytes) -> readLocal(id, from, maxMessages, maxBytes)));
     return archive;
   }

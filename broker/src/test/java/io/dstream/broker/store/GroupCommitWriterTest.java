@@ -47,6 +47,7 @@ class GroupCommitWriterTest {
     @Override public SubjectRecord open(String subject) { return real.open(subject); }
     @Override public SubjectRecord record(String subject) { return real.record(subject); }
     @Override public void putState(String subject, byte[] stateJson) { real.putState(subject, stateJson); }
+    @Override public void putAttributes(String subject, byte[] attributes) { real.putAttributes(subject, attributes); }
     @Override public SubjectRecord deleteUpTo(String subject, long upTo) { return real.deleteUpTo(subject, upTo); }
     @Override public int evict(String subject, StoreWrite.Evict evict, int max) { return real.evict(subject, evict, max); }
     @Override public void restore(String subject, StoreWrite.Restore restore) { real.restore(subject, restore); }
