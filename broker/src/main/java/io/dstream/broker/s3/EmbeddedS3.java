@@ -83,10 +83,6 @@ public final class EmbeddedS3 {
     return "http://127.0.0.1:" + proxy.getPort();
   }
 
-  public int port() {
-    return proxy.getPort();
-  }
-
   public String accessKey() {
     return accessKey;
   }

@@ -99,11 +99,6 @@ public final class S3Connection {
     return archiveThreads;
   }
 
-  /** The embedded server, or {@code null} when an endpoint is configured. */
-  public EmbeddedS3 embedded() {
-    return embedded;
-  }
-
   /** Runs a blocking S3 call on the transfer pool (after making sure the bucket exists). */
   public <T> Future<T> transfer(Callable<T> call) {
     return transfers.executeBlocking(() -> {
