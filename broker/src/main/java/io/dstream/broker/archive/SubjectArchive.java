@@ -81,6 +81,8 @@ public final class SubjectArchive {
   private boolean destroyPending;
   private Manifest.SegmentRef cachedRef;
   private List<StoredMessage> cachedMessages;
+  /** Whether the cached segment was used since the last tick; an unused one is dropped. */
+  private boolean cacheUsed;
 
   public SubjectArchive(String subject, Archive archive, Host host, long nowMs) {
     this.subject = subject;
@@ -140,6 +142,8 @@ public final class SubjectArchive {
    */
   public void host(Host newHost) {
     host = newHost;
+    cachedRef = null;
+    cachedMessages = null;
   }
 
   /**
@@ -185,6 +189,11 @@ public final class SubjectArchive {
 
   /** Starts a checkpoint or an eviction when one is due. */
   public void tick(long nowMs) {
+    if (!cacheUsed) {
+      cachedRef = null;
+      cachedMessages = null;
+    }
+    cacheUsed = false;
     if (disabled || busy || nowMs < nextAttemptMs) {
       return;
     }
@@ -402,7 +411,7 @@ public final class SubjectArchive {
   /**
    * Messages from {@code from} (inclusive) out of the segment holding it, at most {@code maxMessages};
    * empty if no segment holds it. The most recently read segment is kept decoded, so a replay reads
-   * each segment once.
+   * each segment once; it is dropped at the first tick after a tick in which it was not used.
    */
   public Future<List<StoredMessage>> read(long from, int maxMessages) {
     if (manifest == null) {
@@ -412,6 +421,7 @@ public final class SubjectArchive {
     if (ref == null) {
       return Future.succeededFuture(List.of());
     }
+    cacheUsed = true;
     Future<List<StoredMessage>> messages = ref.equals(cachedRef) ? Future.succeededFuture(cachedMessages)
         : archive.read(ref).onSuccess(read -> {
           cachedRef = ref;
