@@ -63,6 +63,11 @@ public final class FilesApi {
   /** Handles every request under {@code /r2}. */
   public void handle(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();
+    if (request.method() != HttpMethod.PUT && request.method() != HttpMethod.POST) {
+      // The router pauses every request; one whose body nobody reads must still be read to its end,
+      // or its keep-alive connection cannot carry the next request.
+      request.resume();
+    }
     String raw = request.path().length() <= PREFIX.length() ? "" : request.path().substring(PREFIX.length());
     if (raw.isEmpty() && request.method() == HttpMethod.GET) {
       String prefix = request.getParam("prefix", "");

@@ -25,7 +25,11 @@ final class FileClient implements AutoCloseable {
     }
 
     JsonObject json() {
-      return new JsonObject(body);
+      try {
+        return new JsonObject(body);
+      } catch (RuntimeException e) {
+        throw new AssertionError("status " + status + " with a body that is not JSON: '" + body + "' " + headers, e);
+      }
     }
 
     String header(String name) {
