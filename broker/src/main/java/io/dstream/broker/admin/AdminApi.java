@@ -2,8 +2,12 @@ package io.dstream.broker.admin;
 
 import io.dstream.broker.http.HttpErrors;
 import io.dstream.broker.store.MessageStore;
-import io.dstream.broker.store.StoredMessage;
 import io.dstream.broker.store.SubjectRecord;
+import io.dstream.broker.stream.Published;
+import io.dstream.broker.stream.StreamActor;
+import io.dstream.broker.stream.StreamRegistry;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
@@ -23,9 +27,10 @@ import java.util.zip.CRC32;
  * {@code GET /admin/subjects/{subject}} adds the state object, and
  * {@code GET /admin/subjects/{subject}/messages} pages through stored messages with their timestamps.
  *
- * <p>Everything comes from committed store data, so it shows exactly what was acknowledged; messages
- * are capped at the committed last sequence. Store reads run on the readers' worker pool, never on
- * the event loop. Authentication is the router's, before these handlers.
+ * <p>Listings come from committed store data, so they show exactly what was acknowledged; store
+ * reads run on the readers' worker pool, never on the event loop. Message pages are read through
+ * the subject's actor (durable messages only), which also reaches messages the archive moved to the
+ * bucket. Authentication is the router's, before these handlers.
  */
 public final class AdminApi {
 
@@ -33,14 +38,15 @@ public final class AdminApi {
   static final int DEFAULT_LIMIT = 100;
   /** Largest page; bounds the memory and time of one request. */
   static final int MAX_LIMIT = 1000;
-  private static final long MAX_PAGE_BYTES = 4L * 1024 * 1024;
 
   private final MessageStore store;
   private final WorkerExecutor readers;
+  private final StreamRegistry registry;
 
-  public AdminApi(MessageStore store, WorkerExecutor readers) {
+  public AdminApi(MessageStore store, WorkerExecutor readers, StreamRegistry registry) {
     this.store = store;
     this.readers = readers;
+    this.registry = registry;
   }
 
   /** Adds the admin routes to {@code router}. */
@@ -88,33 +94,53 @@ public final class AdminApi {
     if (limit == null || from == null) {
       return;
     }
-    blocking(ctx, () -> {
-      SubjectRecord record = store.find(subject);
-      if (record == null) {
-        return null;
+    // Existence is checked in the store, so asking for an unknown subject never creates it.
+    readers.executeBlocking(() -> store.find(subject), false).onComplete(found -> {
+      if (found.failed()) {
+        ctx.fail(found.cause());
+      } else if (found.result() == null) {
+        HttpErrors.send(ctx.response(), 404, "not_found", "no subject '" + subject + "'");
+      } else {
+        readThroughActor(ctx, subject, Math.max(from, found.result().firstSequence()), limit);
       }
-      List<StoredMessage> page = store.read(record.id(), Math.max(from, record.firstSequence()), limit, MAX_PAGE_BYTES);
-      StringBuilder json = new StringBuilder("{\"subject\":").append(Json.encode(subject))
-          .append(",\"lastSequence\":").append(record.lastSequence())
-          .append(",\"messages\":[");
-      long next = Math.max(from, record.firstSequence());
-      String separator = "";
-      for (StoredMessage message : page) {
-        if (message.sequence() > record.lastSequence()) {
-          break;
-        }
-        // The stored object is already JSON text: embedded as is, never re-encoded.
-        json.append(separator).append("{\"sequence\":").append(message.sequence()).append(",\"ts\":")
-            .append(message.timestampMs()).append(",\"message\":")
-            .append(new String(message.payload(), StandardCharsets.UTF_8)).append('}');
-        separator = ",";
-        next = message.sequence() + 1;
-      }
-      return json.append("],\"next\":").append(next).append('}').toString();
     });
   }
 
-  /** The state's CRC-32 lets an incremental export fetch a state only when it changed. */
+  /** The actor's read reaches messages the archive moved out of the local store, too. */
+  private void readThroughActor(RoutingContext ctx, String subject, long from, int limit) {
+    Context caller = Vertx.currentContext();
+    registry.attach(subject, caller).onComplete(attached -> {
+      if (attached.failed()) {
+        ctx.fail(attached.cause());
+        return;
+      }
+      StreamActor actor = attached.result();
+      actor.info((info, infoFailure) -> actor.read(from, limit, 0, (page, failure) -> caller.runOnContext(v -> {
+        actor.detach();
+        if (infoFailure != null || failure != null) {
+          ctx.fail(infoFailure != null ? infoFailure : failure);
+          return;
+        }
+        ctx.response().putHeader("Content-Type", "application/json").end(messagesPage(subject, info.lastSequence(), from, page));
+      })));
+    });
+  }
+
+  private static String messagesPage(String subject, long lastSequence, long from, List<Published> page) {
+    StringBuilder json = new StringBuilder("{\"subject\":").append(Json.encode(subject))
+        .append(",\"lastSequence\":").append(lastSequence).append(",\"messages\":[");
+    long next = from;
+    String separator = "";
+    for (Published message : page) {
+      // The stored object is already JSON text: embedded as is, never re-encoded.
+      json.append(separator).append("{\"sequence\":").append(message.sequence()).append(",\"ts\":")
+          .append(message.timestampMs()).append(",\"message\":").append(message.json()).append('}');
+      separator = ",";
+      next = message.sequence() + 1;
+    }
+    return json.append("],\"next\":").append(next).append('}').toString();
+  }
+
   private static JsonObject summary(String subject, SubjectRecord record) {
     CRC32 stateCrc = new CRC32();
     stateCrc.update(record.state());

@@ -36,6 +36,8 @@ public final class BrokerConfig {
   private final boolean webSocketCompression;
   private final Duration dedupWindow;
   private final int dedupMaxEntries;
+  private final S3Settings s3;
+  private final ArchivePolicy archivePolicy;
   private final AnonymousAccess anonymousAccess;
   private final int maxAppendBytes;
   private final JwtSettings jwt;
@@ -69,6 +71,8 @@ public final class BrokerConfig {
     this.webSocketCompression = b.webSocketCompression;
     this.dedupWindow = positive(b.dedupWindow, "dedupWindow");
     this.dedupMaxEntries = positive(b.dedupMaxEntries, "dedupMaxEntries");
+    this.s3 = Objects.requireNonNull(b.s3, "s3");
+    this.archivePolicy = Objects.requireNonNull(b.archivePolicy, "archivePolicy");
     this.anonymousAccess = Objects.requireNonNull(b.anonymousAccess, "anonymousAccess");
     this.maxAppendBytes = positive(b.maxAppendBytes, "maxAppendBytes");
     this.jwt = Objects.requireNonNull(b.jwt, "jwt");
@@ -109,7 +113,8 @@ public final class BrokerConfig {
         .maxInFlight(maxInFlight).ackTimeout(ackTimeout).maxDeliver(maxDeliver).idleTimeout(idleTimeout)
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes).shards(shards)
         .groupCommit(groupCommit).writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb)
-        .webSocketCompression(webSocketCompression).jwt(jwt).tls(tls).connectionLimits(connectionLimits)
+        .webSocketCompression(webSocketCompression).s3(s3).archivePolicy(archivePolicy)
+        .jwt(jwt).tls(tls).connectionLimits(connectionLimits)
         .dedupWindow(dedupWindow).dedupMaxEntries(dedupMaxEntries)
         .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes)
         .maxRecordsPerRead(maxRecordsPerRead).longPollTimeout(longPollTimeout).maxLongPollWaiters(maxLongPollWaiters)
@@ -182,6 +187,11 @@ public final class BrokerConfig {
   /** Most {@code (clientId, cMsgId)} entries remembered per subject; the oldest go first beyond it. */
   public int dedupMaxEntries() { return dedupMaxEntries; }
 
+  /** The S3 endpoint (or the embedded one) for files and checkpoints. */
+  public S3Settings s3() { return s3; }
+
+  /** Checkpoint interval, hot window and retry bounds of the archive (docs/storage.md). */
+  public ArchivePolicy archivePolicy() { return archivePolicy; }
   /** What requests without credentials may do on the stream surfaces. */
   public AnonymousAccess anonymousAccess() { return anonymousAccess; }
 
@@ -235,6 +245,8 @@ public final class BrokerConfig {
     private boolean webSocketCompression;
     private Duration dedupWindow = Duration.ofMinutes(2);
     private int dedupMaxEntries = 10_000;
+    private S3Settings s3 = S3Settings.EMBEDDED;
+    private ArchivePolicy archivePolicy = ArchivePolicy.DEFAULT;
     private AnonymousAccess anonymousAccess = AnonymousAccess.NONE;
     private int maxAppendBytes = 16 * 1024 * 1024;
     private JwtSettings jwt = JwtSettings.DISABLED;
@@ -270,6 +282,8 @@ public final class BrokerConfig {
     public Builder webSocketCompression(boolean enabled) { this.webSocketCompression = enabled; return this; }
     public Builder dedupWindow(Duration dedupWindow) { this.dedupWindow = dedupWindow; return this; }
     public Builder dedupMaxEntries(int dedupMaxEntries) { this.dedupMaxEntries = dedupMaxEntries; return this; }
+    public Builder s3(S3Settings s3) { this.s3 = s3; return this; }
+    public Builder archivePolicy(ArchivePolicy archivePolicy) { this.archivePolicy = archivePolicy; return this; }
     public Builder anonymousAccess(AnonymousAccess anonymousAccess) { this.anonymousAccess = anonymousAccess; return this; }
     public Builder maxAppendBytes(int maxAppendBytes) { this.maxAppendBytes = maxAppendBytes; return this; }
     public Builder jwt(JwtSettings jwt) { this.jwt = jwt; return this; }

@@ -4,6 +4,7 @@ import io.dstream.broker.admin.AdminApi;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.durable.DurableStreamsApi;
+import io.dstream.broker.files.FilesApi;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.records.RecordsHandler;
 import io.dstream.broker.stream.OverloadedException;
@@ -37,11 +38,12 @@ public final class HttpApi {
   private final BrokerMetrics metrics;
   private final DurableStreamsApi durableStreams;
   private final int maxAppendBytes;
+  private final FilesApi files;
   private final AdminApi admin;
 
   public HttpApi(Authenticator authenticator, ClientAddresses clientAddresses, V1Endpoint v1,
                  RecordsHandler records, BrokerMetrics metrics, DurableStreamsApi durableStreams, int maxAppendBytes,
-                 AdminApi admin) {
+                 FilesApi files, AdminApi admin) {
     this.authentication = new AuthenticationHandler(authenticator);
     this.clientAddresses = clientAddresses;
     this.v1 = v1;
@@ -49,6 +51,7 @@ public final class HttpApi {
     this.metrics = metrics;
     this.durableStreams = durableStreams;
     this.maxAppendBytes = maxAppendBytes;
+    this.files = files;
     this.admin = admin;
   }
 
@@ -66,6 +69,7 @@ public final class HttpApi {
     router.put("/v1/stream/*").handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
     router.post("/v1/stream/*").handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
     router.route("/v1/stream/*").handler(durableStreams::handle);
+    router.route("/r2/*").handler(files::handle);
     router.route("/admin/*").handler(this::handleAdminPermission);
     admin.mount(router);
     router.route().handler(ctx -> HttpErrors.send(ctx.response(), 404, "not_found", "no route for " + ctx.request().path()));
