@@ -1,6 +1,7 @@
 package io.dstream.broker.admin;
 
 import io.dstream.broker.TestBroker;
+import io.dstream.broker.config.ArchivePolicy;
 import io.dstream.broker.ws.V1TestClient;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
@@ -13,6 +14,7 @@ import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -94,6 +96,36 @@ class AdminApiTest {
       JsonObject rest = get(web, broker, "/admin/subjects/admin.one/messages?from=5", TestBroker.API_KEY).bodyAsJsonObject();
       assertEquals(1, rest.getJsonArray("messages").size());
       assertEquals(6L, rest.getLong("next"));
+    } finally {
+      web.close();
+    }
+  }
+
+  @Test
+  void messagePagesIncludeMessagesTheArchiveMovedOutOfTheLocalStore(Vertx vertx) throws Exception {
+    WebClient web = WebClient.create(vertx);
+    ArchivePolicy smallWindow = new ArchivePolicy(Duration.ofMillis(100), 5, 64L << 20, Duration.ofDays(1),
+        Duration.ofMillis(50), Duration.ofMillis(400));
+    try (TestBroker broker = TestBroker.start(vertx, b -> b.archivePolicy(smallWindow));
+         V1TestClient client = V1TestClient.connect(vertx, broker.port(), "admin.archived", TestBroker.API_KEY)) {
+      for (int i = 1; i <= 40; i++) {
+        client.request(new JsonObject().put("n", i));
+      }
+      long deadline = System.currentTimeMillis() + 30_000;
+      // Each message is under 150 bytes of JSON: 40 of them are far more than 5 x 150.
+      while (client.command("getStreamInfo").getJsonObject("stream").getLong("bytes") > 5 * 150
+          && System.currentTimeMillis() < deadline) {
+        Thread.sleep(100);
+      }
+      assertTrue(client.command("getStreamInfo").getJsonObject("stream").getLong("bytes") <= 5 * 150, "evicted");
+
+      JsonArray messages = get(web, broker, "/admin/subjects/admin.archived/messages?from=1&limit=1000",
+          TestBroker.API_KEY).bodyAsJsonObject().getJsonArray("messages");
+      assertEquals(40, messages.size());
+      for (int i = 0; i < 40; i++) {
+        assertEquals(i + 1L, messages.getJsonObject(i).getLong("sequence"));
+        assertEquals(i + 1, messages.getJsonObject(i).getJsonObject("message").getJsonObject("data").getInteger("n"));
+      }
     } finally {
       web.close();
     }
