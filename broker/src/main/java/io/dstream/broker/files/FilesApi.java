@@ -33,7 +33,8 @@ import java.util.Map;
  * exposed it (docs/storage.md#files). Bodies stream both ways with backpressure
  * ({@link RequestBodyStream}, {@link ResponsePump}); every S3 call runs on the transfer pool.
  *
- * <p>Keys are the percent-decoded path after {@code /r2/}, 1 to 1024 bytes of UTF-8; keys under
+ * <p>Keys are the percent-decoded path after {@code /r2/}, 1 to 1024 bytes of UTF-8 without {@code .} or
+ * {@code ..} path segments; keys under
  * {@link ArchiveKeys#RESERVED_PREFIX} belong to the checkpoints and are refused with 400 (and left
  * out of listings). S3 errors map to statuses in {@link #fail}; an unreachable endpoint is 503.
  * A JWT's file scopes apply: reading and listing need {@code fileRead}, writing and deleting
@@ -118,6 +119,13 @@ public final class FilesApi {
     }
     if (key.startsWith(ArchiveKeys.RESERVED_PREFIX)) {
       return "keys under '" + ArchiveKeys.RESERVED_PREFIX + "' are reserved for the broker's checkpoints";
+    }
+    // S3 servers (MinIO among them) refuse these segments, and a filesystem-backed store could read
+    // them as directory steps: refuse them up front with a clear answer.
+    for (String segment : key.split("/", -1)) {
+      if (segment.equals(".") || segment.equals("..")) {
+        return "a key may not contain '.' or '..' as a path segment";
+      }
     }
     return null;
   }
