@@ -105,15 +105,19 @@ wait_ready() { # name command...
 
 log "work dir $WORK"
 start_ours ours-always "$P_ALWAYS" always
+PID_ALWAYS=$LAST_PID
 start_ours ours-os "$P_OS" os
+PID_OS=$LAST_PID
 mkdir -p "$WORK/nats" "$WORK/redis"
 # JetStream with file storage and its default sync (fsync every 2 minutes).
 nats-server -a 127.0.0.1 -p "$P_NATS" -js -sd "$WORK/nats" >"$WORK/nats.log" 2>&1 &
 PIDS+=($!)
+PID_NATS=$!
 # Redis Streams with the append-only file, fsync once per second; no RDB snapshots.
 redis-server --bind 127.0.0.1 --port "$P_REDIS" --dir "$WORK/redis" --appendonly yes --appendfsync everysec \
   --save "" --protected-mode no --daemonize no >"$WORK/redis.log" 2>&1 &
 PIDS+=($!)
+PID_REDIS=$!
 
 wait_ready ours-always curl -sf "http://127.0.0.1:$P_ALWAYS/health"
 wait_ready ours-os curl -sf "http://127.0.0.1:$P_OS/health"
@@ -127,7 +131,8 @@ log "versions: $(nats-server --version), $(redis-server --version | cut -d' ' -f
 TABLE=$WORK/table.md
 MATRIX=(matrix --ours-always "127.0.0.1:$P_ALWAYS" --ours-os "127.0.0.1:$P_OS" --api-key "$API_KEY"
   --nats "nats://127.0.0.1:$P_NATS" --redis "127.0.0.1:$P_REDIS" --repeats "$REPEATS" --scenarios "$SCENARIOS"
-  --table "$TABLE")
+  --table "$TABLE" --pid "ours-always=$PID_ALWAYS" --pid "ours-os=$PID_OS" --pid "jetstream=$PID_NATS"
+  --pid "nats-core=$PID_NATS" --pid "redis=$PID_REDIS")
 if [ $QUICK = 1 ]; then MATRIX+=(--quick --timeout-s 30); fi
 status=0
 timeout --kill-after=10 $((QUICK == 1 ? 120 : 3600)) java -jar "$BENCH_JAR" "${MATRIX[@]}" || status=$?
@@ -136,11 +141,12 @@ timeout --kill-after=10 $((QUICK == 1 ? 120 : 3600)) java -jar "$BENCH_JAR" "${M
 IDLE_STATUS=skipped
 if [ $IDLE = 1 ]; then
   SUBJECTS=$((QUICK == 1 ? 500 : 1000000))
+  BUDGET=$((QUICK == 1 ? 20 : 900))
   DSTREAM_IDLE_TIMEOUT_MS=1000 start_ours ours-idle "$P_IDLE" always -Xmx1g
   IDLE_PID=$LAST_PID
   wait_ready ours-idle curl -sf "http://127.0.0.1:$P_IDLE/health"
   if timeout --kill-after=10 $((QUICK == 1 ? 60 : 1800)) java -jar "$BENCH_JAR" idle --ours "127.0.0.1:$P_IDLE" \
-      --api-key "$API_KEY" --subjects "$SUBJECTS" --broker-pid "$IDLE_PID" --timeout-s $((QUICK == 1 ? 50 : 1700)); then
+      --api-key "$API_KEY" --subjects "$SUBJECTS" --broker-pid "$IDLE_PID" --budget-s "$BUDGET" --timeout-s $((QUICK == 1 ? 50 : 1700)); then
     IDLE_STATUS=ok
   else
     IDLE_STATUS=failed

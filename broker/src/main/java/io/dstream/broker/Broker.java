@@ -4,6 +4,7 @@ import io.dstream.broker.auth.ApiKeyAuthenticator;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.http.ClientAddresses;
 import io.dstream.broker.http.HttpApi;
+import io.dstream.broker.http.HttpListener;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.store.GroupCommitWriter;
 import io.dstream.broker.store.MessageStore;
@@ -11,8 +12,10 @@ import io.dstream.broker.store.MvMessageStore;
 import io.dstream.broker.stream.StreamEnvironment;
 import io.dstream.broker.stream.StreamRegistry;
 import io.dstream.broker.ws.V1Endpoint;
+import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -40,6 +43,7 @@ public final class Broker {
   private WorkerExecutor readers;
   private StreamRegistry registry;
   private HttpServer server;
+  private String listeners;
 
   private Broker(Vertx vertx, BrokerConfig config) {
     this.vertx = vertx;
@@ -77,13 +81,29 @@ public final class Broker {
             .setMaxWebSocketMessageSize(config.maxFrameBytes())
             .setPerMessageWebSocketCompressionSupported(config.webSocketCompression())
             .setPerFrameWebSocketCompressionSupported(config.webSocketCompression());
-        return vertx.createHttpServer(options).requestHandler(api.router(vertx)).listen();
+        return vertx.createHttpServer(options).requestHandler(api.router(vertx)).listen().compose(listening -> {
+          server = listening;
+          return spreadListeners(options, api);
+        });
       });
-    }).map(listening -> {
-      server = listening;
-      LOG.info("listening on http://{}:{}", config.host(), listening.actualPort());
+    }).map(ignored -> {
+      LOG.info("listening on http://{}:{}", config.host(), server.actualPort());
       return this;
     });
+  }
+
+  /**
+   * Listeners on the other event loops, sharing the bound port: connections spread over all cores.
+   * Vert.x shares a port only among servers that asked for the same fixed port, so with port 0
+   * (tests) the first server listens alone.
+   */
+  private Future<Void> spreadListeners(HttpServerOptions options, HttpApi api) {
+    int more = VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE - 1;
+    if (more <= 0 || config.port() == 0) {
+      return Future.succeededFuture();
+    }
+    return vertx.deployVerticle(() -> new HttpListener(options, api), new DeploymentOptions().setInstances(more))
+        .onSuccess(id -> listeners = id).mapEmpty();
   }
 
   private static int frameBackstop(int maxFrameBytes) {
@@ -103,6 +123,7 @@ public final class Broker {
   public Future<Void> stop() {
     Future<Void> closed = server == null ? Future.succeededFuture() : server.close();
     return closed
+        .transform(ignored -> listeners == null ? Future.<Void>succeededFuture() : vertx.undeploy(listeners))
         .transform(ignored -> registry == null ? Future.<Void>succeededFuture() : registry.stop(vertx))
         .transform(ignored -> vertx.<Void>executeBlocking(() -> {
           if (writer != null) {

@@ -11,7 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
@@ -52,6 +54,8 @@ public final class BenchMain {
     long timeoutSeconds;
     @Option(names = "--table", description = "also write the Markdown table to this file")
     Path tableFile;
+    @Option(names = "--pid", description = "SYSTEM=PID of a server process, for its CPU per message (Linux)")
+    Map<String, Long> serverPids = new HashMap<>();
 
     @Override
     public Integer call() throws Exception {
@@ -78,7 +82,7 @@ public final class BenchMain {
           }
         }
         PrintStream out = System.out;
-        ResultTable table = new Matrix(targets, quick ? Counts.QUICK : Counts.FULL, repeats, selected, out).run();
+        ResultTable table = new Matrix(targets, quick ? Counts.QUICK : Counts.FULL, repeats, selected, serverPids, out).run();
         String markdown = table.markdown();
         if (tableFile != null) {
           Files.writeString(tableFile, markdown, StandardCharsets.UTF_8);
@@ -109,13 +113,16 @@ public final class BenchMain {
     int concurrency;
     @Option(names = "--broker-pid", description = "for the heap reading via jcmd", defaultValue = "0")
     long brokerPid;
+    @Option(names = "--budget-s", description = "stop creating subjects after this long", defaultValue = "600")
+    long budgetSeconds;
     @Option(names = "--timeout-s", defaultValue = "900")
     long timeoutSeconds;
 
     @Override
     public Integer call() throws Exception {
       try (OursTarget target = new OursTarget(ResultTable.OURS_ALWAYS, ours, apiKey, timeoutSeconds * 1000)) {
-        new IdleSubjects(target, ours, apiKey, System.out).run(subjects, concurrency, brokerPid, timeoutSeconds * 1000);
+        new IdleSubjects(target, ours, apiKey, System.out).run(subjects, concurrency, brokerPid, budgetSeconds * 1000,
+            timeoutSeconds * 1000);
       }
       return 0;
     }

@@ -5,6 +5,7 @@ import org.HdrHistogram.Histogram;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -20,11 +21,15 @@ final class Matrix {
   private final int repeats;
   private final Set<Scenario> scenarios;
   private final PrintStream log;
+  private final Map<String, Long> serverPids;
   private final ResultTable table = new ResultTable();
   private final String runId = Long.toString(System.currentTimeMillis() % 1_000_000_000L, 36);
 
-  Matrix(List<Target> targets, Counts counts, int repeats, Set<Scenario> scenarios, PrintStream log) {
+  /** {@code serverPids}: the server process of each system, for CPU per message (may be empty). */
+  Matrix(List<Target> targets, Counts counts, int repeats, Set<Scenario> scenarios, Map<String, Long> serverPids,
+         PrintStream log) {
     this.targets = targets;
+    this.serverPids = serverPids;
     this.counts = counts;
     this.repeats = repeats;
     this.scenarios = scenarios;
@@ -93,34 +98,57 @@ final class Matrix {
 
   private void runOne(Scenario scenario, Target target, int repeat) {
     String system = target.name();
+    long pid = serverPids.getOrDefault(system, 0L);
+    long cpuBefore = pid > 0 ? ProcessCpu.millis(pid) : -1;
     try {
-      switch (scenario) {
-        case PUBLISH -> record(scenario, system, "msg/s", target.publish(subject("publish", repeat, target),
-            counts.publish(), counts.window()), true);
-        case SYNC -> {
-          Histogram roundTrips = target.syncPublish(subject("sync", repeat, target), counts.sync());
-          record(scenario, system, "p50 µs", Rates.micros(roundTrips, 50), false);
-          record(scenario, system, "p99 µs", Rates.micros(roundTrips, 99), false);
-          record(scenario, system, "p99.9 µs", Rates.micros(roundTrips, 99.9), false);
-        }
-        case REPLAY -> record(scenario, system, "msg/s", target.replay(subject("replay", 0, target), counts.replay()), true);
-        case FANOUT -> {
-          FanOutResult result = target.fanOut(subject("fanout", repeat, target), counts.fanOut(), counts.subscribers(),
-              counts.window());
-          record(scenario, system, "delivered msg/s", result.deliveredPerSecond(), true);
-          record(scenario, system, "p99 publish→delivery µs", result.p99Micros(), false);
-          if (result.delivered() != result.expected()) {
-            log.printf("%s delivered %,d of %,d messages in scenario 4 (slow-consumer drops)%n", system,
-                result.delivered(), result.expected());
-          }
-        }
-        case SUBJECTS -> record(scenario, system, "msg/s", target.manySubjects(subject("many", repeat, target),
-            counts.subjects(), counts.publishers(), counts.subjectMessages(), counts.window()), true);
-        default -> throw new IllegalArgumentException(scenario.name());
+      long messages = measure(scenario, target, repeat);
+      long cpuAfter = pid > 0 ? ProcessCpu.millis(pid) : -1;
+      if (cpuBefore >= 0 && cpuAfter >= 0 && messages > 0) {
+        record(scenario, system, "server CPU µs/msg", (cpuAfter - cpuBefore) * 1000.0 / messages, false);
       }
     } catch (Exception e) {
       log.println("scenario " + scenario.number + " on " + system + " (run " + repeat + ") failed: " + e);
       table.failed(scenario, system);
+    }
+  }
+
+  /** Runs one scenario once and records its numbers; returns the messages the server handled. */
+  private long measure(Scenario scenario, Target target, int repeat) throws Exception {
+    String system = target.name();
+    switch (scenario) {
+      case PUBLISH -> {
+        record(scenario, system, "msg/s", target.publish(subject("publish", repeat, target), counts.publish(),
+            counts.window()), true);
+        return counts.publish();
+      }
+      case SYNC -> {
+        Histogram roundTrips = target.syncPublish(subject("sync", repeat, target), counts.sync());
+        record(scenario, system, "p50 µs", Rates.micros(roundTrips, 50), false);
+        record(scenario, system, "p99 µs", Rates.micros(roundTrips, 99), false);
+        record(scenario, system, "p99.9 µs", Rates.micros(roundTrips, 99.9), false);
+        return counts.sync();
+      }
+      case REPLAY -> {
+        record(scenario, system, "msg/s", target.replay(subject("replay", 0, target), counts.replay()), true);
+        return counts.replay();
+      }
+      case FANOUT -> {
+        FanOutResult result = target.fanOut(subject("fanout", repeat, target), counts.fanOut(), counts.subscribers(),
+            counts.window());
+        record(scenario, system, "delivered msg/s", result.deliveredPerSecond(), true);
+        record(scenario, system, "p99 publish→delivery µs", result.p99Micros(), false);
+        if (result.delivered() != result.expected()) {
+          log.printf("%s delivered %,d of %,d messages in scenario 4 (slow-consumer drops)%n", system,
+              result.delivered(), result.expected());
+        }
+        return result.delivered();
+      }
+      case SUBJECTS -> {
+        record(scenario, system, "msg/s", target.manySubjects(subject("many", repeat, target), counts.subjects(),
+            counts.publishers(), counts.subjectMessages(), counts.window()), true);
+        return counts.subjectMessages();
+      }
+      default -> throw new IllegalArgumentException(scenario.name());
     }
   }
 

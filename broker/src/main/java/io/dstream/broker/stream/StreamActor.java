@@ -325,14 +325,25 @@ public final class StreamActor {
 
   /** Acknowledges a delivery; frees its window slot. */
   public void ack(Subscriber subscriber, long deliveryId) {
+    ack(subscriber, new long[] {deliveryId});
+  }
+
+  /**
+   * Acknowledges deliveries in order with one hop to the actor's context (a socket's acks of one
+   * event-loop turn), then refills the window once, so the pushes that follow leave in one batch.
+   */
+  public void ack(Subscriber subscriber, long[] deliveryIds) {
     run(() -> {
       Consumer consumer = consumers.get(subscriber);
-      if (consumer == null || consumer.pending.remove(deliveryId) == null) {
-        env.metrics().unknownAcks.increment();
-        subscriber.unknownAck(deliveryId);
-        return;
+      for (long deliveryId : deliveryIds) {
+        if (consumer == null || consumer.pending.remove(deliveryId) == null) {
+          env.metrics().unknownAcks.increment();
+          subscriber.unknownAck(deliveryId);
+        }
       }
-      pump(consumer);
+      if (consumer != null) {
+        pump(consumer);
+      }
     }, failure -> { });
   }
 

@@ -13,6 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -41,6 +42,8 @@ final class V1Session implements Subscriber {
   private final AtomicInteger pendingRequests = new AtomicInteger();
   private volatile boolean pausedForRequests;
   private boolean pausedForWrites;
+  private long[] turnAcks = new long[64];
+  private int turnAckCount;
 
   V1Session(ServerWebSocket socket, Context context, StreamActor actor, String ip, int maxPendingRequests,
             BrokerMetrics metrics, V1FrameParser parser) {
@@ -90,8 +93,9 @@ final class V1Session implements Subscriber {
       return;
     }
     if (frame.isAck()) {
-      actor.ack(this, frame.ackId());
+      queueAck(frame.ackId());
     } else {
+      flushAcks();
       beginRequest();
       if (frame.command() == null) {
         publish(frame);
@@ -100,6 +104,29 @@ final class V1Session implements Subscriber {
       }
     }
     pauseWhileWriteQueueFull();
+  }
+
+  /**
+   * Acks of one event-loop turn (one read from the socket) go to the actor together: one hop instead
+   * of one per ack, and the window refills in one pump whose pushes leave in one flush. A request
+   * flushes the acks before it, so the actor sees every frame in the order the client sent it.
+   */
+  private void queueAck(long deliveryId) {
+    if (turnAckCount == 0) {
+      context.runOnContext(v -> flushAcks());
+    }
+    if (turnAckCount == turnAcks.length) {
+      turnAcks = Arrays.copyOf(turnAcks, 2 * turnAcks.length);
+    }
+    turnAcks[turnAckCount++] = deliveryId;
+  }
+
+  private void flushAcks() {
+    if (turnAckCount > 0) {
+      long[] deliveryIds = Arrays.copyOf(turnAcks, turnAckCount);
+      turnAckCount = 0;
+      actor.ack(this, deliveryIds);
+    }
   }
 
   private void publish(V1Frame frame) {
