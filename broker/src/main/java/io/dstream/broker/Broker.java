@@ -1,16 +1,22 @@
 package io.dstream.broker;
 
 import io.dstream.broker.auth.ApiKeyAuthenticator;
+import io.dstream.broker.auth.Authenticator;
+import io.dstream.broker.auth.JwtAuthenticator;
 import io.dstream.broker.config.BrokerConfig;
+import io.dstream.broker.durable.DurableStreamsApi;
 import io.dstream.broker.http.ClientAddresses;
+import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.http.HttpApi;
 import io.dstream.broker.http.HttpListener;
 import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.records.RecordsHandler;
 import io.dstream.broker.store.GroupCommitWriter;
 import io.dstream.broker.store.MessageStore;
 import io.dstream.broker.store.MvMessageStore;
 import io.dstream.broker.stream.StreamEnvironment;
 import io.dstream.broker.stream.StreamRegistry;
+import io.dstream.broker.stream.SubjectDestroyedHook;
 import io.dstream.broker.ws.V1Endpoint;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -19,11 +25,14 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.ext.web.Router;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.time.Clock;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A running broker: store, writer, actor shards and the HTTP/WebSocket listener, started in that
@@ -34,6 +43,8 @@ public final class Broker {
 
   private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
   private static final int STORE_READER_THREADS = 4;
+  /** Most payload bytes one Durable Streams read answers; the client continues from the returned offset. */
+  private static final long DURABLE_READ_MAX_BYTES = 4L * 1024 * 1024;
 
   private final Vertx vertx;
   private final BrokerConfig config;
@@ -69,25 +80,41 @@ public final class Broker {
       StreamEnvironment env = new StreamEnvironment(store, writer, readers, config, Clock.systemUTC(), metrics);
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
-        HttpApi api = new HttpApi(authenticator, new ClientAddresses(config.trustedProxies()),
-            new V1Endpoint(registry, config, metrics), metrics);
+        JwtAuthenticator jwt = config.jwt().enabled() ? JwtAuthenticator.create(vertx, config.jwt()) : null;
+        ConnectionGate gate = new ConnectionGate(config.connectionLimits(), metrics);
+        DurableStreamsApi durableStreams = new DurableStreamsApi(vertx, registry, store, readers, Clock.systemUTC(),
+            metrics, config.longPollTimeout().toMillis(), config.maxLongPollWaiters(), DURABLE_READ_MAX_BYTES);
+        HttpApi api = new HttpApi(new Authenticator(authenticator, jwt, config.anonymousAccess()),
+            new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate),
+            new RecordsHandler(registry, config, metrics, SubjectDestroyedHook.NONE), metrics, durableStreams,
+            config.maxAppendBytes());
+        Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())
             .setPort(config.port())
-            // The message limit is the enforced one: exceeding it reaches the socket's exception handler,
-            // which closes with 1009. The frame limit is a backstop at twice that: a frame over it
-            // makes Netty drop the connection without a close frame.
+            // The message limit is enforced by the session's assembler, which closes with 1009. The frame
+            // limit is a backstop at twice that: a frame over it makes Netty drop the connection
+            // without a close frame.
             .setMaxWebSocketFrameSize(frameBackstop(config.maxFrameBytes()))
-            .setMaxWebSocketMessageSize(config.maxFrameBytes())
             .setPerMessageWebSocketCompressionSupported(config.webSocketCompression())
-            .setPerFrameWebSocketCompressionSupported(config.webSocketCompression());
-        return vertx.createHttpServer(options).requestHandler(api.router(vertx)).listen().compose(listening -> {
+            .setPerFrameWebSocketCompressionSupported(config.webSocketCompression())
+            // Sniffing for a cleartext HTTP/2 preface delays the connection handler until a whole request
+            // head has arrived, which would blind the request-head deadline against slowloris.
+            .setHttp2ClearTextEnabled(false)
+            .setIdleTimeout((int) config.connectionLimits().idleTimeout().toMillis())
+            .setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
+        if (config.tls() != null) {
+          options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
+              .setCertPath(config.tls().certificate().toString())
+              .setKeyPath(config.tls().privateKey().toString()));
+        }
+        return HttpListener.listen(vertx, options, gate, router).compose(listening -> {
           server = listening;
-          return spreadListeners(options, api);
+          return spreadListeners(options, gate, api);
         });
       });
     }).map(ignored -> {
-      LOG.info("listening on http://{}:{}", config.host(), server.actualPort());
+      LOG.info("listening on {}://{}:{}", config.tls() != null ? "https" : "http", config.host(), server.actualPort());
       return this;
     });
   }
@@ -97,12 +124,12 @@ public final class Broker {
    * Vert.x shares a port only among servers that asked for the same fixed port, so with port 0
    * (tests) the first server listens alone.
    */
-  private Future<Void> spreadListeners(HttpServerOptions options, HttpApi api) {
+  private Future<Void> spreadListeners(HttpServerOptions options, ConnectionGate gate, HttpApi api) {
     int more = VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE - 1;
     if (more <= 0 || config.port() == 0) {
       return Future.succeededFuture();
     }
-    return vertx.deployVerticle(() -> new HttpListener(options, api), new DeploymentOptions().setInstances(more))
+    return vertx.deployVerticle(() -> new HttpListener(options, gate, api), new DeploymentOptions().setInstances(more))
         .onSuccess(id -> listeners = id).mapEmpty();
   }
 
@@ -135,6 +162,7 @@ public final class Broker {
           return null;
         }))
         .transform(ignored -> {
+          metrics.close();
           if (readers != null) {
             return readers.close();
           }

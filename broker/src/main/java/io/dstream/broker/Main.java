@@ -1,7 +1,11 @@
 package io.dstream.broker;
 
+import io.dstream.broker.auth.AnonymousAccess;
 import io.dstream.broker.config.BrokerConfig;
+import io.dstream.broker.config.ConnectionLimits;
 import io.dstream.broker.config.GroupCommitPolicy;
+import io.dstream.broker.config.JwtSettings;
+import io.dstream.broker.config.TlsSettings;
 import io.dstream.broker.store.SyncMode;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -11,6 +15,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -92,19 +98,115 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--ws-compression", defaultValue = "${env:DSTREAM_WS_COMPRESSION:-false}", description = "Offer WebSocket permessage-deflate (DSTREAM_WS_COMPRESSION).")
   boolean webSocketCompression;
 
+  @Option(names = "--anonymous", defaultValue = "${env:DSTREAM_ANONYMOUS:-none}", description = "What clients without credentials may do on /stream and /v1/stream: none, read, all (DSTREAM_ANONYMOUS).")
+  String anonymous;
+
+  @Option(names = "--max-append-bytes", defaultValue = "${env:DSTREAM_MAX_APPEND_BYTES:-16777216}", description = "Largest Durable Streams append body (DSTREAM_MAX_APPEND_BYTES).")
+  int maxAppendBytes;
+  @Option(names = "--jwt-secret", defaultValue = "${env:DSTREAM_JWT_SECRET}", description = "HS256 secret enabling JWT bearer tokens (DSTREAM_JWT_SECRET).")
+  String jwtSecret;
+
+  @Option(names = "--jwt-public-key", defaultValue = "${env:DSTREAM_JWT_PUBLIC_KEY}", description = "RS256/ES256 public key enabling JWTs: PEM text or a PEM file path (DSTREAM_JWT_PUBLIC_KEY).")
+  String jwtPublicKey;
+
+  @Option(names = "--jwt-issuer", defaultValue = "${env:DSTREAM_JWT_ISSUER}", description = "Required JWT iss; unset = any (DSTREAM_JWT_ISSUER).")
+  String jwtIssuer;
+
+  @Option(names = "--jwt-audience", defaultValue = "${env:DSTREAM_JWT_AUDIENCE:-}", description = "Comma-separated accepted JWT aud; empty = any (DSTREAM_JWT_AUDIENCE).")
+  String jwtAudience;
+
+  @Option(names = "--tls-cert", defaultValue = "${env:DSTREAM_TLS_CERT}", description = "PEM certificate chain: serve HTTPS/WSS (DSTREAM_TLS_CERT).")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", defaultValue = "${env:DSTREAM_TLS_KEY}", description = "PEM private key for --tls-cert (DSTREAM_TLS_KEY).")
+  Path tlsKey;
+
+  @Option(names = "--max-connections", defaultValue = "${env:DSTREAM_MAX_CONNECTIONS:-100000}", description = "Open connections; more get 503 (DSTREAM_MAX_CONNECTIONS).")
+  int maxConnections;
+
+  @Option(names = "--max-active-subjects", defaultValue = "${env:DSTREAM_MAX_ACTIVE_SUBJECTS:-2000000}", description = "Subjects in memory at once (DSTREAM_MAX_ACTIVE_SUBJECTS).")
+  int maxActiveSubjects;
+
+  @Option(names = "--rate-per-socket", defaultValue = "${env:DSTREAM_RATE_PER_SOCKET:-100000}", description = "Sustained requests per second per WebSocket (DSTREAM_RATE_PER_SOCKET).")
+  double ratePerSocket;
+
+  @Option(names = "--rate-burst", defaultValue = "${env:DSTREAM_RATE_BURST:-20000}", description = "Request burst per WebSocket above the rate (DSTREAM_RATE_BURST).")
+  int rateBurst;
+
+  @Option(names = "--slow-consumer-grace-ms", defaultValue = "${env:DSTREAM_SLOW_CONSUMER_GRACE_MS:-30000}", description = "Close a socket whose outbound queue stays full this long (DSTREAM_SLOW_CONSUMER_GRACE_MS).")
+  long slowConsumerGraceMs;
+
+  @Option(names = "--records-max-per-post", defaultValue = "${env:DSTREAM_RECORDS_MAX_PER_POST:-1000}", description = "Records API: most records per POST (DSTREAM_RECORDS_MAX_PER_POST).")
+  int maxRecordsPerPost;
+
+  @Option(names = "--records-max-body-bytes", defaultValue = "${env:DSTREAM_RECORDS_MAX_BODY_BYTES:-1048576}", description = "Records API: largest POST body (DSTREAM_RECORDS_MAX_BODY_BYTES).")
+  int maxRecordsBodyBytes;
+
+  @Option(names = "--records-max-per-read", defaultValue = "${env:DSTREAM_RECORDS_MAX_PER_READ:-1000}", description = "Records API: most records per GET (DSTREAM_RECORDS_MAX_PER_READ).")
+  int maxRecordsPerRead;
+
+  @Option(names = "--long-poll-timeout-ms", defaultValue = "${env:DSTREAM_LONG_POLL_TIMEOUT_MS:-30000}", description = "Longest wait of a long-poll, and of an SSE wait before its keep-alive (DSTREAM_LONG_POLL_TIMEOUT_MS).")
+  long longPollTimeoutMs;
+
+  @Option(names = "--max-long-poll-waiters", defaultValue = "${env:DSTREAM_MAX_LONG_POLL_WAITERS:-10000}", description = "Long-polls waiting at once; more get 503 (DSTREAM_MAX_LONG_POLL_WAITERS).")
+  int maxLongPollWaiters;
+  @Option(names = "--idle-connection-timeout-ms", defaultValue = "${env:DSTREAM_IDLE_CONNECTION_TIMEOUT_MS:-120000}", description = "Close a connection with no traffic this long (DSTREAM_IDLE_CONNECTION_TIMEOUT_MS).")
+  long idleConnectionTimeoutMs;
+
+  @Option(names = "--request-header-timeout-ms", defaultValue = "${env:DSTREAM_REQUEST_HEADER_TIMEOUT_MS:-10000}", description = "A new connection's first request head must arrive within this (DSTREAM_REQUEST_HEADER_TIMEOUT_MS).")
+  long requestHeaderTimeoutMs;
+
+  @Option(names = "--ws-ping-interval-ms", defaultValue = "${env:DSTREAM_WS_PING_INTERVAL_MS:-30000}", description = "WebSocket ping interval (DSTREAM_WS_PING_INTERVAL_MS).")
+  long pingIntervalMs;
+
   BrokerConfig toConfig() {
     BrokerConfig.Builder builder = BrokerConfig.builder()
         .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(SyncMode.parse(sync))
-        .trustedProxies(trustedProxies.isBlank() ? List.of() : Arrays.stream(trustedProxies.split(",")).map(String::trim).toList())
+        .trustedProxies(commaSeparated(trustedProxies))
         .maxFrameBytes(maxFrameBytes).maxPendingRequests(maxPendingRequests).maxInFlight(maxInFlight)
         .ackTimeout(Duration.ofMillis(ackTimeoutMs)).maxDeliver(maxDeliver).idleTimeout(Duration.ofMillis(idleTimeoutMs))
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes)
         .groupCommit(new GroupCommitPolicy(commitMaxMessages, commitMaxBytes, commitMaxDelayMicros))
-        .writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb).webSocketCompression(webSocketCompression);
+        .writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb).webSocketCompression(webSocketCompression)
+        .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes).maxRecordsPerRead(maxRecordsPerRead)
+        .longPollTimeout(Duration.ofMillis(longPollTimeoutMs)).maxLongPollWaiters(maxLongPollWaiters)
+        .anonymousAccess(AnonymousAccess.parse(anonymous)).maxAppendBytes(maxAppendBytes)
+        .jwt(new JwtSettings(blankToNull(jwtSecret), publicKeyPem(blankToNull(jwtPublicKey)), blankToNull(jwtIssuer),
+            commaSeparated(jwtAudience)))
+        .connectionLimits(new ConnectionLimits(maxConnections, ratePerSocket, rateBurst,
+            Duration.ofMillis(slowConsumerGraceMs), maxActiveSubjects, Duration.ofMillis(idleConnectionTimeoutMs),
+            Duration.ofMillis(requestHeaderTimeoutMs), Duration.ofMillis(pingIntervalMs)));
+    if (tlsCert != null || tlsKey != null) {
+      if (tlsCert == null || tlsKey == null) {
+        throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key (DSTREAM_TLS_CERT, DSTREAM_TLS_KEY)");
+      }
+      builder.tls(new TlsSettings(tlsCert, tlsKey));
+    }
     if (shards > 0) {
       builder.shards(shards);
     }
     return builder.build();
+  }
+
+  private static List<String> commaSeparated(String value) {
+    return value == null || value.isBlank() ? List.of()
+        : Arrays.stream(value.split(",")).map(String::trim).filter(v -> !v.isEmpty()).toList();
+  }
+
+  private static String blankToNull(String value) {
+    return value == null || value.isBlank() ? null : value;
+  }
+
+  /** The variable holds either the PEM text itself or the path of a PEM file. */
+  private static String publicKeyPem(String value) {
+    if (value == null || value.contains("-----BEGIN")) {
+      return value;
+    }
+    try {
+      return Files.readString(Path.of(value));
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read the JWT public key file " + value + ": " + e.getMessage(), e);
+    }
   }
 
   @Override

@@ -20,7 +20,8 @@ import java.util.concurrent.Callable;
 /** {@code java -jar bench/target/bench.jar}: the load generators behind bench/run.sh. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Load generators: our broker vs NATS JetStream, core NATS and Redis Streams (issue 6).",
-    subcommands = {BenchMain.MatrixCommand.class, BenchMain.IdleCommand.class, BenchMain.FreePortsCommand.class})
+    subcommands = {BenchMain.MatrixCommand.class, BenchMain.IdleCommand.class, BenchMain.TableCommand.class,
+        BenchMain.FreePortsCommand.class})
 public final class BenchMain {
 
   private BenchMain() {
@@ -124,6 +125,27 @@ public final class BenchMain {
         new IdleSubjects(target, ours, apiKey, System.out).run(subjects, concurrency, brokerPid, budgetSeconds * 1000,
             timeoutSeconds * 1000);
       }
+      return 0;
+    }
+  }
+
+  @Command(name = "table", mixinStandardHelpOptions = true,
+      description = "Rebuilds the table from the RESULT lines of a saved run log.")
+  static final class TableCommand implements Callable<Integer> {
+
+    @CommandLine.Parameters(index = "0", description = "a log holding RESULT lines")
+    Path log;
+
+    @Override
+    public Integer call() throws Exception {
+      ResultTable table = new ResultTable();
+      for (String line : Files.readAllLines(log, StandardCharsets.UTF_8)) {
+        Measurement measurement = Measurement.parse(line);
+        if (measurement != null) {
+          table.add(measurement);
+        }
+      }
+      System.out.println(table.markdown());
       return 0;
     }
   }

@@ -1,6 +1,5 @@
 package io.dstream.broker.auth;
 
-import io.vertx.core.http.HttpServerRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,8 +15,7 @@ import java.security.SecureRandom;
 import java.util.Base64;
 
 /**
- * Checks the broker's API key, given as {@code ?apiKey=}, {@code Authorization: Bearer <key>} or an
- * {@code auth} header. Keys are compared as SHA-256 digests with {@link MessageDigest#isEqual}, so the
+ * Checks the broker's API key. Keys are compared as SHA-256 digests with {@link MessageDigest#isEqual}, so the
  * time taken says nothing about the key. Thread-safe (immutable).
  */
 public final class ApiKeyAuthenticator {
@@ -64,22 +62,8 @@ public final class ApiKeyAuthenticator {
     return Files.readString(dataDir.resolve(KEY_FILE), StandardCharsets.UTF_8).trim();
   }
 
-  /** The credential the request presents, or null. */
-  public static String presented(HttpServerRequest request) {
-    String query = request.getParam("apiKey");
-    if (query != null) {
-      return query;
-    }
-    String authorization = request.getHeader("Authorization");
-    if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      return authorization.substring(7).trim();
-    }
-    return request.getHeader("auth");
-  }
-
-  /** True when the request presents the broker's key. */
-  public boolean authenticates(HttpServerRequest request) {
-    String presented = presented(request);
+  /** True when {@code presented} is the broker's key. */
+  public boolean matches(String presented) {
     return presented != null && MessageDigest.isEqual(keyDigest, digest(presented));
   }
 

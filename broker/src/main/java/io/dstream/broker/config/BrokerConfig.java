@@ -1,5 +1,6 @@
 package io.dstream.broker.config;
 
+import io.dstream.broker.auth.AnonymousAccess;
 import io.dstream.broker.store.SyncMode;
 
 import java.nio.file.Path;
@@ -33,6 +34,16 @@ public final class BrokerConfig {
   private final int writeQueueBatches;
   private final int storeCacheMb;
   private final boolean webSocketCompression;
+  private final AnonymousAccess anonymousAccess;
+  private final int maxAppendBytes;
+  private final JwtSettings jwt;
+  private final TlsSettings tls;
+  private final ConnectionLimits connectionLimits;
+  private final int maxRecordsPerPost;
+  private final int maxRecordsBodyBytes;
+  private final int maxRecordsPerRead;
+  private final Duration longPollTimeout;
+  private final int maxLongPollWaiters;
 
   private BrokerConfig(Builder b) {
     this.host = b.host;
@@ -54,6 +65,16 @@ public final class BrokerConfig {
     this.writeQueueBatches = positive(b.writeQueueBatches, "writeQueueBatches");
     this.storeCacheMb = positive(b.storeCacheMb, "storeCacheMb");
     this.webSocketCompression = b.webSocketCompression;
+    this.anonymousAccess = Objects.requireNonNull(b.anonymousAccess, "anonymousAccess");
+    this.maxAppendBytes = positive(b.maxAppendBytes, "maxAppendBytes");
+    this.jwt = Objects.requireNonNull(b.jwt, "jwt");
+    this.tls = b.tls;
+    this.connectionLimits = Objects.requireNonNull(b.connectionLimits, "connectionLimits");
+    this.maxRecordsPerPost = positive(b.maxRecordsPerPost, "maxRecordsPerPost");
+    this.maxRecordsBodyBytes = positive(b.maxRecordsBodyBytes, "maxRecordsBodyBytes");
+    this.maxRecordsPerRead = positive(b.maxRecordsPerRead, "maxRecordsPerRead");
+    this.longPollTimeout = positive(b.longPollTimeout, "longPollTimeout");
+    this.maxLongPollWaiters = positive(b.maxLongPollWaiters, "maxLongPollWaiters");
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be 0..65535, got " + port);
     }
@@ -84,7 +105,10 @@ public final class BrokerConfig {
         .maxInFlight(maxInFlight).ackTimeout(ackTimeout).maxDeliver(maxDeliver).idleTimeout(idleTimeout)
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes).shards(shards)
         .groupCommit(groupCommit).writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb)
-        .webSocketCompression(webSocketCompression);
+        .webSocketCompression(webSocketCompression).jwt(jwt).tls(tls).connectionLimits(connectionLimits)
+        .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes)
+        .maxRecordsPerRead(maxRecordsPerRead).longPollTimeout(longPollTimeout).maxLongPollWaiters(maxLongPollWaiters)
+        .anonymousAccess(anonymousAccess).maxAppendBytes(maxAppendBytes);
   }
 
   /** Bind address of the HTTP/WebSocket listener. */
@@ -147,6 +171,35 @@ public final class BrokerConfig {
    */
   public boolean webSocketCompression() { return webSocketCompression; }
 
+  /** What requests without credentials may do on the stream surfaces. */
+  public AnonymousAccess anonymousAccess() { return anonymousAccess; }
+
+  /** Largest body of one Durable Streams append or create; larger is refused with 413. */
+  public int maxAppendBytes() { return maxAppendBytes; }
+  /** How JWT bearer tokens are verified; {@link JwtSettings#DISABLED} accepts only the API key. */
+  public JwtSettings jwt() { return jwt; }
+
+  /** Certificate and key for HTTPS/WSS on the one port, or null for plain HTTP. */
+  public TlsSettings tls() { return tls; }
+
+  /** Per-connection and broker-wide bounds on clients. */
+  public ConnectionLimits connectionLimits() { return connectionLimits; }
+
+  /** Records API: most records one POST may append. */
+  public int maxRecordsPerPost() { return maxRecordsPerPost; }
+
+  /** Records API: largest POST body; larger is refused with 413. */
+  public int maxRecordsBodyBytes() { return maxRecordsBodyBytes; }
+
+  /** Records API: most records one GET returns (its {@code limit} is capped to this). */
+  public int maxRecordsPerRead() { return maxRecordsPerRead; }
+
+  /** The longest a long-poll waits before answering (requests asking for more are capped). */
+  public Duration longPollTimeout() { return longPollTimeout; }
+
+  /** Long-polls waiting at once across the broker; more are refused with 503. */
+  public int maxLongPollWaiters() { return maxLongPollWaiters; }
+
   /** Mutable builder with the documented defaults. */
   public static final class Builder {
     private String host = "127.0.0.1";
@@ -168,6 +221,16 @@ public final class BrokerConfig {
     private int writeQueueBatches = 65_536;
     private int storeCacheMb = 64;
     private boolean webSocketCompression;
+    private AnonymousAccess anonymousAccess = AnonymousAccess.NONE;
+    private int maxAppendBytes = 16 * 1024 * 1024;
+    private JwtSettings jwt = JwtSettings.DISABLED;
+    private TlsSettings tls;
+    private ConnectionLimits connectionLimits = ConnectionLimits.DEFAULT;
+    private int maxRecordsPerPost = 1000;
+    private int maxRecordsBodyBytes = 1024 * 1024;
+    private int maxRecordsPerRead = 1000;
+    private Duration longPollTimeout = Duration.ofSeconds(30);
+    private int maxLongPollWaiters = 10_000;
 
     private Builder() {
     }
@@ -191,6 +254,16 @@ public final class BrokerConfig {
     public Builder writeQueueBatches(int writeQueueBatches) { this.writeQueueBatches = writeQueueBatches; return this; }
     public Builder storeCacheMb(int storeCacheMb) { this.storeCacheMb = storeCacheMb; return this; }
     public Builder webSocketCompression(boolean enabled) { this.webSocketCompression = enabled; return this; }
+    public Builder anonymousAccess(AnonymousAccess anonymousAccess) { this.anonymousAccess = anonymousAccess; return this; }
+    public Builder maxAppendBytes(int maxAppendBytes) { this.maxAppendBytes = maxAppendBytes; return this; }
+    public Builder jwt(JwtSettings jwt) { this.jwt = jwt; return this; }
+    public Builder tls(TlsSettings tls) { this.tls = tls; return this; }
+    public Builder connectionLimits(ConnectionLimits limits) { this.connectionLimits = limits; return this; }
+    public Builder maxRecordsPerPost(int maxRecordsPerPost) { this.maxRecordsPerPost = maxRecordsPerPost; return this; }
+    public Builder maxRecordsBodyBytes(int maxRecordsBodyBytes) { this.maxRecordsBodyBytes = maxRecordsBodyBytes; return this; }
+    public Builder maxRecordsPerRead(int maxRecordsPerRead) { this.maxRecordsPerRead = maxRecordsPerRead; return this; }
+    public Builder longPollTimeout(Duration longPollTimeout) { this.longPollTimeout = longPollTimeout; return this; }
+    public Builder maxLongPollWaiters(int maxLongPollWaiters) { this.maxLongPollWaiters = maxLongPollWaiters; return this; }
 
     public BrokerConfig build() {
       return new BrokerConfig(this);

@@ -1,7 +1,11 @@
 package io.dstream.broker.http;
 
-import io.dstream.broker.auth.ApiKeyAuthenticator;
+import io.dstream.broker.auth.Authenticator;
+import io.dstream.broker.auth.Permissions;
+import io.dstream.broker.durable.DurableStreamsApi;
 import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.records.RecordsHandler;
+import io.dstream.broker.stream.OverloadedException;
 import io.dstream.broker.stream.Subjects;
 import io.dstream.broker.ws.V1Endpoint;
 import io.vertx.core.Vertx;
@@ -9,6 +13,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,29 +25,47 @@ public final class HttpApi {
 
   private static final Logger LOG = LoggerFactory.getLogger(HttpApi.class);
   private static final String STREAM_PREFIX = "/stream/";
+  private static final String DURABLE_NAMESPACE = "ds.";
+  /** Subscription routes that their own wake token authenticates (the consumer need not hold a broker credential). */
+  private static final String WAKE_TOKEN_ROUTES = "/v1/stream/__ds/subscriptions/[^/]+/(callback|ack|release)";
 
-  private final ApiKeyAuthenticator authenticator;
+  private final AuthenticationHandler authentication;
   private final ClientAddresses clientAddresses;
   private final V1Endpoint v1;
+  private final RecordsHandler records;
   private final BrokerMetrics metrics;
+  private final DurableStreamsApi durableStreams;
+  private final int maxAppendBytes;
 
-  public HttpApi(ApiKeyAuthenticator authenticator, ClientAddresses clientAddresses, V1Endpoint v1,
-                 BrokerMetrics metrics) {
-    this.authenticator = authenticator;
+  public HttpApi(Authenticator authenticator, ClientAddresses clientAddresses, V1Endpoint v1,
+                 RecordsHandler records, BrokerMetrics metrics, DurableStreamsApi durableStreams, int maxAppendBytes) {
+    this.authentication = new AuthenticationHandler(authenticator);
     this.clientAddresses = clientAddresses;
     this.v1 = v1;
+    this.records = records;
     this.metrics = metrics;
+    this.durableStreams = durableStreams;
+    this.maxAppendBytes = maxAppendBytes;
   }
 
   public Router router(Vertx vertx) {
     Router router = Router.router(vertx);
     router.get("/health").handler(this::handleHealth);
-    router.route().handler(this::handleAuthentication);
+    // CORS preflights never carry credentials; they reveal nothing and change nothing.
+    router.options("/v1/stream/*").handler(durableStreams::handle);
+    router.postWithRegex(WAKE_TOKEN_ROUTES).handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes))
+        .handler(durableStreams::handle);
+    router.route().handler(authentication);
     router.get("/metrics").handler(this::handleMetrics);
+    router.post("/stream/*").handler(records.bodyHandler());
     router.route("/stream/*").handler(this::handleStream);
+    router.put("/v1/stream/*").handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
+    router.post("/v1/stream/*").handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
+    router.route("/v1/stream/*").handler(durableStreams::handle);
     router.route().handler(ctx -> HttpErrors.send(ctx.response(), 404, "not_found", "no route for " + ctx.request().path()));
     router.route().failureHandler(this::handleFailure);
-    router.errorHandler(400, ctx -> HttpErrors.send(ctx.response(), 400, "bad_request", "malformed request"));
+    router.errorHandler(400, ctx -> HttpErrors.send(ctx.response(), 400, "bad_request",
+        "malformed request: the URL or a header could not be parsed (invalid percent-encoding?)"));
     return router;
   }
 
@@ -50,17 +73,10 @@ public final class HttpApi {
     ctx.response().putHeader("Content-Type", "application/json").end("{\"status\":\"ok\"}");
   }
 
-  private void handleAuthentication(RoutingContext ctx) {
-    if (authenticator.authenticates(ctx.request())) {
-      ctx.next();
+  private void handleMetrics(RoutingContext ctx) {
+    if (!AuthenticationHandler.require(ctx, AuthenticationHandler.permissions(ctx).admin(), "read metrics")) {
       return;
     }
-    boolean presented = ApiKeyAuthenticator.presented(ctx.request()) != null;
-    HttpErrors.send(ctx.response(), 401, "unauthorized", presented ? "invalid credentials"
-        : "credentials required: ?apiKey=, Authorization: Bearer <key>, or an auth header");
-  }
-
-  private void handleMetrics(RoutingContext ctx) {
     ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(metrics.scrape());
   }
 
@@ -73,23 +89,43 @@ public final class HttpApi {
       HttpErrors.send(ctx.response(), 400, "invalid_subject", "invalid subject: " + e.getMessage());
       return;
     }
-    String violation = Subjects.violation(subject);
+    String violation = subject.startsWith(DURABLE_NAMESPACE)
+        ? "subjects under '" + DURABLE_NAMESPACE + "' hold Durable Streams streams: use /v1/stream/{path}"
+        : Subjects.violation(subject);
     if (violation != null) {
       HttpErrors.send(ctx.response(), 400, "invalid_subject", violation);
       return;
     }
     if (request.method() == HttpMethod.GET && "websocket".equalsIgnoreCase(request.getHeader("Upgrade"))) {
-      v1.upgrade(request, subject, clientAddresses.resolve(request)).onFailure(e -> {
+      Permissions permissions = AuthenticationHandler.permissions(ctx);
+      if (!AuthenticationHandler.require(ctx, permissions.mayAttach(subject), "publish to or subscribe to '" + subject + "'")) {
+        return;
+      }
+      v1.upgrade(request, subject, clientAddresses.resolve(request), permissions).onFailure(e -> {
+        if (e instanceof OverloadedException) {
+          HttpErrors.send(ctx.response(), 503, "overloaded", e.getMessage());
+          return;
+        }
         LOG.error("attaching a socket to '{}' failed", subject, e);
         HttpErrors.send(ctx.response(), 500, "internal", "the subject's stream could not be reached");
       });
       return;
     }
-    HttpErrors.send(ctx.response(), 426, "upgrade_required",
-        "/stream/{subject} speaks WebSocket protocol v1: send a WebSocket upgrade");
+    HttpMethod method = request.method();
+    if (method == HttpMethod.GET || method == HttpMethod.POST || method == HttpMethod.DELETE) {
+      records.handle(ctx, subject, clientAddresses.resolve(request));
+      return;
+    }
+    ctx.response().putHeader("Allow", "GET, POST, DELETE");
+    HttpErrors.send(ctx.response(), 405, "method_not_allowed",
+        "/stream/{subject} takes GET (records, or a WebSocket upgrade), POST (append records) and DELETE");
   }
 
   private void handleFailure(RoutingContext ctx) {
+    if (ctx.statusCode() == 413) {
+      HttpErrors.send(ctx.response(), 413, "payload_too_large", "the request body is larger than the broker accepts");
+      return;
+    }
     if (ctx.statusCode() > 0 && ctx.statusCode() < 500) {
       HttpErrors.send(ctx.response(), ctx.statusCode(), "bad_request", "request refused");
       return;

@@ -9,12 +9,12 @@ import java.nio.charset.StandardCharsets;
  * Strict percent-decoding of a URL path segment: {@code %XX} escapes become bytes, the bytes must be
  * UTF-8, and {@code +} stays a plus (unlike form decoding).
  */
-final class PathSegments {
+public final class PathSegments {
 
   private PathSegments() {
   }
 
-  static String decode(String raw) {
+  public static String decode(String raw) {
     java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(raw.length());
     for (int i = 0; i < raw.length(); i++) {
       char c = raw.charAt(i);

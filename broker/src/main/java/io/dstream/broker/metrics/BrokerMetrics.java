@@ -3,6 +3,11 @@ package io.dstream.broker.metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
@@ -17,6 +22,9 @@ public final class BrokerMetrics {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final AtomicLong activeActors = new AtomicLong();
   private final AtomicLong webSockets = new AtomicLong();
+  private final AtomicLong longPollWaiters = new AtomicLong();
+  private final AtomicLong inFlight = new AtomicLong();
+  private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
   public final Counter actorsCreated = counter("dstream_actors_created", "Stream actors created or rehydrated");
   public final Counter actorsHibernated = counter("dstream_actors_hibernated", "Stream actors released from memory after idling");
   public final Counter published = counter("dstream_messages_published", "Messages acknowledged to publishers");
@@ -27,12 +35,33 @@ public final class BrokerMetrics {
       "Messages skipped for a subscriber after maxDeliver unacked deliveries");
   public final Counter unknownAcks = counter("dstream_unknown_acks", "Acks naming no pending delivery");
   public final Counter badFrames = counter("dstream_bad_frames", "WebSocket frames answered with an error");
+  public final Counter forbidden = counter("dstream_forbidden", "Requests refused because the credential does not allow them");
+  public final Counter rateLimited = counter("dstream_rate_limited", "WebSocket requests refused over the per-socket rate limit");
+  public final Counter slowConsumersClosed = counter("dstream_slow_consumers_closed",
+      "WebSockets closed because their outbound queue stayed full for the grace period");
+  public final Counter slowRequestsClosed = counter("dstream_slow_requests_closed",
+      "Connections closed for not sending a complete request head in time");
+  public final Counter connectionsRefused = counter("dstream_connections_refused", "Connections refused over maxConnections");
+  public final Counter fencedWrites = counter("dstream_fenced_writes",
+      "Records API writes refused because their producer version was older than the subject's");
+
+  public final Timer publishLatency = Timer.builder("dstream_publish_ack_latency")
+      .description("Time from a publish frame's arrival to its acknowledgement (after the durable commit)")
+      .publishPercentileHistogram().register(registry);
 
   public BrokerMetrics() {
+    Gauge.builder("dstream_in_flight", inFlight, AtomicLong::get)
+        .description("Pushes awaiting an ack, over all subscribers (refreshed every shard tick)").register(registry);
+    new JvmMemoryMetrics().bindTo(registry);
+    gcMetrics.bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
     Gauge.builder("dstream_actors_active", activeActors, AtomicLong::get)
         .description("Stream actors in memory").register(registry);
     Gauge.builder("dstream_websockets", webSockets, AtomicLong::get)
         .description("Open protocol v1 WebSockets").register(registry);
+    Gauge.builder("dstream_long_poll_waiters", longPollWaiters, AtomicLong::get)
+        .description("Records API reads with a timeout in progress").register(registry);
   }
 
   private Counter counter(String name, String description) {
@@ -47,8 +76,22 @@ public final class BrokerMetrics {
     return activeActors;
   }
 
+  public AtomicLong inFlight() {
+    return inFlight;
+  }
+
   public AtomicLong webSockets() {
     return webSockets;
+  }
+
+  /** Records API reads with a timeout in progress (bounded by the long-poll waiter limit). */
+  public AtomicLong longPollWaiters() {
+    return longPollWaiters;
+  }
+
+  /** Unregisters the GC notification listeners. */
+  public void close() {
+    gcMetrics.close();
   }
 
   /** Prometheus text exposition of every meter. */

@@ -184,6 +184,12 @@ public final class GroupCommitWriter implements AutoCloseable {
       store.putState(subject, putState.stateJson());
     } else if (write instanceof StoreWrite.DeleteUpTo delete) {
       store.deleteUpTo(subject, delete.sequence());
+    } else if (write instanceof StoreWrite.PutAttributes attributes) {
+      store.putAttributes(subject, attributes.attributes());
+    } else if (write instanceof StoreWrite.SetProducerVersion version) {
+      store.setProducerVersion(subject, version.version());
+    } else if (write instanceof StoreWrite.Destroy) {
+      store.destroy(subject);
     }
   }
 

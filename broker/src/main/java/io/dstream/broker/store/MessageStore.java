@@ -7,8 +7,9 @@ import java.util.List;
  * per subject. The store owns bytes; the stream actor owns the rules (who may write, which
  * sequence comes next, who gets what).
  *
- * <p>Threading: {@link #open} and {@link #read} may be called from any thread. Writes
- * ({@link #append}, {@link #putState}, {@link #deleteUpTo}), {@link #record}, {@link #commit},
+ * <p>Threading: {@link #open}, {@link #read} and {@link #firstSequenceAtOrAfter} may be called from
+ * any thread. Writes ({@link #append}, {@link #putState}, {@link #deleteUpTo},
+ * {@link #setProducerVersion}, {@link #destroy}), {@link #record}, {@link #commit},
  * {@link #rollback} and {@link #compact} are called by exactly one thread, the
  * {@link GroupCommitWriter}. Writes are invisible to a restart until {@link #commit} returns.
  */
@@ -26,14 +27,35 @@ public interface MessageStore extends AutoCloseable {
   /** Replaces the subject's state object (UTF-8 JSON). */
   void putState(String subject, byte[] stateJson);
 
+  /** Replaces the subject's view attributes (opaque bytes of a protocol view). */
+  void putAttributes(String subject, byte[] attributes);
+
   /**
    * Deletes retained messages with sequence {@code <= upTo}. The last sequence never moves back.
    * @return the record after the deletion
    */
   SubjectRecord deleteUpTo(String subject, long upTo);
 
-  /** The record including uncommitted writes of the writer thread. */
+  /** Sets the subject's records API producer version (fencing token). */
+  void setProducerVersion(String subject, long version);
+
+  /**
+   * Removes the subject: its messages, state and record. A later write to the subject starts a
+   * new one (new id, sequences from 1).
+   */
+  void destroy(String subject);
+
+  /**
+   * The record including uncommitted writes of the writer thread; for a subject without a record
+   * (destroyed) an empty one with id 0.
+   */
   SubjectRecord record(String subject);
+
+  /**
+   * The first retained sequence whose publish time is {@code >= timestampMs}, or 0 if there is none.
+   * Publish times are non-decreasing per subject, so this is a binary search, not a scan.
+   */
+  long firstSequenceAtOrAfter(long subjectId, long timestampMs);
 
   /**
    * Reads up to {@code maxMessages} messages with sequence {@code >= fromSequence} in order,

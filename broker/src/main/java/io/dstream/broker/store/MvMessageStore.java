@@ -3,8 +3,12 @@ package io.dstream.broker.store;
 import org.h2.mvstore.Cursor;
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
+import org.h2.mvstore.MVStoreException;
 import org.h2.mvstore.type.ByteArrayDataType;
 import org.h2.mvstore.type.StringDataType;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,39 +35,51 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class MvMessageStore implements MessageStore {
 
+  private static final Logger LOG = LoggerFactory.getLogger(MvMessageStore.class);
   private static final String NEXT_SUBJECT_ID = "nextSubjectId";
   private static final int COMPACT_TARGET_FILL_RATE = 80;
   private static final int COMPACT_WRITE_LIMIT = 16 * 1024 * 1024;
 
-  private final MVStore store;
-  private final MVMap<MessageKey, MessageValue> messages;
-  private final MVMap<String, byte[]> subjects;
-  private final MVMap<String, Long> meta;
+  private final String fileName;
+  private final int cacheMb;
+  // Replaced together by reopen() after a write failure; readers see either the old or the new set.
+  private volatile MVStore store;
+  private volatile MVMap<MessageKey, MessageValue> messages;
+  private volatile MVMap<String, byte[]> subjects;
+  private volatile MVMap<String, Long> meta;
   private final Map<String, SubjectRecord> dirty = new HashMap<>();
   private final Map<String, SubjectRecord> createdSinceCommit = new ConcurrentHashMap<>();
   private final Object createLock = new Object();
   private long nextSubjectId;
 
-  private MvMessageStore(MVStore store) {
-    this.store = store;
-    this.messages = store.openMap("messages",
-        new MVMap.Builder<MessageKey, MessageValue>().keyType(MessageKey.Type.INSTANCE).valueType(MessageValue.Type.INSTANCE));
-    this.subjects = store.openMap("subjects",
-        new MVMap.Builder<String, byte[]>().keyType(StringDataType.INSTANCE).valueType(ByteArrayDataType.INSTANCE));
-    this.meta = store.openMap("meta");
+  private MvMessageStore(String fileName, int cacheMb) {
+    this.fileName = fileName;
+    this.cacheMb = cacheMb;
+    attach(openFile());
     this.nextSubjectId = meta.getOrDefault(NEXT_SUBJECT_ID, 1L);
-    // A rollback to a version before the maps existed would close them.
-    store.commit();
   }
 
   /** Opens (or creates) the store file {@code dstream.mv.db} under {@code dataDir}. */
   public static MvMessageStore open(Path dataDir, int cacheMb) {
-    MVStore store = new MVStore.Builder()
-        .fileName(dataDir.resolve("dstream.mv.db").toString())
-        .cacheSize(cacheMb)
-        .autoCommitDisabled()
-        .open();
-    return new MvMessageStore(store);
+    return new MvMessageStore(dataDir.resolve("dstream.mv.db").toString(), cacheMb);
+  }
+
+  private MVStore openFile() {
+    return new MVStore.Builder().fileName(fileName).cacheSize(cacheMb).autoCommitDisabled().open();
+  }
+
+  private void attach(MVStore opened) {
+    MVMap<MessageKey, MessageValue> openedMessages = opened.openMap("messages",
+        new MVMap.Builder<MessageKey, MessageValue>().keyType(MessageKey.Type.INSTANCE).valueType(MessageValue.Type.INSTANCE));
+    MVMap<String, byte[]> openedSubjects = opened.openMap("subjects",
+        new MVMap.Builder<String, byte[]>().keyType(StringDataType.INSTANCE).valueType(ByteArrayDataType.INSTANCE));
+    MVMap<String, Long> openedMeta = opened.openMap("meta");
+    // A rollback to a version before the maps existed would close them.
+    opened.commit();
+    messages = openedMessages;
+    subjects = openedSubjects;
+    meta = openedMeta;
+    store = opened;
   }
 
   @Override
@@ -92,31 +108,88 @@ public final class MvMessageStore implements MessageStore {
       return record;
     }
     byte[] encoded = subjects.get(subject);
-    if (encoded == null) {
-      throw new StoreException("subject not opened: " + subject);
+    return encoded == null ? SubjectRecord.absent() : SubjectRecord.decode(encoded);
+  }
+
+  /** The record a write changes; a destroyed subject gets a new one (new id) on its next write. */
+  private SubjectRecord writable(String subject) {
+    SubjectRecord record = record(subject);
+    if (!record.isAbsent()) {
+      return record;
     }
-    return SubjectRecord.decode(encoded);
+    synchronized (createLock) {
+      SubjectRecord created = SubjectRecord.empty(nextSubjectId++);
+      meta.put(NEXT_SUBJECT_ID, nextSubjectId);
+      return created;
+    }
   }
 
   @Override
   public void append(String subject, long sequence, long timestampMs, byte[] payload) {
-    SubjectRecord record = record(subject);
+    SubjectRecord record = writable(subject);
     if (sequence != record.lastSequence() + 1) {
       throw new StoreException("append to '" + subject + "' at sequence " + sequence
           + " but last sequence is " + record.lastSequence());
     }
     messages.put(new MessageKey(record.id(), sequence), new MessageValue(timestampMs, payload));
-    dirty.put(subject, record.withAppend(payload.length));
+    dirty.put(subject, record.withAppend(payload.length, timestampMs));
   }
 
   @Override
   public void putState(String subject, byte[] stateJson) {
-    dirty.put(subject, record(subject).withState(stateJson));
+    dirty.put(subject, writable(subject).withState(stateJson));
+  }
+
+  @Override
+  public void setProducerVersion(String subject, long version) {
+    dirty.put(subject, writable(subject).withProducerVersion(version));
+  }
+
+  @Override
+  public void destroy(String subject) {
+    SubjectRecord record = record(subject);
+    if (!record.isAbsent()) {
+      for (long sequence = record.firstSequence(); sequence <= record.lastSequence(); sequence++) {
+        messages.remove(new MessageKey(record.id(), sequence));
+      }
+    }
+    dirty.put(subject, SubjectRecord.absent());
+  }
+
+  @Override
+  public long firstSequenceAtOrAfter(long subjectId, long timestampMs) {
+    MessageKey first = messages.ceilingKey(new MessageKey(subjectId, 0));
+    MessageKey last = messages.lowerKey(new MessageKey(subjectId + 1, 0));
+    if (first == null || last == null || first.subjectId() != subjectId || last.subjectId() != subjectId) {
+      return 0;
+    }
+    // Smallest sequence in [low, high) whose message (or the next retained one) is recent enough.
+    long low = first.sequence();
+    long high = last.sequence() + 1;
+    while (low < high) {
+      long middle = low + (high - low) / 2;
+      MessageKey probe = messages.ceilingKey(new MessageKey(subjectId, middle));
+      MessageValue value = probe == null || probe.subjectId() != subjectId ? null : messages.get(probe);
+      if (value == null || value.timestampMs() >= timestampMs) {
+        high = middle;
+      } else {
+        low = probe.sequence() + 1;
+      }
+    }
+    return low > last.sequence() ? 0 : low;
+  }
+
+  @Override
+  public void putAttributes(String subject, byte[] attributes) {
+    dirty.put(subject, writable(subject).withAttributes(attributes));
   }
 
   @Override
   public SubjectRecord deleteUpTo(String subject, long upTo) {
     SubjectRecord record = record(subject);
+    if (record.isAbsent()) {
+      return record;
+    }
     long end = Math.min(upTo, record.lastSequence());
     long deletedMessages = 0;
     long deletedBytes = 0;
@@ -153,7 +226,13 @@ public final class MvMessageStore implements MessageStore {
   @Override
   public void commit(SyncMode mode) {
     Set<String> created = Set.copyOf(createdSinceCommit.keySet());
-    dirty.forEach((subject, record) -> subjects.put(subject, record.encode()));
+    dirty.forEach((subject, record) -> {
+      if (record.isAbsent()) {
+        subjects.remove(subject);
+      } else {
+        subjects.put(subject, record.encode());
+      }
+    });
     dirty.clear();
     store.commit();
     if (mode == SyncMode.ALWAYS) {
@@ -162,13 +241,39 @@ public final class MvMessageStore implements MessageStore {
     created.forEach(createdSinceCommit::remove);
   }
 
+  /**
+   * Undoes the writes since the last commit. A failed file write (a full disk, an I/O error) leaves
+   * MVStore closed and refusing everything; then the file is reopened at its last commit, which is
+   * exactly what was acknowledged. If that fails too (the disk is still full), the exception
+   * propagates and the next failed batch tries again.
+   */
   @Override
   public void rollback() {
     dirty.clear();
     synchronized (createLock) {
-      store.rollback();
+      try {
+        store.rollback();
+      } catch (MVStoreException e) {
+        reopen(e);
+      }
+      if (store.isClosed()) {
+        reopen(null);
+      }
       createdSinceCommit.forEach((subject, record) -> subjects.put(subject, record.encode()));
       meta.put(NEXT_SUBJECT_ID, nextSubjectId);
+    }
+  }
+
+  private void reopen(MVStoreException cause) {
+    store.closeImmediately();
+    try {
+      attach(openFile());
+      LOG.warn("store file reopened at its last commit after a failed write");
+    } catch (MVStoreException e) {
+      if (cause != null) {
+        e.addSuppressed(cause);
+      }
+      throw new StoreException("the store file cannot be reopened after a failed write: " + e.getMessage(), e);
     }
   }
 

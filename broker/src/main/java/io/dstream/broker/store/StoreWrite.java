@@ -29,4 +29,28 @@ public sealed interface StoreWrite {
       return 0;
     }
   }
+
+  /** New view attributes of the subject (see {@link SubjectRecord#attributes()}). */
+  record PutAttributes(byte[] attributes) implements StoreWrite {
+    @Override
+    public int bytes() {
+      return attributes.length;
+    }
+  }
+
+  /** A new records API producer version (fencing token), committed with the writes after it. */
+  record SetProducerVersion(long version) implements StoreWrite {
+    @Override
+    public int bytes() {
+      return 0;
+    }
+  }
+
+  /** Removal of the subject: its messages, state and record. Writes after it start a new subject. */
+  record Destroy() implements StoreWrite {
+    @Override
+    public int bytes() {
+      return 0;
+    }
+  }
 }

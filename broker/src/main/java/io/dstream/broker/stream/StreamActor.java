@@ -6,11 +6,14 @@ import io.dstream.broker.store.StoredMessage;
 import io.dstream.broker.store.SubjectRecord;
 import io.dstream.broker.store.WriteBatch;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.Promise;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,17 +32,46 @@ import java.util.function.BiConsumer;
  * collected and sent as the next batch when the first completes. Under load batches grow by
  * themselves; when idle a publish waits for exactly one commit. Replies (and pushes) for a write go
  * out only after the commit holding it returned. Subscribers only ever see committed sequences.
+ *
+ * <p>Publish times are non-decreasing per subject (a clock that steps back repeats the last
+ * time), so a point in time maps to a sequence by binary search ({@link #firstSequenceAt}).
+ *
+ * <p>Records API: {@link #publishAll} appends several messages in one write batch, after checking
+ * the producer version (fencing token) against the version assigned so far, durable or not, in the
+ * same step; {@link #read} answers reads and parks long-polls, which wake when a write becomes
+ * durable; {@link #destroy} removes the subject, deferring every later request until it is durable.
  */
 public final class StreamActor {
 
   private static final Logger LOG = LoggerFactory.getLogger(StreamActor.class);
   private static final int FETCH_PAGE = 256;
   private static final long FETCH_MAX_BYTES = 4L * 1024 * 1024;
+  /** Readers one subject lets wait for its next write (long-poll and SSE requests). */
+  private static final int MAX_CHANGE_WAITERS = 10_000;
 
-  private enum Phase { LOADING, READY, FAILED }
+  /** {@link #publishAll} without a producer version: not checked, not changed. */
+  public static final long NO_VERSION = -1;
+  /** {@link #read} from the next message to be written (nothing that exists yet). */
+  public static final long ONLY_NEW = 0;
+
+  private enum Phase { LOADING, READY, DESTROYING, FAILED }
 
   /** A request waiting for the load, with the way to refuse it if the load fails. */
   private record Deferred(Runnable task, java.util.function.Consumer<Throwable> onFailure) {
+  }
+
+  /** A long-poll read waiting for {@code fromSequence} to become durable, until its timer fires. */
+  private static final class Waiter {
+    final long fromSequence;
+    final int limit;
+    final BiConsumer<List<Published>, Throwable> onRead;
+    long timerId;
+
+    Waiter(long fromSequence, int limit, BiConsumer<List<Published>, Throwable> onRead) {
+      this.fromSequence = fromSequence;
+      this.limit = limit;
+      this.onRead = onRead;
+    }
   }
 
   /** A write's reply, run after its batch committed or failed. */
@@ -54,7 +86,8 @@ public final class StreamActor {
   private final StreamEnvironment env;
   private final MessageCache cache;
   private final Map<Subscriber, Consumer> consumers = new LinkedHashMap<>();
-  private final List<Deferred> deferred = new ArrayList<>();
+  private final ArrayDeque<Deferred> deferred = new ArrayDeque<>();
+  private final List<Waiter> waiters = new ArrayList<>();
   private Throwable loadFailure;
   private Phase phase = Phase.LOADING;
 
@@ -65,6 +98,17 @@ public final class StreamActor {
   private long messages;
   private long bytes;
   private byte[] state;
+  private byte[] attributes;
+  /** Attributes of a queued or in-flight write, newer than {@link #attributes}; null when none. */
+  private byte[] queuedAttributes;
+  private int queuedAttributeWrites;
+  private int inFlightAttributeWrites;
+  /** Counts durable writes, so a reader can tell whether anything changed since its snapshot. */
+  private long durableVersion;
+  private final ChangeWaiters changeWaiters = new ChangeWaiters(MAX_CHANGE_WAITERS);
+  private long producerVersion;
+  private long durableProducerVersion;
+  private long lastTimestampMs;
 
   private List<StoreWrite> nextWrites = new ArrayList<>();
   private List<Completion> nextCompletions = new ArrayList<>();
@@ -109,21 +153,31 @@ public final class StreamActor {
         return;
       }
       SubjectRecord record = ar.result();
-      subjectId = record.id();
       lastAssigned = record.lastSequence();
       lastDurable = record.lastSequence();
       adopt(record);
+      producerVersion = record.producerVersion();
+      lastTimestampMs = record.lastTimestampMs();
       phase = Phase.READY;
-      deferred.forEach(d -> d.task().run());
-      deferred.clear();
+      runDeferred();
     });
   }
 
+  /** Runs the requests that waited, in order, until one of them starts a new wait (a destroy). */
+  private void runDeferred() {
+    while (phase == Phase.READY && !deferred.isEmpty()) {
+      deferred.poll().task().run();
+    }
+  }
+
   private void adopt(SubjectRecord record) {
+    subjectId = record.id();
+    durableProducerVersion = record.producerVersion();
     firstSequence = record.firstSequence();
     messages = record.messages();
     bytes = record.bytes();
     state = record.state();
+    attributes = record.attributes();
   }
 
   private void run(Runnable task, java.util.function.Consumer<Throwable> onFailure) {
@@ -131,6 +185,7 @@ public final class StreamActor {
       lastActivityMs = env.clock().millis();
       switch (phase) {
         case LOADING:
+        case DESTROYING:
           deferred.add(new Deferred(task, onFailure));
           break;
         case FAILED:
@@ -154,7 +209,10 @@ public final class StreamActor {
     lastActivityMs = env.clock().millis();
   }
 
-  /** A socket attached by {@link StreamRegistry#attach} never started (its upgrade failed). */
+  /**
+   * A user attached by {@link StreamRegistry#attach} without subscribing is done: a socket whose
+   * upgrade failed, or an HTTP request that was answered.
+   */
   public void detach() {
     context.runOnContext(v -> {
       attachedSessions--;
@@ -188,7 +246,7 @@ public final class StreamActor {
         return;
       }
       lastAssigned = sequence;
-      long timestamp = env.clock().millis();
+      long timestamp = nextTimestamp();
       byte[] payload = json.getBytes(StandardCharsets.UTF_8);
       cache.add(new CachedMessage(sequence, timestamp, json, payload.length));
       Published published = new Published(sequence, timestamp, json);
@@ -206,6 +264,115 @@ public final class StreamActor {
         }
       });
     }, failing(onDone));
+  }
+
+  /**
+   * Publishes {@code templates} in order as one unit: one write batch, so they commit together or
+   * not at all and nothing interleaves. With a {@code version} (not {@link #NO_VERSION}) the
+   * producer version is checked first, in the same step: lower than the one assigned so far fails
+   * with {@link ProducerFencedException}; higher is stored with the messages. No messages and a
+   * version only sets the version. {@code onDone} runs once everything is durable.
+   */
+  public void publishAll(List<MessageTemplate> templates, long version, BiConsumer<Appended, Throwable> onDone) {
+    run(() -> {
+      if (version != NO_VERSION && version < producerVersion) {
+        env.metrics().fencedWrites.increment();
+        onDone.accept(null, new ProducerFencedException(producerVersion, version));
+        return;
+      }
+      List<String> rendered = new ArrayList<>(templates.size());
+      try {
+        for (int i = 0; i < templates.size(); i++) {
+          rendered.add(templates.get(i).render(lastAssigned + 1 + i));
+        }
+      } catch (RuntimeException e) {
+        onDone.accept(null, e);
+        return;
+      }
+      List<StoreWrite> writes = new ArrayList<>(rendered.size() + 1);
+      if (version > producerVersion || (version != NO_VERSION && rendered.isEmpty())) {
+        producerVersion = Math.max(producerVersion, version);
+        writes.add(new StoreWrite.SetProducerVersion(producerVersion));
+      }
+      List<Published> published = new ArrayList<>(rendered.size());
+      for (String json : rendered) {
+        long sequence = ++lastAssigned;
+        long timestamp = nextTimestamp();
+        byte[] payload = json.getBytes(StandardCharsets.UTF_8);
+        cache.add(new CachedMessage(sequence, timestamp, json, payload.length));
+        published.add(new Published(sequence, timestamp, json));
+        writes.add(new StoreWrite.Append(sequence, timestamp, payload));
+      }
+      Appended appended = new Appended(published, producerVersion);
+      if (writes.isEmpty()) {
+        onDone.accept(appended, null);
+        return;
+      }
+      enqueue(writes, new Completion() {
+        @Override
+        public void succeeded() {
+          env.metrics().published.increment(published.size());
+          onDone.accept(appended, null);
+        }
+
+        @Override
+        public void failed(Throwable failure) {
+          env.metrics().publishFailed.increment(published.size());
+          onDone.accept(null, failure);
+        }
+      });
+    }, failing(onDone));
+  }
+
+  /** The publish time of the next message: now, or the previous one's if the clock stepped back. */
+  private long nextTimestamp() {
+    lastTimestampMs = Math.max(lastTimestampMs, env.clock().millis());
+    return lastTimestampMs;
+  }
+
+  /**
+   * Destroys the subject: log, state and producer version. Requests arriving meanwhile wait; once
+   * the removal is durable, subscribers are told ({@link Subscriber#subjectDestroyed}) and dropped,
+   * long-polls answer empty, and the subject starts again at sequence 1.
+   */
+  public void destroy(BiConsumer<Long, Throwable> onDone) {
+    run(() -> {
+      phase = Phase.DESTROYING;
+      enqueue(new StoreWrite.Destroy(), new Completion() {
+        @Override
+        public void succeeded() {
+          forgetDestroyed();
+          phase = Phase.READY;
+          onDone.accept(0L, null);
+          runDeferred();
+        }
+
+        @Override
+        public void failed(Throwable failure) {
+          phase = Phase.READY;
+          onDone.accept(null, failure);
+          runDeferred();
+        }
+      });
+    }, failing(onDone));
+  }
+
+  /** Called once the destroy is durable; it was the last write of its batch (later requests waited). */
+  private void forgetDestroyed() {
+    lastAssigned = 0;
+    lastDurable = 0;
+    producerVersion = 0;
+    lastTimestampMs = 0;
+    cache.truncateAfter(0);
+    List<Subscriber> subscribers = new ArrayList<>(consumers.keySet());
+    consumers.clear();
+    subscribers.forEach(Subscriber::subjectDestroyed);
+    List<Waiter> parked = new ArrayList<>(waiters);
+    waiters.clear();
+    for (Waiter waiter : parked) {
+      context.owner().cancelTimer(waiter.timerId);
+      waiter.onRead.accept(List.of(), null);
+    }
   }
 
   /** Replaces the state object (UTF-8 JSON of an object); {@code onDone} runs once it is durable. */
@@ -233,18 +400,32 @@ public final class StreamActor {
   }
 
   private void enqueue(StoreWrite write, Completion completion) {
-    nextWrites.add(write);
+    enqueue(List.of(write), completion);
+  }
+
+  /** Queues {@code writes} together: they go to the writer in the same batch. */
+  private void enqueue(List<StoreWrite> writes, Completion completion) {
+    nextWrites.addAll(writes);
     nextCompletions.add(completion);
     flushWrites();
   }
 
   private void flushWrites() {
-    if (inFlightCompletions != null || nextWrites.isEmpty()) {
+    if (inFlightCompletions != null) {
+      return;
+    }
+    if (nextWrites.isEmpty()) {
+      // Replies of view steps that wrote nothing, queued behind writes that are now durable.
+      List<Completion> ready = nextCompletions;
+      nextCompletions = new ArrayList<>();
+      ready.forEach(Completion::succeeded);
       return;
     }
     List<StoreWrite> writes = nextWrites;
     inFlightCompletions = nextCompletions;
     inFlightLastSequence = lastAssigned;
+    inFlightAttributeWrites = queuedAttributeWrites;
+    queuedAttributeWrites = 0;
     nextWrites = new ArrayList<>();
     nextCompletions = new ArrayList<>();
     if (!env.writer().submit(new WriteBatch(subject, writes, context, this::written))) {
@@ -261,11 +442,18 @@ public final class StreamActor {
     }
     lastDurable = inFlightLastSequence;
     adopt(record);
+    durableVersion++;
+    if (inFlightAttributeWrites > 0 && queuedAttributeWrites == 0) {
+      queuedAttributes = null;
+    }
+    inFlightAttributeWrites = 0;
     cache.dropUpTo(firstSequence - 1);
     for (Completion completion : completions) {
       completion.succeeded();
     }
     consumers.values().forEach(this::pump);
+    changeWaiters.wakeAll().forEach(timer -> context.owner().cancelTimer(timer));
+    wakeWaiters();
     flushWrites();
   }
 
@@ -278,9 +466,116 @@ public final class StreamActor {
     nextWrites = new ArrayList<>();
     nextCompletions = new ArrayList<>();
     lastAssigned = lastDurable;
+    queuedAttributes = null;
+    queuedAttributeWrites = 0;
+    inFlightAttributeWrites = 0;
+    producerVersion = durableProducerVersion;
     cache.truncateAfter(lastDurable);
     completions.forEach(c -> c.failed(failure));
     later.forEach(c -> c.failed(failure));
+  }
+
+  // ---- protocol views (Durable Streams) -------------------------------------------------------
+
+  /**
+   * Runs {@code step} on this actor; its result reaches {@code onDone} once the step's writes (and
+   * all writes queued before them) are durable. A step that throws writes nothing and fails.
+   */
+  public <T> void transact(ViewStep<T> step, BiConsumer<T, Throwable> onDone) {
+    run(() -> {
+      ViewWrites writes = new ViewWrites();
+      T result;
+      try {
+        result = step.apply(writes);
+      } catch (RuntimeException e) {
+        onDone.accept(null, e);
+        return;
+      }
+      writes.enqueueAll(result, onDone);
+    }, failing(onDone));
+  }
+
+  /** The subject as readers see it (durable writes only). */
+  public void snapshot(BiConsumer<ViewSnapshot, Throwable> onSnapshot) {
+    run(() -> onSnapshot.accept(new ViewSnapshot(subjectId, firstSequence, lastDurable, attributes, durableVersion), null),
+        failing(onSnapshot));
+  }
+
+  /**
+   * Completes with true on {@code caller} at the next durable write after the snapshot of
+   * {@code version} (at once if there was one already), with false after {@code timeoutMs}. Fails
+   * with {@link OverloadedException} when too many readers wait on this subject.
+   */
+  public Future<Boolean> awaitChange(long version, long timeoutMs, Context caller) {
+    Promise<Boolean> promise = Promise.promise();
+    run(() -> {
+      if (durableVersion != version) {
+        caller.runOnContext(v -> promise.complete(true));
+        return;
+      }
+      long[] waiterId = {-1};
+      long timer = context.owner().setTimer(timeoutMs, t -> {
+        if (changeWaiters.remove(waiterId[0])) {
+          caller.runOnContext(v -> promise.complete(false));
+        }
+      });
+      waiterId[0] = changeWaiters.add(() -> caller.runOnContext(v -> promise.complete(true)), timer);
+      if (waiterId[0] < 0) {
+        context.owner().cancelTimer(timer);
+        caller.runOnContext(v -> promise.fail(new OverloadedException("too many readers wait on '" + subject + "'")));
+      }
+    }, failure -> caller.runOnContext(v -> promise.fail(failure)));
+    return promise.future();
+  }
+
+  /** The writes of one {@link ViewStep}, applied to the actor's numbers as they are queued. */
+  private final class ViewWrites implements ViewTransaction {
+    private final List<StoreWrite> writes = new ArrayList<>();
+
+    @Override
+    public long lastSequence() {
+      return lastAssigned;
+    }
+
+    @Override
+    public byte[] attributes() {
+      return queuedAttributes != null ? queuedAttributes : attributes;
+    }
+
+    @Override
+    public long append(byte[] payload) {
+      long sequence = ++lastAssigned;
+      writes.add(new StoreWrite.Append(sequence, nextTimestamp(), payload));
+      return sequence;
+    }
+
+    @Override
+    public void putAttributes(byte[] newAttributes) {
+      queuedAttributes = newAttributes;
+      queuedAttributeWrites++;
+      writes.add(new StoreWrite.PutAttributes(newAttributes));
+    }
+
+    @Override
+    public void deleteAll() {
+      writes.add(new StoreWrite.DeleteUpTo(lastAssigned));
+    }
+
+    <T> void enqueueAll(T result, BiConsumer<T, Throwable> onDone) {
+      nextWrites.addAll(writes);
+      nextCompletions.add(new Completion() {
+        @Override
+        public void succeeded() {
+          onDone.accept(result, null);
+        }
+
+        @Override
+        public void failed(Throwable failure) {
+          onDone.accept(null, failure);
+        }
+      });
+      flushWrites();
+    }
   }
 
   // ---- reads ----------------------------------------------------------------------------------
@@ -297,6 +592,118 @@ public final class StreamActor {
   /** The state object (UTF-8 JSON) with the last durable sequence. */
   public void getState(BiConsumer<StateSnapshot, Throwable> onState) {
     run(() -> onState.accept(new StateSnapshot(state, lastDurable), null), failing(onState));
+  }
+
+  /**
+   * Reads up to {@code limit} durable messages from {@code fromSequence} on ({@link #ONLY_NEW}: from
+   * the next one written). If there are none yet and {@code waitMs > 0}, waits until one is durable
+   * (answering at once then) or until {@code waitMs} passed (answering an empty list).
+   */
+  public void read(long fromSequence, int limit, long waitMs, BiConsumer<List<Published>, Throwable> onRead) {
+    run(() -> {
+      long from = fromSequence == ONLY_NEW ? lastDurable + 1 : Math.max(fromSequence, firstSequence);
+      if (from <= lastDurable || waitMs <= 0) {
+        readDurable(from, limit, onRead);
+        return;
+      }
+      Waiter waiter = new Waiter(from, limit, onRead);
+      waiter.timerId = context.owner().setTimer(waitMs, id -> {
+        if (waiters.remove(waiter)) {
+          onRead.accept(List.of(), null);
+        }
+      });
+      waiters.add(waiter);
+    }, failing(onRead));
+  }
+
+  /**
+   * Answers the read parked with {@code onRead} at once, with no records (its client went away),
+   * so it stops holding a waiter slot until its timeout. Does nothing if it is not parked.
+   */
+  public void cancelRead(BiConsumer<List<Published>, Throwable> onRead) {
+    context.runOnContext(v -> {
+      for (Waiter waiter : waiters) {
+        if (waiter.onRead == onRead) {
+          waiters.remove(waiter);
+          context.owner().cancelTimer(waiter.timerId);
+          onRead.accept(List.of(), null);
+          return;
+        }
+      }
+    });
+  }
+
+  /** Answers the long-polls whose first sequence became durable. */
+  private void wakeWaiters() {
+    if (waiters.isEmpty()) {
+      return;
+    }
+    List<Waiter> ready = new ArrayList<>();
+    waiters.removeIf(waiter -> waiter.fromSequence <= lastDurable && ready.add(waiter));
+    for (Waiter waiter : ready) {
+      context.owner().cancelTimer(waiter.timerId);
+      readDurable(waiter.fromSequence, waiter.limit, waiter.onRead);
+    }
+  }
+
+  /** Messages {@code from..min(lastDurable, from + limit - 1)}: from the tail cache, else from the store. */
+  private void readDurable(long from, int limit, BiConsumer<List<Published>, Throwable> onRead) {
+    long upTo = Math.min(lastDurable, from + limit - 1);
+    if (from > upTo) {
+      onRead.accept(List.of(), null);
+      return;
+    }
+    List<Published> cached = new ArrayList<>();
+    long cachedBytes = 0;
+    for (long sequence = from; sequence <= upTo && cachedBytes < FETCH_MAX_BYTES; sequence++) {
+      CachedMessage message = cache.get(sequence);
+      if (message == null) {
+        break;
+      }
+      cached.add(new Published(sequence, message.timestampMs(), message.json()));
+      cachedBytes += message.bytes();
+    }
+    if (!cached.isEmpty() && (cached.size() == upTo - from + 1 || cachedBytes >= FETCH_MAX_BYTES)) {
+      onRead.accept(cached, null);
+      return;
+    }
+    long subjectIdToRead = subjectId;
+    env.readers().executeBlocking(() -> env.store().read(subjectIdToRead, from, limit, FETCH_MAX_BYTES), false)
+        .onComplete(ar -> {
+          if (ar.failed()) {
+            onRead.accept(null, ar.cause());
+            return;
+          }
+          List<Published> read = new ArrayList<>(ar.result().size());
+          for (StoredMessage message : ar.result()) {
+            if (message.sequence() > upTo) {
+              break;
+            }
+            read.add(new Published(message.sequence(), message.timestampMs(),
+                new String(message.payload(), StandardCharsets.UTF_8)));
+          }
+          onRead.accept(read, null);
+        });
+  }
+
+  /**
+   * The sequence to read from to get the messages published at or after {@code timestampMs}: the
+   * first retained one that recent, else the next sequence to be written. Found by binary search in
+   * the store (publish times are non-decreasing), never by a scan.
+   */
+  public void firstSequenceAt(long timestampMs, BiConsumer<Long, Throwable> onSequence) {
+    run(() -> {
+      long next = lastDurable + 1;
+      long subjectIdToSearch = subjectId;
+      env.readers().executeBlocking(() -> env.store().firstSequenceAtOrAfter(subjectIdToSearch, timestampMs), false)
+          .onComplete(ar -> {
+            if (ar.failed()) {
+              onSequence.accept(null, ar.cause());
+            } else {
+              onSequence.accept(ar.result() == 0 ? next : ar.result(), null);
+            }
+          });
+    }, failing(onSequence));
   }
 
   // ---- subscriptions --------------------------------------------------------------------------
@@ -323,14 +730,10 @@ public final class StreamActor {
     }, failing(onDone));
   }
 
-  /** Acknowledges a delivery; frees its window slot. */
-  public void ack(Subscriber subscriber, long deliveryId) {
-    ack(subscriber, new long[] {deliveryId});
-  }
-
   /**
-   * Acknowledges deliveries in order with one hop to the actor's context (a socket's acks of one
-   * event-loop turn), then refills the window once, so the pushes that follow leave in one batch.
+   * Acknowledges deliveries in order, each freeing its window slot, with one hop to the actor's
+   * context (a socket's acks of one event-loop turn); then refills the window once, so the pushes
+   * that follow leave in one batch.
    */
   public void ack(Subscriber subscriber, long[] deliveryIds) {
     run(() -> {
@@ -457,9 +860,19 @@ public final class StreamActor {
     }
   }
 
+  /** Pushes awaiting an ack over this subject's subscribers. */
+  int inFlight() {
+    int pending = 0;
+    for (Consumer consumer : consumers.values()) {
+      pending += consumer.pending.size();
+    }
+    return pending;
+  }
+
   /** True when nothing holds this actor in memory: no socket, no write in flight, idle long enough. */
   boolean hibernatable(long nowMs) {
-    return phase == Phase.READY && attachedSessions == 0 && consumers.isEmpty() && inFlightCompletions == null
-        && nextWrites.isEmpty() && nowMs - lastActivityMs >= env.config().idleTimeout().toMillis();
+    return phase == Phase.READY && attachedSessions == 0 && consumers.isEmpty() && waiters.isEmpty()
+        && changeWaiters.isEmpty() && inFlightCompletions == null && nextWrites.isEmpty() && nextCompletions.isEmpty()
+        && nowMs - lastActivityMs >= env.config().idleTimeout().toMillis();
   }
 }

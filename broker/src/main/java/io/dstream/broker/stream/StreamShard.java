@@ -23,6 +23,7 @@ final class StreamShard extends VerticleBase {
   private final StreamEnvironment env;
   private final Map<String, StreamActor> actors = new HashMap<>();
   private long timerId = -1;
+  private long reportedInFlight;
 
   StreamShard(StreamEnvironment env) {
     this.env = env;
@@ -38,6 +39,8 @@ final class StreamShard extends VerticleBase {
   public Future<?> stop() {
     vertx.cancelTimer(timerId);
     env.metrics().activeActors().addAndGet(-actors.size());
+    env.metrics().inFlight().addAndGet(-reportedInFlight);
+    reportedInFlight = 0;
     actors.clear();
     return Future.succeededFuture();
   }
@@ -56,16 +59,30 @@ final class StreamShard extends VerticleBase {
   Future<StreamActor> attach(String subject, Context caller) {
     Promise<StreamActor> promise = Promise.promise();
     context.runOnContext(v -> {
-      StreamActor actor = actorFor(subject);
+      StreamActor actor;
+      try {
+        actor = actorFor(subject);
+      } catch (OverloadedException e) {
+        caller.runOnContext(w -> promise.fail(e));
+        return;
+      }
       actor.attach();
       caller.runOnContext(w -> promise.complete(actor));
     });
     return promise.future();
   }
 
+  /**
+   * The subject's actor, created if needed.
+   * @throws OverloadedException when creating it would exceed {@code maxActiveSubjects}
+   */
   private StreamActor actorFor(String subject) {
     StreamActor actor = actors.get(subject);
     if (actor == null) {
+      int limit = env.config().connectionLimits().maxActiveSubjects();
+      if (env.metrics().activeActors().get() >= limit) {
+        throw new OverloadedException("too many active subjects (" + limit + "); retry when idle ones hibernate");
+      }
       StreamActor created = new StreamActor(subject, context, env);
       actors.put(subject, created);
       env.metrics().activeActors().incrementAndGet();
@@ -84,15 +101,19 @@ final class StreamShard extends VerticleBase {
 
   private void tick() {
     long now = env.clock().millis();
+    long inFlight = 0;
     Iterator<StreamActor> it = actors.values().iterator();
     while (it.hasNext()) {
       StreamActor actor = it.next();
       actor.tick(now);
+      inFlight += actor.inFlight();
       if (actor.hibernatable(now)) {
         it.remove();
         env.metrics().activeActors().decrementAndGet();
         env.metrics().actorsHibernated.increment();
       }
     }
+    env.metrics().inFlight().addAndGet(inFlight - reportedInFlight);
+    reportedInFlight = inFlight;
   }
 }

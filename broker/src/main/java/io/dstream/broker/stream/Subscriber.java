@@ -11,4 +11,12 @@ public interface Subscriber {
 
   /** The subscriber acked a delivery id that is not pending (already acked, redelivered, or never sent). */
   void unknownAck(long deliveryId);
+
+  /**
+   * The subject was destroyed: this subscription is gone and sequences start again at 1. Views
+   * whose clients cannot follow that (they hold positions in the old log) should end the
+   * subscription's connection; the default ignores it.
+   */
+  default void subjectDestroyed() {
+  }
 }

@@ -1,6 +1,8 @@
 package io.dstream.broker.ws;
 
+import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.config.BrokerConfig;
+import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.stream.StreamRegistry;
 import io.vertx.core.Context;
@@ -22,23 +24,27 @@ public final class V1Endpoint {
   private final StreamRegistry registry;
   private final BrokerConfig config;
   private final BrokerMetrics metrics;
+  private final ConnectionGate gate;
   private final V1FrameParser parser = new V1FrameParser();
 
-  public V1Endpoint(StreamRegistry registry, BrokerConfig config, BrokerMetrics metrics) {
+  public V1Endpoint(StreamRegistry registry, BrokerConfig config, BrokerMetrics metrics, ConnectionGate gate) {
     this.registry = registry;
     this.config = config;
     this.metrics = metrics;
+    this.gate = gate;
   }
 
   /**
-   * Upgrades {@code request}; {@code ip} is the client's address as the stored objects show it.
+   * Upgrades {@code request}; {@code ip} is the client's address as the stored objects show it, and
+   * {@code permissions} say what the socket may do.
    * Fails, before any upgrade, if the subject's actor cannot be reached; the caller answers that.
    */
-  public Future<Void> upgrade(HttpServerRequest request, String subject, String ip) {
+  public Future<Void> upgrade(HttpServerRequest request, String subject, String ip, Permissions permissions) {
     request.pause();
     Context context = Vertx.currentContext();
     return registry.attach(subject, context).onSuccess(actor -> request.toWebSocket()
-        .onSuccess(socket -> new V1Session(socket, context, actor, ip, config.maxPendingRequests(), metrics, parser).start())
+        .onSuccess(socket -> new V1Session(socket, context, actor, ip, config.maxPendingRequests(), metrics, parser,
+            permissions, config.connectionLimits(), config.maxFrameBytes()).start(gate.upgraded(request.connection())))
         .onFailure(e -> {
           LOG.debug("websocket upgrade for '{}' failed: {}", subject, e.toString());
           actor.detach();

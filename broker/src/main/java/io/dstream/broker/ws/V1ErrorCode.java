@@ -14,6 +14,10 @@ public enum V1ErrorCode {
   INVALID_ARGUMENT("invalid_argument"),
   /** An ack names no pending delivery. */
   UNKNOWN_ACK("unknown_ack"),
+  /** The socket's credential does not allow this request on this subject. */
+  FORBIDDEN("forbidden"),
+  /** The socket sent requests faster than its rate limit; this one was not carried out. */
+  RATE_LIMITED("rate_limited"),
   /** The broker's write queue is full; retry later. */
   OVERLOADED("overloaded"),
   /** The write could not be made durable; nothing was stored. */

@@ -14,8 +14,7 @@ final class V1Json {
 
   /** {@code {"data":..,"cMsgId":..,"clientId":..,"ip":..,"sequence":} — append the sequence and "}". */
   static String envelopePrefix(V1Frame frame, String ip) {
-    return "{\"data\":" + frame.rawData() + ",\"cMsgId\":" + frame.rawCMsgId() + ",\"clientId\":"
-        + frame.rawClientId() + ",\"ip\":" + quote(ip) + ",\"sequence\":";
+    return V1StoredObject.prefix(frame.rawData(), frame.rawCMsgId(), frame.rawClientId(), ip);
   }
 
   /** The stored object of a publish, which is also the publisher's reply. */

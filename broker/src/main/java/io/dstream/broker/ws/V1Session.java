@@ -1,5 +1,8 @@
 package io.dstream.broker.ws;
 
+import io.dstream.broker.auth.Permissions;
+import io.dstream.broker.config.ConnectionLimits;
+import io.dstream.broker.limits.TokenBucket;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.stream.OverloadedException;
 import io.dstream.broker.stream.StreamActor;
@@ -7,6 +10,7 @@ import io.dstream.broker.stream.Subscriber;
 import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -15,6 +19,8 @@ import org.slf4j.LoggerFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One protocol v1 WebSocket attached to one subject's actor: it parses frames, turns them into
@@ -26,11 +32,19 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Flow control: the socket stops being read (TCP backpressure) while {@code maxPendingRequests}
  * requests await replies (until half are answered), and while its outbound queue is over the
  * high-water mark (until it drains: a client that does not read what it asked for stops being
- * heard). One client's flood is thereby bounded by its own socket, never by broker memory.
+ * heard). One client's flood is thereby bounded by its own socket, never by broker memory. A socket
+ * whose outbound queue stays over the mark for the slow-consumer grace period is closed (1008).
+ *
+ * <p>Access: every request is checked against the socket's {@link Permissions} (publish, putState and
+ * deleteMessages need publish rights; subscribe, info and getState need subscribe rights) and
+ * against the socket's request-rate {@link TokenBucket}. A socket authenticated by an expiring token
+ * is closed (1008) when the token expires.
  */
 final class V1Session implements Subscriber {
 
   private static final Logger LOG = LoggerFactory.getLogger(V1Session.class);
+  /** WebSocket close code (private range) for a subscriber whose subject was destroyed. */
+  static final short SUBJECT_DESTROYED_CLOSE_CODE = 4410;
 
   private final ServerWebSocket socket;
   private final Context context;
@@ -39,14 +53,22 @@ final class V1Session implements Subscriber {
   private final int maxPendingRequests;
   private final BrokerMetrics metrics;
   private final V1FrameParser parser;
+  private final Permissions permissions;
+  private final ConnectionLimits limits;
+  private final TokenBucket requestRate;
+  private final V1MessageAssembler assembler;
   private final AtomicInteger pendingRequests = new AtomicInteger();
   private volatile boolean pausedForRequests;
   private boolean pausedForWrites;
   private long[] turnAcks = new long[64];
   private int turnAckCount;
+  private long expiryTimer = -1;
+  private long pingTimer = -1;
+  private final AtomicBoolean slowCheckScheduled = new AtomicBoolean();
 
   V1Session(ServerWebSocket socket, Context context, StreamActor actor, String ip, int maxPendingRequests,
-            BrokerMetrics metrics, V1FrameParser parser) {
+            BrokerMetrics metrics, V1FrameParser parser, Permissions permissions, ConnectionLimits limits,
+            int maxMessageBytes) {
     this.socket = socket;
     this.context = context;
     this.actor = actor;
@@ -54,33 +76,63 @@ final class V1Session implements Subscriber {
     this.maxPendingRequests = maxPendingRequests;
     this.metrics = metrics;
     this.parser = parser;
+    this.permissions = permissions;
+    this.limits = limits;
+    this.requestRate = new TokenBucket(limits.requestsPerSecond(), limits.requestBurst(), System.nanoTime());
+    this.assembler = new V1MessageAssembler(maxMessageBytes);
   }
 
-  void start() {
+  /** Starts serving; {@code onClose} runs once when the socket closes. */
+  void start(Runnable onClose) {
     metrics.webSockets().incrementAndGet();
-    socket.textMessageHandler(this::onText);
-    socket.binaryMessageHandler(this::onBinary);
+    socket.frameHandler(this::onFrame);
     socket.exceptionHandler(this::onException);
     socket.closeHandler(v -> {
       metrics.webSockets().decrementAndGet();
+      if (expiryTimer >= 0) {
+        context.owner().cancelTimer(expiryTimer);
+      }
+      context.owner().cancelTimer(pingTimer);
       actor.detach(this);
+      onClose.run();
     });
+    pingTimer = context.owner().setPeriodic(limits.pingInterval().toMillis(), id -> {
+      if (!socket.isClosed()) {
+        socket.writePing(Buffer.buffer());
+      }
+    });
+    if (permissions.expiresAtMs() != Long.MAX_VALUE) {
+      long remainingMs = Math.max(1, permissions.expiresAtMs() - System.currentTimeMillis());
+      expiryTimer = context.owner().setTimer(remainingMs, id -> {
+        LOG.info("closing websocket of {} on '{}': token expired", permissions.who(), actor.subject());
+        socket.close((short) 1008, "token expired");
+      });
+    }
   }
 
-  /**
-   * Vert.x reports a message over the size limit here (as an IllegalStateException) without
-   * closing; everything else here is a transport failure the connection is already closing for.
-   */
+  /** Transport failures: the connection is already closing for them. */
   private void onException(Throwable failure) {
-    if (failure instanceof IllegalStateException && !socket.isClosed()) {
-      LOG.debug("closing websocket on '{}': {}", actor.subject(), failure.getMessage());
-      socket.close((short) 1009, "message too big");
-      return;
-    }
     LOG.debug("websocket on '{}' failed: {}", actor.subject(), failure.toString());
   }
 
-  private void onBinary(Buffer ignored) {
+  private void onFrame(WebSocketFrame frame) {
+    V1MessageAssembler.Message message;
+    try {
+      message = assembler.accept(frame);
+    } catch (V1MessageAssembler.Violation violation) {
+      LOG.debug("closing websocket on '{}': {}", actor.subject(), violation.getMessage());
+      metrics.badFrames.increment();
+      socket.close(violation.closeCode, violation.getMessage());
+      return;
+    }
+    if (message instanceof V1MessageAssembler.Text text) {
+      onText(text.text());
+    } else if (message instanceof V1MessageAssembler.Binary) {
+      onBinary();
+    }
+  }
+
+  private void onBinary() {
     sendError(null, V1ErrorCode.BINARY_FRAME, "binary frames are not supported; send JSON text frames");
   }
 
@@ -94,6 +146,15 @@ final class V1Session implements Subscriber {
     }
     if (frame.isAck()) {
       queueAck(frame.ackId());
+    } else if (!requestRate.tryTake(System.nanoTime())) {
+      metrics.rateLimited.increment();
+      sendError(frame.rawCMsgId(), V1ErrorCode.RATE_LIMITED, "more than " + limits.requestsPerSecond()
+          + " requests per second (burst " + limits.requestBurst() + ") on this socket; slow down");
+    } else if (!permitted(frame)) {
+      metrics.forbidden.increment();
+      LOG.info("forbidden: {} may not {} on '{}'", permissions.who(), describe(frame), actor.subject());
+      sendError(frame.rawCMsgId(), V1ErrorCode.FORBIDDEN, "this credential may not " + describe(frame)
+          + " on '" + actor.subject() + "'");
     } else {
       flushAcks();
       beginRequest();
@@ -129,12 +190,30 @@ final class V1Session implements Subscriber {
     }
   }
 
+  private boolean permitted(V1Frame frame) {
+    String subject = actor.subject();
+    if (frame.command() == null) {
+      return permissions.mayPublish(subject);
+    }
+    return switch (frame.command()) {
+      case "putState", "deleteMessages" -> permissions.mayPublish(subject);
+      case "unsubscribe" -> true;
+      default -> permissions.maySubscribe(subject);
+    };
+  }
+
+  private static String describe(V1Frame frame) {
+    return frame.command() == null ? "publish" : "run '" + frame.command() + "'";
+  }
+
   private void publish(V1Frame frame) {
     String prefix = V1Json.envelopePrefix(frame, ip);
+    long receivedNanos = System.nanoTime();
     actor.publish(sequence -> V1Json.stored(prefix, sequence), (published, failure) -> {
       if (failure != null) {
         fail(frame, failure);
       } else {
+        metrics.publishLatency.record(System.nanoTime() - receivedNanos, TimeUnit.NANOSECONDS);
         reply(published.json());
       }
     });
@@ -250,6 +329,13 @@ final class V1Session implements Subscriber {
   @Override
   public void push(long sequence, long deliveryId, String storedJson) {
     socket.writeTextMessage(V1Json.push(storedJson, deliveryId));
+    watchForSlowConsumer();
+  }
+
+  /** The client's position means nothing in the new log: closing makes it reconnect and re-subscribe. */
+  @Override
+  public void subjectDestroyed() {
+    socket.close(SUBJECT_DESTROYED_CLOSE_CODE, "subject deleted");
   }
 
   @Override
@@ -289,6 +375,30 @@ final class V1Session implements Subscriber {
       socket.drainHandler(null);
       pausedForWrites = false;
       resumeIfNothingHolds();
+    });
+  }
+
+  /**
+   * Called after pushes (on the actor's context): the first time the outbound queue is seen full,
+   * a check is scheduled for the end of the grace period; a queue still full then closes the socket.
+   */
+  private void watchForSlowConsumer() {
+    if (!socket.writeQueueFull() || !slowCheckScheduled.compareAndSet(false, true)) {
+      return;
+    }
+    context.owner().setTimer(limits.slowConsumerGrace().toMillis(), id -> {
+      if (socket.isClosed()) {
+        return;
+      }
+      if (socket.writeQueueFull()) {
+        LOG.info("closing websocket of {} on '{}': outbound queue full for {} ms", permissions.who(), actor.subject(),
+            limits.slowConsumerGrace().toMillis());
+        metrics.slowConsumersClosed.increment();
+        socket.close((short) 1008, "slow consumer: outbound queue full");
+      } else {
+        slowCheckScheduled.set(false);
+        watchForSlowConsumer();
+      }
     });
   }
 

@@ -120,10 +120,10 @@ class AuthAndSubjectsTest {
   }
 
   @Test
-  void plainHttpOnAStreamAsksForAnUpgradeAndUnknownPathsAre404() {
+  void plainHttpOnAStreamIsTheRecordsApiAndUnknownPathsAre404() {
     HttpResponse<Buffer> plain = get("/stream/a.b?apiKey=" + TestBroker.API_KEY, null, null);
-    assertEquals(426, plain.statusCode());
-    assertEquals("upgrade_required", plain.bodyAsJsonObject().getJsonObject("error").getString("code"));
+    assertEquals(200, plain.statusCode());
+    assertTrue(plain.bodyAsJsonObject().containsKey("records"));
     HttpResponse<Buffer> unknown = get("/nope?apiKey=" + TestBroker.API_KEY, null, null);
     assertEquals(404, unknown.statusCode());
     assertEquals("not_found", unknown.bodyAsJsonObject().getJsonObject("error").getString("code"));

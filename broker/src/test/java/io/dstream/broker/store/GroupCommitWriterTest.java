@@ -47,8 +47,12 @@ class GroupCommitWriterTest {
     @Override public SubjectRecord open(String subject) { return real.open(subject); }
     @Override public SubjectRecord record(String subject) { return real.record(subject); }
     @Override public void putState(String subject, byte[] stateJson) { real.putState(subject, stateJson); }
+    @Override public void putAttributes(String subject, byte[] attributes) { real.putAttributes(subject, attributes); }
     @Override public SubjectRecord deleteUpTo(String subject, long upTo) { return real.deleteUpTo(subject, upTo); }
     @Override public List<StoredMessage> read(long id, long from, int max, long maxBytes) { return real.read(id, from, max, maxBytes); }
+    @Override public void setProducerVersion(String subject, long version) { real.setProducerVersion(subject, version); }
+    @Override public void destroy(String subject) { real.destroy(subject); }
+    @Override public long firstSequenceAtOrAfter(long id, long timestampMs) { return real.firstSequenceAtOrAfter(id, timestampMs); }
     @Override public void rollback() { real.rollback(); }
     @Override public void compact() { real.compact(); }
     @Override public void close() { real.close(); }

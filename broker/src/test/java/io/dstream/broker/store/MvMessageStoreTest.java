@@ -4,6 +4,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +13,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The {@link MessageStore} contract on a real H2 file. */
 class MvMessageStoreTest {
@@ -72,7 +74,85 @@ class MvMessageStoreTest {
     store.append("a", 1, 1, bytes("x"));
     assertThrows(StoreException.class, () -> store.append("a", 1, 1, bytes("again")));
     assertThrows(StoreException.class, () -> store.append("a", 3, 1, bytes("gap")));
-    assertThrows(StoreException.class, () -> store.append("never-opened", 1, 1, bytes("x")));
+    assertThrows(StoreException.class, () -> store.append("never-opened", 2, 1, bytes("gap on a new subject")));
+  }
+
+  @Test
+  void destroyRemovesMessagesStateAndRecordAndTheNextWriteStartsANewSubject() {
+    long id = store.open("a").id();
+    long other = store.open("b").id();
+    for (int i = 1; i <= 3; i++) {
+      store.append("a", i, i, bytes("m" + i));
+    }
+    store.append("b", 1, 1, bytes("b1"));
+    store.putState("a", bytes("{\"k\":1}"));
+    store.setProducerVersion("a", 7);
+    store.commit(SyncMode.OS);
+    store.destroy("a");
+    assertEquals(0, store.record("a").id(), "a destroyed subject has no record");
+    store.commit(SyncMode.OS);
+    assertEquals(0, store.read(id, 1, 10, Long.MAX_VALUE).size());
+    assertEquals(1, store.read(other, 1, 10, Long.MAX_VALUE).size(), "other subjects keep their messages");
+    store.append("a", 1, 10, bytes("fresh"));
+    SubjectRecord fresh = store.record("a");
+    assertTrue(fresh.id() > other, "a new id, never a reused one");
+    assertEquals(1, fresh.lastSequence());
+    assertEquals(0, fresh.producerVersion());
+    assertArrayEquals(bytes("{}"), fresh.state());
+    store.commit(SyncMode.OS);
+    store.close();
+    store = MvMessageStore.open(dir, 8);
+    assertEquals(fresh.id(), store.open("a").id());
+    assertArrayEquals(bytes("fresh"), store.read(fresh.id(), 1, 10, Long.MAX_VALUE).get(0).payload());
+  }
+
+  @Test
+  void producerVersionAndLastTimestampAreCommittedWithTheRecord() {
+    store.open("a");
+    store.setProducerVersion("a", 42);
+    store.append("a", 1, 5000, bytes("x"));
+    store.commit(SyncMode.ALWAYS);
+    store.close();
+    store = MvMessageStore.open(dir, 8);
+    SubjectRecord record = store.open("a");
+    assertEquals(42, record.producerVersion());
+    assertEquals(5000, record.lastTimestampMs());
+  }
+
+  @Test
+  void recordsOfFormatVersionOneStillDecode() {
+    ByteBuffer v1 = ByteBuffer.allocate(1 + 5 * Long.BYTES + Integer.BYTES + 2);
+    v1.put((byte) 1).putLong(9).putLong(3).putLong(5).putLong(3).putLong(30).putInt(2).put(bytes("{}"));
+    SubjectRecord record = SubjectRecord.decode(v1.array());
+    assertEquals(9, record.id());
+    assertEquals(5, record.lastSequence());
+    assertEquals(0, record.producerVersion());
+    assertEquals(0, record.lastTimestampMs());
+    assertArrayEquals(bytes("{}"), record.state());
+  }
+
+  @Test
+  void firstSequenceAtOrAfterFindsTheFirstMessageThatRecentWithGapsAndEqualTimes() {
+    long id = store.open("t").id();
+    long neighbour = store.open("u").id();
+    store.append("u", 1, 1, bytes("u"));
+    for (int i = 1; i <= 1000; i++) {
+      store.append("t", i, 1000 + (i / 3) * 10, bytes("m" + i));
+    }
+    store.deleteUpTo("t", 100);
+    assertEquals(101, store.firstSequenceAtOrAfter(id, 0));
+    for (long probe = 1330; probe <= 4340; probe += 7) {
+      long expected = 0;
+      for (int i = 101; i <= 1000; i++) {
+        if (1000 + (i / 3) * 10 >= probe) {
+          expected = i;
+          break;
+        }
+      }
+      assertEquals(expected, store.firstSequenceAtOrAfter(id, probe), "publish time " + probe);
+    }
+    assertEquals(0, store.firstSequenceAtOrAfter(id, 1_000_000));
+    assertEquals(0, store.firstSequenceAtOrAfter(neighbour + 1, 0), "no messages at all");
   }
 
   @Test
