@@ -130,14 +130,15 @@ log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(ja
 log "versions: $(nats-server --version), $(redis-server --version | cut -d' ' -f1-3)"
 
 # ---- scenarios 1-5, interleaved -----------------------------------------------------------------
-TABLE=$WORK/table.md
+RESULTS=$WORK/results.log
 MATRIX=(matrix --ours-always "127.0.0.1:$P_ALWAYS" --ours-os "127.0.0.1:$P_OS" --api-key "$API_KEY"
   --nats "nats://127.0.0.1:$P_NATS" --redis "127.0.0.1:$P_REDIS" --repeats "$REPEATS" --scenarios "$SCENARIOS"
-  --table "$TABLE" --pid "ours-always=$PID_ALWAYS" --pid "ours-os=$PID_OS" --pid "jetstream=$PID_NATS"
+  --table "$WORK/table.md" --pid "ours-always=$PID_ALWAYS" --pid "ours-os=$PID_OS" --pid "jetstream=$PID_NATS"
   --pid "nats-core=$PID_NATS" --pid "redis=$PID_REDIS")
 if [ $QUICK = 1 ]; then MATRIX+=(--quick --timeout-s 30); fi
 status=0
-timeout --kill-after=10 $((QUICK == 1 ? 120 : 3600)) java -jar "$BENCH_JAR" "${MATRIX[@]}" || status=$?
+timeout --kill-after=10 $((QUICK == 1 ? 120 : 3600)) java -jar "$BENCH_JAR" "${MATRIX[@]}" | tee -a "$RESULTS" \
+  || status=$?
 
 # ---- scenario 6: idle subjects in a 1 GiB heap (ours only) --------------------------------------
 IDLE_STATUS=skipped
@@ -148,7 +149,8 @@ if [ $IDLE = 1 ]; then
   IDLE_PID=$LAST_PID
   wait_ready ours-idle curl -sf "http://127.0.0.1:$P_IDLE/health"
   if timeout --kill-after=10 $((QUICK == 1 ? 60 : 1800)) java -jar "$BENCH_JAR" idle --ours "127.0.0.1:$P_IDLE" \
-      --api-key "$API_KEY" --subjects "$SUBJECTS" --broker-pid "$IDLE_PID" --budget-s "$BUDGET" --timeout-s $((QUICK == 1 ? 50 : 1700)); then
+      --api-key "$API_KEY" --subjects "$SUBJECTS" --broker-pid "$IDLE_PID" --budget-s "$BUDGET" \
+      --timeout-s $((QUICK == 1 ? 50 : 1700)) | tee -a "$RESULTS"; then
     IDLE_STATUS=ok
   else
     IDLE_STATUS=failed
@@ -158,8 +160,9 @@ if [ $IDLE = 1 ]; then
 fi
 
 echo
-if [ -f "$TABLE" ]; then cat "$TABLE"; fi
+java -jar "$BENCH_JAR" table "$RESULTS"
 echo
 echo "scenario 6 (idle subjects): $IDLE_STATUS; scenario 7 (HTTP views): pending the HTTP views"
+if [ $status != 0 ]; then echo "some runs failed or timed out: see the lines above the table"; fi
 if [ $QUICK = 1 ]; then echo "(--quick: tiny counts, the numbers mean nothing)"; fi
 exit $status
