@@ -120,8 +120,7 @@ final class OursTarget implements Target {
     WebSocket socket = await(connect(context, subject), deadline, "connect");
     V1Subscriber subscriber = new V1Subscriber(socket, count, null);
     long start = System.nanoTime();
-    Promise<Void> subscribed = Promise.promise();
-    context.runOnContext(v -> subscriber.subscribe(1).onComplete(subscribed));
+    context.runOnContext(v -> subscriber.subscribe(1));
     await(subscriber.done(), deadline, name + " replay");
     socket.close();
     return Rates.perSecond(count, subscriber.endNanos - start);
