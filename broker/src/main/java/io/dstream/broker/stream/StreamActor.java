@@ -769,10 +769,14 @@ public final class StreamActor {
           return;
         }
       }
+      StoredMessage readAhead = redelivery == null ? consumer.takeReadAhead(sequence) : null;
+      if (readAhead != null) {
+        deliverNext(consumer, sequence, new String(readAhead.payload(), StandardCharsets.UTF_8));
+        continue;
+      }
       CachedMessage cached = cache.get(sequence);
       if (cached == null) {
-        int room = redelivery != null ? 1 : Math.min(FETCH_PAGE, maxInFlight - consumer.pending.size());
-        fetch(consumer, sequence, room);
+        fetch(consumer, sequence, redelivery != null ? 1 : FETCH_PAGE);
         return;
       }
       deliverNext(consumer, sequence, cached.json());
@@ -831,9 +835,15 @@ public final class StreamActor {
         return;
       }
     }
-    for (StoredMessage message : fetched) {
+    int room = env.config().maxInFlight() - consumer.pending.size();
+    for (int i = 0; i < fetched.size(); i++) {
+      StoredMessage message = fetched.get(i);
       boolean expected = redelivering ? message.sequence() == from : message.sequence() == consumer.nextSequence;
       if (!expected || message.sequence() > lastDurable) {
+        return;
+      }
+      if (i >= room) {
+        consumer.keepReadAhead(fetched.subList(i, fetched.size()));
         return;
       }
       deliverNext(consumer, message.sequence(), new String(message.payload(), StandardCharsets.UTF_8));
