@@ -1,22 +1,25 @@
 package io.dstream.broker;
 
+import io.dstream.broker.archive.Archive;
+import io.dstream.broker.archive.MinioObjectStore;
 import io.dstream.broker.auth.ApiKeyAuthenticator;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.JwtAuthenticator;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.durable.DurableStreamsApi;
+import io.dstream.broker.files.FilesApi;
 import io.dstream.broker.http.ClientAddresses;
 import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.http.HttpApi;
 import io.dstream.broker.http.HttpListener;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.records.RecordsHandler;
+import io.dstream.broker.s3.S3Connection;
 import io.dstream.broker.store.GroupCommitWriter;
 import io.dstream.broker.store.MessageStore;
 import io.dstream.broker.store.MvMessageStore;
 import io.dstream.broker.stream.StreamEnvironment;
 import io.dstream.broker.stream.StreamRegistry;
-import io.dstream.broker.stream.SubjectDestroyedHook;
 import io.dstream.broker.ws.V1Endpoint;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -35,8 +38,9 @@ import java.time.Clock;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A running broker: store, writer, actor shards and the HTTP/WebSocket listener, started in that
- * order by {@link #start} and stopped in reverse by {@link #stop}. A step that fails undoes the
+ * A running broker: store, writer, S3 connection (and the embedded S3 server), actor shards and
+ * the HTTP/WebSocket listener, started in that order by {@link #start} and stopped in reverse by
+ * {@link #stop}. A step that fails undoes the
  * steps before it, so a failed start leaves nothing open.
  */
 public final class Broker {
@@ -52,6 +56,8 @@ public final class Broker {
   private MessageStore store;
   private GroupCommitWriter writer;
   private WorkerExecutor readers;
+  private S3Connection s3;
+  private Archive archive;
   private StreamRegistry registry;
   private HttpServer server;
   private String listeners;
@@ -77,7 +83,16 @@ public final class Broker {
       writer = new GroupCommitWriter(store, config.syncMode(), config.groupCommit(), config.writeQueueBatches(),
           metrics.registry());
       readers = vertx.createSharedWorkerExecutor("dstream-store-readers", STORE_READER_THREADS);
-      StreamEnvironment env = new StreamEnvironment(store, writer, readers, config, Clock.systemUTC(), metrics);
+      return S3Connection.start(vertx, config.s3(), config.dataDir()).map(connection -> {
+        s3 = connection;
+        archive = new Archive(s3, new MinioObjectStore(s3.client(), s3.bucket()), config.archivePolicy(),
+            metrics.registry());
+        // Asked before any subject loads, so that the answer predates this broker's own checkpoints.
+        archive.heldCheckpointsAtStart();
+        return authenticator;
+      });
+    }).compose(authenticator -> {
+      StreamEnvironment env = new StreamEnvironment(store, writer, readers, config, Clock.systemUTC(), metrics, archive);
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
         JwtAuthenticator jwt = config.jwt().enabled() ? JwtAuthenticator.create(vertx, config.jwt()) : null;
@@ -86,8 +101,8 @@ public final class Broker {
             metrics, config.longPollTimeout().toMillis(), config.maxLongPollWaiters(), DURABLE_READ_MAX_BYTES);
         HttpApi api = new HttpApi(new Authenticator(authenticator, jwt, config.anonymousAccess()),
             new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate),
-            new RecordsHandler(registry, config, metrics, SubjectDestroyedHook.NONE), metrics, durableStreams,
-            config.maxAppendBytes());
+            new RecordsHandler(registry, config, metrics, this::destroyCheckpoints), metrics, durableStreams,
+            config.maxAppendBytes(), new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit()));
         Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())
@@ -133,6 +148,18 @@ public final class Broker {
         .onSuccess(id -> listeners = id).mapEmpty();
   }
 
+  /**
+   * A destroyed subject's checkpoints go before the destroy is answered. If the bucket cannot be
+   * reached the destroy still succeeds: the subject's actor keeps retrying the deletion.
+   */
+  private Future<Void> destroyCheckpoints(String subject) {
+    return archive.destroy(subject).recover(failure -> {
+      LOG.warn("checkpoints of destroyed subject '{}' not deleted yet ({}); retrying in the background", subject,
+          failure.toString());
+      return Future.succeededFuture();
+    });
+  }
+
   private static int frameBackstop(int maxFrameBytes) {
     return (int) Math.min(Integer.MAX_VALUE, 2L * maxFrameBytes);
   }
@@ -144,6 +171,16 @@ public final class Broker {
 
   public BrokerMetrics metrics() {
     return metrics;
+  }
+
+  /** The checkpoint tier; {@link Archive#destroy} removes a subject's checkpoints. */
+  public Archive archive() {
+    return archive;
+  }
+
+  /** The connection to object storage (its embedded server, if any). */
+  public S3Connection s3() {
+    return s3;
   }
 
   /** Stops listening, stops the actors, commits what the writer holds and closes the store. */
@@ -167,6 +204,7 @@ public final class Broker {
             return readers.close();
           }
           return Future.<Void>succeededFuture();
-        });
+        })
+        .transform(ignored -> s3 == null ? Future.<Void>succeededFuture() : s3.close());
   }
 }

@@ -1,9 +1,11 @@
 package io.dstream.broker;
 
+import io.dstream.broker.config.ArchivePolicy;
 import io.dstream.broker.auth.AnonymousAccess;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.ConnectionLimits;
 import io.dstream.broker.config.GroupCommitPolicy;
+import io.dstream.broker.config.S3Settings;
 import io.dstream.broker.config.JwtSettings;
 import io.dstream.broker.config.TlsSettings;
 import io.dstream.broker.store.SyncMode;
@@ -98,6 +100,50 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--ws-compression", defaultValue = "${env:DSTREAM_WS_COMPRESSION:-false}", description = "Offer WebSocket permessage-deflate (DSTREAM_WS_COMPRESSION).")
   boolean webSocketCompression;
 
+  @Option(names = "--s3-endpoint", defaultValue = "${env:DSTREAM_S3_ENDPOINT}", description = "S3-compatible endpoint URL; unset = embedded server on loopback (DSTREAM_S3_ENDPOINT).")
+  String s3Endpoint;
+
+  @Option(names = "--s3-bucket", defaultValue = "${env:DSTREAM_S3_BUCKET:-durable-stream}", description = "Bucket for files and checkpoints, created if missing (DSTREAM_S3_BUCKET).")
+  String s3Bucket;
+
+  @Option(names = "--s3-access-key", defaultValue = "${env:DSTREAM_S3_ACCESS_KEY}", description = "S3 access key; unset = the embedded server's own (DSTREAM_S3_ACCESS_KEY).")
+  String s3AccessKey;
+
+  @Option(names = "--s3-secret-key", defaultValue = "${env:DSTREAM_S3_SECRET_KEY}", description = "S3 secret key; unset = the embedded server's own (DSTREAM_S3_SECRET_KEY).")
+  String s3SecretKey;
+
+  @Option(names = "--s3-region", defaultValue = "${env:DSTREAM_S3_REGION:-us-east-1}", description = "S3 signing region (DSTREAM_S3_REGION).")
+  String s3Region;
+
+  @Option(names = "--s3-transfer-threads", defaultValue = "${env:DSTREAM_S3_TRANSFER_THREADS:-16}", description = "Threads for file uploads and downloads (DSTREAM_S3_TRANSFER_THREADS).")
+  int s3TransferThreads;
+
+  @Option(names = "--s3-archive-threads", defaultValue = "${env:DSTREAM_S3_ARCHIVE_THREADS:-4}", description = "Threads for checkpoints, restores and segment reads (DSTREAM_S3_ARCHIVE_THREADS).")
+  int s3ArchiveThreads;
+
+  @Option(names = "--s3-part-size-bytes", defaultValue = "${env:DSTREAM_S3_PART_SIZE_BYTES:-16777216}", description = "Multipart part size for uploads of unknown length (DSTREAM_S3_PART_SIZE_BYTES).")
+  long s3PartSizeBytes;
+
+  @Option(names = "--files-max-list-limit", defaultValue = "${env:DSTREAM_FILES_MAX_LIST_LIMIT:-1000}", description = "Largest (and default) limit of GET /r2/ (DSTREAM_FILES_MAX_LIST_LIMIT).")
+  int filesMaxListLimit;
+
+  @Option(names = "--checkpoint-interval-ms", defaultValue = "${env:DSTREAM_CHECKPOINT_INTERVAL_MS:-5000}", description = "Most time between a change to a subject and its checkpoint (DSTREAM_CHECKPOINT_INTERVAL_MS).")
+  long checkpointIntervalMs;
+
+  @Option(names = "--hot-window-messages", defaultValue = "${env:DSTREAM_HOT_WINDOW_MESSAGES:-100000}", description = "Checkpointed messages kept locally per subject (DSTREAM_HOT_WINDOW_MESSAGES).")
+  long hotWindowMessages;
+
+  @Option(names = "--hot-window-bytes", defaultValue = "${env:DSTREAM_HOT_WINDOW_BYTES:-67108864}", description = "Payload bytes kept locally per subject (DSTREAM_HOT_WINDOW_BYTES).")
+  long hotWindowBytes;
+
+  @Option(names = "--hot-window-age-ms", defaultValue = "${env:DSTREAM_HOT_WINDOW_AGE_MS:-86400000}", description = "Age after which checkpointed messages leave the local store (DSTREAM_HOT_WINDOW_AGE_MS).")
+  long hotWindowAgeMs;
+
+  @Option(names = "--checkpoint-retry-min-ms", defaultValue = "${env:DSTREAM_CHECKPOINT_RETRY_MIN_MS:-500}", description = "First retry delay of a failed checkpoint (DSTREAM_CHECKPOINT_RETRY_MIN_MS).")
+  long checkpointRetryMinMs;
+
+  @Option(names = "--checkpoint-retry-max-ms", defaultValue = "${env:DSTREAM_CHECKPOINT_RETRY_MAX_MS:-30000}", description = "Longest retry delay of a failed checkpoint (DSTREAM_CHECKPOINT_RETRY_MAX_MS).")
+  long checkpointRetryMaxMs;
   @Option(names = "--anonymous", defaultValue = "${env:DSTREAM_ANONYMOUS:-none}", description = "What clients without credentials may do on /stream and /v1/stream: none, read, all (DSTREAM_ANONYMOUS).")
   String anonymous;
 
@@ -168,6 +214,10 @@ public final class Main implements Callable<Integer> {
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes)
         .groupCommit(new GroupCommitPolicy(commitMaxMessages, commitMaxBytes, commitMaxDelayMicros))
         .writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb).webSocketCompression(webSocketCompression)
+        .s3(new S3Settings(s3Endpoint, s3Bucket, s3AccessKey, s3SecretKey, s3Region, s3TransferThreads, s3ArchiveThreads,
+            s3PartSizeBytes, filesMaxListLimit))
+        .archivePolicy(new ArchivePolicy(Duration.ofMillis(checkpointIntervalMs), hotWindowMessages, hotWindowBytes,
+            Duration.ofMillis(hotWindowAgeMs), Duration.ofMillis(checkpointRetryMinMs), Duration.ofMillis(checkpointRetryMaxMs)))
         .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes).maxRecordsPerRead(maxRecordsPerRead)
         .longPollTimeout(Duration.ofMillis(longPollTimeoutMs)).maxLongPollWaiters(maxLongPollWaiters)
         .anonymousAccess(AnonymousAccess.parse(anonymous)).maxAppendBytes(maxAppendBytes)

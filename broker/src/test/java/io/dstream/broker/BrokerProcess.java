@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -28,12 +29,27 @@ public final class BrokerProcess implements AutoCloseable {
 
   /** Starts the broker on a free port and waits for its {@code listening on} line. */
   public static BrokerProcess start(Path dataDir, String apiKey, String... extraArgs) throws Exception {
-    List<String> command = new ArrayList<>(List.of(
-        Paths.get(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
-        "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+    return start(List.of("-Xmx512m"), dataDir, apiKey, extraArgs);
+  }
+
+  /** The same with the given JVM options (heap size, ...). */
+  public static BrokerProcess start(List<String> jvmOptions, Path dataDir, String apiKey, String... extraArgs)
+      throws Exception {
+    return start(jvmOptions, Map.of(), dataDir, apiKey, extraArgs);
+  }
+
+  /** The same with extra environment variables (the {@code DSTREAM_*} settings). */
+  public static BrokerProcess start(List<String> jvmOptions, Map<String, String> environment, Path dataDir, String apiKey,
+                                    String... extraArgs) throws Exception {
+    List<String> command = new ArrayList<>();
+    command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(jvmOptions);
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(),
         "--port", "0", "--data-dir", dataDir.toString(), "--api-key", apiKey));
     command.addAll(List.of(extraArgs));
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    builder.environment().putAll(environment);
+    Process process = builder.start();
     CompletableFuture<Integer> port = new CompletableFuture<>();
     Thread reader = new Thread(() -> {
       try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {

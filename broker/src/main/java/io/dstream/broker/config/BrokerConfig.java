@@ -34,6 +34,8 @@ public final class BrokerConfig {
   private final int writeQueueBatches;
   private final int storeCacheMb;
   private final boolean webSocketCompression;
+  private final S3Settings s3;
+  private final ArchivePolicy archivePolicy;
   private final AnonymousAccess anonymousAccess;
   private final int maxAppendBytes;
   private final JwtSettings jwt;
@@ -65,6 +67,8 @@ public final class BrokerConfig {
     this.writeQueueBatches = positive(b.writeQueueBatches, "writeQueueBatches");
     this.storeCacheMb = positive(b.storeCacheMb, "storeCacheMb");
     this.webSocketCompression = b.webSocketCompression;
+    this.s3 = Objects.requireNonNull(b.s3, "s3");
+    this.archivePolicy = Objects.requireNonNull(b.archivePolicy, "archivePolicy");
     this.anonymousAccess = Objects.requireNonNull(b.anonymousAccess, "anonymousAccess");
     this.maxAppendBytes = positive(b.maxAppendBytes, "maxAppendBytes");
     this.jwt = Objects.requireNonNull(b.jwt, "jwt");
@@ -105,7 +109,8 @@ public final class BrokerConfig {
         .maxInFlight(maxInFlight).ackTimeout(ackTimeout).maxDeliver(maxDeliver).idleTimeout(idleTimeout)
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes).shards(shards)
         .groupCommit(groupCommit).writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb)
-        .webSocketCompression(webSocketCompression).jwt(jwt).tls(tls).connectionLimits(connectionLimits)
+        .webSocketCompression(webSocketCompression).s3(s3).archivePolicy(archivePolicy)
+        .jwt(jwt).tls(tls).connectionLimits(connectionLimits)
         .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes)
         .maxRecordsPerRead(maxRecordsPerRead).longPollTimeout(longPollTimeout).maxLongPollWaiters(maxLongPollWaiters)
         .anonymousAccess(anonymousAccess).maxAppendBytes(maxAppendBytes);
@@ -171,6 +176,11 @@ public final class BrokerConfig {
    */
   public boolean webSocketCompression() { return webSocketCompression; }
 
+  /** The S3 endpoint (or the embedded one) for files and checkpoints. */
+  public S3Settings s3() { return s3; }
+
+  /** Checkpoint interval, hot window and retry bounds of the archive (docs/storage.md). */
+  public ArchivePolicy archivePolicy() { return archivePolicy; }
   /** What requests without credentials may do on the stream surfaces. */
   public AnonymousAccess anonymousAccess() { return anonymousAccess; }
 
@@ -221,6 +231,8 @@ public final class BrokerConfig {
     private int writeQueueBatches = 65_536;
     private int storeCacheMb = 64;
     private boolean webSocketCompression;
+    private S3Settings s3 = S3Settings.EMBEDDED;
+    private ArchivePolicy archivePolicy = ArchivePolicy.DEFAULT;
     private AnonymousAccess anonymousAccess = AnonymousAccess.NONE;
     private int maxAppendBytes = 16 * 1024 * 1024;
     private JwtSettings jwt = JwtSettings.DISABLED;
@@ -254,6 +266,8 @@ public final class BrokerConfig {
     public Builder writeQueueBatches(int writeQueueBatches) { this.writeQueueBatches = writeQueueBatches; return this; }
     public Builder storeCacheMb(int storeCacheMb) { this.storeCacheMb = storeCacheMb; return this; }
     public Builder webSocketCompression(boolean enabled) { this.webSocketCompression = enabled; return this; }
+    public Builder s3(S3Settings s3) { this.s3 = s3; return this; }
+    public Builder archivePolicy(ArchivePolicy archivePolicy) { this.archivePolicy = archivePolicy; return this; }
     public Builder anonymousAccess(AnonymousAccess anonymousAccess) { this.anonymousAccess = anonymousAccess; return this; }
     public Builder maxAppendBytes(int maxAppendBytes) { this.maxAppendBytes = maxAppendBytes; return this; }
     public Builder jwt(JwtSettings jwt) { this.jwt = jwt; return this; }

@@ -3,6 +3,7 @@ package io.dstream.broker.http;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.durable.DurableStreamsApi;
+import io.dstream.broker.files.FilesApi;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.records.RecordsHandler;
 import io.dstream.broker.stream.OverloadedException;
@@ -36,9 +37,11 @@ public final class HttpApi {
   private final BrokerMetrics metrics;
   private final DurableStreamsApi durableStreams;
   private final int maxAppendBytes;
+  private final FilesApi files;
 
   public HttpApi(Authenticator authenticator, ClientAddresses clientAddresses, V1Endpoint v1,
-                 RecordsHandler records, BrokerMetrics metrics, DurableStreamsApi durableStreams, int maxAppendBytes) {
+                 RecordsHandler records, BrokerMetrics metrics, DurableStreamsApi durableStreams, int maxAppendBytes,
+                 FilesApi files) {
     this.authentication = new AuthenticationHandler(authenticator);
     this.clientAddresses = clientAddresses;
     this.v1 = v1;
@@ -46,6 +49,7 @@ public final class HttpApi {
     this.metrics = metrics;
     this.durableStreams = durableStreams;
     this.maxAppendBytes = maxAppendBytes;
+    this.files = files;
   }
 
   public Router router(Vertx vertx) {
@@ -62,6 +66,7 @@ public final class HttpApi {
     router.put("/v1/stream/*").handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
     router.post("/v1/stream/*").handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
     router.route("/v1/stream/*").handler(durableStreams::handle);
+    router.route("/r2/*").handler(files::handle);
     router.route().handler(ctx -> HttpErrors.send(ctx.response(), 404, "not_found", "no route for " + ctx.request().path()));
     router.route().failureHandler(this::handleFailure);
     router.errorHandler(400, ctx -> HttpErrors.send(ctx.response(), 400, "bad_request",

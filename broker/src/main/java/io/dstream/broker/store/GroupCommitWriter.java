@@ -42,6 +42,8 @@ public final class GroupCommitWriter implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(GroupCommitWriter.class);
   /** Compaction runs between groups: after this long when the writer is idle, after twice this under load. */
   private static final long COMPACT_INTERVAL_MS = 30_000;
+  /** Keeps one eviction from holding up a group commit; the rest goes with the next one. */
+  private static final int MAX_EVICTIONS_PER_WRITE = 10_000;
   private static final WriteBatch STOP = new WriteBatch("", List.of(), null, null);
 
   private final MessageStore store;
@@ -184,6 +186,10 @@ public final class GroupCommitWriter implements AutoCloseable {
       store.putState(subject, putState.stateJson());
     } else if (write instanceof StoreWrite.DeleteUpTo delete) {
       store.deleteUpTo(subject, delete.sequence());
+    } else if (write instanceof StoreWrite.Evict evict) {
+      store.evict(subject, evict, MAX_EVICTIONS_PER_WRITE);
+    } else if (write instanceof StoreWrite.Restore restore) {
+      store.restore(subject, restore);
     } else if (write instanceof StoreWrite.PutAttributes attributes) {
       store.putAttributes(subject, attributes.attributes());
     } else if (write instanceof StoreWrite.SetProducerVersion version) {

@@ -36,6 +36,21 @@ public interface MessageStore extends AutoCloseable {
    */
   SubjectRecord deleteUpTo(String subject, long upTo);
 
+  /**
+   * Removes checkpointed messages from the local store as {@link StoreWrite.Evict} describes, at
+   * most {@code maxMessages} per call; {@code firstSequence}, {@code lastSequence} and
+   * {@code messages} stay, {@code bytes} drops by the removed payloads.
+   * @return how many messages were removed
+   */
+  int evict(String subject, StoreWrite.Evict evict, int maxMessages);
+
+  /**
+   * Rebuilds a subject that has no local messages and last sequence 0 from its checkpoint: the
+   * given sequences (their messages stay in the archive) and state. Refused with
+   * {@link StoreException} if the subject already has a sequence.
+   */
+  void restore(String subject, StoreWrite.Restore restore);
+
   /** Sets the subject's records API producer version (fencing token). */
   void setProducerVersion(String subject, long version);
 

@@ -191,12 +191,12 @@ public final class MvMessageStore implements MessageStore {
       return record;
     }
     long end = Math.min(upTo, record.lastSequence());
-    long deletedMessages = 0;
+    // Messages evicted to the archive are not local any more but still count as retained.
+    long deletedMessages = Math.max(0, end - record.firstSequence() + 1);
     long deletedBytes = 0;
     for (long sequence = record.firstSequence(); sequence <= end; sequence++) {
       MessageValue removed = messages.remove(new MessageKey(record.id(), sequence));
       if (removed != null) {
-        deletedMessages++;
         deletedBytes += removed.payload().length;
       }
     }
@@ -204,6 +204,52 @@ public final class MvMessageStore implements MessageStore {
         : record.withDeleted(end + 1, deletedMessages, deletedBytes);
     dirty.put(subject, updated);
     return updated;
+  }
+
+  @Override
+  public int evict(String subject, StoreWrite.Evict evict, int maxMessages) {
+    SubjectRecord record = record(subject);
+    if (record.isAbsent()) {
+      return 0;
+    }
+    Cursor<MessageKey, MessageValue> cursor = messages.cursor(new MessageKey(record.id(), record.firstSequence()));
+    List<MessageKey> evicted = new ArrayList<>();
+    long localBytes = record.bytes();
+    long localMessages = -1;
+    long evictedBytes = 0;
+    while (evicted.size() < maxMessages && cursor.hasNext()) {
+      MessageKey key = cursor.next();
+      if (key.subjectId() != record.id() || key.sequence() > evict.upTo()) {
+        break;
+      }
+      if (localMessages < 0) {
+        localMessages = record.lastSequence() - key.sequence() + 1;
+      }
+      MessageValue value = cursor.getValue();
+      boolean outside = localMessages > evict.keepMessages() || localBytes > evict.keepBytes()
+          || value.timestampMs() < evict.minTimestampMs();
+      if (!outside) {
+        break;
+      }
+      evicted.add(key);
+      localMessages--;
+      localBytes -= value.payload().length;
+      evictedBytes += value.payload().length;
+    }
+    evicted.forEach(messages::remove);
+    if (!evicted.isEmpty()) {
+      dirty.put(subject, record.withEvicted(evictedBytes));
+    }
+    return evicted.size();
+  }
+
+  @Override
+  public void restore(String subject, StoreWrite.Restore restore) {
+    SubjectRecord record = writable(subject);
+    if (record.lastSequence() != 0) {
+      throw new StoreException("cannot restore '" + subject + "': it already has sequence " + record.lastSequence());
+    }
+    dirty.put(subject, record.withRestored(restore));
   }
 
   @Override

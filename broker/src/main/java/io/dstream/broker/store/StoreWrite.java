@@ -30,6 +30,30 @@ public sealed interface StoreWrite {
     }
   }
 
+  /**
+   * Removal of checkpointed messages up to {@code upTo} from the local store, oldest first, while
+   * more than {@code keepMessages} messages or {@code keepBytes} payload bytes are held locally or
+   * the oldest is older than {@code minTimestampMs}. The subject's sequences do not change.
+   */
+  record Evict(long upTo, long keepMessages, long keepBytes, long minTimestampMs) implements StoreWrite {
+    @Override
+    public int bytes() {
+      return 0;
+    }
+  }
+
+  /**
+   * Rebuilds an empty subject from its checkpoint: sequences, state, producer version, the last
+   * publish time and the view attributes; no local messages.
+   */
+  record Restore(long firstSequence, long lastSequence, long producerVersion, long lastTimestampMs, byte[] stateJson,
+                 byte[] attributes) implements StoreWrite {
+    @Override
+    public int bytes() {
+      return stateJson.length;
+    }
+  }
+
   /** New view attributes of the subject (see {@link SubjectRecord#attributes()}). */
   record PutAttributes(byte[] attributes) implements StoreWrite {
     @Override

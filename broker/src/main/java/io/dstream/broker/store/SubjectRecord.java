@@ -6,6 +6,10 @@ import java.nio.charset.StandardCharsets;
 /**
  * Per-subject bookkeeping kept next to the messages and committed with them.
  *
+ * <p>{@code messages} counts retained messages ({@code lastSequence - firstSequence + 1}, retained
+ * messages are consecutive); {@code bytes} counts the payload bytes held in the local store, which
+ * is less when checkpointed messages left it for the archive (docs/storage.md).
+ *
  * <p>{@code firstSequence > lastSequence} means no message is retained. {@code lastSequence}
  * only grows, also across deletions, so sequences are never reused (until the subject is
  * destroyed: a destroyed subject has no record, and its next use starts a new one).
@@ -70,6 +74,17 @@ public record SubjectRecord(long id, long firstSequence, long lastSequence, long
   SubjectRecord withProducerVersion(long version) {
     return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes, version, lastTimestampMs, state,
         attributes);
+  }
+
+  SubjectRecord withEvicted(long evictedBytes) {
+    return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes - evictedBytes, producerVersion,
+        lastTimestampMs, state, attributes);
+  }
+
+  SubjectRecord withRestored(StoreWrite.Restore restore) {
+    return new SubjectRecord(id, restore.firstSequence(), restore.lastSequence(),
+        Math.max(0, restore.lastSequence() - restore.firstSequence() + 1), 0, restore.producerVersion(),
+        restore.lastTimestampMs(), restore.stateJson(), restore.attributes());
   }
 
   byte[] encode() {

@@ -1,5 +1,7 @@
 package io.dstream.broker.stream;
 
+import io.dstream.broker.archive.Manifest;
+import io.dstream.broker.archive.SubjectArchive;
 import io.dstream.broker.store.StoreException;
 import io.dstream.broker.store.StoreWrite;
 import io.dstream.broker.store.StoredMessage;
@@ -33,6 +35,11 @@ import java.util.function.BiConsumer;
  * themselves; when idle a publish waits for exactly one commit. Replies (and pushes) for a write go
  * out only after the commit holding it returned. Subscribers only ever see committed sequences.
  *
+ * <p>Archive: a {@link SubjectArchive} checkpoints the subject to the bucket from the shard's tick,
+ * restores it at load when the local store is empty, and serves replays of messages that left the
+ * local store (the hot window, docs/storage.md). {@code firstSequence} is where the log starts, not
+ * where the local store starts.
+ *
  * <p>Publish times are non-decreasing per subject (a clock that steps back repeats the last
  * time), so a point in time maps to a sequence by binary search ({@link #firstSequenceAt}).
  *
@@ -46,6 +53,8 @@ public final class StreamActor {
   private static final Logger LOG = LoggerFactory.getLogger(StreamActor.class);
   private static final int FETCH_PAGE = 256;
   private static final long FETCH_MAX_BYTES = 4L * 1024 * 1024;
+  /** A replay whose read failed (the bucket unreachable) tries again after this. */
+  private static final long FETCH_RETRY_MS = 1_000;
   /** Readers one subject lets wait for its next write (long-poll and SSE requests). */
   private static final int MAX_CHANGE_WAITERS = 10_000;
 
@@ -85,6 +94,7 @@ public final class StreamActor {
   private final Context context;
   private final StreamEnvironment env;
   private final MessageCache cache;
+  private final SubjectArchive archive;
   private final Map<Subscriber, Consumer> consumers = new LinkedHashMap<>();
   private final ArrayDeque<Deferred> deferred = new ArrayDeque<>();
   private final List<Waiter> waiters = new ArrayList<>();
@@ -119,12 +129,22 @@ public final class StreamActor {
   private long lastActivityMs;
   private long nextDeliveryId;
 
-  StreamActor(String subject, Context context, StreamEnvironment env) {
+  /**
+   * A new actor; {@code detached} is the subject's archive link if the shard kept one while the
+   * subject hibernated with checkpoint work left, else {@code null}.
+   */
+  StreamActor(String subject, Context context, StreamEnvironment env, SubjectArchive detached) {
     this.subject = subject;
     this.context = context;
     this.env = env;
     this.cache = new MessageCache(env.config().actorCacheMessages(), env.config().actorCacheBytes());
     this.lastActivityMs = env.clock().millis();
+    if (detached != null) {
+      detached.host(new ArchiveHost());
+      this.archive = detached;
+    } else {
+      this.archive = new SubjectArchive(subject, env.archive(), new ArchiveHost(), lastActivityMs);
+    }
     // Delivery ids must not repeat across hibernation and restarts (a reconnecting client may still
     // ack an old one): each incarnation starts at its creation time x 1000, which stays below 2^53
     // so JavaScript clients read it exactly.
@@ -141,7 +161,10 @@ public final class StreamActor {
    * request tries again.
    */
   void load(Handler<Throwable> onFailure) {
-    env.readers().executeBlocking(() -> env.store().open(subject), false).onComplete(ar -> {
+    env.readers().executeBlocking(() -> env.store().open(subject), false)
+        .compose(record -> archive.open(record.lastSequence(), record.state())
+            .compose(manifest -> manifest == null ? Future.succeededFuture(record) : restore(manifest)))
+        .onComplete(ar -> {
       if (ar.failed()) {
         LOG.error("loading subject '{}' failed", subject, ar.cause());
         phase = Phase.FAILED;
@@ -161,6 +184,27 @@ public final class StreamActor {
       phase = Phase.READY;
       runDeferred();
     });
+  }
+
+  /** Rebuilds the empty local subject from its manifest; its messages stay in the bucket. */
+  private Future<SubjectRecord> restore(Manifest manifest) {
+    Promise<SubjectRecord> restored = Promise.promise();
+    StoreWrite write = new StoreWrite.Restore(manifest.firstSequence(), manifest.lastSequence(),
+        manifest.producerVersion(), manifest.lastTimestamp(), manifest.state().getBytes(StandardCharsets.UTF_8),
+        manifest.attributes());
+    WriteBatch batch = new WriteBatch(subject, List.of(write), context, (record, failure) -> {
+      if (failure != null) {
+        restored.fail(failure);
+        return;
+      }
+      LOG.info("subject '{}' restored from the bucket: sequences {}..{}", subject, record.firstSequence(),
+          record.lastSequence());
+      restored.complete(record);
+    });
+    if (!env.writer().submit(batch)) {
+      restored.fail(new OverloadedException("broker overloaded: the write queue is full, retry later"));
+    }
+    return restored.future();
   }
 
   /** Runs the requests that waited, in order, until one of them starts a new wait (a destroy). */
@@ -359,6 +403,7 @@ public final class StreamActor {
 
   /** Called once the destroy is durable; it was the last write of its batch (later requests waited). */
   private void forgetDestroyed() {
+    archive.destroyed();
     lastAssigned = 0;
     lastDurable = 0;
     producerVersion = 0;
@@ -621,7 +666,8 @@ public final class StreamActor {
    * so it stops holding a waiter slot until its timeout. Does nothing if it is not parked.
    */
   public void cancelRead(BiConsumer<List<Published>, Throwable> onRead) {
-    context.runOnContext(v -> {
+    // Through run(), so a cancel that arrives while the actor loads comes after the read it cancels.
+    run(() -> {
       for (Waiter waiter : waiters) {
         if (waiter.onRead == onRead) {
           waiters.remove(waiter);
@@ -630,7 +676,7 @@ public final class StreamActor {
           return;
         }
       }
-    });
+    }, failure -> { });
   }
 
   /** Answers the long-polls whose first sequence became durable. */
@@ -667,8 +713,7 @@ public final class StreamActor {
       onRead.accept(cached, null);
       return;
     }
-    long subjectIdToRead = subjectId;
-    env.readers().executeBlocking(() -> env.store().read(subjectIdToRead, from, limit, FETCH_MAX_BYTES), false)
+    readLog(from, limit)
         .onComplete(ar -> {
           if (ar.failed()) {
             onRead.accept(null, ar.cause());
@@ -696,6 +741,7 @@ public final class StreamActor {
       long next = lastDurable + 1;
       long subjectIdToSearch = subjectId;
       env.readers().executeBlocking(() -> env.store().firstSequenceAtOrAfter(subjectIdToSearch, timestampMs), false)
+          .compose(local -> archive.firstSequenceAt(timestampMs, firstSequence, local))
           .onComplete(ar -> {
             if (ar.failed()) {
               onSequence.accept(null, ar.cause());
@@ -804,21 +850,102 @@ public final class StreamActor {
 
   private void fetch(Consumer consumer, long from, int count) {
     consumer.fetching = true;
-    long subjectIdToRead = subjectId;
-    env.readers().executeBlocking(() -> env.store().read(subjectIdToRead, from, count, FETCH_MAX_BYTES), false)
+    readLog(from, count)
         .onComplete(ar -> {
           consumer.fetching = false;
           if (consumers.get(consumer.subscriber) != consumer) {
             return;
           }
           if (ar.failed()) {
-            LOG.error("reading '{}' from sequence {} failed; the subscriber stalls until it re-subscribes", subject, from,
-                ar.cause());
+            LOG.warn("reading '{}' from sequence {} failed ({}); retrying in {} ms", subject, from, ar.cause().toString(),
+                FETCH_RETRY_MS);
+            context.owner().setTimer(FETCH_RETRY_MS, id -> {
+              if (consumers.get(consumer.subscriber) == consumer) {
+                pump(consumer);
+              }
+            });
             return;
           }
           deliverFetched(consumer, from, ar.result());
           pump(consumer);
         });
+  }
+
+  /**
+   * Messages from {@code from}: from the local store, or, where it no longer holds them (they left
+   * the hot window, or the subject was restored), from the segment in the bucket that does.
+   */
+  private Future<List<StoredMessage>> readLog(long from, int count) {
+    long subjectIdToRead = subjectId;
+    return readLocal(subjectIdToRead, from, count, FETCH_MAX_BYTES).compose(local -> {
+      boolean missing = local.isEmpty() || local.get(0).sequence() > from;
+      // With the manifest unknown (bucket unreachable) the segments are asked anyway: the read fails
+      // and is retried, rather than the subscriber skipping messages that only the bucket holds.
+      if (!missing || from < firstSequence || archive.manifestKnown() && from > archive.checkpointedUpTo()) {
+        return Future.succeededFuture(local);
+      }
+      return archive.read(from, count).compose(archived -> {
+        if (archived.isEmpty()) {
+          return Future.succeededFuture(local);
+        }
+        long next = archived.get(archived.size() - 1).sequence() + 1;
+        if (archived.size() >= count || next > lastDurable) {
+          return Future.succeededFuture(archived);
+        }
+        // The segment ended: go on in the next one (or the local store), up to count messages.
+        return readLog(next, count - archived.size()).map(more -> {
+          List<StoredMessage> joined = new ArrayList<>(archived.size() + more.size());
+          joined.addAll(archived);
+          for (StoredMessage message : more) {
+            if (message.sequence() == joined.get(joined.size() - 1).sequence() + 1) {
+              joined.add(message);
+            }
+          }
+          return joined;
+        });
+      });
+    });
+  }
+
+  private Future<List<StoredMessage>> readLocal(long id, long from, int count, long maxBytes) {
+    return env.readers().executeBlocking(() -> env.store().read(id, from, count, maxBytes), false);
+  }
+
+  /** The actor's side of its {@link SubjectArchive}; called on the actor's context. */
+  private final class ArchiveHost implements SubjectArchive.Host {
+
+    @Override
+    public SubjectArchive.Snapshot snapshot() {
+      return new SubjectArchive.Snapshot(firstSequence, lastDurable, state, durableProducerVersion, lastTimestampMs,
+          attributes);
+    }
+
+    @Override
+    public Future<List<StoredMessage>> readLocal(long from, int maxMessages, long maxBytes) {
+      return StreamActor.this.readLocal(subjectId, from, maxMessages, maxBytes);
+    }
+
+    @Override
+    public void evict(long upTo) {
+      if (attributes.length > 0) {
+        // A Durable Streams subject: that view reads the store directly, so its messages stay local.
+        return;
+      }
+      var policy = env.archive().policy();
+      long minTimestamp = env.clock().millis() - policy.hotAge().toMillis();
+      enqueue(new StoreWrite.Evict(upTo, policy.hotMessages(), policy.hotBytes(), minTimestamp), new Completion() {
+        @Override
+        public void succeeded() {
+          env.metrics().registry().counter("dstream_archive_eviction_runs").increment();
+        }
+
+        @Override
+        public void failed(Throwable failure) {
+          LOG.warn("subject '{}': evicting checkpointed messages from the local store failed: {}", subject,
+              failure.toString());
+        }
+      });
+    }
   }
 
   private void deliverFetched(Consumer consumer, long from, List<StoredMessage> fetched) {
@@ -857,6 +984,9 @@ public final class StreamActor {
 
   /** Expires overdue deliveries and refills windows. */
   void tick(long nowMs) {
+    if (phase == Phase.READY) {
+      archive.tick(nowMs);
+    }
     int maxDeliver = env.config().maxDeliver();
     for (Consumer consumer : consumers.values()) {
       int dropped = consumer.expire(nowMs, maxDeliver);
@@ -884,5 +1014,22 @@ public final class StreamActor {
     return phase == Phase.READY && attachedSessions == 0 && consumers.isEmpty() && waiters.isEmpty()
         && changeWaiters.isEmpty() && inFlightCompletions == null && nextWrites.isEmpty() && nextCompletions.isEmpty()
         && nowMs - lastActivityMs >= env.config().idleTimeout().toMillis();
+  }
+
+  /**
+   * The archive link of a hibernating actor if it still has work (a checkpoint to take, a manifest
+   * to read, checkpoints to delete), switched to a host that needs no actor; {@code null} if idle.
+   * Called by the shard when it releases this actor, which then has nothing in flight.
+   */
+  SubjectArchive detachArchive() {
+    if (archive.idle()) {
+      return null;
+    }
+    long id = subjectId;
+    archive.host(SubjectArchive.detachedHost(
+        new SubjectArchive.Snapshot(firstSequence, lastDurable, state, durableProducerVersion, lastTimestampMs,
+            attributes),
+        (from, maxMessages, maxBytes) -> readLocal(id, from, maxMessages, maxBytes)));
+    return archive;
   }
 }

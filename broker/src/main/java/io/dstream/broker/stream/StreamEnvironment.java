@@ -1,5 +1,6 @@
 package io.dstream.broker.stream;
 
+import io.dstream.broker.archive.Archive;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.store.GroupCommitWriter;
@@ -10,8 +11,9 @@ import java.time.Clock;
 
 /**
  * What every stream actor shares: the store (read from {@code readers}, written only through the
- * {@code writer}), the settings, the clock (injectable for timeout tests) and the meters.
+ * {@code writer}), the settings, the clock (injectable for timeout tests), the meters and the
+ * archive (checkpoints in the bucket).
  */
 public record StreamEnvironment(MessageStore store, GroupCommitWriter writer, WorkerExecutor readers,
-                                BrokerConfig config, Clock clock, BrokerMetrics metrics) {
+                                BrokerConfig config, Clock clock, BrokerMetrics metrics, Archive archive) {
 }

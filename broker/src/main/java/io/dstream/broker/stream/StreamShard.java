@@ -1,5 +1,6 @@
 package io.dstream.broker.stream;
 
+import io.dstream.broker.archive.SubjectArchive;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -16,12 +17,16 @@ import java.util.Map;
  * parallel on different event loops and actors of one shard never need a lock.
  *
  * <p>A periodic tick expires overdue deliveries and releases actors idle for longer than the idle
- * timeout (hibernation); the next request rehydrates them from the store.
+ * timeout (hibernation); the next request rehydrates them from the store. A released actor whose
+ * subject still has checkpoint work leaves its archive link here, ticked until the work is done
+ * (or handed to the subject's next actor), so hibernation never waits for the bucket.
  */
 final class StreamShard extends VerticleBase {
 
   private final StreamEnvironment env;
   private final Map<String, StreamActor> actors = new HashMap<>();
+  /** Archive links of hibernated subjects that still have checkpoint work; ticked until idle. */
+  private final Map<String, SubjectArchive> detachedArchives = new HashMap<>();
   private long timerId = -1;
   private long reportedInFlight;
 
@@ -42,12 +47,14 @@ final class StreamShard extends VerticleBase {
     env.metrics().inFlight().addAndGet(-reportedInFlight);
     reportedInFlight = 0;
     actors.clear();
+    detachedArchives.clear();
     return Future.succeededFuture();
   }
 
-  /** A quarter of the shortest timeout, between 10 ms and 1 s. */
+  /** A quarter of the shortest timeout (or checkpoint interval), between 10 ms and 1 s. */
   static Duration tickInterval(StreamEnvironment env) {
     long shortest = Math.min(env.config().ackTimeout().toMillis(), env.config().idleTimeout().toMillis());
+    shortest = Math.min(shortest, env.config().archivePolicy().checkpointInterval().toMillis());
     return Duration.ofMillis(Math.max(10, Math.min(1000, shortest / 4)));
   }
 
@@ -83,7 +90,7 @@ final class StreamShard extends VerticleBase {
       if (env.metrics().activeActors().get() >= limit) {
         throw new OverloadedException("too many active subjects (" + limit + "); retry when idle ones hibernate");
       }
-      StreamActor created = new StreamActor(subject, context, env);
+      StreamActor created = new StreamActor(subject, context, env, detachedArchives.remove(subject));
       actors.put(subject, created);
       env.metrics().activeActors().incrementAndGet();
       env.metrics().actorsCreated.increment();
@@ -109,11 +116,23 @@ final class StreamShard extends VerticleBase {
       inFlight += actor.inFlight();
       if (actor.hibernatable(now)) {
         it.remove();
+        SubjectArchive pending = actor.detachArchive();
+        if (pending != null) {
+          detachedArchives.put(actor.subject(), pending);
+        }
         env.metrics().activeActors().decrementAndGet();
         env.metrics().actorsHibernated.increment();
       }
     }
     env.metrics().inFlight().addAndGet(inFlight - reportedInFlight);
     reportedInFlight = inFlight;
+    Iterator<SubjectArchive> detached = detachedArchives.values().iterator();
+    while (detached.hasNext()) {
+      SubjectArchive archive = detached.next();
+      archive.tick(now);
+      if (archive.idle()) {
+        detached.remove();
+      }
+    }
   }
 }

@@ -49,6 +49,8 @@ class GroupCommitWriterTest {
     @Override public void putState(String subject, byte[] stateJson) { real.putState(subject, stateJson); }
     @Override public void putAttributes(String subject, byte[] attributes) { real.putAttributes(subject, attributes); }
     @Override public SubjectRecord deleteUpTo(String subject, long upTo) { return real.deleteUpTo(subject, upTo); }
+    @Override public int evict(String subject, StoreWrite.Evict evict, int max) { return real.evict(subject, evict, max); }
+    @Override public void restore(String subject, StoreWrite.Restore restore) { real.restore(subject, restore); }
     @Override public List<StoredMessage> read(long id, long from, int max, long maxBytes) { return real.read(id, from, max, maxBytes); }
     @Override public void setProducerVersion(String subject, long version) { real.setProducerVersion(subject, version); }
     @Override public void destroy(String subject) { real.destroy(subject); }

@@ -1,0 +1,435 @@
+package io.dstream.broker.archive;
+
+import io.dstream.broker.store.StoredMessage;
+import io.vertx.core.Future;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One subject's link to the archive: its last known manifest, the checkpoint schedule with retry
+ * and backoff, hot-window eviction requests, and reads of messages that live only in segments.
+ *
+ * <p>Threading: owned by one stream actor; every method is called on the actor's context and every
+ * future it returns completes there, so its fields need no lock. Uploads run on the archive pool.
+ *
+ * <p>What is checkpointed is recomputed from the manifest in the bucket (fetched when the actor
+ * loads), not tracked locally: a message is checkpointed once a manifest's {@code lastSequence}
+ * covers it. While the manifest cannot be fetched the subject is not checkpointed and nothing is
+ * evicted; the actor stays in memory until it is.
+ */
+public final class SubjectArchive {
+
+  /** The actor's side: its current numbers, reads of its local store, and local eviction. */
+  public interface Host {
+
+    /** First retained sequence, last durable sequence and state right now. */
+    Snapshot snapshot();
+
+    /** Committed local messages from {@code from} in order (read off the event loop). */
+    Future<List<StoredMessage>> readLocal(long from, int maxMessages, long maxBytes);
+
+    /** Removes checkpointed messages up to {@code upTo} from the local store as the hot window allows. */
+    void evict(long upTo);
+  }
+
+  /** Reads committed local messages of the subject (off the event loop). */
+  @FunctionalInterface
+  public interface LocalReader {
+    Future<List<StoredMessage>> read(long from, int maxMessages, long maxBytes);
+  }
+
+  /** A subject's numbers at one moment. */
+  public record Snapshot(long firstSequence, long lastSequence, byte[] state, long producerVersion,
+                         long lastTimestampMs, byte[] attributes) {
+  }
+
+  private static final Logger LOG = LoggerFactory.getLogger(SubjectArchive.class);
+  /** Segment bounds: what one replay read downloads and decodes at most. */
+  static final int SEGMENT_MAX_MESSAGES = 10_000;
+  static final long SEGMENT_MAX_BYTES = 8L * 1024 * 1024;
+  /** Segments per checkpoint; a subject further behind continues at the next tick. */
+  static final int MAX_SEGMENTS_PER_CHECKPOINT = 8;
+  /**
+   * Count and byte bounds are enforced after each checkpoint; the age bound also without one, this
+   * often (each eviction is a write with its own commit, so not at every tick).
+   */
+  static final long AGE_EVICTION_PERIOD_MS = 60_000;
+
+  private final String subject;
+  private final Archive archive;
+  private Host host;
+  private boolean opened;
+  private Manifest manifest;
+  private boolean disabled;
+  private boolean unverified;
+  private boolean busy;
+  private boolean behind;
+  private int failures;
+  private long nextAttemptMs;
+  private long lastCheckpointMs;
+  private long lastEvictionMs;
+  private boolean evictionDue;
+  private byte[] comparedState;
+  private String comparedStateNormalized;
+  /** Incremented when the subject is destroyed: work started before belongs to the old subject. */
+  private int generation;
+  private boolean destroyPending;
+  private Manifest.SegmentRef cachedRef;
+  private List<StoredMessage> cachedMessages;
+  /** Whether the cached segment was used since the last tick; an unused one is dropped. */
+  private boolean cacheUsed;
+
+  public SubjectArchive(String subject, Archive archive, Host host, long nowMs) {
+    this.subject = subject;
+    this.archive = archive;
+    this.host = host;
+    this.lastCheckpointMs = nowMs;
+    this.lastEvictionMs = nowMs;
+  }
+
+  /**
+   * Fetches the manifest when the actor loads. Completes with the manifest to restore from when the
+   * local store knows nothing of the subject but the bucket does, else with {@code null}. Only an
+   * empty subject waits for the bucket; for any other the manifest is read in the background.
+   *
+   * <p>If the bucket cannot be asked the subject starts from what the local store has, so streams
+   * keep working while S3 is down. A subject that starts empty this way is unverified: if the bucket
+   * later turns out to hold checkpoints of it, its checkpoints are switched off (and an error
+   * logged) rather than overwrite that history with a different one.
+   */
+  public Future<Manifest> open(long localLastSequence, byte[] localState) {
+    if (opened) {
+      // A detached archive taken back by a new actor: it knows (or is fetching) the manifest.
+      return Future.succeededFuture();
+    }
+    opened = true;
+    boolean localEmpty = localLastSequence == 0 && Manifest.EMPTY_STATE.equals(Manifest.normalizeState(localState));
+    if (!localEmpty) {
+      // Nothing to restore: the load does not wait for the bucket, the manifest arrives meanwhile.
+      fetchManifest(localLastSequence, 0);
+      return Future.succeededFuture();
+    }
+    return archive.heldCheckpointsAtStart().transform(held -> {
+      if (held.succeeded() && !held.result()) {
+        manifest = Manifest.empty(subject);
+        return Future.succeededFuture(Optional.<Manifest>empty());
+      }
+      return archive.manifest(subject);
+    }).transform(ar -> {
+      if (ar.failed()) {
+        unverified = true;
+        LOG.warn("subject '{}': manifest not readable ({}); it starts empty and is not restored from the bucket",
+            subject, ar.cause().toString());
+        return Future.succeededFuture();
+      }
+      manifest = ar.result().orElse(Manifest.empty(subject));
+      if (manifest.hasContent()) {
+        archive.restores.increment();
+        return Future.succeededFuture(manifest);
+      }
+      return Future.succeededFuture();
+    });
+  }
+
+  /**
+   * Hands the archive to another host: a new actor for the subject, or, while the subject
+   * hibernates with checkpoint work left, a {@link #detachedHost} the shard ticks.
+   */
+  public void host(Host newHost) {
+    host = newHost;
+    cachedRef = null;
+    cachedMessages = null;
+  }
+
+  /**
+   * The host of a hibernated subject: its numbers as they were when its actor left (nothing was in
+   * flight then, and nothing changes until an actor takes the archive back), reads from the store,
+   * and no eviction (that waits until the subject is active again).
+   */
+  public static Host detachedHost(Snapshot snapshot, LocalReader reader) {
+    return new Host() {
+      @Override
+      public Snapshot snapshot() {
+        return snapshot;
+      }
+
+      @Override
+      public Future<List<StoredMessage>> readLocal(long from, int maxMessages, long maxBytes) {
+        return reader.read(from, maxMessages, maxBytes);
+      }
+
+      @Override
+      public void evict(long upTo) {
+      }
+    };
+  }
+
+  /** True once the manifest was read from the bucket. */
+  public boolean manifestKnown() {
+    return manifest != null;
+  }
+
+  /** Sequences up to this are in segments ({@code 0} while unknown). */
+  public long checkpointedUpTo() {
+    return manifest == null ? 0 : manifest.lastSequence();
+  }
+
+  /** True when nothing needs the actor in memory for the archive's sake. */
+  public boolean idle() {
+    if (busy || destroyPending) {
+      return false;
+    }
+    return disabled || manifest != null && !changed(host.snapshot());
+  }
+
+  /** Starts a checkpoint or an eviction when one is due. */
+  public void tick(long nowMs) {
+    if (!cacheUsed) {
+      cachedRef = null;
+      cachedMessages = null;
+    }
+    cacheUsed = false;
+    if (disabled || busy || nowMs < nextAttemptMs) {
+      return;
+    }
+    if (destroyPending) {
+      deleteCheckpoints(nowMs);
+      return;
+    }
+    if (manifest == null) {
+      fetchManifest(host.snapshot().lastSequence(), nowMs);
+      return;
+    }
+    Snapshot snapshot = host.snapshot();
+    long interval = archive.policy().checkpointInterval().toMillis();
+    if (changed(snapshot) && (behind || nowMs - lastCheckpointMs >= interval)) {
+      checkpoint(snapshot, nowMs);
+      return;
+    }
+    boolean ageDue = nowMs - lastEvictionMs >= Math.min(AGE_EVICTION_PERIOD_MS, archive.policy().hotAge().toMillis());
+    if ((evictionDue || ageDue) && manifest.lastSequence() >= snapshot.firstSequence()) {
+      evictionDue = false;
+      lastEvictionMs = nowMs;
+      host.evict(manifest.lastSequence());
+    }
+  }
+
+  /**
+   * The subject was destroyed: its checkpoints go too (after any upload that was under way, which
+   * belongs to the old subject), retried like checkpoints while the bucket is unreachable.
+   */
+  public void destroyed() {
+    generation++;
+    manifest = Manifest.empty(subject);
+    disabled = false;
+    unverified = false;
+    behind = false;
+    cachedRef = null;
+    cachedMessages = null;
+    failures = 0;
+    nextAttemptMs = 0;
+    destroyPending = true;
+  }
+
+  private void deleteCheckpoints(long nowMs) {
+    busy = true;
+    int destroyedGeneration = generation;
+    archive.destroy(subject).onComplete(ar -> {
+      busy = false;
+      if (destroyedGeneration != generation) {
+        return;
+      }
+      if (ar.failed()) {
+        failed(nowMs, ar.cause());
+        return;
+      }
+      destroyPending = false;
+      failures = 0;
+      lastCheckpointMs = nowMs;
+    });
+  }
+
+  /**
+   * Reads the manifest in the background. A subject that started empty while the bucket was
+   * unreachable, or whose local store ends before the manifest, gets its checkpoints switched off
+   * rather than overwrite the bucket's history with a different one.
+   */
+  private void fetchManifest(long localLastSequence, long nowMs) {
+    busy = true;
+    int startedGeneration = generation;
+    archive.manifest(subject).onComplete(ar -> {
+      busy = false;
+      if (startedGeneration != generation) {
+        return;
+      }
+      if (ar.failed()) {
+        failed(nowMs, ar.cause());
+        return;
+      }
+      manifest = ar.result().orElse(Manifest.empty(subject));
+      failures = 0;
+      if (unverified && manifest.hasContent()) {
+        disabled = true;
+        LOG.error("subject '{}' started empty while the bucket was unreachable, but the bucket holds checkpoints of it "
+            + "up to sequence {}; its checkpoints are off so that history is not overwritten", subject,
+            manifest.lastSequence());
+      } else if (localLastSequence < manifest.lastSequence()) {
+        disabled = true;
+        LOG.error("subject '{}': the local store ends at sequence {} but the bucket's manifest at {}; "
+            + "checkpoints of this subject are off so the bucket is not overwritten", subject, localLastSequence,
+            manifest.lastSequence());
+      }
+    });
+  }
+
+  private boolean changed(Snapshot snapshot) {
+    if (snapshot.lastSequence() != manifest.lastSequence()) {
+      return true;
+    }
+    if (snapshot.lastSequence() >= snapshot.firstSequence() && snapshot.firstSequence() != manifest.firstSequence()
+        || snapshot.producerVersion() != manifest.producerVersion()
+        || !Arrays.equals(snapshot.attributes(), manifest.attributes())) {
+      return true;
+    }
+    if (snapshot.state() != comparedState) {
+      comparedState = snapshot.state();
+      comparedStateNormalized = Manifest.normalizeState(snapshot.state());
+    }
+    return !comparedStateNormalized.equals(manifest.state());
+  }
+
+  private void checkpoint(Snapshot snapshot, long nowMs) {
+    if (!archive.tryStartCheckpoint()) {
+      return;
+    }
+    busy = true;
+    int startedGeneration = generation;
+    Manifest previous = manifest;
+    long from = Math.max(previous.lastSequence() + 1, snapshot.firstSequence());
+    uploadSegments(from, snapshot.lastSequence(), new ArrayList<>()).compose(added -> {
+      long covered = added.isEmpty() ? Math.max(previous.lastSequence(), Math.min(snapshot.lastSequence(), from - 1))
+          : added.get(added.size() - 1).lastSequence();
+      Manifest next = previous.next(snapshot.firstSequence(), covered, Manifest.normalizeState(snapshot.state()),
+          snapshot.producerVersion(), Math.max(previous.lastTimestamp(), snapshot.lastTimestampMs()),
+          snapshot.attributes(), nowMs, added);
+      return archive.commit(previous, next).map(next);
+    }).onComplete(ar -> {
+      busy = false;
+      archive.checkpointEnded();
+      if (startedGeneration != generation) {
+        return;
+      }
+      if (ar.failed()) {
+        failed(nowMs, ar.cause());
+        return;
+      }
+      if (failures > 0) {
+        LOG.info("subject '{}': checkpoints caught up after {} failed attempts", subject, failures);
+      }
+      manifest = ar.result();
+      failures = 0;
+      lastCheckpointMs = nowMs;
+      behind = manifest.lastSequence() < snapshot.lastSequence();
+      evictionDue = true;
+    });
+  }
+
+  /** Uploads segments of local messages {@code from..to}, at most {@link #MAX_SEGMENTS_PER_CHECKPOINT}. */
+  private Future<List<Manifest.SegmentRef>> uploadSegments(long from, long to, List<Manifest.SegmentRef> added) {
+    if (from > to || added.size() >= MAX_SEGMENTS_PER_CHECKPOINT) {
+      return Future.succeededFuture(added);
+    }
+    return host.readLocal(from, SEGMENT_MAX_MESSAGES, SEGMENT_MAX_BYTES).compose(read -> {
+      List<StoredMessage> messages = new ArrayList<>(read.size());
+      for (StoredMessage message : read) {
+        if (message.sequence() > to) {
+          break;
+        }
+        messages.add(message);
+      }
+      if (messages.isEmpty()) {
+        return Future.succeededFuture(added);
+      }
+      if (messages.get(0).sequence() != from && from >= host.snapshot().firstSequence()) {
+        return Future.failedFuture(new IllegalStateException("local store of '" + subject + "' lacks sequence " + from
+            + " which is not checkpointed yet"));
+      }
+      return archive.upload(new Segment(subject, messages)).compose(ref -> {
+        added.add(ref);
+        return uploadSegments(ref.lastSequence() + 1, to, added);
+      });
+    });
+  }
+
+  private void failed(long nowMs, Throwable cause) {
+    archive.checkpointFailures.increment();
+    long delay = archive.policy().retryDelayMs(failures);
+    if (failures == 0) {
+      LOG.warn("subject '{}': the bucket failed ({}); checkpoints retry with backoff up to {} ms", subject, cause.toString(),
+          archive.policy().retryMax().toMillis());
+    }
+    failures++;
+    nextAttemptMs = nowMs + delay;
+  }
+
+  /**
+   * The first message at or after {@code timestampMs} with sequence {@code >= firstSequence}, looked
+   * up in the segments (by their time bounds, then in the one segment that can hold it), or
+   * {@code local} (the local store's answer, 0 = none) when the segments have no such message or
+   * the manifest is unknown. Checkpointed messages precede the ones only held locally, so a match in
+   * the segments is the answer.
+   */
+  public Future<Long> firstSequenceAt(long timestampMs, long firstSequence, long local) {
+    if (manifest == null) {
+      return Future.succeededFuture(local);
+    }
+    for (Manifest.SegmentRef ref : manifest.segments()) {
+      if (ref.lastSequence() < firstSequence || ref.lastTimestamp() < timestampMs) {
+        continue;
+      }
+      if (local != 0 && ref.firstSequence() >= local) {
+        return Future.succeededFuture(local);
+      }
+      long from = Math.max(firstSequence, ref.firstSequence());
+      return read(from, SEGMENT_MAX_MESSAGES).map(messages -> {
+        for (StoredMessage message : messages) {
+          if (message.timestampMs() >= timestampMs) {
+            return message.sequence();
+          }
+        }
+        return local;
+      });
+    }
+    return Future.succeededFuture(local);
+  }
+
+  /**
+   * Messages from {@code from} (inclusive) out of the segment holding it, at most {@code maxMessages};
+   * empty if no segment holds it. The most recently read segment is kept decoded, so a replay reads
+   * each segment once; it is dropped at the first tick after a tick in which it was not used.
+   */
+  public Future<List<StoredMessage>> read(long from, int maxMessages) {
+    if (manifest == null) {
+      return Future.failedFuture(new ArchiveUnavailableException("the manifest of '" + subject + "' is not loaded yet", null));
+    }
+    Manifest.SegmentRef ref = manifest.segmentContaining(from);
+    if (ref == null) {
+      return Future.succeededFuture(List.of());
+    }
+    cacheUsed = true;
+    Future<List<StoredMessage>> messages = ref.equals(cachedRef) ? Future.succeededFuture(cachedMessages)
+        : archive.read(ref).onSuccess(read -> {
+          cachedRef = ref;
+          cachedMessages = read;
+        });
+    return messages.map(all -> {
+      int start = (int) (from - ref.firstSequence());
+      return all.subList(start, Math.min(all.size(), start + maxMessages));
+    });
+  }
+}
