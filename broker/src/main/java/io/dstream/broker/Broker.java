@@ -12,6 +12,7 @@ import io.dstream.broker.files.FilesApi;
 import io.dstream.broker.http.ClientAddresses;
 import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.http.HttpApi;
+import io.dstream.broker.http.HttpListener;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.records.RecordsHandler;
 import io.dstream.broker.s3.S3Connection;
@@ -21,8 +22,10 @@ import io.dstream.broker.store.MvMessageStore;
 import io.dstream.broker.stream.StreamEnvironment;
 import io.dstream.broker.stream.StreamRegistry;
 import io.dstream.broker.ws.V1Endpoint;
+import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -58,6 +61,7 @@ public final class Broker {
   private Archive archive;
   private StreamRegistry registry;
   private HttpServer server;
+  private String listeners;
 
   private Broker(Vertx vertx, BrokerConfig config) {
     this.vertx = vertx;
@@ -121,20 +125,29 @@ public final class Broker {
               .setCertPath(config.tls().certificate().toString())
               .setKeyPath(config.tls().privateKey().toString()));
         }
-        return vertx.createHttpServer(options)
-            .connectionHandler(gate::opened)
-            .requestHandler(request -> {
-              if (gate.admits(request)) {
-                router.handle(request);
-              }
-            })
-            .listen();
+        return HttpListener.listen(vertx, options, gate, router).compose(listening -> {
+          server = listening;
+          return spreadListeners(options, gate, api);
+        });
       });
-    }).map(listening -> {
-      server = listening;
-      LOG.info("listening on {}://{}:{}", config.tls() != null ? "https" : "http", config.host(), listening.actualPort());
+    }).map(ignored -> {
+      LOG.info("listening on {}://{}:{}", config.tls() != null ? "https" : "http", config.host(), server.actualPort());
       return this;
     });
+  }
+
+  /**
+   * Listeners on the other event loops, sharing the bound port: connections spread over all cores.
+   * Vert.x shares a port only among servers that asked for the same fixed port, so with port 0
+   * (tests) the first server listens alone.
+   */
+  private Future<Void> spreadListeners(HttpServerOptions options, ConnectionGate gate, HttpApi api) {
+    int more = VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE - 1;
+    if (more <= 0 || config.port() == 0) {
+      return Future.succeededFuture();
+    }
+    return vertx.deployVerticle(() -> new HttpListener(options, gate, api), new DeploymentOptions().setInstances(more))
+        .onSuccess(id -> listeners = id).mapEmpty();
   }
 
   /**
@@ -176,6 +189,7 @@ public final class Broker {
   public Future<Void> stop() {
     Future<Void> closed = server == null ? Future.succeededFuture() : server.close();
     return closed
+        .transform(ignored -> listeners == null ? Future.<Void>succeededFuture() : vertx.undeploy(listeners))
         .transform(ignored -> registry == null ? Future.<Void>succeededFuture() : registry.stop(vertx))
         .transform(ignored -> vertx.<Void>executeBlocking(() -> {
           if (writer != null) {

@@ -882,16 +882,23 @@ public final class StreamActor {
     }, failing(onDone));
   }
 
-  /** Acknowledges a delivery; frees its window slot. */
-  public void ack(Subscriber subscriber, long deliveryId) {
+  /**
+   * Acknowledges deliveries in order, each freeing its window slot, with one hop to the actor's
+   * context (a socket's acks of one event-loop turn); then refills the window once, so the pushes
+   * that follow leave in one batch.
+   */
+  public void ack(Subscriber subscriber, long[] deliveryIds) {
     run(() -> {
       Consumer consumer = consumers.get(subscriber);
-      if (consumer == null || consumer.pending.remove(deliveryId) == null) {
-        env.metrics().unknownAcks.increment();
-        subscriber.unknownAck(deliveryId);
-        return;
+      for (long deliveryId : deliveryIds) {
+        if (consumer == null || consumer.pending.remove(deliveryId) == null) {
+          env.metrics().unknownAcks.increment();
+          subscriber.unknownAck(deliveryId);
+        }
       }
-      pump(consumer);
+      if (consumer != null) {
+        pump(consumer);
+      }
     }, failure -> { });
   }
 
@@ -914,10 +921,14 @@ public final class StreamActor {
           return;
         }
       }
+      StoredMessage readAhead = redelivery == null ? consumer.takeReadAhead(sequence) : null;
+      if (readAhead != null) {
+        deliverNext(consumer, sequence, new String(readAhead.payload(), StandardCharsets.UTF_8));
+        continue;
+      }
       CachedMessage cached = cache.get(sequence);
       if (cached == null) {
-        int room = redelivery != null ? 1 : Math.min(FETCH_PAGE, maxInFlight - consumer.pending.size());
-        fetch(consumer, sequence, room);
+        fetch(consumer, sequence, redelivery != null ? 1 : FETCH_PAGE);
         return;
       }
       deliverNext(consumer, sequence, cached.json());
@@ -1057,9 +1068,15 @@ public final class StreamActor {
         return;
       }
     }
-    for (StoredMessage message : fetched) {
+    int room = env.config().maxInFlight() - consumer.pending.size();
+    for (int i = 0; i < fetched.size(); i++) {
+      StoredMessage message = fetched.get(i);
       boolean expected = redelivering ? message.sequence() == from : message.sequence() == consumer.nextSequence;
       if (!expected || message.sequence() > lastDurable) {
+        return;
+      }
+      if (i >= room) {
+        consumer.keepReadAhead(fetched.subList(i, fetched.size()));
         return;
       }
       deliverNext(consumer, message.sequence(), new String(message.payload(), StandardCharsets.UTF_8));

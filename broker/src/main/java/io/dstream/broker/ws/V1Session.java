@@ -18,6 +18,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -60,6 +61,8 @@ final class V1Session implements Subscriber {
   private final AtomicInteger pendingRequests = new AtomicInteger();
   private volatile boolean pausedForRequests;
   private boolean pausedForWrites;
+  private long[] turnAcks = new long[64];
+  private int turnAckCount;
   private long expiryTimer = -1;
   private long pingTimer = -1;
   private final AtomicBoolean slowCheckScheduled = new AtomicBoolean();
@@ -143,7 +146,7 @@ final class V1Session implements Subscriber {
       return;
     }
     if (frame.isAck()) {
-      actor.ack(this, frame.ackId());
+      queueAck(frame.ackId());
     } else if (!requestRate.tryTake(System.nanoTime())) {
       metrics.rateLimited.increment();
       sendError(frame.rawCMsgId(), V1ErrorCode.RATE_LIMITED, "more than " + limits.requestsPerSecond()
@@ -154,6 +157,7 @@ final class V1Session implements Subscriber {
       sendError(frame.rawCMsgId(), V1ErrorCode.FORBIDDEN, "this credential may not " + describe(frame)
           + " on '" + actor.subject() + "'");
     } else {
+      flushAcks();
       beginRequest();
       if (frame.command() == null) {
         publish(frame);
@@ -162,6 +166,29 @@ final class V1Session implements Subscriber {
       }
     }
     pauseWhileWriteQueueFull();
+  }
+
+  /**
+   * Acks of one event-loop turn (one read from the socket) go to the actor together: one hop instead
+   * of one per ack, and the window refills in one pump whose pushes leave in one flush. A request
+   * flushes the acks before it, so the actor sees every frame in the order the client sent it.
+   */
+  private void queueAck(long deliveryId) {
+    if (turnAckCount == 0) {
+      context.runOnContext(v -> flushAcks());
+    }
+    if (turnAckCount == turnAcks.length) {
+      turnAcks = Arrays.copyOf(turnAcks, 2 * turnAcks.length);
+    }
+    turnAcks[turnAckCount++] = deliveryId;
+  }
+
+  private void flushAcks() {
+    if (turnAckCount > 0) {
+      long[] deliveryIds = Arrays.copyOf(turnAcks, turnAckCount);
+      turnAckCount = 0;
+      actor.ack(this, deliveryIds);
+    }
   }
 
   private boolean permitted(V1Frame frame) {

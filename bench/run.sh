@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Benchmarks side by side (issue 6): our broker (DSTREAM_SYNC=always and os) vs NATS JetStream,
+# core NATS and Redis Streams, all on 127.0.0.1 with data under one temp dir, interleaved in one
+# run. Prints one Markdown table (median, min-max, ratio ours/theirs) and stops every server.
+#
+#   bench/run.sh                  the full run (scenarios 1-6, 3 repeats; about 15-25 minutes)
+#   bench/run.sh --quick          tiny counts, 1 repeat: proves the harness works (CI)
+#   bench/run.sh --repeats 5      more repeats
+#   bench/run.sh --scenarios 1,3  only these of 1-5 (scenario 6 runs unless --skip-idle)
+#   bench/run.sh --skip-idle      no scenario 6 (it publishes to 1,000,000 subjects)
+#   bench/run.sh --jfr            record our brokers with JFR into bench/target/jfr/
+#
+# Scenario 7 (HTTP records API, Durable Streams vs the npm reference server) is not here yet:
+# it waits for the HTTP views.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+QUICK=0
+REPEATS=3
+SCENARIOS=1,2,3,4,5
+IDLE=1
+JFR=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1; REPEATS=1 ;;
+    --repeats) REPEATS=$2; shift ;;
+    --scenarios) SCENARIOS=$2; shift ;;
+    --skip-idle) IDLE=0 ;;
+    --jfr) JFR=1 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "unknown option: $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+log() { echo "[bench] $*"; }
+
+# ---- what the run needs ------------------------------------------------------------------------
+missing=()
+command -v nats-server >/dev/null || missing+=(nats-server)
+command -v redis-server >/dev/null || missing+=(redis-server)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]} from the Debian packages"
+  SUDO=
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+BROKER_JAR=$ROOT/broker/target/broker.jar
+BENCH_JAR=$ROOT/bench/target/bench.jar
+stale() { [ ! -f "$1" ] || [ -n "$(find "${@:2}" -newer "$1" -type f -print -quit)" ]; }
+if stale "$BROKER_JAR" broker/src broker/pom.xml pom.xml || stale "$BENCH_JAR" bench/src bench/pom.xml pom.xml; then
+  log "building broker.jar and bench.jar"
+  mvn -B -q -DskipTests -pl broker,bench -am package
+fi
+
+# ---- servers -----------------------------------------------------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dstream-bench.XXXXXX")
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mapfile -t PORTS < <(java -jar "$BENCH_JAR" free-ports 5)
+P_ALWAYS=${PORTS[0]} P_OS=${PORTS[1]} P_NATS=${PORTS[2]} P_REDIS=${PORTS[3]} P_IDLE=${PORTS[4]}
+API_KEY=bench
+JFR_DIR=$ROOT/bench/target/jfr
+
+start_ours() { # name port sync [java options...]
+  local name=$1 port=$2 sync=$3
+  shift 3
+  mkdir -p "$WORK/$name"
+  local jfr=()
+  if [ $JFR = 1 ]; then
+    mkdir -p "$JFR_DIR"
+    jfr=("-XX:StartFlightRecording=filename=$JFR_DIR/$name.jfr,settings=profile,dumponexit=true")
+  fi
+  # The per-socket request rate limit is a protection against floods (default 100,000/s, burst
+  # 20,000), not a property under test; NATS and Redis have none by default.
+  DSTREAM_HOST=127.0.0.1 DSTREAM_PORT=$port DSTREAM_DATA_DIR=$WORK/$name DSTREAM_SYNC=$sync \
+    DSTREAM_API_KEY=$API_KEY DSTREAM_LOG_LEVEL=WARN DSTREAM_RATE_PER_SOCKET=1000000000 DSTREAM_RATE_BURST=1000000000 \
+    java "$@" "${jfr[@]}" -jar "$BROKER_JAR" >"$WORK/$name.log" 2>&1 &
+  PIDS+=($!)
+  LAST_PID=$!
+}
+
+wait_ready() { # name command...
+  local name=$1
+  shift
+  for _ in $(seq 300); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  log "$name did not start; its log:"
+  cat "$WORK/$name.log" >&2 || true
+  exit 1
+}
+
+log "work dir $WORK"
+start_ours ours-always "$P_ALWAYS" always
+PID_ALWAYS=$LAST_PID
+start_ours ours-os "$P_OS" os
+PID_OS=$LAST_PID
+mkdir -p "$WORK/nats" "$WORK/redis"
+# JetStream with file storage and its default sync (fsync every 2 minutes).
+nats-server -a 127.0.0.1 -p "$P_NATS" -js -sd "$WORK/nats" >"$WORK/nats.log" 2>&1 &
+PIDS+=($!)
+PID_NATS=$!
+# Redis Streams with the append-only file, fsync once per second; no RDB snapshots.
+redis-server --bind 127.0.0.1 --port "$P_REDIS" --dir "$WORK/redis" --appendonly yes --appendfsync everysec \
+  --save "" --protected-mode no --daemonize no >"$WORK/redis.log" 2>&1 &
+PIDS+=($!)
+PID_REDIS=$!
+
+wait_ready ours-always curl -sf "http://127.0.0.1:$P_ALWAYS/health"
+wait_ready ours-os curl -sf "http://127.0.0.1:$P_OS/health"
+wait_ready nats bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_NATS"
+wait_ready redis redis-cli -h 127.0.0.1 -p "$P_REDIS" ping
+
+log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(java -version 2>&1 | head -1)"
+log "versions: $(nats-server --version), $(redis-server --version | cut -d' ' -f1-3)"
+
+# ---- scenarios 1-5, interleaved -----------------------------------------------------------------
+RESULTS=$WORK/results.log
+MATRIX=(matrix --ours-always "127.0.0.1:$P_ALWAYS" --ours-os "127.0.0.1:$P_OS" --api-key "$API_KEY"
+  --nats "nats://127.0.0.1:$P_NATS" --redis "127.0.0.1:$P_REDIS" --repeats "$REPEATS" --scenarios "$SCENARIOS"
+  --table "$WORK/table.md" --pid "ours-always=$PID_ALWAYS" --pid "ours-os=$PID_OS" --pid "jetstream=$PID_NATS"
+  --pid "nats-core=$PID_NATS" --pid "redis=$PID_REDIS")
+if [ $QUICK = 1 ]; then MATRIX+=(--quick --timeout-s 30); fi
+status=0
+timeout --kill-after=10 $((QUICK == 1 ? 120 : 3600)) java -jar "$BENCH_JAR" "${MATRIX[@]}" | tee -a "$RESULTS" \
+  || status=$?
+
+# ---- scenario 6: idle subjects in a 1 GiB heap (ours only) --------------------------------------
+IDLE_STATUS=skipped
+if [ $IDLE = 1 ]; then
+  SUBJECTS=$((QUICK == 1 ? 500 : 1000000))
+  BUDGET=$((QUICK == 1 ? 20 : 900))
+  DSTREAM_IDLE_TIMEOUT_MS=1000 start_ours ours-idle "$P_IDLE" always -Xmx1g
+  IDLE_PID=$LAST_PID
+  wait_ready ours-idle curl -sf "http://127.0.0.1:$P_IDLE/health"
+  if timeout --kill-after=10 $((QUICK == 1 ? 60 : 1800)) java -jar "$BENCH_JAR" idle --ours "127.0.0.1:$P_IDLE" \
+      --api-key "$API_KEY" --subjects "$SUBJECTS" --broker-pid "$IDLE_PID" --budget-s "$BUDGET" \
+      --timeout-s $((QUICK == 1 ? 50 : 1700)) | tee -a "$RESULTS"; then
+    IDLE_STATUS=ok
+  else
+    IDLE_STATUS=failed
+    status=1
+    tail -20 "$WORK/ours-idle.log" >&2 || true
+  fi
+fi
+
+echo
+java -jar "$BENCH_JAR" table "$RESULTS"
+echo
+echo "scenario 6 (idle subjects): $IDLE_STATUS; scenario 7 (HTTP views): pending the HTTP views"
+if [ $status != 0 ]; then echo "some runs failed or timed out: see the lines above the table"; fi
+if [ $QUICK = 1 ]; then echo "(--quick: tiny counts, the numbers mean nothing)"; fi
+exit $status

@@ -1,0 +1,176 @@
+package io.dstream.bench.load;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/** {@code java -jar bench/target/bench.jar}: the load generators behind bench/run.sh. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Load generators: our broker vs NATS JetStream, core NATS and Redis Streams (issue 6).",
+    subcommands = {BenchMain.MatrixCommand.class, BenchMain.IdleCommand.class, BenchMain.TableCommand.class,
+        BenchMain.FreePortsCommand.class})
+public final class BenchMain {
+
+  private BenchMain() {
+  }
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new BenchMain()).execute(args));
+  }
+
+  @Command(name = "matrix", mixinStandardHelpOptions = true,
+      description = "Runs scenarios 1-5 against every given system, interleaved, and prints the table.")
+  static final class MatrixCommand implements Callable<Integer> {
+
+    @Option(names = "--ours-always", description = "host:port of our broker with DSTREAM_SYNC=always")
+    String oursAlways;
+    @Option(names = "--ours-os", description = "host:port of our broker with DSTREAM_SYNC=os")
+    String oursOs;
+    @Option(names = "--api-key", description = "API key of our brokers", defaultValue = "bench")
+    String apiKey;
+    @Option(names = "--nats", description = "nats://host:port of a nats-server with JetStream")
+    String nats;
+    @Option(names = "--redis", description = "host:port of a redis-server")
+    String redis;
+    @Option(names = "--quick", description = "tiny counts: proves the harness works, numbers mean nothing")
+    boolean quick;
+    @Option(names = "--repeats", defaultValue = "3")
+    int repeats;
+    @Option(names = "--scenarios", split = ",", defaultValue = "1,2,3,4,5")
+    List<Integer> scenarios;
+    @Option(names = "--timeout-s", description = "bound of one scenario run against one system", defaultValue = "180")
+    long timeoutSeconds;
+    @Option(names = "--table", description = "also write the Markdown table to this file")
+    Path tableFile;
+    @Option(names = "--pid", description = "SYSTEM=PID of a server process, for its CPU per message (Linux)")
+    Map<String, Long> serverPids = new HashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+      long timeoutMs = timeoutSeconds * 1000;
+      List<Target> targets = new ArrayList<>();
+      try {
+        if (oursAlways != null) {
+          targets.add(new OursTarget(ResultTable.OURS_ALWAYS, oursAlways, apiKey, timeoutMs));
+        }
+        if (oursOs != null) {
+          targets.add(new OursTarget(ResultTable.OURS_OS, oursOs, apiKey, timeoutMs));
+        }
+        if (nats != null) {
+          targets.add(new JetStreamTarget(nats, timeoutMs));
+          targets.add(new NatsCoreTarget(nats, timeoutMs));
+        }
+        if (redis != null) {
+          targets.add(new RedisTarget(redis, timeoutMs));
+        }
+        Set<Scenario> selected = EnumSet.noneOf(Scenario.class);
+        for (Scenario scenario : Scenario.values()) {
+          if (scenarios.contains(scenario.number) && scenario != Scenario.IDLE) {
+            selected.add(scenario);
+          }
+        }
+        PrintStream out = System.out;
+        ResultTable table = new Matrix(targets, quick ? Counts.QUICK : Counts.FULL, repeats, selected, serverPids, out).run();
+        String markdown = table.markdown();
+        if (tableFile != null) {
+          Files.writeString(tableFile, markdown, StandardCharsets.UTF_8);
+        } else {
+          out.println();
+          out.println(markdown);
+        }
+        return markdown.contains(" failed scenario ") ? 1 : 0;
+      } finally {
+        for (Target target : targets) {
+          target.close();
+        }
+      }
+    }
+  }
+
+  @Command(name = "idle", mixinStandardHelpOptions = true,
+      description = "Scenario 6: subjects with one message each held after hibernation (ours only).")
+  static final class IdleCommand implements Callable<Integer> {
+
+    @Option(names = "--ours", required = true, description = "host:port of our broker")
+    String ours;
+    @Option(names = "--api-key", defaultValue = "bench")
+    String apiKey;
+    @Option(names = "--subjects", defaultValue = "1000000")
+    int subjects;
+    @Option(names = "--concurrency", defaultValue = "64")
+    int concurrency;
+    @Option(names = "--broker-pid", description = "for the heap reading via jcmd", defaultValue = "0")
+    long brokerPid;
+    @Option(names = "--budget-s", description = "stop creating subjects after this long", defaultValue = "600")
+    long budgetSeconds;
+    @Option(names = "--timeout-s", defaultValue = "900")
+    long timeoutSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+      try (OursTarget target = new OursTarget(ResultTable.OURS_ALWAYS, ours, apiKey, timeoutSeconds * 1000)) {
+        new IdleSubjects(target, ours, apiKey, System.out).run(subjects, concurrency, brokerPid, budgetSeconds * 1000,
+            timeoutSeconds * 1000);
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "table", mixinStandardHelpOptions = true,
+      description = "Rebuilds the table from the RESULT lines of a saved run log.")
+  static final class TableCommand implements Callable<Integer> {
+
+    @CommandLine.Parameters(index = "0", description = "a log holding RESULT lines")
+    Path log;
+
+    @Override
+    public Integer call() throws Exception {
+      ResultTable table = new ResultTable();
+      for (String line : Files.readAllLines(log, StandardCharsets.UTF_8)) {
+        Measurement measurement = Measurement.parse(line);
+        if (measurement != null) {
+          table.add(measurement);
+        }
+      }
+      System.out.println(table.markdown());
+      return 0;
+    }
+  }
+
+  @Command(name = "free-ports", description = "Prints N free TCP ports on 127.0.0.1, one per line.")
+  static final class FreePortsCommand implements Callable<Integer> {
+
+    @CommandLine.Parameters(index = "0", defaultValue = "1")
+    int count;
+
+    @Override
+    public Integer call() throws Exception {
+      List<ServerSocket> sockets = new ArrayList<>();
+      try {
+        for (int i = 0; i < count; i++) {
+          ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+          sockets.add(socket);
+          System.out.println(socket.getLocalPort());
+        }
+      } finally {
+        for (ServerSocket socket : sockets) {
+          socket.close();
+        }
+      }
+      return 0;
+    }
+  }
+}

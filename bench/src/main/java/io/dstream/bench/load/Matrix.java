@@ -1,0 +1,160 @@
+package io.dstream.bench.load;
+
+import org.HdrHistogram.Histogram;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Runs scenarios 1–5 against every target, interleaved: for each scenario, each repeat runs every
+ * system once before the next repeat starts, so load from the rest of the machine spreads over all
+ * of them. Every subject (stream, key) is fresh. A scenario that fails or times out for a system is
+ * reported and the run goes on.
+ */
+final class Matrix {
+
+  private final List<Target> targets;
+  private final Counts counts;
+  private final int repeats;
+  private final Set<Scenario> scenarios;
+  private final PrintStream log;
+  private final Map<String, Long> serverPids;
+  private final ResultTable table = new ResultTable();
+  private final String runId = Long.toString(System.currentTimeMillis() % 1_000_000_000L, 36);
+
+  /** {@code serverPids}: the server process of each system, for CPU per message (may be empty). */
+  Matrix(List<Target> targets, Counts counts, int repeats, Set<Scenario> scenarios, Map<String, Long> serverPids,
+         PrintStream log) {
+    this.targets = targets;
+    this.serverPids = serverPids;
+    this.counts = counts;
+    this.repeats = repeats;
+    this.scenarios = scenarios;
+    this.log = log;
+  }
+
+  ResultTable run() throws Exception {
+    warmUp();
+    for (Scenario scenario : Scenario.values()) {
+      if (!scenarios.contains(scenario)) {
+        continue;
+      }
+      log.println("== scenario " + scenario.number + ": " + scenario.title);
+      List<Target> preloaded = scenario == Scenario.REPLAY ? preload() : targets;
+      for (int repeat = 1; repeat <= repeats; repeat++) {
+        for (Target target : preloaded) {
+          if (target.supports(scenario)) {
+            runOne(scenario, target, repeat);
+          }
+        }
+      }
+    }
+    return table;
+  }
+
+  /**
+   * Gets every client and server past class loading and JIT before anything is measured (a cold
+   * JVM broker publishes at a third of its warm rate for the first ~50,000 messages).
+   */
+  private void warmUp() {
+    for (Target target : targets) {
+      try {
+        if (target.supports(Scenario.PUBLISH)) {
+          target.publish(subject("warm", 0, target), counts.publish() / 2, counts.window());
+          target.syncPublish(subject("warmsync", 0, target), counts.sync() / 5);
+          target.replay(subject("warm", 0, target), counts.publish() / 2);
+        }
+      } catch (Exception e) {
+        log.println("warm-up of " + target.name() + " failed: " + e);
+      }
+    }
+  }
+
+  /** Stores the replay messages once per system (not measured); the replays read them repeatedly. */
+  private List<Target> preload() {
+    List<Target> ready = new ArrayList<>();
+    for (Target target : targets) {
+      if (!target.supports(Scenario.REPLAY)) {
+        continue;
+      }
+      try {
+        double rate = target.publish(subject("replay", 0, target), counts.replay(), counts.window());
+        log.printf("preloaded %,d messages into %s at %,.0f msg/s%n", counts.replay(), target.name(), rate);
+        ready.add(target);
+      } catch (Exception e) {
+        log.println("preload of " + target.name() + " failed: " + e);
+        table.failed(Scenario.REPLAY, target.name());
+      }
+    }
+    return ready;
+  }
+
+  private String subject(String what, int repeat, Target target) {
+    return "bench." + runId + "." + what + "." + repeat + "." + target.name();
+  }
+
+  private void runOne(Scenario scenario, Target target, int repeat) {
+    String system = target.name();
+    long pid = serverPids.getOrDefault(system, 0L);
+    long cpuBefore = pid > 0 ? ProcessCpu.millis(pid) : -1;
+    try {
+      long messages = measure(scenario, target, repeat);
+      long cpuAfter = pid > 0 ? ProcessCpu.millis(pid) : -1;
+      if (cpuBefore >= 0 && cpuAfter >= 0 && messages > 0) {
+        record(scenario, system, "server CPU µs/msg", (cpuAfter - cpuBefore) * 1000.0 / messages, false);
+      }
+    } catch (Exception e) {
+      log.println("scenario " + scenario.number + " on " + system + " (run " + repeat + ") failed: " + e);
+      table.failed(scenario, system);
+    }
+  }
+
+  /** Runs one scenario once and records its numbers; returns the messages the server handled. */
+  private long measure(Scenario scenario, Target target, int repeat) throws Exception {
+    String system = target.name();
+    switch (scenario) {
+      case PUBLISH -> {
+        record(scenario, system, "msg/s", target.publish(subject("publish", repeat, target), counts.publish(),
+            counts.window()), true);
+        return counts.publish();
+      }
+      case SYNC -> {
+        Histogram roundTrips = target.syncPublish(subject("sync", repeat, target), counts.sync());
+        record(scenario, system, "p50 µs", Rates.micros(roundTrips, 50), false);
+        record(scenario, system, "p99 µs", Rates.micros(roundTrips, 99), false);
+        record(scenario, system, "p99.9 µs", Rates.micros(roundTrips, 99.9), false);
+        return counts.sync();
+      }
+      case REPLAY -> {
+        record(scenario, system, "msg/s", target.replay(subject("replay", 0, target), counts.replay()), true);
+        return counts.replay();
+      }
+      case FANOUT -> {
+        FanOutResult result = target.fanOut(subject("fanout", repeat, target), counts.fanOut(), counts.subscribers(),
+            counts.window());
+        record(scenario, system, "delivered msg/s", result.deliveredPerSecond(), true);
+        record(scenario, system, "p99 publish→delivery µs", result.p99Micros(), false);
+        if (result.delivered() != result.expected()) {
+          log.printf("%s delivered %,d of %,d messages in scenario 4 (slow-consumer drops)%n", system,
+              result.delivered(), result.expected());
+        }
+        return result.delivered();
+      }
+      case SUBJECTS -> {
+        record(scenario, system, "msg/s", target.manySubjects(subject("many", repeat, target), counts.subjects(),
+            counts.publishers(), counts.subjectMessages(), counts.window()), true);
+        return counts.subjectMessages();
+      }
+      default -> throw new IllegalArgumentException(scenario.name());
+    }
+  }
+
+  private void record(Scenario scenario, String system, String metric, double value, boolean higherIsBetter) {
+    Measurement measurement = new Measurement(scenario, system, metric, value, higherIsBetter);
+    log.println(measurement.line());
+    table.add(measurement);
+  }
+}

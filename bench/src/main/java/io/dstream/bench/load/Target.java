@@ -1,0 +1,32 @@
+package io.dstream.bench.load;
+
+import org.HdrHistogram.Histogram;
+
+/**
+ * One system under test, driven the same way as the others. Every method is bounded by
+ * {@code timeoutMs} and throws if it did not finish in time. Subjects are fresh per call.
+ */
+interface Target extends AutoCloseable {
+
+  String name();
+
+  boolean supports(Scenario scenario);
+
+  /** Scenario 1 (and the replay preload): {@code count} publishes with at most {@code window} unacknowledged; msg/s. */
+  double publish(String subject, int count, int window) throws Exception;
+
+  /** Scenario 2: one publish at a time; the round trips in nanoseconds. */
+  Histogram syncPublish(String subject, int count) throws Exception;
+
+  /** Scenario 3: reads the {@code count} messages {@link #publish} stored, acking each; msg/s. */
+  double replay(String subject, int count) throws Exception;
+
+  /** Scenario 4: one pipelined publisher, {@code subscribers} live subscribers that ack. */
+  FanOutResult fanOut(String subject, int count, int subscribers, int window) throws Exception;
+
+  /** Scenario 5: {@code publishers} pipelined publishers, each over its share of {@code subjects}; msg/s. */
+  double manySubjects(String prefix, int subjects, int publishers, int count, int window) throws Exception;
+
+  @Override
+  void close() throws Exception;
+}
