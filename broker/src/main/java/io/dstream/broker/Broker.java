@@ -1,5 +1,6 @@
 package io.dstream.broker;
 
+import io.dstream.broker.admin.AdminApi;
 import io.dstream.broker.archive.Archive;
 import io.dstream.broker.archive.MinioObjectStore;
 import io.dstream.broker.auth.ApiKeyAuthenticator;
@@ -102,7 +103,8 @@ public final class Broker {
         HttpApi api = new HttpApi(new Authenticator(authenticator, jwt, config.anonymousAccess()),
             new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate),
             new RecordsHandler(registry, config, metrics, this::destroyCheckpoints), metrics, durableStreams,
-            config.maxAppendBytes(), new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit()));
+            config.maxAppendBytes(), new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit()),
+            new AdminApi(store, readers, registry));
         Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())

@@ -100,6 +100,12 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--ws-compression", defaultValue = "${env:DSTREAM_WS_COMPRESSION:-false}", description = "Offer WebSocket permessage-deflate (DSTREAM_WS_COMPRESSION).")
   boolean webSocketCompression;
 
+  @Option(names = "--dedup-window-ms", defaultValue = "${env:DSTREAM_DEDUP_WINDOW_MS:-120000}", description = "How long a (clientId, cMsgId) is remembered to drop retried publishes (DSTREAM_DEDUP_WINDOW_MS).")
+  long dedupWindowMs;
+
+  @Option(names = "--dedup-max-entries", defaultValue = "${env:DSTREAM_DEDUP_MAX_ENTRIES:-10000}", description = "Most remembered (clientId, cMsgId) per subject (DSTREAM_DEDUP_MAX_ENTRIES).")
+  int dedupMaxEntries;
+
   @Option(names = "--s3-endpoint", defaultValue = "${env:DSTREAM_S3_ENDPOINT}", description = "S3-compatible endpoint URL; unset = embedded server on loopback (DSTREAM_S3_ENDPOINT).")
   String s3Endpoint;
 
@@ -149,6 +155,7 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = "--max-append-bytes", defaultValue = "${env:DSTREAM_MAX_APPEND_BYTES:-16777216}", description = "Largest Durable Streams append body (DSTREAM_MAX_APPEND_BYTES).")
   int maxAppendBytes;
+
   @Option(names = "--jwt-secret", defaultValue = "${env:DSTREAM_JWT_SECRET}", description = "HS256 secret enabling JWT bearer tokens (DSTREAM_JWT_SECRET).")
   String jwtSecret;
 
@@ -214,6 +221,7 @@ public final class Main implements Callable<Integer> {
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes)
         .groupCommit(new GroupCommitPolicy(commitMaxMessages, commitMaxBytes, commitMaxDelayMicros))
         .writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb).webSocketCompression(webSocketCompression)
+        .dedupWindow(Duration.ofMillis(dedupWindowMs)).dedupMaxEntries(dedupMaxEntries)
         .s3(new S3Settings(s3Endpoint, s3Bucket, s3AccessKey, s3SecretKey, s3Region, s3TransferThreads, s3ArchiveThreads,
             s3PartSizeBytes, filesMaxListLimit))
         .archivePolicy(new ArchivePolicy(Duration.ofMillis(checkpointIntervalMs), hotWindowMessages, hotWindowBytes,

@@ -30,6 +30,14 @@ public final class ClientOptions {
   public static final int DEFAULT_MAX_PENDING_REQUESTS = 1024;
   /** Default of {@link #maxMessageSize()}: well above the broker's default 1 MiB message limit, so any push fits. */
   public static final int DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
+  /** Default of {@link #maxReconnectAttempts()}: with the default delays, about five minutes of trying. */
+  public static final int DEFAULT_MAX_RECONNECT_ATTEMPTS = 60;
+  /** Default of {@link #reconnectInitialDelay()}. */
+  public static final Duration DEFAULT_RECONNECT_INITIAL_DELAY = Duration.ofMillis(100);
+  /** Default of {@link #reconnectMaxDelay()}. */
+  public static final Duration DEFAULT_RECONNECT_MAX_DELAY = Duration.ofSeconds(5);
+  /** Default of {@link #publishWindow()}. */
+  public static final int DEFAULT_PUBLISH_WINDOW = 256;
 
   private final URI url;
   private final String apiKey;
@@ -37,6 +45,10 @@ public final class ClientOptions {
   private final Duration requestTimeout;
   private final int maxPendingRequests;
   private final int maxMessageSize;
+  private final int maxReconnectAttempts;
+  private final Duration reconnectInitialDelay;
+  private final Duration reconnectMaxDelay;
+  private final int publishWindow;
 
   private ClientOptions(Builder builder) {
     this.url = builder.url;
@@ -45,6 +57,10 @@ public final class ClientOptions {
     this.requestTimeout = builder.requestTimeout;
     this.maxPendingRequests = builder.maxPendingRequests;
     this.maxMessageSize = builder.maxMessageSize;
+    this.maxReconnectAttempts = builder.maxReconnectAttempts;
+    this.reconnectInitialDelay = builder.reconnectInitialDelay;
+    this.reconnectMaxDelay = builder.reconnectMaxDelay;
+    this.publishWindow = builder.publishWindow;
   }
 
   /** @return a builder holding the defaults */
@@ -88,12 +104,40 @@ public final class ClientOptions {
     return maxMessageSize;
   }
 
+  /**
+   * @return how many times in a row the client tries to reopen a lost connection before it gives up
+   *     and closes; 0 turns reconnecting off
+   */
+  public int maxReconnectAttempts() {
+    return maxReconnectAttempts;
+  }
+
+  /** @return the delay before the first reconnect attempt; it doubles per failed attempt, with jitter */
+  public Duration reconnectInitialDelay() {
+    return reconnectInitialDelay;
+  }
+
+  /** @return the longest delay between two reconnect attempts */
+  public Duration reconnectMaxDelay() {
+    return reconnectMaxDelay;
+  }
+
+  /**
+   * @return how many publishes of {@link StreamConnection#publishAll(java.util.List)} wait for their reply at
+   *     once (never more than {@link #maxPendingRequests()})
+   */
+  public int publishWindow() {
+    return publishWindow;
+  }
+
   @Override
   public String toString() {
     // The API key is a secret: never print it.
     return "ClientOptions[url=" + url + ", apiKey=" + (apiKey == null ? "none" : "***")
         + ", connectTimeout=" + connectTimeout + ", requestTimeout=" + requestTimeout
-        + ", maxPendingRequests=" + maxPendingRequests + ", maxMessageSize=" + maxMessageSize + "]";
+        + ", maxPendingRequests=" + maxPendingRequests + ", maxMessageSize=" + maxMessageSize
+        + ", maxReconnectAttempts=" + maxReconnectAttempts + ", reconnectInitialDelay=" + reconnectInitialDelay
+        + ", reconnectMaxDelay=" + reconnectMaxDelay + ", publishWindow=" + publishWindow + "]";
   }
 
   /** Builds {@link ClientOptions}; not thread-safe. */
@@ -104,6 +148,10 @@ public final class ClientOptions {
     private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
     private int maxPendingRequests = DEFAULT_MAX_PENDING_REQUESTS;
     private int maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
+    private int maxReconnectAttempts = DEFAULT_MAX_RECONNECT_ATTEMPTS;
+    private Duration reconnectInitialDelay = DEFAULT_RECONNECT_INITIAL_DELAY;
+    private Duration reconnectMaxDelay = DEFAULT_RECONNECT_MAX_DELAY;
+    private int publishWindow = DEFAULT_PUBLISH_WINDOW;
 
     private Builder() {
     }
@@ -192,6 +240,47 @@ public final class ClientOptions {
         throw new IllegalArgumentException("maxMessageSize must be at least 1024 bytes, was " + maxMessageSize);
       }
       this.maxMessageSize = maxMessageSize;
+      return this;
+    }
+
+    /**
+     * @param maxReconnectAttempts at least 0; 0 closes the connection when it is lost
+     * @return this builder
+     */
+    public Builder maxReconnectAttempts(int maxReconnectAttempts) {
+      if (maxReconnectAttempts < 0) {
+        throw new IllegalArgumentException("maxReconnectAttempts must not be negative, was " + maxReconnectAttempts);
+      }
+      this.maxReconnectAttempts = maxReconnectAttempts;
+      return this;
+    }
+
+    /**
+     * @param initialDelay positive: the delay before the first attempt
+     * @param maxDelay at least {@code initialDelay}: the cap of the doubling
+     * @return this builder
+     */
+    public Builder reconnectDelays(Duration initialDelay, Duration maxDelay) {
+      Objects.requireNonNull(initialDelay, "initialDelay");
+      Objects.requireNonNull(maxDelay, "maxDelay");
+      if (initialDelay.isNegative() || initialDelay.isZero() || maxDelay.compareTo(initialDelay) < 0) {
+        throw new IllegalArgumentException("reconnect delays must satisfy 0 < initial <= max, were "
+            + initialDelay + " and " + maxDelay);
+      }
+      this.reconnectInitialDelay = initialDelay;
+      this.reconnectMaxDelay = maxDelay;
+      return this;
+    }
+
+    /**
+     * @param publishWindow at least 1
+     * @return this builder
+     */
+    public Builder publishWindow(int publishWindow) {
+      if (publishWindow < 1) {
+        throw new IllegalArgumentException("publishWindow must be at least 1, was " + publishWindow);
+      }
+      this.publishWindow = publishWindow;
       return this;
     }
 

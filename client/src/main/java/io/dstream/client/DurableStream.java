@@ -1,5 +1,6 @@
 package io.dstream.client;
 
+import io.dstream.client.impl.FileClientImpl;
 import io.dstream.client.impl.StreamConnectionImpl;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -60,6 +61,17 @@ public final class DurableStream {
    */
   public static Future<StreamConnection> connect(String url, String subject, String apiKey) {
     return connect(ClientOptions.builder().url(url).apiKey(apiKey).build(), subject);
+  }
+
+  /**
+   * Opens a client for the broker's file API ({@code /r2/}). It needs no Vert.x instance; close it
+   * to release its threads.
+   *
+   * @param options the broker's address and credentials
+   * @return the file client
+   */
+  public static FileClient files(ClientOptions options) {
+    return new FileClientImpl(Objects.requireNonNull(options, "options"));
   }
 
   /**

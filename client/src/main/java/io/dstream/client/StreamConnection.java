@@ -3,6 +3,7 @@ package io.dstream.client;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.json.JsonObject;
+import java.util.List;
 
 /**
  * A WebSocket connection to one subject's stream (protocol v1), opened by {@link DurableStream}.
@@ -11,6 +12,16 @@ import io.vertx.core.json.JsonObject;
  * future fails with a {@link StreamException} carrying the broker's error code, or one of the
  * client-side codes when the request times out, exceeds {@link ClientOptions#maxPendingRequests()}
  * or the connection closes first.
+ *
+ * <p>Reconnects: when the WebSocket is lost (broker restart, network failure) the connection reopens
+ * it with exponential backoff and jitter ({@link ClientOptions#maxReconnectAttempts()}), resubscribes
+ * after the last acknowledged sequence and sends again the requests still waiting for a reply that
+ * are safe to repeat: publishes (the broker's dedup window stores each at most once and answers a
+ * repeat with the original sequence), {@code info}, {@code getState}, {@code putState},
+ * {@code deleteMessages} and unsubscribe. A raw {@link #command(JsonObject)} is not repeated: it
+ * fails with {@link StreamException#CONNECTION_CLOSED}. The error handler is told of each loss with
+ * {@link StreamException#CONNECTION_LOST}. Refused credentials end the connection at once with an
+ * {@link AuthenticationException}, as does giving up after the last attempt.
  *
  * <p>Thread-safety: all methods may be called from any thread. Replies, pushes and the error and
  * close handlers run on the Vert.x context the connection was opened from (a new event-loop context
@@ -30,6 +41,16 @@ public interface StreamConnection {
    * @return the message's sequence, once the broker has written it durably
    */
   Future<Long> publish(Object data);
+
+  /**
+   * Publishes many messages in order without waiting for each reply: at most
+   * {@link ClientOptions#publishWindow()} wait for their reply at once, the next one is sent as each
+   * reply arrives. Stops sending at the first failure.
+   *
+   * @param data the messages, each as for {@link #publish(Object)}
+   * @return the sequences in the order of {@code data}, or the first failure
+   */
+  Future<List<Long>> publishAll(List<?> data);
 
   /** @return the stream's current sequences, counts and size */
   Future<StreamInfo> info();
@@ -90,7 +111,16 @@ public interface StreamConnection {
    */
   StreamConnection closeHandler(Handler<Void> handler);
 
-  /** @return true once the WebSocket is closed; requests then fail with {@link StreamException#CONNECTION_CLOSED} */
+  /**
+   * Sets the handler called each time a lost connection is open again, after the subscription (if
+   * any) was requested again and the waiting requests were sent again.
+   *
+   * @param handler called on the connection's context, or null for none
+   * @return this connection
+   */
+  StreamConnection reconnectHandler(Handler<Void> handler);
+
+  /** @return true once the connection is closed for good; requests then fail with {@link StreamException#CONNECTION_CLOSED} */
   boolean isClosed();
 
   /**

@@ -25,6 +25,11 @@ public class StreamException extends RuntimeException {
 
   /** Client: the connection closed before the request was answered; whether the broker applied it is unknown. */
   public static final String CONNECTION_CLOSED = "connection_closed";
+  /**
+   * Client, to the error handler only: the connection was lost and is being reopened; requests that
+   * are safe to repeat wait for it.
+   */
+  public static final String CONNECTION_LOST = "connection_lost";
   /** Client: the connection could not be opened (network failure or timeout). */
   public static final String CONNECT_FAILED = "connect_failed";
   /** Client: no reply within {@link ClientOptions#requestTimeout()}; the broker may still apply the request. */

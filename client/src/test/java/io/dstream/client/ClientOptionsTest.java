@@ -46,4 +46,19 @@ class ClientOptionsTest {
   void toStringHidesTheApiKey() {
     assertFalse(ClientOptions.builder().apiKey("secret-key").build().toString().contains("secret-key"));
   }
+
+  @Test
+  void reconnectAndWindowSettingsAreValidated() {
+    ClientOptions options = ClientOptions.builder().maxReconnectAttempts(0)
+        .reconnectDelays(Duration.ofMillis(5), Duration.ofMillis(5)).publishWindow(3).build();
+    assertEquals(0, options.maxReconnectAttempts());
+    assertEquals(Duration.ofMillis(5), options.reconnectMaxDelay());
+    assertEquals(3, options.publishWindow());
+    assertThrows(IllegalArgumentException.class, () -> ClientOptions.builder().maxReconnectAttempts(-1));
+    assertThrows(IllegalArgumentException.class,
+        () -> ClientOptions.builder().reconnectDelays(Duration.ofSeconds(2), Duration.ofSeconds(1)));
+    assertThrows(IllegalArgumentException.class,
+        () -> ClientOptions.builder().reconnectDelays(Duration.ZERO, Duration.ofSeconds(1)));
+    assertThrows(IllegalArgumentException.class, () -> ClientOptions.builder().publishWindow(0));
+  }
 }

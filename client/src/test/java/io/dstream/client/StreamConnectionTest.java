@@ -15,6 +15,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -24,6 +25,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -183,6 +185,56 @@ class StreamConnectionTest {
 
     assertEquals(1L, next(received).sequence());
     assertEquals(1L, next(received).sequence());
+  }
+
+  @Test
+  void publishAllPipelinesInOrder(Vertx vertx) throws Exception {
+    ClientOptions options = ClientOptions.builder().url(url).apiKey(API_KEY).publishWindow(8).build();
+    StreamConnection connection = await(DurableStream.connect(vertx, options, "test.publish.all"));
+    connections.add(connection);
+    List<Object> data = new ArrayList<>();
+    for (int n = 0; n < 100; n++) {
+      data.add(n);
+    }
+
+    List<Long> sequences = await(connection.publishAll(data));
+
+    assertEquals(LongStream.rangeClosed(1, 100).boxed().toList(), sequences);
+    assertEquals(List.of(), await(connection.publishAll(List.of())));
+    failure(connection.publishAll(List.of(1, new Object())), IllegalArgumentException.class);
+    assertEquals(100, await(connection.info()).lastSequence(), "an invalid batch sends nothing");
+  }
+
+  @Test
+  void subscribeFromNewSkipsEverythingRetained(Vertx vertx) throws Exception {
+    StreamConnection connection = connect(vertx, "test.subscribe.new");
+    await(connection.publish("old"));
+    BlockingQueue<StreamMessage> received = new LinkedBlockingQueue<>();
+    await(connection.subscribe(SubscribeOptions.fromNew(), received::add));
+
+    await(connection.publish("new"));
+
+    StreamMessage message = next(received);
+    assertEquals(2L, message.sequence());
+    assertEquals("new", message.data());
+  }
+
+  @Test
+  void subscribeFromTimeStartsAtTheFirstLaterMessage(Vertx vertx) throws Exception {
+    StreamConnection connection = connect(vertx, "test.subscribe.time");
+    await(connection.publish("before"));
+    Instant start = Instant.now().plusMillis(2);
+    long deadline = System.currentTimeMillis() + AWAIT_SECONDS * 1000;
+    while (!Instant.now().isAfter(start) && System.currentTimeMillis() < deadline) {
+      Thread.sleep(1);
+    }
+    await(connection.publish("after"));
+    BlockingQueue<StreamMessage> received = new LinkedBlockingQueue<>();
+
+    Subscription subscription = await(connection.subscribe(SubscribeOptions.fromTime(start), received::add));
+
+    assertEquals("after", next(received).data());
+    assertEquals(2L, subscription.lastDeliveredSequence());
   }
 
   @Test

@@ -34,6 +34,8 @@ public final class BrokerConfig {
   private final int writeQueueBatches;
   private final int storeCacheMb;
   private final boolean webSocketCompression;
+  private final Duration dedupWindow;
+  private final int dedupMaxEntries;
   private final S3Settings s3;
   private final ArchivePolicy archivePolicy;
   private final AnonymousAccess anonymousAccess;
@@ -67,6 +69,8 @@ public final class BrokerConfig {
     this.writeQueueBatches = positive(b.writeQueueBatches, "writeQueueBatches");
     this.storeCacheMb = positive(b.storeCacheMb, "storeCacheMb");
     this.webSocketCompression = b.webSocketCompression;
+    this.dedupWindow = positive(b.dedupWindow, "dedupWindow");
+    this.dedupMaxEntries = positive(b.dedupMaxEntries, "dedupMaxEntries");
     this.s3 = Objects.requireNonNull(b.s3, "s3");
     this.archivePolicy = Objects.requireNonNull(b.archivePolicy, "archivePolicy");
     this.anonymousAccess = Objects.requireNonNull(b.anonymousAccess, "anonymousAccess");
@@ -111,6 +115,7 @@ public final class BrokerConfig {
         .groupCommit(groupCommit).writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb)
         .webSocketCompression(webSocketCompression).s3(s3).archivePolicy(archivePolicy)
         .jwt(jwt).tls(tls).connectionLimits(connectionLimits)
+        .dedupWindow(dedupWindow).dedupMaxEntries(dedupMaxEntries)
         .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes)
         .maxRecordsPerRead(maxRecordsPerRead).longPollTimeout(longPollTimeout).maxLongPollWaiters(maxLongPollWaiters)
         .anonymousAccess(anonymousAccess).maxAppendBytes(maxAppendBytes);
@@ -176,6 +181,12 @@ public final class BrokerConfig {
    */
   public boolean webSocketCompression() { return webSocketCompression; }
 
+  /** How long a publish's {@code (clientId, cMsgId)} is remembered, so a retried publish is not stored twice. */
+  public Duration dedupWindow() { return dedupWindow; }
+
+  /** Most {@code (clientId, cMsgId)} entries remembered per subject; the oldest go first beyond it. */
+  public int dedupMaxEntries() { return dedupMaxEntries; }
+
   /** The S3 endpoint (or the embedded one) for files and checkpoints. */
   public S3Settings s3() { return s3; }
 
@@ -186,6 +197,7 @@ public final class BrokerConfig {
 
   /** Largest body of one Durable Streams append or create; larger is refused with 413. */
   public int maxAppendBytes() { return maxAppendBytes; }
+
   /** How JWT bearer tokens are verified; {@link JwtSettings#DISABLED} accepts only the API key. */
   public JwtSettings jwt() { return jwt; }
 
@@ -231,6 +243,8 @@ public final class BrokerConfig {
     private int writeQueueBatches = 65_536;
     private int storeCacheMb = 64;
     private boolean webSocketCompression;
+    private Duration dedupWindow = Duration.ofMinutes(2);
+    private int dedupMaxEntries = 10_000;
     private S3Settings s3 = S3Settings.EMBEDDED;
     private ArchivePolicy archivePolicy = ArchivePolicy.DEFAULT;
     private AnonymousAccess anonymousAccess = AnonymousAccess.NONE;
@@ -266,6 +280,8 @@ public final class BrokerConfig {
     public Builder writeQueueBatches(int writeQueueBatches) { this.writeQueueBatches = writeQueueBatches; return this; }
     public Builder storeCacheMb(int storeCacheMb) { this.storeCacheMb = storeCacheMb; return this; }
     public Builder webSocketCompression(boolean enabled) { this.webSocketCompression = enabled; return this; }
+    public Builder dedupWindow(Duration dedupWindow) { this.dedupWindow = dedupWindow; return this; }
+    public Builder dedupMaxEntries(int dedupMaxEntries) { this.dedupMaxEntries = dedupMaxEntries; return this; }
     public Builder s3(S3Settings s3) { this.s3 = s3; return this; }
     public Builder archivePolicy(ArchivePolicy archivePolicy) { this.archivePolicy = archivePolicy; return this; }
     public Builder anonymousAccess(AnonymousAccess anonymousAccess) { this.anonymousAccess = anonymousAccess; return this; }

@@ -1,5 +1,6 @@
 package io.dstream.broker.http;
 
+import io.dstream.broker.admin.AdminApi;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.durable.DurableStreamsApi;
@@ -38,10 +39,11 @@ public final class HttpApi {
   private final DurableStreamsApi durableStreams;
   private final int maxAppendBytes;
   private final FilesApi files;
+  private final AdminApi admin;
 
   public HttpApi(Authenticator authenticator, ClientAddresses clientAddresses, V1Endpoint v1,
                  RecordsHandler records, BrokerMetrics metrics, DurableStreamsApi durableStreams, int maxAppendBytes,
-                 FilesApi files) {
+                 FilesApi files, AdminApi admin) {
     this.authentication = new AuthenticationHandler(authenticator);
     this.clientAddresses = clientAddresses;
     this.v1 = v1;
@@ -50,6 +52,7 @@ public final class HttpApi {
     this.durableStreams = durableStreams;
     this.maxAppendBytes = maxAppendBytes;
     this.files = files;
+    this.admin = admin;
   }
 
   public Router router(Vertx vertx) {
@@ -67,6 +70,8 @@ public final class HttpApi {
     router.post("/v1/stream/*").handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
     router.route("/v1/stream/*").handler(durableStreams::handle);
     router.route("/r2/*").handler(files::handle);
+    router.route("/admin/*").handler(this::handleAdminPermission);
+    admin.mount(router);
     router.route().handler(ctx -> HttpErrors.send(ctx.response(), 404, "not_found", "no route for " + ctx.request().path()));
     router.route().failureHandler(this::handleFailure);
     router.errorHandler(400, ctx -> HttpErrors.send(ctx.response(), 400, "bad_request",
@@ -83,6 +88,12 @@ public final class HttpApi {
       return;
     }
     ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(metrics.scrape());
+  }
+
+  private void handleAdminPermission(RoutingContext ctx) {
+    if (AuthenticationHandler.require(ctx, AuthenticationHandler.permissions(ctx).admin(), "call the admin API")) {
+      ctx.next();
+    }
   }
 
   private void handleStream(RoutingContext ctx) {

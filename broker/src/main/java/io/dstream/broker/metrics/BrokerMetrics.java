@@ -28,6 +28,8 @@ public final class BrokerMetrics {
   public final Counter actorsCreated = counter("dstream_actors_created", "Stream actors created or rehydrated");
   public final Counter actorsHibernated = counter("dstream_actors_hibernated", "Stream actors released from memory after idling");
   public final Counter published = counter("dstream_messages_published", "Messages acknowledged to publishers");
+  public final Counter publishDuplicates = counter("dstream_publish_duplicates",
+      "Repeated publishes answered with the original sequence from the dedup window");
   public final Counter publishFailed = counter("dstream_publish_failed", "Publishes refused or failed in storage");
   public final Counter delivered = counter("dstream_deliveries", "Pushes to subscribers, first deliveries and redeliveries");
   public final Counter redelivered = counter("dstream_redeliveries", "Pushes sent again after the ack timeout");

@@ -1,6 +1,7 @@
 package io.dstream.broker.store;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * The storage contract: messages by (subject, sequence), a state object and the sequence bounds
@@ -35,6 +36,15 @@ public interface MessageStore extends AutoCloseable {
    * @return the record after the deletion
    */
   SubjectRecord deleteUpTo(String subject, long upTo);
+
+  /** The committed record of an existing subject, or null; never creates one. May be called from any thread. */
+  SubjectRecord find(String subject);
+
+  /**
+   * Up to {@code limit} subjects whose name sorts after {@code after} (null: from the first), in
+   * name order (UTF-16), with their committed records. May be called from any thread.
+   */
+  List<Map.Entry<String, SubjectRecord>> subjects(String after, int limit);
 
   /**
    * Removes checkpointed messages from the local store as {@link StoreWrite.Evict} describes, at

@@ -102,6 +102,26 @@ public final class MvMessageStore implements MessageStore {
   }
 
   @Override
+  public SubjectRecord find(String subject) {
+    byte[] encoded = subjects.get(subject);
+    return encoded == null ? null : SubjectRecord.decode(encoded);
+  }
+
+  @Override
+  public List<Map.Entry<String, SubjectRecord>> subjects(String after, int limit) {
+    List<Map.Entry<String, SubjectRecord>> page = new ArrayList<>(Math.min(limit, 1024));
+    String name = after == null ? subjects.ceilingKey("") : subjects.higherKey(after);
+    while (name != null && page.size() < limit) {
+      byte[] encoded = subjects.get(name);
+      if (encoded != null) {
+        page.add(Map.entry(name, SubjectRecord.decode(encoded)));
+      }
+      name = subjects.higherKey(name);
+    }
+    return page;
+  }
+
+  @Override
   public SubjectRecord record(String subject) {
     SubjectRecord record = dirty.get(subject);
     if (record != null) {

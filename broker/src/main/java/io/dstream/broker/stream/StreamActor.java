@@ -83,6 +83,14 @@ public final class StreamActor {
     }
   }
 
+  /** What {@link #load} reads off the event loop: the record and the dedup window's tail. */
+  private record Loaded(SubjectRecord record, List<PublishedKey> recentKeys) {
+  }
+
+  /** A stored publish's dedup key. */
+  private record PublishedKey(String key, long sequence, long timestampMs) {
+  }
+
   /** A write's reply, run after its batch committed or failed. */
   private interface Completion {
     void succeeded();
@@ -94,6 +102,7 @@ public final class StreamActor {
   private final Context context;
   private final StreamEnvironment env;
   private final MessageCache cache;
+  private final DedupWindow dedup;
   private final SubjectArchive archive;
   private final Map<Subscriber, Consumer> consumers = new LinkedHashMap<>();
   private final ArrayDeque<Deferred> deferred = new ArrayDeque<>();
@@ -138,6 +147,7 @@ public final class StreamActor {
     this.context = context;
     this.env = env;
     this.cache = new MessageCache(env.config().actorCacheMessages(), env.config().actorCacheBytes());
+    this.dedup = new DedupWindow(env.config().dedupWindow().toMillis(), env.config().dedupMaxEntries());
     this.lastActivityMs = env.clock().millis();
     if (detached != null) {
       detached.host(new ArchiveHost());
@@ -161,9 +171,11 @@ public final class StreamActor {
    * request tries again.
    */
   void load(Handler<Throwable> onFailure) {
+    long nowMs = env.clock().millis();
     env.readers().executeBlocking(() -> env.store().open(subject), false)
         .compose(record -> archive.open(record.lastSequence(), record.state())
             .compose(manifest -> manifest == null ? Future.succeededFuture(record) : restore(manifest)))
+        .compose(record -> env.readers().executeBlocking(() -> new Loaded(record, recentKeys(record, nowMs)), false))
         .onComplete(ar -> {
       if (ar.failed()) {
         LOG.error("loading subject '{}' failed", subject, ar.cause());
@@ -175,7 +187,8 @@ public final class StreamActor {
         onFailure.handle(ar.cause());
         return;
       }
-      SubjectRecord record = ar.result();
+      SubjectRecord record = ar.result().record();
+      ar.result().recentKeys().forEach(k -> dedup.remember(k.key(), k.sequence(), k.timestampMs()));
       lastAssigned = record.lastSequence();
       lastDurable = record.lastSequence();
       adopt(record);
@@ -184,6 +197,35 @@ public final class StreamActor {
       phase = Phase.READY;
       runDeferred();
     });
+  }
+
+  /**
+   * The keys of the publishes still inside the dedup window, read from the local store (found by
+   * time, at most {@code dedupMaxEntries}, page by page so large messages never pile up). Messages
+   * only in the bucket are older than the hot window and, in practice, than the dedup window.
+   */
+  private List<PublishedKey> recentKeys(SubjectRecord record, long nowMs) {
+    List<PublishedKey> keys = new ArrayList<>();
+    long last = record.lastSequence();
+    long recent = record.firstSequence() > last ? 0 : env.store().firstSequenceAtOrAfter(record.id(), dedup.horizon(nowMs));
+    if (recent == 0) {
+      return keys;
+    }
+    long from = Math.max(recent, last - dedup.maxEntries() + 1);
+    while (from <= last) {
+      List<StoredMessage> page = env.store().read(record.id(), from, FETCH_PAGE, FETCH_MAX_BYTES);
+      if (page.isEmpty()) {
+        break;
+      }
+      for (StoredMessage message : page) {
+        String key = message.sequence() <= last ? PublishKey.ofStored(message.payload()) : null;
+        if (key != null) {
+          keys.add(new PublishedKey(key, message.sequence(), message.timestampMs()));
+        }
+      }
+      from = page.get(page.size() - 1).sequence() + 1;
+    }
+    return keys;
   }
 
   /** Rebuilds the empty local subject from its manifest; its messages stay in the bucket. */
@@ -280,7 +322,21 @@ public final class StreamActor {
    * {@code onDone} once it is durable (or with the failure), before any subscriber sees it.
    */
   public void publish(MessageTemplate template, BiConsumer<Published, Throwable> onDone) {
+    publish(template, null, onDone);
+  }
+
+  /**
+   * Publishes a message at most once per {@code dedupKey} (see {@link PublishKey}) within the dedup
+   * window: a repeat gets the original's sequence, flagged {@link Published#duplicate()}, once the
+   * original is durable, and nothing is stored. A null key publishes unconditionally.
+   */
+  public void publish(MessageTemplate template, String dedupKey, BiConsumer<Published, Throwable> onDone) {
     run(() -> {
+      DedupWindow.Entry original = dedupKey == null ? null : dedup.find(dedupKey, env.clock().millis());
+      if (original != null) {
+        replyDuplicate(template, original, onDone);
+        return;
+      }
       long sequence = lastAssigned + 1;
       String json;
       try {
@@ -291,6 +347,9 @@ public final class StreamActor {
       }
       lastAssigned = sequence;
       long timestamp = nextTimestamp();
+      if (dedupKey != null) {
+        dedup.remember(dedupKey, sequence, timestamp);
+      }
       byte[] payload = json.getBytes(StandardCharsets.UTF_8);
       cache.add(new CachedMessage(sequence, timestamp, json, payload.length));
       Published published = new Published(sequence, timestamp, json);
@@ -368,6 +427,37 @@ public final class StreamActor {
     }, failing(onDone));
   }
 
+  /** Answers a repeated publish with its original's sequence, waiting for the original's commit if needed. */
+  private void replyDuplicate(MessageTemplate template, DedupWindow.Entry original,
+                              BiConsumer<Published, Throwable> onDone) {
+    env.metrics().publishDuplicates.increment();
+    Completion completion = new Completion() {
+      @Override
+      public void succeeded() {
+        String json;
+        try {
+          json = template.render(original.sequence());
+        } catch (RuntimeException e) {
+          onDone.accept(null, e);
+          return;
+        }
+        onDone.accept(new Published(original.sequence(), original.timestampMs(), json, true), null);
+      }
+
+      @Override
+      public void failed(Throwable failure) {
+        onDone.accept(null, failure);
+      }
+    };
+    if (original.sequence() <= lastDurable) {
+      completion.succeeded();
+    } else if (inFlightCompletions != null && original.sequence() <= inFlightLastSequence) {
+      inFlightCompletions.add(completion);
+    } else {
+      nextCompletions.add(completion);
+    }
+  }
+
   /** The publish time of the next message: now, or the previous one's if the clock stepped back. */
   private long nextTimestamp() {
     lastTimestampMs = Math.max(lastTimestampMs, env.clock().millis());
@@ -409,6 +499,7 @@ public final class StreamActor {
     producerVersion = 0;
     lastTimestampMs = 0;
     cache.truncateAfter(0);
+    dedup.clear();
     List<Subscriber> subscribers = new ArrayList<>(consumers.keySet());
     consumers.clear();
     subscribers.forEach(Subscriber::subjectDestroyed);
@@ -516,6 +607,7 @@ public final class StreamActor {
     inFlightAttributeWrites = 0;
     producerVersion = durableProducerVersion;
     cache.truncateAfter(lastDurable);
+    dedup.forgetAfter(lastDurable);
     completions.forEach(c -> c.failed(failure));
     later.forEach(c -> c.failed(failure));
   }
@@ -766,6 +858,20 @@ public final class StreamActor {
       onSubscribed.accept(lastDurable, null);
       pump(consumer);
     }, failing(onSubscribed));
+  }
+
+  /**
+   * Subscribes from the first message published at or after {@code timestampMs} (epoch ms); if
+   * there is none yet, from the next one published.
+   */
+  public void subscribeFromTime(Subscriber subscriber, long timestampMs, BiConsumer<Long, Throwable> onSubscribed) {
+    firstSequenceAt(timestampMs, (sequence, failure) -> {
+      if (failure != null) {
+        onSubscribed.accept(null, failure);
+      } else {
+        subscribe(subscriber, sequence, onSubscribed);
+      }
+    });
   }
 
   /** Stops pushing to {@code subscriber}; its pending deliveries are dropped. */

@@ -10,8 +10,13 @@ package io.dstream.broker.ws;
  * @param command    {@code data.cmd} when {@code data} is an object with a {@code cmd} field, else null
  * @param rawCMsgId  {@code cMsgId} as sent
  * @param rawClientId {@code clientId} as sent, or {@code null}
+ * @param dedup      {@code "dedup": true} was sent: a publish to store at most once per (clientId, cMsgId)
  */
-record V1Frame(long ackId, String rawData, String command, String rawCMsgId, String rawClientId) {
+record V1Frame(long ackId, String rawData, String command, String rawCMsgId, String rawClientId, boolean dedup) {
+
+  V1Frame(long ackId, String rawData, String command, String rawCMsgId, String rawClientId) {
+    this(ackId, rawData, command, rawCMsgId, rawClientId, false);
+  }
 
   boolean isAck() {
     return ackId != 0;

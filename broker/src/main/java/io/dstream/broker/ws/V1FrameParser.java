@@ -103,6 +103,7 @@ final class V1FrameParser {
       String rawClientId = null;
       String rawAckId = null;
       boolean ackIdIsNumber = false;
+      boolean dedup = false;
       Names names = new Names();
       skipWhitespace();
       if (peek() == '}') {
@@ -125,6 +126,10 @@ final class V1FrameParser {
               skipValue(1);
               rawClientId = text.substring(start, pos);
               break;
+            case "dedup":
+              skipValue(1);
+              dedup = pos - start == 4 && text.startsWith("true", start);
+              break;
             case "sMsgId":
               skipValue(1);
               rawAckId = first == 'n' ? null : text.substring(start, pos);
@@ -143,7 +148,7 @@ final class V1FrameParser {
         throw new V1FrameException(V1ErrorCode.INVALID_JSON, "unexpected data after the JSON object", null);
       }
       if (rawAckId != null) {
-        return new V1Frame(ackId(rawAckId, ackIdIsNumber), rawData, null, rawCMsgId, rawClientId);
+        return new V1Frame(ackId(rawAckId, ackIdIsNumber), rawData, null, rawCMsgId, rawClientId, false);
       }
       if (rawCMsgId == null) {
         throw new V1FrameException(V1ErrorCode.INVALID_FRAME, "a request needs a numeric cMsgId (an ack needs sMsgId)", null);
@@ -151,7 +156,7 @@ final class V1FrameParser {
       if (rawData == null) {
         throw new V1FrameException(V1ErrorCode.INVALID_FRAME, "a request needs a data field", rawCMsgId);
       }
-      return new V1Frame(0, rawData, command, rawCMsgId, rawClientId == null ? "null" : rawClientId);
+      return new V1Frame(0, rawData, command, rawCMsgId, rawClientId == null ? "null" : rawClientId, dedup);
     }
 
     private String idText(char first, int start) throws V1FrameException {

@@ -22,6 +22,11 @@ final class V1Json {
     return prefix + sequence + "}";
   }
 
+  /** The reply to a repeated publish: the stored object for the original sequence, marked {@code "duplicate":true}. */
+  static String duplicate(String storedJson) {
+    return storedJson.substring(0, storedJson.length() - 1) + ",\"duplicate\":true}";
+  }
+
   /** A command reply: the request envelope plus ip, sequence and {@code extraFields} (",\"k\":v" or ""). */
   static String reply(V1Frame frame, String ip, long sequence, String extraFields) {
     return envelopePrefix(frame, ip) + sequence + extraFields + "}";

@@ -5,6 +5,7 @@ import io.dstream.broker.config.ConnectionLimits;
 import io.dstream.broker.limits.TokenBucket;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.stream.OverloadedException;
+import io.dstream.broker.stream.PublishKey;
 import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.Subscriber;
 import io.vertx.core.Context;
@@ -209,12 +210,13 @@ final class V1Session implements Subscriber {
   private void publish(V1Frame frame) {
     String prefix = V1Json.envelopePrefix(frame, ip);
     long receivedNanos = System.nanoTime();
-    actor.publish(sequence -> V1Json.stored(prefix, sequence), (published, failure) -> {
+    String dedupKey = frame.dedup() ? PublishKey.of(frame.rawClientId(), frame.rawCMsgId()) : null;
+    actor.publish(sequence -> V1Json.stored(prefix, sequence), dedupKey, (published, failure) -> {
       if (failure != null) {
         fail(frame, failure);
       } else {
         metrics.publishLatency.record(System.nanoTime() - receivedNanos, TimeUnit.NANOSECONDS);
-        reply(published.json());
+        reply(published.duplicate() ? V1Json.duplicate(published.json()) : published.json());
       }
     });
   }
@@ -254,6 +256,15 @@ final class V1Session implements Subscriber {
   }
 
   private void subscribe(V1Frame frame) {
+    Object startTime = commandData(frame).getValue("startTime");
+    if (startTime != null) {
+      if (!(startTime instanceof Number)) {
+        refuse(frame, V1ErrorCode.INVALID_ARGUMENT, "startTime must be a number: epoch milliseconds");
+        return;
+      }
+      actor.subscribeFromTime(this, ((Number) startTime).longValue(), (last, failure) -> answer(frame, last, failure, ""));
+      return;
+    }
     Object start = commandData(frame).getValue("startSequence");
     if (start != null && !(start instanceof Number)) {
       refuse(frame, V1ErrorCode.INVALID_ARGUMENT, "startSequence must be a number");

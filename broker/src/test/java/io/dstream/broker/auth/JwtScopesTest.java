@@ -154,6 +154,15 @@ class JwtScopesTest {
   }
 
   @Test
+  void theAdminApiNeedsAdminToo() {
+    java.util.function.Function<String, Integer> listSubjects = bearer -> http.get(broker.port(), "127.0.0.1",
+        "/admin/subjects").putHeader("Authorization", "Bearer " + bearer).send().await().statusCode();
+    assertEquals(403, listSubjects.apply(token(grant(List.of(">"), List.of(">")), 60)));
+    assertEquals(200, listSubjects.apply(token(grant(List.of(), List.of()).put("admin", true), 60)));
+    assertEquals(200, listSubjects.apply(TestBroker.API_KEY));
+  }
+
+  @Test
   void rs256AndEs256PublicKeysVerifyTokensSignedWithTheirPrivateKeys() throws Exception {
     for (String[] kind : new String[][] {{"RSA", "RS256", "2048"}, {"EC", "ES256", "256"}}) {
       java.security.KeyPairGenerator generator = java.security.KeyPairGenerator.getInstance(kind[0]);

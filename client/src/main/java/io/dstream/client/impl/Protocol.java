@@ -5,13 +5,15 @@ import io.dstream.client.StreamInfo;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
 
 /**
  * The field names and frame shapes of WebSocket protocol v1, in one place so the connection code
  * reads as protocol rules. Every frame is a JSON object sent as one text message.
  *
  * <ul>
- *   <li>request: {@code {"data": any, "cMsgId": n, "clientId": n}}; data with a {@code "cmd"} field is a command</li>
+ *   <li>request: {@code {"data": any, "cMsgId": n, "clientId": n}}; data with a {@code "cmd"} field is a command;
+ *       a publish adds {@code "dedup": true}</li>
  *   <li>reply: carries the request's {@code cMsgId}, plus {@code "error": {"code","message"}} on failure</li>
  *   <li>push: a stored record plus {@code "pub": 1} and {@code "sMsgId"}; acknowledged by sending it
  *       back without {@code "pub"}</li>
@@ -34,6 +36,9 @@ final class Protocol {
   static final String GET_STREAM_INFO = "getStreamInfo";
   static final String SUBSCRIBE = "subscribe";
   static final String START_SEQUENCE = "startSequence";
+  static final String START_TIME = "startTime";
+  /** Marks a publish the broker stores at most once per (clientId, cMsgId) within its dedup window. */
+  static final String DEDUP = "dedup";
   static final String UNSUBSCRIBE = "unsubscribe";
   static final String DELETE_MESSAGES = "deleteMessages";
   static final String GET_STATE = "getState";
@@ -55,6 +60,17 @@ final class Protocol {
 
   static JsonObject request(Object data, long requestId, long clientId) {
     return new JsonObject().put(DATA, data).put(CLIENT_MESSAGE_ID, requestId).put(CLIENT_ID, clientId);
+  }
+
+  static JsonObject publishRequest(Object data, long requestId, long clientId) {
+    return request(data, requestId, clientId).put(DEDUP, true);
+  }
+
+  /** The ack of a push: the push itself minus the marker, a shallow copy keeping the sMsgId exactly as sent. */
+  static JsonObject ack(JsonObject push) {
+    JsonObject ack = new JsonObject(new LinkedHashMap<>(push.getMap()));
+    ack.remove(PUSH_MARKER);
+    return ack;
   }
 
   /**

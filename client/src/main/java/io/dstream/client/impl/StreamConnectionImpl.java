@@ -1,5 +1,6 @@
 package io.dstream.client.impl;
 
+import io.dstream.client.AuthenticationException;
 import io.dstream.client.ClientOptions;
 import io.dstream.client.StreamConnection;
 import io.dstream.client.StreamException;
@@ -7,6 +8,7 @@ import io.dstream.client.StreamInfo;
 import io.dstream.client.StreamMessage;
 import io.dstream.client.SubscribeOptions;
 import io.dstream.client.Subscription;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
@@ -18,19 +20,28 @@ import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * One WebSocket to one subject, speaking protocol v1.
+ * One subject's protocol v1 connection over a WebSocket that is reopened when lost.
  *
- * <p>Threading: requests, acks and {@link #close()} may come from any thread; they touch only the
- * thread-safe {@link PendingRequests}, the atomic subscription slot and the socket, whose writes
- * Vert.x serializes. Everything the socket delivers (replies, pushes, errors, the close) and the
- * request-expiry timer run on the context the connection was opened from, so pushes reach the
- * subscription handler one at a time and in order.
+ * <p>Threading: requests, acks and {@link #close()} may come from any thread. Requests register in
+ * the thread-safe {@link PendingRequests}; every request write, every socket event (replies, pushes,
+ * errors, the close), the reconnect attempts and the request-expiry timer run on the context the
+ * connection was opened from, so pushes reach the subscription handler one at a time and in order,
+ * and a request is never written twice to one socket. Acks are written directly (socket writes are
+ * thread-safe); one lost with a socket is repaired by {@link SubscriptionImpl}.
+ *
+ * <p>Reconnect rule: the socket is swapped on the context; the subscription is requested again
+ * first, then every waiting repeatable request in {@code cMsgId} order, so publishes keep their order.
+ * A request keeps its {@code cMsgId} and this connection keeps its {@code clientId} for life, which is
+ * what lets the broker's dedup window recognise a repeated publish.
  */
 public final class StreamConnectionImpl implements StreamConnection {
 
@@ -40,29 +51,40 @@ public final class StreamConnectionImpl implements StreamConnection {
   private static final long MAX_EXPIRY_CHECK_MILLIS = 1000;
   /** How much of a frame goes into an error message: enough to recognize it, not a whole message. */
   private static final int MAX_QUOTED_FRAME_CHARS = 200;
+  /** Caps the doubling exponent; the delay is capped by the options long before. */
+  private static final int MAX_BACKOFF_EXPONENT = 20;
 
   private final Vertx vertx;
   private final boolean ownsVertx;
+  private final Context context;
   private final WebSocketClient client;
-  private final WebSocket socket;
+  private final ClientOptions options;
   private final String subject;
   private final Endpoint endpoint;
-  // A random number, like the original JS client's: it lets the broker and logs tell publishers apart.
+  // A random number, like the original JS client's: the broker's dedup window keys on it.
   private final long clientId = ThreadLocalRandom.current().nextLong(1, 1L << 53);
   private final PendingRequests pending;
   private final AtomicReference<SubscriptionImpl> subscription = new AtomicReference<>();
+  private final AtomicBoolean closeHandled = new AtomicBoolean();
   private final long expiryTimerId;
+  private volatile WebSocket socket;
+  /** Counts the sockets this connection has had, so an ack can tell whether its delivery is still known. */
+  private volatile long generation;
   private volatile boolean closed;
   private volatile Handler<StreamException> errorHandler;
   private volatile Handler<Void> closeHandler;
+  private volatile Handler<Void> reconnectHandler;
+  private int reconnectAttempts;
+  private long reconnectTimerId = -1;
   private Future<Void> closeFuture;
 
-  private StreamConnectionImpl(Vertx vertx, boolean ownsVertx, WebSocketClient client, WebSocket socket,
-      ClientOptions options, String subject, Endpoint endpoint) {
+  private StreamConnectionImpl(Vertx vertx, boolean ownsVertx, Context context, WebSocketClient client,
+      WebSocket socket, ClientOptions options, String subject, Endpoint endpoint) {
     this.vertx = vertx;
     this.ownsVertx = ownsVertx;
+    this.context = context;
     this.client = client;
-    this.socket = socket;
+    this.options = options;
     this.subject = subject;
     this.endpoint = endpoint;
     long timeoutMillis = options.requestTimeout().toMillis();
@@ -70,12 +92,7 @@ public final class StreamConnectionImpl implements StreamConnection {
     this.expiryTimerId = timeoutMillis == 0 ? -1
         : vertx.setPeriodic(Math.max(1, Math.min(MAX_EXPIRY_CHECK_MILLIS, timeoutMillis / 10)),
             id -> pending.expire(System.nanoTime()));
-    socket.textMessageHandler(this::handleText);
-    socket.binaryMessageHandler(buffer -> reportError(new StreamException(StreamException.BAD_FRAME,
-        "unexpected binary message of " + buffer.length() + " bytes")));
-    socket.exceptionHandler(e -> reportError(new StreamException(StreamException.TRANSPORT_ERROR,
-        "transport failure on " + endpoint.description() + ": " + e.getMessage(), e)));
-    socket.closeHandler(v -> handleClosed());
+    install(socket);
   }
 
   /** @return a Vert.x instance sized for one client: a single event loop is plenty for one socket */
@@ -85,7 +102,7 @@ public final class StreamConnectionImpl implements StreamConnection {
 
   /**
    * Opens the WebSocket from the caller's context (a new event-loop context outside Vert.x), so the
-   * socket's handlers run there.
+   * socket's handlers run there. A failed first connect is not retried: it fails the future.
    *
    * @param vertx the Vert.x instance to run on
    * @param ownsVertx whether closing the connection (or failing to open it) closes {@code vertx}
@@ -105,10 +122,11 @@ public final class StreamConnectionImpl implements StreamConnection {
     WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
         .setMaxMessageSize(options.maxMessageSize()));
     Promise<StreamConnection> opened = Promise.promise();
-    vertx.getOrCreateContext().runOnContext(v -> client.connect(endpoint.connectOptions()).onComplete(result -> {
+    Context context = vertx.getOrCreateContext();
+    context.runOnContext(v -> client.connect(endpoint.connectOptions()).onComplete(result -> {
       if (result.succeeded()) {
-        opened.complete(
-            new StreamConnectionImpl(vertx, ownsVertx, client, result.result(), options, subject, endpoint));
+        opened.complete(new StreamConnectionImpl(vertx, ownsVertx, context, client, result.result(), options,
+            subject, endpoint));
       } else {
         StreamException failure = endpoint.connectFailure(result.cause());
         client.close().onComplete(ignored -> closeOwned(vertx, ownsVertx).onComplete(closed -> opened.fail(failure)));
@@ -125,6 +143,17 @@ public final class StreamConnectionImpl implements StreamConnection {
     return ownsVertx ? vertx.close() : Future.succeededFuture();
   }
 
+  private void install(WebSocket opened) {
+    generation++;
+    socket = opened;
+    opened.textMessageHandler(this::handleText);
+    opened.binaryMessageHandler(buffer -> reportError(new StreamException(StreamException.BAD_FRAME,
+        "unexpected binary message of " + buffer.length() + " bytes")));
+    opened.exceptionHandler(e -> reportError(new StreamException(StreamException.TRANSPORT_ERROR,
+        "transport failure on " + endpoint.description() + ": " + e.getMessage(), e)));
+    opened.closeHandler(v -> handleSocketClosed(opened));
+  }
+
   @Override
   public String subject() {
     return subject;
@@ -138,34 +167,57 @@ public final class StreamConnectionImpl implements StreamConnection {
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(e);
     }
-    return send(payload).map(reply -> Protocol.requiredLong(reply, Protocol.SEQUENCE));
+    return send(id -> Protocol.publishRequest(payload, id, clientId).encode(), true)
+        .map(reply -> Protocol.requiredLong(reply, Protocol.SEQUENCE));
+  }
+
+  @Override
+  public Future<List<Long>> publishAll(List<?> data) {
+    Objects.requireNonNull(data, "data");
+    List<Object> payloads = new ArrayList<>(data.size());
+    try {
+      for (Object value : data) {
+        payloads.add(Protocol.publishable(value));
+      }
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e);
+    }
+    int window = Math.min(options.publishWindow(), options.maxPendingRequests());
+    return new PublishPipeline(payloads, window, this::publish).start();
   }
 
   @Override
   public Future<StreamInfo> info() {
-    return send(Protocol.command(Protocol.GET_STREAM_INFO)).map(Protocol::streamInfo);
+    return sendCommand(Protocol.command(Protocol.GET_STREAM_INFO), true).map(Protocol::streamInfo);
   }
 
   @Override
-  public Future<Subscription> subscribe(SubscribeOptions options, Handler<StreamMessage> handler) {
-    Objects.requireNonNull(options, "options");
+  public Future<Subscription> subscribe(SubscribeOptions subscribeOptions, Handler<StreamMessage> handler) {
+    Objects.requireNonNull(subscribeOptions, "options");
     Objects.requireNonNull(handler, "handler");
-    SubscriptionImpl created = new SubscriptionImpl(this, options.autoAck(), handler);
-    // Taken before sending: it is what refuses a concurrent second subscribe, and it is in place for the first push.
-    if (!subscription.compareAndSet(null, created)) {
-      return Future.failedFuture(new StreamException(StreamException.ALREADY_SUBSCRIBED,
-          "this connection is already subscribed to " + subject + "; unsubscribe first or open another connection"));
-    }
-    JsonObject command = Protocol.command(Protocol.SUBSCRIBE);
-    if (options.hasStartSequence()) {
-      command.put(Protocol.START_SEQUENCE, options.startSequence());
-    }
-    return send(command)
-        .<Subscription>map(reply -> created)
-        .onFailure(e -> {
-          created.deactivate();
-          subscription.compareAndSet(created, null);
-        });
+    Future<Long> startSequence = switch (subscribeOptions.start()) {
+      case NEW -> info().map(info -> info.lastSequence() + 1);
+      case SEQUENCE -> Future.succeededFuture(subscribeOptions.startSequence());
+      default -> Future.succeededFuture(0L);
+    };
+    Long startTime = subscribeOptions.startTime() == null ? null : subscribeOptions.startTime().toEpochMilli();
+    return startSequence.compose(start -> {
+      SubscriptionImpl created = new SubscriptionImpl(this, subscribeOptions, start, startTime, handler);
+      // Taken before sending: it refuses a concurrent second subscribe, and it is in place for the first push.
+      if (!subscription.compareAndSet(null, created)) {
+        return Future.failedFuture(new StreamException(StreamException.ALREADY_SUBSCRIBED,
+            "this connection is already subscribed to " + subject + "; unsubscribe first or open another connection"));
+      }
+      return sendCommand(created.subscribeCommand(), true)
+          .<Subscription>map(reply -> {
+            created.confirm();
+            return created;
+          })
+          .onFailure(e -> {
+            created.deactivate();
+            subscription.compareAndSet(created, null);
+          });
+    });
   }
 
   Future<Void> unsubscribe(SubscriptionImpl target) {
@@ -174,17 +226,18 @@ public final class StreamConnectionImpl implements StreamConnection {
       return Future.succeededFuture();
     }
     target.deactivate();
-    return send(Protocol.command(Protocol.UNSUBSCRIBE)).mapEmpty();
+    return sendCommand(Protocol.command(Protocol.UNSUBSCRIBE), true).mapEmpty();
   }
 
   @Override
   public Future<Void> deleteMessages(long upToSequence) {
-    return send(Protocol.command(Protocol.DELETE_MESSAGES).put(Protocol.SEQUENCE, upToSequence)).mapEmpty();
+    return sendCommand(Protocol.command(Protocol.DELETE_MESSAGES).put(Protocol.SEQUENCE, upToSequence), true)
+        .mapEmpty();
   }
 
   @Override
   public Future<JsonObject> getState() {
-    return send(Protocol.command(Protocol.GET_STATE)).map(reply -> {
+    return sendCommand(Protocol.command(Protocol.GET_STATE), true).map(reply -> {
       JsonObject state = reply.getJsonObject(Protocol.STATE);
       return state == null ? new JsonObject() : state;
     });
@@ -193,7 +246,7 @@ public final class StreamConnectionImpl implements StreamConnection {
   @Override
   public Future<Void> putState(JsonObject state) {
     Objects.requireNonNull(state, "state");
-    return send(Protocol.command(Protocol.PUT_STATE).put(Protocol.STATE, state)).mapEmpty();
+    return sendCommand(Protocol.command(Protocol.PUT_STATE).put(Protocol.STATE, state.copy()), true).mapEmpty();
   }
 
   @Override
@@ -202,7 +255,7 @@ public final class StreamConnectionImpl implements StreamConnection {
       return Future.failedFuture(
           new IllegalArgumentException("a command needs a string \"" + Protocol.COMMAND + "\" field"));
     }
-    return send(command);
+    return sendCommand(command.copy(), false);
   }
 
   @Override
@@ -218,6 +271,12 @@ public final class StreamConnectionImpl implements StreamConnection {
   }
 
   @Override
+  public StreamConnection reconnectHandler(Handler<Void> handler) {
+    this.reconnectHandler = handler;
+    return this;
+  }
+
+  @Override
   public boolean isClosed() {
     return closed;
   }
@@ -227,42 +286,76 @@ public final class StreamConnectionImpl implements StreamConnection {
     if (closeFuture == null) {
       closed = true;
       Promise<Void> released = Promise.promise();
-      // An already closed socket fails its close(); that is no reason to keep the rest open.
-      socket.close().otherwiseEmpty()
-          .compose(v -> client.close())
-          .onComplete(ignored -> closeOwned(vertx, ownsVertx).onComplete(released));
+      context.runOnContext(v -> {
+        WebSocket current = socket;
+        if (current == null) {
+          // Between sockets: nothing will report the close, so it is finished here.
+          finish(closedException(null));
+        }
+        // An already closed socket fails its close(); that is no reason to keep the rest open.
+        Future<Void> socketClosed = current == null ? Future.succeededFuture() : current.close().otherwiseEmpty();
+        socketClosed
+            .compose(ignored -> client.close())
+            .onComplete(ignored -> closeOwned(vertx, ownsVertx).onComplete(released));
+      });
       closeFuture = released.future();
     }
     return closeFuture;
   }
 
-  private Future<JsonObject> send(Object data) {
+  private Future<JsonObject> sendCommand(JsonObject command, boolean repeatable) {
+    return send(id -> Protocol.request(command, id, clientId).encode(), repeatable);
+  }
+
+  private Future<JsonObject> send(PendingRequests.FrameRenderer renderer, boolean repeatable) {
     if (closed) {
-      return Future.failedFuture(closedException());
+      return Future.failedFuture(closedException(null));
     }
     Promise<JsonObject> promise = Promise.promise();
-    long requestId;
+    PendingRequests.Pending request;
     try {
-      requestId = pending.register(promise);
+      request = pending.register(promise, renderer, repeatable);
     } catch (StreamException e) {
       return Future.failedFuture(e);
     }
     // The close may have failed all pending requests just before this one registered.
     if (closed) {
-      pending.fail(requestId, closedException());
+      pending.fail(request.id, closedException(null));
       return promise.future();
     }
-    socket.writeTextMessage(Protocol.request(data, requestId, clientId).encode())
-        .onFailure(e -> pending.fail(requestId, new StreamException(StreamException.CONNECTION_CLOSED,
-            "could not send the request to " + endpoint.description() + ": " + e.getMessage(), e)));
+    if (Vertx.currentContext() == context) {
+      write(request);
+    } else {
+      context.runOnContext(v -> write(request));
+    }
     return promise.future();
   }
 
-  void sendAck(JsonObject ack, long sequence) {
-    if (closed) {
+  /** Writes a waiting request to the current socket unless it is already there; on the context only. */
+  private void write(PendingRequests.Pending request) {
+    WebSocket current = socket;
+    if (current == null || request.sentOn == current || pending.get(request.id) != request) {
       return;
     }
-    socket.writeTextMessage(ack.encode()).onFailure(e -> LOG.log(Level.DEBUG,
+    request.sentOn = current;
+    current.writeTextMessage(request.frame).onFailure(e -> {
+      if (!request.repeatable || options.maxReconnectAttempts() == 0) {
+        pending.fail(request.id, new StreamException(StreamException.CONNECTION_CLOSED,
+            "could not send the request to " + endpoint.description() + ": " + e.getMessage(), e));
+      }
+    });
+  }
+
+  long generation() {
+    return generation;
+  }
+
+  void sendAck(JsonObject ack, long sequence) {
+    WebSocket current = socket;
+    if (closed || current == null) {
+      return;
+    }
+    current.writeTextMessage(ack.encode()).onFailure(e -> LOG.log(Level.DEBUG,
         () -> "could not ack " + subject + " sequence " + sequence + "; the broker will redeliver it", e));
   }
 
@@ -312,31 +405,143 @@ public final class StreamConnectionImpl implements StreamConnection {
       LOG.log(Level.DEBUG, () -> "dropping " + subject + " sequence " + sequence + ": no active subscription");
       return;
     }
-    current.deliver(new StreamMessageImpl(this, frame, sequence));
+    current.deliver(frame, sequence, generation);
   }
 
-  private void handleClosed() {
-    closed = true;
-    if (expiryTimerId != -1) {
-      vertx.cancelTimer(expiryTimerId);
+  // ---- losing and reopening the socket (on the context) ----------------------------------------
+
+  private void handleSocketClosed(WebSocket lost) {
+    if (lost != socket) {
+      return;
     }
-    pending.failAll(closedException());
-    SubscriptionImpl current = subscription.getAndSet(null);
-    if (current != null) {
-      current.deactivate();
+    socket = null;
+    if (closed || options.maxReconnectAttempts() == 0) {
+      closed = true;
+      finish(closedException(lost));
+      return;
     }
-    Handler<Void> handler = closeHandler;
+    pending.failUnrepeatable(new StreamException(StreamException.CONNECTION_CLOSED, "connection to "
+        + endpoint.description() + " lost before the reply; the command may or may not have been applied"));
+    reportError(new StreamException(StreamException.CONNECTION_LOST, "connection to " + endpoint.description()
+        + " lost" + closeDetail(lost) + "; reconnecting"));
+    reconnectAttempts = 0;
+    scheduleReconnect();
+  }
+
+  private void scheduleReconnect() {
+    long initial = options.reconnectInitialDelay().toMillis();
+    long max = options.reconnectMaxDelay().toMillis();
+    long backoff = Math.min(max, initial << Math.min(reconnectAttempts, MAX_BACKOFF_EXPONENT));
+    // Equal jitter: at least half the backoff, so clients that lost the same broker spread out.
+    long delay = Math.max(1, backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
+    reconnectTimerId = vertx.setTimer(delay, id -> context.runOnContext(v -> attemptReconnect()));
+  }
+
+  private void attemptReconnect() {
+    reconnectTimerId = -1;
+    if (closed) {
+      return;
+    }
+    client.connect(endpoint.connectOptions()).onComplete(result -> {
+      if (closed) {
+        if (result.succeeded()) {
+          result.result().close();
+        }
+        return;
+      }
+      if (result.succeeded()) {
+        reopened(result.result());
+        return;
+      }
+      StreamException failure = endpoint.connectFailure(result.cause());
+      reconnectAttempts++;
+      if (failure instanceof AuthenticationException || !isTransient(failure)) {
+        giveUp(failure);
+      } else if (reconnectAttempts >= options.maxReconnectAttempts()) {
+        giveUp(new StreamException(StreamException.CONNECTION_CLOSED, "gave up reconnecting to "
+            + endpoint.description() + " after " + reconnectAttempts + " attempts: " + failure.getMessage(), failure));
+      } else {
+        LOG.log(Level.DEBUG, () -> "reconnect attempt " + reconnectAttempts + " failed: " + failure.getMessage());
+        scheduleReconnect();
+      }
+    });
+  }
+
+  /**
+   * Unreachable, overloaded (503) or failing (5xx) brokers may recover; a refused upgrade of another
+   * kind (a bad subject, a forbidden subject) will not change by trying again.
+   */
+  private static boolean isTransient(StreamException failure) {
+    return failure.code().equals(StreamException.CONNECT_FAILED) || failure.code().startsWith("http_5")
+        || failure.code().equals(StreamException.OVERLOADED) || failure.code().equals("internal");
+  }
+
+  private void reopened(WebSocket opened) {
+    install(opened);
+    reconnectAttempts = 0;
+    SubscriptionImpl current = subscription.get();
+    if (current != null && current.confirmed()) {
+      Promise<JsonObject> resubscribed = Promise.promise();
+      resubscribed.future().onFailure(e -> {
+        if (e instanceof StreamException failure && !failure.code().equals(StreamException.CONNECTION_CLOSED)) {
+          reportError(failure);
+        }
+      });
+      JsonObject command = current.subscribeCommand();
+      try {
+        write(pending.register(resubscribed, id -> Protocol.request(command, id, clientId).encode(), false));
+      } catch (StreamException e) {
+        resubscribed.fail(e);
+      }
+    }
+    for (PendingRequests.Pending request : pending.inOrder()) {
+      write(request);
+    }
+    Handler<Void> handler = reconnectHandler;
     if (handler != null) {
       handler.handle(null);
     }
   }
 
-  private StreamException closedException() {
-    Short status = socket.closeStatusCode();
-    String reason = socket.closeReason();
+  private void giveUp(StreamException failure) {
+    closed = true;
+    reportError(failure);
+    finish(failure);
+  }
+
+  /** The connection is over: fail what waits, end the subscription, tell the close handler once. */
+  private void finish(StreamException cause) {
+    if (expiryTimerId != -1) {
+      vertx.cancelTimer(expiryTimerId);
+    }
+    if (reconnectTimerId != -1) {
+      vertx.cancelTimer(reconnectTimerId);
+      reconnectTimerId = -1;
+    }
+    pending.failAll(cause);
+    SubscriptionImpl current = subscription.getAndSet(null);
+    if (current != null) {
+      current.deactivate();
+    }
+    Handler<Void> handler = closeHandler;
+    if (handler != null && closeHandled.compareAndSet(false, true)) {
+      handler.handle(null);
+    }
+  }
+
+  private StreamException closedException(WebSocket last) {
     return new StreamException(StreamException.CONNECTION_CLOSED, "connection to " + endpoint.description()
-        + " closed" + (status == null ? "" : " with status " + status)
-        + (reason == null || reason.isEmpty() ? "" : ": " + reason));
+        + " closed" + closeDetail(last));
+  }
+
+  private static String closeDetail(WebSocket last) {
+    if (last == null) {
+      return "";
+    }
+    Short status = last.closeStatusCode();
+    String reason = last.closeReason();
+    return (status == null ? "" : " with status " + status)
+        + (reason == null || reason.isEmpty() ? "" : ": " + reason);
   }
 
   private void reportError(StreamException error) {

@@ -1,0 +1,39 @@
+package io.dstream.cli;
+
+import io.dstream.client.StreamConnection;
+import io.dstream.client.StreamInfo;
+import io.vertx.core.json.JsonObject;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "info", mixinStandardHelpOptions = true, description = "Prints a subject's sequences, counts and size.")
+final class InfoCommand implements Callable<Integer> {
+
+  @Mixin
+  CommonOptions common;
+
+  @Parameters(index = "0", description = "Subject")
+  String subject;
+
+  @Override
+  public Integer call() {
+    StreamConnection connection = common.connect(subject);
+    try {
+      StreamInfo info = CommonOptions.await(connection.info());
+      JsonObject json = new JsonObject().put("subject", subject).put("firstSequence", info.firstSequence())
+          .put("lastSequence", info.lastSequence()).put("messages", info.messages()).put("bytes", info.bytes())
+          .put("subscribers", info.subscribers());
+      common.print(System.out, json, "subject:        " + subject
+          + "\nfirst sequence: " + info.firstSequence()
+          + "\nlast sequence:  " + info.lastSequence()
+          + "\nmessages:       " + info.messages()
+          + "\nbytes:          " + info.bytes()
+          + "\nsubscribers:    " + info.subscribers());
+      return ExitCode.OK;
+    } finally {
+      CommonOptions.await(connection.close());
+    }
+  }
+}

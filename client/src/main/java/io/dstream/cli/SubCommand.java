@@ -1,0 +1,141 @@
+package io.dstream.cli;
+
+import io.dstream.client.StreamConnection;
+import io.dstream.client.StreamMessage;
+import io.dstream.client.SubscribeOptions;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "sub", mixinStandardHelpOptions = true,
+    description = {"Subscribes and prints each message as it arrives: SEQUENCE<TAB>DATA, or the stored record with --json.",
+        "Runs until --count messages arrived, --timeout-after ran out, or Ctrl-C."})
+final class SubCommand implements Callable<Integer> {
+
+  @Mixin
+  CommonOptions common;
+
+  @Parameters(index = "0", description = "Subject")
+  String subject;
+
+  @Option(names = "--from", description = "Where to start: a sequence, 'first' (default) or 'new'.")
+  String from;
+
+  @Option(names = "--since", description = "Start at the first message published at or after TIME: an ISO-8601 instant"
+      + " (2026-11-22T10:00:00Z), epoch milliseconds, or an age such as 90s, 15m, 2h, 1d.")
+  String since;
+
+  @Option(names = "--count", description = "Exit after this many messages.")
+  Long count;
+
+  @Option(names = "--timeout-after", description = "Exit with code 6 when no message arrived for this long (e.g. 10s).")
+  String idleTimeout;
+
+  @Override
+  public Integer call() throws Exception {
+    SubscribeOptions options = startOptions();
+    Duration idle = idleTimeout == null ? null : age(idleTimeout);
+    long wanted = count == null ? Long.MAX_VALUE : count;
+    if (wanted < 1) {
+      throw new IllegalArgumentException("--count must be at least 1");
+    }
+    StreamConnection connection = common.connect(subject);
+    CountDownLatch done = new CountDownLatch(1);
+    AtomicLong received = new AtomicLong();
+    connection.closeHandler(v -> done.countDown());
+    try {
+      CommonOptions.await(connection.subscribe(options, message -> {
+        if (received.get() >= wanted) {
+          return;
+        }
+        print(message);
+        if (received.incrementAndGet() >= wanted) {
+          done.countDown();
+        }
+      }));
+      long seen = -1;
+      while (done.getCount() > 0) {
+        boolean finished = done.await(idle == null ? 1000 : idle.toMillis(), TimeUnit.MILLISECONDS);
+        if (!finished && idle != null) {
+          if (received.get() == seen) {
+            return ExitCode.TIMEOUT;
+          }
+          seen = received.get();
+        }
+      }
+      return received.get() >= wanted ? ExitCode.OK : ExitCode.FAILED;
+    } finally {
+      System.out.flush();
+      CommonOptions.await(connection.close());
+    }
+  }
+
+  private void print(StreamMessage message) {
+    JsonObject record = message.json();
+    System.out.println(common.json ? record.encode() : message.sequence() + "\t" + JsonArgs.text(message.data()));
+  }
+
+  private SubscribeOptions startOptions() {
+    if (from != null && since != null) {
+      throw new IllegalArgumentException("use either --from or --since");
+    }
+    SubscribeOptions.Builder builder = SubscribeOptions.builder();
+    if (since != null) {
+      return builder.startTime(time(since)).build();
+    }
+    if (from == null || from.equals("first")) {
+      return builder.build();
+    }
+    if (from.equals("new")) {
+      return builder.startNew().build();
+    }
+    try {
+      return builder.startSequence(Long.parseLong(from)).build();
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("--from must be a sequence, 'first' or 'new', got '" + from + "'", e);
+    }
+  }
+
+  /** ISO-8601 instant, epoch milliseconds, or an age before now. */
+  static Instant time(String text) {
+    if (text.matches("\\d{10,}")) {
+      return Instant.ofEpochMilli(Long.parseLong(text));
+    }
+    if (text.matches("\\d+(ms|s|m|h|d)")) {
+      return Instant.now().minus(age(text));
+    }
+    try {
+      return Instant.parse(text);
+    } catch (DateTimeParseException e) {
+      throw new IllegalArgumentException("--since must be an ISO-8601 instant, epoch milliseconds or an age like 15m,"
+          + " got '" + text + "'", e);
+    }
+  }
+
+  /** An amount with a unit: 250ms, 90s, 15m, 2h, 1d. */
+  static Duration age(String text) {
+    Matcher matcher = Pattern.compile("(\\d+)(ms|s|m|h|d)").matcher(text);
+    if (!matcher.matches()) {
+      throw new IllegalArgumentException("expected a duration like 250ms, 90s, 15m, 2h or 1d, got '" + text + "'");
+    }
+    long amount = Long.parseLong(matcher.group(1));
+    return switch (matcher.group(2)) {
+      case "ms" -> Duration.ofMillis(amount);
+      case "s" -> Duration.ofSeconds(amount);
+      case "m" -> Duration.ofMinutes(amount);
+      case "h" -> Duration.ofHours(amount);
+      default -> Duration.ofDays(amount);
+    };
+  }
+}

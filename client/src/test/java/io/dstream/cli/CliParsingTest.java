@@ -1,0 +1,61 @@
+package io.dstream.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.dstream.client.FileClient;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+
+/** How the CLI reads its arguments: data, times, ranges and subject patterns. */
+class CliParsingTest {
+
+  @Test
+  void dataIsJsonWhenItParsesElseAString() {
+    assertEquals(new JsonObject().put("a", 1), JsonArgs.data("{\"a\":1}", false));
+    assertEquals(new JsonArray().add(1), JsonArgs.data("[1]", false));
+    assertEquals(42, JsonArgs.data("42", false));
+    assertEquals("hello world", JsonArgs.data("hello world", false));
+    assertEquals("{\"a\":1}", JsonArgs.data("{\"a\":1}", true));
+    assertEquals(null, JsonArgs.data("null", false));
+    assertEquals("nul", JsonArgs.data("nul", false));
+  }
+
+  @Test
+  void sinceTakesInstantsEpochMillisAndAges() {
+    assertEquals(Instant.parse("2026-11-22T10:00:00Z"), SubCommand.time("2026-11-22T10:00:00Z"));
+    assertEquals(Instant.ofEpochMilli(1795330970339L), SubCommand.time("1795330970339"));
+    Instant fifteenMinutesAgo = SubCommand.time("15m");
+    assertTrue(Duration.between(fifteenMinutesAgo, Instant.now()).toMinutes() >= 14);
+    assertEquals(Duration.ofMillis(250), SubCommand.age("250ms"));
+    assertEquals(Duration.ofDays(1), SubCommand.age("1d"));
+    assertThrows(IllegalArgumentException.class, () -> SubCommand.time("yesterday"));
+  }
+
+  @Test
+  void rangesFollowRfc9110() {
+    assertEquals("bytes=0-99", FilesCommand.Get.parseRange("0-99").header());
+    assertEquals("bytes=100-", FilesCommand.Get.parseRange("100-").header());
+    assertEquals("bytes=-10", FilesCommand.Get.parseRange("-10").header());
+    assertEquals(FileClient.ByteRange.last(10), FilesCommand.Get.parseRange("-10"));
+    assertThrows(IllegalArgumentException.class, () -> FilesCommand.Get.parseRange("-"));
+    assertThrows(IllegalArgumentException.class, () -> FilesCommand.Get.parseRange("a-b"));
+  }
+
+  @Test
+  void subjectPatternsUseNatsWildcards() {
+    assertTrue(new SubjectPattern("orders.*").matches("orders.eu"));
+    assertFalse(new SubjectPattern("orders.*").matches("orders.eu.paris"));
+    assertTrue(new SubjectPattern("orders.>").matches("orders.eu.paris"));
+    assertFalse(new SubjectPattern("orders.>").matches("orders"));
+    assertTrue(new SubjectPattern("orders.eu").matches("orders.eu"));
+    assertFalse(new SubjectPattern("orders.eu").matches("orders.us"));
+    assertTrue(new SubjectPattern("*.eu").matches("orders.eu"));
+    assertThrows(IllegalArgumentException.class, () -> new SubjectPattern("a.>.b"));
+  }
+}
