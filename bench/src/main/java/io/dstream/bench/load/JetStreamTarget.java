@@ -209,16 +209,7 @@ final class JetStreamTarget implements Target {
           }
         }, "jetstream-publisher-" + p));
       }
-      long start = System.nanoTime();
-      threads.forEach(Thread::start);
-      for (Thread thread : threads) {
-        thread.join(deadline.remainingMs() + 1);
-      }
-      long nanos = System.nanoTime() - start;
-      if (failure.get() != null) {
-        throw new IllegalStateException("jetstream many-subjects publish failed", failure.get());
-      }
-      deadline.check("jetstream many-subjects publish");
+      long nanos = deadline.runAll(threads, failure, "jetstream many-subjects publish");
       return Rates.perSecond((long) perPublisher * publishers, nanos);
     } finally {
       for (Connection publisherConnection : connections) {

@@ -196,16 +196,7 @@ final class RedisTarget implements Target {
         }
       }, "redis-publisher-" + p));
     }
-    long start = System.nanoTime();
-    threads.forEach(Thread::start);
-    for (Thread thread : threads) {
-      thread.join(deadline.remainingMs() + 1);
-    }
-    long nanos = System.nanoTime() - start;
-    if (failure.get() != null) {
-      throw new IllegalStateException("redis many-subjects publish failed", failure.get());
-    }
-    deadline.check("redis many-subjects publish");
+    long nanos = deadline.runAll(threads, failure, "redis many-subjects publish");
     return Rates.perSecond((long) perPublisher * publishers, nanos);
   }
 
