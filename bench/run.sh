@@ -8,6 +8,7 @@
 #   bench/run.sh --repeats 5      more repeats
 #   bench/run.sh --scenarios 1,3  only these of 1-5 (scenario 6 runs unless --skip-idle)
 #   bench/run.sh --skip-idle      no scenario 6 (it publishes to 1,000,000 subjects)
+#   bench/run.sh --skip-sockets   no idle-sockets step (10,000 subscribed WebSockets, broker memory per socket)
 #   bench/run.sh --jfr            record our brokers with JFR into bench/target/jfr/
 #
 # Scenario 7 (HTTP records API, Durable Streams vs the npm reference server) is not here yet:
@@ -20,6 +21,7 @@ QUICK=0
 REPEATS=3
 SCENARIOS=1,2,3,4,5
 IDLE=1
+SOCKETS=1
 JFR=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -27,8 +29,9 @@ while [ $# -gt 0 ]; do
     --repeats) REPEATS=$2; shift ;;
     --scenarios) SCENARIOS=$2; shift ;;
     --skip-idle) IDLE=0 ;;
+    --skip-sockets) SOCKETS=0 ;;
     --jfr) JFR=1 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -160,10 +163,39 @@ if [ $IDLE = 1 ]; then
   fi
 fi
 
+# ---- idle WebSockets (issue 7): subscribed sockets held, broker memory per socket (ours only) ----
+SOCKETS_STATUS=skipped
+if [ $SOCKETS = 1 ]; then
+  SOCKET_COUNT=$((QUICK == 1 ? 200 : 10000))
+  # The broker and this bench JVM each hold one descriptor per socket.
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((SOCKET_COUNT + 1000)) ]; then
+    log "open files limit $(ulimit -n) is too low for $SOCKET_COUNT sockets"
+  fi
+  P_SOCKETS=$(java -jar "$BENCH_JAR" free-ports 1)
+  # Pings every 2 s and an idle-connection timeout of 5 s, with 12 s of idleness: only the pings keep
+  # the sockets open. DSTREAM_MAX_CONNECTIONS stays at its default, 100,000.
+  DSTREAM_WS_PING_INTERVAL_MS=2000 DSTREAM_IDLE_CONNECTION_TIMEOUT_MS=5000 \
+    start_ours ours-sockets "$P_SOCKETS" always -Xmx1g
+  SOCKETS_PID=$LAST_PID
+  wait_ready ours-sockets curl -sf "http://127.0.0.1:$P_SOCKETS/health"
+  if timeout --kill-after=10 $((QUICK == 1 ? 90 : 900)) java -jar "$BENCH_JAR" sockets --ours "127.0.0.1:$P_SOCKETS" \
+      --api-key "$API_KEY" --sockets "$SOCKET_COUNT" --idle-ms $((QUICK == 1 ? 6000 : 12000)) \
+      --broker-pid "$SOCKETS_PID" --timeout-s $((QUICK == 1 ? 80 : 850)) | tee -a "$RESULTS"; then
+    SOCKETS_STATUS=ok
+  else
+    SOCKETS_STATUS=failed
+    status=1
+    tail -20 "$WORK/ours-sockets.log" >&2 || true
+  fi
+  kill "$SOCKETS_PID" 2>/dev/null || true
+fi
+
 echo
 java -jar "$BENCH_JAR" table "$RESULTS"
 echo
 echo "scenario 6 (idle subjects): $IDLE_STATUS; scenario 7 (HTTP views): pending the HTTP views"
+echo "idle WebSockets (issue 7): $SOCKETS_STATUS"
 if [ $status != 0 ]; then echo "some runs failed or timed out: see the lines above the table"; fi
 if [ $QUICK = 1 ]; then echo "(--quick: tiny counts, the numbers mean nothing)"; fi
 exit $status

@@ -20,7 +20,8 @@ import java.util.concurrent.Callable;
 /** {@code java -jar bench/target/bench.jar}: the load generators behind bench/run.sh. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Load generators: our broker vs NATS JetStream, core NATS and Redis Streams (issue 6).",
-    subcommands = {BenchMain.MatrixCommand.class, BenchMain.IdleCommand.class, BenchMain.TableCommand.class,
+    subcommands = {BenchMain.MatrixCommand.class, BenchMain.IdleCommand.class, BenchMain.SocketsCommand.class,
+        BenchMain.TableCommand.class,
         BenchMain.FreePortsCommand.class})
 public final class BenchMain {
 
@@ -78,7 +79,7 @@ public final class BenchMain {
         }
         Set<Scenario> selected = EnumSet.noneOf(Scenario.class);
         for (Scenario scenario : Scenario.values()) {
-          if (scenarios.contains(scenario.number) && scenario != Scenario.IDLE) {
+          if (scenarios.contains(scenario.number) && scenario != Scenario.IDLE && scenario != Scenario.SOCKETS) {
             selected.add(scenario);
           }
         }
@@ -123,6 +124,38 @@ public final class BenchMain {
     public Integer call() throws Exception {
       try (OursTarget target = new OursTarget(ResultTable.OURS_ALWAYS, ours, apiKey, timeoutSeconds * 1000)) {
         new IdleSubjects(target, ours, apiKey, System.out).run(subjects, concurrency, brokerPid, budgetSeconds * 1000,
+            timeoutSeconds * 1000);
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "sockets", mixinStandardHelpOptions = true,
+      description = "Idle subscribed WebSockets held by one broker, with its memory per socket (issue 7, ours only).")
+  static final class SocketsCommand implements Callable<Integer> {
+
+    @Option(names = "--ours", required = true, description = "host:port of our broker")
+    String ours;
+    @Option(names = "--api-key", defaultValue = "bench")
+    String apiKey;
+    @Option(names = "--sockets", defaultValue = "10000")
+    int sockets;
+    @Option(names = "--subjects", description = "the sockets are spread over this many subjects", defaultValue = "10")
+    int subjects;
+    @Option(names = "--concurrency", description = "sockets connecting at a time", defaultValue = "200")
+    int concurrency;
+    @Option(names = "--idle-ms", description = "how long the sockets sit idle; make it longer than the broker's"
+        + " DSTREAM_WS_PING_INTERVAL_MS and DSTREAM_IDLE_CONNECTION_TIMEOUT_MS", defaultValue = "15000")
+    long idleMs;
+    @Option(names = "--broker-pid", description = "for the heap (jcmd) and RSS (/proc) readings", defaultValue = "0")
+    long brokerPid;
+    @Option(names = "--timeout-s", defaultValue = "600")
+    long timeoutSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+      try (OursTarget target = new OursTarget(ResultTable.OURS_ALWAYS, ours, apiKey, timeoutSeconds * 1000)) {
+        new IdleSockets(target, ours, apiKey, System.out).run(sockets, subjects, concurrency, idleMs, brokerPid,
             timeoutSeconds * 1000);
       }
       return 0;

@@ -5,19 +5,11 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.http.WebSocket;
 
-import java.io.IOException;
 import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Scenario 6 (ours only): publishes one message to each of {@code subjects} subjects, waits until the
@@ -27,8 +19,6 @@ import java.util.regex.Pattern;
  */
 final class IdleSubjects {
 
-  private static final Pattern ACTIVE = Pattern.compile("(?m)^dstream_actors_active (\\S+)");
-  private static final Pattern HEAP_USED = Pattern.compile("total \\d+K, used (\\d+)K");
   private static final int SAMPLE = 200;
 
   private final OursTarget target;
@@ -86,13 +76,13 @@ final class IdleSubjects {
         subjects < targetSubjects ? " (the time budget ran out before " + targetSubjects + ")" : "");
     double active = awaitHibernation(deadline);
     int verified = verifySample(subjects, deadline);
-    double heapMiB = heapUsedAfterGc(brokerPid);
+    long heapKiB = ProcessMemory.heapUsedAfterGcKiB(brokerPid);
     record("subjects held", subjects, true);
     record("subjects created/s", subjects / seconds, true);
     record("actors in memory after hibernation", active, false);
     record("sampled subjects intact (of " + SAMPLE + ")", verified, true);
-    if (heapMiB >= 0) {
-      record("heap used after full GC MiB", heapMiB, false);
+    if (heapKiB >= 0) {
+      record("heap used after full GC MiB", heapKiB / 1024.0, false);
     }
     if (verified != Math.min(SAMPLE, subjects)) {
       throw new IllegalStateException("only " + verified + " sampled subjects still hold their message");
@@ -108,13 +98,10 @@ final class IdleSubjects {
   }
 
   private double awaitHibernation(Deadline deadline) throws Exception {
-    HttpClient http = HttpClient.newHttpClient();
-    HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + hostPort + "/metrics"))
-        .header("Authorization", "Bearer " + apiKey).build();
+    MetricsScrape metrics = new MetricsScrape(hostPort, apiKey);
     double active = Double.NaN;
     while (deadline.remainingMs() > 0) {
-      Matcher matcher = ACTIVE.matcher(http.send(request, HttpResponse.BodyHandlers.ofString()).body());
-      active = matcher.find() ? Double.parseDouble(matcher.group(1)) : Double.NaN;
+      active = metrics.gauge("dstream_actors_active");
       if (active == 0) {
         break;
       }
@@ -143,22 +130,6 @@ final class IdleSubjects {
       }
     }
     return verified;
-  }
-
-  private double heapUsedAfterGc(long brokerPid) throws IOException, InterruptedException {
-    if (brokerPid <= 0) {
-      return -1;
-    }
-    jcmd(brokerPid, "GC.run");
-    Matcher matcher = HEAP_USED.matcher(jcmd(brokerPid, "GC.heap_info"));
-    return matcher.find() ? Long.parseLong(matcher.group(1)) / 1024.0 : -1;
-  }
-
-  private static String jcmd(long pid, String command) throws IOException, InterruptedException {
-    Process process = new ProcessBuilder("jcmd", Long.toString(pid), command).redirectErrorStream(true).start();
-    byte[] output = process.getInputStream().readAllBytes();
-    process.waitFor(60, TimeUnit.SECONDS);
-    return new String(output, StandardCharsets.UTF_8);
   }
 
   private void record(String metric, double value, boolean higherIsBetter) {
