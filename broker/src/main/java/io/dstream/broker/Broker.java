@@ -84,7 +84,7 @@ public final class Broker {
       writer = new GroupCommitWriter(store, config.syncMode(), config.groupCommit(), config.writeQueueBatches(),
           metrics.registry());
       readers = vertx.createSharedWorkerExecutor("dstream-store-readers", STORE_READER_THREADS);
-      return S3Connection.start(vertx, config.s3(), config.dataDir()).map(connection -> {
+      return S3Connection.start(vertx, config.s3(), config.dataDir(), metrics.registry()).map(connection -> {
         s3 = connection;
         archive = new Archive(s3, new MinioObjectStore(s3.client(), s3.bucket()), config.archivePolicy(),
             metrics.registry());

@@ -4,11 +4,14 @@ import io.dstream.broker.config.ArchivePolicy;
 import io.dstream.broker.s3.S3Connection;
 import io.dstream.broker.store.StoredMessage;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -17,6 +20,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link ObjectStore}, always on the S3 connection's archive worker pool, results as futures
  * completing on the caller's context. Per-subject decisions (when to checkpoint, what to evict,
  * where to read) are {@link SubjectArchive}'s. Thread-safe.
+ *
+ * <p>Checkpoint lag: each subject with committed changes that no checkpoint covers yet is listed
+ * here with the wall-clock time since when (active and hibernated subjects alike, written by their
+ * {@link SubjectArchive} on its actor's or shard's context, only when that state flips); a scrape
+ * computes the oldest over the list, so publishing pays nothing for the gauge.
  */
 public final class Archive {
 
@@ -31,6 +39,8 @@ public final class Archive {
   /** Checkpoints under way broker-wide, bounded so a crowd of subjects cannot flood memory and the pool. */
   private final AtomicInteger checkpointsRunning = new AtomicInteger();
   private final int maxCheckpointsRunning;
+  /** Subjects with committed changes no checkpoint covers: wall-clock ms since when. */
+  private final Map<String, Long> uncoveredSince = new ConcurrentHashMap<>();
   /** Completed once the bucket was asked whether it held any checkpoints when this broker started. */
   private Future<Boolean> heldCheckpointsAtStart;
 
@@ -49,6 +59,30 @@ public final class Archive {
         .description("Segments downloaded to serve replays older than the local hot window").register(registry);
     this.restores = Counter.builder("dstream_archive_restores")
         .description("Subjects rebuilt from their manifest on an empty local store").register(registry);
+    Gauge.builder("dstream_archive_checkpoint_lag_seconds", this, Archive::checkpointLagSeconds)
+        .description("Age of the oldest committed change no checkpoint covers yet, over all subjects; 0 when all are")
+        .register(registry);
+    Gauge.builder("dstream_archive_subjects_behind", uncoveredSince, Map::size)
+        .description("Subjects with committed changes no checkpoint covers yet").register(registry);
+  }
+
+  /** The subject has committed changes no checkpoint covers, the oldest from {@code sinceMs} on. */
+  void uncovered(String subject, long sinceMs) {
+    uncoveredSince.put(subject, sinceMs);
+  }
+
+  /** Everything the subject committed is checkpointed (or is never to be: checkpoints off, destroyed). */
+  void covered(String subject) {
+    uncoveredSince.remove(subject);
+  }
+
+  /** Seconds since the oldest uncovered change of any subject; 0 if there is none. */
+  double checkpointLagSeconds() {
+    long oldest = Long.MAX_VALUE;
+    for (long since : uncoveredSince.values()) {
+      oldest = Math.min(oldest, since);
+    }
+    return oldest == Long.MAX_VALUE ? 0 : Math.max(0, System.currentTimeMillis() - oldest) / 1000.0;
   }
 
   public ArchivePolicy policy() {
@@ -76,19 +110,19 @@ public final class Archive {
    */
   public synchronized Future<Boolean> heldCheckpointsAtStart() {
     if (heldCheckpointsAtStart == null || heldCheckpointsAtStart.failed()) {
-      heldCheckpointsAtStart = connection.archive(() -> objects.anyWithPrefix(ArchiveKeys.SUBJECTS_PREFIX));
+      heldCheckpointsAtStart = connection.archive("list_checkpoints", () -> objects.anyWithPrefix(ArchiveKeys.SUBJECTS_PREFIX));
     }
     return heldCheckpointsAtStart;
   }
 
   /** The subject's manifest, or empty if the bucket has none. */
   public Future<Optional<Manifest>> manifest(String subject) {
-    return connection.archive(() -> objects.get(ArchiveKeys.manifest(subject)).map(Manifest::decode));
+    return connection.archive("get_manifest", () -> objects.get(ArchiveKeys.manifest(subject)).map(Manifest::decode));
   }
 
   /** Encodes and uploads a segment under a new unique key. */
   public Future<Manifest.SegmentRef> upload(Segment segment) {
-    return connection.archive(() -> {
+    return connection.archive("put_segment", () -> {
       String key = ArchiveKeys.newSegment(segment.subject(), segment.firstSequence(), segment.lastSequence());
       objects.put(key, segment.encode(), "application/gzip");
       segmentsUploaded.increment();
@@ -99,7 +133,7 @@ public final class Archive {
 
   /** Writes the manifest, then deletes the segments it no longer names. */
   public Future<Void> commit(Manifest previous, Manifest next) {
-    return connection.archive(() -> {
+    return connection.archive("put_manifest", () -> {
       objects.put(ArchiveKeys.manifest(next.subject()), next.encode(), "application/json");
       manifestsWritten.increment();
       objects.delete(previous.droppedIn(next));
@@ -109,7 +143,7 @@ public final class Archive {
 
   /** Downloads and decodes a segment's messages. */
   public Future<List<StoredMessage>> read(Manifest.SegmentRef ref) {
-    return connection.archive(() -> {
+    return connection.archive("get_segment", () -> {
       byte[] bytes = objects.get(ref.key())
           .orElseThrow(() -> new IllegalStateException("segment " + ref.key() + " named by the manifest is missing"));
       segmentReads.increment();
@@ -122,7 +156,7 @@ public final class Archive {
    * manifest naming deleted segments). Called when a subject is destroyed.
    */
   public Future<Void> destroy(String subject) {
-    return connection.archive(() -> {
+    return connection.archive("delete_checkpoints", () -> {
       objects.delete(List.of(ArchiveKeys.manifest(subject)));
       objects.delete(objects.list(ArchiveKeys.subjectPrefix(subject)));
       return null;

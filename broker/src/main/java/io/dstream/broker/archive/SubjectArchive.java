@@ -21,6 +21,14 @@ import java.util.Optional;
  * loads), not tracked locally: a message is checkpointed once a manifest's {@code lastSequence}
  * covers it. While the manifest cannot be fetched the subject is not checkpointed and nothing is
  * evicted; the actor stays in memory until it is.
+ *
+ * <p>Checkpoint lag is tracked at each tick (so to within one tick interval) and when a checkpoint
+ * ends, and reported to {@link Archive} only when it starts or ends: from the first tick that sees
+ * a change the manifest does not cover until a checkpoint covers everything. After a checkpoint
+ * that covered its whole snapshot, what is left changed after that checkpoint started; after one
+ * that fell behind, the earlier start stays (an upper bound). While the manifest is unknown, only
+ * messages committed since the subject loaded count. A subject whose checkpoints are off, or which
+ * is destroyed, counts as not lagging.
  */
 public final class SubjectArchive {
 
@@ -83,6 +91,10 @@ public final class SubjectArchive {
   private List<StoredMessage> cachedMessages;
   /** Whether the cached segment was used since the last tick; an unused one is dropped. */
   private boolean cacheUsed;
+  /** Wall-clock ms since which committed changes are not covered by a checkpoint; 0 if none are. */
+  private long uncoveredSinceMs;
+  /** The local last sequence when the subject loaded: while the manifest is unknown, later ones are uncovered. */
+  private long openedLastSequence;
 
   public SubjectArchive(String subject, Archive archive, Host host, long nowMs) {
     this.subject = subject;
@@ -108,6 +120,9 @@ public final class SubjectArchive {
       return Future.succeededFuture();
     }
     opened = true;
+    openedLastSequence = localLastSequence;
+    // A link of this subject lost with its actor (a failed load) may have left its lag behind.
+    archive.covered(subject);
     boolean localEmpty = localLastSequence == 0 && Manifest.EMPTY_STATE.equals(Manifest.normalizeState(localState));
     if (!localEmpty) {
       // Nothing to restore: the load does not wait for the bucket, the manifest arrives meanwhile.
@@ -194,6 +209,7 @@ public final class SubjectArchive {
       cachedMessages = null;
     }
     cacheUsed = false;
+    trackLag(nowMs);
     if (disabled || busy || nowMs < nextAttemptMs) {
       return;
     }
@@ -234,6 +250,35 @@ public final class SubjectArchive {
     failures = 0;
     nextAttemptMs = 0;
     destroyPending = true;
+    caughtUp();
+  }
+
+  private void trackLag(long nowMs) {
+    if (disabled || destroyPending) {
+      caughtUp();
+      return;
+    }
+    Snapshot snapshot = host.snapshot();
+    if (manifest == null ? snapshot.lastSequence() > openedLastSequence : changed(snapshot)) {
+      lagging(nowMs);
+    } else {
+      caughtUp();
+    }
+  }
+
+  /** Uncovered changes exist since {@code sinceMs}, unless an earlier start is already known. */
+  private void lagging(long sinceMs) {
+    if (uncoveredSinceMs == 0) {
+      uncoveredSinceMs = sinceMs;
+      archive.uncovered(subject, sinceMs);
+    }
+  }
+
+  private void caughtUp() {
+    if (uncoveredSinceMs != 0) {
+      uncoveredSinceMs = 0;
+      archive.covered(subject);
+    }
   }
 
   private void deleteCheckpoints(long nowMs) {
@@ -336,6 +381,13 @@ public final class SubjectArchive {
       lastCheckpointMs = nowMs;
       behind = manifest.lastSequence() < snapshot.lastSequence();
       evictionDue = true;
+      if (!changed(host.snapshot())) {
+        caughtUp();
+      } else if (!behind) {
+        // Everything up to the snapshot is covered: what is left changed after this checkpoint began.
+        uncoveredSinceMs = 0;
+        lagging(nowMs);
+      }
     });
   }
 

@@ -70,7 +70,7 @@ final class FileListing {
       respond(ctx, new Page(List.of(), false), List.of());
       return;
     }
-    s3.transfer(() -> page(prefix, delimiter, startAfter, limit))
+    s3.transfer("list_objects", () -> page(prefix, delimiter, startAfter, limit))
         .compose(page -> describe(page).map(objects -> new Described(page, objects)))
         .onComplete(ar -> {
           if (ar.failed()) {
@@ -144,7 +144,7 @@ final class FileListing {
       if (entry.item().isDir()) {
         continue;
       }
-      described.add(s3.transfer(() -> describe(entry.item())).recover(e ->
+      described.add(s3.transfer("stat_object", () -> describe(entry.item())).recover(e ->
           "NoSuchKey".equals(S3Connection.errorCode(e)) ? Future.succeededFuture(null) : Future.failedFuture(e)));
     }
     return Future.all(described).map(all -> {

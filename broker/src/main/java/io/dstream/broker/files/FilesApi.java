@@ -161,7 +161,7 @@ public final class FilesApi {
     if (contentType != null) {
       args.contentType(contentType);
     }
-    s3.transfer(() -> s3.client().putObject(args.build())).onComplete(ar -> {
+    s3.transfer("put_object", () -> s3.client().putObject(args.build())).onComplete(ar -> {
       if (ar.failed()) {
         if (!request.isEnded()) {
           // The rest of the body is not read: the connection cannot carry another request.
@@ -192,7 +192,7 @@ public final class FilesApi {
   private void handleGet(RoutingContext ctx, String key, boolean head) {
     HttpServerRequest request = ctx.request();
     HttpServerResponse response = ctx.response();
-    s3.transfer(() -> s3.client().statObject(StatObjectArgs.builder().bucket(s3.bucket()).object(key).build()))
+    s3.transfer("stat_object", () -> s3.client().statObject(StatObjectArgs.builder().bucket(s3.bucket()).object(key).build()))
         .onComplete(ar -> {
           if (ar.failed()) {
             fail(ctx, ar.cause(), key);
@@ -235,7 +235,7 @@ public final class FilesApi {
     if (range != ByteRange.WHOLE) {
       args.offset(range.first()).length(range.length());
     }
-    Future<GetObjectResponse> opened = s3.transfer(() -> s3.client().getObject(args.build()));
+    Future<GetObjectResponse> opened = s3.transfer("get_object", () -> s3.client().getObject(args.build()));
     opened.onComplete(ar -> {
       if (ar.failed()) {
         ctx.response().headers().clear();
@@ -261,7 +261,7 @@ public final class FilesApi {
   }
 
   private void handleDelete(RoutingContext ctx, String key) {
-    s3.transfer(() -> {
+    s3.transfer("delete_object", () -> {
       s3.client().removeObject(RemoveObjectArgs.builder().bucket(s3.bucket()).object(key).build());
       return null;
     }).onComplete(ar -> {

@@ -1,5 +1,6 @@
 package io.dstream.broker.files;
 
+import io.dstream.broker.s3.CallerStreamException;
 import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
@@ -133,20 +134,20 @@ final class RequestBodyStream extends InputStream {
         continue;
       }
       if (failure != null) {
-        throw new IOException("the upload's request failed: " + failure.getMessage(), failure);
+        throw new CallerStreamException("the upload's request failed: " + failure.getMessage(), failure);
       }
       if (ended) {
         return false;
       }
       long waitNanos = deadline - System.nanoTime();
       if (waitNanos <= 0) {
-        throw new IOException("the client sent nothing for " + STALL_TIMEOUT_MS + " ms");
+        throw new CallerStreamException("the client sent nothing for " + STALL_TIMEOUT_MS + " ms", null);
       }
       try {
         TimeUnit.NANOSECONDS.timedWait(this, waitNanos);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new IOException("interrupted while waiting for the upload", e);
+        throw new CallerStreamException("interrupted while waiting for the upload", e);
       }
     }
     return true;

@@ -45,7 +45,7 @@ final class ResponsePump {
       close();
       return;
     }
-    s3.transfer(() -> {
+    s3.transfer("read_object", () -> {
       byte[] chunk = in.readNBytes(CHUNK_BYTES);
       return chunk.length == 0 ? null : Buffer.buffer(chunk);
     }).onComplete(ar -> {
@@ -74,7 +74,7 @@ final class ResponsePump {
   }
 
   private void close() {
-    s3.transfer(() -> {
+    s3.transfer("close_object", () -> {
       in.close();
       return null;
     });

@@ -1,6 +1,8 @@
 package io.dstream.broker.s3;
 
 import io.dstream.broker.config.S3Settings;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.minio.BucketExistsArgs;
 import io.minio.MakeBucketArgs;
 import io.minio.MinioClient;
@@ -15,7 +17,10 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -27,6 +32,11 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>The bucket is created if missing, on first use: a broker whose endpoint is down at start
  * still starts (streams keep working) and every call tries again until the bucket is there.
+ *
+ * <p>Every call names its operation; a call that fails because the endpoint could not be reached,
+ * answered badly or refused it counts in {@code dstream_s3_errors{operation}}. Answers a correct
+ * request can get ({@link #EXPECTED_ANSWERS}: no such key, a failed precondition, ...) and failures
+ * of the caller's own stream ({@link CallerStreamException}) are not errors of the endpoint.
  * Thread-safe.
  */
 public final class S3Connection {
@@ -36,6 +46,9 @@ public final class S3Connection {
   private static final long IO_TIMEOUT_MS = 60_000;
   /** Transfers of large files hold a worker for minutes; only a truly stuck call should be reported. */
   private static final long MAX_TRANSFER_MINUTES = 24 * 60;
+  /** S3 error codes that answer the request about its object, with the endpoint working as it should. */
+  static final Set<String> EXPECTED_ANSWERS = Set.of("NoSuchKey", "PreconditionFailed", "InvalidRange",
+      "EntityTooLarge");
 
   private final Vertx vertx;
   private final MinioClient client;
@@ -44,10 +57,14 @@ public final class S3Connection {
   private final WorkerExecutor transfers;
   private final WorkerExecutor archives;
   private final int archiveThreads;
+  private final MeterRegistry registry;
+  private final Map<String, Counter> errors = new ConcurrentHashMap<>();
   private volatile boolean bucketReady;
 
-  private S3Connection(Vertx vertx, MinioClient client, String bucket, EmbeddedS3 embedded, S3Settings settings) {
+  private S3Connection(Vertx vertx, MinioClient client, String bucket, EmbeddedS3 embedded, S3Settings settings,
+                       MeterRegistry registry) {
     this.vertx = vertx;
+    this.registry = registry;
     this.client = client;
     this.bucket = bucket;
     this.embedded = embedded;
@@ -59,7 +76,7 @@ public final class S3Connection {
   }
 
   /** Starts the embedded server if no endpoint is set, builds the client and tries to create the bucket. */
-  public static Future<S3Connection> start(Vertx vertx, S3Settings settings, Path dataDir) {
+  public static Future<S3Connection> start(Vertx vertx, S3Settings settings, Path dataDir, MeterRegistry registry) {
     return vertx.executeBlocking(() -> {
       EmbeddedS3 embedded = null;
       String endpoint = settings.endpoint();
@@ -75,7 +92,7 @@ public final class S3Connection {
       MinioClient client = MinioClient.builder().endpoint(endpoint).credentials(accessKey, secretKey)
           .region(settings.region()).build();
       client.setTimeout(CONNECT_TIMEOUT_MS, IO_TIMEOUT_MS, IO_TIMEOUT_MS);
-      S3Connection connection = new S3Connection(vertx, client, settings.bucket(), embedded, settings);
+      S3Connection connection = new S3Connection(vertx, client, settings.bucket(), embedded, settings, registry);
       try {
         connection.ensureBucket();
       } catch (Exception e) {
@@ -99,20 +116,45 @@ public final class S3Connection {
     return archiveThreads;
   }
 
-  /** Runs a blocking S3 call on the transfer pool (after making sure the bucket exists). */
-  public <T> Future<T> transfer(Callable<T> call) {
-    return transfers.executeBlocking(() -> {
-      ensureBucket();
-      return call.call();
-    }, false);
+  /**
+   * Runs a blocking S3 call on the transfer pool (after making sure the bucket exists);
+   * {@code operation} labels its errors.
+   */
+  public <T> Future<T> transfer(String operation, Callable<T> call) {
+    return run(transfers, operation, call);
   }
 
-  /** Runs a blocking S3 call on the archive pool (after making sure the bucket exists). */
-  public <T> Future<T> archive(Callable<T> call) {
-    return archives.executeBlocking(() -> {
+  /**
+   * Runs a blocking S3 call on the archive pool (after making sure the bucket exists);
+   * {@code operation} labels its errors.
+   */
+  public <T> Future<T> archive(String operation, Callable<T> call) {
+    return run(archives, operation, call);
+  }
+
+  private <T> Future<T> run(WorkerExecutor pool, String operation, Callable<T> call) {
+    Counter operationErrors = errors.computeIfAbsent(operation, name -> Counter.builder("dstream_s3_errors")
+        .description("S3 calls that failed: endpoint unreachable, a bad answer, or a refusal").tag("operation", name)
+        .register(registry));
+    return pool.executeBlocking(() -> {
       ensureBucket();
       return call.call();
-    }, false);
+    }, false).onFailure(failure -> {
+      if (endpointFailed(failure)) {
+        operationErrors.increment();
+      }
+    });
+  }
+
+  /** True when {@code failure} is the endpoint's fault or refusal, not an expected answer or the caller's stream. */
+  static boolean endpointFailed(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof CallerStreamException) {
+        return false;
+      }
+    }
+    String code = errorCode(failure);
+    return code != null ? !EXPECTED_ANSWERS.contains(code) : unavailable(failure);
   }
 
   private void ensureBucket() throws Exception {
