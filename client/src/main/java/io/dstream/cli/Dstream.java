@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
 @Command(name = "dstream", mixinStandardHelpOptions = true, version = "dstream 0.1.0",
     description = "Command line for the durable-stream broker.",
     subcommands = {PubCommand.class, SubCommand.class, InfoCommand.class, StateCommand.class, RmCommand.class,
-        SubjectsCommand.class, FilesCommand.class, ExportCommand.class, BenchCommand.class},
+        SubjectsCommand.class, FilesCommand.class, ExportCommand.class, BenchCommand.class,
+        TokenCommand.class},
     footer = {"", "Exit codes: 0 ok, 1 failed, 2 usage, 3 credentials refused or not allowed, 4 broker unreachable, 5 not found,"
         + " 6 timed out."})
 public final class Dstream {

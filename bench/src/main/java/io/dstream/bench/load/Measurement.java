@@ -3,7 +3,10 @@ package io.dstream.bench.load;
 /** One number of one run of one scenario against one system. */
 record Measurement(Scenario scenario, String system, String metric, double value, boolean higherIsBetter) {
 
-  /** Reads a {@link #line()} back; null for any other line. Latency and CPU metrics (in µs) are lower-is-better. */
+  /**
+   * Reads a {@link #line()} back; null for any other line. Latency and CPU metrics (in µs) and memory
+   * metrics (MiB, bytes) are lower-is-better.
+   */
   static Measurement parse(String line) {
     String[] fields = line.split("\t");
     if (fields.length != 5 || !fields[0].equals("RESULT")) {
@@ -12,10 +15,14 @@ record Measurement(Scenario scenario, String system, String metric, double value
     int number = Integer.parseInt(fields[1]);
     for (Scenario scenario : Scenario.values()) {
       if (scenario.number == number) {
-        return new Measurement(scenario, fields[2], fields[3], Double.parseDouble(fields[4]), !fields[3].contains("µs"));
+        return new Measurement(scenario, fields[2], fields[3], Double.parseDouble(fields[4]), !lowerIsBetter(fields[3]));
       }
     }
     return null;
+  }
+
+  private static boolean lowerIsBetter(String metric) {
+    return metric.contains("µs") || metric.contains("MiB") || metric.contains("bytes");
   }
 
   /** A line that a script can grep: {@code RESULT <scenario> <system> <metric> <value>}. */
