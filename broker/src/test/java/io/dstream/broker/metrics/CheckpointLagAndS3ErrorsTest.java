@@ -1,6 +1,7 @@
 package io.dstream.broker.metrics;
 
 import io.dstream.broker.TestBroker;
+import io.dstream.broker.archive.Manifest;
 import io.dstream.broker.config.ArchivePolicy;
 import io.dstream.broker.s3.TestS3;
 import io.dstream.broker.ws.V1TestClient;
@@ -43,8 +44,9 @@ class CheckpointLagAndS3ErrorsTest {
       WebClient web = WebClient.create(vertx);
       try (V1TestClient client = V1TestClient.connect(vertx, broker.port(), "lagging", TestBroker.API_KEY)) {
         client.request(new JsonObject().put("before", true));
-        awaitMetric(web, broker, BEHIND, v -> v == 0, "the first checkpoint");
-        assertEquals(0.0, metric(web, broker, LAG), "no lag once everything is checkpointed");
+        awaitCheckpoint(broker, "lagging", 1);
+        awaitMetric(web, broker, BEHIND, v -> v == 0, "no subject behind once everything is checkpointed");
+        awaitMetric(web, broker, LAG, v -> v == 0, "no lag once everything is checkpointed");
         assertEquals(404, web.get(broker.port(), "127.0.0.1", "/r2/no-such-file")
             .putHeader("Authorization", "Bearer " + TestBroker.API_KEY).send().await().statusCode());
         assertEquals(0.0, metric(web, broker, "dstream_s3_errors_total"), "a missing key is no S3 error");
@@ -68,8 +70,18 @@ class CheckpointLagAndS3ErrorsTest {
 
       s3.resume();
       awaitMetric(web, broker, BEHIND, v -> v == 0, "checkpoints catching up");
-      assertEquals(0.0, metric(web, broker, LAG));
+      awaitMetric(web, broker, LAG, v -> v == 0, "the lag back at 0");
     }
+  }
+
+  private static void awaitCheckpoint(TestBroker broker, String subject, long sequence) throws InterruptedException {
+    for (int i = 0; i < 300; i++) {
+      if (broker.broker().archive().manifest(subject).await().map(Manifest::lastSequence).orElse(0L) >= sequence) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    fail("not within 30 s: the checkpoint of " + subject + " up to " + sequence);
   }
 
   /**
