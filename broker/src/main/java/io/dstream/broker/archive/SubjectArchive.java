@@ -28,7 +28,9 @@ import java.util.Optional;
  * that covered its whole snapshot, what is left changed after that checkpoint started; after one
  * that fell behind, the earlier start stays (an upper bound). While the manifest is unknown, only
  * messages committed since the subject loaded count. A subject whose checkpoints are off, or which
- * is destroyed, counts as not lagging.
+ * is destroyed, counts as not lagging. A tick compares the snapshot with the manifest once, for
+ * the lag and the checkpoint decision alike, and not at all while a lagging subject waits for its
+ * checkpoint or retry.
  */
 public final class SubjectArchive {
 
@@ -209,21 +211,43 @@ public final class SubjectArchive {
       cachedMessages = null;
     }
     cacheUsed = false;
-    trackLag(nowMs);
-    if (disabled || busy || nowMs < nextAttemptMs) {
+    if (disabled) {
+      caughtUp();
       return;
     }
+    boolean waiting = busy || nowMs < nextAttemptMs;
     if (destroyPending) {
-      deleteCheckpoints(nowMs);
-      return;
-    }
-    if (manifest == null) {
-      fetchManifest(host.snapshot().lastSequence(), nowMs);
+      caughtUp();
+      if (!waiting) {
+        deleteCheckpoints(nowMs);
+      }
       return;
     }
     Snapshot snapshot = host.snapshot();
+    if (manifest == null) {
+      if (snapshot.lastSequence() > openedLastSequence) {
+        lagging(nowMs);
+      }
+      if (!waiting) {
+        fetchManifest(snapshot.lastSequence(), nowMs);
+      }
+      return;
+    }
+    if (waiting && uncoveredSinceMs != 0) {
+      // Already counted as lagging; only a checkpoint's end can change that, and none starts now.
+      return;
+    }
+    boolean changed = changed(snapshot);
+    if (changed) {
+      lagging(nowMs);
+    } else {
+      caughtUp();
+    }
+    if (waiting) {
+      return;
+    }
     long interval = archive.policy().checkpointInterval().toMillis();
-    if (changed(snapshot) && (behind || nowMs - lastCheckpointMs >= interval)) {
+    if (changed && (behind || nowMs - lastCheckpointMs >= interval)) {
       checkpoint(snapshot, nowMs);
       return;
     }
@@ -251,19 +275,6 @@ public final class SubjectArchive {
     nextAttemptMs = 0;
     destroyPending = true;
     caughtUp();
-  }
-
-  private void trackLag(long nowMs) {
-    if (disabled || destroyPending) {
-      caughtUp();
-      return;
-    }
-    Snapshot snapshot = host.snapshot();
-    if (manifest == null ? snapshot.lastSequence() > openedLastSequence : changed(snapshot)) {
-      lagging(nowMs);
-    } else {
-      caughtUp();
-    }
   }
 
   /** Uncovered changes exist since {@code sinceMs}, unless an earlier start is already known. */
