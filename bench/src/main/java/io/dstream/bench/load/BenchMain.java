@@ -122,9 +122,13 @@ public final class BenchMain {
 
     @Override
     public Integer call() throws Exception {
-      try (OursTarget target = new OursTarget(ResultTable.OURS_ALWAYS, ours, apiKey, timeoutSeconds * 1000)) {
+      // try/finally, not try-with-resources: close() may throw InterruptedException (-Xlint:try).
+      OursTarget target = new OursTarget(ResultTable.OURS_ALWAYS, ours, apiKey, timeoutSeconds * 1000);
+      try {
         new IdleSubjects(target, ours, apiKey, System.out).run(subjects, concurrency, brokerPid, budgetSeconds * 1000,
             timeoutSeconds * 1000);
+      } finally {
+        target.close();
       }
       return 0;
     }
@@ -154,9 +158,12 @@ public final class BenchMain {
 
     @Override
     public Integer call() throws Exception {
-      try (OursTarget target = new OursTarget(ResultTable.OURS_ALWAYS, ours, apiKey, timeoutSeconds * 1000)) {
+      OursTarget target = new OursTarget(ResultTable.OURS_ALWAYS, ours, apiKey, timeoutSeconds * 1000);
+      try {
         new IdleSockets(target, ours, apiKey, System.out).run(sockets, subjects, concurrency, idleMs, brokerPid,
             timeoutSeconds * 1000);
+      } finally {
+        target.close();
       }
       return 0;
     }
