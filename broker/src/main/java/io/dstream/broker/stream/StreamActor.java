@@ -983,7 +983,7 @@ public final class StreamActor {
    */
   private Future<List<StoredMessage>> readLog(long from, int count) {
     long subjectIdToRead = subjectId;
-    return readLocal(subjectIdToRead, from, count, FETCH_MAX_BYTES).compose(local -> {
+    return readLocal(env, subjectIdToRead, from, count, FETCH_MAX_BYTES).compose(local -> {
       boolean missing = local.isEmpty() || local.get(0).sequence() > from;
       // With the manifest unknown (bucket unreachable) the segments are asked anyway: the read fails
       // and is retried, rather than the subscriber skipping messages that only the bucket holds.
@@ -1013,7 +1013,8 @@ public final class StreamActor {
     });
   }
 
-  private Future<List<StoredMessage>> readLocal(long id, long from, int count, long maxBytes) {
+  private static Future<List<StoredMessage>> readLocal(StreamEnvironment env, long id, long from, int count,
+                                                      long maxBytes) {
     return env.readers().executeBlocking(() -> env.store().read(id, from, count, maxBytes), false);
   }
 
@@ -1028,7 +1029,7 @@ public final class StreamActor {
 
     @Override
     public Future<List<StoredMessage>> readLocal(long from, int maxMessages, long maxBytes) {
-      return StreamActor.this.readLocal(subjectId, from, maxMessages, maxBytes);
+      return StreamActor.readLocal(env, subjectId, from, maxMessages, maxBytes);
     }
 
     @Override
@@ -1132,10 +1133,13 @@ public final class StreamActor {
       return null;
     }
     long id = subjectId;
+    StreamEnvironment environment = env;
+    // The reader must not capture this actor: the link can wait long for the bucket, and a retained
+    // actor (its message cache above all) cost 4 KB per hibernated subject while checkpoints lagged.
     archive.host(SubjectArchive.detachedHost(
         new SubjectArchive.Snapshot(firstSequence, lastDurable, state, durableProducerVersion, lastTimestampMs,
             attributes),
-        (from, maxMessages, maxBytes) -> readLocal(id, from, maxMessages, maxBytes)));
+        (from, maxMessages, maxBytes) -> readLocal(environment, id, from, maxMessages, maxBytes)));
     return archive;
   }
 }
