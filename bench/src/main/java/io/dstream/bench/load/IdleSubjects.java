@@ -6,13 +6,19 @@ import io.vertx.core.Promise;
 import io.vertx.core.http.WebSocket;
 
 import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Scenario 6 (ours only): publishes one message to each of {@code subjects} subjects, waits until the
+ * Scenario 6 (ours only): publishes one message to each of {@code subjects} subjects (one records API
+ * {@code POST} each over keep-alive connections: a WebSocket per subject spent most of the broker's
+ * time on upgrade handshakes, which is not what the scenario measures), waits until the
  * broker has hibernated their actors, checks a sample of them still answers with its message, and
  * reads the broker's heap after a full GC (jcmd). The broker is started by the caller with the heap
  * under test (-Xmx1g) and a short idle timeout.
@@ -20,11 +26,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class IdleSubjects {
 
   private static final int SAMPLE = 200;
+  private static final String RECORD = "{\"records\":[{\"data\":\"" + "x".repeat(128) + "\"}]}";
 
   private final OursTarget target;
   private final String hostPort;
   private final String apiKey;
   private final PrintStream log;
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   private final String prefix = "idle." + Long.toString(System.currentTimeMillis() % 1_000_000_000L, 36) + ".";
 
   IdleSubjects(OursTarget target, String hostPort, String apiKey, PrintStream log) {
@@ -90,11 +98,13 @@ final class IdleSubjects {
   }
 
   private Future<Void> publishOne(Context context, int index) {
-    return target.connect(context, prefix + index).compose(socket -> {
-      V1Publisher publisher = new V1Publisher(socket, 1, 1, null);
-      publisher.start();
-      return publisher.done().eventually(socket::close);
-    });
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + hostPort + "/stream/" + prefix + index))
+        .header("auth", apiKey).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(RECORD)).build();
+    return Future.fromCompletionStage(http.sendAsync(request, HttpResponse.BodyHandlers.ofString()), context)
+        .compose(response -> response.statusCode() == 200 ? Future.<Void>succeededFuture()
+            : Future.failedFuture("POST to " + prefix + index + " answered " + response.statusCode() + ": "
+                + response.body()));
   }
 
   private double awaitHibernation(Deadline deadline) throws Exception {
