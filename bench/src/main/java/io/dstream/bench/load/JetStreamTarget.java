@@ -219,7 +219,11 @@ final class JetStreamTarget implements Target {
   }
 
   @Override
-  public void close() throws Exception {
-    connection.close();
+  public void close() {
+    try {
+      connection.close();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

@@ -57,16 +57,16 @@ final class NatsCoreTarget implements Target {
         connection.flush(Duration.ofSeconds(10));
       }
       long expected = (long) count * subscribers;
-      try (Connection publisher = JetStreamTarget.connect(url)) {
-        long start = System.nanoTime();
-        for (int i = 0; i < count; i++) {
-          publisher.publish(subject, Payload.bytes(System.nanoTime()));
-        }
-        publisher.flush(Duration.ofMillis(Math.max(1, deadline.remainingMs())));
-        awaitDeliveries(delivered, expected, deadline);
-        return new FanOutResult(Rates.perSecond(delivered.get(), lastDelivery.get() - start),
-            Rates.p99Micros(latencies), delivered.get(), expected);
+      Connection publisher = JetStreamTarget.connect(url);
+      connections.add(publisher);
+      long start = System.nanoTime();
+      for (int i = 0; i < count; i++) {
+        publisher.publish(subject, Payload.bytes(System.nanoTime()));
       }
+      publisher.flush(Duration.ofMillis(Math.max(1, deadline.remainingMs())));
+      awaitDeliveries(delivered, expected, deadline);
+      return new FanOutResult(Rates.perSecond(delivered.get(), lastDelivery.get() - start),
+          Rates.p99Micros(latencies), delivered.get(), expected);
     } finally {
       for (Connection connection : connections) {
         connection.close();

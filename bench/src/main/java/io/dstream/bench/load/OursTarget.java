@@ -203,7 +203,13 @@ final class OursTarget implements Target {
   }
 
   @Override
-  public void close() throws Exception {
-    await(vertx.close(), new Deadline(10_000), "close");
+  public void close() {
+    try {
+      await(vertx.close(), new Deadline(10_000), "close");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      throw new IllegalStateException("closing the Vert.x clients failed", e);
+    }
   }
 }
