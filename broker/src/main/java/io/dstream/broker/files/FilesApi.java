@@ -63,12 +63,18 @@ public final class FilesApi {
 
   /** Handles every request under {@code /r2}. */
   public void handle(RoutingContext ctx) {
-    HttpServerRequest request = ctx.request();
-    if (request.method() != HttpMethod.PUT && request.method() != HttpMethod.POST) {
-      // The router pauses every request; one whose body nobody reads must still be read to its end,
-      // or its keep-alive connection cannot carry the next request.
-      request.resume();
+    if (!dispatch(ctx)) {
+      // The router pauses every request; one whose body nobody reads (every answer but an upload's,
+      // refused uploads included) must still be read to its end, or its keep-alive connection cannot
+      // carry the next request, and a connection closed with unread bytes is reset, which can cost
+      // the client the answer already sent (seen as a 400 with an empty body).
+      ctx.request().resume();
     }
+  }
+
+  /** Answers the request; true if an upload took over its body. */
+  private boolean dispatch(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
     String raw = request.path().length() <= PREFIX.length() ? "" : request.path().substring(PREFIX.length());
     if (raw.isEmpty() && request.method() == HttpMethod.GET) {
       String prefix = request.getParam("prefix", "");
@@ -76,29 +82,30 @@ public final class FilesApi {
           "list files under '" + prefix + "'")) {
         listing.handle(ctx);
       }
-      return;
+      return false;
     }
     String key;
     try {
       key = PathSegments.decode(raw);
     } catch (IllegalArgumentException e) {
       HttpErrors.send(ctx.response(), 400, "invalid_key", "invalid key: " + e.getMessage());
-      return;
+      return false;
     }
     String violation = keyViolation(key);
     if (violation != null) {
       HttpErrors.send(ctx.response(), 400, "invalid_key", violation);
-      return;
+      return false;
     }
     HttpMethod method = request.method();
     Permissions permissions = AuthenticationHandler.permissions(ctx);
     boolean write = method == HttpMethod.PUT || method == HttpMethod.POST || method == HttpMethod.DELETE;
     if (write && !AuthenticationHandler.require(ctx, permissions.mayWriteFile(key), "write file '" + key + "'")
         || !write && !AuthenticationHandler.require(ctx, permissions.mayReadFile(key), "read file '" + key + "'")) {
-      return;
+      return false;
     }
     if (method == HttpMethod.PUT || method == HttpMethod.POST) {
       handlePut(ctx, key);
+      return true;
     } else if (method == HttpMethod.GET || method == HttpMethod.HEAD) {
       handleGet(ctx, key, method == HttpMethod.HEAD);
     } else if (method == HttpMethod.DELETE) {
@@ -107,6 +114,7 @@ public final class FilesApi {
       ctx.response().putHeader("Allow", "GET, HEAD, PUT, POST, DELETE");
       HttpErrors.send(ctx.response(), 405, "method_not_allowed", method + " is not supported on /r2/{key}");
     }
+    return false;
   }
 
   static String keyViolation(String key) {
