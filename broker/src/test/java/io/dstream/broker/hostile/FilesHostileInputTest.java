@@ -29,12 +29,15 @@ class FilesHostileInputTest {
 
   private static Vertx vertx;
   private static TestBroker broker;
+  /** Private to this test, so that looking for escaped files never walks a shared directory like /tmp. */
+  private static Path root;
   private static WebClient http;
 
   @BeforeAll
   static void start() throws Exception {
     vertx = Vertx.vertx();
-    broker = TestBroker.start(vertx);
+    root = Files.createTempDirectory("dstream-hostile-files").toRealPath();
+    broker = TestBroker.start(vertx, Files.createDirectories(root.resolve("a/b/data")), b -> b);
     http = WebClient.create(vertx);
   }
 
@@ -63,7 +66,7 @@ class FilesHostileInputTest {
         assertEquals("invalid_key", put.bodyAsJsonObject().getJsonObject("error").getString("code"));
       }
     }
-    try (Stream<Path> files = Files.walk(dataDir.getParent(), 2)) {
+    try (Stream<Path> files = Files.walk(root)) {
       assertFalse(files.anyMatch(p -> p.getFileName().toString().startsWith("escaped-") && !p.startsWith(dataDir)),
           "a file key escaped the data dir");
     }
