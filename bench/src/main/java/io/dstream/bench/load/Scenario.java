@@ -1,6 +1,6 @@
 package io.dstream.bench.load;
 
-/** The scenarios of issue 6 (7, the HTTP views, is not built yet). */
+/** The scenarios of issue 6. */
 enum Scenario {
   PUBLISH(1, "pipelined acknowledged publish, window 1000"),
   SYNC(2, "synchronous publish round trip, 1 in flight"),
@@ -8,7 +8,9 @@ enum Scenario {
   FANOUT(4, "fan-out: 1 publisher, 10 acking subscribers"),
   SUBJECTS(5, "many subjects: 10 publishers spread over the subjects"),
   /** Ours only, run apart by {@link IdleSubjects} against a broker with the heap under test. */
-  IDLE(6, "idle subjects held after hibernation");
+  IDLE(6, "idle subjects held after hibernation"),
+  /** Records API (ours only) and Durable Streams protocol vs the reference server, run by {@link HttpScenario}. */
+  HTTP(7, "HTTP: records API batch publish and long-poll; Durable Streams append and catch-up read");
 
   final int number;
   final String title;
