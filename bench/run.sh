@@ -157,7 +157,7 @@ MATRIX=(matrix --ours-always "127.0.0.1:$P_ALWAYS" --ours-os "127.0.0.1:$P_OS" -
   --pid "nats-core=$PID_NATS" --pid "redis=$PID_REDIS" --pid "ds-reference=$PID_DSREF")
 if [ $QUICK = 1 ]; then MATRIX+=(--quick --timeout-s 30); fi
 status=0
-timeout --kill-after=10 $((QUICK == 1 ? 120 : 3600)) java -jar "$BENCH_JAR" "${MATRIX[@]}" | tee -a "$RESULTS" \
+timeout --kill-after=10 $((QUICK == 1 ? 240 : 3600)) java -jar "$BENCH_JAR" "${MATRIX[@]}" | tee -a "$RESULTS" \
   || status=$?
 
 # ---- scenario 6: idle subjects in a 1 GiB heap (ours only) --------------------------------------

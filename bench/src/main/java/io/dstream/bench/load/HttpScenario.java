@@ -75,7 +75,7 @@ final class HttpScenario {
   /** Every part once with a fifth of the counts, not measured: JIT of both servers and the client. */
   private void warmUp() {
     HttpCounts small = new HttpCounts(counts.records() / 5, counts.perPost(), counts.postsInFlight(),
-        counts.appends() / 5, counts.appendsInFlight());
+        counts.appends() / 5, counts.appendsInFlight(), 1);
     for (HttpTarget target : targets) {
       for (Part part : Part.values()) {
         try {
@@ -133,8 +133,9 @@ final class HttpScenario {
         return n.records();
       }
       case DS_CATCH_UP -> {
-        recordRun(repeat, target, part.metric, http.dsCatchUp(name + ".batch", n.records(), deadline), true);
-        return n.records();
+        recordRun(repeat, target, part.metric, http.dsCatchUp(name + ".batch", n.records(), n.readPasses(), deadline),
+            true);
+        return (long) n.records() * n.readPasses();
       }
       default -> throw new IllegalArgumentException(part.name());
     }
