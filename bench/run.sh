@@ -4,7 +4,7 @@
 # under one temp dir, interleaved in one run. Prints one Markdown table (median, min-max, ratio
 # ours/theirs) and stops every server.
 #
-#   bench/run.sh                  the full run (scenarios 1-5 and 7, 3 repeats; 8 minutes, then up to 45 for 6)
+#   bench/run.sh                  the full run (scenarios 1-5 and 7, 3 repeats; 14 minutes, then up to 45 for 6)
 #   bench/run.sh --quick          tiny counts, 1 repeat: proves the harness works (CI)
 #   bench/run.sh --repeats 5      more repeats
 #   bench/run.sh --scenarios 1,7  only these of 1-5 and 7 (scenario 6 runs unless --skip-idle)
@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
     --scenarios) SCENARIOS=$2; shift ;;
     --skip-idle) IDLE=0 ;;
     --jfr) JFR=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -149,7 +149,7 @@ wait_ready ds-reference grep -q "listening on" "$WORK/ds-reference.log"
 log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(java -version 2>&1 | head -1)"
 log "versions: $(nats-server --version), $(redis-server --version | cut -d' ' -f1-3), node $(node --version), @durable-streams/server $DS_REFERENCE_VERSION"
 
-# ---- scenarios 1-5 and 7, interleaved -----------------------------------------------------------------
+# ---- scenarios 1-5 and 7, interleaved -----------------------------------------------------------
 RESULTS=$WORK/results.log
 MATRIX=(matrix --ours-always "127.0.0.1:$P_ALWAYS" --ours-os "127.0.0.1:$P_OS" --api-key "$API_KEY"
   --nats "nats://127.0.0.1:$P_NATS" --redis "127.0.0.1:$P_REDIS" --ds-reference "127.0.0.1:$P_DSREF" --repeats "$REPEATS" --scenarios "$SCENARIOS"

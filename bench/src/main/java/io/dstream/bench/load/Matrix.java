@@ -9,8 +9,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Runs scenarios 1–5 and 7 against every target, interleaved: for each scenario, each repeat runs every
- * system once before the next repeat starts, so load from the rest of the machine spreads over all
+ * Runs scenarios 1–5 and 7 against every target, interleaved: for each scenario, each repeat runs
+ * every system once before the next repeat starts, so load from the rest of the machine spreads over all
  * of them. Every subject (stream, key) is fresh. A scenario that fails or times out for a system is
  * reported and the run goes on.
  */
@@ -88,10 +88,8 @@ final class Matrix {
         http.add(httpTarget);
       }
     }
-    new HttpScenario(http, httpCounts, timeoutMs, serverPids, "bench." + runId + ".http", log, measurement -> {
-      log.println(measurement.line());
-      table.add(measurement);
-    }, system -> table.failed(Scenario.HTTP, system)).run(repeats);
+    new HttpScenario(http, httpCounts, timeoutMs, serverPids, "bench." + runId + ".http", log, this::add,
+        system -> table.failed(Scenario.HTTP, system)).run(repeats);
   }
 
   /** Stores the replay messages once per system (not measured); the replays read them repeatedly. */
@@ -174,7 +172,10 @@ final class Matrix {
   }
 
   private void record(Scenario scenario, String system, String metric, double value, boolean higherIsBetter) {
-    Measurement measurement = new Measurement(scenario, system, metric, value, higherIsBetter);
+    add(new Measurement(scenario, system, metric, value, higherIsBetter));
+  }
+
+  private void add(Measurement measurement) {
     log.println(measurement.line());
     table.add(measurement);
   }
