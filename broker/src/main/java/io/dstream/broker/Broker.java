@@ -78,10 +78,10 @@ public final class Broker {
     return vertx.executeBlocking(() -> {
       Files.createDirectories(config.dataDir());
       ApiKeyAuthenticator authenticator = ApiKeyAuthenticator.load(config.dataDir(), config.apiKey());
-      store = MvMessageStore.open(config.dataDir(), config.storeCacheMb());
+      store = MvMessageStore.open(config.dataDir(), config.storeCacheMb(), config.syncMode(), config.osSyncInterval());
       return authenticator;
     }).compose(authenticator -> {
-      writer = new GroupCommitWriter(store, config.syncMode(), config.groupCommit(), config.writeQueueBatches(),
+      writer = new GroupCommitWriter(store, config.groupCommit(), config.writeQueueBatches(),
           metrics.registry());
       readers = vertx.createSharedWorkerExecutor("dstream-store-readers", STORE_READER_THREADS);
       return S3Connection.start(vertx, config.s3(), config.dataDir()).map(connection -> {

@@ -52,6 +52,9 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--sync", defaultValue = "${env:DSTREAM_SYNC:-always}", description = "always = ack after fsync, os = ack after write to the OS (DSTREAM_SYNC).")
   String sync;
 
+  @Option(names = "--sync-interval-ms", defaultValue = "${env:DSTREAM_SYNC_INTERVAL_MS:-200}", description = "With --sync os: force the file at least this often while writing (DSTREAM_SYNC_INTERVAL_MS).")
+  long syncIntervalMs;
+
   @Option(names = "--trusted-proxies", defaultValue = "${env:DSTREAM_TRUSTED_PROXIES:-}", description = "Comma-separated IPs/CIDRs whose X-Forwarded-For is believed (DSTREAM_TRUSTED_PROXIES).")
   String trustedProxies;
 
@@ -214,7 +217,7 @@ public final class Main implements Callable<Integer> {
 
   BrokerConfig toConfig() {
     BrokerConfig.Builder builder = BrokerConfig.builder()
-        .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(SyncMode.parse(sync))
+        .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(SyncMode.parse(sync)).osSyncInterval(Duration.ofMillis(syncIntervalMs))
         .trustedProxies(commaSeparated(trustedProxies))
         .maxFrameBytes(maxFrameBytes).maxPendingRequests(maxPendingRequests).maxInFlight(maxInFlight)
         .ackTimeout(Duration.ofMillis(ackTimeoutMs)).maxDeliver(maxDeliver).idleTimeout(Duration.ofMillis(idleTimeoutMs))

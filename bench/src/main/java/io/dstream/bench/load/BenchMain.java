@@ -46,7 +46,7 @@ public final class BenchMain {
     String nats;
     @Option(names = "--redis", description = "host:port of a redis-server")
     String redis;
-    @Option(names = "--ds-reference", description = "host:port of the npm Durable Streams reference server (scenario 7)")
+    @Option(names = "--ds-reference", description = "host:port of the npm Durable Streams reference server (7)")
     String dsReference;
     @Option(names = "--quick", description = "tiny counts: proves the harness works, numbers mean nothing")
     boolean quick;

@@ -72,15 +72,13 @@ final class HttpScenario {
     }
   }
 
-  /** Every part once with a fifth of the counts, not measured: JIT of both servers and the client. */
+  /** Every part once on every system, unrecorded, as {@link Matrix} warms the other scenarios up. */
   private void warmUp() {
-    HttpCounts small = new HttpCounts(counts.records() / 5, counts.perPost(), counts.postsInFlight(),
-        counts.appends() / 5, counts.appendsInFlight(), 1);
     for (HttpTarget target : targets) {
       for (Part part : Part.values()) {
         try {
           if (part.ranOn(target)) {
-            measure(part, target, 0, small);
+            measure(part, target, 0);
           }
         } catch (Exception e) {
           log.println("warm-up of " + target.name() + " (" + part.metric + ") failed: " + e);
@@ -93,7 +91,7 @@ final class HttpScenario {
     long pid = serverPids.getOrDefault(target.name(), 0L);
     long cpuBefore = pid > 0 ? ProcessCpu.millis(pid) : -1;
     try {
-      long messages = measure(part, target, repeat, counts);
+      long messages = measure(part, target, repeat);
       long cpuAfter = pid > 0 ? ProcessCpu.millis(pid) : -1;
       if (cpuBefore >= 0 && cpuAfter >= 0) {
         record(target, part.label() + " server CPU µs/msg", (cpuAfter - cpuBefore) * 1000.0 / messages, false);
@@ -105,37 +103,39 @@ final class HttpScenario {
   }
 
   /** Runs one part once and records its numbers (repeat 0: the warm-up, not recorded); returns the messages. */
-  private long measure(Part part, HttpTarget target, int repeat, HttpCounts n) throws Exception {
+  private long measure(Part part, HttpTarget target, int repeat) throws Exception {
     Deadline deadline = new Deadline(timeoutMs);
     HttpLoad http = target.http();
     String name = prefix + "." + repeat + "." + target.name();
     switch (part) {
       case RECORDS_PUBLISH -> {
-        double rate = http.recordsPublish(name + ".records", n.records(), n.perPost(), n.postsInFlight(), deadline);
+        double rate = http.recordsPublish(name + ".records", counts.records(), counts.perPost(),
+            counts.postsInFlight(), deadline);
         recordRun(repeat, target, part.metric, rate, true);
-        return n.records();
+        return counts.records();
       }
       case RECORDS_LONG_POLL -> {
-        HttpLoad.LongPoll result = http.recordsLongPoll(name + ".longpoll", n.records(), n.perPost(),
-            n.postsInFlight(), deadline);
+        HttpLoad.LongPoll result = http.recordsLongPoll(name + ".longpoll", counts.records(), counts.perPost(),
+            counts.postsInFlight(), deadline);
         recordRun(repeat, target, part.metric, result.deliveredPerSecond(), true);
         recordRun(repeat, target, "records long-poll p99 publish→read µs", result.p99Micros(), false);
-        return n.records();
+        return counts.records();
       }
       case DS_APPEND -> {
-        double rate = http.dsAppend(name + ".single", n.appends(), 1, n.appendsInFlight(), deadline);
+        double rate = http.dsAppend(name + ".single", counts.appends(), 1, counts.appendsInFlight(), deadline);
         recordRun(repeat, target, part.metric, rate, true);
-        return n.appends();
+        return counts.appends();
       }
       case DS_APPEND_BATCH -> {
-        double rate = http.dsAppend(name + ".batch", n.records(), n.perPost(), n.postsInFlight(), deadline);
+        double rate = http.dsAppend(name + ".batch", counts.records(), counts.perPost(), counts.postsInFlight(),
+            deadline);
         recordRun(repeat, target, part.metric, rate, true);
-        return n.records();
+        return counts.records();
       }
       case DS_CATCH_UP -> {
-        recordRun(repeat, target, part.metric, http.dsCatchUp(name + ".batch", n.records(), n.readPasses(), deadline),
-            true);
-        return (long) n.records() * n.readPasses();
+        double rate = http.dsCatchUp(name + ".batch", counts.records(), counts.readPasses(), deadline);
+        recordRun(repeat, target, part.metric, rate, true);
+        return (long) counts.records() * counts.readPasses();
       }
       default -> throw new IllegalArgumentException(part.name());
     }

@@ -10,9 +10,14 @@ import java.util.Set;
 
 /**
  * Runs scenarios 1–5 and 7 against every target, interleaved: for each scenario, each repeat runs
- * every system once before the next repeat starts, so load from the rest of the machine spreads over all
- * of them. Every subject (stream, key) is fresh. A scenario that fails or times out for a system is
+ * every system once before the next repeat starts, so load from the rest of the machine spreads over
+ * all of them. Every subject (stream, key) is fresh. A scenario that fails or times out for a system is
  * reported and the run goes on.
+ *
+ * <p>Before its measured repeats, each scenario runs once more against every system unrecorded (as
+ * JMH's warm-up iterations do): a JVM broker is still compiling the paths a scenario exercises for
+ * the first time (the C2 compiler thread alone took seconds of CPU per run of scenario 2 on this
+ * machine), and that compilation is a start-up cost, not a cost per message.
  */
 final class Matrix {
 
@@ -24,12 +29,14 @@ final class Matrix {
   private final Map<String, Long> serverPids;
   private final HttpCounts httpCounts;
   private final long timeoutMs;
+  /** Off during warm-up runs, whose numbers are not recorded. */
+  private boolean recording = true;
   private final ResultTable table = new ResultTable();
   private final String runId = Long.toString(System.currentTimeMillis() % 1_000_000_000L, 36);
 
   /** {@code serverPids}: the server process of each system, for CPU per message (may be empty). */
-  Matrix(List<Target> targets, Counts counts, HttpCounts httpCounts, long timeoutMs, int repeats, Set<Scenario> scenarios,
-         Map<String, Long> serverPids, PrintStream log) {
+  Matrix(List<Target> targets, Counts counts, HttpCounts httpCounts, long timeoutMs, int repeats,
+         Set<Scenario> scenarios, Map<String, Long> serverPids, PrintStream log) {
     this.targets = targets;
     this.httpCounts = httpCounts;
     this.timeoutMs = timeoutMs;
@@ -41,7 +48,6 @@ final class Matrix {
   }
 
   ResultTable run() throws Exception {
-    warmUp();
     for (Scenario scenario : Scenario.values()) {
       if (!scenarios.contains(scenario)) {
         continue;
@@ -52,6 +58,7 @@ final class Matrix {
         continue;
       }
       List<Target> preloaded = scenario == Scenario.REPLAY ? preload() : targets;
+      warmUp(scenario, preloaded);
       for (int repeat = 1; repeat <= repeats; repeat++) {
         for (Target target : preloaded) {
           if (target.supports(scenario)) {
@@ -63,21 +70,21 @@ final class Matrix {
     return table;
   }
 
-  /**
-   * Gets every client and server past class loading and JIT before anything is measured (a cold
-   * JVM broker publishes at a third of its warm rate for the first ~50,000 messages).
-   */
-  private void warmUp() {
-    for (Target target : targets) {
-      try {
-        if (target.supports(Scenario.PUBLISH)) {
-          target.publish(subject("warm", 0, target), counts.publish() / 2, counts.window());
-          target.syncPublish(subject("warmsync", 0, target), counts.sync() / 5);
-          target.replay(subject("warm", 0, target), counts.publish() / 2);
+  /** Runs the scenario once on every target without recording it (see the class comment). */
+  private void warmUp(Scenario scenario, List<Target> warming) {
+    recording = false;
+    try {
+      for (Target target : warming) {
+        if (target.supports(scenario)) {
+          try {
+            measure(scenario, target, 0);
+          } catch (Exception e) {
+            log.println("warm-up of scenario " + scenario.number + " on " + target.name() + " failed: " + e);
+          }
         }
-      } catch (Exception e) {
-        log.println("warm-up of " + target.name() + " failed: " + e);
       }
+    } finally {
+      recording = true;
     }
   }
 
@@ -172,7 +179,9 @@ final class Matrix {
   }
 
   private void record(Scenario scenario, String system, String metric, double value, boolean higherIsBetter) {
-    add(new Measurement(scenario, system, metric, value, higherIsBetter));
+    if (recording) {
+      add(new Measurement(scenario, system, metric, value, higherIsBetter));
+    }
   }
 
   private void add(Measurement measurement) {

@@ -296,7 +296,9 @@ public final class SubjectArchive {
         || !Arrays.equals(snapshot.attributes(), manifest.attributes())) {
       return true;
     }
-    if (snapshot.state() != comparedState) {
+    // By content: a snapshot may carry a fresh copy of the same state on every tick, and parsing it
+    // each time was 7 % of the event loops' time while a crowd of new subjects waited for checkpoints.
+    if (!Arrays.equals(snapshot.state(), comparedState)) {
       comparedState = snapshot.state();
       comparedStateNormalized = Manifest.normalizeState(snapshot.state());
     }

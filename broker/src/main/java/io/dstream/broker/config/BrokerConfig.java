@@ -20,6 +20,7 @@ public final class BrokerConfig {
   private final Path dataDir;
   private final String apiKey;
   private final SyncMode syncMode;
+  private final Duration osSyncInterval;
   private final List<String> trustedProxies;
   private final int maxFrameBytes;
   private final int maxPendingRequests;
@@ -55,6 +56,7 @@ public final class BrokerConfig {
     this.dataDir = Objects.requireNonNull(b.dataDir, "dataDir");
     this.apiKey = b.apiKey;
     this.syncMode = Objects.requireNonNull(b.syncMode, "syncMode");
+    this.osSyncInterval = positive(b.osSyncInterval, "osSyncInterval");
     this.trustedProxies = List.copyOf(b.trustedProxies);
     this.maxFrameBytes = positive(b.maxFrameBytes, "maxFrameBytes");
     this.maxPendingRequests = positive(b.maxPendingRequests, "maxPendingRequests");
@@ -108,7 +110,7 @@ public final class BrokerConfig {
 
   public Builder toBuilder() {
     return new Builder()
-        .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(syncMode)
+        .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(syncMode).osSyncInterval(osSyncInterval)
         .trustedProxies(trustedProxies).maxFrameBytes(maxFrameBytes).maxPendingRequests(maxPendingRequests)
         .maxInFlight(maxInFlight).ackTimeout(ackTimeout).maxDeliver(maxDeliver).idleTimeout(idleTimeout)
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes).shards(shards)
@@ -135,6 +137,8 @@ public final class BrokerConfig {
 
   /** When a write counts as durable enough to acknowledge. */
   public SyncMode syncMode() { return syncMode; }
+  /** With {@link SyncMode#OS}: the longest time a commit stays unforced (an OS crash loses at most this much). */
+  public Duration osSyncInterval() { return osSyncInterval; }
 
   /** Addresses or CIDR ranges whose {@code X-Forwarded-For} header is believed. */
   public List<String> trustedProxies() { return trustedProxies; }
@@ -229,6 +233,7 @@ public final class BrokerConfig {
     private Path dataDir = Path.of("data");
     private String apiKey;
     private SyncMode syncMode = SyncMode.ALWAYS;
+    private Duration osSyncInterval = Duration.ofMillis(200);
     private List<String> trustedProxies = List.of();
     private int maxFrameBytes = 1024 * 1024;
     private int maxPendingRequests = 1024;
@@ -266,6 +271,7 @@ public final class BrokerConfig {
     public Builder dataDir(Path dataDir) { this.dataDir = dataDir; return this; }
     public Builder apiKey(String apiKey) { this.apiKey = apiKey == null || apiKey.isBlank() ? null : apiKey; return this; }
     public Builder syncMode(SyncMode syncMode) { this.syncMode = syncMode; return this; }
+    public Builder osSyncInterval(Duration osSyncInterval) { this.osSyncInterval = osSyncInterval; return this; }
     public Builder trustedProxies(List<String> trustedProxies) { this.trustedProxies = trustedProxies; return this; }
     public Builder maxFrameBytes(int maxFrameBytes) { this.maxFrameBytes = maxFrameBytes; return this; }
     public Builder maxPendingRequests(int maxPendingRequests) { this.maxPendingRequests = maxPendingRequests; return this; }

@@ -44,10 +44,11 @@ public final class GroupCommitWriter implements AutoCloseable {
   private static final long COMPACT_INTERVAL_MS = 30_000;
   /** Keeps one eviction from holding up a group commit; the rest goes with the next one. */
   private static final int MAX_EVICTIONS_PER_WRITE = 10_000;
+  /** How long an idle writer waits for work before it looks at compaction and {@link MessageStore#syncIfDue}. */
+  private static final long IDLE_POLL_MS = 50;
   private static final WriteBatch STOP = new WriteBatch("", List.of(), null, null);
 
   private final MessageStore store;
-  private final SyncMode syncMode;
   private final GroupCommitPolicy policy;
   private final BlockingQueue<WriteBatch> queue;
   private final Thread thread;
@@ -56,17 +57,15 @@ public final class GroupCommitWriter implements AutoCloseable {
   private final DistributionSummary groupMessages;
   private volatile boolean stopped;
 
-  public GroupCommitWriter(MessageStore store, SyncMode syncMode, GroupCommitPolicy policy, int queueCapacity,
-                           MeterRegistry registry) {
+  public GroupCommitWriter(MessageStore store, GroupCommitPolicy policy, int queueCapacity, MeterRegistry registry) {
     this.store = store;
-    this.syncMode = syncMode;
     this.policy = policy;
     this.queue = new ArrayBlockingQueue<>(queueCapacity);
     for (FlushReason reason : FlushReason.values()) {
       flushes.put(reason, Counter.builder("dstream_commits").tag("reason", reason.name().toLowerCase(java.util.Locale.ROOT))
           .description("Group commits by the rule that triggered them").register(registry));
     }
-    this.commitTimer = Timer.builder("dstream_commit_latency").tag("sync", syncMode.name().toLowerCase(java.util.Locale.ROOT))
+    this.commitTimer = Timer.builder("dstream_commit_latency").tag("sync", store.syncMode().name().toLowerCase(java.util.Locale.ROOT))
         .description("Time to commit (and fsync) one group").publishPercentileHistogram().register(registry);
     this.groupMessages = DistributionSummary.builder("dstream_commit_group_writes")
         .description("Writes per group commit").register(registry);
@@ -85,7 +84,7 @@ public final class GroupCommitWriter implements AutoCloseable {
     boolean wroteSinceCompaction = false;
     try {
       while (true) {
-        WriteBatch first = queue.poll(1, TimeUnit.SECONDS);
+        WriteBatch first = queue.poll(IDLE_POLL_MS, TimeUnit.MILLISECONDS);
         long sinceCompaction = System.currentTimeMillis() - lastCompaction;
         boolean idle = first == null;
         if (wroteSinceCompaction && sinceCompaction >= (idle ? COMPACT_INTERVAL_MS : 2 * COMPACT_INTERVAL_MS)) {
@@ -94,6 +93,7 @@ public final class GroupCommitWriter implements AutoCloseable {
           wroteSinceCompaction = false;
         }
         if (idle) {
+          syncIfDueQuietly();
           continue;
         }
         if (first == STOP) {
@@ -159,7 +159,7 @@ public final class GroupCommitWriter implements AutoCloseable {
         records.add(store.record(batch.subject()));
       }
       long start = System.nanoTime();
-      store.commit(syncMode);
+      store.commit();
       commitTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     } catch (RuntimeException e) {
       LOG.error("commit of {} batches failed; their writes are rolled back and refused", group.size(), e);
@@ -204,6 +204,14 @@ public final class GroupCommitWriter implements AutoCloseable {
       store.rollback();
     } catch (RuntimeException e) {
       LOG.error("rollback after a failed commit failed too", e);
+    }
+  }
+
+  private void syncIfDueQuietly() {
+    try {
+      store.syncIfDue();
+    } catch (RuntimeException e) {
+      LOG.warn("forcing the store file failed", e);
     }
   }
 

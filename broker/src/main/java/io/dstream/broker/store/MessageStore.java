@@ -11,7 +11,7 @@ import java.util.Map;
  * <p>Threading: {@link #open}, {@link #read} and {@link #firstSequenceAtOrAfter} may be called from
  * any thread. Writes ({@link #append}, {@link #putState}, {@link #deleteUpTo},
  * {@link #setProducerVersion}, {@link #destroy}), {@link #record}, {@link #commit},
- * {@link #rollback} and {@link #compact} are called by exactly one thread, the
+ * {@link #syncIfDue}, {@link #rollback} and {@link #compact} are called by exactly one thread, the
  * {@link GroupCommitWriter}. Writes are invisible to a restart until {@link #commit} returns.
  */
 public interface MessageStore extends AutoCloseable {
@@ -88,8 +88,21 @@ public interface MessageStore extends AutoCloseable {
    */
   List<StoredMessage> read(long subjectId, long fromSequence, int maxMessages, long maxBytes);
 
-  /** Makes every write so far survive a restart, forcing the file when {@code mode} is {@link SyncMode#ALWAYS}. */
-  void commit(SyncMode mode);
+  /**
+   * Makes every write so far survive a restart of the broker process; with {@link SyncMode#ALWAYS}
+   * also forces the file before returning, so they survive power loss.
+   */
+  void commit();
+
+  /**
+   * With {@link SyncMode#OS}, forces the file if commits since the last force are older than the sync
+   * interval; nothing otherwise. Called by the writer thread when it is idle, so that an OS crash
+   * loses at most one interval of acknowledged writes even when nothing else is written.
+   */
+  void syncIfDue();
+
+  /** When a commit counts as done: see {@link #commit}. */
+  SyncMode syncMode();
 
   /** Drops every write since the last commit. */
   void rollback();

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -37,7 +38,6 @@ class GroupCommitWriterTest {
     final MvMessageStore real;
     final AtomicLong commitsReturned = new AtomicLong();
     final Map<String, Long> appliedBeforeCommit = new ConcurrentHashMap<>();
-    final AtomicReference<SyncMode> lastMode = new AtomicReference<>();
     volatile boolean failCommits;
 
     WatchedStore(MvMessageStore real) {
@@ -57,6 +57,8 @@ class GroupCommitWriterTest {
     @Override public void setProducerVersion(String subject, long version) { real.setProducerVersion(subject, version); }
     @Override public void destroy(String subject) { real.destroy(subject); }
     @Override public long firstSequenceAtOrAfter(long id, long timestampMs) { return real.firstSequenceAtOrAfter(id, timestampMs); }
+    @Override public void syncIfDue() { real.syncIfDue(); }
+    @Override public SyncMode syncMode() { return real.syncMode(); }
     @Override public void rollback() { real.rollback(); }
     @Override public void compact() { real.compact(); }
     @Override public void close() { real.close(); }
@@ -68,12 +70,11 @@ class GroupCommitWriterTest {
     }
 
     @Override
-    public void commit(SyncMode mode) {
+    public void commit() {
       if (failCommits) {
         throw new IllegalStateException("No space left on device");
       }
-      real.commit(mode);
-      lastMode.set(mode);
+      real.commit();
       commitsReturned.incrementAndGet();
     }
   }
@@ -86,9 +87,10 @@ class GroupCommitWriterTest {
   @BeforeEach
   void start() throws Exception {
     vertx = Vertx.vertx();
-    store = new WatchedStore(MvMessageStore.open(Files.createTempDirectory("dstream-writer"), 8));
+    store = new WatchedStore(MvMessageStore.open(Files.createTempDirectory("dstream-writer"), 8, SyncMode.ALWAYS,
+        Duration.ofMillis(200)));
     registry = new SimpleMeterRegistry();
-    writer = new GroupCommitWriter(store, SyncMode.ALWAYS, GroupCommitPolicy.DEFAULT, 1024, registry);
+    writer = new GroupCommitWriter(store, GroupCommitPolicy.DEFAULT, 1024, registry);
   }
 
   @AfterEach
@@ -112,7 +114,6 @@ class GroupCommitWriterTest {
     }
     assertTrue(done.await(60, TimeUnit.SECONDS));
     assertEquals(0, violations.get(), "a batch completed before its commit returned");
-    assertEquals(SyncMode.ALWAYS, store.lastMode.get());
     long commits = store.commitsReturned.get();
     assertTrue(commits < subjects * batchesPerSubject, "batches of different subjects share commits: " + commits);
     double flushes = registry.find("dstream_commits").counters().stream().mapToDouble(c -> c.count()).sum();
