@@ -99,9 +99,12 @@ start_ours() { # name port sync [java options...]
     jfr=("-XX:StartFlightRecording=filename=$JFR_DIR/$name.jfr,settings=profile,dumponexit=true")
   fi
   # The per-socket request rate limit is a protection against floods (default 100,000/s, burst
-  # 20,000), not a property under test; NATS and Redis have none by default.
+  # 20,000), not a property under test; NATS and Redis have none by default. The unacked window per
+  # subscriber is set to JetStream's consumer default (MaxAckPending 1,000; ours defaults to 256), so
+  # that replay and fan-out compare the same window.
   DSTREAM_HOST=127.0.0.1 DSTREAM_PORT=$port DSTREAM_DATA_DIR=$WORK/$name DSTREAM_SYNC=$sync \
     DSTREAM_API_KEY=$API_KEY DSTREAM_LOG_LEVEL=WARN DSTREAM_RATE_PER_SOCKET=1000000000 DSTREAM_RATE_BURST=1000000000 \
+    DSTREAM_MAX_IN_FLIGHT=1000 \
     java "$@" "${jfr[@]}" -jar "$BROKER_JAR" >"$WORK/$name.log" 2>&1 &
   PIDS+=($!)
   LAST_PID=$!

@@ -20,7 +20,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Scenario 6 (ours only): publishes one message to each of {@code subjects} subjects, waits until the
+ * Scenario 6 (ours only): publishes one message to each of {@code subjects} subjects (one records API
+ * {@code POST} each over keep-alive connections: a WebSocket per subject spent most of the broker's
+ * time on upgrade handshakes, which is not what the scenario measures), waits until the
  * broker has hibernated their actors, checks a sample of them still answers with its message, and
  * reads the broker's heap after a full GC (jcmd). The broker is started by the caller with the heap
  * under test (-Xmx1g) and a short idle timeout.
@@ -30,11 +32,13 @@ final class IdleSubjects {
   private static final Pattern ACTIVE = Pattern.compile("(?m)^dstream_actors_active (\\S+)");
   private static final Pattern HEAP_USED = Pattern.compile("total \\d+K, used (\\d+)K");
   private static final int SAMPLE = 200;
+  private static final String RECORD = "{\"records\":[{\"data\":\"" + "x".repeat(128) + "\"}]}";
 
   private final OursTarget target;
   private final String hostPort;
   private final String apiKey;
   private final PrintStream log;
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   private final String prefix = "idle." + Long.toString(System.currentTimeMillis() % 1_000_000_000L, 36) + ".";
 
   IdleSubjects(OursTarget target, String hostPort, String apiKey, PrintStream log) {
@@ -100,15 +104,16 @@ final class IdleSubjects {
   }
 
   private Future<Void> publishOne(Context context, int index) {
-    return target.connect(context, prefix + index).compose(socket -> {
-      V1Publisher publisher = new V1Publisher(socket, 1, 1, null);
-      publisher.start();
-      return publisher.done().eventually(socket::close);
-    });
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + hostPort + "/stream/" + prefix + index))
+        .header("auth", apiKey).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(RECORD)).build();
+    return Future.fromCompletionStage(http.sendAsync(request, HttpResponse.BodyHandlers.ofString()), context)
+        .compose(response -> response.statusCode() == 200 ? Future.<Void>succeededFuture()
+            : Future.failedFuture("POST to " + prefix + index + " answered " + response.statusCode() + ": "
+                + response.body()));
   }
 
   private double awaitHibernation(Deadline deadline) throws Exception {
-    HttpClient http = HttpClient.newHttpClient();
     HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + hostPort + "/metrics"))
         .header("Authorization", "Bearer " + apiKey).build();
     double active = Double.NaN;

@@ -53,6 +53,8 @@ public final class StreamActor {
   private static final Logger LOG = LoggerFactory.getLogger(StreamActor.class);
   private static final int FETCH_PAGE = 256;
   private static final long FETCH_MAX_BYTES = 4L * 1024 * 1024;
+  /** Pages read from the log kept for the subscribers behind the tail cache (see {@link FetchedPages}). */
+  private static final int FETCHED_PAGES = 8;
   /** A replay whose read failed (the bucket unreachable) tries again after this. */
   private static final long FETCH_RETRY_MS = 1_000;
   /** Readers one subject lets wait for its next write (long-poll and SSE requests). */
@@ -102,6 +104,7 @@ public final class StreamActor {
   private final Context context;
   private final StreamEnvironment env;
   private final MessageCache cache;
+  private final FetchedPages fetchedPages = new FetchedPages(FETCHED_PAGES, 2 * FETCH_MAX_BYTES);
   private final DedupWindow dedup;
   private final SubjectArchive archive;
   private final Map<Subscriber, Consumer> consumers = new LinkedHashMap<>();
@@ -499,6 +502,7 @@ public final class StreamActor {
     producerVersion = 0;
     lastTimestampMs = 0;
     cache.truncateAfter(0);
+    fetchedPages.clear();
     dedup.clear();
     List<Subscriber> subscribers = new ArrayList<>(consumers.keySet());
     consumers.clear();
@@ -584,6 +588,7 @@ public final class StreamActor {
     }
     inFlightAttributeWrites = 0;
     cache.dropUpTo(firstSequence - 1);
+    fetchedPages.dropBelow(firstSequence);
     for (Completion completion : completions) {
       completion.succeeded();
     }
@@ -921,12 +926,10 @@ public final class StreamActor {
           return;
         }
       }
-      StoredMessage readAhead = redelivery == null ? consumer.takeReadAhead(sequence) : null;
-      if (readAhead != null) {
-        deliverNext(consumer, sequence, new String(readAhead.payload(), StandardCharsets.UTF_8));
-        continue;
-      }
       CachedMessage cached = cache.get(sequence);
+      if (cached == null) {
+        cached = fetchedPages.get(sequence);
+      }
       if (cached == null) {
         fetch(consumer, sequence, redelivery != null ? 1 : FETCH_PAGE);
         return;
@@ -983,7 +986,7 @@ public final class StreamActor {
    */
   private Future<List<StoredMessage>> readLog(long from, int count) {
     long subjectIdToRead = subjectId;
-    return readLocal(subjectIdToRead, from, count, FETCH_MAX_BYTES).compose(local -> {
+    return readLocal(env, subjectIdToRead, from, count, FETCH_MAX_BYTES).compose(local -> {
       boolean missing = local.isEmpty() || local.get(0).sequence() > from;
       // With the manifest unknown (bucket unreachable) the segments are asked anyway: the read fails
       // and is retried, rather than the subscriber skipping messages that only the bucket holds.
@@ -1013,7 +1016,8 @@ public final class StreamActor {
     });
   }
 
-  private Future<List<StoredMessage>> readLocal(long id, long from, int count, long maxBytes) {
+  private static Future<List<StoredMessage>> readLocal(StreamEnvironment env, long id, long from, int count,
+                                                      long maxBytes) {
     return env.readers().executeBlocking(() -> env.store().read(id, from, count, maxBytes), false);
   }
 
@@ -1028,7 +1032,7 @@ public final class StreamActor {
 
     @Override
     public Future<List<StoredMessage>> readLocal(long from, int maxMessages, long maxBytes) {
-      return StreamActor.this.readLocal(subjectId, from, maxMessages, maxBytes);
+      return StreamActor.readLocal(env, subjectId, from, maxMessages, maxBytes);
     }
 
     @Override
@@ -1068,18 +1072,24 @@ public final class StreamActor {
         return;
       }
     }
+    List<CachedMessage> page = new ArrayList<>(fetched.size());
+    for (StoredMessage message : fetched) {
+      if (message.sequence() > lastDurable || !page.isEmpty()
+          && message.sequence() != page.get(page.size() - 1).sequence() + 1) {
+        break;
+      }
+      page.add(new CachedMessage(message.sequence(), message.timestampMs(),
+          new String(message.payload(), StandardCharsets.UTF_8), message.payload().length));
+    }
+    fetchedPages.add(page);
     int room = env.config().maxInFlight() - consumer.pending.size();
-    for (int i = 0; i < fetched.size(); i++) {
-      StoredMessage message = fetched.get(i);
+    for (int i = 0; i < page.size() && i < room; i++) {
+      CachedMessage message = page.get(i);
       boolean expected = redelivering ? message.sequence() == from : message.sequence() == consumer.nextSequence;
-      if (!expected || message.sequence() > lastDurable) {
+      if (!expected) {
         return;
       }
-      if (i >= room) {
-        consumer.keepReadAhead(fetched.subList(i, fetched.size()));
-        return;
-      }
-      deliverNext(consumer, message.sequence(), new String(message.payload(), StandardCharsets.UTF_8));
+      deliverNext(consumer, message.sequence(), message.json());
       if (redelivering) {
         return;
       }
@@ -1132,10 +1142,13 @@ public final class StreamActor {
       return null;
     }
     long id = subjectId;
+    StreamEnvironment environment = env;
+    // The reader must not capture this actor: the link can wait long for the bucket, and a retained
+    // actor (its message cache above all) cost 4 KB per hibernated subject while checkpoints lagged.
     archive.host(SubjectArchive.detachedHost(
         new SubjectArchive.Snapshot(firstSequence, lastDurable, state, durableProducerVersion, lastTimestampMs,
             attributes),
-        (from, maxMessages, maxBytes) -> readLocal(id, from, maxMessages, maxBytes)));
+        (from, maxMessages, maxBytes) -> readLocal(environment, id, from, maxMessages, maxBytes)));
     return archive;
   }
 }

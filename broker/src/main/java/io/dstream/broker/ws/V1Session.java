@@ -55,6 +55,10 @@ final class V1Session implements Subscriber {
   private final BrokerMetrics metrics;
   private final V1FrameParser parser;
   private final Permissions permissions;
+  // Decided once: the socket is bound to one subject and its credential does not change while it is
+  // open (an expiring token closes it). Matching the patterns per frame was 4 % of a publish.
+  private final boolean mayPublish;
+  private final boolean maySubscribe;
   private final ConnectionLimits limits;
   private final TokenBucket requestRate;
   private final V1MessageAssembler assembler;
@@ -78,6 +82,8 @@ final class V1Session implements Subscriber {
     this.metrics = metrics;
     this.parser = parser;
     this.permissions = permissions;
+    this.mayPublish = permissions.mayPublish(actor.subject());
+    this.maySubscribe = permissions.maySubscribe(actor.subject());
     this.limits = limits;
     this.requestRate = new TokenBucket(limits.requestsPerSecond(), limits.requestBurst(), System.nanoTime());
     this.assembler = new V1MessageAssembler(maxMessageBytes);
@@ -192,14 +198,13 @@ final class V1Session implements Subscriber {
   }
 
   private boolean permitted(V1Frame frame) {
-    String subject = actor.subject();
     if (frame.command() == null) {
-      return permissions.mayPublish(subject);
+      return mayPublish;
     }
     return switch (frame.command()) {
-      case "putState", "deleteMessages" -> permissions.mayPublish(subject);
+      case "putState", "deleteMessages" -> mayPublish;
       case "unsubscribe" -> true;
-      default -> permissions.maySubscribe(subject);
+      default -> maySubscribe;
     };
   }
 

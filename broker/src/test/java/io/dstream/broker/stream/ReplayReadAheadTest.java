@@ -9,6 +9,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -17,9 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A replay from the store reads whole pages and keeps what is beyond the ack window as read-ahead:
- * every sequence still arrives once and in order, and messages deleted meanwhile are not pushed
- * from the read-ahead.
+ * A replay from the store reads whole pages and keeps what is beyond the ack window in the actor's
+ * {@link FetchedPages}, shared by its subscribers: every sequence still arrives once and in order at
+ * each of them, and messages deleted meanwhile are not pushed from a kept page.
  */
 class ReplayReadAheadTest {
 
@@ -84,6 +85,44 @@ class ReplayReadAheadTest {
       assertEquals(0, sequences.stream().filter(s -> s > 28 && s <= 200).count(),
           "deleted messages pushed from the read-ahead: " + sequences);
       assertEquals(100, sequences.stream().filter(s -> s > 200).count());
+    }
+  }
+
+  @Test
+  void subscribersReplayingTogetherShareThePagesAndEachGetsEverySequenceOnce() throws Exception {
+    int subscribers = 4;
+    int messages = 120;
+    try (V1TestClient publisher = V1TestClient.connect(vertx, broker.port(), "ahead.shared", TestBroker.API_KEY)) {
+      for (int i = 0; i < messages; i++) {
+        publisher.request(i);
+      }
+      List<V1TestClient> clients = new ArrayList<>();
+      try {
+        for (int c = 0; c < subscribers; c++) {
+          V1TestClient client = V1TestClient.connect(vertx, broker.port(), "ahead.shared", TestBroker.API_KEY);
+          clients.add(client);
+          client.command("subscribe");
+        }
+        // Round robin, a few acks each, so the subscribers move through the same pages at once.
+        long[] next = new long[subscribers];
+        Arrays.fill(next, 1);
+        while (Arrays.stream(next).anyMatch(n -> n <= messages)) {
+          for (int c = 0; c < subscribers; c++) {
+            for (int k = 0; k < 3 && next[c] <= messages; k++) {
+              JsonObject push = clients.get(c).nextPush();
+              assertEquals(next[c], push.getLong("sequence"), "subscriber " + c);
+              assertEquals((int) next[c] - 1, push.getInteger("data"));
+              clients.get(c).ack(push);
+              next[c]++;
+            }
+          }
+        }
+        for (V1TestClient client : clients) {
+          assertNull(client.pushes.poll(200, TimeUnit.MILLISECONDS), "a push after the last message");
+        }
+      } finally {
+        clients.forEach(V1TestClient::close);
+      }
     }
   }
 }
