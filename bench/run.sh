@@ -1,25 +1,27 @@
 #!/usr/bin/env bash
 # Benchmarks side by side (issue 6): our broker (DSTREAM_SYNC=always and os) vs NATS JetStream,
-# core NATS and Redis Streams, all on 127.0.0.1 with data under one temp dir, interleaved in one
-# run. Prints one Markdown table (median, min-max, ratio ours/theirs) and stops every server.
+# core NATS, Redis Streams and the npm Durable Streams reference server, all on 127.0.0.1 with data
+# under one temp dir, interleaved in one run. Prints one Markdown table (median, min-max, ratio
+# ours/theirs) and stops every server.
 #
-#   bench/run.sh                  the full run (scenarios 1-6, 3 repeats; 8 minutes, then up to 45 for 6)
+#   bench/run.sh                  the full run (scenarios 1-5 and 7, 3 repeats; 15-20 minutes, then up to 45 for 6)
 #   bench/run.sh --quick          tiny counts, 1 repeat: proves the harness works (CI)
 #   bench/run.sh --repeats 5      more repeats
-#   bench/run.sh --scenarios 1,3  only these of 1-5 (scenario 6 runs unless --skip-idle)
+#   bench/run.sh --scenarios 1,7  only these of 1-5 and 7 (scenario 6 runs unless --skip-idle)
 #   bench/run.sh --skip-idle      no scenario 6 (it publishes to 1,000,000 subjects)
 #   bench/run.sh --skip-sockets   no idle-sockets step (10,000 subscribed WebSockets, broker memory per socket)
 #   bench/run.sh --jfr            record our brokers with JFR into bench/target/jfr/
 #
-# Scenario 7 (HTTP records API, Durable Streams vs the npm reference server) is not here yet:
-# it waits for the HTTP views.
+# Scenario 7 (HTTP) runs the records API (ours only) and the Durable Streams protocol against
+# @durable-streams/server, installed with npm into bench/target/ds-reference (pinned version).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 QUICK=0
 REPEATS=3
-SCENARIOS=1,2,3,4,5
+SCENARIOS=1,2,3,4,5,7
+DS_REFERENCE_VERSION=0.3.7
 IDLE=1
 SOCKETS=1
 JFR=0
@@ -31,7 +33,7 @@ while [ $# -gt 0 ]; do
     --skip-idle) IDLE=0 ;;
     --skip-sockets) SOCKETS=0 ;;
     --jfr) JFR=1 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -43,6 +45,7 @@ log() { echo "[bench] $*"; }
 missing=()
 command -v nats-server >/dev/null || missing+=(nats-server)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]} from the Debian packages"
   SUDO=
@@ -59,6 +62,17 @@ if stale "$BROKER_JAR" broker/src broker/pom.xml pom.xml || stale "$BENCH_JAR" b
   mvn -B -q -DskipTests -pl broker,bench -am package
 fi
 
+# The Durable Streams reference server: the npm package, pinned, in a cache beside the jars, started
+# by a small script (it is a library) that must sit next to its node_modules to import it.
+DS_REFERENCE_DIR=$ROOT/bench/target/ds-reference
+if [ "$(node -p "try { require('$DS_REFERENCE_DIR/node_modules/@durable-streams/server/package.json').version } catch (e) { '' }" 2>/dev/null)" != "$DS_REFERENCE_VERSION" ]; then
+  log "installing @durable-streams/server@$DS_REFERENCE_VERSION with npm"
+  mkdir -p "$DS_REFERENCE_DIR"
+  printf '{"name":"ds-reference","private":true,"type":"module"}\n' > "$DS_REFERENCE_DIR/package.json"
+  (cd "$DS_REFERENCE_DIR" && npm install --no-audit --no-fund --loglevel=error "@durable-streams/server@$DS_REFERENCE_VERSION" >/dev/null)
+fi
+cp bench/reference/ds-reference-server.mjs "$DS_REFERENCE_DIR/"
+
 # ---- servers -----------------------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dstream-bench.XXXXXX")
 PIDS=()
@@ -73,8 +87,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mapfile -t PORTS < <(java -jar "$BENCH_JAR" free-ports 5)
-P_ALWAYS=${PORTS[0]} P_OS=${PORTS[1]} P_NATS=${PORTS[2]} P_REDIS=${PORTS[3]} P_IDLE=${PORTS[4]}
+mapfile -t PORTS < <(java -jar "$BENCH_JAR" free-ports 6)
+P_ALWAYS=${PORTS[0]} P_OS=${PORTS[1]} P_NATS=${PORTS[2]} P_REDIS=${PORTS[3]} P_IDLE=${PORTS[4]} P_DSREF=${PORTS[5]}
 API_KEY=bench
 JFR_DIR=$ROOT/bench/target/jfr
 
@@ -126,24 +140,30 @@ redis-server --bind 127.0.0.1 --port "$P_REDIS" --dir "$WORK/redis" --appendonly
   --save "" --protected-mode no --daemonize no >"$WORK/redis.log" 2>&1 &
 PIDS+=($!)
 PID_REDIS=$!
+# The Durable Streams reference server with its file-backed store (fdatasync per append).
+mkdir -p "$WORK/ds-reference"
+node "$DS_REFERENCE_DIR/ds-reference-server.mjs" "$P_DSREF" "$WORK/ds-reference" >"$WORK/ds-reference.log" 2>&1 &
+PIDS+=($!)
+PID_DSREF=$!
 
 wait_ready ours-always curl -sf "http://127.0.0.1:$P_ALWAYS/health"
 wait_ready ours-os curl -sf "http://127.0.0.1:$P_OS/health"
 wait_ready nats bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_NATS"
 wait_ready redis redis-cli -h 127.0.0.1 -p "$P_REDIS" ping
+wait_ready ds-reference grep -q "listening on" "$WORK/ds-reference.log"
 
 log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(java -version 2>&1 | head -1)"
-log "versions: $(nats-server --version), $(redis-server --version | cut -d' ' -f1-3)"
+log "versions: $(nats-server --version), $(redis-server --version | cut -d' ' -f1-3), node $(node --version), @durable-streams/server $DS_REFERENCE_VERSION"
 
-# ---- scenarios 1-5, interleaved -----------------------------------------------------------------
+# ---- scenarios 1-5 and 7, interleaved -----------------------------------------------------------
 RESULTS=$WORK/results.log
 MATRIX=(matrix --ours-always "127.0.0.1:$P_ALWAYS" --ours-os "127.0.0.1:$P_OS" --api-key "$API_KEY"
-  --nats "nats://127.0.0.1:$P_NATS" --redis "127.0.0.1:$P_REDIS" --repeats "$REPEATS" --scenarios "$SCENARIOS"
+  --nats "nats://127.0.0.1:$P_NATS" --redis "127.0.0.1:$P_REDIS" --ds-reference "127.0.0.1:$P_DSREF" --repeats "$REPEATS" --scenarios "$SCENARIOS"
   --table "$WORK/table.md" --pid "ours-always=$PID_ALWAYS" --pid "ours-os=$PID_OS" --pid "jetstream=$PID_NATS"
-  --pid "nats-core=$PID_NATS" --pid "redis=$PID_REDIS")
+  --pid "nats-core=$PID_NATS" --pid "redis=$PID_REDIS" --pid "ds-reference=$PID_DSREF")
 if [ $QUICK = 1 ]; then MATRIX+=(--quick --timeout-s 30); fi
 status=0
-timeout --kill-after=10 $((QUICK == 1 ? 120 : 3600)) java -jar "$BENCH_JAR" "${MATRIX[@]}" | tee -a "$RESULTS" \
+timeout --kill-after=10 $((QUICK == 1 ? 240 : 3600)) java -jar "$BENCH_JAR" "${MATRIX[@]}" | tee -a "$RESULTS" \
   || status=$?
 
 # ---- scenario 6: idle subjects in a 1 GiB heap (ours only) --------------------------------------
@@ -197,8 +217,7 @@ fi
 echo
 java -jar "$BENCH_JAR" table "$RESULTS"
 echo
-echo "scenario 6 (idle subjects): $IDLE_STATUS; scenario 7 (HTTP views): pending the HTTP views"
-echo "idle WebSockets (issue 7): $SOCKETS_STATUS"
+echo "scenario 6 (idle subjects): $IDLE_STATUS; idle WebSockets (issue 7): $SOCKETS_STATUS"
 if [ $status != 0 ]; then echo "some runs failed or timed out: see the lines above the table"; fi
 if [ $QUICK = 1 ]; then echo "(--quick: tiny counts, the numbers mean nothing)"; fi
 exit $status

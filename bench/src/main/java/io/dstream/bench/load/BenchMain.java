@@ -19,7 +19,8 @@ import java.util.concurrent.Callable;
 
 /** {@code java -jar bench/target/bench.jar}: the load generators behind bench/run.sh. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-    description = "Load generators: our broker vs NATS JetStream, core NATS and Redis Streams (issue 6).",
+    description = "Load generators: our broker vs NATS JetStream, core NATS, Redis Streams and the Durable Streams "
+        + "reference server (issue 6).",
     subcommands = {BenchMain.MatrixCommand.class, BenchMain.IdleCommand.class, BenchMain.SocketsCommand.class,
         BenchMain.TableCommand.class,
         BenchMain.FreePortsCommand.class})
@@ -33,7 +34,7 @@ public final class BenchMain {
   }
 
   @Command(name = "matrix", mixinStandardHelpOptions = true,
-      description = "Runs scenarios 1-5 against every given system, interleaved, and prints the table.")
+      description = "Runs scenarios 1-5 and 7 against every given system, interleaved, and prints the table.")
   static final class MatrixCommand implements Callable<Integer> {
 
     @Option(names = "--ours-always", description = "host:port of our broker with DSTREAM_SYNC=always")
@@ -46,11 +47,13 @@ public final class BenchMain {
     String nats;
     @Option(names = "--redis", description = "host:port of a redis-server")
     String redis;
+    @Option(names = "--ds-reference", description = "host:port of the npm Durable Streams reference server (7)")
+    String dsReference;
     @Option(names = "--quick", description = "tiny counts: proves the harness works, numbers mean nothing")
     boolean quick;
     @Option(names = "--repeats", defaultValue = "3")
     int repeats;
-    @Option(names = "--scenarios", split = ",", defaultValue = "1,2,3,4,5")
+    @Option(names = "--scenarios", split = ",", defaultValue = "1,2,3,4,5,7")
     List<Integer> scenarios;
     @Option(names = "--timeout-s", description = "bound of one scenario run against one system", defaultValue = "180")
     long timeoutSeconds;
@@ -77,6 +80,9 @@ public final class BenchMain {
         if (redis != null) {
           targets.add(new RedisTarget(redis, timeoutMs));
         }
+        if (dsReference != null) {
+          targets.add(new DsReferenceTarget(dsReference));
+        }
         Set<Scenario> selected = EnumSet.noneOf(Scenario.class);
         for (Scenario scenario : Scenario.values()) {
           if (scenarios.contains(scenario.number) && scenario != Scenario.IDLE && scenario != Scenario.SOCKETS) {
@@ -84,7 +90,8 @@ public final class BenchMain {
           }
         }
         PrintStream out = System.out;
-        ResultTable table = new Matrix(targets, quick ? Counts.QUICK : Counts.FULL, repeats, selected, serverPids, out).run();
+        ResultTable table = new Matrix(targets, quick ? Counts.QUICK : Counts.FULL,
+            quick ? HttpCounts.QUICK : HttpCounts.FULL, timeoutMs, repeats, selected, serverPids, out).run();
         String markdown = table.markdown();
         if (tableFile != null) {
           Files.writeString(tableFile, markdown, StandardCharsets.UTF_8);

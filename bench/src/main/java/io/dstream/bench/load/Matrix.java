@@ -9,9 +9,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Runs scenarios 1–5 against every target, interleaved: for each scenario, each repeat runs every
- * system once before the next repeat starts, so load from the rest of the machine spreads over all
- * of them. Every subject (stream, key) is fresh. A scenario that fails or times out for a system is
+ * Runs scenarios 1–5 and 7 against every target, interleaved: for each scenario, each repeat runs
+ * every system once before the next repeat starts, so load from the rest of the machine spreads over
+ * all of them. Every subject (stream, key) is fresh. A scenario that fails or times out for a system is
  * reported and the run goes on.
  *
  * <p>Before its measured repeats, each scenario runs once more against every system unrecorded (as
@@ -27,15 +27,19 @@ final class Matrix {
   private final Set<Scenario> scenarios;
   private final PrintStream log;
   private final Map<String, Long> serverPids;
+  private final HttpCounts httpCounts;
+  private final long timeoutMs;
   /** Off during warm-up runs, whose numbers are not recorded. */
   private boolean recording = true;
   private final ResultTable table = new ResultTable();
   private final String runId = Long.toString(System.currentTimeMillis() % 1_000_000_000L, 36);
 
   /** {@code serverPids}: the server process of each system, for CPU per message (may be empty). */
-  Matrix(List<Target> targets, Counts counts, int repeats, Set<Scenario> scenarios, Map<String, Long> serverPids,
-         PrintStream log) {
+  Matrix(List<Target> targets, Counts counts, HttpCounts httpCounts, long timeoutMs, int repeats,
+         Set<Scenario> scenarios, Map<String, Long> serverPids, PrintStream log) {
     this.targets = targets;
+    this.httpCounts = httpCounts;
+    this.timeoutMs = timeoutMs;
     this.serverPids = serverPids;
     this.counts = counts;
     this.repeats = repeats;
@@ -49,6 +53,10 @@ final class Matrix {
         continue;
       }
       log.println("== scenario " + scenario.number + ": " + scenario.title);
+      if (scenario == Scenario.HTTP) {
+        runHttp();
+        continue;
+      }
       List<Target> preloaded = scenario == Scenario.REPLAY ? preload() : targets;
       warmUp(scenario, preloaded);
       for (int repeat = 1; repeat <= repeats; repeat++) {
@@ -78,6 +86,17 @@ final class Matrix {
     } finally {
       recording = true;
     }
+  }
+
+  private void runHttp() {
+    List<HttpTarget> http = new ArrayList<>();
+    for (Target target : targets) {
+      if (target instanceof HttpTarget httpTarget && target.supports(Scenario.HTTP)) {
+        http.add(httpTarget);
+      }
+    }
+    new HttpScenario(http, httpCounts, timeoutMs, serverPids, "bench." + runId + ".http", log, this::add,
+        system -> table.failed(Scenario.HTTP, system)).run(repeats);
   }
 
   /** Stores the replay messages once per system (not measured); the replays read them repeatedly. */
@@ -160,10 +179,12 @@ final class Matrix {
   }
 
   private void record(Scenario scenario, String system, String metric, double value, boolean higherIsBetter) {
-    if (!recording) {
-      return;
+    if (recording) {
+      add(new Measurement(scenario, system, metric, value, higherIsBetter));
     }
-    Measurement measurement = new Measurement(scenario, system, metric, value, higherIsBetter);
+  }
+
+  private void add(Measurement measurement) {
     log.println(measurement.line());
     table.add(measurement);
   }

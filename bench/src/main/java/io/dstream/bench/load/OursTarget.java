@@ -24,7 +24,7 @@ import java.util.concurrent.TimeoutException;
  * client library in between) so the numbers are the broker's. Each socket lives on one event-loop
  * context and is only touched there.
  */
-final class OursTarget implements Target {
+final class OursTarget implements Target, HttpTarget {
 
   private final String name;
   private final String host;
@@ -35,6 +35,7 @@ final class OursTarget implements Target {
   private final WebSocketClient client;
   private final List<Context> contexts = new ArrayList<>();
   private int nextContext;
+  private HttpLoad http;
 
   OursTarget(String name, String hostPort, String apiKey, long timeoutMs) throws Exception {
     this.name = name;
@@ -64,6 +65,19 @@ final class OursTarget implements Target {
 
   @Override
   public boolean supports(Scenario scenario) {
+    return true;
+  }
+
+  @Override
+  public synchronized HttpLoad http() {
+    if (http == null) {
+      http = new HttpLoad(vertx, name, host + ":" + port, apiKey, 64);
+    }
+    return http;
+  }
+
+  @Override
+  public boolean hasRecordsApi() {
     return true;
   }
 

@@ -42,6 +42,24 @@ final class Payload {
     return "{\"data\":" + new String(body, StandardCharsets.US_ASCII) + ",\"cMsgId\":" + cMsgId + ",\"clientId\":1}";
   }
 
+  /** A 128-byte JSON string (quotes included) starting with the publish time: a record of the HTTP views. */
+  static String jsonString(long nanos) {
+    byte[] body = PADDING.clone();
+    body[0] = '"';
+    writeTime(body, 1, nanos);
+    body[SIZE - 1] = '"';
+    return new String(body, StandardCharsets.US_ASCII);
+  }
+
+  /** The publish time in a JSON string {@link #jsonString} made, which starts at {@code offset} of {@code text}. */
+  static long nanosOfJson(String text, int offset) {
+    long value = 0;
+    for (int i = offset + 1; i <= offset + TIME_DIGITS; i++) {
+      value = value * 10 + (text.charAt(i) - '0');
+    }
+    return value;
+  }
+
   /** The publish time in raw bytes. */
   static long nanos(byte[] body) {
     return readTime(body, 0);

@@ -1,6 +1,6 @@
 package io.dstream.bench.load;
 
-/** The scenarios of issue 6 (7, the HTTP views, is not built yet) and the idle sockets of issue 7. */
+/** The scenarios of issue 6 and the idle sockets of issue 7. */
 enum Scenario {
   PUBLISH(1, "pipelined acknowledged publish, window 1000"),
   SYNC(2, "synchronous publish round trip, 1 in flight"),
@@ -9,6 +9,8 @@ enum Scenario {
   SUBJECTS(5, "many subjects: 10 publishers spread over the subjects"),
   /** Ours only, run apart by {@link IdleSubjects} against a broker with the heap under test. */
   IDLE(6, "idle subjects held after hibernation"),
+  /** Records API (ours only) and Durable Streams protocol vs the reference server, run by {@link HttpScenario}. */
+  HTTP(7, "HTTP: records API batch publish and long-poll; Durable Streams append and catch-up read"),
   /** Issue 7, ours only, run apart by {@link IdleSockets} against a broker with a short ping interval. */
   SOCKETS(8, "idle subscribed WebSockets held, broker memory per socket");
 

@@ -1,0 +1,153 @@
+package io.dstream.bench.load;
+
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Scenario 7, the HTTP views: each part runs against every system that has it before the next part,
+ * and each repeat runs every part before the next repeat. Every part gets its own server CPU per
+ * message. Streams and subjects are fresh per run (the catch-up read reads the JSON stream the
+ * batched appends of the same repeat wrote).
+ */
+final class HttpScenario {
+
+  /** The parts of scenario 7, in the table's order; the metric names are the table's rows. */
+  private enum Part {
+    RECORDS_PUBLISH("records POST ×100 msg/s"),
+    RECORDS_LONG_POLL("records long-poll delivered msg/s"),
+    DS_APPEND("DS append ×1 msg/s"),
+    DS_APPEND_BATCH("DS append JSON ×100 msg/s"),
+    DS_CATCH_UP("DS catch-up read JSON msg/s");
+
+    final String metric;
+
+    Part(String metric) {
+      this.metric = metric;
+    }
+
+    /** The metric's name without its unit, for the CPU row of the part. */
+    String label() {
+      return metric.substring(0, metric.lastIndexOf(' '));
+    }
+
+    boolean ranOn(HttpTarget target) {
+      return target.hasRecordsApi() || (this != RECORDS_PUBLISH && this != RECORDS_LONG_POLL);
+    }
+  }
+
+  private final List<HttpTarget> targets;
+  private final HttpCounts counts;
+  private final long timeoutMs;
+  private final Map<String, Long> serverPids;
+  private final String prefix;
+  private final PrintStream log;
+  private final Consumer<Measurement> record;
+  private final Consumer<String> failed;
+
+  /** {@code prefix}: makes names unique to this run; {@code failed} gets the system of a failed part. */
+  HttpScenario(List<HttpTarget> targets, HttpCounts counts, long timeoutMs, Map<String, Long> serverPids, String prefix,
+               PrintStream log, Consumer<Measurement> record, Consumer<String> failed) {
+    this.targets = targets;
+    this.counts = counts;
+    this.timeoutMs = timeoutMs;
+    this.serverPids = serverPids;
+    this.prefix = prefix;
+    this.log = log;
+    this.record = record;
+    this.failed = failed;
+  }
+
+  void run(int repeats) {
+    warmUp();
+    for (int repeat = 1; repeat <= repeats; repeat++) {
+      for (Part part : Part.values()) {
+        for (HttpTarget target : targets) {
+          if (part.ranOn(target)) {
+            runOne(part, target, repeat);
+          }
+        }
+      }
+    }
+  }
+
+  /** Every part once on every system, unrecorded, as {@link Matrix} warms the other scenarios up. */
+  private void warmUp() {
+    for (HttpTarget target : targets) {
+      for (Part part : Part.values()) {
+        try {
+          if (part.ranOn(target)) {
+            measure(part, target, 0);
+          }
+        } catch (Exception e) {
+          log.println("warm-up of " + target.name() + " (" + part.metric + ") failed: " + e);
+        }
+      }
+    }
+  }
+
+  private void runOne(Part part, HttpTarget target, int repeat) {
+    long pid = serverPids.getOrDefault(target.name(), 0L);
+    long cpuBefore = pid > 0 ? ProcessCpu.millis(pid) : -1;
+    try {
+      long messages = measure(part, target, repeat);
+      long cpuAfter = pid > 0 ? ProcessCpu.millis(pid) : -1;
+      if (cpuBefore >= 0 && cpuAfter >= 0) {
+        record(target, part.label() + " server CPU µs/msg", (cpuAfter - cpuBefore) * 1000.0 / messages, false);
+      }
+    } catch (Exception e) {
+      log.println("scenario 7 (" + part.metric + ") on " + target.name() + " (run " + repeat + ") failed: " + e);
+      failed.accept(target.name());
+    }
+  }
+
+  /** Runs one part once and records its numbers (repeat 0: the warm-up, not recorded); returns the messages. */
+  private long measure(Part part, HttpTarget target, int repeat) throws Exception {
+    Deadline deadline = new Deadline(timeoutMs);
+    HttpLoad http = target.http();
+    String name = prefix + "." + repeat + "." + target.name();
+    switch (part) {
+      case RECORDS_PUBLISH -> {
+        double rate = http.recordsPublish(name + ".records", counts.records(), counts.perPost(),
+            counts.postsInFlight(), deadline);
+        recordRun(repeat, target, part.metric, rate, true);
+        return counts.records();
+      }
+      case RECORDS_LONG_POLL -> {
+        HttpLoad.LongPoll result = http.recordsLongPoll(name + ".longpoll", counts.records(), counts.perPost(),
+            counts.postsInFlight(), deadline);
+        recordRun(repeat, target, part.metric, result.deliveredPerSecond(), true);
+        recordRun(repeat, target, "records long-poll p99 publish→read µs", result.p99Micros(), false);
+        return counts.records();
+      }
+      case DS_APPEND -> {
+        double rate = http.dsAppend(name + ".single", counts.appends(), 1, counts.appendsInFlight(), deadline);
+        recordRun(repeat, target, part.metric, rate, true);
+        return counts.appends();
+      }
+      case DS_APPEND_BATCH -> {
+        double rate = http.dsAppend(name + ".batch", counts.records(), counts.perPost(), counts.postsInFlight(),
+            deadline);
+        recordRun(repeat, target, part.metric, rate, true);
+        return counts.records();
+      }
+      case DS_CATCH_UP -> {
+        double rate = http.dsCatchUp(name + ".batch", counts.records(), counts.readPasses(), deadline);
+        recordRun(repeat, target, part.metric, rate, true);
+        return (long) counts.records() * counts.readPasses();
+      }
+      default -> throw new IllegalArgumentException(part.name());
+    }
+  }
+
+  private void recordRun(int repeat, HttpTarget target, String metric, double value, boolean higherIsBetter) {
+    if (repeat > 0) {
+      record(target, metric, value, higherIsBetter);
+    }
+  }
+
+  private void record(HttpTarget target, String metric, double value, boolean higherIsBetter) {
+    record.accept(new Measurement(Scenario.HTTP, target.name(), metric, value, higherIsBetter));
+  }
+}
