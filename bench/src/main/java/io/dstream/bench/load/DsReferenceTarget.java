@@ -4,10 +4,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import org.HdrHistogram.Histogram;
 
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-
 /**
  * The npm Durable Streams reference server ({@code @durable-streams/server}, file-backed store),
  * scenario 7 only: it speaks the Durable Streams protocol and nothing else of the matrix.
@@ -68,13 +64,8 @@ final class DsReferenceTarget implements Target, HttpTarget {
     throw new UnsupportedOperationException(NAME + " runs scenario 7 only");
   }
 
-  /** Narrower than {@link Target#close()}: an interrupt is kept as the thread's status, not thrown. */
   @Override
-  public void close() throws ExecutionException, TimeoutException {
-    try {
-      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+  public void close() {
+    OursTarget.close(vertx);
   }
 }
