@@ -129,13 +129,9 @@ public final class BenchMain {
 
     @Override
     public Integer call() throws Exception {
-      // try/finally, not try-with-resources: close() may throw InterruptedException (-Xlint:try).
-      OursTarget target = new OursTarget(ResultTable.OURS_ALWAYS, ours, apiKey, timeoutSeconds * 1000);
-      try {
+      try (OursTarget target = new OursTarget(ResultTable.OURS_ALWAYS, ours, apiKey, timeoutSeconds * 1000)) {
         new IdleSubjects(target, ours, apiKey, System.out).run(subjects, concurrency, brokerPid, budgetSeconds * 1000,
             timeoutSeconds * 1000);
-      } finally {
-        target.close();
       }
       return 0;
     }
