@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * {@link MessageStore} on an H2 MVStore file ({@code dstream.mv.db} in the data dir), used directly
@@ -40,7 +41,8 @@ import java.util.concurrent.TimeUnit;
  * mode makes safe: 0 with {@link SyncMode#ALWAYS} (every commit, compactions included, is forced
  * before the next one can reuse space), twice the sync interval with {@link SyncMode#OS}, where the
  * file is forced before a commit whenever the last force is older than the interval, so a chunk is
- * only reused once the version that freed it was forced.
+ * only reused once the version that freed it was forced. A read on any other thread registers the
+ * version it traverses ({@link #reading}), so the writer cannot reuse a chunk under it either.
  *
  * <p>A rollback must only undo the writer's writes, not subjects that readers created meanwhile
  * (their actors hold the ids), so creations since the last commit are remembered and re-applied.
@@ -114,6 +116,10 @@ public final class MvMessageStore implements MessageStore {
 
   @Override
   public SubjectRecord open(String subject) {
+    return reading(() -> openRecord(subject));
+  }
+
+  private SubjectRecord openRecord(String subject) {
     byte[] encoded = subjects.get(subject);
     if (encoded != null) {
       return SubjectRecord.decode(encoded);
@@ -133,12 +139,31 @@ public final class MvMessageStore implements MessageStore {
 
   @Override
   public SubjectRecord find(String subject) {
-    byte[] encoded = subjects.get(subject);
+    byte[] encoded = reading(() -> subjects.get(subject));
     return encoded == null ? null : SubjectRecord.decode(encoded);
+  }
+
+  /**
+   * Runs a read made on a thread other than the writer's with the store version it traverses
+   * registered: chunks of a registered version are not reused, whatever the retention (see the
+   * class comment); without it concurrent reads failed with "Chunk not found".
+   */
+  private <T> T reading(Supplier<T> read) {
+    MVStore current = store;
+    MVStore.TxCounter usage = current.registerVersionUsage();
+    try {
+      return read.get();
+    } finally {
+      current.deregisterVersionUsage(usage);
+    }
   }
 
   @Override
   public List<Map.Entry<String, SubjectRecord>> subjects(String after, int limit) {
+    return reading(() -> subjectsPage(after, limit));
+  }
+
+  private List<Map.Entry<String, SubjectRecord>> subjectsPage(String after, int limit) {
     List<Map.Entry<String, SubjectRecord>> page = new ArrayList<>(Math.min(limit, 1024));
     String name = after == null ? subjects.ceilingKey("") : subjects.higherKey(after);
     while (name != null && page.size() < limit) {
@@ -208,6 +233,10 @@ public final class MvMessageStore implements MessageStore {
 
   @Override
   public long firstSequenceAtOrAfter(long subjectId, long timestampMs) {
+    return reading(() -> searchFirstAtOrAfter(subjectId, timestampMs));
+  }
+
+  private long searchFirstAtOrAfter(long subjectId, long timestampMs) {
     MessageKey first = messages.ceilingKey(new MessageKey(subjectId, 0));
     MessageKey last = messages.lowerKey(new MessageKey(subjectId + 1, 0));
     if (first == null || last == null || first.subjectId() != subjectId || last.subjectId() != subjectId) {
@@ -304,6 +333,10 @@ public final class MvMessageStore implements MessageStore {
 
   @Override
   public List<StoredMessage> read(long subjectId, long fromSequence, int maxMessages, long maxBytes) {
+    return reading(() -> readPage(subjectId, fromSequence, maxMessages, maxBytes));
+  }
+
+  private List<StoredMessage> readPage(long subjectId, long fromSequence, int maxMessages, long maxBytes) {
     List<StoredMessage> result = new ArrayList<>(Math.min(maxMessages, 256));
     Cursor<MessageKey, MessageValue> cursor = messages.cursor(new MessageKey(subjectId, fromSequence));
     long bytes = 0;
