@@ -67,7 +67,7 @@ public final class FilesApi {
       // The router pauses every request; one whose body nobody reads (every answer but an upload's,
       // refused uploads included) must still be read to its end, or its keep-alive connection cannot
       // carry the next request, and a connection closed with unread bytes is reset, which can cost
-      // the client the answer already sent (seen as a 400 with an empty body).
+      // the client the answer already sent.
       ctx.request().resume();
     }
   }
