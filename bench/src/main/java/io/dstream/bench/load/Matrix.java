@@ -29,8 +29,6 @@ final class Matrix {
   private final Map<String, Long> serverPids;
   private final HttpCounts httpCounts;
   private final long timeoutMs;
-  /** Off during warm-up runs, whose numbers are not recorded. */
-  private boolean recording = true;
   private final ResultTable table = new ResultTable();
   private final String runId = Long.toString(System.currentTimeMillis() % 1_000_000_000L, 36);
 
@@ -70,21 +68,16 @@ final class Matrix {
     return table;
   }
 
-  /** Runs the scenario once on every target without recording it (see the class comment). */
+  /** Runs the scenario once on every target as repeat 0, which is not recorded (see the class comment). */
   private void warmUp(Scenario scenario, List<Target> warming) {
-    recording = false;
-    try {
-      for (Target target : warming) {
-        if (target.supports(scenario)) {
-          try {
-            measure(scenario, target, 0);
-          } catch (Exception e) {
-            log.println("warm-up of scenario " + scenario.number + " on " + target.name() + " failed: " + e);
-          }
+    for (Target target : warming) {
+      if (target.supports(scenario)) {
+        try {
+          measure(scenario, target, 0);
+        } catch (Exception e) {
+          log.println("warm-up of scenario " + scenario.number + " on " + target.name() + " failed: " + e);
         }
       }
-    } finally {
-      recording = true;
     }
   }
 
@@ -130,7 +123,7 @@ final class Matrix {
       long messages = measure(scenario, target, repeat);
       long cpuAfter = pid > 0 ? ProcessCpu.millis(pid) : -1;
       if (cpuBefore >= 0 && cpuAfter >= 0 && messages > 0) {
-        record(scenario, system, "server CPU µs/msg", (cpuAfter - cpuBefore) * 1000.0 / messages, false);
+        record(repeat, scenario, system, "server CPU µs/msg", (cpuAfter - cpuBefore) * 1000.0 / messages, false);
       }
     } catch (Exception e) {
       log.println("scenario " + scenario.number + " on " + system + " (run " + repeat + ") failed: " + e);
@@ -138,31 +131,34 @@ final class Matrix {
     }
   }
 
-  /** Runs one scenario once and records its numbers; returns the messages the server handled. */
+  /**
+   * Runs one scenario once and records its numbers (repeat 0: the warm-up, not recorded); returns
+   * the messages the server handled.
+   */
   private long measure(Scenario scenario, Target target, int repeat) throws Exception {
     String system = target.name();
     switch (scenario) {
       case PUBLISH -> {
-        record(scenario, system, "msg/s", target.publish(subject("publish", repeat, target), counts.publish(),
+        record(repeat, scenario, system, "msg/s", target.publish(subject("publish", repeat, target), counts.publish(),
             counts.window()), true);
         return counts.publish();
       }
       case SYNC -> {
         Histogram roundTrips = target.syncPublish(subject("sync", repeat, target), counts.sync());
-        record(scenario, system, "p50 µs", Rates.micros(roundTrips, 50), false);
-        record(scenario, system, "p99 µs", Rates.micros(roundTrips, 99), false);
-        record(scenario, system, "p99.9 µs", Rates.micros(roundTrips, 99.9), false);
+        record(repeat, scenario, system, "p50 µs", Rates.micros(roundTrips, 50), false);
+        record(repeat, scenario, system, "p99 µs", Rates.micros(roundTrips, 99), false);
+        record(repeat, scenario, system, "p99.9 µs", Rates.micros(roundTrips, 99.9), false);
         return counts.sync();
       }
       case REPLAY -> {
-        record(scenario, system, "msg/s", target.replay(subject("replay", 0, target), counts.replay()), true);
+        record(repeat, scenario, system, "msg/s", target.replay(subject("replay", 0, target), counts.replay()), true);
         return counts.replay();
       }
       case FANOUT -> {
         FanOutResult result = target.fanOut(subject("fanout", repeat, target), counts.fanOut(), counts.subscribers(),
             counts.window());
-        record(scenario, system, "delivered msg/s", result.deliveredPerSecond(), true);
-        record(scenario, system, "p99 publish→delivery µs", result.p99Micros(), false);
+        record(repeat, scenario, system, "delivered msg/s", result.deliveredPerSecond(), true);
+        record(repeat, scenario, system, "p99 publish→delivery µs", result.p99Micros(), false);
         if (result.delivered() != result.expected()) {
           log.printf("%s delivered %,d of %,d messages in scenario 4 (slow-consumer drops)%n", system,
               result.delivered(), result.expected());
@@ -170,16 +166,18 @@ final class Matrix {
         return result.delivered();
       }
       case SUBJECTS -> {
-        record(scenario, system, "msg/s", target.manySubjects(subject("many", repeat, target), counts.subjects(),
-            counts.publishers(), counts.subjectMessages(), counts.window()), true);
+        double rate = target.manySubjects(subject("many", repeat, target), counts.subjects(), counts.publishers(),
+            counts.subjectMessages(), counts.window());
+        record(repeat, scenario, system, "msg/s", rate, true);
         return counts.subjectMessages();
       }
       default -> throw new IllegalArgumentException(scenario.name());
     }
   }
 
-  private void record(Scenario scenario, String system, String metric, double value, boolean higherIsBetter) {
-    if (recording) {
+  private void record(int repeat, Scenario scenario, String system, String metric, double value,
+                      boolean higherIsBetter) {
+    if (repeat > 0) {
       add(new Measurement(scenario, system, metric, value, higherIsBetter));
     }
   }
