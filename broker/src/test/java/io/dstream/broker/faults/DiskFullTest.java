@@ -7,6 +7,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -28,6 +29,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * without a restart. Needs permission to mount a tmpfs (root, as on the CI machine); skipped elsewhere.
  */
 @ExtendWith(VertxExtension.class)
+@Tag("slow")
 class DiskFullTest {
 
   private static final int TMPFS_MB = 48;

@@ -13,6 +13,7 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.junit5.VertxExtension;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -27,6 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * cleanly with 503, publishing is unaffected, and once the endpoint is back uploads work again.
  */
 @ExtendWith(VertxExtension.class)
+@Tag("slow")
 class S3OutageTest {
 
   private static final int CHUNK = 256 * 1024;

@@ -5,6 +5,7 @@ import io.dstream.broker.ws.V1TestClient;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -23,6 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * bytes, sequences are gap-free and continue, and the state object is intact.
  */
 @ExtendWith(VertxExtension.class)
+@Tag("slow")
 class CrashRecoveryTest {
 
   private static final String KEY = "crash-key";
