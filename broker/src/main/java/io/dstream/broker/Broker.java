@@ -7,7 +7,7 @@ import io.dstream.broker.auth.ApiKeyAuthenticator;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.JwtAuthenticator;
 import io.dstream.broker.config.BrokerConfig;
-import io.dstream.broker.durable.DurableStreamsApi;
+import io.dstream.broker.durablestreams.DurableStreamsApi;
 import io.dstream.broker.files.FilesApi;
 import io.dstream.broker.http.ClientAddresses;
 import io.dstream.broker.http.ConnectionGate;

@@ -108,22 +108,20 @@ public final class AdminApi {
 
   /** The actor's read reaches messages the archive moved out of the local store, too. */
   private void readThroughActor(RoutingContext ctx, String subject, long from, int limit) {
-    Context caller = Vertx.currentContext();
-    registry.attach(subject, caller).onComplete(attached -> {
-      if (attached.failed()) {
-        ctx.fail(attached.cause());
-        return;
+    registry.<Page>ask(subject, Vertx.currentContext(), (actor, reply) -> actor.info((info, infoFailure) -> {
+      if (infoFailure != null) {
+        reply.accept(null, infoFailure);
+      } else {
+        actor.read(from, limit, 0, (page, failure) -> reply.accept(page == null ? null : new Page(info.lastSequence(), page),
+            failure));
       }
-      StreamActor actor = attached.result();
-      actor.info((info, infoFailure) -> actor.read(from, limit, 0, (page, failure) -> caller.runOnContext(v -> {
-        actor.detach();
-        if (infoFailure != null || failure != null) {
-          ctx.fail(infoFailure != null ? infoFailure : failure);
-          return;
-        }
-        ctx.response().putHeader("Content-Type", "application/json").end(messagesPage(subject, info.lastSequence(), from, page));
-      })));
-    });
+    })).onSuccess(page -> ctx.response().putHeader("Content-Type", "application/json")
+        .end(messagesPage(subject, page.lastSequence(), from, page.messages())))
+        .onFailure(ctx::fail);
+  }
+
+  /** A page of messages with the subject's last sequence when it was read. */
+  private record Page(long lastSequence, List<Published> messages) {
   }
 
   private static String messagesPage(String subject, long lastSequence, long from, List<Published> page) {
@@ -134,7 +132,7 @@ public final class AdminApi {
     for (Published message : page) {
       // The stored object is already JSON text: embedded as is, never re-encoded.
       json.append(separator).append("{\"sequence\":").append(message.sequence()).append(",\"ts\":")
-          .append(message.timestampMs()).append(",\"message\":").append(message.json()).append('}');
+          .append(message.timestampMs()).append(",\"message\":").append(new String(message.stored(), StandardCharsets.UTF_8)).append('}');
       separator = ",";
       next = message.sequence() + 1;
     }

@@ -3,11 +3,11 @@ package io.dstream.broker.http;
 import io.dstream.broker.admin.AdminApi;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.Permissions;
-import io.dstream.broker.durable.DurableStreamsApi;
+import io.dstream.broker.durablestreams.DurableStreamsApi;
 import io.dstream.broker.files.FilesApi;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.records.RecordsHandler;
-import io.dstream.broker.stream.OverloadedException;
+import io.dstream.broker.stream.StreamError;
 import io.dstream.broker.stream.Subjects;
 import io.dstream.broker.ws.V1Endpoint;
 import io.vertx.core.Vertx;
@@ -118,8 +118,9 @@ public final class HttpApi {
         return;
       }
       v1.upgrade(request, subject, clientAddresses.resolve(request), permissions).onFailure(e -> {
-        if (e instanceof OverloadedException) {
-          HttpErrors.send(ctx.response(), 503, "overloaded", e.getMessage());
+        StreamError error = StreamError.from(e);
+        if (error.kind() == StreamError.Kind.OVERLOADED) {
+          HttpErrors.send(ctx.response(), error);
           return;
         }
         LOG.error("attaching a socket to '{}' failed", subject, e);

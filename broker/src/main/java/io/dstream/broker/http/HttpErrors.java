@@ -1,9 +1,13 @@
 package io.dstream.broker.http;
 
+import io.dstream.broker.stream.StreamError;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
 
-/** The one way HTTP errors are written: {@code {"error":{"code":..,"message":..}}} with a status. */
+/**
+ * The one way HTTP errors are written: {@code {"error":{"code":..,"message":..}}} with a status, and
+ * the one mapping of a {@link StreamError} onto HTTP that the HTTP views build on.
+ */
 public final class HttpErrors {
 
   private HttpErrors() {
@@ -16,5 +20,25 @@ public final class HttpErrors {
     response.setStatusCode(status)
         .putHeader("Content-Type", "application/json")
         .end(new JsonObject().put("error", new JsonObject().put("code", code).put("message", message)).encode());
+  }
+
+  /** A failed request: its status by kind, {@code Retry-After: 1} when overloaded, its code and message. */
+  public static void send(HttpServerResponse response, StreamError error) {
+    if (error.kind() == StreamError.Kind.OVERLOADED && !response.ended() && !response.closed()) {
+      response.putHeader("Retry-After", "1");
+    }
+    send(response, status(error.kind()), error.code(), error.getMessage());
+  }
+
+  /** The HTTP status of each kind of failure. */
+  public static int status(StreamError.Kind kind) {
+    return switch (kind) {
+      case INVALID -> 400;
+      case NOT_FOUND -> 404;
+      case CONFLICT, FENCED -> 409;
+      case GONE -> 410;
+      case OVERLOADED -> 503;
+      case STORAGE, INTERNAL -> 500;
+    };
   }
 }

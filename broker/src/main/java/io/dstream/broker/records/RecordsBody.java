@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import io.dstream.broker.stream.StreamError;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -27,11 +28,11 @@ final class RecordsBody {
       .build();
 
   /** The records as JSON texts, in order; an empty list for {@code "records": []}. */
-  List<String> parse(String text, int maxRecords) throws InvalidRequestException {
+  List<String> parse(String text, int maxRecords) {
     List<String> records = null;
     try (JsonParser parser = factory.createParser(text)) {
       if (parser.nextToken() != JsonToken.START_OBJECT) {
-        throw new InvalidRequestException("invalid_json", "the body must be a JSON object {\"records\":[...]}");
+        throw StreamError.invalid("invalid_json", "the body must be a JSON object {\"records\":[...]}");
       }
       while (parser.nextToken() == JsonToken.FIELD_NAME) {
         String field = parser.currentName();
@@ -41,31 +42,31 @@ final class RecordsBody {
           continue;
         }
         if (value != JsonToken.START_ARRAY) {
-          throw new InvalidRequestException("invalid_records", "records must be an array");
+          throw StreamError.invalid("invalid_records", "records must be an array");
         }
         records = readArray(parser, text, maxRecords);
       }
       if (parser.nextToken() != null) {
-        throw new InvalidRequestException("invalid_json", "unexpected data after the JSON object");
+        throw StreamError.invalid("invalid_json", "unexpected data after the JSON object");
       }
     } catch (JsonProcessingException e) {
-      throw new InvalidRequestException("invalid_json", "malformed JSON: " + e.getOriginalMessage());
+      throw StreamError.invalid("invalid_json", "malformed JSON: " + e.getOriginalMessage());
     } catch (IOException e) {
-      throw new InvalidRequestException("invalid_json", "malformed JSON: " + e.getMessage());
+      throw StreamError.invalid("invalid_json", "malformed JSON: " + e.getMessage());
     }
     if (records == null) {
-      throw new InvalidRequestException("invalid_records", "the body needs a records array");
+      throw StreamError.invalid("invalid_records", "the body needs a records array");
     }
     return records;
   }
 
   private static List<String> readArray(JsonParser parser, String text, int maxRecords)
-      throws IOException, InvalidRequestException {
+      throws IOException {
     List<String> records = new ArrayList<>();
     JsonToken value;
     while ((value = parser.nextToken()) != JsonToken.END_ARRAY) {
       if (records.size() == maxRecords) {
-        throw new InvalidRequestException("too_many_records", "at most " + maxRecords + " records per request");
+        throw StreamError.invalid("too_many_records", "at most " + maxRecords + " records per request");
       }
       int start = (int) parser.currentTokenLocation().getCharOffset();
       if (value.isStructStart()) {

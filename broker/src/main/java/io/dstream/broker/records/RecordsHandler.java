@@ -5,20 +5,15 @@ import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.http.AuthenticationHandler;
 import io.dstream.broker.http.HttpErrors;
 import io.dstream.broker.metrics.BrokerMetrics;
-import io.dstream.broker.store.StoreException;
-import io.dstream.broker.stream.Appended;
-import io.dstream.broker.stream.MessageTemplate;
-import io.dstream.broker.stream.OverloadedException;
-import io.dstream.broker.stream.ProducerFencedException;
 import io.dstream.broker.stream.Published;
+import io.dstream.broker.stream.StoredObject;
 import io.dstream.broker.stream.StreamActor;
+import io.dstream.broker.stream.StreamError;
 import io.dstream.broker.stream.StreamRegistry;
 import io.dstream.broker.stream.SubjectDestroyedHook;
-import io.dstream.broker.ws.V1StoredObject;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
@@ -35,8 +30,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiConsumer;
-import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
  * The records API on plain {@code GET}/{@code POST}/{@code DELETE /stream/{subject}} (docs/http.md):
@@ -44,9 +37,9 @@ import java.util.function.Function;
  * uses. A record is stored as a v1 stored object whose {@code data} is the record; a read returns
  * the {@code data} of each stored object, whichever view wrote it.
  *
- * <p>Threading: handlers run on the request's event loop; actor callbacks are moved back to it
- * before the response is written. Each request holds its actor attached until it is answered, so
- * the actor cannot hibernate under it.
+ * <p>Threading: handlers run on the request's event loop; each request is one actor call
+ * ({@link StreamRegistry#ask}), whose reply comes back to that event loop before the response is
+ * written.
  */
 public final class RecordsHandler {
 
@@ -92,12 +85,10 @@ public final class RecordsHandler {
         append(ctx, subject, ip);
         break;
       case "DELETE":
-        withActor(ctx, subject, actor -> call(actor::destroy)
+        registry.<Long>ask(subject, Vertx.currentContext(), StreamActor::destroy)
             .compose(ignored -> destroyedHook.subjectDestroyed(subject))
-            .map(ignored -> {
-              ctx.response().setStatusCode(204).end();
-              return null;
-            }));
+            .onSuccess(ignored -> ctx.response().setStatusCode(204).end())
+            .onFailure(failure -> sendFailure(ctx, subject, failure));
         break;
       default:
         throw new IllegalArgumentException("records API called for " + ctx.request().method());
@@ -106,14 +97,18 @@ public final class RecordsHandler {
 
   // ---- POST -----------------------------------------------------------------------------------
 
+  /** A POST's result: the sequences appended and the producer version after them. */
+  private record Appended(long[] sequences, long producerVersion) {
+  }
+
   private void append(RoutingContext ctx, String subject, String ip) {
     long version;
     List<String> records;
     try {
       version = version(ctx.request().getParam("version"));
       records = bodyParser.parse(utf8(ctx.body().buffer()), config.maxRecordsPerPost());
-    } catch (InvalidRequestException e) {
-      HttpErrors.send(ctx.response(), 400, e.code, e.getMessage());
+    } catch (StreamError e) {
+      sendFailure(ctx, subject, e);
       return;
     }
     if (records.isEmpty() && version == StreamActor.NO_VERSION) {
@@ -121,19 +116,25 @@ public final class RecordsHandler {
           "records must hold 1 to " + config.maxRecordsPerPost() + " records (an empty list only with ?version=)");
       return;
     }
-    List<MessageTemplate> templates = new ArrayList<>(records.size());
+    List<byte[]> prefixes = new ArrayList<>(records.size());
     for (String record : records) {
-      String prefix = V1StoredObject.prefix(record, "null", "null", ip);
-      templates.add(sequence -> prefix + sequence + "}");
+      prefixes.add(StoredObject.prefix(record, "null", "null", ip));
     }
-    withActor(ctx, subject, actor -> this.<Appended>call(done -> actor.publishAll(templates, version, done))
-        .map(appended -> {
-          sendJson(ctx.response(), records.isEmpty() ? versionBody(appended) : offsetsBody(appended));
-          return null;
-        }));
+    registry.call(subject, Vertx.currentContext(), tx -> {
+      if (version != StreamActor.NO_VERSION) {
+        tx.fence(version);
+      }
+      long[] sequences = new long[prefixes.size()];
+      for (int i = 0; i < sequences.length; i++) {
+        byte[] prefix = prefixes.get(i);
+        sequences[i] = tx.append(sequence -> StoredObject.withSequence(prefix, sequence)).sequence();
+      }
+      return new Appended(sequences, tx.producerVersion());
+    }).onSuccess(appended -> sendJson(ctx.response(), records.isEmpty() ? versionBody(appended) : offsetsBody(appended)))
+        .onFailure(failure -> sendFailure(ctx, subject, failure));
   }
 
-  private static long version(String text) throws InvalidRequestException {
+  private static long version(String text) {
     if (text == null) {
       return StreamActor.NO_VERSION;
     }
@@ -145,10 +146,10 @@ public final class RecordsHandler {
     } catch (NumberFormatException e) {
       // answered below
     }
-    throw new InvalidRequestException("invalid_version", "version must be a non-negative integer, got '" + text + "'");
+    throw StreamError.invalid("invalid_version", "version must be a non-negative integer, got '" + text + "'");
   }
 
-  private static String utf8(Buffer body) throws InvalidRequestException {
+  private static String utf8(Buffer body) {
     if (body == null) {
       return "";
     }
@@ -156,14 +157,14 @@ public final class RecordsHandler {
       return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
           .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(body.getBytes())).toString();
     } catch (CharacterCodingException e) {
-      throw new InvalidRequestException("invalid_json", "the body is not valid UTF-8");
+      throw StreamError.invalid("invalid_json", "the body is not valid UTF-8");
     }
   }
 
   private static String offsetsBody(Appended appended) {
     StringBuilder body = new StringBuilder("{\"offsets\":[");
-    for (int i = 0; i < appended.messages().size(); i++) {
-      body.append(i == 0 ? "\"" : ",\"").append(appended.messages().get(i).sequence()).append('"');
+    for (int i = 0; i < appended.sequences().length; i++) {
+      body.append(i == 0 ? "\"" : ",\"").append(appended.sequences()[i]).append('"');
     }
     return body.append("]}").toString();
   }
@@ -178,115 +179,91 @@ public final class RecordsHandler {
     RecordsQuery query;
     try {
       query = RecordsQuery.parse(ctx.queryParams(), config.maxRecordsPerRead(), config.longPollTimeout().toMillis());
-    } catch (InvalidRequestException e) {
-      HttpErrors.send(ctx.response(), 400, e.code, e.getMessage());
+    } catch (StreamError e) {
+      sendFailure(ctx, subject, e);
       return;
     }
     if (query.waitMs() > 0 && metrics.longPollWaiters().incrementAndGet() > config.maxLongPollWaiters()) {
       metrics.longPollWaiters().decrementAndGet();
-      ctx.response().putHeader("Retry-After", "1");
-      HttpErrors.send(ctx.response(), 503, "too_many_waiters",
-          "too many long-polls are waiting; retry later or without timeout_sec");
+      sendFailure(ctx, subject, StreamError.of(StreamError.Kind.OVERLOADED, "too_many_waiters",
+          "too many long-polls are waiting; retry later or without timeout_sec"));
       return;
     }
-    withActor(ctx, subject, actor -> start(actor, query)
-        .compose(from -> this.<List<Published>>call(done -> {
-          if (query.waitMs() > 0) {
-            ctx.response().closeHandler(closed -> actor.cancelRead(done));
-          }
-          actor.read(from, query.limit(), query.waitMs(), done);
-        }))
-        .map(records -> {
-          sendJson(ctx.response(), recordsBody(records));
-          return null;
-        }))
-        .onComplete(ignored -> {
-          if (query.waitMs() > 0) {
-            metrics.longPollWaiters().decrementAndGet();
+    Context caller = Vertx.currentContext();
+    registry.<List<Published>>ask(subject, caller, (actor, reply) -> {
+      if (query.sinceMs() == null) {
+        read(ctx, actor, query, query.fromSequence(), reply);
+      } else {
+        actor.firstSequenceAt(query.sinceMs(), (from, failure) -> {
+          if (failure != null) {
+            reply.accept(null, failure);
+          } else {
+            read(ctx, actor, query, from, reply);
           }
         });
+      }
+    }).onComplete(done -> {
+      if (query.waitMs() > 0) {
+        metrics.longPollWaiters().decrementAndGet();
+      }
+      if (done.failed()) {
+        sendFailure(ctx, subject, done.cause());
+      } else {
+        sendJson(ctx.response(), recordsBody(done.result()));
+      }
+    });
   }
 
-  private Future<Long> start(StreamActor actor, RecordsQuery query) {
-    if (query.sinceMs() == null) {
-      return Future.succeededFuture(query.fromSequence());
+  /** The read on the actor; a long-poll is cancelled when its client goes away. */
+  private static void read(RoutingContext ctx, StreamActor actor, RecordsQuery query, long from,
+                           BiConsumer<List<Published>, Throwable> reply) {
+    if (query.waitMs() > 0) {
+      ctx.response().closeHandler(closed -> actor.cancelRead(reply));
     }
-    return call(done -> actor.firstSequenceAt(query.sinceMs(), done));
+    actor.read(from, query.limit(), query.waitMs(), reply);
   }
 
-  private static String recordsBody(List<Published> records) {
-    StringBuilder body = new StringBuilder("{\"records\":[");
+  private static Buffer recordsBody(List<Published> records) {
+    Buffer body = Buffer.buffer("{\"records\":[");
     for (int i = 0; i < records.size(); i++) {
       Published record = records.get(i);
-      body.append(i == 0 ? "" : ",").append("{\"offset\":\"").append(record.sequence()).append("\",\"ts\":")
-          .append(record.timestampMs()).append(",\"data\":").append(V1StoredObject.rawData(record.json())).append('}');
-    }
-    return body.append("]}").toString();
-  }
-
-  // ---- plumbing -------------------------------------------------------------------------------
-
-  /**
-   * Runs {@code operation} on the subject's actor, attached for the duration, and answers its
-   * failure, if any, as an HTTP error. The returned future completes once the request is answered.
-   */
-  private Future<Void> withActor(RoutingContext ctx, String subject, Function<StreamActor, Future<Void>> operation) {
-    Promise<Void> finished = Promise.promise();
-    registry.attach(subject, Vertx.currentContext()).onComplete(attached -> {
-      if (attached.failed()) {
-        sendFailure(ctx, subject, attached.cause());
-        finished.complete();
-        return;
-      }
-      StreamActor actor = attached.result();
-      Future<Void> answered;
-      try {
-        answered = operation.apply(actor);
-      } catch (RuntimeException e) {
-        answered = Future.failedFuture(e);
-      }
-      answered.onComplete(done -> {
-        actor.detach();
-        if (done.failed()) {
-          sendFailure(ctx, subject, done.cause());
-        }
-        finished.complete();
-      });
-    });
-    return finished.future();
-  }
-
-  /** An actor call as a future completed on the calling (request's) context. */
-  private <T> Future<T> call(Consumer<BiConsumer<T, Throwable>> actorCall) {
-    Context context = Vertx.currentContext();
-    Promise<T> promise = Promise.promise();
-    actorCall.accept((result, failure) -> context.runOnContext(v -> {
-      if (failure != null) {
-        promise.fail(failure);
+      byte[] stored = record.stored();
+      int[] data = StoredObject.dataRange(stored);
+      body.appendString(i == 0 ? "{\"offset\":\"" : ",{\"offset\":\"").appendString(Long.toString(record.sequence()))
+          .appendString("\",\"ts\":").appendString(Long.toString(record.timestampMs())).appendString(",\"data\":");
+      if (data == null) {
+        body.appendString("null");
       } else {
-        promise.complete(result);
+        body.appendBytes(stored, data[0], data[1] - data[0]);
       }
-    }));
-    return promise.future();
+      body.appendByte((byte) '}');
+    }
+    return body.appendString("]}");
   }
 
+  // ---- answers --------------------------------------------------------------------------------
+
+  /** The records API's one mapping of a failure (see {@link HttpErrors#send(HttpServerResponse, StreamError)}). */
   private static void sendFailure(RoutingContext ctx, String subject, Throwable failure) {
+    StreamError error = StreamError.from(failure);
     HttpServerResponse response = ctx.response();
-    if (failure instanceof ProducerFencedException fenced) {
-      sendJson(response.setStatusCode(409), new JsonObject().put("error", fenced.getMessage())
-          .put("current_version", fenced.currentVersion()).put("provided_version", fenced.providedVersion()).encode());
-    } else if (failure instanceof OverloadedException) {
-      response.putHeader("Retry-After", "1");
-      HttpErrors.send(response, 503, "overloaded", failure.getMessage());
-    } else if (failure instanceof StoreException) {
-      HttpErrors.send(response, 500, "storage_error", failure.getMessage());
-    } else {
-      LOG.error("records request on '{}' failed", subject, failure);
-      HttpErrors.send(response, 500, "internal", "internal error");
+    if (error.kind() == StreamError.Kind.FENCED) {
+      // The records API's documented fencing answer predates the common error shape.
+      sendJson(response.setStatusCode(409), new JsonObject().put("error", error.getMessage())
+          .put("current_version", error.currentVersion()).put("provided_version", error.providedVersion()).encode());
+      return;
     }
+    if (error.kind() == StreamError.Kind.INTERNAL) {
+      LOG.error("records request on '{}' failed", subject, failure);
+    }
+    HttpErrors.send(response, error);
   }
 
   private static void sendJson(HttpServerResponse response, String json) {
+    sendJson(response, Buffer.buffer(json));
+  }
+
+  private static void sendJson(HttpServerResponse response, Buffer json) {
     if (!response.ended() && !response.closed()) {
       response.putHeader("Content-Type", "application/json").end(json);
     }

@@ -1,6 +1,7 @@
 package io.dstream.broker.records;
 
 import io.dstream.broker.stream.StreamActor;
+import io.dstream.broker.stream.StreamError;
 import io.vertx.core.MultiMap;
 
 import java.time.OffsetDateTime;
@@ -20,25 +21,25 @@ record RecordsQuery(long fromSequence, Long sinceMs, int limit, long waitMs) {
   static final int DEFAULT_LIMIT = 10;
   private static final String INVALID_ARGUMENT = "invalid_argument";
 
-  static RecordsQuery parse(MultiMap params, int maxLimit, long maxWaitMs) throws InvalidRequestException {
+  static RecordsQuery parse(MultiMap params, int maxLimit, long maxWaitMs) {
     String offset = params.get("offset");
     String since = params.get("since");
     if (offset != null && since != null) {
-      throw new InvalidRequestException(INVALID_ARGUMENT, "give offset or since, not both");
+      throw StreamError.invalid(INVALID_ARGUMENT, "give offset or since, not both");
     }
     long from = offset == null ? StreamActor.ONLY_NEW : "-".equals(offset) ? 1 : nonNegative("offset", offset) + 1;
     Long sinceMs = since == null ? null : parseTime(since);
     String limitText = params.get("limit");
     long limit = limitText == null ? DEFAULT_LIMIT : nonNegative("limit", limitText);
     if (limit == 0) {
-      throw new InvalidRequestException(INVALID_ARGUMENT, "limit must be at least 1");
+      throw StreamError.invalid(INVALID_ARGUMENT, "limit must be at least 1");
     }
     String timeout = params.get("timeout_sec");
     long waitMs = timeout == null ? 0 : Math.min(maxWaitMs, waitMillis(timeout));
     return new RecordsQuery(from, sinceMs, (int) Math.min(limit, maxLimit), waitMs);
   }
 
-  private static long nonNegative(String name, String text) throws InvalidRequestException {
+  private static long nonNegative(String name, String text) {
     try {
       long value = Long.parseLong(text);
       if (value >= 0 && value < Long.MAX_VALUE) {
@@ -47,11 +48,11 @@ record RecordsQuery(long fromSequence, Long sinceMs, int limit, long waitMs) {
     } catch (NumberFormatException e) {
       // answered below, with the parameter's name
     }
-    throw new InvalidRequestException(INVALID_ARGUMENT, name + " must be a non-negative integer"
+    throw StreamError.invalid(INVALID_ARGUMENT, name + " must be a non-negative integer"
         + ("offset".equals(name) ? " or '-'" : "") + ", got '" + text + "'");
   }
 
-  private static long waitMillis(String text) throws InvalidRequestException {
+  private static long waitMillis(String text) {
     try {
       double seconds = Double.parseDouble(text);
       if (seconds >= 0 && Double.isFinite(seconds)) {
@@ -60,12 +61,12 @@ record RecordsQuery(long fromSequence, Long sinceMs, int limit, long waitMs) {
     } catch (NumberFormatException e) {
       // answered below
     }
-    throw new InvalidRequestException(INVALID_ARGUMENT,
+    throw StreamError.invalid(INVALID_ARGUMENT,
         "timeout_sec must be a non-negative number of seconds, got '" + text + "'");
   }
 
   /** Epoch milliseconds, or an RFC 3339 date-time (a {@code +} decoded to a space is put back). */
-  private static long parseTime(String text) throws InvalidRequestException {
+  private static long parseTime(String text) {
     if (!text.isEmpty() && text.chars().allMatch(Character::isDigit)) {
       return nonNegative("since", text);
     }
@@ -77,7 +78,7 @@ record RecordsQuery(long fromSequence, Long sinceMs, int limit, long waitMs) {
         // the next candidate, then the error below
       }
     }
-    throw new InvalidRequestException(INVALID_ARGUMENT, "since must be epoch milliseconds or an RFC 3339 date-time"
+    throw StreamError.invalid(INVALID_ARGUMENT, "since must be epoch milliseconds or an RFC 3339 date-time"
         + " (2024-05-01T12:00:00Z), got '" + text + "'");
   }
 }

@@ -1,5 +1,9 @@
 package io.dstream.broker.stream;
 
-/** A recent message held in the actor's memory for live delivery. */
-record CachedMessage(long sequence, long timestampMs, String json, int bytes) {
+/** A message held in the actor's memory (tail cache or fetched page): its stored bytes, never copied. */
+record CachedMessage(long sequence, long timestampMs, byte[] stored) {
+
+  int bytes() {
+    return stored.length;
+  }
 }

@@ -5,7 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The publishes of one subject within the dedup window, keyed by {@link PublishKey}: a publish
+ * The publishes of one subject within the dedup window, keyed by {@link StoredObject#dedupKey(String, String)}: a publish
  * retried after a reconnect finds its original sequence here instead of being stored twice.
  *
  * <p>Bounded twice: entries older than the window are dropped, and beyond {@code maxEntries} the

@@ -1,13 +1,14 @@
 package io.dstream.broker.stream;
 
 /**
- * A durable message: its sequence, publish time and stored JSON (a publish's result or a read's). {@code duplicate} marks the
- * answer to a repeated publish (same dedup key within the window): nothing new was stored, and
- * {@code sequence} and {@code timestampMs} are the original's.
+ * A durable message: its sequence, publish time and stored bytes (an append's result or a read's).
+ * {@code duplicate} marks the answer to a repeated append (same dedup key within the window):
+ * nothing new was stored, and {@code sequence}, {@code timestampMs} and {@code stored} are the
+ * original's. The array is never modified after construction.
  */
-public record Published(long sequence, long timestampMs, String json, boolean duplicate) {
+public record Published(long sequence, long timestampMs, byte[] stored, boolean duplicate) {
 
-  public Published(long sequence, long timestampMs, String json) {
-    this(sequence, timestampMs, json, false);
+  public Published(long sequence, long timestampMs, byte[] stored) {
+    this(sequence, timestampMs, stored, false);
   }
 }

@@ -6,6 +6,7 @@ import io.vertx.core.Vertx;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiConsumer;
 
 /**
  * Routes a subject to its shard (by hash) and so to its one actor. Thread-safe: the shard list is
@@ -43,7 +44,27 @@ public final class StreamRegistry {
    * when the socket closes. Completes on {@code caller}.
    */
   public Future<StreamActor> attach(String subject, Context caller) {
-    return shards.get(Math.floorMod(subject.hashCode(), shards.size())).attach(subject, caller);
+    return shard(subject).attach(subject, caller);
+  }
+
+  /**
+   * The one way a request calls an actor: one hop to the subject's shard, which finds (or creates)
+   * the actor and runs {@code operation} on it in the same task; {@code operation} replies through
+   * its second argument, and the reply completes the future on {@code caller}. Nothing to detach:
+   * an actor with a write in flight or a parked read never hibernates.
+   */
+  public <T> Future<T> ask(String subject, Context caller,
+                           BiConsumer<StreamActor, BiConsumer<T, Throwable>> operation) {
+    return shard(subject).ask(subject, caller, operation);
+  }
+
+  /** Runs {@code step} on the subject's actor (see {@link #ask}); completes once its writes are durable. */
+  public <T> Future<T> call(String subject, Context caller, SubjectStep<T> step) {
+    return ask(subject, caller, (actor, reply) -> actor.call(step, reply));
+  }
+
+  private StreamShard shard(String subject) {
+    return shards.get(Math.floorMod(subject.hashCode(), shards.size()));
   }
 
   /** Undeploys the shards. */

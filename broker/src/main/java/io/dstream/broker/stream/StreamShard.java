@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.BiConsumer;
 
 /**
  * A verticle owning the actors of the subjects that hash to it. Its map is touched only on its own
@@ -76,31 +77,46 @@ final class StreamShard extends VerticleBase {
    * {@code caller}.
    */
   Future<StreamActor> attach(String subject, Context caller) {
-    Promise<StreamActor> promise = Promise.promise();
-    context.runOnContext(v -> {
-      StreamActor actor;
-      try {
-        actor = actorFor(subject);
-      } catch (OverloadedException e) {
-        caller.runOnContext(w -> promise.fail(e));
-        return;
-      }
+    return ask(subject, caller, (actor, reply) -> {
       actor.attach();
-      caller.runOnContext(w -> promise.complete(actor));
+      reply.accept(actor, null);
+    });
+  }
+
+  /**
+   * Finds or creates the subject's actor and runs {@code operation} with it, in one task on this
+   * shard's context (which is the actor's: its calls run at once). The reply completes the future
+   * on {@code caller}.
+   */
+  <T> Future<T> ask(String subject, Context caller, BiConsumer<StreamActor, BiConsumer<T, Throwable>> operation) {
+    Promise<T> promise = Promise.promise();
+    BiConsumer<T, Throwable> reply = (result, failure) -> caller.runOnContext(w -> {
+      if (failure != null) {
+        promise.fail(failure);
+      } else {
+        promise.complete(result);
+      }
+    });
+    context.runOnContext(v -> {
+      try {
+        operation.accept(actorFor(subject), reply);
+      } catch (RuntimeException e) {
+        reply.accept(null, e);
+      }
     });
     return promise.future();
   }
 
   /**
    * The subject's actor, created if needed.
-   * @throws OverloadedException when creating it would exceed {@code maxActiveSubjects}
+   * @throws StreamError (overloaded) when creating it would exceed {@code maxActiveSubjects}
    */
   private StreamActor actorFor(String subject) {
     StreamActor actor = actors.get(subject);
     if (actor == null) {
       int limit = env.config().connectionLimits().maxActiveSubjects();
       if (env.metrics().activeActors().get() >= limit) {
-        throw new OverloadedException("too many active subjects (" + limit + "); retry when idle ones hibernate");
+        throw StreamError.overloaded("too many active subjects (" + limit + "); retry when idle ones hibernate");
       }
       StreamActor created = new StreamActor(subject, context, env, detachedArchives.remove(subject));
       actors.put(subject, created);

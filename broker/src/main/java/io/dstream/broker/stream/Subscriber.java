@@ -6,8 +6,8 @@ package io.dstream.broker.stream;
  */
 public interface Subscriber {
 
-  /** Delivers a stored message under a delivery id that the subscriber acks with. */
-  void push(long sequence, long deliveryId, String storedJson);
+  /** Delivers a stored message (its bytes, not to be modified) under a delivery id that the subscriber acks with. */
+  void push(long sequence, long deliveryId, byte[] stored);
 
   /** The subscriber acked a delivery id that is not pending (already acked, redelivered, or never sent). */
   void unknownAck(long deliveryId);

@@ -1,5 +1,7 @@
 package io.dstream.broker.ws;
 
+import io.dstream.broker.stream.StreamError;
+
 /** The {@code error.code} values of protocol v1 (see docs/protocol-v1.md). */
 public enum V1ErrorCode {
   /** The frame is not a JSON object (or has trailing data, duplicate keys, or is nested too deep). */
@@ -24,6 +26,15 @@ public enum V1ErrorCode {
   STORAGE_ERROR("storage_error");
 
   private final String wire;
+
+  /** The one mapping of a failed request onto protocol v1's codes. */
+  static V1ErrorCode of(StreamError error) {
+    return switch (error.kind()) {
+      case OVERLOADED -> OVERLOADED;
+      case INVALID -> INVALID_ARGUMENT;
+      default -> STORAGE_ERROR;
+    };
+  }
 
   V1ErrorCode(String wire) {
     this.wire = wire;

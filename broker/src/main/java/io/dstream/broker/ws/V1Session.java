@@ -4,9 +4,10 @@ import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.config.ConnectionLimits;
 import io.dstream.broker.limits.TokenBucket;
 import io.dstream.broker.metrics.BrokerMetrics;
-import io.dstream.broker.stream.OverloadedException;
-import io.dstream.broker.stream.PublishKey;
+import io.dstream.broker.stream.Published;
+import io.dstream.broker.stream.StoredObject;
 import io.dstream.broker.stream.StreamActor;
+import io.dstream.broker.stream.StreamError;
 import io.dstream.broker.stream.Subscriber;
 import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
@@ -18,7 +19,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -28,7 +31,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * actor calls and writes replies and pushes.
  *
  * <p>Threading: frames arrive on the socket's context; actor callbacks arrive on the actor's
- * context and write directly (Vert.x socket writes are thread-safe).
+ * context and write directly (Vert.x socket writes are thread-safe). Acks and publishes of one
+ * event-loop turn (one read from the socket) reach the actor in one task each kind, in the order
+ * the client sent them.
  *
  * <p>Flow control: the socket stops being read (TCP backpressure) while {@code maxPendingRequests}
  * requests await replies (until half are answered), and while its outbound queue is over the
@@ -67,6 +72,7 @@ final class V1Session implements Subscriber {
   private boolean pausedForWrites;
   private long[] turnAcks = new long[64];
   private int turnAckCount;
+  private List<StreamActor.Call<?>> turnPublishes = new ArrayList<>();
   private long expiryTimer = -1;
   private long pingTimer = -1;
   private final AtomicBoolean slowCheckScheduled = new AtomicBoolean();
@@ -163,11 +169,12 @@ final class V1Session implements Subscriber {
       sendError(frame.rawCMsgId(), V1ErrorCode.FORBIDDEN, "this credential may not " + describe(frame)
           + " on '" + actor.subject() + "'");
     } else {
-      flushAcks();
       beginRequest();
       if (frame.command() == null) {
-        publish(frame);
+        queuePublish(frame);
       } else {
+        flushAcks();
+        flushPublishes();
         command(frame);
       }
     }
@@ -176,10 +183,12 @@ final class V1Session implements Subscriber {
 
   /**
    * Acks of one event-loop turn (one read from the socket) go to the actor together: one hop instead
-   * of one per ack, and the window refills in one pump whose pushes leave in one flush. A request
-   * flushes the acks before it, so the actor sees every frame in the order the client sent it.
+   * of one per ack, and the window refills in one pump whose pushes leave in one flush. A frame of
+   * another kind flushes the ones queued before it, so the actor sees every frame in the order the
+   * client sent it.
    */
   private void queueAck(long deliveryId) {
+    flushPublishes();
     if (turnAckCount == 0) {
       context.runOnContext(v -> flushAcks());
     }
@@ -194,6 +203,23 @@ final class V1Session implements Subscriber {
       long[] deliveryIds = Arrays.copyOf(turnAcks, turnAckCount);
       turnAckCount = 0;
       actor.ack(this, deliveryIds);
+    }
+  }
+
+  /** Publishes of one turn go to the actor as one task, as acks do; their writes share a batch. */
+  private void queuePublish(V1Frame frame) {
+    flushAcks();
+    if (turnPublishes.isEmpty()) {
+      context.runOnContext(v -> flushPublishes());
+    }
+    turnPublishes.add(publish(frame));
+  }
+
+  private void flushPublishes() {
+    if (!turnPublishes.isEmpty()) {
+      List<StreamActor.Call<?>> calls = turnPublishes;
+      turnPublishes = new ArrayList<>();
+      actor.call(calls);
     }
   }
 
@@ -212,18 +238,21 @@ final class V1Session implements Subscriber {
     return frame.command() == null ? "publish" : "run '" + frame.command() + "'";
   }
 
-  private void publish(V1Frame frame) {
-    String prefix = V1Json.envelopePrefix(frame, ip);
+  /** A publish as an actor call: the stored object, at most once per dedup key when the frame asks. */
+  private StreamActor.Call<Published> publish(V1Frame frame) {
+    byte[] prefix = StoredObject.prefix(frame.rawData(), frame.rawCMsgId(), frame.rawClientId(), ip);
     long receivedNanos = System.nanoTime();
-    String dedupKey = frame.dedup() ? PublishKey.of(frame.rawClientId(), frame.rawCMsgId()) : null;
-    actor.publish(sequence -> V1Json.stored(prefix, sequence), dedupKey, (published, failure) -> {
-      if (failure != null) {
-        fail(frame, failure);
-      } else {
-        metrics.publishLatency.record(System.nanoTime() - receivedNanos, TimeUnit.NANOSECONDS);
-        reply(published.duplicate() ? V1Json.duplicate(published.json()) : published.json());
-      }
-    });
+    String dedupKey = frame.dedup() ? StoredObject.dedupKey(frame.rawClientId(), frame.rawCMsgId()) : null;
+    return new StreamActor.Call<>(tx -> tx.appendOnce(dedupKey, sequence -> StoredObject.withSequence(prefix, sequence)),
+        (published, failure) -> {
+          if (failure != null) {
+            fail(frame, failure);
+          } else {
+            metrics.publishLatency.record(System.nanoTime() - receivedNanos, TimeUnit.NANOSECONDS);
+            endRequest();
+            V1Json.writeText(socket, published.duplicate() ? V1Json.duplicate(published.stored()) : published.stored());
+          }
+        });
   }
 
   private void command(V1Frame frame) {
@@ -287,7 +316,10 @@ final class V1Session implements Subscriber {
       return;
     }
     long upTo = (long) Math.floor(((Number) sequence).doubleValue());
-    actor.deleteMessages(upTo, (last, failure) -> answer(frame, last == null ? 0 : last, failure, ""));
+    actor.<Long>call(tx -> {
+      tx.deleteUpTo(upTo);
+      return tx.lastSequence();
+    }, (last, failure) -> answer(frame, last, failure, ""));
   }
 
   private void putState(V1Frame frame) {
@@ -297,7 +329,10 @@ final class V1Session implements Subscriber {
       return;
     }
     byte[] json = ((JsonObject) state).encode().getBytes(StandardCharsets.UTF_8);
-    actor.putState(json, (last, failure) -> answer(frame, last == null ? 0 : last, failure, ""));
+    actor.<Long>call(tx -> {
+      tx.putState(json);
+      return tx.lastSequence();
+    }, (last, failure) -> answer(frame, last, failure, ""));
   }
 
   /** Command arguments; the frame parser already proved {@code data} is a well-formed object. */
@@ -319,8 +354,11 @@ final class V1Session implements Subscriber {
 
   /** A request the broker could not carry out (counted by the actor, not as a bad frame). */
   private void fail(V1Frame frame, Throwable failure) {
-    V1ErrorCode code = failure instanceof OverloadedException ? V1ErrorCode.OVERLOADED : V1ErrorCode.STORAGE_ERROR;
-    reply(V1Json.error(frame.rawCMsgId(), code, failure.getMessage()));
+    StreamError error = StreamError.from(failure);
+    if (error.kind() == StreamError.Kind.INTERNAL) {
+      LOG.error("a request on '{}' failed", actor.subject(), failure);
+    }
+    reply(V1Json.error(frame.rawCMsgId(), V1ErrorCode.of(error), error.getMessage()));
   }
 
   /** A request the client got wrong. */
@@ -343,8 +381,8 @@ final class V1Session implements Subscriber {
   // ---- Subscriber ------------------------------------------------------------------------------
 
   @Override
-  public void push(long sequence, long deliveryId, String storedJson) {
-    socket.writeTextMessage(V1Json.push(storedJson, deliveryId));
+  public void push(long sequence, long deliveryId, byte[] stored) {
+    V1Json.writeText(socket, V1Json.push(stored, deliveryId));
     watchForSlowConsumer();
   }
 

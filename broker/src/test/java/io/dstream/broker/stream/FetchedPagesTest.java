@@ -13,7 +13,7 @@ class FetchedPagesTest {
   private static List<CachedMessage> page(long first, int count, int bytesEach) {
     List<CachedMessage> page = new ArrayList<>();
     for (long s = first; s < first + count; s++) {
-      page.add(new CachedMessage(s, 0, "{\"sequence\":" + s + "}", bytesEach));
+      page.add(new CachedMessage(s, 0, new byte[bytesEach]));
     }
     return page;
   }

@@ -1,6 +1,6 @@
-package io.dstream.broker.durable;
+package io.dstream.broker.durablestreams;
 
-import io.dstream.broker.stream.StreamActor;
+import io.dstream.broker.stream.StreamError;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -40,7 +40,7 @@ final class ReadHandler {
   void handleHead(RoutingContext ctx, String path, String subject) {
     Context caller = Vertx.currentContext();
     HttpServerResponse response = ctx.response();
-    access.using(subject, caller, actor -> access.find(actor, path, caller)).onSuccess(found -> {
+    access.find(subject, path, caller).onSuccess(found -> {
       if (found.meta() == null || found.meta().softDeleted) {
         response.setStatusCode(found.meta() == null ? 404 : 410).end();
         return;
@@ -67,18 +67,18 @@ final class ReadHandler {
     Context caller = Vertx.currentContext();
     HttpServerResponse response = ctx.response();
     if (Protocol.LIVE_SSE.equals(read.live())) {
-      access.using(subject, caller, actor -> access.find(actor, path, caller).compose(found -> {
+      access.find(subject, path, caller).compose(found -> {
         checkReadable(found.meta());
         access.touch(path);
-        return new SseSession(access, actor, path, response, caller, longPollTimeoutMs).run(found, read);
-      })).onFailure(failure -> DurableStreamsApi.fail(response, failure));
+        return new SseSession(access, subject, path, response, caller, longPollTimeoutMs).run(found, read);
+      }).onFailure(failure -> DurableStreamsApi.fail(response, failure));
       return;
     }
-    access.using(subject, caller, actor -> access.find(actor, path, caller).compose(found -> {
+    access.find(subject, path, caller).compose(found -> {
       checkReadable(found.meta());
       access.touch(path);
-      return respond(ctx, actor, path, found, read, caller);
-    })).onFailure(failure -> DurableStreamsApi.fail(response, failure));
+      return respond(ctx, subject, path, found, read, caller);
+    }).onFailure(failure -> DurableStreamsApi.fail(response, failure));
   }
 
   static void checkReadable(StreamMeta meta) {
@@ -90,7 +90,7 @@ final class ReadHandler {
     }
   }
 
-  private Future<Void> respond(RoutingContext ctx, StreamActor actor, String path, StreamAccess.Found found, Read read,
+  private Future<Void> respond(RoutingContext ctx, String subject, String path, StreamAccess.Found found, Read read,
                                Context caller) {
     HttpServerResponse response = ctx.response();
     StreamMeta meta = found.meta();
@@ -108,7 +108,7 @@ final class ReadHandler {
     return access.read(found, from, caller).compose(chunk -> {
       boolean caughtUp = chunk.entries().isEmpty() && from >= found.tailPosition();
       if (read.longPoll() && caughtUp && read.offset() != null && !Offsets.BEFORE_START.equals(read.offset())) {
-        return longPoll(ctx, actor, path, found, read, from, caller);
+        return longPoll(ctx, subject, path, found, read, from, caller);
       }
       send(ctx, path, found, read, chunk);
       return Future.succeededFuture();
@@ -116,7 +116,7 @@ final class ReadHandler {
   }
 
   /** Waits for the next durable write after position {@code from}, answering 204 on timeout or close. */
-  private Future<Void> longPoll(RoutingContext ctx, StreamActor actor, String path, StreamAccess.Found found, Read read,
+  private Future<Void> longPoll(RoutingContext ctx, String subject, String path, StreamAccess.Found found, Read read,
                                 long from, Context caller) {
     HttpServerResponse response = ctx.response();
     if (found.meta().closed) {
@@ -124,24 +124,24 @@ final class ReadHandler {
       return Future.succeededFuture();
     }
     long deadline = access.now() + longPollTimeoutMs;
-    return waitLoop(ctx, actor, path, found, read, from, deadline, caller);
+    return waitLoop(ctx, subject, path, found, read, from, deadline, caller);
   }
 
-  private Future<Void> waitLoop(RoutingContext ctx, StreamActor actor, String path, StreamAccess.Found found, Read read,
+  private Future<Void> waitLoop(RoutingContext ctx, String subject, String path, StreamAccess.Found found, Read read,
                                 long from, long deadline, Context caller) {
     long remaining = deadline - access.now();
     if (remaining <= 0 || ctx.response().closed()) {
       noContent(ctx.response(), Offsets.format(from), read, found.meta().closed);
       return Future.succeededFuture();
     }
-    return access.awaitChange(actor, found.snapshot().version(), remaining, caller).compose(changed -> {
+    return access.awaitChange(subject, found.snapshot().version(), remaining, caller).compose(changed -> {
       if (!changed) {
-        return access.find(actor, path, caller).map(now -> {
+        return access.find(subject, path, caller).map(now -> {
           noContent(ctx.response(), Offsets.format(from), read, now.meta() != null && now.meta().closed);
           return null;
         });
       }
-      return access.find(actor, path, caller).compose(now -> {
+      return access.find(subject, path, caller).compose(now -> {
         checkReadable(now.meta());
         access.touch(path);
         return access.read(now, from, caller).compose(chunk -> {
@@ -153,7 +153,7 @@ final class ReadHandler {
             noContent(ctx.response(), Offsets.format(from), read, true);
             return Future.succeededFuture();
           }
-          return waitLoop(ctx, actor, path, now, read, from, deadline, caller);
+          return waitLoop(ctx, subject, path, now, read, from, deadline, caller);
         });
       });
     });
@@ -208,18 +208,18 @@ final class ReadHandler {
   private static Read parse(MultiMap params) {
     List<String> offsets = params.getAll(Protocol.OFFSET_PARAM);
     if (offsets.size() > 1) {
-      throw new BadRequest(400, "invalid_offset", "only one offset parameter is allowed");
+      throw StreamError.invalid("invalid_offset", "only one offset parameter is allowed");
     }
     String offset = offsets.isEmpty() ? null : offsets.get(0);
     if (offset != null && !OFFSET.matcher(offset).matches()) {
-      throw new BadRequest(400, "invalid_offset", "offset must be -1, now or an offset this stream returned");
+      throw StreamError.invalid("invalid_offset", "offset must be -1, now or an offset this stream returned");
     }
     String live = params.get(Protocol.LIVE_PARAM);
     if (live != null && !Protocol.LIVE_LONG_POLL.equals(live) && !Protocol.LIVE_SSE.equals(live)) {
-      throw new BadRequest(400, "invalid_live", "live must be long-poll or sse");
+      throw StreamError.invalid("invalid_live", "live must be long-poll or sse");
     }
     if (live != null && offset == null) {
-      throw new BadRequest(400, "offset_required", live + " needs an offset parameter");
+      throw StreamError.invalid("offset_required", live + " needs an offset parameter");
     }
     return new Read(offset, live, params.get(Protocol.CURSOR_PARAM));
   }

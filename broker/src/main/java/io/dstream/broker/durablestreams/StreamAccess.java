@@ -1,33 +1,33 @@
-package io.dstream.broker.durable;
+package io.dstream.broker.durablestreams;
 
-import io.dstream.broker.stream.ViewTransaction;
-import io.vertx.core.json.JsonObject;
-import java.nio.charset.StandardCharsets;
 import io.dstream.broker.store.MessageStore;
 import io.dstream.broker.store.StoredMessage;
-import io.dstream.broker.stream.OverloadedException;
 import io.dstream.broker.stream.StreamActor;
+import io.dstream.broker.stream.StreamError;
 import io.dstream.broker.stream.StreamRegistry;
+import io.dstream.broker.stream.SubjectTransaction;
 import io.dstream.broker.stream.ViewSnapshot;
-import io.dstream.broker.stream.ViewStep;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.WorkerExecutor;
+import io.vertx.core.json.JsonObject;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Function;
 
 /**
  * How the Durable Streams view reaches its streams: each stream path is one subject and so one
- * {@link StreamActor}; metadata changes and appends run as {@link ViewStep}s on that actor, reads go
- * to the store by subject id off the event loop (durable messages only), forks read through their
- * sources' subjects.
+ * {@link StreamActor}. Every request is one actor call ({@link StreamRegistry#ask}): appends and
+ * metadata changes run as one {@link Step} (the stream's expiry, the metadata decoded once, the
+ * protocol's checks and the writes, together); reads take a durable {@link #find snapshot} in one
+ * call and then read the store by subject id off the event loop; forks read through their sources'
+ * subjects.
  *
  * <p>Thread-safety: every method may be called from any event-loop context; futures complete on the
  * {@code caller} context. The last-access times (the TTL's sliding window) live in memory only: after
@@ -35,8 +35,8 @@ import java.util.function.Function;
  */
 final class StreamAccess {
 
-  /** A stream as a request sees it: its actor (attached), durable snapshot, and decoded metadata (null if absent). */
-  record Found(StreamActor actor, ViewSnapshot snapshot, StreamMeta meta) {
+  /** A stream as a read sees it: its durable snapshot and decoded metadata (null if absent). */
+  record Found(ViewSnapshot snapshot, StreamMeta meta) {
     long tailPosition() {
       return meta.position(snapshot.lastSequence());
     }
@@ -44,6 +44,15 @@ final class StreamAccess {
     String tailOffset() {
       return Offsets.format(tailPosition());
     }
+  }
+
+  /**
+   * One step of the view on a stream, run on its actor: {@code meta} is the stream's metadata as
+   * of the last queued write, decoded once, already expired if its time had come (null if absent).
+   */
+  @FunctionalInterface
+  interface Step<T> {
+    T apply(SubjectTransaction tx, StreamMeta meta);
   }
 
   /** One message of a read: its logical position and payload. */
@@ -56,6 +65,10 @@ final class StreamAccess {
 
   /** A piece of a fork chain: the stream's own messages at positions (low, high]. */
   private record Segment(long subjectId, StreamMeta meta, long low, long high) {
+  }
+
+  /** A step's result with the fork source its expiry released (null if none). */
+  private record Stepped<T>(T result, String released) {
   }
 
   private static final int READ_MAX_MESSAGES = 1000;
@@ -71,7 +84,7 @@ final class StreamAccess {
 
   /**
    * @param waiters    the broker-wide count of waiting long-polls (shared with the records API)
-   * @param maxWaiters the bound on that count; a wait beyond it fails with {@link OverloadedException}
+   * @param maxWaiters the bound on that count; a wait beyond it fails as overloaded
    */
   StreamAccess(StreamRegistry registry, MessageStore store, WorkerExecutor readers, Clock clock, long readMaxBytes,
                AtomicLong waiters, int maxWaiters) {
@@ -84,65 +97,74 @@ final class StreamAccess {
     this.maxWaiters = maxWaiters;
   }
 
-  /** Waits on the actor for its next durable write after {@code version} (see {@link StreamActor#awaitChange}). */
-  Future<Boolean> awaitChange(StreamActor actor, long version, long timeoutMs, Context caller) {
-    if (waiters.incrementAndGet() > maxWaiters) {
-      waiters.decrementAndGet();
-      return Future.failedFuture(new OverloadedException("too many long-polls wait: " + maxWaiters));
-    }
-    return actor.awaitChange(version, timeoutMs, caller).andThen(done -> waiters.decrementAndGet());
-  }
-
   long now() {
     return clock.millis();
   }
 
-  /** Attaches to the stream's actor for the duration of {@code work}, then detaches. */
-  <T> Future<T> using(String subject, Context caller, Function<StreamActor, Future<T>> work) {
-    return registry.attach(subject, caller).compose(actor -> {
-      Future<T> result;
-      try {
-        result = work.apply(actor);
-      } catch (RuntimeException e) {
-        result = Future.failedFuture(e);
+  /**
+   * Runs {@code step} on the stream's actor in one call; completes on {@code caller} once its writes
+   * are durable. A stream whose time ran out is expired in the same step first.
+   */
+  <T> Future<T> call(String subject, String path, Context caller, Step<T> step) {
+    return registry.<Stepped<T>>call(subject, caller, tx -> {
+      StreamMeta meta = StreamMeta.decode(tx.attributes());
+      String released = null;
+      if (expired(path, meta)) {
+        released = removeOrSoftDelete(tx, meta);
+        meta = released == null && meta.refs > 0 ? meta : null;
       }
-      return result.andThen(done -> actor.detach());
-    });
+      return new Stepped<>(step.apply(tx, meta), released);
+    }).compose(stepped -> stepped.released() == null ? Future.succeededFuture(stepped.result())
+        : releaseExpired(path, stepped.released(), caller).map(stepped.result()));
   }
 
-  /** Runs a step on the actor; completes on {@code caller} after its writes are durable. */
-  <T> Future<T> transact(StreamActor actor, ViewStep<T> step, Context caller) {
-    Promise<T> promise = Promise.promise();
-    actor.transact(step, (result, failure) -> caller.runOnContext(v -> {
+  /** The stream's durable snapshot, in one actor call; an expired stream is expired first. */
+  Future<Found> find(String subject, String path, Context caller) {
+    return registry.<Stepped<Found>>ask(subject, caller, (actor, reply) -> actor.snapshot((snapshot, failure) -> {
       if (failure != null) {
-        promise.fail(failure);
-      } else {
-        promise.complete(result);
+        reply.accept(null, failure);
+        return;
       }
-    }));
-    return promise.future();
+      StreamMeta meta = StreamMeta.decode(snapshot.attributes());
+      if (!expired(path, meta)) {
+        reply.accept(new Stepped<>(new Found(snapshot, meta), null), null);
+        return;
+      }
+      actor.<String>call(tx -> {
+        StreamMeta now = StreamMeta.decode(tx.attributes());
+        return expired(path, now) ? removeOrSoftDelete(tx, now) : null;
+      }, (released, expireFailure) -> {
+        if (expireFailure != null) {
+          reply.accept(null, expireFailure);
+          return;
+        }
+        actor.snapshot((after, again) -> reply.accept(after == null ? null
+            : new Stepped<>(new Found(after, StreamMeta.decode(after.attributes())), released), again));
+      });
+    })).compose(stepped -> stepped.released() == null ? Future.succeededFuture(stepped.result())
+        : releaseExpired(path, stepped.released(), caller).map(stepped.result()));
   }
 
-  /** The stream's durable snapshot; expired streams are expired first (and then look absent or soft-deleted). */
-  Future<Found> find(StreamActor actor, String path, Context caller) {
-    return snapshot(actor, caller).compose(found -> {
-      if (found.meta() == null || found.meta().softDeleted || !found.meta().expired(now(), lastAccess(path, found.meta()))) {
-        return Future.succeededFuture(found);
-      }
-      return expire(actor, path, caller).compose(v -> snapshot(actor, caller));
-    });
+  private boolean expired(String path, StreamMeta meta) {
+    return meta != null && !meta.softDeleted && meta.expired(now(), lastAccess(path, meta));
   }
 
-  private Future<Found> snapshot(StreamActor actor, Context caller) {
-    Promise<Found> promise = Promise.promise();
-    actor.snapshot((snapshot, failure) -> caller.runOnContext(v -> {
-      if (failure != null) {
-        promise.fail(failure);
-      } else {
-        promise.complete(new Found(actor, snapshot, StreamMeta.decode(snapshot.attributes())));
-      }
-    }));
-    return promise.future();
+  private Future<Void> releaseExpired(String path, String source, Context caller) {
+    forget(path);
+    return releaseSource(source, caller);
+  }
+
+  /**
+   * Completes with true at the stream's next durable write after the snapshot of {@code version},
+   * with false after {@code timeoutMs}; fails as overloaded beyond the broker-wide bound on waiters.
+   */
+  Future<Boolean> awaitChange(String subject, long version, long timeoutMs, Context caller) {
+    if (waiters.incrementAndGet() > maxWaiters) {
+      waiters.decrementAndGet();
+      return Future.failedFuture(StreamError.overloaded("too many long-polls wait: " + maxWaiters));
+    }
+    return registry.<Boolean>ask(subject, caller, (actor, reply) -> actor.awaitChange(version, timeoutMs, reply))
+        .andThen(done -> waiters.decrementAndGet());
   }
 
   /** Marks a read or append: restarts the TTL window. */
@@ -158,28 +180,17 @@ final class StreamAccess {
     return lastAccess.computeIfAbsent(path, p -> Math.max(meta.createdMs, now()));
   }
 
-  /** Expired: soft-deleted if forks still read through it, else removed (and its source released). */
-  private Future<Void> expire(StreamActor actor, String path, Context caller) {
-    return transact(actor, tx -> {
-      StreamMeta meta = StreamMeta.decode(tx.attributes());
-      if (meta == null || meta.softDeleted || !meta.expired(now(), lastAccess(path, meta))) {
-        return null;
-      }
-      return removeOrSoftDelete(tx, meta);
-    }, caller).compose(source -> releaseSource(source, caller)).andThen(v -> forget(path));
-  }
-
   /**
    * Within a step: soft-deletes a stream that forks still read, else deletes its messages and
    * metadata. Returns the fork source to release (null if none or soft-deleted).
    */
-  static String removeOrSoftDelete(ViewTransaction tx, StreamMeta meta) {
+  static String removeOrSoftDelete(SubjectTransaction tx, StreamMeta meta) {
     if (meta.refs > 0) {
       meta.softDeleted = true;
       tx.putAttributes(meta.encode());
       return null;
     }
-    tx.deleteAll();
+    tx.deleteUpTo(tx.lastSequence());
     tx.putAttributes(new byte[0]);
     return meta.forkedFrom;
   }
@@ -190,7 +201,7 @@ final class StreamAccess {
       return Future.succeededFuture();
     }
     String subject = StreamPaths.subject(sourcePath);
-    return using(subject, caller, actor -> transact(actor, tx -> {
+    return registry.<String>call(subject, caller, tx -> {
       StreamMeta meta = StreamMeta.decode(tx.attributes());
       if (meta == null) {
         return null;
@@ -201,7 +212,7 @@ final class StreamAccess {
       }
       tx.putAttributes(meta.encode());
       return null;
-    }, caller)).compose(next -> {
+    }).compose(next -> {
       if (next == null) {
         return Future.succeededFuture();
       }
@@ -217,17 +228,16 @@ final class StreamAccess {
   Future<Long> appendJson(String path, JsonObject value, Context caller) {
     String subject = StreamPaths.subject(path);
     if (subject == null) {
-      return Future.failedFuture(new BadRequest(400, "invalid_path", "invalid wake stream path"));
+      return Future.failedFuture(StreamError.invalid("invalid_path", "invalid wake stream path"));
     }
     byte[] body = value.encode().getBytes(StandardCharsets.UTF_8);
-    return using(subject, caller, actor -> transact(actor, tx -> {
-      StreamMeta meta = StreamMeta.decode(tx.attributes());
+    return call(subject, path, caller, (tx, meta) -> {
       if (meta == null || meta.softDeleted || meta.closed) {
-        throw new BadRequest(409, "wake_stream_unavailable", "wake stream does not exist or is closed");
+        throw StreamError.conflict("wake_stream_unavailable", "wake stream does not exist or is closed");
       }
       tx.append(meta.jsonMode() ? JsonMode.stored(body, false) : body);
       return meta.position(tx.lastSequence());
-    }, caller));
+    });
   }
 
   // ---- reads ----------------------------------------------------------------------------------
@@ -256,7 +266,7 @@ final class StreamAccess {
       return Future.succeededFuture(segments);
     }
     String sourceSubject = StreamPaths.subject(meta.forkedFrom);
-    return using(sourceSubject, caller, actor -> snapshot(actor, caller)).compose(source -> {
+    return find(sourceSubject, meta.forkedFrom, caller).compose(source -> {
       if (source.meta() == null) {
         return Future.succeededFuture(segments);
       }

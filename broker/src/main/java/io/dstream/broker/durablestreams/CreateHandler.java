@@ -1,7 +1,8 @@
-package io.dstream.broker.durable;
+package io.dstream.broker.durablestreams;
 
+import io.dstream.broker.stream.StreamError;
 import io.dstream.broker.http.PathSegments;
-import io.dstream.broker.stream.ViewTransaction;
+import io.dstream.broker.stream.SubjectTransaction;
 import io.vertx.core.json.JsonArray;
 import java.nio.charset.StandardCharsets;
 import io.vertx.core.Context;
@@ -57,8 +58,7 @@ final class CreateHandler {
     HttpServerResponse response = ctx.response();
     Future<Created> created;
     if (request.forkedFrom() == null) {
-      created = access.using(subject, caller, actor -> access.find(actor, path, caller)
-          .compose(found -> access.transact(actor, tx -> create(tx, request, null), caller)));
+      created = access.call(subject, path, caller, (tx, meta) -> create(tx, meta, request, null));
     } else {
       created = createFork(path, subject, request, caller);
     }
@@ -84,47 +84,46 @@ final class CreateHandler {
   private Future<Created> createFork(String path, String subject, Request request, Context caller) {
     String sourceSubject = StreamPaths.subject(request.forkedFrom());
     if (sourceSubject == null) {
-      return Future.failedFuture(new BadRequest(404, "source_not_found", "fork source not found"));
+      return Future.failedFuture(StreamError.notFound("source_not_found", "fork source not found"));
     }
-    Future<Created> existing = access.using(subject, caller, actor -> access.find(actor, path, caller)
-        .map(found -> found.meta() == null ? null : compare(found.meta(), request, found.tailPosition())));
+    Future<Created> existing = access.find(subject, path, caller)
+        .map(found -> found.meta() == null ? null : compare(found.meta(), request, found.tailPosition()));
     return existing.compose(done -> {
       if (done != null) {
         return Future.succeededFuture(done);
       }
-      return access.using(sourceSubject, caller, source -> access.find(source, request.forkedFrom(), caller)
+      return access.find(sourceSubject, request.forkedFrom(), caller)
           .compose(found -> resolveFork(found, request, caller))
-          .compose(fork -> access.transact(source, tx -> {
-            StreamMeta meta = StreamMeta.decode(tx.attributes());
+          .compose(fork -> access.call(sourceSubject, request.forkedFrom(), caller, (tx, meta) -> {
             if (meta == null || meta.softDeleted) {
-              throw new BadRequest(404, "source_not_found", "fork source not found");
+              throw StreamError.notFound("source_not_found", "fork source not found");
             }
             meta.refs++;
             tx.putAttributes(meta.encode());
             return fork;
-          }, caller)))
-          .compose(fork -> access.using(subject, caller, actor -> access.transact(actor, tx -> create(tx, request, fork),
-              caller)).compose(result -> result.isNew() ? Future.succeededFuture(result)
-              : access.releaseSource(request.forkedFrom(), caller).map(result)));
+          }))
+          .compose(fork -> access.call(subject, path, caller, (tx, meta) -> create(tx, meta, request, fork))
+              .compose(result -> result.isNew() ? Future.succeededFuture(result)
+                  : access.releaseSource(request.forkedFrom(), caller).map(result)));
     });
   }
 
   private Future<Fork> resolveForkSource(StreamAccess.Found found, Request request) {
     if (found.meta() == null) {
-      return Future.failedFuture(new BadRequest(404, "source_not_found", "fork source not found"));
+      return Future.failedFuture(StreamError.notFound("source_not_found", "fork source not found"));
     }
     StreamMeta source = found.meta();
     if (source.softDeleted) {
-      return Future.failedFuture(new BadRequest(409, "source_deleted",
+      return Future.failedFuture(StreamError.conflict("source_deleted",
           "fork source was deleted but still has active forks"));
     }
     if (request.contentType() != null
         && !StreamMeta.mediaType(request.contentType()).equals(StreamMeta.mediaType(source.contentType))) {
-      return Future.failedFuture(new BadRequest(409, "content_type_mismatch", "content type differs from the fork source"));
+      return Future.failedFuture(StreamError.conflict("content_type_mismatch", "content type differs from the fork source"));
     }
     long base = request.forkOffset() == null ? found.tailPosition() : Offsets.position(request.forkOffset());
     if (base > found.tailPosition()) {
-      return Future.failedFuture(new BadRequest(400, "invalid_fork_offset", "fork offset beyond the source's tail"));
+      return Future.failedFuture(StreamError.invalid("invalid_fork_offset", "fork offset beyond the source's tail"));
     }
     Long ttl = request.ttlSeconds();
     String expiresAt = request.expiresAt();
@@ -144,10 +143,10 @@ final class CreateHandler {
       }
       return access.read(found, fork.base(), caller).map(chunk -> {
         if (chunk.entries().isEmpty()) {
-          throw new BadRequest(400, "invalid_fork_sub_offset", "no message after the fork offset");
+          throw StreamError.invalid("invalid_fork_sub_offset", "no message after the fork offset");
         }
         byte[] first = chunk.entries().get(0).payload();
-        byte[] prefix = StreamMeta.mediaType(fork.contentType()).equals("application/json")
+        byte[] prefix = StreamMeta.mediaType(fork.contentType()).equals(StreamMeta.JSON)
             ? jsonPrefix(first, request.forkSubOffset()) : binaryPrefix(first, request.forkSubOffset());
         return new Fork(fork.base(), prefix, fork.contentType(), fork.ttlSeconds(), fork.expiresAt(), fork.expiresAtMs());
       });
@@ -156,7 +155,7 @@ final class CreateHandler {
 
   private static byte[] binaryPrefix(byte[] message, long subOffset) {
     if (subOffset > message.length) {
-      throw new BadRequest(400, "invalid_fork_sub_offset", "sub-offset beyond the message");
+      throw StreamError.invalid("invalid_fork_sub_offset", "sub-offset beyond the message");
     }
     return Arrays.copyOf(message, (int) subOffset);
   }
@@ -165,15 +164,14 @@ final class CreateHandler {
     JsonArray values = new JsonArray(
         "[" + new String(message, StandardCharsets.UTF_8) + "]");
     if (subOffset > values.size()) {
-      throw new BadRequest(400, "invalid_fork_sub_offset", "sub-offset beyond the message's values");
+      throw StreamError.invalid("invalid_fork_sub_offset", "sub-offset beyond the message's values");
     }
     return JsonMode.stored(new JsonArray(values.getList().subList(0, (int) subOffset)).toBuffer()
         .getBytes(), false);
   }
 
   /** The create step: confirm or refuse an existing stream, else write the new metadata and initial messages. */
-  private Created create(ViewTransaction tx, Request request, Fork fork) {
-    StreamMeta existing = StreamMeta.decode(tx.attributes());
+  private Created create(SubjectTransaction tx, StreamMeta existing, Request request, Fork fork) {
     if (existing != null) {
       return compare(existing, request, existing.position(tx.lastSequence()));
     }
@@ -213,7 +211,7 @@ final class CreateHandler {
   /** An existing stream: the same configuration is an idempotent success, another one a conflict. */
   private static Created compare(StreamMeta existing, Request request, long tail) {
     if (existing.softDeleted) {
-      throw new BadRequest(409, "path_in_use", "stream was deleted but still has active forks; the path cannot be reused yet");
+      throw StreamError.conflict("path_in_use", "stream was deleted but still has active forks; the path cannot be reused yet");
     }
     boolean same = (request.contentType() == null && request.forkedFrom() != null
         || StreamMeta.mediaType(request.contentType()).equals(StreamMeta.mediaType(existing.contentType)))
@@ -225,7 +223,7 @@ final class CreateHandler {
             && Offsets.position(request.forkOffset()) == Offsets.position(existing.forkOffset))
         && request.forkSubOffset() == existing.forkSubOffset;
     if (!same) {
-      throw new BadRequest(409, "conflict", "stream already exists with a different configuration");
+      throw StreamError.conflict("conflict", "stream already exists with a different configuration");
     }
     return new Created(false, existing, tail);
   }
@@ -240,12 +238,12 @@ final class CreateHandler {
     String ttl = http.getHeader(Protocol.TTL);
     String expiresAt = http.getHeader(Protocol.EXPIRES_AT);
     if (ttl != null && expiresAt != null) {
-      throw new BadRequest(400, "invalid_expiry", "Stream-TTL and Stream-Expires-At cannot both be set");
+      throw StreamError.invalid("invalid_expiry", "Stream-TTL and Stream-Expires-At cannot both be set");
     }
     Long ttlSeconds = null;
     if (ttl != null) {
       if (!DECIMAL.matcher(ttl).matches() || ttl.length() > 18) {
-        throw new BadRequest(400, "invalid_ttl", "Stream-TTL must be a non-negative integer of seconds");
+        throw StreamError.invalid("invalid_ttl", "Stream-TTL must be a non-negative integer of seconds");
       }
       ttlSeconds = Long.parseLong(ttl);
     }
@@ -255,16 +253,16 @@ final class CreateHandler {
     }
     String forkOffset = http.getHeader(Protocol.FORK_OFFSET);
     if (forkOffset != null && !Offsets.wellFormed(forkOffset)) {
-      throw new BadRequest(400, "invalid_fork_offset", "invalid Stream-Fork-Offset");
+      throw StreamError.invalid("invalid_fork_offset", "invalid Stream-Fork-Offset");
     }
     String subOffset = http.getHeader(Protocol.FORK_SUB_OFFSET);
     long forkSubOffset = 0;
     if (subOffset != null) {
       if (forkedFrom == null) {
-        throw new BadRequest(400, "invalid_fork_sub_offset", "Stream-Fork-Sub-Offset requires Stream-Forked-From");
+        throw StreamError.invalid("invalid_fork_sub_offset", "Stream-Fork-Sub-Offset requires Stream-Forked-From");
       }
       if (!DECIMAL.matcher(subOffset).matches() || subOffset.length() > 9) {
-        throw new BadRequest(400, "invalid_fork_sub_offset", "invalid Stream-Fork-Sub-Offset");
+        throw StreamError.invalid("invalid_fork_sub_offset", "invalid Stream-Fork-Sub-Offset");
       }
       forkSubOffset = Long.parseLong(subOffset);
     }
@@ -286,7 +284,7 @@ final class CreateHandler {
     try {
       return PathSegments.decode(raw);
     } catch (IllegalArgumentException e) {
-      throw new BadRequest(400, "invalid_fork_source", "invalid Stream-Forked-From: " + e.getMessage());
+      throw StreamError.invalid("invalid_fork_source", "invalid Stream-Forked-From: " + e.getMessage());
     }
   }
 
@@ -297,7 +295,7 @@ final class CreateHandler {
       try {
         return Instant.parse(value).toEpochMilli();
       } catch (DateTimeParseException again) {
-        throw new BadRequest(400, "invalid_expires_at", "Stream-Expires-At must be an RFC 3339 timestamp");
+        throw StreamError.invalid("invalid_expires_at", "Stream-Expires-At must be an RFC 3339 timestamp");
       }
     }
   }

@@ -1,6 +1,5 @@
-package io.dstream.broker.durable;
+package io.dstream.broker.durablestreams;
 
-import io.dstream.broker.stream.StreamActor;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -19,13 +18,13 @@ import java.util.List;
  * their data base64-encoded (header {@code Stream-SSE-Data-Encoding: base64}); JSON streams send each
  * message as a JSON array.
  *
- * <p>Runs on the request's context; the stream's actor stays attached until the session ends, when
- * the client disconnects or the stream is closed or deleted.
+ * <p>Runs on the request's context until the client disconnects or the stream is closed or deleted;
+ * each wait for a write is one actor call, which keeps the stream's actor in memory while it waits.
  */
 final class SseSession {
 
   private final StreamAccess access;
-  private final StreamActor actor;
+  private final String subject;
   private final String path;
   private final HttpServerResponse response;
   private final Context caller;
@@ -35,10 +34,10 @@ final class SseSession {
   private boolean json;
   private String cursor;
 
-  SseSession(StreamAccess access, StreamActor actor, String path, HttpServerResponse response, Context caller,
+  SseSession(StreamAccess access, String subject, String path, HttpServerResponse response, Context caller,
              long waitTimeoutMs) {
     this.access = access;
-    this.actor = actor;
+    this.subject = subject;
     this.path = path;
     this.response = response;
     this.caller = caller;
@@ -105,8 +104,8 @@ final class SseSession {
   }
 
   private Future<Void> waitForMore(StreamAccess.Found found, long position) {
-    return access.awaitChange(actor, found.snapshot().version(), waitTimeoutMs, caller).compose(changed ->
-        access.find(actor, path, caller).compose(now -> {
+    return access.awaitChange(subject, found.snapshot().version(), waitTimeoutMs, caller).compose(changed ->
+        access.find(subject, path, caller).compose(now -> {
           if (disconnected || now.meta() == null || now.meta().softDeleted) {
             return Future.succeededFuture();
           }

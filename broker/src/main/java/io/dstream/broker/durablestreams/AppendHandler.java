@@ -1,7 +1,8 @@
-package io.dstream.broker.durable;
+package io.dstream.broker.durablestreams;
 
+import io.dstream.broker.stream.StreamError;
 import io.dstream.broker.http.HttpErrors;
-import io.dstream.broker.stream.ViewTransaction;
+import io.dstream.broker.stream.SubjectTransaction;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;
@@ -29,11 +30,23 @@ final class AppendHandler {
   private record Outcome(Status status, long tail, boolean closed, long number) {
   }
 
-  /** A validated append request; producer fields are null without producer headers. */
+  /**
+   * A validated append request; producer fields are null without producer headers. A JSON body is
+   * split and compacted on the request's event loop, before the actor call: {@code json} is its
+   * stored form, or {@code jsonError} why it has none (answered only if the stream is in JSON mode,
+   * after the checks that come first).
+   */
   private record Append(byte[] body, String contentType, String streamSeq, boolean close, String producerId,
-                        Long epoch, Long seq) {
+                        Long epoch, Long seq, byte[] json, StreamError jsonError) {
     boolean producer() {
       return producerId != null;
+    }
+
+    byte[] jsonStored() {
+      if (jsonError != null) {
+        throw jsonError;
+      }
+      return json;
     }
   }
 
@@ -49,8 +62,7 @@ final class AppendHandler {
     Append append = parse(ctx);
     Context caller = Vertx.currentContext();
     HttpServerResponse response = ctx.response();
-    access.using(subject, caller, actor -> access.find(actor, path, caller)
-        .compose(found -> access.transact(actor, tx -> apply(tx, append), caller)))
+    access.call(subject, path, caller, (tx, meta) -> apply(tx, meta, append))
         .onSuccess(outcome -> {
           access.touch(path);
           answer(response, append, outcome);
@@ -104,8 +116,7 @@ final class AppendHandler {
   }
 
   /** The append step, on the actor. */
-  private Outcome apply(ViewTransaction tx, Append append) {
-    StreamMeta meta = StreamMeta.decode(tx.attributes());
+  private Outcome apply(SubjectTransaction tx, StreamMeta meta, Append append) {
     if (meta == null) {
       throw DurableStreamsApi.notFound();
     }
@@ -126,7 +137,7 @@ final class AppendHandler {
     }
     boolean closeOnly = append.body().length == 0;
     if (!closeOnly && !StreamMeta.mediaType(append.contentType()).equals(StreamMeta.mediaType(meta.contentType))) {
-      throw new BadRequest(409, "content_type_mismatch", "Content-Type differs from the stream's " + meta.contentType);
+      throw StreamError.conflict("content_type_mismatch", "Content-Type differs from the stream's " + meta.contentType);
     }
     long now = access.now();
     if (append.producer()) {
@@ -138,10 +149,10 @@ final class AppendHandler {
     }
     if (!closeOnly && append.streamSeq() != null && meta.lastStreamSeq != null
         && append.streamSeq().compareTo(meta.lastStreamSeq) <= 0) {
-      throw new BadRequest(409, "sequence_conflict", "Stream-Seq " + append.streamSeq()
+      throw StreamError.conflict("sequence_conflict", "Stream-Seq " + append.streamSeq()
           + " does not sort after the last one, " + meta.lastStreamSeq);
     }
-    byte[] payload = closeOnly ? null : meta.jsonMode() ? JsonMode.stored(append.body(), false) : append.body();
+    byte[] payload = closeOnly ? null : meta.jsonMode() ? append.jsonStored() : append.body();
     if (append.producer()) {
       meta.producers.put(append.producerId(), new StreamMeta.Producer(append.epoch(), append.seq(), now));
     }
@@ -191,29 +202,38 @@ final class AppendHandler {
     boolean any = producerId != null || epoch != null || seq != null;
     boolean all = producerId != null && epoch != null && seq != null;
     if (any && !all) {
-      throw new BadRequest(400, "invalid_producer", "Producer-Id, Producer-Epoch and Producer-Seq go together");
+      throw StreamError.invalid("invalid_producer", "Producer-Id, Producer-Epoch and Producer-Seq go together");
     }
     if (all) {
       if (producerId.isEmpty()) {
-        throw new BadRequest(400, "invalid_producer", "Producer-Id must not be empty");
+        throw StreamError.invalid("invalid_producer", "Producer-Id must not be empty");
       }
       if (!DIGITS.matcher(epoch).matches()) {
-        throw new BadRequest(400, "invalid_producer", "Producer-Epoch must be a non-negative integer");
+        throw StreamError.invalid("invalid_producer", "Producer-Epoch must be a non-negative integer");
       }
       if (!DIGITS.matcher(seq).matches()) {
-        throw new BadRequest(400, "invalid_producer", "Producer-Seq must be a non-negative integer");
+        throw StreamError.invalid("invalid_producer", "Producer-Seq must be a non-negative integer");
       }
     }
     byte[] body = ctx.body() == null || ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
     boolean close = "true".equals(http.getHeader(Protocol.CLOSED));
     String contentType = http.getHeader("Content-Type");
     if (body.length == 0 && !close) {
-      throw new BadRequest(400, "empty_body", "an append needs a body (or Stream-Closed: true)");
+      throw StreamError.invalid("empty_body", "an append needs a body (or Stream-Closed: true)");
     }
     if (body.length > 0 && (contentType == null || contentType.isBlank())) {
-      throw new BadRequest(400, "content_type_required", "Content-Type is required");
+      throw StreamError.invalid("content_type_required", "Content-Type is required");
+    }
+    byte[] json = null;
+    StreamError jsonError = null;
+    if (body.length > 0 && StreamMeta.JSON.equals(StreamMeta.mediaType(contentType))) {
+      try {
+        json = JsonMode.stored(body, false);
+      } catch (StreamError e) {
+        jsonError = e;
+      }
     }
     return new Append(body, contentType, http.getHeader(Protocol.SEQ), close, all ? producerId : null,
-        all ? Long.valueOf(epoch) : null, all ? Long.valueOf(seq) : null);
+        all ? Long.valueOf(epoch) : null, all ? Long.valueOf(seq) : null, json, jsonError);
   }
 }

@@ -1,4 +1,4 @@
-package io.dstream.broker.durable;
+package io.dstream.broker.durablestreams;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

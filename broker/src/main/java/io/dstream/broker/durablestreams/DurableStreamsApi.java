@@ -1,11 +1,11 @@
-package io.dstream.broker.durable;
+package io.dstream.broker.durablestreams;
 
+import io.dstream.broker.stream.StreamError;
 import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.http.AuthenticationHandler;
 import io.dstream.broker.http.HttpErrors;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.http.PathSegments;
-import io.dstream.broker.stream.OverloadedException;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
@@ -99,8 +99,8 @@ public final class DurableStreamsApi {
         case "DELETE" -> handleDelete(ctx, path, subject);
         default -> HttpErrors.send(response, 405, "method_not_allowed", "method not allowed on a stream");
       }
-    } catch (BadRequest e) {
-      HttpErrors.send(response, e.status, e.code, e.getMessage());
+    } catch (StreamError e) {
+      fail(response, e);
     }
   }
 
@@ -149,25 +149,23 @@ public final class DurableStreamsApi {
         .putHeader("Cross-Origin-Resource-Policy", "cross-origin");
   }
 
-  /** Answers a failed future of any handler: protocol refusals as sent, anything else as 503/500. */
+  /** The view's one mapping of a failure: protocol refusals as sent, anything else as 503/500. */
   static void fail(HttpServerResponse response, Throwable failure) {
-    if (failure instanceof BadRequest bad) {
-      HttpErrors.send(response, bad.status, bad.code, bad.getMessage());
-    } else if (failure instanceof OverloadedException) {
-      response.putHeader("Retry-After", "1");
-      HttpErrors.send(response, 503, "overloaded", failure.getMessage());
-    } else {
+    StreamError error = StreamError.from(failure);
+    if (error.kind() == StreamError.Kind.INTERNAL || error.kind() == StreamError.Kind.STORAGE) {
       LOG.error("Durable Streams request failed", failure);
       HttpErrors.send(response, 500, "internal", "internal error");
+      return;
     }
+    HttpErrors.send(response, error);
   }
 
-  static BadRequest notFound() {
-    return new BadRequest(404, "not_found", "stream not found");
+  static StreamError notFound() {
+    return StreamError.notFound("not_found", "stream not found");
   }
 
-  static BadRequest gone() {
-    return new BadRequest(410, "gone", "stream was deleted (its forks still read it)");
+  static StreamError gone() {
+    return StreamError.gone("gone", "stream was deleted (its forks still read it)");
   }
 
   /** {@code "base64(path):start:end[:c]"}: changes with the range read and with closing. */
@@ -178,24 +176,15 @@ public final class DurableStreamsApi {
 
   private void handleDelete(RoutingContext ctx, String path, String subject) {
     Context caller = Vertx.currentContext();
-    access.using(subject, caller, actor -> access.find(actor, path, caller).compose(found -> {
-      if (found.meta() == null) {
+    access.call(subject, path, caller, (tx, meta) -> {
+      if (meta == null) {
         throw notFound();
       }
-      if (found.meta().softDeleted) {
+      if (meta.softDeleted) {
         throw gone();
       }
-      return access.<String>transact(actor, tx -> {
-        StreamMeta meta = StreamMeta.decode(tx.attributes());
-        if (meta == null) {
-          throw notFound();
-        }
-        if (meta.softDeleted) {
-          throw gone();
-        }
-        return StreamAccess.removeOrSoftDelete(tx, meta);
-      }, caller);
-    })).compose(source -> {
+      return StreamAccess.removeOrSoftDelete(tx, meta);
+    }).compose(source -> {
       access.forget(path);
       subscriptions.streamDeleted(path);
       return access.releaseSource(source, caller);

@@ -1,4 +1,4 @@
-package io.dstream.broker.durable;
+package io.dstream.broker.durablestreams;
 
 import io.vertx.core.json.JsonObject;
 
@@ -24,6 +24,9 @@ import java.util.Map;
  * <p>Not thread-safe: each step decodes its own copy.
  */
 final class StreamMeta {
+
+  /** The media type of streams in JSON mode (see {@link JsonMode}). */
+  static final String JSON = "application/json";
 
   /** Producer state older than this is forgotten (as Kafka forgets idle producer ids). */
   static final long PRODUCER_STATE_TTL_MS = 7L * 24 * 60 * 60 * 1000;
@@ -141,7 +144,7 @@ final class StreamMeta {
   }
 
   boolean jsonMode() {
-    return "application/json".equals(mediaType(contentType));
+    return JSON.equals(mediaType(contentType));
   }
 
   /** Base64 in SSE for anything that is not text or JSON. */

@@ -1,4 +1,4 @@
-package io.dstream.broker.durable;
+package io.dstream.broker.durablestreams;
 
 import io.dstream.broker.stream.Subjects;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package io.dstream.broker.durable;
+package io.dstream.broker.durablestreams;
 
 /** Header, parameter and field names of the Durable Streams protocol. */
 final class Protocol {

@@ -1,4 +1,4 @@
-package io.dstream.broker.durable;
+package io.dstream.broker.durablestreams;
 
 import java.util.Arrays;
 

@@ -1,0 +1,235 @@
+package io.dstream.broker.stream;
+
+import io.dstream.broker.store.StoredMessage;
+import io.vertx.core.Context;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The subscribers of one subject and their ack windows ({@link Consumer}s): pushes, acks,
+ * redelivery after the ack timeout, and the pull from the {@link LogReader} that feeds them.
+ *
+ * <p>The actor pulls for each consumer: while its window has room it takes the redelivery queue
+ * first, then its next sequence, from memory if it is there, otherwise it reads a page on a worker
+ * and continues when the page arrives. Only durable sequences are pushed. Replay and live delivery
+ * are the same loop, which is why their hand-over has no gap and no duplicate.
+ *
+ * <p>Delivery ids never repeat across hibernation and restarts (a reconnecting client may still ack
+ * an old one): each incarnation starts at its creation time x 1000, which stays below 2^53 so
+ * JavaScript clients read it exactly.
+ *
+ * <p>Threading: not thread-safe. Owned by one {@link StreamActor} and used on its context.
+ * {@link Subscriber} calls happen on that context.
+ */
+final class Deliveries {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Deliveries.class);
+  /** A replay whose read failed (the bucket unreachable) tries again after this. */
+  private static final long FETCH_RETRY_MS = 1_000;
+
+  private final String subject;
+  private final Context context;
+  private final StreamEnvironment env;
+  private final WritePipeline numbers;
+  private final LogReader log;
+  private final Map<Subscriber, Consumer> consumers = new LinkedHashMap<>();
+  private long nextDeliveryId;
+
+  Deliveries(String subject, Context context, StreamEnvironment env, WritePipeline numbers, LogReader log,
+             long createdMs) {
+    this.subject = subject;
+    this.context = context;
+    this.env = env;
+    this.numbers = numbers;
+    this.log = log;
+    this.nextDeliveryId = createdMs * 1000;
+  }
+
+  /** Subscribes (replacing an earlier subscription of {@code subscriber}) from {@code startSequence}. */
+  void subscribe(Subscriber subscriber, long startSequence) {
+    Consumer consumer = new Consumer(subscriber, Math.max(startSequence, numbers.firstSequence()));
+    consumers.put(subscriber, consumer);
+  }
+
+  /** Starts pushing to a new subscription (after its reply went out). */
+  void start(Subscriber subscriber) {
+    Consumer consumer = consumers.get(subscriber);
+    if (consumer != null) {
+      pump(consumer);
+    }
+  }
+
+  /** Drops {@code subscriber} and its pending deliveries. */
+  void remove(Subscriber subscriber) {
+    consumers.remove(subscriber);
+  }
+
+  /** Acknowledges deliveries in order, each freeing its window slot, then refills the window once. */
+  void ack(Subscriber subscriber, long[] deliveryIds) {
+    Consumer consumer = consumers.get(subscriber);
+    for (long deliveryId : deliveryIds) {
+      if (consumer == null || consumer.pending.remove(deliveryId) == null) {
+        env.metrics().unknownAcks.increment();
+        subscriber.unknownAck(deliveryId);
+      }
+    }
+    if (consumer != null) {
+      pump(consumer);
+    }
+  }
+
+  /** New durable messages: every window refills. */
+  void pumpAll() {
+    consumers.values().forEach(this::pump);
+  }
+
+  /** Expires overdue deliveries and refills windows that have redeliveries. */
+  void tick(long nowMs) {
+    int maxDeliver = env.config().maxDeliver();
+    for (Consumer consumer : consumers.values()) {
+      int dropped = consumer.expire(nowMs, maxDeliver);
+      if (dropped > 0) {
+        env.metrics().droppedAfterMaxDeliver.increment(dropped);
+        LOG.debug("subject '{}': {} messages skipped for a subscriber after {} deliveries", subject, dropped, maxDeliver);
+      }
+      if (!consumer.redeliveries.isEmpty()) {
+        pump(consumer);
+      }
+    }
+  }
+
+  /** Pushes awaiting an ack. */
+  int inFlight() {
+    int pending = 0;
+    for (Consumer consumer : consumers.values()) {
+      pending += consumer.pending.size();
+    }
+    return pending;
+  }
+
+  int subscribers() {
+    return consumers.size();
+  }
+
+  boolean isEmpty() {
+    return consumers.isEmpty();
+  }
+
+  /** The subject was destroyed: every subscriber is told and dropped. */
+  void destroyed() {
+    List<Subscriber> subscribers = new ArrayList<>(consumers.keySet());
+    consumers.clear();
+    subscribers.forEach(Subscriber::subjectDestroyed);
+  }
+
+  /** Delivers from the redelivery queue, then new messages, while the ack window has room. */
+  private void pump(Consumer consumer) {
+    int maxInFlight = env.config().maxInFlight();
+    while (!consumer.fetching && consumer.pending.size() < maxInFlight) {
+      Consumer.Redelivery redelivery = consumer.redeliveries.peek();
+      long sequence;
+      if (redelivery != null) {
+        sequence = redelivery.sequence();
+        if (sequence < numbers.firstSequence()) {
+          consumer.redeliveries.poll();
+          continue;
+        }
+      } else {
+        consumer.nextSequence = Math.max(consumer.nextSequence, numbers.firstSequence());
+        sequence = consumer.nextSequence;
+        if (sequence > numbers.lastDurable()) {
+          return;
+        }
+      }
+      CachedMessage cached = log.inMemory(sequence);
+      if (cached == null) {
+        fetch(consumer, sequence, redelivery != null ? 1 : LogReader.PAGE_MESSAGES);
+        return;
+      }
+      deliverNext(consumer, sequence, cached.stored());
+    }
+  }
+
+  /** Pushes {@code sequence}, which is the head of the redelivery queue or the consumer's next sequence. */
+  private void deliverNext(Consumer consumer, long sequence, byte[] stored) {
+    Consumer.Redelivery redelivery = consumer.redeliveries.peek();
+    int deliveries;
+    if (redelivery != null && redelivery.sequence() == sequence) {
+      consumer.redeliveries.poll();
+      deliveries = redelivery.deliveries() + 1;
+      env.metrics().redelivered.increment();
+    } else {
+      consumer.nextSequence = sequence + 1;
+      deliveries = 1;
+    }
+    long deliveryId = nextDeliveryId++;
+    long deadline = env.clock().millis() + env.config().ackTimeout().toMillis();
+    consumer.pending.put(deliveryId, new Consumer.Pending(sequence, deliveries, deadline));
+    env.metrics().delivered.increment();
+    consumer.subscriber.push(sequence, deliveryId, stored);
+  }
+
+  private void fetch(Consumer consumer, long from, int count) {
+    consumer.fetching = true;
+    log.read(from, count).onComplete(ar -> {
+      consumer.fetching = false;
+      if (consumers.get(consumer.subscriber) != consumer) {
+        return;
+      }
+      if (ar.failed()) {
+        LOG.warn("reading '{}' from sequence {} failed ({}); retrying in {} ms", subject, from, ar.cause().toString(),
+            FETCH_RETRY_MS);
+        context.owner().setTimer(FETCH_RETRY_MS, id -> {
+          if (consumers.get(consumer.subscriber) == consumer) {
+            pump(consumer);
+          }
+        });
+        return;
+      }
+      deliverFetched(consumer, from, ar.result());
+      pump(consumer);
+    });
+  }
+
+  private void deliverFetched(Consumer consumer, long from, List<StoredMessage> fetched) {
+    boolean redelivering = !consumer.redeliveries.isEmpty() && consumer.redeliveries.peek().sequence() == from;
+    if (fetched.isEmpty() || fetched.get(0).sequence() != from) {
+      if (redelivering) {
+        consumer.redeliveries.poll();
+      } else if (from >= numbers.firstSequence()) {
+        long resume = fetched.isEmpty() ? from + 1 : fetched.get(0).sequence();
+        LOG.error("subject '{}' has no message {} although it is retained; skipping to {}", subject, from, resume);
+        consumer.nextSequence = resume;
+      }
+      if (fetched.isEmpty() || redelivering) {
+        return;
+      }
+    }
+    List<CachedMessage> page = new ArrayList<>(fetched.size());
+    for (StoredMessage message : fetched) {
+      if (message.sequence() > numbers.lastDurable() || !page.isEmpty()
+          && message.sequence() != page.get(page.size() - 1).sequence() + 1) {
+        break;
+      }
+      page.add(new CachedMessage(message.sequence(), message.timestampMs(), message.payload()));
+    }
+    log.keep(page);
+    int room = env.config().maxInFlight() - consumer.pending.size();
+    for (int i = 0; i < page.size() && i < room; i++) {
+      CachedMessage message = page.get(i);
+      boolean expected = redelivering ? message.sequence() == from : message.sequence() == consumer.nextSequence;
+      if (!expected) {
+        return;
+      }
+      deliverNext(consumer, message.sequence(), message.stored());
+      if (redelivering) {
+        return;
+      }
+    }
+  }
+}

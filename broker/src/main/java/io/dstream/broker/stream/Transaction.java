@@ -1,0 +1,157 @@
+package io.dstream.broker.stream;
+
+import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.store.StoreWrite;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiConsumer;
+import java.util.function.LongFunction;
+
+/**
+ * The writes of one {@link SubjectStep}, assigned on the {@link WritePipeline} as they are made
+ * (so the step and the steps after it see them) and queued together when the step returns. A step
+ * that throws is undone: its sequences, version, attributes, tail-cache entries and dedup keys are
+ * forgotten, and nothing reaches the writer.
+ *
+ * <p>Threading: lives for one step on the actor's context.
+ */
+final class Transaction implements SubjectTransaction {
+
+  private final WritePipeline pipeline;
+  private final DedupWindow dedup;
+  private final LogReader log;
+  private final BrokerMetrics metrics;
+  private final List<StoreWrite> writes = new ArrayList<>();
+  private final long sequenceBefore;
+  private final long versionBefore;
+  private final byte[] attributesBefore;
+  private final int attributeWritesBefore;
+  private int appended;
+
+  Transaction(WritePipeline pipeline, DedupWindow dedup, LogReader log, BrokerMetrics metrics) {
+    this.pipeline = pipeline;
+    this.dedup = dedup;
+    this.log = log;
+    this.metrics = metrics;
+    this.sequenceBefore = pipeline.lastAssigned();
+    this.versionBefore = pipeline.producerVersion();
+    this.attributesBefore = pipeline.queuedAttributes();
+    this.attributeWritesBefore = pipeline.queuedAttributeWrites();
+  }
+
+  /** Runs {@code step} and queues its writes; {@code onDone} gets its result once they are durable. */
+  <T> void run(SubjectStep<T> step, BiConsumer<T, Throwable> onDone) {
+    T result;
+    try {
+      result = step.apply(this);
+    } catch (RuntimeException e) {
+      undo();
+      onDone.accept(null, e);
+      return;
+    }
+    int count = appended;
+    pipeline.queue(writes, new WritePipeline.Completion() {
+      @Override
+      public void succeeded() {
+        if (count > 0) {
+          metrics.published.increment(count);
+        }
+        onDone.accept(result, null);
+      }
+
+      @Override
+      public void failed(Throwable failure) {
+        if (count > 0) {
+          metrics.publishFailed.increment(count);
+        }
+        onDone.accept(null, failure);
+      }
+    });
+  }
+
+  private void undo() {
+    pipeline.unassign(sequenceBefore, versionBefore, attributesBefore, attributeWritesBefore);
+    log.forgetAfter(sequenceBefore);
+    dedup.forgetAfter(sequenceBefore);
+  }
+
+  @Override
+  public long lastSequence() {
+    return pipeline.lastAssigned();
+  }
+
+  @Override
+  public long producerVersion() {
+    return pipeline.producerVersion();
+  }
+
+  @Override
+  public byte[] attributes() {
+    return pipeline.assignedAttributes();
+  }
+
+  @Override
+  public long append(byte[] payload) {
+    return add(payload, pipeline.assignSequence()).sequence();
+  }
+
+  @Override
+  public Published append(LongFunction<byte[]> render) {
+    long sequence = pipeline.assignSequence();
+    return add(render.apply(sequence), sequence);
+  }
+
+  @Override
+  public Published appendOnce(String dedupKey, LongFunction<byte[]> render) {
+    if (dedupKey == null) {
+      return append(render);
+    }
+    long nowMs = pipeline.assignTimestamp();
+    DedupWindow.Entry original = dedup.find(dedupKey, nowMs);
+    if (original != null) {
+      metrics.publishDuplicates.increment();
+      return new Published(original.sequence(), original.timestampMs(), render.apply(original.sequence()), true);
+    }
+    Published published = append(render);
+    dedup.remember(dedupKey, published.sequence(), published.timestampMs());
+    return published;
+  }
+
+  private Published add(byte[] payload, long sequence) {
+    long timestamp = pipeline.assignTimestamp();
+    writes.add(new StoreWrite.Append(sequence, timestamp, payload));
+    log.appended(new CachedMessage(sequence, timestamp, payload));
+    appended++;
+    return new Published(sequence, timestamp, payload);
+  }
+
+  @Override
+  public void fence(long version) {
+    long current = pipeline.producerVersion();
+    if (version < current) {
+      metrics.fencedWrites.increment();
+      throw StreamError.fenced(current, version);
+    }
+    if (version > current) {
+      pipeline.assignProducerVersion(version);
+      writes.add(new StoreWrite.SetProducerVersion(version));
+    }
+  }
+
+  @Override
+  public void putAttributes(byte[] newAttributes) {
+    pipeline.assignAttributes(newAttributes);
+    writes.add(new StoreWrite.PutAttributes(newAttributes));
+  }
+
+  @Override
+  public void putState(byte[] stateJson) {
+    writes.add(new StoreWrite.PutState(stateJson));
+  }
+
+  @Override
+  public void deleteUpTo(long upTo) {
+    writes.add(new StoreWrite.DeleteUpTo(Math.min(upTo, pipeline.lastAssigned())));
+  }
+}
