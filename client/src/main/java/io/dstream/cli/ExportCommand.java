@@ -1,5 +1,6 @@
 package io.dstream.cli;
 
+import io.dstream.pattern.TokenPattern;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
@@ -30,7 +31,7 @@ final class ExportCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    SubjectPattern filter = pattern == null ? null : new SubjectPattern(pattern);
+    TokenPattern filter = pattern == null ? null : TokenPattern.subjects(pattern);
     long messages = 0;
     int changedSubjects = 0;
     int states = 0;
@@ -71,7 +72,7 @@ final class ExportCommand implements Callable<Integer> {
     return ExitCode.OK;
   }
 
-  private static List<JsonObject> listSubjects(AdminHttp admin, SubjectPattern filter) {
+  private static List<JsonObject> listSubjects(AdminHttp admin, TokenPattern filter) {
     List<JsonObject> subjects = new ArrayList<>();
     String cursor = null;
     do {

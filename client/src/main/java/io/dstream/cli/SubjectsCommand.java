@@ -1,5 +1,6 @@
 package io.dstream.cli;
 
+import io.dstream.pattern.TokenPattern;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.concurrent.Callable;
@@ -19,7 +20,7 @@ final class SubjectsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    SubjectPattern filter = pattern == null ? null : new SubjectPattern(pattern);
+    TokenPattern filter = pattern == null ? null : TokenPattern.subjects(pattern);
     if (!common.json) {
       System.out.printf("%-40s %12s %12s %10s %12s%n", "SUBJECT", "FIRST", "LAST", "MESSAGES", "BYTES");
     }

@@ -1,5 +1,6 @@
 package io.dstream.cli;
 
+import io.dstream.pattern.TokenPattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -49,13 +50,13 @@ class CliParsingTest {
 
   @Test
   void subjectPatternsUseNatsWildcards() {
-    assertTrue(new SubjectPattern("orders.*").matches("orders.eu"));
-    assertFalse(new SubjectPattern("orders.*").matches("orders.eu.paris"));
-    assertTrue(new SubjectPattern("orders.>").matches("orders.eu.paris"));
-    assertFalse(new SubjectPattern("orders.>").matches("orders"));
-    assertTrue(new SubjectPattern("orders.eu").matches("orders.eu"));
-    assertFalse(new SubjectPattern("orders.eu").matches("orders.us"));
-    assertTrue(new SubjectPattern("*.eu").matches("orders.eu"));
-    assertThrows(IllegalArgumentException.class, () -> new SubjectPattern("a.>.b"));
+    assertTrue(TokenPattern.subjects("orders.*").matches("orders.eu"));
+    assertFalse(TokenPattern.subjects("orders.*").matches("orders.eu.paris"));
+    assertTrue(TokenPattern.subjects("orders.>").matches("orders.eu.paris"));
+    assertFalse(TokenPattern.subjects("orders.>").matches("orders"));
+    assertTrue(TokenPattern.subjects("orders.eu").matches("orders.eu"));
+    assertFalse(TokenPattern.subjects("orders.eu").matches("orders.us"));
+    assertTrue(TokenPattern.subjects("*.eu").matches("orders.eu"));
+    assertThrows(IllegalArgumentException.class, () -> TokenPattern.subjects("a.>.b"));
   }
 }

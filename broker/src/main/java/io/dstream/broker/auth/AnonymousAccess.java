@@ -1,5 +1,6 @@
 package io.dstream.broker.auth;
 
+import io.dstream.pattern.TokenPattern;
 import java.util.List;
 import java.util.Locale;
 
@@ -16,7 +17,7 @@ public enum AnonymousAccess {
   /** Publish to and read every subject. */
   ALL;
 
-  private static final List<SubjectPattern> EVERY_SUBJECT = List.of(SubjectPattern.parse(">"));
+  private static final List<TokenPattern> EVERY_SUBJECT = List.of(TokenPattern.subjects(">"));
 
   /** Parses {@code none} / {@code read} / {@code all} (case-insensitive), as in {@code DSTREAM_ANONYMOUS}. */
   public static AnonymousAccess parse(String value) {

@@ -1,5 +1,6 @@
 package io.dstream.broker.auth;
 
+import io.dstream.pattern.TokenPattern;
 import io.dstream.broker.config.JwtSettings;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -95,10 +96,10 @@ public final class JwtAuthenticator {
         grant.getBoolean("admin", false), expiresAtMs);
   }
 
-  private static List<SubjectPattern> patterns(JsonArray array) {
-    List<SubjectPattern> patterns = new ArrayList<>();
+  private static List<TokenPattern> patterns(JsonArray array) {
+    List<TokenPattern> patterns = new ArrayList<>();
     for (String text : strings(array)) {
-      patterns.add(SubjectPattern.parse(text));
+      patterns.add(TokenPattern.subjects(text));
     }
     return patterns;
   }

@@ -1,5 +1,6 @@
 package io.dstream.broker.auth;
 
+import io.dstream.pattern.TokenPattern;
 import java.util.List;
 
 /**
@@ -14,10 +15,10 @@ import java.util.List;
  * @param admin        whether admin calls ({@code /metrics}, subject listings) are allowed
  * @param expiresAtMs  when the credential stops being valid (epoch ms), {@link Long#MAX_VALUE} if never
  */
-public record Permissions(String who, List<SubjectPattern> publish, List<SubjectPattern> subscribe,
+public record Permissions(String who, List<TokenPattern> publish, List<TokenPattern> subscribe,
                           List<String> fileRead, List<String> fileWrite, boolean admin, long expiresAtMs) {
 
-  private static final List<SubjectPattern> EVERY_SUBJECT = List.of(SubjectPattern.parse(">"));
+  private static final List<TokenPattern> EVERY_SUBJECT = List.of(TokenPattern.subjects(">"));
 
   /** Everything, forever: what the broker's API key grants. */
   public static final Permissions FULL =

@@ -2,6 +2,7 @@ package io.dstream.broker.durablestreams;
 
 import java.io.ByteArrayOutputStream;
 import io.dstream.broker.stream.Subjects;
+import io.dstream.pattern.TokenPattern;
 
 import java.nio.charset.StandardCharsets;
 
@@ -52,5 +53,10 @@ final class StreamPaths {
       }
     }
     return bytes.toString(StandardCharsets.UTF_8);
+  }
+
+  /** A path with leading, trailing and repeated slashes removed (as subscription globs see paths). */
+  static String normalize(String path) {
+    return String.join("/", TokenPattern.segments(path));
   }
 }

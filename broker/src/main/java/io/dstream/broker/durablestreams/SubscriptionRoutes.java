@@ -65,7 +65,7 @@ final class SubscriptionRoutes {
       reply = addStreams(id, body);
     } else if (action.equals("streams") && parts.length > 4 && method.equals("DELETE")) {
       String joined = String.join("/", Arrays.copyOfRange(parts, 4, parts.length));
-      reply = subscriptions.removeStream(id, Globs.normalize(PathSegments.decode(joined)));
+      reply = subscriptions.removeStream(id, StreamPaths.normalize(PathSegments.decode(joined)));
     } else if (parts.length == 4 && method.equals("POST") && action.equals("claim")) {
       Object worker = body.getValue("worker");
       reply = worker instanceof String name && !name.isEmpty() ? subscriptions.claim(id, name)
@@ -113,7 +113,7 @@ final class SubscriptionRoutes {
       return Subscriptions.Reply.error(400, "INVALID_REQUEST", "streams must be a non-empty string array");
     }
     List<String> paths = new ArrayList<>();
-    streams.forEach(s -> paths.add(Globs.normalize((String) s)));
+    streams.forEach(s -> paths.add(StreamPaths.normalize((String) s)));
     return subscriptions.addStreams(id, paths);
   }
 
@@ -123,14 +123,14 @@ final class SubscriptionRoutes {
     if (!"webhook".equals(type) && !"pull-wake".equals(type)) {
       return "type must be \"webhook\" or \"pull-wake\"";
     }
-    String pattern = body.getValue("pattern") instanceof String p && !p.isEmpty() ? Globs.normalize(p) : null;
+    String pattern = body.getValue("pattern") instanceof String p && !p.isEmpty() ? StreamPaths.normalize(p) : null;
     List<String> streams = new ArrayList<>();
     if (body.getValue("streams") instanceof JsonArray array) {
       for (Object stream : array) {
         if (!(stream instanceof String path)) {
           return "streams must contain only strings";
         }
-        streams.add(Globs.normalize(path));
+        streams.add(StreamPaths.normalize(path));
       }
     }
     if (pattern == null && streams.isEmpty()) {
@@ -149,7 +149,7 @@ final class SubscriptionRoutes {
       }
       webhookUrl = text;
     }
-    String wakeStream = body.getValue("wake_stream") instanceof String w && !w.isEmpty() ? Globs.normalize(w) : null;
+    String wakeStream = body.getValue("wake_stream") instanceof String w && !w.isEmpty() ? StreamPaths.normalize(w) : null;
     if ("pull-wake".equals(type) && wakeStream == null) {
       return "pull-wake subscriptions require wake_stream";
     }

@@ -1,5 +1,6 @@
 package io.dstream.broker.durablestreams;
 
+import io.dstream.pattern.TokenPattern;
 import java.util.TreeSet;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -134,7 +135,7 @@ final class Subscriptions {
     synchronized (this) {
       for (Subscription subscription : subscriptions.values()) {
         String pattern = subscription.definition.pattern();
-        if (pattern != null && Globs.matches(pattern, path)) {
+        if (pattern != null && TokenPattern.paths(pattern).matches(path)) {
           link(subscription, path, "glob", Offsets.BEFORE_START);
         }
         if (subscription.streams.containsKey(path)) {
@@ -180,7 +181,7 @@ final class Subscriptions {
     }
     if (definition.pattern() != null) {
       for (String stream : tails.keySet()) {
-        if (!stream.startsWith("__ds/") && Globs.matches(definition.pattern(), stream)) {
+        if (!stream.startsWith("__ds/") && TokenPattern.paths(definition.pattern()).matches(stream)) {
           link(subscription, stream, "glob", tailOffset(stream));
         }
       }
@@ -337,7 +338,7 @@ final class Subscriptions {
       if (!(item instanceof JsonObject ack) || !(ack.getValue("offset") instanceof String offset)) {
         return Reply.error(409, "INVALID_OFFSET", "an ack needs a stream and an offset");
       }
-      String stream = Globs.normalize(ack.getString("stream", ack.getString("path", "")));
+      String stream = StreamPaths.normalize(ack.getString("stream", ack.getString("path", "")));
       Link link = subscription.streams.get(stream);
       if (stream.isEmpty() || link == null) {
         return Reply.error(409, "INVALID_OFFSET", "ack names a stream the subscription does not follow");

@@ -1,5 +1,9 @@
-package io.dstream.broker.http;
+package io.dstream.broker.router;
 
+import io.dstream.broker.http.AuthenticationHandler;
+import io.dstream.broker.http.ClientAddresses;
+import io.dstream.broker.http.HttpErrors;
+import io.dstream.broker.http.PathSegments;
 import io.dstream.broker.admin.AdminApi;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.Permissions;

@@ -1,5 +1,6 @@
-package io.dstream.broker.http;
+package io.dstream.broker.router;
 
+import io.dstream.broker.http.ConnectionGate;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
