@@ -217,12 +217,7 @@ public final class StreamActor {
   }
 
   private <T> void runCall(Call<T> call) {
-    if (phase == Phase.READY) {
-      new Transaction(pipeline, dedup, log, env.metrics()).run(call.step(), call.onDone());
-    } else {
-      // A destroy among the calls: the rest wait for it, as every request does.
-      call(call.step(), call.onDone());
-    }
+    new Transaction(pipeline, dedup, log, env.metrics()).run(call.step(), call.onDone());
   }
 
   /**
