@@ -26,17 +26,20 @@ final class ArchiveLink implements SubjectArchive.Host {
   private final WritePipeline numbers;
   private final SubjectArchive archive;
 
-  /** Links a new actor to {@code detached}, the archive the shard kept while it hibernated, or a new one. */
+  /**
+   * Links a new actor to {@code detached}, the archive the shard kept while it hibernated, or to a
+   * new one. A detached archive becomes this link's in {@link #adopt}, on the actor's context.
+   */
   ArchiveLink(String subject, StreamEnvironment env, WritePipeline numbers, SubjectArchive detached, long nowMs) {
     this.subject = subject;
     this.env = env;
     this.numbers = numbers;
-    if (detached != null) {
-      detached.host(this);
-      this.archive = detached;
-    } else {
-      this.archive = new SubjectArchive(subject, env.archive(), this, nowMs);
-    }
+    this.archive = detached != null ? detached : new SubjectArchive(subject, env.archive(), this, nowMs);
+  }
+
+  /** Makes this link the archive's host (a no-op for an archive created with it). */
+  void adopt() {
+    archive.host(this);
   }
 
   SubjectArchive archive() {

@@ -12,6 +12,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
@@ -26,10 +27,12 @@ import java.util.function.Consumer;
  * idempotency model ({@link SubjectTransaction}), one failure type ({@link StreamError}).
  *
  * <p>Threading: every public method may be called from any thread; the work runs on the actor's
- * {@link Context} (its shard's event loop), in call order, at once when the caller is already on
- * it. Callbacks run on that context too. No field is touched from anywhere else, so there are no
- * locks. While the subject loads (and while a destroy becomes durable) requests wait in order and
- * run once it is ready.
+ * {@link Context} (the event loop of the socket or request that created it, see {@link StreamShard}),
+ * in call order, at once when the caller is already on it. Callbacks run on that context too. No
+ * field is touched from anywhere else, so there are no locks, with one exception: the hold count,
+ * an atomic that the shard increments when it hands the actor out and the actor sets to -1 (released)
+ * when it hibernates, so a hold and a release can never both succeed. While the subject loads (and
+ * while a destroy becomes durable) requests wait in order and run once it is ready.
  */
 public final class StreamActor {
 
@@ -62,8 +65,11 @@ public final class StreamActor {
   private final ArrayDeque<Deferred> deferred = new ArrayDeque<>();
   private Throwable loadFailure;
   private Phase phase = Phase.LOADING;
-  private int attachedSessions;
+  /** Sockets and requests holding this actor; -1 once it released itself (see {@link #hold}). */
+  private final AtomicInteger holds = new AtomicInteger();
   private long lastActivityMs;
+  /** Pushes awaiting an ack as last added to the broker-wide gauge. */
+  private volatile long reportedInFlight;
 
   /**
    * A new actor; {@code detached} is the subject's archive link if the shard kept one while the
@@ -100,6 +106,10 @@ public final class StreamActor {
     return subject;
   }
 
+  Context context() {
+    return context;
+  }
+
   // ---- lifecycle ------------------------------------------------------------------------------
 
   /**
@@ -107,6 +117,11 @@ public final class StreamActor {
    * are refused and {@code onFailure} lets the shard forget this actor, so the next request tries again.
    */
   void load(Handler<Throwable> onFailure) {
+    onContext(() -> loadHere(onFailure));
+  }
+
+  private void loadHere(Handler<Throwable> onFailure) {
+    archive.adopt();
     new SubjectLoader(subject, context, env).load(archive.archive(), dedup).onComplete(ar -> {
       if (ar.failed()) {
         LOG.error("loading subject '{}' failed", subject, ar.cause());
@@ -134,10 +149,15 @@ public final class StreamActor {
   }
 
   private void run(Runnable task, Consumer<Throwable> onFailure) {
+    onContext(() -> runHere(task, onFailure));
+  }
+
+  /** Runs {@code task} on this actor's context: at once when already there, else posted in order. */
+  private void onContext(Runnable task) {
     if (Vertx.currentContext() == context) {
-      runHere(task, onFailure);
+      task.run();
     } else {
-      context.runOnContext(v -> runHere(task, onFailure));
+      context.runOnContext(v -> task.run());
     }
   }
 
@@ -154,51 +174,92 @@ public final class StreamActor {
     return failure -> onDone.accept(null, failure);
   }
 
-  /** A socket is attached; attached actors never hibernate. Called on the shard context. */
-  void attach() {
-    attachedSessions++;
-    lastActivityMs = env.clock().millis();
+  /**
+   * One more hold (a socket, or a request until its reply); a held actor never hibernates. Any
+   * thread. False when the actor already released itself: the caller must wait for the next one.
+   */
+  boolean hold() {
+    while (true) {
+      int current = holds.get();
+      if (current < 0) {
+        return false;
+      }
+      if (holds.compareAndSet(current, current + 1)) {
+        return true;
+      }
+    }
   }
 
-  /** A socket attached by {@link StreamRegistry#attach} is done without subscribing (its upgrade failed). */
+  private void unhold() {
+    holds.decrementAndGet();
+  }
+
+  /** A socket held by {@link StreamRegistry#attach} is done without subscribing (its upgrade failed). */
   public void detach() {
     context.runOnContext(v -> {
-      attachedSessions--;
       lastActivityMs = env.clock().millis();
+      unhold();
     });
   }
 
-  /** The socket closed: its subscription and pending deliveries go with it. */
+  /** The socket closed: its subscription and pending deliveries go with it, then its hold. */
   public void detach(Subscriber subscriber) {
     context.runOnContext(v -> {
-      attachedSessions--;
       deliveries.remove(subscriber);
       lastActivityMs = env.clock().millis();
+      unhold();
     });
   }
 
-  /** Expires overdue deliveries, refills windows and ticks the archive. Called by the shard on this context. */
-  void tick(long nowMs) {
-    if (phase == Phase.READY) {
-      archive.archive().tick(nowMs);
-    }
-    deliveries.tick(nowMs);
+  /**
+   * Runs a request's {@code operation} here; the request's hold ends with its reply (see
+   * {@link StreamRegistry#ask}).
+   */
+  <T> void ask(BiConsumer<StreamActor, BiConsumer<T, Throwable>> operation, BiConsumer<T, Throwable> reply) {
+    BiConsumer<T, Throwable> released = (result, failure) -> {
+      unhold();
+      reply.accept(result, failure);
+    };
+    run(() -> {
+      try {
+        operation.accept(this, released);
+      } catch (RuntimeException e) {
+        released.accept(null, e);
+      }
+    }, failing(released));
   }
 
-  /** Pushes awaiting an ack over this subject's subscribers. */
-  int inFlight() {
-    return deliveries.inFlight();
+  /**
+   * Expires overdue deliveries, refills windows, ticks the archive and reports the pushes awaiting
+   * an ack; then, if nothing holds it and it idled long enough, releases itself and hands
+   * {@code onReleased} its archive link if that still has work (else null). Called by the shard.
+   */
+  void tick(long nowMs, BiConsumer<StreamActor, SubjectArchive> onReleased) {
+    // Not through run(): a tick is no activity, and a loading actor has nothing to tick.
+    onContext(() -> {
+      if (phase == Phase.READY) {
+        archive.archive().tick(nowMs);
+      }
+      deliveries.tick(nowMs);
+      long inFlight = deliveries.inFlight();
+      env.metrics().inFlight().addAndGet(inFlight - reportedInFlight);
+      reportedInFlight = inFlight;
+      if (hibernatable(nowMs) && holds.compareAndSet(0, -1)) {
+        onReleased.accept(this, archive.detach());
+      }
+    });
   }
 
-  /** True when nothing holds this actor in memory: no socket, no reader, no write in flight, idle long enough. */
-  boolean hibernatable(long nowMs) {
-    return phase == Phase.READY && attachedSessions == 0 && deliveries.isEmpty() && waiters.isEmpty()
-        && pipeline.idle() && nowMs - lastActivityMs >= env.config().idleTimeout().toMillis();
+  /** Takes this actor's share out of the in-flight gauge (the shard stops). */
+  void forgetInFlight() {
+    env.metrics().inFlight().addAndGet(-reportedInFlight);
+    reportedInFlight = 0;
   }
 
-  /** See {@link ArchiveLink#detach}; called by the shard when it releases this actor. */
-  SubjectArchive detachArchive() {
-    return archive.detach();
+  /** True when nothing but holds keeps this actor in memory: no reader, no write in flight, idle long enough. */
+  private boolean hibernatable(long nowMs) {
+    return phase == Phase.READY && deliveries.isEmpty() && waiters.isEmpty() && pipeline.idle()
+        && nowMs - lastActivityMs >= env.config().idleTimeout().toMillis();
   }
 
   // ---- writes ---------------------------------------------------------------------------------

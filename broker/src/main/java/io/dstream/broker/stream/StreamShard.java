@@ -7,22 +7,31 @@ import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
 
 /**
- * A verticle owning the actors of the subjects that hash to it. Its map is touched only on its own
- * context, and every actor it creates runs on that context, so actors of different shards run in
- * parallel on different event loops and actors of one shard never need a lock.
+ * A verticle owning the directory of the subjects that hash to it: subject to actor, and the
+ * archive links of hibernated subjects. Its maps are touched only on its own context, so finding an
+ * actor never needs a lock.
  *
- * <p>A periodic tick expires overdue deliveries and releases actors idle for longer than the idle
- * timeout (hibernation); the next request rehydrates them from the store. A released actor whose
- * subject still has checkpoint work leaves its archive link here, ticked until the work is done
- * (or handed to the subject's next actor), so hibernation never waits for the bucket; the links
- * take turns, a bounded number per tick.
+ * <p>Placement: an actor runs on the event loop of the socket or request that created it (where
+ * its first user is, so a publish and its reply cross no thread but the writer's), or on the
+ * context of its subject's detached archive link, which is bound to the context it was created on.
+ * The shard posts its work there.
+ *
+ * <p>Holds and hibernation: every socket and every request holds its actor ({@link StreamActor#hold})
+ * from the shard task that finds it until it is done. A periodic tick posts each actor its tick;
+ * an actor idle for longer than the idle timeout, with no hold, releases itself and tells the shard,
+ * which forgets it; requests for a subject whose actor is releasing wait for that message and then
+ * create the next actor, which reloads the subject from the store. A released actor whose subject
+ * still has checkpoint work leaves its archive link here, ticked on its own context until the work is
+ * done (or handed to the subject's next actor); the links take turns, a bounded number per tick.
  */
 final class StreamShard extends VerticleBase {
 
@@ -33,15 +42,17 @@ final class StreamShard extends VerticleBase {
    */
   private static final int DETACHED_TICKS_PER_TICK = 1024;
 
+  /** A hibernated subject's archive link and the context it is bound to. */
+  private record Detached(SubjectArchive archive, Context context) {
+  }
+
   private final StreamEnvironment env;
   private final Map<String, StreamActor> actors = new HashMap<>();
-  /**
-   * Archive links of hibernated subjects that still have checkpoint work, in the order they are to be
-   * ticked next; ticked until idle, at most {@link #DETACHED_TICKS_PER_TICK} per shard tick.
-   */
-  private final LinkedHashMap<String, SubjectArchive> detachedArchives = new LinkedHashMap<>();
+  /** Archive links of hibernated subjects with checkpoint work, in the order they are to be ticked next. */
+  private final LinkedHashMap<String, Detached> detachedArchives = new LinkedHashMap<>();
+  /** Requests for subjects whose actor released itself, until the shard hears of it. */
+  private final Map<String, List<Runnable>> waitingForRelease = new HashMap<>();
   private long timerId = -1;
-  private long reportedInFlight;
 
   StreamShard(StreamEnvironment env) {
     this.env = env;
@@ -57,8 +68,7 @@ final class StreamShard extends VerticleBase {
   public Future<?> stop() {
     vertx.cancelTimer(timerId);
     env.metrics().activeActors().addAndGet(-actors.size());
-    env.metrics().inFlight().addAndGet(-reportedInFlight);
-    reportedInFlight = 0;
+    actors.values().forEach(StreamActor::forgetInFlight);
     actors.clear();
     detachedArchives.clear();
     return Future.succeededFuture();
@@ -72,21 +82,20 @@ final class StreamShard extends VerticleBase {
   }
 
   /**
-   * Finds or creates the subject's actor and counts one more attached socket on it, in one step on
-   * this shard's context, so hibernation cannot release it in between. The future completes on
-   * {@code caller}.
+   * The subject's actor with one more hold (a socket), taken in the shard task that finds it, so
+   * hibernation cannot release it in between. The future completes on {@code caller}.
    */
   Future<StreamActor> attach(String subject, Context caller) {
-    return ask(subject, caller, (actor, reply) -> {
-      actor.attach();
-      reply.accept(actor, null);
-    });
+    Promise<StreamActor> promise = Promise.promise();
+    context.runOnContext(v -> withHeldActor(subject, caller,
+        actor -> caller.runOnContext(w -> promise.complete(actor)),
+        failure -> caller.runOnContext(w -> promise.fail(failure))));
+    return promise.future();
   }
 
   /**
-   * Finds or creates the subject's actor and runs {@code operation} with it, in one task on this
-   * shard's context (which is the actor's: its calls run at once). The reply completes the future
-   * on {@code caller}.
+   * Finds or creates the subject's actor, holds it, and runs {@code operation} on the actor's
+   * context; the hold ends with the reply, which completes the future on {@code caller}.
    */
   <T> Future<T> ask(String subject, Context caller, BiConsumer<StreamActor, BiConsumer<T, Throwable>> operation) {
     Promise<T> promise = Promise.promise();
@@ -97,35 +106,40 @@ final class StreamShard extends VerticleBase {
         promise.complete(result);
       }
     });
-    context.runOnContext(v -> {
-      try {
-        operation.accept(actorFor(subject), reply);
-      } catch (RuntimeException e) {
-        reply.accept(null, e);
-      }
-    });
+    context.runOnContext(v -> withHeldActor(subject, caller, actor -> actor.ask(operation, reply),
+        failure -> reply.accept(null, failure)));
     return promise.future();
   }
 
-  /**
-   * The subject's actor, created if needed.
-   * @throws StreamError (overloaded) when creating it would exceed {@code maxActiveSubjects}
-   */
-  private StreamActor actorFor(String subject) {
+  /** On this context: the subject's actor, held, to {@code use}; or why there is none to {@code fail}. */
+  private void withHeldActor(String subject, Context caller, java.util.function.Consumer<StreamActor> use,
+                             java.util.function.Consumer<Throwable> fail) {
+    List<Runnable> waiting = waitingForRelease.get(subject);
     StreamActor actor = actors.get(subject);
-    if (actor == null) {
-      int limit = env.config().connectionLimits().maxActiveSubjects();
-      if (env.metrics().activeActors().get() >= limit) {
-        throw StreamError.overloaded("too many active subjects (" + limit + "); retry when idle ones hibernate");
-      }
-      StreamActor created = new StreamActor(subject, context, env, detachedArchives.remove(subject));
-      actors.put(subject, created);
-      env.metrics().activeActors().incrementAndGet();
-      env.metrics().actorsCreated.increment();
-      created.load(failure -> forget(subject, created));
-      actor = created;
+    if (waiting == null && actor != null && actor.hold()) {
+      use.accept(actor);
+      return;
     }
-    return actor;
+    if (waiting != null || actor != null) {
+      // Released on its own context; the shard hears of it in a moment and then creates the next one.
+      waitingForRelease.computeIfAbsent(subject, s -> new ArrayList<>())
+          .add(() -> withHeldActor(subject, caller, use, fail));
+      return;
+    }
+    int limit = env.config().connectionLimits().maxActiveSubjects();
+    if (env.metrics().activeActors().get() >= limit) {
+      fail.accept(StreamError.overloaded("too many active subjects (" + limit + "); retry when idle ones hibernate"));
+      return;
+    }
+    Detached detached = detachedArchives.remove(subject);
+    Context home = detached != null ? detached.context() : caller.isEventLoopContext() ? caller : context;
+    StreamActor created = new StreamActor(subject, home, env, detached == null ? null : detached.archive());
+    actors.put(subject, created);
+    env.metrics().activeActors().incrementAndGet();
+    env.metrics().actorsCreated.increment();
+    created.hold();
+    created.load(failure -> context.runOnContext(v -> forget(subject, created)));
+    use.accept(created);
   }
 
   private void forget(String subject, StreamActor actor) {
@@ -134,35 +148,41 @@ final class StreamShard extends VerticleBase {
     }
   }
 
+  /** An actor released itself (on its context); {@code archive} is its link if it has work left. */
+  private void released(StreamActor actor, SubjectArchive archive) {
+    context.runOnContext(v -> {
+      String subject = actor.subject();
+      forget(subject, actor);
+      env.metrics().actorsHibernated.increment();
+      if (archive != null) {
+        detachedArchives.put(subject, new Detached(archive, actor.context()));
+      }
+      List<Runnable> waiting = waitingForRelease.remove(subject);
+      if (waiting != null) {
+        waiting.forEach(Runnable::run);
+      }
+    });
+  }
+
   private void tick() {
     long now = env.clock().millis();
-    long inFlight = 0;
-    Iterator<StreamActor> it = actors.values().iterator();
-    while (it.hasNext()) {
-      StreamActor actor = it.next();
-      actor.tick(now);
-      inFlight += actor.inFlight();
-      if (actor.hibernatable(now)) {
-        it.remove();
-        SubjectArchive pending = actor.detachArchive();
-        if (pending != null) {
-          detachedArchives.put(actor.subject(), pending);
-        }
-        env.metrics().activeActors().decrementAndGet();
-        env.metrics().actorsHibernated.increment();
-      }
+    for (StreamActor actor : actors.values()) {
+      actor.tick(now, this::released);
     }
-    env.metrics().inFlight().addAndGet(inFlight - reportedInFlight);
-    reportedInFlight = inFlight;
     int turns = Math.min(DETACHED_TICKS_PER_TICK, detachedArchives.size());
     for (int i = 0; i < turns; i++) {
-      Iterator<Map.Entry<String, SubjectArchive>> head = detachedArchives.entrySet().iterator();
-      Map.Entry<String, SubjectArchive> next = head.next();
+      Iterator<Map.Entry<String, Detached>> head = detachedArchives.entrySet().iterator();
+      Map.Entry<String, Detached> next = head.next();
       head.remove();
-      next.getValue().tick(now);
-      if (!next.getValue().idle()) {
-        detachedArchives.put(next.getKey(), next.getValue());
-      }
+      String subject = next.getKey();
+      Detached detached = next.getValue();
+      detachedArchives.put(subject, detached);
+      detached.context().runOnContext(v -> {
+        detached.archive().tick(now);
+        if (detached.archive().idle()) {
+          context.runOnContext(w -> detachedArchives.remove(subject, detached));
+        }
+      });
     }
   }
 }
