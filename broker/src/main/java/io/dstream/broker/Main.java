@@ -82,7 +82,7 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--actor-cache-bytes", defaultValue = "${env:DSTREAM_ACTOR_CACHE_BYTES:-262144}", description = "Byte bound of that cache (DSTREAM_ACTOR_CACHE_BYTES).")
   int actorCacheBytes;
 
-  @Option(names = "--shards", defaultValue = "${env:DSTREAM_SHARDS:-0}", description = "Actor shards (event-loop contexts); 0 = 2 x cores (DSTREAM_SHARDS).")
+  @Option(names = "--shards", defaultValue = "${env:DSTREAM_SHARDS:-0}", description = "Subject directories (shards, one event-loop context each); 0 = 2 x cores (DSTREAM_SHARDS).")
   int shards;
 
   @Option(names = "--commit-max-messages", defaultValue = "${env:DSTREAM_COMMIT_MAX_MESSAGES:-10000}", description = "Group commit: writes per commit (DSTREAM_COMMIT_MAX_MESSAGES).")

@@ -167,7 +167,7 @@ public final class BrokerConfig {
   /** Most recent messages an actor keeps in memory for live delivery (byte bound). */
   public int actorCacheBytes() { return actorCacheBytes; }
 
-  /** Number of actor shards, each bound to one event-loop context. */
+  /** Number of subject directories (shards), each bound to one event-loop context. */
   public int shards() { return shards; }
 
   /** Thresholds of the group-commit writer. */
