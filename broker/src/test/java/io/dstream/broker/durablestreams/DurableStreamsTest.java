@@ -96,6 +96,21 @@ class DurableStreamsTest {
     assertEquals(new JsonArray("[{\"n\":1},{\"n\":2},{\"n\":3}]"), values);
   }
 
+  /** JSON bodies are split and compacted before the actor call; the stream's own checks still answer first. */
+  @Test
+  void jsonAppendsAreStoredCompactAndInvalidJsonIsRefusedOnlyAfterTheStreamChecks() {
+    put("compact", "application/json", null);
+    String spread = "[ {\"a\" : [1, 2.5, \"x\\ny\"]},\n  \"é\" , null, 12345678901234567890 ]";
+    assertEquals(204, post("compact", "application/json", Buffer.buffer(spread)).statusCode());
+    assertEquals("[{\"a\":[1,2.5,\"x\\ny\"]},\"é\",null,12345678901234567890]",
+        get("compact?offset=-1").bodyAsString());
+    assertEquals(400, post("compact", "application/json", Buffer.buffer("{\"a\":1} trailing")).statusCode());
+    assertEquals(404, post("no-such-stream", "application/json", Buffer.buffer("{nope")).statusCode());
+    assertEquals(200, request(HttpMethod.POST, "/v1/stream/compact").putHeader("Content-Type", "application/json")
+        .putHeader("Stream-Closed", "true").send().await().statusCode() / 100 * 100);
+    assertEquals(409, post("compact", "application/json", Buffer.buffer("{nope")).statusCode());
+  }
+
   @Test
   void idempotentProducerDeduplicatesFencesAndRefusesGaps() {
     put("p", "text/plain", null);
