@@ -98,8 +98,8 @@ public final class Broker {
         registry = started;
         JwtAuthenticator jwt = config.jwt().enabled() ? JwtAuthenticator.create(vertx, config.jwt()) : null;
         ConnectionGate gate = new ConnectionGate(config.connectionLimits(), metrics);
-        DurableStreamsApi durableStreams = new DurableStreamsApi(vertx, registry, store, readers, Clock.systemUTC(),
-            metrics, config.longPollTimeout().toMillis(), config.maxLongPollWaiters(), DURABLE_READ_MAX_BYTES);
+        DurableStreamsApi durableStreams = new DurableStreamsApi(vertx, registry, Clock.systemUTC(), metrics,
+            config.longPollTimeout().toMillis(), config.maxLongPollWaiters(), DURABLE_READ_MAX_BYTES);
         HttpApi api = new HttpApi(new Authenticator(authenticator, jwt, config.anonymousAccess()),
             new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate),
             new RecordsHandler(registry, config, metrics, this::destroyCheckpoints), metrics, durableStreams,

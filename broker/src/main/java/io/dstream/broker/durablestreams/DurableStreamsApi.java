@@ -8,8 +8,6 @@ import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.http.PathSegments;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
-import io.vertx.core.WorkerExecutor;
-import io.dstream.broker.store.MessageStore;
 import io.dstream.broker.stream.StreamRegistry;
 import java.time.Clock;
 import io.vertx.core.http.HttpServerRequest;
@@ -42,9 +40,9 @@ public final class DurableStreamsApi {
    * Long-poll and SSE waits count in {@code metrics.longPollWaiters()} with the records API's, bounded
    * by {@code maxWaiters}; each wait lasts at most {@code longPollTimeoutMs}.
    */
-  public DurableStreamsApi(Vertx vertx, StreamRegistry registry, MessageStore store, WorkerExecutor readers, Clock clock,
-                           BrokerMetrics metrics, long longPollTimeoutMs, int maxWaiters, long readMaxBytes) {
-    this.access = new StreamAccess(registry, store, readers, clock, readMaxBytes, metrics.longPollWaiters(), maxWaiters);
+  public DurableStreamsApi(Vertx vertx, StreamRegistry registry, Clock clock, BrokerMetrics metrics,
+                           long longPollTimeoutMs, int maxWaiters, long readMaxBytes) {
+    this.access = new StreamAccess(registry, clock, readMaxBytes, metrics.longPollWaiters(), maxWaiters);
     this.subscriptions = new Subscriptions(vertx, access);
     this.subscriptionRoutes = new SubscriptionRoutes(subscriptions);
     this.creates = new CreateHandler(access, subscriptions);

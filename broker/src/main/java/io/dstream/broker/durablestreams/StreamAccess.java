@@ -1,7 +1,6 @@
 package io.dstream.broker.durablestreams;
 
-import io.dstream.broker.store.MessageStore;
-import io.dstream.broker.store.StoredMessage;
+import io.dstream.broker.stream.Published;
 import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.StreamError;
 import io.dstream.broker.stream.StreamRegistry;
@@ -9,8 +8,6 @@ import io.dstream.broker.stream.SubjectTransaction;
 import io.dstream.broker.stream.ViewSnapshot;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
-import io.vertx.core.WorkerExecutor;
 import io.vertx.core.json.JsonObject;
 
 import java.nio.charset.StandardCharsets;
@@ -26,8 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link StreamActor}. Every request is one actor call ({@link StreamRegistry#ask}): appends and
  * metadata changes run as one {@link Step} (the stream's expiry, the metadata decoded once, the
  * protocol's checks and the writes, together); reads take a durable {@link #find snapshot} in one
- * call and then read the store by subject id off the event loop; forks read through their sources'
- * subjects.
+ * call and then read pages through the actor's log reader (tail cache, local store, bucket); forks
+ * read through their sources' subjects.
  *
  * <p>Thread-safety: every method may be called from any event-loop context; futures complete on the
  * {@code caller} context. The last-access times (the TTL's sliding window) live in memory only: after
@@ -35,8 +32,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class StreamAccess {
 
-  /** A stream as a read sees it: its durable snapshot and decoded metadata (null if absent). */
-  record Found(ViewSnapshot snapshot, StreamMeta meta) {
+  /** A stream as a read sees it: its subject, durable snapshot and decoded metadata (null if absent). */
+  record Found(String subject, ViewSnapshot snapshot, StreamMeta meta) {
     long tailPosition() {
       return meta.position(snapshot.lastSequence());
     }
@@ -64,7 +61,7 @@ final class StreamAccess {
   }
 
   /** A piece of a fork chain: the stream's own messages at positions (low, high]. */
-  private record Segment(long subjectId, StreamMeta meta, long low, long high) {
+  private record Segment(String subject, StreamMeta meta, long low, long high) {
   }
 
   /** A step's result with the fork source its expiry released (null if none). */
@@ -74,8 +71,6 @@ final class StreamAccess {
   private static final int READ_MAX_MESSAGES = 1000;
 
   private final StreamRegistry registry;
-  private final MessageStore store;
-  private final WorkerExecutor readers;
   private final Clock clock;
   private final long readMaxBytes;
   private final Map<String, Long> lastAccess = new ConcurrentHashMap<>();
@@ -86,11 +81,8 @@ final class StreamAccess {
    * @param waiters    the broker-wide count of waiting long-polls (shared with the records API)
    * @param maxWaiters the bound on that count; a wait beyond it fails as overloaded
    */
-  StreamAccess(StreamRegistry registry, MessageStore store, WorkerExecutor readers, Clock clock, long readMaxBytes,
-               AtomicLong waiters, int maxWaiters) {
+  StreamAccess(StreamRegistry registry, Clock clock, long readMaxBytes, AtomicLong waiters, int maxWaiters) {
     this.registry = registry;
-    this.store = store;
-    this.readers = readers;
     this.clock = clock;
     this.readMaxBytes = readMaxBytes;
     this.waiters = waiters;
@@ -127,7 +119,7 @@ final class StreamAccess {
       }
       StreamMeta meta = StreamMeta.decode(snapshot.attributes());
       if (!expired(path, meta)) {
-        reply.accept(new Stepped<>(new Found(snapshot, meta), null), null);
+        reply.accept(new Stepped<>(new Found(subject, snapshot, meta), null), null);
         return;
       }
       actor.<String>call(tx -> {
@@ -139,7 +131,7 @@ final class StreamAccess {
           return;
         }
         actor.snapshot((after, again) -> reply.accept(after == null ? null
-            : new Stepped<>(new Found(after, StreamMeta.decode(after.attributes())), released), again));
+            : new Stepped<>(new Found(subject, after, StreamMeta.decode(after.attributes())), released), again));
       });
     })).compose(stepped -> stepped.released() == null ? Future.succeededFuture(stepped.result())
         : releaseExpired(path, stepped.released(), caller).map(stepped.result()));
@@ -242,21 +234,20 @@ final class StreamAccess {
 
   // ---- reads ----------------------------------------------------------------------------------
 
-  /** Reads the messages after position {@code from}, through the fork chain, bounded in bytes. */
+  /**
+   * Reads the messages after position {@code from}, through the fork chain, bounded in bytes; each
+   * page is one call to the owning subject's actor, which reads from its tail cache, the local store
+   * or the bucket.
+   */
   Future<Chunk> read(Found found, long from, Context caller) {
     long tail = found.tailPosition();
     if (from >= tail) {
       return Future.succeededFuture(new Chunk(List.of(), true));
     }
     List<Segment> segments = new ArrayList<>();
-    segments.add(new Segment(found.snapshot().subjectId(), found.meta(), found.meta().forkBase, tail));
+    segments.add(new Segment(found.subject(), found.meta(), found.meta().forkBase, tail));
     return collectSources(found.meta(), from, found.meta().forkBase, segments, caller)
-        .compose(all -> readers.executeBlocking(() -> readSegments(all, from, tail), false))
-        .compose(chunk -> {
-          Promise<Chunk> onCaller = Promise.promise();
-          caller.runOnContext(v -> onCaller.complete(chunk));
-          return onCaller.future();
-        });
+        .compose(all -> readFrom(all, all.size() - 1, from, new ArrayList<>(), 0, caller));
   }
 
   /** Adds the source segments a read from {@code from} needs (each capped at the fork point below it), oldest last. */
@@ -271,41 +262,41 @@ final class StreamAccess {
         return Future.succeededFuture(segments);
       }
       long high = Math.min(cap, source.tailPosition());
-      segments.add(new Segment(source.snapshot().subjectId(), source.meta(), source.meta().forkBase, high));
+      segments.add(new Segment(sourceSubject, source.meta(), source.meta().forkBase, high));
       return collectSources(source.meta(), from, Math.min(cap, source.meta().forkBase), segments, caller);
     });
   }
 
-  private Chunk readSegments(List<Segment> newestFirst, long from, long tail) {
-    List<Entry> entries = new ArrayList<>();
-    long bytes = 0;
-    long position = from;
-    for (int i = newestFirst.size() - 1; i >= 0; i--) {
-      Segment segment = newestFirst.get(i);
-      while (position < segment.high()) {
-        long start = Math.max(position, segment.low());
-        List<StoredMessage> messages = store.read(segment.subjectId(), segment.meta().sequence(start) + 1,
-            READ_MAX_MESSAGES, Math.max(1, readMaxBytes - bytes));
-        boolean progressed = false;
-        for (StoredMessage message : messages) {
-          long at = segment.meta().position(message.sequence());
-          if (at > segment.high()) {
-            break;
-          }
-          if (!entries.isEmpty() && bytes + message.payload().length > readMaxBytes) {
-            return new Chunk(entries, false);
-          }
-          entries.add(new Entry(at, message.payload()));
-          bytes += message.payload().length;
-          position = at;
-          progressed = true;
-        }
-        if (!progressed) {
-          break;
-        }
-      }
-      position = Math.max(position, segment.high());
+  /** Reads segment {@code index} (and the newer ones after it) from {@code position}, adding to {@code entries}. */
+  private Future<Chunk> readFrom(List<Segment> newestFirst, int index, long position, List<Entry> entries, long bytes,
+                                 Context caller) {
+    if (index < 0) {
+      return Future.succeededFuture(new Chunk(entries, true));
     }
-    return new Chunk(entries, true);
+    Segment segment = newestFirst.get(index);
+    if (position >= segment.high()) {
+      return readFrom(newestFirst, index - 1, position, entries, bytes, caller);
+    }
+    long fromSequence = segment.meta().sequence(Math.max(position, segment.low())) + 1;
+    long budget = Math.max(1, readMaxBytes - bytes);
+    return registry.<List<Published>>ask(segment.subject(), caller,
+        (actor, reply) -> actor.readPage(fromSequence, READ_MAX_MESSAGES, budget, reply)).compose(messages -> {
+          long next = position;
+          long total = bytes;
+          for (Published message : messages) {
+            long at = segment.meta().position(message.sequence());
+            if (at > segment.high()) {
+              break;
+            }
+            if (!entries.isEmpty() && total + message.stored().length > readMaxBytes) {
+              return Future.succeededFuture(new Chunk(entries, false));
+            }
+            entries.add(new Entry(at, message.stored()));
+            total += message.stored().length;
+            next = at;
+          }
+          return next > position ? readFrom(newestFirst, index, next, entries, total, caller)
+              : readFrom(newestFirst, index - 1, segment.high(), entries, total, caller);
+        });
   }
 }

@@ -59,10 +59,6 @@ final class ArchiveLink implements SubjectArchive.Host {
 
   @Override
   public void evict(long upTo) {
-    if (numbers.attributes().length > 0) {
-      // A Durable Streams subject: that view reads the store directly, so its messages stay local.
-      return;
-    }
     var policy = env.archive().policy();
     long minTimestamp = env.clock().millis() - policy.hotAge().toMillis();
     StoreWrite evict = new StoreWrite.Evict(upTo, policy.hotMessages(), policy.hotBytes(), minTimestamp);

@@ -72,8 +72,11 @@ final class LogReader {
     fetchedPages.clear();
   }
 
-  /** Durable messages {@code from..min(lastDurable, from + limit - 1)}: from memory, else from the log. */
-  void readDurable(long from, int limit, BiConsumer<List<Published>, Throwable> onRead) {
+  /**
+   * Durable messages {@code from..min(lastDurable, from + limit - 1)}, about {@code maxBytes} of them
+   * at most (the first whatever its size): from memory, else from the log.
+   */
+  void readDurable(long from, int limit, long maxBytes, BiConsumer<List<Published>, Throwable> onRead) {
     long upTo = Math.min(numbers.lastDurable(), from + limit - 1);
     if (from > upTo) {
       onRead.accept(List.of(), null);
@@ -81,7 +84,7 @@ final class LogReader {
     }
     List<Published> cached = new ArrayList<>();
     long cachedBytes = 0;
-    for (long sequence = from; sequence <= upTo && cachedBytes < PAGE_BYTES; sequence++) {
+    for (long sequence = from; sequence <= upTo && cachedBytes < maxBytes; sequence++) {
       CachedMessage message = cache.get(sequence);
       if (message == null) {
         break;
@@ -89,11 +92,11 @@ final class LogReader {
       cached.add(new Published(sequence, message.timestampMs(), message.stored()));
       cachedBytes += message.bytes();
     }
-    if (!cached.isEmpty() && (cached.size() == upTo - from + 1 || cachedBytes >= PAGE_BYTES)) {
+    if (!cached.isEmpty() && (cached.size() == upTo - from + 1 || cachedBytes >= maxBytes)) {
       onRead.accept(cached, null);
       return;
     }
-    read(from, limit).onComplete(ar -> {
+    read(from, limit, maxBytes).onComplete(ar -> {
       if (ar.failed()) {
         onRead.accept(null, ar.cause());
         return;
@@ -114,7 +117,11 @@ final class LogReader {
    * the hot window, or the subject was restored), from the segment in the bucket that does.
    */
   Future<List<StoredMessage>> read(long from, int count) {
-    return readLocal(env, numbers.subjectId(), from, count, PAGE_BYTES).compose(local -> {
+    return read(from, count, PAGE_BYTES);
+  }
+
+  private Future<List<StoredMessage>> read(long from, int count, long maxBytes) {
+    return readLocal(env, numbers.subjectId(), from, count, maxBytes).compose(local -> {
       boolean missing = local.isEmpty() || local.get(0).sequence() > from;
       // With the manifest unknown (bucket unreachable) the segments are asked anyway: the read fails
       // and is retried, rather than the subscriber skipping messages that only the bucket holds.
@@ -131,7 +138,7 @@ final class LogReader {
           return Future.succeededFuture(archived);
         }
         // The segment ended: go on in the next one (or the local store), up to count messages.
-        return read(next, count - archived.size()).map(more -> {
+        return read(next, count - archived.size(), maxBytes).map(more -> {
           List<StoredMessage> joined = new ArrayList<>(archived.size() + more.size());
           joined.addAll(archived);
           for (StoredMessage message : more) {

@@ -100,7 +100,7 @@ final class ReadWaiters {
     parked.removeIf(read -> read.fromSequence <= numbers.lastDurable() && ready.add(read));
     for (Parked read : ready) {
       context.owner().cancelTimer(read.timerId);
-      log.readDurable(read.fromSequence, read.limit, read.onRead);
+      log.readDurable(read.fromSequence, read.limit, LogReader.PAGE_BYTES, read.onRead);
     }
   }
 

@@ -350,11 +350,21 @@ public final class StreamActor {
     run(() -> {
       long from = fromSequence == ONLY_NEW ? pipeline.lastDurable() + 1 : Math.max(fromSequence, pipeline.firstSequence());
       if (from <= pipeline.lastDurable() || waitMs <= 0) {
-        log.readDurable(from, limit, onRead);
+        log.readDurable(from, limit, LogReader.PAGE_BYTES, onRead);
       } else {
         waiters.park(from, limit, waitMs, onRead);
       }
     }, failing(onRead));
+  }
+
+  /**
+   * Reads up to {@code maxMessages} durable messages from {@code fromSequence} (at least the first
+   * retained), about {@code maxBytes} of them at most but always the first: from memory, the local
+   * store or the bucket, whichever holds them. Never waits.
+   */
+  public void readPage(long fromSequence, int maxMessages, long maxBytes, BiConsumer<List<Published>, Throwable> onRead) {
+    run(() -> log.readDurable(Math.max(fromSequence, pipeline.firstSequence()), maxMessages, maxBytes, onRead),
+        failing(onRead));
   }
 
   /**

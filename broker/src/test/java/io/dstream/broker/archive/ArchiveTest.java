@@ -272,6 +272,35 @@ class ArchiveTest {
     }
   }
 
+  @Test
+  void durableStreamsReadsReachEvictedMessagesThroughTheSubjectsActor() throws Exception {
+    ArchivePolicy smallWindow = new ArchivePolicy(Duration.ofMillis(100), 5, 64L << 20, Duration.ofDays(1),
+        Duration.ofMillis(50), Duration.ofMillis(400));
+    try (TestBroker broker = broker(smallWindow)) {
+      WebClient http = WebClient.create(vertx);
+      String uri = "/v1/stream/archived-stream";
+      assertEquals(201, http.put(broker.port(), "127.0.0.1", uri).putHeader("Authorization", "Bearer " + TestBroker.API_KEY)
+          .putHeader("Content-Type", "text/plain").send().await().statusCode());
+      StringBuilder expected = new StringBuilder();
+      for (int i = 0; i < 30; i++) {
+        String line = "line " + i + "\n";
+        expected.append(line);
+        assertEquals(204, http.post(broker.port(), "127.0.0.1", uri).putHeader("Authorization", "Bearer " + TestBroker.API_KEY)
+            .putHeader("Content-Type", "text/plain").sendBuffer(Buffer.buffer(line)).await().statusCode());
+      }
+      String subject = "ds.archived-stream"; // the view's subject of that path (docs/http.md)
+      eventually("checkpoint", () -> manifest(broker, subject).lastSequence() == 30);
+      double readsBefore = segmentReads(broker);
+      eventually("eviction, seen as reads from the segments", () -> {
+        HttpResponse<Buffer> all = http.get(broker.port(), "127.0.0.1", uri + "?offset=-1")
+            .putHeader("Authorization", "Bearer " + TestBroker.API_KEY).send().await();
+        assertEquals(expected.toString(), all.bodyAsString());
+        return segmentReads(broker) > readsBefore;
+      });
+      http.close();
+    }
+  }
+
   /** Reads the subject from its start and returns how many segment downloads that needed so far. */
   private static double segmentReadsAfterReading(WebClient http, TestBroker broker) {
     readRecords(http, broker, "offset=-&limit=5");
