@@ -6,9 +6,8 @@ import java.util.List;
 
 /**
  * Pages of a subject's older messages, read from the log for subscribers behind the tail
- * {@link MessageCache}, decoded once and shared by every subscriber that reaches them: ten
- * subscribers a little behind a fast publisher cost one read and one decoded string per message,
- * not ten. Holds what a page read beyond a subscriber's window, too, so a replay still reads whole
+ * {@link MessageCache}, kept as read and shared by every subscriber that reaches them: ten
+ * subscribers a little behind a fast publisher cost one read per page, not ten. Holds what a page read beyond a subscriber's window, too, so a replay still reads whole
  * pages while its acks come back a few at a time. A log's sequences never change content (deletions
  * only remove old ones, and a destroyed subject {@link #clear}s), so a page stays valid until it is
  * dropped. Bounded by pages and bytes, the oldest page dropped first. Not thread-safe: owned by one
