@@ -24,7 +24,9 @@ import java.util.function.Supplier;
  *
  * <p>Maps (layout 2): {@code log} and {@code runs}, the messages in append order with their
  * per-subject index (format in {@link MessageLog}); {@code subjects} (subject name to
- * {@link SubjectRecord#encode()}); {@code meta} ({@code nextSubjectId}).
+ * {@link SubjectRecord#encode()}); {@code meta} ({@code nextSubjectId}). A file of layout 1, whose
+ * messages were one map ordered by subject and sequence, is migrated when it opens
+ * ({@link LegacyLayout}).
  *
  * <p>The background writer of MVStore is disabled: the {@link GroupCommitWriter} thread is the only
  * committer, so {@link MVStore#commit()} writes synchronously and {@link MVStore#sync()} forces exactly
@@ -94,6 +96,7 @@ public final class MvMessageStore implements MessageStore {
     MVMap<String, byte[]> openedSubjects = opened.openMap("subjects",
         new MVMap.Builder<String, byte[]>().keyType(StringDataType.INSTANCE).valueType(ByteArrayDataType.INSTANCE));
     MVMap<String, Long> openedMeta = opened.openMap("meta");
+    LegacyLayout.migrate(opened, openedLog);
     // A rollback to a version before the maps existed would close them.
     opened.commit();
     opened.sync();
