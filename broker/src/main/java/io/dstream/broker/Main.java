@@ -4,7 +4,7 @@ import io.dstream.broker.config.ArchivePolicy;
 import io.dstream.broker.auth.AnonymousAccess;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.ConnectionLimits;
-import io.dstream.broker.config.GroupCommitPolicy;
+import io.dstream.broker.store.GroupCommitPolicy;
 import io.dstream.broker.config.S3Settings;
 import io.dstream.broker.config.JwtSettings;
 import io.dstream.broker.config.TlsSettings;

@@ -14,7 +14,9 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Brings a subject into memory for a new actor, off the event loop: its record from the store; if
@@ -88,9 +90,12 @@ final class SubjectLoader {
   /** Rebuilds the empty local subject from its manifest; its messages stay in the bucket. */
   private Future<SubjectRecord> restore(Manifest manifest) {
     Promise<SubjectRecord> restored = Promise.promise();
+    Map<String, byte[]> views = new LinkedHashMap<>();
+    views.put(SubjectRecord.RECORDS_VIEW, SubjectRecord.longView(manifest.producerVersion()));
+    views.put(SubjectRecord.DURABLE_STREAMS_VIEW, manifest.attributes());
+    views.values().removeIf(data -> data.length == 0);
     StoreWrite write = new StoreWrite.Restore(manifest.firstSequence(), manifest.lastSequence(),
-        manifest.producerVersion(), manifest.lastTimestamp(), manifest.state().getBytes(StandardCharsets.UTF_8),
-        manifest.attributes());
+        manifest.lastTimestamp(), manifest.state().getBytes(StandardCharsets.UTF_8), views);
     WriteBatch batch = new WriteBatch(subject, List.of(write), context, (record, failure) -> {
       if (failure != null) {
         restored.fail(failure);

@@ -2,6 +2,7 @@ package io.dstream.broker.stream;
 
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.store.StoreWrite;
+import io.dstream.broker.store.SubjectRecord;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -135,14 +136,14 @@ final class Transaction implements SubjectTransaction {
     }
     if (version > current) {
       pipeline.assignProducerVersion(version);
-      writes.add(new StoreWrite.SetProducerVersion(version));
+      writes.add(new StoreWrite.PutView(SubjectRecord.RECORDS_VIEW, SubjectRecord.longView(version)));
     }
   }
 
   @Override
   public void putAttributes(byte[] newAttributes) {
     pipeline.assignAttributes(newAttributes);
-    writes.add(new StoreWrite.PutAttributes(newAttributes));
+    writes.add(new StoreWrite.PutView(SubjectRecord.DURABLE_STREAMS_VIEW, newAttributes));
   }
 
   @Override

@@ -87,19 +87,19 @@ final class WritePipeline {
   void loaded(SubjectRecord record) {
     lastAssigned = record.lastSequence();
     lastDurable = record.lastSequence();
-    producerVersion = record.producerVersion();
     lastTimestampMs = record.lastTimestampMs();
     adopt(record);
+    producerVersion = durableProducerVersion;
   }
 
   private void adopt(SubjectRecord record) {
     subjectId = record.id();
-    durableProducerVersion = record.producerVersion();
+    durableProducerVersion = SubjectRecord.longValue(record.view(SubjectRecord.RECORDS_VIEW));
     firstSequence = record.firstSequence();
     messages = record.messages();
     bytes = record.bytes();
     state = record.state();
-    attributes = record.attributes();
+    attributes = record.view(SubjectRecord.DURABLE_STREAMS_VIEW);
   }
 
   // ---- assigning ------------------------------------------------------------------------------
