@@ -2,6 +2,7 @@ package io.dstream.broker.ws;
 
 import io.dstream.broker.stream.StoredObject;
 import io.dstream.broker.stream.StreamInfo;
+import io.vertx.core.Future;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocketFrameType;
 import io.vertx.core.http.impl.websocket.WebSocketFrameImpl;
@@ -27,8 +28,8 @@ final class V1Json {
    * Writes UTF-8 JSON bytes as one text frame. Vert.x's public API builds text frames from Strings
    * only, which would decode and re-encode every push; its frame class takes the bytes as they are.
    */
-  static void writeText(ServerWebSocket socket, byte[] utf8) {
-    socket.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, utf8, true));
+  static Future<Void> writeText(ServerWebSocket socket, byte[] utf8) {
+    return socket.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, utf8, true));
   }
 
   /** The reply to a repeated publish: the stored object for the original sequence, marked {@code "duplicate":true}. */
