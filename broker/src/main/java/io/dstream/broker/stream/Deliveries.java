@@ -56,7 +56,7 @@ final class Deliveries {
     consumers.put(subscriber, consumer);
   }
 
-  /** Starts pushing to a new subscription (after its reply went out). */
+  /** Starts pushing to a new subscription (after its reply went out), or again after its connection drained. */
   void start(Subscriber subscriber) {
     Consumer consumer = consumers.get(subscriber);
     if (consumer != null) {
@@ -127,11 +127,17 @@ final class Deliveries {
     subscribers.forEach(Subscriber::subjectDestroyed);
   }
 
-  /** Delivers from the redelivery queue, then new messages, while the ack window has room. */
+  /**
+   * Delivers from the redelivery queue, then new messages, while the ack window has room and the
+   * subscriber's connection takes more ({@link Subscriber#mayPush}).
+   */
   private void pump(Consumer consumer) {
     int maxInFlight = env.config().maxInFlight();
     while (!consumer.fetching && consumer.pending.size() < maxInFlight) {
       Consumer.Redelivery redelivery = consumer.redeliveries.peek();
+      if (!consumer.subscriber.mayPush(redelivery != null)) {
+        return;
+      }
       long sequence;
       if (redelivery != null) {
         sequence = redelivery.sequence();
@@ -223,7 +229,7 @@ final class Deliveries {
     for (int i = 0; i < page.size() && i < room; i++) {
       CachedMessage message = page.get(i);
       boolean expected = redelivering ? message.sequence() == from : message.sequence() == consumer.nextSequence;
-      if (!expected) {
+      if (!expected || !consumer.subscriber.mayPush(redelivering)) {
         return;
       }
       deliverNext(consumer, message.sequence(), message.stored());

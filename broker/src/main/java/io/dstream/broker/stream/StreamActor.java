@@ -422,6 +422,11 @@ public final class StreamActor {
     }, failing(onDone));
   }
 
+  /** The subscriber's connection, which refused a push ({@link Subscriber#mayPush}), can take more again. */
+  public void resume(Subscriber subscriber) {
+    run(() -> deliveries.start(subscriber), failure -> { });
+  }
+
   /**
    * Acknowledges deliveries in order, with one hop to the actor's context (a socket's acks of one
    * event-loop turn); then refills the window once, so the pushes that follow leave in one batch.
