@@ -42,26 +42,11 @@ final class LegacyLayout {
     log.clear();
     long copied = 0;
     long uncommittedBytes = 0;
-    MessageKey runStart = null;
-    long runPosition = 0;
-    long runCount = 0;
     Cursor<MessageKey, MessageValue> cursor = messages.cursor(null);
     while (cursor.hasNext()) {
       MessageKey key = cursor.next();
       MessageValue value = cursor.getValue();
-      boolean continues = runStart != null && runStart.subjectId() == key.subjectId()
-          && runStart.sequence() + runCount == key.sequence();
-      if (!continues) {
-        if (runStart != null) {
-          log.putRun(runStart.subjectId(), runStart.sequence(), runPosition, runCount);
-        }
-        runStart = key;
-        runCount = 0;
-      }
-      long position = log.appendEntry(new LogEntry(key.subjectId(), key.sequence(), value.timestampMs(), value.payload()));
-      if (runCount++ == 0) {
-        runPosition = position;
-      }
+      log.appendIndexed(new LogEntry(key.subjectId(), key.sequence(), value.timestampMs(), value.payload()));
       copied++;
       uncommittedBytes += value.payload().length;
       if (copied % COMMIT_EVERY == 0 || uncommittedBytes >= COMMIT_EVERY_BYTES) {
@@ -69,9 +54,7 @@ final class LegacyLayout {
         uncommittedBytes = 0;
       }
     }
-    if (runStart != null) {
-      log.putRun(runStart.subjectId(), runStart.sequence(), runPosition, runCount);
-    }
+    log.markIndexed();
     store.removeMap(messages);
     store.commit();
     store.sync();

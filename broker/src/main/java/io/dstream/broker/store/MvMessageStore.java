@@ -24,7 +24,7 @@ import java.util.function.Supplier;
  *
  * <p>Maps (layout 2): {@code log} and {@code runs}, the messages in append order with their
  * per-subject index (format in {@link MessageLog}); {@code subjects} (subject name to
- * {@link SubjectRecord#encode()}); {@code meta} ({@code nextSubjectId}). A file of layout 1, whose
+ * {@link SubjectRecord#encode()}); {@code meta} ({@code nextSubjectId}, {@code logIndexedUpTo}). A file of layout 1, whose
  * messages were one map ordered by subject and sequence, is migrated when it opens
  * ({@link LegacyLayout}).
  *
@@ -92,10 +92,10 @@ public final class MvMessageStore implements MessageStore {
   }
 
   private void attach(MVStore opened) {
-    MessageLog openedLog = MessageLog.open(opened);
     MVMap<String, byte[]> openedSubjects = opened.openMap("subjects",
         new MVMap.Builder<String, byte[]>().keyType(StringDataType.INSTANCE).valueType(ByteArrayDataType.INSTANCE));
     MVMap<String, Long> openedMeta = opened.openMap("meta");
+    MessageLog openedLog = MessageLog.open(opened, openedMeta);
     LegacyLayout.migrate(opened, openedLog);
     // A rollback to a version before the maps existed would close them.
     opened.commit();
@@ -277,7 +277,9 @@ public final class MvMessageStore implements MessageStore {
       }
     });
     dirty.clear();
+    log.beforeCommit(false);
     store.commit();
+    log.afterCommit();
     created.forEach(createdSinceCommit::remove);
   }
 
@@ -304,7 +306,7 @@ public final class MvMessageStore implements MessageStore {
       if (store.isClosed()) {
         reopen(null);
       }
-      log.resetPosition();
+      log.afterRollback();
       createdSinceCommit.forEach((subject, record) -> subjects.put(subject, record.encode()));
       meta.put(NEXT_SUBJECT_ID, nextSubjectId);
     }
@@ -339,6 +341,7 @@ public final class MvMessageStore implements MessageStore {
       rollback();
     }
     if (!store.isClosed()) {
+      log.beforeCommit(true);
       // Forced here too: with retention 0 the closing commit may reuse space (see the class comment).
       store.commit();
       store.sync();

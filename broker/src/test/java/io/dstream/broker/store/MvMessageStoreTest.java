@@ -1,5 +1,7 @@
 package io.dstream.broker.store;
 
+import org.h2.mvstore.MVMap;
+import org.h2.mvstore.MVStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -169,5 +171,90 @@ class MvMessageStoreTest extends MessageStoreContract {
     assertEquals(19_001, retained.get(0).sequence());
     assertArrayEquals(bytes("payload-20000-" + "x".repeat(100)), retained.get(999).payload());
     assertEquals(19_001, store.open("big").firstSequence());
+  }
+
+  /** A copy of the store file taken now, as a SIGKILL would leave it (everything committed is in it). */
+  private Path crashCopy() throws Exception {
+    Path copy = Files.createTempDirectory("dstream-crash");
+    Files.copy(dir.resolve("dstream.mv.db"), copy.resolve("dstream.mv.db"));
+    return copy;
+  }
+
+  /** Interleaved commits of {@code subjects} subjects, {@code commits} rounds of one message each; returns their ids. */
+  private long[] interleave(int subjects, int commits) {
+    long[] ids = new long[subjects];
+    for (int s = 0; s < subjects; s++) {
+      ids[s] = store.open("i" + s).id();
+    }
+    for (int c = 1; c <= commits; c++) {
+      List<SubjectWrites> group = new ArrayList<>(subjects);
+      for (int s = 0; s < subjects; s++) {
+        group.add(new SubjectWrites("i" + s, List.of(append(c, c, s + ":" + c))));
+      }
+      store.apply(group);
+      store.commit();
+    }
+    return ids;
+  }
+
+  /** Subjects {@code first} and after of {@link #interleave} read back whole. */
+  private static void assertInterleavedIntact(MessageStore store, long[] ids, int first, int commits) {
+    for (int s = first; s < ids.length; s++) {
+      List<StoredMessage> read = store.read(ids[s], 1, Integer.MAX_VALUE, Long.MAX_VALUE);
+      assertEquals(commits, read.size(), "subject " + s);
+      for (int c = 1; c <= commits; c++) {
+        assertArrayEquals(bytes(s + ":" + c), read.get(c - 1).payload(), "subject " + s + " message " + c);
+      }
+      assertEquals(commits / 2, store.read(ids[s], commits / 2, 1, Long.MAX_VALUE).get(0).sequence());
+    }
+  }
+
+  /**
+   * The run starts of recent commits live in memory ({@link MessageLog}); after a crash they are
+   * rebuilt from the log, including a run trimmed by a deletion and a subject that appended alone.
+   */
+  @Test
+  void aCrashLosesNoRunStartThatWasOnlyInMemory() throws Exception {
+    long[] ids = interleave(5, 40);
+    long alone = store.open("alone").id();
+    for (int i = 1; i <= 30; i++) {
+      commit("alone", append(i, i, "alone " + i));
+    }
+    commit("i0", new StoreWrite.DeleteUpTo(25));
+    MessageStore recovered = MvMessageStore.open(crashCopy(), 8, SyncPolicy.always());
+    try {
+      assertEquals(26, recovered.read(ids[0], 1, 100, Long.MAX_VALUE).get(0).sequence());
+      assertEquals(15, recovered.read(ids[0], 1, 100, Long.MAX_VALUE).size());
+      assertInterleavedIntact(recovered, ids, 1, 40);
+      assertEquals(30, recovered.read(alone, 1, 100, Long.MAX_VALUE).size());
+      assertEquals(12, recovered.firstSequenceAtOrAfter(alone, 12));
+    } finally {
+      recovered.close();
+    }
+  }
+
+  /**
+   * 1,000 subjects in each of 105 commits start 105,000 runs, more than the in-memory tail holds:
+   * the tail moves into the {@code runs} map in a commit, and everything reads back the same before
+   * and after a crash and a clean reopen.
+   */
+  @Test
+  void manySubjectsPerCommitMoveTheRunStartsIntoTheIndexIntact() throws Exception {
+    int commits = 105;
+    long[] ids = interleave(1000, commits);
+    assertInterleavedIntact(store, ids, 0, commits);
+    Path crashed = crashCopy();
+    try (MVStore raw = MVStore.open(crashed.resolve("dstream.mv.db").toString())) {
+      MVMap<String, Long> meta = raw.openMap("meta");
+      assertTrue(meta.get(MessageLog.INDEXED_UP_TO) > 0, "the tail was moved into the runs map");
+    }
+    MessageStore recovered = MvMessageStore.open(crashed, 8, SyncPolicy.always());
+    try {
+      assertInterleavedIntact(recovered, ids, 0, commits);
+    } finally {
+      recovered.close();
+    }
+    reopen(SyncPolicy.always());
+    assertInterleavedIntact(store, ids, 0, commits);
   }
 }
