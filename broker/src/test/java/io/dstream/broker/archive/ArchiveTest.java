@@ -52,6 +52,12 @@ class ArchiveTest {
   }
 
   /** A broker on {@link #s3} whose in-memory cache is tiny, so replays really read the store and the segments. */
+  /** As {@link #FAST}, with a hot window of {@code messages} local messages. */
+  private static ArchivePolicy hotWindow(int messages) {
+    return new ArchivePolicy(Duration.ofMillis(100), messages, 64L << 20, Duration.ofDays(1), Duration.ofMillis(50),
+        Duration.ofMillis(400));
+  }
+
   private TestBroker broker(ArchivePolicy policy) throws Exception {
     return TestBroker.start(vertx, Files.createTempDirectory("dstream-archive"),
         b -> b.s3(s3.settings()).archivePolicy(policy).maxInFlight(8).actorCacheMessages(4));
@@ -137,9 +143,7 @@ class ArchiveTest {
 
   @Test
   void replayFromSequenceOneCrossesFromSegmentsIntoTheLocalStoreWithoutAGap() throws Exception {
-    ArchivePolicy smallWindow = new ArchivePolicy(Duration.ofMillis(100), 10, 64L << 20, Duration.ofDays(1),
-        Duration.ofMillis(50), Duration.ofMillis(400));
-    try (TestBroker broker = broker(smallWindow); V1TestClient client = connect(broker, "deep.history")) {
+    try (TestBroker broker = broker(hotWindow(10)); V1TestClient client = connect(broker, "deep.history")) {
       publish(client, 100, "old");
       eventually("checkpoint", () -> manifest(broker, "deep.history").lastSequence() == 100);
       // Each message is under 150 bytes of JSON: 100 of them are far more than 10 x 150.
@@ -234,9 +238,7 @@ class ArchiveTest {
 
   @Test
   void recordsReadsAndTimeSeeksReachEvictedMessagesAndDeleteRemovesTheCheckpoints() throws Exception {
-    ArchivePolicy smallWindow = new ArchivePolicy(Duration.ofMillis(100), 5, 64L << 20, Duration.ofDays(1),
-        Duration.ofMillis(50), Duration.ofMillis(400));
-    try (TestBroker broker = broker(smallWindow)) {
+    try (TestBroker broker = broker(hotWindow(5))) {
       WebClient http = WebClient.create(vertx);
       List<Long> batchTimes = new java.util.ArrayList<>();
       for (int batch = 0; batch < 3; batch++) {
@@ -274,9 +276,7 @@ class ArchiveTest {
 
   @Test
   void durableStreamsReadsReachEvictedMessagesThroughTheSubjectsActor() throws Exception {
-    ArchivePolicy smallWindow = new ArchivePolicy(Duration.ofMillis(100), 5, 64L << 20, Duration.ofDays(1),
-        Duration.ofMillis(50), Duration.ofMillis(400));
-    try (TestBroker broker = broker(smallWindow)) {
+    try (TestBroker broker = broker(hotWindow(5))) {
       WebClient http = WebClient.create(vertx);
       String uri = "/v1/stream/archived-stream";
       assertEquals(201, http.put(broker.port(), "127.0.0.1", uri).putHeader("Authorization", "Bearer " + TestBroker.API_KEY)
