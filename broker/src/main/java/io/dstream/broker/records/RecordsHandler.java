@@ -11,7 +11,6 @@ import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.StreamError;
 import io.dstream.broker.stream.StreamRegistry;
 import io.dstream.broker.stream.SubjectDestroyedHook;
-import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -29,6 +28,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 
 /**
@@ -44,6 +44,8 @@ import java.util.function.BiConsumer;
 public final class RecordsHandler {
 
   private static final Logger LOG = LoggerFactory.getLogger(RecordsHandler.class);
+  /** Marks a long-poll whose client went away before its read was parked. */
+  private static final Runnable CLIENT_GONE = () -> { };
 
   private final StreamRegistry registry;
   private final BrokerConfig config;
@@ -189,16 +191,26 @@ public final class RecordsHandler {
           "too many long-polls are waiting; retry later or without timeout_sec"));
       return;
     }
-    Context caller = Vertx.currentContext();
-    registry.<List<Published>>ask(subject, caller, (actor, reply) -> {
+    // The client may go away before the read is parked: the close is seen here, on the request's
+    // context, and the read cancelled on the actor's once it is parked (whichever comes second).
+    AtomicReference<Runnable> cancel = new AtomicReference<>();
+    if (query.waitMs() > 0) {
+      ctx.response().closeHandler(closed -> {
+        Runnable parked = cancel.getAndSet(CLIENT_GONE);
+        if (parked != null) {
+          parked.run();
+        }
+      });
+    }
+    registry.<List<Published>>ask(subject, Vertx.currentContext(), (actor, reply) -> {
       if (query.sinceMs() == null) {
-        read(ctx, actor, query, query.fromSequence(), reply);
+        read(actor, query, query.fromSequence(), reply, cancel);
       } else {
         actor.firstSequenceAt(query.sinceMs(), (from, failure) -> {
           if (failure != null) {
             reply.accept(null, failure);
           } else {
-            read(ctx, actor, query, from, reply);
+            read(actor, query, from, reply, cancel);
           }
         });
       }
@@ -214,13 +226,13 @@ public final class RecordsHandler {
     });
   }
 
-  /** The read on the actor; a long-poll is cancelled when its client goes away. */
-  private static void read(RoutingContext ctx, StreamActor actor, RecordsQuery query, long from,
-                           BiConsumer<List<Published>, Throwable> reply) {
-    if (query.waitMs() > 0) {
-      ctx.response().closeHandler(closed -> actor.cancelRead(reply));
-    }
+  /** The read on the actor; a long-poll is cancelled when its client goes away (see {@code cancel}). */
+  private static void read(StreamActor actor, RecordsQuery query, long from, BiConsumer<List<Published>, Throwable> reply,
+                           AtomicReference<Runnable> cancel) {
     actor.read(from, query.limit(), query.waitMs(), reply);
+    if (query.waitMs() > 0 && !cancel.compareAndSet(null, () -> actor.cancelRead(reply))) {
+      actor.cancelRead(reply);
+    }
   }
 
   private static Buffer recordsBody(List<Published> records) {
