@@ -117,6 +117,7 @@ public final class Overview {
         .put("storeBytes", gauge("dstream_store_file_bytes"))
         .put("published", counter("dstream_messages_published"))
         .put("delivered", counter("dstream_deliveries"))
+        .put("inFlight", gauge("dstream_in_flight"))
         .put("checkpointLagSeconds", gauge("dstream_archive_checkpoint_lag_seconds"))
         .put("subjectsBehind", gauge("dstream_archive_subjects_behind"))
         .put("s3Errors", counter("dstream_s3_errors"));

@@ -71,6 +71,9 @@ final class ConsoleBrowser implements AutoCloseable {
         .usingAnyFreePort().build();
     ChromeDriver driver = new ChromeDriver(service, options);
     driver.manage().timeouts().scriptTimeout(WAIT);
+    // The page's viewport, not the window, is what a screenshot shows: 1280x800 exactly.
+    driver.executeCdpCommand("Emulation.setDeviceMetricsOverride",
+        Map.of("width", 1280, "height", 800, "deviceScaleFactor", 1, "mobile", false));
     driver.executeCdpCommand("Browser.setDownloadBehavior",
         Map.of("behavior", "allow", "downloadPath", downloads.toString()));
     return new ConsoleBrowser(driver, profile, downloads, "http://127.0.0.1:" + port);
@@ -132,9 +135,10 @@ final class ConsoleBrowser implements AutoCloseable {
     return ((JavascriptExecutor) driver).executeScript(script, args);
   }
 
-  /** Writes the current viewport to {@code target/console-screenshots/NAME.png}. */
+  /** Writes the top of the page, 1280x800, to {@code target/console-screenshots/NAME.png}. */
   void screenshot(String name) throws IOException {
     Files.createDirectories(SCREENSHOTS);
+    script("window.scrollTo(0, 0)");
     Path shot = driver.getScreenshotAs(OutputType.FILE).toPath();
     Files.copy(shot, SCREENSHOTS.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
   }

@@ -1,11 +1,17 @@
 package io.dstream.broker.console;
 
 import io.dstream.broker.TestBroker;
+import io.dstream.broker.config.JwtSettings;
 import io.dstream.broker.ws.V1TestClient;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.auth.JWTOptions;
+import io.vertx.ext.auth.PubSecKeyOptions;
+import io.vertx.ext.auth.jwt.JWTAuth;
+import io.vertx.ext.auth.jwt.JWTAuthOptions;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import org.junit.jupiter.api.AfterAll;
@@ -25,6 +31,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -44,6 +51,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class ConsoleBrowserTest {
 
   private static final String XSS = "<img src=x onerror=alert(1)>";
+  private static final String JWT_SECRET = "a-console-test-secret-long-enough-for-hs256";
 
   private Vertx vertx;
   private TestBroker broker;
@@ -56,7 +64,7 @@ class ConsoleBrowserTest {
     assumeTrue(installed.isPresent(), "browser tests skipped: Chromium is not installed "
         + "(apt-get install chromium chromium-driver; .ci/run installs them)");
     vertx = Vertx.vertx();
-    broker = TestBroker.start(vertx);
+    broker = TestBroker.start(vertx, b -> b.jwt(new JwtSettings(JWT_SECRET, null, null, List.of())));
     web = WebClient.create(vertx);
     browser = ConsoleBrowser.open(installed.get(), broker.port());
   }
@@ -74,11 +82,29 @@ class ConsoleBrowserTest {
   }
 
   @Test
-  void aWrongKeyIsRefusedWithAClearMessageAndNothingIsKept() {
+  void aWrongKeyIsRefusedWithAClearMessageAndNothingIsKept() throws IOException {
     browser.signIn("not-the-key");
     browser.waitForText(By.id("sign-in-error"), "Wrong API key or token");
     assertEquals(0L, browser.script("return sessionStorage.length"));
+    browser.screenshot("sign-in");
     assertTrue(browser.driver.findElement(By.id("nav")).getAttribute("hidden") != null);
+  }
+
+  @Test
+  void anAdminTokenSignsInAndATokenWithoutTheAdminScopeIsToldWhy() {
+    JWTAuth issuer = JWTAuth.create(vertx, new JWTAuthOptions().addPubSecKey(
+        new PubSecKeyOptions().setAlgorithm("HS256").setBuffer(JWT_SECRET)));
+    JsonObject reader = new JsonObject().put("sub", new JsonArray().add(">"));
+    String plain = issuer.generateToken(new JsonObject().put("dstream", reader),
+        new JWTOptions().setSubject("reader").setExpiresInSeconds(300));
+    browser.signIn(plain);
+    browser.waitForText(By.id("sign-in-error"), "has no admin scope");
+    assertEquals(0L, browser.script("return sessionStorage.length"));
+
+    String admin = issuer.generateToken(new JsonObject().put("dstream", reader.copy().put("admin", true)),
+        new JWTOptions().setSubject("operator").setExpiresInSeconds(300));
+    browser.signedIn(admin);
+    browser.waitForText(By.id("who-label"), "token");
   }
 
   @Test
@@ -107,6 +133,7 @@ class ConsoleBrowserTest {
          V1TestClient subscriber = V1TestClient.connect(vertx, broker.port(), "live.orders", TestBroker.API_KEY)) {
       publisher.request(new JsonObject().put("item", "book"));
       WebElement link = browser.waitFor(By.cssSelector("tr[data-subject='live.orders'] a"));
+      browser.screenshot("subjects");
       subscriber.request(new JsonObject().put("cmd", "subscribe").put("startSequence", 1));
       subscriber.nextPush();
       link.click();
@@ -117,11 +144,15 @@ class ConsoleBrowserTest {
       publisher.request(new JsonObject().put("item", "pen"));
       WebElement second = browser.waitFor(By.cssSelector("#message-rows tr[data-sequence='2']"));
       assertTrue(second.getText().contains("\"item\":\"pen\""), second.getText());
+      for (String item : new String[] {"lamp", "desk", "chair"}) {
+        publisher.request(new JsonObject().put("item", item).put("qty", item.length()));
+      }
+      browser.waitFor(By.cssSelector("#message-rows tr[data-sequence='5']"));
       browser.driver.findElement(By.id("state-editor")).clear();
       browser.driver.findElement(By.id("state-editor")).sendKeys("{\"cursor\": 2, \"owner\": \"billing\"}");
       browser.driver.findElement(By.id("state-save")).click();
       browser.waitForText(By.id("state-result"), "Saved");
-      browser.waitForText(By.id("consumer-rows"), "1 / 256");
+      browser.waitForText(By.id("consumer-rows"), "/ 256");
       browser.screenshot("subject");
     }
   }
@@ -193,6 +224,11 @@ class ConsoleBrowserTest {
     Path upload = Files.createTempDirectory("dstream-upload").resolve(name);
     String content = "region,total\neu,42\n".repeat(2000);
     Files.writeString(upload, content);
+    for (String key : new String[] {"console/reports/2026-11.json", "console/reports/2026-12.json", "console/notes.txt"}) {
+      web.request(HttpMethod.PUT, broker.port(), "127.0.0.1", "/r2/" + key)
+          .putHeader("Authorization", "Bearer " + TestBroker.API_KEY).putHeader("Content-Type", "text/plain")
+          .sendBuffer(Buffer.buffer("{\"total\":42}")).await();
+    }
     browser.signedIn(TestBroker.API_KEY);
     browser.get("/console/#/files");
     browser.visible(By.id("file-prefix")).sendKeys("console/");

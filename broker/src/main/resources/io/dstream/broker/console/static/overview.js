@@ -57,6 +57,7 @@ function renderCards(cards, overview) {
     card('Stored messages', count(now.storedMessages), `store file ${bytes(now.storeBytes)}`),
     card('Publish rate', rate(last.publishRate), `${count(now.published)} since start`),
     card('Delivery rate', rate(last.deliveryRate), `${count(now.delivered)} since start`),
+    card('Unacked pushes', count(now.inFlight), 'over all subscribers'),
     card('Publish-ack p50 / p99', `${ms(last.publishP50Ms)} / ${ms(last.publishP99Ms)}`, 'last interval'),
     card('Checkpoint lag', `${now.checkpointLagSeconds} s`, `${count(now.subjectsBehind)} subjects behind`),
     card('S3 errors', count(now.s3Errors), 'since start'));

@@ -24,8 +24,8 @@ export function show(container, subject) {
         el('th', {}, 'Subscriber'), el('th', {class: 'num'}, 'Next seq'), el('th', {class: 'num'}, 'Unacked / window'),
         el('th', {class: 'num'}, 'Lag'), el('th', {class: 'num'}, 'Waiting redelivery'),
         el('th', {class: 'num'}, 'Redelivered'))), consumers)),
-    el('div', {class: 'columns'}, statePanel(view), deletePanel(view)),
-    browserPanel(view));
+    browserPanel(view),
+    el('div', {class: 'columns'}, statePanel(view), deletePanel(view)));
 
   async function refresh() {
     try {
@@ -64,7 +64,8 @@ function renderNumbers(cards, info) {
     card('Sequences', retained, `last ${count(info.lastSequence)}`),
     card('Messages', count(info.messages), `${bytes(info.bytes)} in the local store`),
     card('Subscribers', count(info.subscribers), 'connected now'),
-    card('Last publish', time(info.lastPublishMs), `producer version ${info.producerVersion}`));
+    card('Last publish', info.lastPublishMs ? time(info.lastPublishMs).slice(11) : 'never',
+      info.lastPublishMs ? time(info.lastPublishMs).slice(0, 10) : `producer version ${info.producerVersion}`));
 }
 
 function renderConsumers(body, list) {
@@ -187,6 +188,7 @@ function browserPanel(view) {
   const more = el('button', {type: 'button', class: 'quiet', id: 'browse-more', disabled: true}, 'Load more');
   const tail = el('input', {type: 'checkbox', id: 'live-tail'});
   const rows = el('tbody', {id: 'message-rows'});
+  const scroller = el('div', {class: 'scroller', id: 'message-scroller'});
   const result = el('p', {class: 'status', id: 'browse-result', hidden: true});
   let next = null;
   let tailing = false;
@@ -232,7 +234,10 @@ function browserPanel(view) {
     if (!tailing || view.stopped) return;
     try {
       const page = await fetchPage({from: next}, false);
-      if (page.messages.length > 0) rows.lastElementChild.scrollIntoView({block: 'nearest'});
+      if (page.messages.length > 0) {
+        scroller.scrollTop = scroller.scrollHeight;
+        status(result, `Following: last is ${page.lastSequence}.`);
+      }
     } catch (error) {
       status(result, `Live tail paused: ${error.message}`, true);
     }
@@ -250,14 +255,16 @@ function browserPanel(view) {
   });
   view.onDeleted = () => browse();
   browse();
-  return el('section', {class: 'panel'}, el('h2', {}, 'Messages'),
+  const panel = el('section', {class: 'panel'}, el('h2', {}, 'Messages'),
     el('div', {class: 'toolbar'},
       el('label', {for: 'browse-from'}, 'From sequence'), from,
       el('label', {for: 'browse-since'}, 'or from time'), since,
       load, el('label', {class: 'check'}, tail, 'Live tail')),
     result,
-    el('table', {class: 'grid messages'}, el('thead', {}, el('tr', {},
-      el('th', {class: 'num'}, 'Seq'), el('th', {}, 'Published'), el('th', {}, 'Client'), el('th', {}, 'IP'),
-      el('th', {}, 'Data'))), rows),
+    scroller,
     el('div', {class: 'pager'}, more));
+  scroller.append(el('table', {class: 'grid messages'}, el('thead', {}, el('tr', {},
+    el('th', {class: 'num'}, 'Seq'), el('th', {}, 'Published'), el('th', {}, 'Client'), el('th', {}, 'IP'),
+    el('th', {}, 'Data'))), rows));
+  return panel;
 }
