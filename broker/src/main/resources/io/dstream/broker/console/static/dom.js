@@ -1,5 +1,5 @@
-// Building DOM nodes. Text always goes in as text nodes (textContent), never as HTML: payloads,
-// subject names and file names come from clients and must not run. Nothing here uses innerHTML.
+// Building DOM nodes. Text always goes in as text nodes (textContent), never parsed as markup:
+// payloads, subject names and file names come from clients and must not run.
 
 /** el('td', {class: 'num'}, 'text', childNode, ...): attributes as given, strings as text nodes. */
 export function el(tag, attributes = {}, ...children) {
