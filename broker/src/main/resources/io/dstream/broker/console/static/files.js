@@ -7,6 +7,7 @@ const PAGE = 200;
 
 export function show(container) {
   const prefix = el('input', {type: 'search', id: 'file-prefix', placeholder: 'Prefix, e.g. reports/', spellcheck: 'false'});
+  const up = el('button', {type: 'button', class: 'quiet', id: 'files-up'}, '↑ Up');
   const rows = el('tbody', {id: 'file-rows'});
   const more = el('button', {type: 'button', class: 'quiet', id: 'files-more', disabled: true}, 'Load more');
   const result = el('p', {class: 'status', id: 'files-result', hidden: true});
@@ -19,7 +20,7 @@ export function show(container) {
     el('h1', {}, 'Files'),
     el('section', {class: 'panel'}, el('h2', {}, 'Upload'),
       el('div', {class: 'toolbar'}, chooser, uploadKey, upload), progress, uploadResult),
-    el('div', {class: 'toolbar'}, el('label', {for: 'file-prefix'}, 'Prefix'), prefix),
+    el('div', {class: 'toolbar'}, el('label', {for: 'file-prefix'}, 'Prefix'), prefix, up),
     result,
     el('table', {class: 'grid'},
       el('thead', {}, el('tr', {}, el('th', {}, 'Key'), el('th', {class: 'num'}, 'Size'), el('th', {}, 'Type'),
@@ -42,6 +43,7 @@ export function show(container) {
           prefix.value ? `Nothing under "${prefix.value}".` : 'The bucket holds no files yet.')));
       }
       cursor = page.truncated ? page.cursor : null;
+      up.disabled = !prefix.value;
       more.disabled = cursor === null;
       status(result, '');
     } catch (error) {
@@ -82,7 +84,8 @@ export function show(container) {
       el('td', {class: 'num'}, bytes(object.size)),
       el('td', {}, object.httpMetadata?.contentType ?? '–'),
       el('td', {class: 'mono'}, object.etag),
-      el('td', {class: 'nowrap'}, time(Date.parse(object.uploaded))),
+      // The bucket keeps upload times to the second.
+      el('td', {class: 'nowrap'}, time(Date.parse(object.uploaded)).slice(0, 19)),
       el('td', {class: 'nowrap'}, download, ' ', remove));
   }
 
@@ -103,6 +106,12 @@ export function show(container) {
     typing = setTimeout(() => list(false), 250);
   });
   more.addEventListener('click', () => list(true));
+  up.addEventListener('click', () => {
+    // "a/b/" goes to "a/", "a/b" (a partial name) to "a/".
+    const trimmed = prefix.value.endsWith('/') ? prefix.value.slice(0, -1) : prefix.value;
+    prefix.value = trimmed.includes('/') ? trimmed.slice(0, trimmed.lastIndexOf('/') + 1) : '';
+    list(false);
+  });
   list(false);
   return () => clearTimeout(typing);
 }

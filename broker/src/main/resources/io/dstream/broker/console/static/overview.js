@@ -48,7 +48,8 @@ export function show(container) {
 function renderCards(cards, overview) {
   const now = overview.now;
   const last = overview.samples[overview.samples.length - 1] ?? {};
-  const ms = v => (v === undefined || v === null ? '–' : `${v < 10 ? v.toFixed(2) : Math.round(v)} ms`);
+  // Bucket bounds such as 6.99 ms: two significant digits say all the histogram knows.
+  const ms = v => (v === undefined || v === null ? '–' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
   const rate = v => (v === undefined ? '–' : `${count(Math.round(v))}/s`);
   cards.replaceChildren(
     card('Uptime', duration(overview.uptimeMs), `version ${overview.version}`),
@@ -71,8 +72,8 @@ function renderChart(entry, samples) {
     return;
   }
   const options = {
-    width: 380,
-    height: 170,
+    width: Math.max(300, entry.box.clientWidth - 24),
+    height: 240,
     legend: {show: true},
     cursor: {drag: {x: false, y: false}},
     scales: {x: {time: true}},
