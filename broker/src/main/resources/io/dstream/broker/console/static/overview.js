@@ -16,7 +16,7 @@ export function show(container) {
   const problem = el('p', {class: 'status', hidden: true});
   container.append(el('h1', {}, 'Overview'), problem, cards, charts);
   const plots = CHARTS.map(chart => {
-    const box = el('div', {class: 'chart'}, el('h2', {}, chart.title));
+    const box = el('div', {class: 'chart'}, el('h2', {}, chart.title), key(chart));
     charts.append(box);
     return {chart, plot: null, box};
   });
@@ -64,6 +64,18 @@ function renderCards(cards, overview) {
     card('S3 errors', count(now.s3Errors), 'since start'));
 }
 
+/** The chart's series names in their colours (uPlot's own legend shows values only while hovering). */
+function key(chart) {
+  return el('div', {class: 'key'}, chart.series.map(([, label, color]) => {
+    const swatch = el('span', {class: 'swatch'});
+    // A CSSOM property, which the policy allows (a style attribute it would refuse).
+    swatch.style.backgroundColor = color;
+    return el('span', {}, swatch, label);
+  }));
+}
+
+const clock = new Intl.DateTimeFormat('en-GB', {hour: '2-digit', minute: '2-digit', second: '2-digit'});
+
 function renderChart(entry, samples) {
   const data = [samples.map(s => s.t / 1000)];
   for (const [field] of entry.chart.series) data.push(samples.map(s => s[field] ?? null));
@@ -73,11 +85,14 @@ function renderChart(entry, samples) {
   }
   const options = {
     width: Math.max(300, entry.box.clientWidth - 24),
-    height: 240,
-    legend: {show: true},
+    height: 250,
+    legend: {show: false},
     cursor: {drag: {x: false, y: false}},
     scales: {x: {time: true}},
-    axes: [{stroke: '#64748b', grid: {stroke: '#eef2f7'}}, {stroke: '#64748b', grid: {stroke: '#eef2f7'}, size: 50}],
+    axes: [
+      {stroke: '#64748b', grid: {stroke: '#eef2f7'}, values: (u, ticks) => ticks.map(t => clock.format(t * 1000))},
+      {stroke: '#64748b', grid: {stroke: '#eef2f7'}, size: 50},
+    ],
     series: [{}, ...entry.chart.series.map(([, label, color]) => ({label, stroke: color, width: 2, spanGaps: false}))],
   };
   entry.plot = new uPlot(options, data, entry.box);

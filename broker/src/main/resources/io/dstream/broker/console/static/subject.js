@@ -64,6 +64,8 @@ function renderNumbers(cards, info) {
     card('Sequences', retained, `last ${count(info.lastSequence)}`),
     card('Messages', count(info.messages), `${bytes(info.bytes)} in the local store`),
     card('Subscribers', count(info.subscribers), 'connected now'),
+    card('Largest lag', info.consumers.length ? count(Math.max(...info.consumers.map(c => c.lag))) : '–',
+      'messages not yet sent to the slowest subscriber'),
     card('Last publish', info.lastPublishMs ? time(info.lastPublishMs).slice(11) : 'never',
       info.lastPublishMs ? time(info.lastPublishMs).slice(0, 10) : `producer version ${info.producerVersion}`));
 }
