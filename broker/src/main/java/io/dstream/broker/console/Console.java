@@ -24,7 +24,7 @@ public final class Console {
 
   /** Where the console's own files lie on the classpath. */
   private static final String ASSETS = "io/dstream/broker/console/static";
-  /** Where the uPlot WebJar puts its distribution files. */
+  /** Where the uPlot WebJar puts its distribution files; the version is the one broker/pom.xml depends on. */
   private static final String UPLOT = "META-INF/resources/webjars/uplot/1.6.30/dist";
 
   /** Adds {@code /console} to {@code router}; call before the authentication step. */

@@ -194,6 +194,7 @@ function browserPanel(view) {
   const result = el('p', {class: 'status', id: 'browse-result', hidden: true});
   let next = null;
   let tailing = false;
+  let following = false;
 
   function row(m) {
     const message = m.message ?? {};
@@ -233,7 +234,11 @@ function browserPanel(view) {
   }
 
   async function follow() {
-    if (!tailing || view.stopped) return;
+    if (!tailing || view.stopped) {
+      following = false;
+      return;
+    }
+    following = true;
     try {
       const page = await fetchPage({from: next}, false);
       if (page.messages.length > 0) {
@@ -252,7 +257,8 @@ function browserPanel(view) {
     tailing = tail.checked;
     if (tailing) {
       if (next === null) await browse();
-      follow();
+      // Unticked and ticked again within a second: the loop still running carries on.
+      if (!following) follow();
     }
   });
   view.onDeleted = () => browse();
