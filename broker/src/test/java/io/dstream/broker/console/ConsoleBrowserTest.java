@@ -171,6 +171,25 @@ class ConsoleBrowserTest {
   }
 
   @Test
+  void browsesFromATime() throws Exception {
+    publish("browse.time", 3);
+    // The time field has whole seconds: the next two are published after the next full second.
+    long boundary = (System.currentTimeMillis() / 1000 + 1) * 1000;
+    Thread.sleep(boundary - System.currentTimeMillis() + 50);
+    publish("browse.time", 2);
+    browser.signedIn(TestBroker.API_KEY);
+    browser.get("/console/#/subject/browse.time");
+    browser.waitFor(By.cssSelector("#message-rows tr[data-sequence='5']"));
+    // The field takes the browser's local time, as an operator would type it.
+    browser.script("const local = new Date(arguments[0] - new Date(arguments[0]).getTimezoneOffset() * 60000);"
+        + "document.getElementById('browse-since').value = local.toISOString().slice(0, 19);", boundary);
+    browser.driver.findElement(By.id("browse-load")).click();
+    browser.waitUntilGone(By.cssSelector("#message-rows tr[data-sequence='3']"));
+    assertEquals("4", browser.driver.findElement(By.cssSelector("#message-rows tr")).getAttribute("data-sequence"));
+    assertEquals(2, browser.driver.findElements(By.cssSelector("#message-rows tr")).size());
+  }
+
+  @Test
   void editsTheStateWithValidation() {
     publish("state.edit", 1);
     browser.signedIn(TestBroker.API_KEY);
