@@ -13,6 +13,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -109,6 +110,30 @@ class AdminConsoleRoutesTest {
       assertEquals(0L, consumer.getLong("redelivered"));
       JsonObject listed = get("/admin/subjects?prefix=watched").getJsonArray("subjects").getJsonObject(0);
       assertEquals(1, listed.getInteger("subscribers"));
+    }
+  }
+
+  @Test
+  void countsRedeliveriesOfAConsumerThatDoesNotAck() throws Exception {
+    try (TestBroker impatient = TestBroker.start(vertx, b -> b.ackTimeout(Duration.ofMillis(200)).maxInFlight(2));
+         V1TestClient publisher = V1TestClient.connect(vertx, impatient.port(), "unacked", TestBroker.API_KEY);
+         V1TestClient subscriber = V1TestClient.connect(vertx, impatient.port(), "unacked", TestBroker.API_KEY)) {
+      for (int i = 1; i <= 5; i++) {
+        publisher.request(new JsonObject().put("n", i));
+      }
+      subscriber.request(new JsonObject().put("cmd", "subscribe").put("startSequence", 1));
+      long deadline = System.currentTimeMillis() + 10_000;
+      JsonObject consumer;
+      do {
+        Thread.sleep(100);
+        consumer = web.request(HttpMethod.GET, impatient.port(), "127.0.0.1", "/admin/subjects/unacked")
+            .putHeader("Authorization", "Bearer " + TestBroker.API_KEY).send().await()
+            .bodyAsJsonObject().getJsonArray("consumers").getJsonObject(0);
+      } while (consumer.getLong("redelivered") < 2 && System.currentTimeMillis() < deadline);
+      assertTrue(consumer.getLong("redelivered") >= 2, consumer.encode());
+      assertEquals(2, consumer.getInteger("window"));
+      assertEquals(3L, consumer.getLong("nextSequence"), "the window of 2 never moved on");
+      assertEquals(3L, consumer.getLong("lag"), "messages 3 to 5 not sent yet");
     }
   }
 
