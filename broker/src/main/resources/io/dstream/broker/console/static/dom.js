@@ -89,3 +89,15 @@ export function confirmAction(title, text, okLabel = 'Delete') {
     dialog.showModal();
   });
 }
+
+/** Runs `action` when Enter is pressed in any of `inputs` (they sit outside any form). */
+export function onEnter(inputs, action) {
+  for (const input of inputs) {
+    input.addEventListener('keydown', event => {
+      if (event.key === 'Enter') {
+        event.preventDefault();
+        action();
+      }
+    });
+  }
+}

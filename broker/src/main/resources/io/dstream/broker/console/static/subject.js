@@ -2,7 +2,7 @@
 // PUT .../state), a message browser from a sequence or a time with a live tail (GET .../messages),
 // and deleting up to a sequence (DELETE .../messages?upTo=N) after a confirmation naming it.
 import {getJson, request, subjectPath} from './api.js';
-import {bytes, card, clear, confirmAction, count, el, status, time} from './dom.js';
+import {bytes, card, clear, confirmAction, count, el, onEnter, status, time} from './dom.js';
 
 const REFRESH_MS = 2000;
 const TAIL_MS = 1000;
@@ -150,6 +150,7 @@ function deletePanel(view) {
   const upTo = el('input', {type: 'number', id: 'delete-upto', min: 0, placeholder: 'sequence'});
   const button = el('button', {type: 'button', class: 'danger', id: 'delete-button'}, 'Delete…');
   const result = el('p', {class: 'status', id: 'delete-result', hidden: true});
+  onEnter([upTo], () => button.click());
   button.addEventListener('click', async () => {
     const info = view.info;
     const n = Number(upTo.value);
@@ -252,6 +253,10 @@ function browserPanel(view) {
   }
 
   load.addEventListener('click', browse);
+  onEnter([from, since], browse);
+  // One starting point at a time: typing one clears the other.
+  from.addEventListener('input', () => { since.value = ''; });
+  since.addEventListener('input', () => { from.value = ''; });
   more.addEventListener('click', () => fetchPage({from: next}, false).catch(e => status(result, e.message, true)));
   tail.addEventListener('change', async () => {
     tailing = tail.checked;
