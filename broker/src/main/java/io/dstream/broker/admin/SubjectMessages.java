@@ -48,6 +48,10 @@ final class SubjectMessages {
     if (limit == null || from == null || since == null) {
       return;
     }
+    if (ctx.request().getParam("since") != null && since < 0) {
+      HttpErrors.send(ctx.response(), 400, "invalid_argument", "since must be a time in epoch milliseconds (>= 0)");
+      return;
+    }
     requests.withActor(ctx, (record, actor) -> start(record, actor, from, since)
         .compose(start -> AdminRequests.<StreamInfo>call(actor::info)
             .compose(info -> AdminRequests.<List<Published>>call(done -> actor.read(start, limit, 0, done))

@@ -150,6 +150,8 @@ class AdminConsoleRoutesTest {
     assertEquals(3L, messages.getJsonObject(0).getLong("sequence"));
     assertEquals(0, get("/admin/subjects/timed/messages?since=" + (System.currentTimeMillis() + 60_000))
         .getJsonArray("messages").size());
+    assertEquals(400, send(HttpMethod.GET, "/admin/subjects/timed/messages?since=-1", null).statusCode());
+    assertEquals(400, send(HttpMethod.GET, "/admin/subjects/timed/messages?since=yesterday", null).statusCode());
   }
 
   @Test

@@ -91,7 +91,7 @@ class ConsoleBrowserTest {
   }
 
   @Test
-  void anAdminTokenSignsInAndATokenWithoutTheAdminScopeIsToldWhy() {
+  void anAdminTokenSignsInAndATokenWithoutTheAdminScopeIsToldWhyAndAnExpiredOneSignsOut() {
     JWTAuth issuer = JWTAuth.create(vertx, new JWTAuthOptions().addPubSecKey(
         new PubSecKeyOptions().setAlgorithm("HS256").setBuffer(JWT_SECRET)));
     JsonObject reader = new JsonObject().put("sub", new JsonArray().add(">"));
@@ -105,6 +105,15 @@ class ConsoleBrowserTest {
         new JWTOptions().setSubject("operator").setExpiresInSeconds(300));
     browser.signedIn(admin);
     browser.waitForText(By.id("who-label"), "token");
+
+    // A token that expires while the console is open: the next refresh is refused and the console
+    // signs out by itself, forgetting the token.
+    String brief = issuer.generateToken(new JsonObject().put("dstream", reader.copy().put("admin", true)),
+        new JWTOptions().setSubject("operator").setExpiresInSeconds(4));
+    browser.signedIn(brief);
+    new WebDriverWait(browser.driver, Duration.ofSeconds(20)).until(ExpectedConditions.textToBePresentInElementLocated(
+        By.id("sign-in-error"), "no longer accepts the credential"));
+    assertEquals(0L, browser.script("return sessionStorage.length"));
   }
 
   @Test
