@@ -57,6 +57,15 @@ public final class InMemoryMessageStore implements MessageStore {
   }
 
   @Override
+  public StoreSize size() {
+    long count = 0;
+    for (Map<Long, StoredMessage> subject : messages.values()) {
+      count += subject.size();
+    }
+    return new StoreSize(subjects.size(), count, 0);
+  }
+
+  @Override
   public List<StoredMessage> read(long subjectId, long fromSequence, int maxMessages, long maxBytes) {
     List<StoredMessage> result = new ArrayList<>();
     long bytes = 0;

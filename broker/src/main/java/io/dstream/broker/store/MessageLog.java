@@ -299,6 +299,11 @@ final class MessageLog {
     return found;
   }
 
+  /** Messages held in the log (all subjects; deleted and evicted ones are removed from it), counted by the map. */
+  long messages() {
+    return log.sizeAsLong();
+  }
+
   /** See {@link MessageStore#read}. */
   List<StoredMessage> read(long subjectId, long fromSequence, int maxMessages, long maxBytes) {
     List<StoredMessage> result = new ArrayList<>(Math.min(maxMessages, 256));

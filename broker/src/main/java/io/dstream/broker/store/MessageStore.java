@@ -26,6 +26,9 @@ public interface MessageStore extends AutoCloseable {
   /** Up to {@code limit} subjects whose name sorts after {@code after} (null: from the first), in name order (UTF-16). */
   List<Map.Entry<String, SubjectRecord>> subjects(String after, int limit);
 
+  /** How much the store holds; counted by the maps themselves (no scan). May be called from any thread. */
+  StoreSize size();
+
   /**
    * Up to {@code maxMessages} retained local messages with sequence {@code >= fromSequence} in order,
    * stopping once {@code maxBytes} payload bytes are collected (at least one if any exists).

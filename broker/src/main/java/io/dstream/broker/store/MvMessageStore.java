@@ -179,6 +179,12 @@ public final class MvMessageStore implements MessageStore {
   }
 
   @Override
+  public StoreSize size() {
+    // MVMap keeps each page's total count, so both sizes are read off the root pages.
+    return reading(() -> new StoreSize(subjects.sizeAsLong(), log.messages(), store.getFileStore().size()));
+  }
+
+  @Override
   public List<SubjectRecord> apply(List<SubjectWrites> group) {
     List<SubjectRecord> records = new ArrayList<>(group.size());
     for (SubjectWrites writes : group) {

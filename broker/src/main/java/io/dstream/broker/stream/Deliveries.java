@@ -116,6 +116,18 @@ final class Deliveries {
     return consumers.size();
   }
 
+  /** The consumers as operators see them. */
+  List<ConsumerView> views() {
+    int window = env.config().maxInFlight();
+    List<ConsumerView> views = new ArrayList<>(consumers.size());
+    for (Consumer consumer : consumers.values()) {
+      views.add(new ConsumerView(consumer.subscriber.description(), consumer.nextSequence, consumer.pending.size(),
+          window, Math.max(0, numbers.lastDurable() - consumer.nextSequence + 1), consumer.redeliveries.size(),
+          consumer.redelivered));
+    }
+    return views;
+  }
+
   boolean isEmpty() {
     return consumers.isEmpty();
   }
@@ -168,6 +180,7 @@ final class Deliveries {
     if (redelivery != null && redelivery.sequence() == sequence) {
       consumer.redeliveries.poll();
       deliveries = redelivery.deliveries() + 1;
+      consumer.redelivered++;
       env.metrics().redelivered.increment();
     } else {
       consumer.nextSequence = sequence + 1;

@@ -321,6 +321,14 @@ public final class StreamActor {
         pipeline.bytes(), deliveries.subscribers()), null), failing(onInfo));
   }
 
+  /**
+   * Its consumers as operators see them, on this actor's context, without waiting for a load (a
+   * loading actor has no consumers yet) and without counting as activity.
+   */
+  void consumerViews(Consumer<List<ConsumerView>> onViews) {
+    onContext(() -> onViews.accept(deliveries.views()));
+  }
+
   /** The state object (UTF-8 JSON) with the last durable sequence. */
   public void getState(BiConsumer<StateSnapshot, Throwable> onState) {
     run(() -> onState.accept(new StateSnapshot(pipeline.state(), pipeline.lastDurable()), null), failing(onState));

@@ -5,7 +5,10 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BiConsumer;
 
 /**
@@ -61,6 +64,26 @@ public final class StreamRegistry {
   /** Runs {@code step} on the subject's actor (see {@link #ask}); completes once its writes are durable. */
   public <T> Future<T> call(String subject, Context caller, SubjectStep<T> step) {
     return ask(subject, caller, (actor, reply) -> actor.call(step, reply));
+  }
+
+  /**
+   * Read-only, for operators: the consumers of each of {@code subjects} whose actor is in memory,
+   * without loading or waking any (a hibernated subject has no consumers). Completes on {@code caller}.
+   */
+  public Future<Map<String, List<ConsumerView>>> consumers(Collection<String> subjects, Context caller) {
+    Map<StreamShard, List<String>> byShard = new HashMap<>();
+    for (String subject : subjects) {
+      byShard.computeIfAbsent(shard(subject), shard -> new ArrayList<>()).add(subject);
+    }
+    List<Future<Map<String, List<ConsumerView>>>> asked = new ArrayList<>();
+    byShard.forEach((shard, names) -> asked.add(shard.consumers(names, caller)));
+    return Future.all(asked).map(all -> {
+      Map<String, List<ConsumerView>> merged = new HashMap<>();
+      for (Future<Map<String, List<ConsumerView>>> answer : asked) {
+        merged.putAll(answer.result());
+      }
+      return merged;
+    });
   }
 
   private StreamShard shard(String subject) {

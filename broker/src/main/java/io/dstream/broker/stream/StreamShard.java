@@ -111,6 +111,36 @@ final class StreamShard extends VerticleBase {
     return promise.future();
   }
 
+  /**
+   * The consumers of those {@code subjects} whose actor is in memory, by subject, each read on its
+   * actor's context; a hibernated or unknown subject is left out (it has none), and none is loaded.
+   * The future completes on {@code caller}.
+   */
+  Future<Map<String, List<ConsumerView>>> consumers(List<String> subjects, Context caller) {
+    Promise<Map<String, List<ConsumerView>>> answered = Promise.promise();
+    context.runOnContext(v -> {
+      List<String> names = new ArrayList<>();
+      List<Future<List<ConsumerView>>> views = new ArrayList<>();
+      for (String subject : subjects) {
+        StreamActor actor = actors.get(subject);
+        if (actor != null) {
+          Promise<List<ConsumerView>> read = Promise.promise();
+          actor.consumerViews(read::complete);
+          names.add(subject);
+          views.add(read.future());
+        }
+      }
+      Future.all(views).onComplete(all -> caller.runOnContext(w -> {
+        Map<String, List<ConsumerView>> byName = new HashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+          byName.put(names.get(i), views.get(i).result());
+        }
+        answered.complete(byName);
+      }));
+    });
+    return answered.future();
+  }
+
   /** On this context: the subject's actor, held, to {@code use}; or why there is none to {@code fail}. */
   private void withHeldActor(String subject, Context caller, java.util.function.Consumer<StreamActor> use,
                              java.util.function.Consumer<Throwable> fail) {
