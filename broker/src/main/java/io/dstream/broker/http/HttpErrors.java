@@ -22,9 +22,10 @@ public final class HttpErrors {
         .end(new JsonObject().put("error", new JsonObject().put("code", code).put("message", message)).encode());
   }
 
-  /** A failed request: its status by kind, {@code Retry-After: 1} when overloaded, its code and message. */
+  /** A failed request: its status by kind, {@code Retry-After: 1} when worth retrying, its code and message. */
   public static void send(HttpServerResponse response, StreamError error) {
-    if (error.kind() == StreamError.Kind.OVERLOADED && !response.ended() && !response.closed()) {
+    boolean retry = error.kind() == StreamError.Kind.OVERLOADED || error.kind() == StreamError.Kind.UNAVAILABLE;
+    if (retry && !response.ended() && !response.closed()) {
       response.putHeader("Retry-After", "1");
     }
     send(response, status(error.kind()), error.code(), error.getMessage());
@@ -37,7 +38,7 @@ public final class HttpErrors {
       case NOT_FOUND -> 404;
       case CONFLICT, FENCED -> 409;
       case GONE -> 410;
-      case OVERLOADED -> 503;
+      case OVERLOADED, UNAVAILABLE -> 503;
       case STORAGE, INTERNAL -> 500;
     };
   }

@@ -1,5 +1,6 @@
 package io.dstream.broker.stream;
 
+import io.dstream.broker.archive.ArchiveUnavailableException;
 import io.dstream.broker.store.StoreException;
 
 /**
@@ -25,6 +26,8 @@ public final class StreamError extends RuntimeException {
     FENCED,
     /** A bound was reached (write queue, active subjects, waiters); the client may retry. */
     OVERLOADED,
+    /** What the request needs is in the bucket, which cannot be read right now; the client may retry. */
+    UNAVAILABLE,
     /** The write could not be made durable, or the subject could not be loaded; nothing was stored. */
     STORAGE,
     /** Anything else: a bug. */
@@ -75,10 +78,16 @@ public final class StreamError extends RuntimeException {
         + " is older than the current version " + currentVersion, null, currentVersion, providedVersion);
   }
 
-  /** Any failure as a {@code StreamError}: itself, a store failure as {@link Kind#STORAGE}, else {@link Kind#INTERNAL}. */
+  /**
+   * Any failure as a {@code StreamError}: itself, an unreadable bucket as {@link Kind#UNAVAILABLE}, a
+   * store failure as {@link Kind#STORAGE}, anything else as {@link Kind#INTERNAL}.
+   */
   public static StreamError from(Throwable failure) {
     if (failure instanceof StreamError error) {
       return error;
+    }
+    if (failure instanceof ArchiveUnavailableException) {
+      return new StreamError(Kind.UNAVAILABLE, "unavailable", failure.getMessage(), null, 0, 0);
     }
     if (failure instanceof StoreException) {
       return new StreamError(Kind.STORAGE, "storage_error", failure.getMessage(), failure, 0, 0);
