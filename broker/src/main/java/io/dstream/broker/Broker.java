@@ -1,6 +1,7 @@
 package io.dstream.broker;
 
 import io.dstream.broker.admin.AdminApi;
+import io.dstream.broker.admin.Overview;
 import io.dstream.broker.archive.Archive;
 import io.dstream.broker.archive.MinioObjectStore;
 import io.dstream.broker.auth.ApiKeyAuthenticator;
@@ -35,8 +36,11 @@ import io.vertx.ext.web.Router;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.time.Clock;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -63,6 +67,7 @@ public final class Broker {
   private StreamRegistry registry;
   private HttpServer server;
   private String listeners;
+  private Overview overview;
 
   private Broker(Vertx vertx, BrokerConfig config) {
     this.vertx = vertx;
@@ -85,6 +90,7 @@ public final class Broker {
       Files.createDirectories(config.dataDir());
       ApiKeyAuthenticator authenticator = ApiKeyAuthenticator.load(config.dataDir(), config.apiKey());
       store = MvMessageStore.open(config.dataDir(), config.storeCacheMb(), syncPolicy());
+      metrics.measureStore(store::size);
       return authenticator;
     }).compose(authenticator -> {
       writer = new GroupCommitWriter(store, config.groupCommit(), syncPolicy(), config.writeQueueBatches(),
@@ -102,6 +108,8 @@ public final class Broker {
       StreamEnvironment env = new StreamEnvironment(store, writer, readers, config, Clock.systemUTC(), metrics, archive);
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
+        overview = new Overview(metrics.registry(), Clock.systemUTC(), version());
+        overview.start(vertx);
         JwtAuthenticator jwt = config.jwt().enabled() ? JwtAuthenticator.create(vertx, config.jwt()) : null;
         ConnectionGate gate = new ConnectionGate(config.connectionLimits(), metrics);
         DurableStreamsApi durableStreams = new DurableStreamsApi(vertx, registry, store, readers, Clock.systemUTC(),
@@ -110,7 +118,7 @@ public final class Broker {
             new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate),
             new RecordsHandler(registry, config, metrics, this::destroyCheckpoints), metrics, durableStreams,
             config.maxAppendBytes(), new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit()),
-            new AdminApi(store, readers, registry));
+            new AdminApi(store, readers, registry, overview, config.maxFrameBytes()));
         Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())
@@ -172,6 +180,19 @@ public final class Broker {
     return (int) Math.min(Integer.MAX_VALUE, 2L * maxFrameBytes);
   }
 
+  /** This build's version (the Maven project version), or {@code unknown} outside a build. */
+  public static String version() {
+    Properties properties = new Properties();
+    try (InputStream in = Broker.class.getResourceAsStream("version.properties")) {
+      if (in != null) {
+        properties.load(in);
+      }
+    } catch (IOException e) {
+      LOG.warn("cannot read the version: {}", e.toString());
+    }
+    return properties.getProperty("version", "unknown");
+  }
+
   /** The port actually bound (useful with port 0). */
   public int port() {
     return server.actualPort();
@@ -193,6 +214,9 @@ public final class Broker {
 
   /** Stops listening, stops the actors, commits what the writer holds and closes the store. */
   public Future<Void> stop() {
+    if (overview != null) {
+      overview.stop(vertx);
+    }
     Future<Void> closed = server == null ? Future.succeededFuture() : server.close();
     return closed
         .transform(ignored -> listeners == null ? Future.<Void>succeededFuture() : vertx.undeploy(listeners))

@@ -3,6 +3,7 @@ package io.dstream.broker.http;
 import io.dstream.broker.admin.AdminApi;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.Permissions;
+import io.dstream.broker.console.Console;
 import io.dstream.broker.durable.DurableStreamsApi;
 import io.dstream.broker.files.FilesApi;
 import io.dstream.broker.metrics.BrokerMetrics;
@@ -58,6 +59,7 @@ public final class HttpApi {
   public Router router(Vertx vertx) {
     Router router = Router.router(vertx);
     router.get("/health").handler(this::handleHealth);
+    new Console().mount(router);
     // CORS preflights never carry credentials; they reveal nothing and change nothing.
     router.options("/v1/stream/*").handler(durableStreams::handle);
     router.postWithRegex(WAKE_TOKEN_ROUTES).handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes))

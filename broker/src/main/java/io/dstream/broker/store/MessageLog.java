@@ -307,6 +307,11 @@ final class MessageLog {
     return found;
   }
 
+  /** Messages held in the log (MVMap counts them in its pages, no scan). */
+  long size() {
+    return log.sizeAsLong();
+  }
+
   /** See {@link MessageStore#read}. */
   List<StoredMessage> read(long subjectId, long fromSequence, int maxMessages, long maxBytes) {
     List<StoredMessage> result = new ArrayList<>(Math.min(maxMessages, 256));

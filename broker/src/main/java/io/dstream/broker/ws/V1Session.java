@@ -89,6 +89,11 @@ final class V1Session implements Subscriber {
     this.assembler = new V1MessageAssembler(maxMessageBytes);
   }
 
+  @Override
+  public String description() {
+    return "websocket " + ip + " (" + permissions.who() + ")";
+  }
+
   /** Starts serving; {@code onClose} runs once when the socket closes. */
   void start(Runnable onClose) {
     metrics.webSockets().incrementAndGet();

@@ -297,6 +297,21 @@ abstract class MessageStoreContract {
   }
 
   @Test
+  void sizeCountsSubjectsAndLocalMessages() {
+    store.open("a");
+    store.open("b");
+    commit("a", append(1, 1, "1"), append(2, 2, "2"), append(3, 3, "3"));
+    commit("b", append(1, 1, "1"));
+    commit("a", new StoreWrite.DeleteUpTo(1));
+    StoreSize size = store.size();
+    assertEquals(2, size.subjects());
+    assertEquals(3, size.messages());
+    commit("b", new StoreWrite.Destroy());
+    assertEquals(1, store.size().subjects());
+    assertEquals(2, store.size().messages());
+  }
+
+  @Test
   void subjectsArePagedInNameOrder() {
     for (String subject : List.of("c", "a", "b", "d")) {
       store.open(subject);

@@ -68,6 +68,11 @@ final class WatchedStore implements MessageStore {
   }
 
   @Override
+  public StoreSize size() {
+    return real.size();
+  }
+
+  @Override
   public List<StoredMessage> read(long subjectId, long fromSequence, int maxMessages, long maxBytes) {
     return real.read(subjectId, fromSequence, maxMessages, maxBytes);
   }
