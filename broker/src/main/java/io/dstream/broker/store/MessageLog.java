@@ -36,7 +36,7 @@ import java.util.concurrent.ConcurrentSkipListMap;
  *       when the file opens by scanning the log after that position ({@link #recover}).</li>
  * </ul>
  * The in-memory tail is moved into {@code runs} in one commit ({@link #beforeCommit}) once it holds
- * {@link #TAIL_RUNS_LIMIT} runs (about 10 MB of heap) or {@link #TAIL_POSITIONS_LIMIT} positions
+ * {@link #TAIL_RUNS_LIMIT} run starts or {@link #TAIL_POSITIONS_LIMIT} positions
  * were appended since the last move (what a restart after a crash scans), and on close; so a commit
  * of many subjects writes one run start each into memory, and the subject-ordered {@code runs}
  * B-tree is rewritten once per move instead of once per commit. Messages and run starts are written
@@ -54,8 +54,11 @@ final class MessageLog {
   static final String LOG_MAP = "log";
   static final String RUNS_MAP = "runs";
   static final String INDEXED_UP_TO = "logIndexedUpTo";
-  /** Run starts kept in memory before they move to the {@code runs} map. */
-  static final int TAIL_RUNS_LIMIT = 100_000;
+  /**
+   * Run starts kept in memory before they move to the {@code runs} map: about 80 bytes of heap each,
+   * about 250 for a subject with only one, so at most about 12 MB.
+   */
+  static final int TAIL_RUNS_LIMIT = 50_000;
   /** Positions appended since the last move that a restart after a crash would have to scan. */
   static final long TAIL_POSITIONS_LIMIT = 500_000;
 
@@ -275,32 +278,37 @@ final class MessageLog {
 
   // ---- any thread -----------------------------------------------------------------------------
 
-  /** The run start of {@code subjectId} with the greatest first sequence {@code <= sequence}: {first, position}, or null. */
+  /**
+   * The run start of {@code subjectId} with the greatest first sequence {@code <= sequence}: {first,
+   * position}, or null. The in-memory tail is read before the {@code runs} map: a move puts the tail
+   * into the map before it clears the tail, so a start is always in the one read second if it left
+   * the one read first.
+   */
   private long[] floor(long subjectId, long sequence) {
-    MessageKey key = runs.floorKey(new MessageKey(subjectId, sequence));
-    long[] found = key == null || key.subjectId() != subjectId ? null : new long[] {key.sequence(), runs.get(key)};
     ConcurrentSkipListMap<Long, Long> starts = tail.get(subjectId);
     Map.Entry<Long, Long> inMemory = starts == null ? null : starts.floorEntry(sequence);
+    MessageKey key = runs.floorKey(new MessageKey(subjectId, sequence));
+    long[] found = key == null || key.subjectId() != subjectId ? null : new long[] {key.sequence(), runs.get(key)};
     if (inMemory != null && (found == null || inMemory.getKey() > found[0])) {
       found = new long[] {inMemory.getKey(), inMemory.getValue()};
     }
     return found;
   }
 
-  /** The run start of {@code subjectId} with the least first sequence {@code >= sequence}: {first, position}, or null. */
+  /** The run start of {@code subjectId} with the least first sequence {@code >= sequence}, read as {@link #floor}. */
   private long[] ceiling(long subjectId, long sequence) {
-    MessageKey key = runs.ceilingKey(new MessageKey(subjectId, sequence));
-    long[] found = key == null || key.subjectId() != subjectId ? null : new long[] {key.sequence(), runs.get(key)};
     ConcurrentSkipListMap<Long, Long> starts = tail.get(subjectId);
     Map.Entry<Long, Long> inMemory = starts == null ? null : starts.ceilingEntry(sequence);
+    MessageKey key = runs.ceilingKey(new MessageKey(subjectId, sequence));
+    long[] found = key == null || key.subjectId() != subjectId ? null : new long[] {key.sequence(), runs.get(key)};
     if (inMemory != null && (found == null || inMemory.getKey() < found[0])) {
       found = new long[] {inMemory.getKey(), inMemory.getValue()};
     }
     return found;
   }
 
-  /** Messages held in the log (all subjects; deleted and evicted ones are removed from it), counted by the map. */
-  long messages() {
+  /** Messages held in the log (MVMap counts them in its pages, no scan). */
+  long size() {
     return log.sizeAsLong();
   }
 
@@ -347,15 +355,18 @@ final class MessageLog {
 
   /**
    * See {@link MessageStore#firstSequenceAtOrAfter}: a binary search over sequences, each probe
-   * reading the first local message at or after a sequence (the search needs no upper bound).
+   * reading the first local message at or after a sequence. The subject's last run can be no longer
+   * than the log after its start, which bounds the search.
    */
   long firstSequenceAtOrAfter(long subjectId, long timestampMs) {
     List<StoredMessage> first = read(subjectId, 0, 1, Long.MAX_VALUE);
-    if (first.isEmpty()) {
+    long[] lastRun = floor(subjectId, Long.MAX_VALUE);
+    Long lastPosition = log.lastKey();
+    if (first.isEmpty() || lastRun == null || lastPosition == null) {
       return 0;
     }
     long low = first.get(0).sequence();
-    long high = Long.MAX_VALUE / 2;
+    long high = lastRun[0] + Math.max(0, lastPosition - lastRun[1]) + 1;
     while (low < high) {
       long middle = low + (high - low) / 2;
       List<StoredMessage> probe = read(subjectId, middle, 1, Long.MAX_VALUE);

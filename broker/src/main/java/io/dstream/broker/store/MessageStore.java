@@ -9,7 +9,7 @@ import java.util.Map;
  * what). Implementations: {@link MvMessageStore} (H2, the system of record) and
  * {@link InMemoryMessageStore}; {@code MessageStoreContract} runs the same tests on both.
  *
- * <p>Threading: {@link #open}, {@link #find}, {@link #subjects}, {@link #read} and
+ * <p>Threading: {@link #open}, {@link #find}, {@link #subjects}, {@link #size}, {@link #read} and
  * {@link #firstSequenceAtOrAfter} may be called from any thread. {@link #apply}, {@link #commit},
  * {@link #sync}, {@link #rollback} and {@link #compact} are called by one thread, the
  * {@link GroupCommitWriter}'s. Applied writes are invisible to a restart until {@link #commit}
@@ -26,7 +26,7 @@ public interface MessageStore extends AutoCloseable {
   /** Up to {@code limit} subjects whose name sorts after {@code after} (null: from the first), in name order (UTF-16). */
   List<Map.Entry<String, SubjectRecord>> subjects(String after, int limit);
 
-  /** How much the store holds; counted by the maps themselves (no scan). May be called from any thread. */
+  /** How much the store holds, counted without a scan. */
   StoreSize size();
 
   /**

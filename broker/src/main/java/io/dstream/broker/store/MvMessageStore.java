@@ -169,6 +169,12 @@ public final class MvMessageStore implements MessageStore {
   }
 
   @Override
+  public StoreSize size() {
+    // MVMap keeps each page's total count, so both sizes are read off the root pages.
+    return reading(() -> new StoreSize(subjects.sizeAsLong(), log.size(), store.getFileStore().size()));
+  }
+
+  @Override
   public List<StoredMessage> read(long subjectId, long fromSequence, int maxMessages, long maxBytes) {
     return reading(() -> log.read(subjectId, fromSequence, maxMessages, maxBytes));
   }
@@ -176,12 +182,6 @@ public final class MvMessageStore implements MessageStore {
   @Override
   public long firstSequenceAtOrAfter(long subjectId, long timestampMs) {
     return reading(() -> log.firstSequenceAtOrAfter(subjectId, timestampMs));
-  }
-
-  @Override
-  public StoreSize size() {
-    // MVMap keeps each page's total count, so both sizes are read off the root pages.
-    return reading(() -> new StoreSize(subjects.sizeAsLong(), log.messages(), store.getFileStore().size()));
   }
 
   @Override

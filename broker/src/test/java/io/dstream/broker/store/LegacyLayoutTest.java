@@ -1,5 +1,6 @@
 package io.dstream.broker.store;
 
+import org.h2.mvstore.MVStore;
 import org.junit.jupiter.api.Test;
 
 import java.io.BufferedReader;
@@ -76,6 +77,30 @@ class LegacyLayoutTest {
       assertEquals(301, next.lastSequence());
       List<StoredMessage> tail = store.read(orders.id(), 300, 10, Long.MAX_VALUE);
       assertEquals(List.of(300L, 301L), tail.stream().map(StoredMessage::sequence).toList());
+    } finally {
+      store.close();
+    }
+  }
+
+  /**
+   * A broker killed during the migration leaves the old map intact beside a partly filled log (the
+   * migration commits every 50,000 messages): the next start clears the log and copies again.
+   */
+  @Test
+  void aMigrationInterruptedByACrashStartsOverAtTheNextStart() throws Exception {
+    Path dir = Files.createTempDirectory("dstream-layout1");
+    Path file = unpack("dstream.mv.db.gz", dir);
+    Expected expected = expected(unpack("expected.txt.gz", dir));
+    try (MVStore raw = MVStore.open(file.toString())) {
+      MessageLog partial = MessageLog.open(raw, raw.openMap("meta"));
+      partial.appendIndexed(new LogEntry(1, 1, 0, "copied before the crash".getBytes(StandardCharsets.UTF_8)));
+      partial.appendIndexed(new LogEntry(99, 1, 0, "a half-copied subject".getBytes(StandardCharsets.UTF_8)));
+      raw.commit();
+    }
+    MessageStore store = MvMessageStore.open(dir, 8, SyncPolicy.always());
+    try {
+      assertEverythingIntact(store, expected);
+      assertEquals(0, store.read(99, 1, 10, Long.MAX_VALUE).size(), "nothing of the first attempt is left");
     } finally {
       store.close();
     }

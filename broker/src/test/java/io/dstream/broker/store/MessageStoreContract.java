@@ -131,6 +131,21 @@ abstract class MessageStoreContract {
   }
 
   @Test
+  void aRefusedWriteFailsTheGroupAndTheRollbackUndoesEverySubjectOfIt() {
+    long a = store.open("a").id();
+    store.open("b");
+    commit("b", append(1, 1, "b1"));
+    List<SubjectWrites> group = List.of(new SubjectWrites("a", List.of(append(1, 1, "a1"))),
+        new SubjectWrites("b", List.of(append(3, 2, "gap"))));
+    assertThrows(StoreException.class, () -> store.apply(group));
+    store.rollback();
+    assertEquals(0, store.read(a, 1, 10, Long.MAX_VALUE).size(), "the other subject's write went too");
+    assertEquals(0, store.find("a").lastSequence());
+    assertEquals(1, commit("a", append(1, 1, "a1 again")).lastSequence());
+    assertArrayEquals(bytes("a1 again"), store.read(a, 1, 10, Long.MAX_VALUE).get(0).payload());
+  }
+
+  @Test
   void viewsAreOpaquePerViewAndCommittedWithTheRecord() {
     store.open("a");
     commit("a", new StoreWrite.PutView("records", SubjectRecord.longView(42)), append(1, 5000, "x"),
@@ -279,6 +294,21 @@ abstract class MessageStoreContract {
     assertEquals(created, store.find("b").id());
     commit("b", append(1, 1, "b works"));
     assertTrue(store.open("c").id() > created);
+  }
+
+  @Test
+  void sizeCountsSubjectsAndLocalMessages() {
+    store.open("a");
+    store.open("b");
+    commit("a", append(1, 1, "1"), append(2, 2, "2"), append(3, 3, "3"));
+    commit("b", append(1, 1, "1"));
+    commit("a", new StoreWrite.DeleteUpTo(1));
+    StoreSize size = store.size();
+    assertEquals(2, size.subjects());
+    assertEquals(3, size.messages());
+    commit("b", new StoreWrite.Destroy());
+    assertEquals(1, store.size().subjects());
+    assertEquals(2, store.size().messages());
   }
 
   @Test

@@ -257,4 +257,67 @@ class MvMessageStoreTest extends MessageStoreContract {
     reopen(SyncPolicy.always());
     assertInterleavedIntact(store, ids, 0, commits);
   }
+
+  /**
+   * Readers on other threads page through interleaved subjects while the writer appends, starts runs
+   * in memory and moves 55,000 of them into the {@code runs} map: every page is the committed
+   * sequences from where it started, in order, with their own payloads.
+   */
+  @Test
+  void readsOnOtherThreadsStayWholeWhileRunStartsMoveIntoTheIndex() throws Exception {
+    int subjects = 500;
+    int commits = 110;
+    long[] ids = new long[subjects];
+    for (int s = 0; s < subjects; s++) {
+      ids[s] = store.open("i" + s).id();
+    }
+    AtomicLong committed = new AtomicLong();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    AtomicBoolean done = new AtomicBoolean();
+    List<Thread> readers = new ArrayList<>();
+    for (int r = 0; r < 2; r++) {
+      Thread reader = new Thread(() -> {
+        Random random = new Random();
+        try {
+          while (!done.get()) {
+            long last = committed.get();
+            if (last == 0) {
+              continue;
+            }
+            int s = random.nextInt(subjects);
+            long from = 1 + random.nextInt((int) last);
+            List<StoredMessage> page = store.read(ids[s], from, 50, Long.MAX_VALUE);
+            if (page.size() < Math.min(50, last - from + 1)) {
+              throw new AssertionError("subject " + s + " from " + from + " of " + last + ": " + page.size() + " messages");
+            }
+            for (int i = 0; i < page.size(); i++) {
+              if (page.get(i).sequence() != from + i || !new String(page.get(i).payload()).equals(s + ":" + (from + i))) {
+                throw new AssertionError("subject " + s + " from " + from + " returned " + page.get(i).sequence());
+              }
+            }
+          }
+        } catch (Throwable e) {
+          failure.compareAndSet(null, e);
+        }
+      });
+      reader.start();
+      readers.add(reader);
+    }
+    for (int c = 1; c <= commits && failure.get() == null; c++) {
+      List<SubjectWrites> group = new ArrayList<>(subjects);
+      for (int s = 0; s < subjects; s++) {
+        group.add(new SubjectWrites("i" + s, List.of(append(c, c, s + ":" + c))));
+      }
+      store.apply(group);
+      store.commit();
+      committed.set(c);
+    }
+    done.set(true);
+    for (Thread reader : readers) {
+      reader.join(10_000);
+    }
+    if (failure.get() != null) {
+      throw new AssertionError("a concurrent read failed", failure.get());
+    }
+  }
 }
