@@ -8,7 +8,9 @@ import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.JwtAuthenticator;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.durable.DurableStreamsApi;
+import io.dstream.broker.files.FileShares;
 import io.dstream.broker.files.FilesApi;
+import io.dstream.broker.health.Readiness;
 import io.dstream.broker.http.ClientAddresses;
 import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.http.HttpApi;
@@ -62,6 +64,7 @@ public final class Broker {
   private StreamRegistry registry;
   private HttpServer server;
   private String listeners;
+  private FileShares shares;
 
   private Broker(Vertx vertx, BrokerConfig config) {
     this.vertx = vertx;
@@ -79,6 +82,7 @@ public final class Broker {
       Files.createDirectories(config.dataDir());
       ApiKeyAuthenticator authenticator = ApiKeyAuthenticator.load(config.dataDir(), config.apiKey());
       store = MvMessageStore.open(config.dataDir(), config.storeCacheMb(), config.syncMode(), config.osSyncInterval());
+      shares = FileShares.load(config.dataDir(), config.maxFileShare(), Clock.systemUTC());
       return authenticator;
     }).compose(authenticator -> {
       writer = new GroupCommitWriter(store, config.groupCommit(), config.writeQueueBatches(),
@@ -103,8 +107,9 @@ public final class Broker {
         HttpApi api = new HttpApi(new Authenticator(authenticator, jwt, config.anonymousAccess()),
             new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate),
             new RecordsHandler(registry, config, metrics, this::destroyCheckpoints), metrics, durableStreams,
-            config.maxAppendBytes(), new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit()),
-            new AdminApi(store, readers, registry));
+            config.maxAppendBytes(), new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit(), shares),
+            new AdminApi(store, readers, registry),
+            new Readiness(store, readers, s3, archive, config.dataDir(), Main.VERSION));
         Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())

@@ -49,11 +49,15 @@ public final class BrokerConfig {
   private final int maxRecordsPerRead;
   private final Duration longPollTimeout;
   private final int maxLongPollWaiters;
+  private final Duration maxFileShare;
 
   private BrokerConfig(Builder b) {
     this.host = b.host;
     this.port = b.port;
-    this.dataDir = Objects.requireNonNull(b.dataDir, "dataDir");
+    // Absolute and without "." or ".." steps: the embedded S3 server refuses every request under a
+    // base directory whose path holds them ("./data" became "..././data/s3" and was taken for a
+    // path traversal), and logs and error messages should name the real place.
+    this.dataDir = Objects.requireNonNull(b.dataDir, "dataDir").toAbsolutePath().normalize();
     this.apiKey = b.apiKey;
     this.syncMode = Objects.requireNonNull(b.syncMode, "syncMode");
     this.osSyncInterval = positive(b.osSyncInterval, "osSyncInterval");
@@ -85,6 +89,7 @@ public final class BrokerConfig {
     this.maxRecordsPerRead = positive(b.maxRecordsPerRead, "maxRecordsPerRead");
     this.longPollTimeout = positive(b.longPollTimeout, "longPollTimeout");
     this.maxLongPollWaiters = positive(b.maxLongPollWaiters, "maxLongPollWaiters");
+    this.maxFileShare = positive(b.maxFileShare, "maxFileShare");
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be 0..65535, got " + port);
     }
@@ -120,7 +125,7 @@ public final class BrokerConfig {
         .dedupWindow(dedupWindow).dedupMaxEntries(dedupMaxEntries)
         .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes)
         .maxRecordsPerRead(maxRecordsPerRead).longPollTimeout(longPollTimeout).maxLongPollWaiters(maxLongPollWaiters)
-        .anonymousAccess(anonymousAccess).maxAppendBytes(maxAppendBytes);
+        .maxFileShare(maxFileShare).anonymousAccess(anonymousAccess).maxAppendBytes(maxAppendBytes);
   }
 
   /** Bind address of the HTTP/WebSocket listener. */
@@ -226,6 +231,9 @@ public final class BrokerConfig {
   /** Long-polls waiting at once across the broker; more are refused with 503. */
   public int maxLongPollWaiters() { return maxLongPollWaiters; }
 
+  /** The longest lifetime of a file share link ({@code GET /r2/{key}?share=SECONDS}). */
+  public Duration maxFileShare() { return maxFileShare; }
+
   /** Mutable builder with the documented defaults. */
   public static final class Builder {
     private String host = "127.0.0.1";
@@ -262,6 +270,7 @@ public final class BrokerConfig {
     private int maxRecordsPerRead = 1000;
     private Duration longPollTimeout = Duration.ofSeconds(30);
     private int maxLongPollWaiters = 10_000;
+    private Duration maxFileShare = Duration.ofDays(7);
 
     private Builder() {
     }
@@ -300,6 +309,7 @@ public final class BrokerConfig {
     public Builder maxRecordsPerRead(int maxRecordsPerRead) { this.maxRecordsPerRead = maxRecordsPerRead; return this; }
     public Builder longPollTimeout(Duration longPollTimeout) { this.longPollTimeout = longPollTimeout; return this; }
     public Builder maxLongPollWaiters(int maxLongPollWaiters) { this.maxLongPollWaiters = maxLongPollWaiters; return this; }
+    public Builder maxFileShare(Duration maxFileShare) { this.maxFileShare = maxFileShare; return this; }
 
     public BrokerConfig build() {
       return new BrokerConfig(this);
