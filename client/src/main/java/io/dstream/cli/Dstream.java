@@ -11,14 +11,18 @@ import picocli.CommandLine.Command;
  * {@code --url}/{@code DSTREAM_URL}, {@code --api-key}/{@code DSTREAM_API_KEY}, {@code --json} and
  * {@code --help}; exit codes are in {@link ExitCode}.
  */
-@Command(name = "dstream", mixinStandardHelpOptions = true, version = "dstream 0.1.0",
+@Command(name = "dstream", mixinStandardHelpOptions = true, version = "dstream " + Dstream.VERSION,
     description = "Command line for the durable-stream broker.",
     subcommands = {PubCommand.class, SubCommand.class, InfoCommand.class, StateCommand.class, RmCommand.class,
-        SubjectsCommand.class, FilesCommand.class, ExportCommand.class, BenchCommand.class,
-        TokenCommand.class},
-    footer = {"", "Exit codes: 0 ok, 1 failed, 2 usage, 3 credentials refused or not allowed, 4 broker unreachable, 5 not found,"
+        SubjectsCommand.class, MsgCommand.class, FilesCommand.class, ServerCommand.class, ContextCommand.class,
+        ExportCommand.class, BenchCommand.class, TokenCommand.class, CompletionCommand.class},
+    footer = {"", "Examples:", "  dstream context add local --url http://127.0.0.1:8787 --api-key \"$(cat data/api-key)\"",
+        "  dstream pub orders.eu '{\"item\":\"book\"}'", "  dstream sub orders.eu --count 1",
+        "", "Exit codes: 0 ok, 1 failed, 2 usage, 3 credentials refused or not allowed, 4 broker unreachable, 5 not found,"
         + " 6 timed out."})
 public final class Dstream {
+
+  static final String VERSION = "0.1.0";
 
   private Dstream() {
   }
@@ -31,8 +35,15 @@ public final class Dstream {
       while (cause instanceof CompletionException && cause.getCause() != null) {
         cause = cause.getCause();
       }
-      line.getErr().println("dstream: " + (cause.getMessage() == null ? cause.toString() : cause.getMessage()));
+      line.getErr().println(ExitCode.describe(cause));
       return ExitCode.of(cause);
+    });
+    // Usage errors as one line too, pointing at the help that has an example.
+    commandLine.setParameterExceptionHandler((failure, args) -> {
+      CommandLine failed = failure.getCommandLine();
+      failed.getErr().println("dstream: " + failure.getMessage() + "; see: " + failed.getCommandSpec().qualifiedName()
+          + " --help");
+      return ExitCode.USAGE;
     });
     return commandLine;
   }

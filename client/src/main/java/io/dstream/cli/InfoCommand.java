@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "info", mixinStandardHelpOptions = true, description = "Prints a subject's sequences, counts and size.")
+@Command(name = "info", mixinStandardHelpOptions = true, description = "Prints a subject's sequences, counts, size and subscribers.",
+    footer = {"", "Example:", "  dstream info orders.eu --json"})
 final class InfoCommand implements Callable<Integer> {
 
   @Mixin
