@@ -57,8 +57,9 @@ final class JsonArgs {
   private static String problem(DecodeException e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof JsonProcessingException parse && parse.getLocation() != null) {
-        return "is not valid at column " + parse.getLocation().getColumnNr() + ": " + parse.getOriginalMessage()
-            .split("\\R", 2)[0];
+        // Jackson may name where the object began, with the same redacted source: the column says enough.
+        String reason = parse.getOriginalMessage().split("\\R", 2)[0].replaceAll(" \\(start marker at .*$", "");
+        return "is not valid at column " + parse.getLocation().getColumnNr() + ": " + reason;
       }
     }
     return "is not valid: " + String.valueOf(e.getMessage()).split("\\R", 2)[0];
