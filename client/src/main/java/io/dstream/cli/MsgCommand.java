@@ -11,7 +11,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "msg", mixinStandardHelpOptions = true, description = "Single stored messages (admin API).",
-    subcommands = MsgCommand.Get.class)
+    subcommands = MsgCommand.Get.class, footer = {"", "Example:", "  dstream msg get orders.eu 3"})
 final class MsgCommand {
 
   @Command(name = "get", mixinStandardHelpOptions = true,
