@@ -6,14 +6,21 @@ import io.dstream.broker.s3.TestS3;
 import io.dstream.broker.ws.V1TestClient;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.junit5.VertxExtension;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -29,13 +36,12 @@ class ReadinessTest {
 
   /** Longer than the S3 probe's cache ({@link Readiness#S3_PROBE_MAX_AGE_MS}) plus a retried checkpoint. */
   private static final long WAIT_MS = 20_000;
+  private static final ArchivePolicy FAST = new ArchivePolicy(Duration.ofMillis(100), 100_000, 64L * 1024 * 1024,
+      Duration.ofDays(1), Duration.ofMillis(100), Duration.ofMillis(500));
 
   @Test
-  void readinessReportsEachComponentAndWhyItIsDegraded(Vertx vertx) throws Exception {
-    ArchivePolicy fast = new ArchivePolicy(Duration.ofMillis(100), 100_000, 64L * 1024 * 1024, Duration.ofDays(1),
-        Duration.ofMillis(100), Duration.ofMillis(500));
-    try (TestS3 s3 = TestS3.start();
-         TestBroker broker = TestBroker.start(vertx, b -> b.s3(s3.settings()).archivePolicy(fast));
+  void readyWithEveryComponentOkAndLivenessUnchanged(Vertx vertx) throws Exception {
+    try (TestBroker broker = TestBroker.start(vertx, b -> b.archivePolicy(FAST));
          V1TestClient publisher = V1TestClient.connect(vertx, broker.port(), "ready.orders", TestBroker.API_KEY)) {
       WebClient web = WebClient.create(vertx);
       HttpResponse<Buffer> live = web.get(broker.port(), "127.0.0.1", "/health").send().await();
@@ -51,6 +57,20 @@ class ReadinessTest {
       assertEquals("ok", components.getJsonObject("objectStorage").getString("status"));
       assertEquals(0, components.getJsonObject("checkpoints").getInteger("subjectsBehind"));
       assertEquals("0.1.0", ok.getString("version"));
+      assertEquals(0, composeHealthcheck(broker.port()), "docker-compose.yml's broker health check passes");
+    }
+  }
+
+  /** Slow: waits out the S3 probe's cache and retried checkpoints. */
+  @Test
+  @Tag("slow")
+  void degradedNamesObjectStorageAndCheckpointsWhileS3IsDown(Vertx vertx) throws Exception {
+    try (TestS3 s3 = TestS3.start();
+         TestBroker broker = TestBroker.start(vertx, b -> b.s3(s3.settings()).archivePolicy(FAST));
+         V1TestClient publisher = V1TestClient.connect(vertx, broker.port(), "ready.orders", TestBroker.API_KEY)) {
+      WebClient web = WebClient.create(vertx);
+      publisher.request(new JsonObject().put("n", 1));
+      awaitReadiness(web, broker.port(), ready -> "ok".equals(ready.getString("status")));
 
       s3.pause();
       publisher.request(new JsonObject().put("n", 2));
@@ -64,10 +84,30 @@ class ReadinessTest {
       assertEquals(200, web.get(broker.port(), "127.0.0.1", "/health/ready").send().await().statusCode(),
           "degraded still serves streams: a load balancer keeps it");
       assertEquals(3L, publisher.request(new JsonObject().put("n", 3)).getLong("sequence"), "publishing goes on");
+      assertEquals(1, composeHealthcheck(broker.port()), "docker-compose.yml's health check fails while degraded");
 
       s3.resume();
       awaitReadiness(web, broker.port(), ready -> "ok".equals(ready.getString("status")));
     }
+  }
+
+  /**
+   * Runs the broker health check of docker-compose.yml (its {@code test:} array is JSON) against
+   * {@code port}; @return its exit status.
+   */
+  private static int composeHealthcheck(int port) throws Exception {
+    String line = Files.readAllLines(Path.of("..", "docker-compose.yml")).stream()
+        .filter(l -> l.contains("/health/ready") && l.strip().startsWith("test:")).findFirst()
+        .orElseThrow(() -> new AssertionError("docker-compose.yml checks /health/ready"));
+    JsonArray test = new JsonArray(line.substring(line.indexOf('[')));
+    assertEquals("CMD", test.getString(0));
+    List<String> command = new ArrayList<>();
+    for (int i = 1; i < test.size(); i++) {
+      command.add(test.getString(i).replace("8787", Integer.toString(port)));
+    }
+    Process check = new ProcessBuilder(command).redirectErrorStream(true).start();
+    assertTrue(check.waitFor(30, TimeUnit.SECONDS));
+    return check.exitValue();
   }
 
   /** Polls the readiness answer (no credentials) until {@code wanted} holds; fails with the last answer. */
