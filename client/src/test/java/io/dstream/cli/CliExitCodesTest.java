@@ -108,6 +108,10 @@ class CliExitCodesTest {
     assertEquals(3, refused.exitCode());
     assertTrue(refused.err().strip().endsWith("check --api-key, DSTREAM_API_KEY or the context's key (a generated key is"
         + " in the broker's data/api-key)"), refused.err());
+    Path database = dir.resolve("refused.db");
+    fails(3, wrongKey, "dstream: GET /admin/subjects?limit=1000 failed with HTTP 401: ", "export", "--sqlite",
+        database.toString());
+    assertFalse(Files.exists(database), "a refused export creates no database");
     String token = CliProcess.run(Map.of(), null, "token", "--secret", SECRET, "--sub", "reader", "--subscribe", "codes.*")
         .out().strip();
     fails(3, Map.of("DSTREAM_URL", env.get("DSTREAM_URL"), "DSTREAM_API_KEY", token),
