@@ -1,6 +1,7 @@
 package io.dstream.cli;
 
 import io.dstream.client.StreamConnection;
+import io.dstream.client.StreamException;
 import io.dstream.client.StreamInfo;
 import io.vertx.core.json.JsonObject;
 import java.util.concurrent.Callable;
@@ -23,6 +24,11 @@ final class InfoCommand implements Callable<Integer> {
     StreamConnection connection = common.connect(subject);
     try {
       StreamInfo info = CommonOptions.await(connection.info());
+      // The last sequence never goes back, so 0 means nothing was ever published (reads create no subject).
+      if (info.lastSequence() == 0) {
+        throw new StreamException(ExitCode.UNKNOWN_SUBJECT, "no subject '" + subject
+            + "': nothing was ever published to it (dstream subjects ls lists the subjects)");
+      }
       JsonObject json = new JsonObject().put("subject", subject).put("firstSequence", info.firstSequence())
           .put("lastSequence", info.lastSequence()).put("messages", info.messages()).put("bytes", info.bytes())
           .put("subscribers", info.subscribers());

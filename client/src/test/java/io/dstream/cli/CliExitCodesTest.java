@@ -133,7 +133,11 @@ class CliExitCodesTest {
 
   @Test
   void code5NotFound(@TempDir Path work) throws Exception {
+    assertEquals(0, CliProcess.run(env, null, "pub", "codes.five", "1").exitCode());
     fails(5, env, "dstream: no subject 'typo.x' on this broker (dstream subjects ls lists them)", "subjects", "info", "typo.x");
+    fails(5, env, "dstream: no subject 'typo.y': nothing was ever published to it (dstream subjects ls lists the subjects)",
+        "info", "typo.y");
+    fails(5, env, "dstream: no message 9 in codes.five (it holds 1 to 1)", "msg", "get", "codes.five", "9");
     fails(5, env, "dstream: HEAD missing.csv failed with HTTP 404", "files", "stat", "missing.csv");
     Path target = work.resolve("copy.csv");
     fails(5, env, "dstream: GET missing.csv failed with HTTP 404", "files", "get", "missing.csv", target.toString());
