@@ -3,6 +3,7 @@ package io.dstream.broker.ws;
 import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.http.ConnectionGate;
+import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.stream.StreamRegistry;
 import io.vertx.core.Context;
@@ -25,13 +26,16 @@ public final class V1Endpoint {
   private final BrokerConfig config;
   private final BrokerMetrics metrics;
   private final ConnectionGate gate;
+  private final MemoryBudget budget;
   private final V1FrameParser parser = new V1FrameParser();
 
-  public V1Endpoint(StreamRegistry registry, BrokerConfig config, BrokerMetrics metrics, ConnectionGate gate) {
+  public V1Endpoint(StreamRegistry registry, BrokerConfig config, BrokerMetrics metrics, ConnectionGate gate,
+                    MemoryBudget budget) {
     this.registry = registry;
     this.config = config;
     this.metrics = metrics;
     this.gate = gate;
+    this.budget = budget;
   }
 
   /**
@@ -44,7 +48,8 @@ public final class V1Endpoint {
     Context context = Vertx.currentContext();
     return registry.attach(subject, context).onSuccess(actor -> request.toWebSocket()
         .onSuccess(socket -> new V1Session(socket, context, actor, ip, config.maxPendingRequests(), metrics, parser,
-            permissions, config.connectionLimits(), config.maxFrameBytes()).start(gate.upgraded(request.connection())))
+            permissions, config.connectionLimits(), config.maxFrameBytes(),
+            new SocketBudget(budget, config.connectionBudgetBytes())).start(gate.upgraded(request.connection())))
         .onFailure(e -> {
           LOG.debug("websocket upgrade for '{}' failed: {}", subject, e.toString());
           actor.detach();
