@@ -107,8 +107,9 @@ public final class Broker {
         HttpApi api = new HttpApi(new Authenticator(authenticator, jwt, config.anonymousAccess()),
             new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate, memoryBudget),
             new RecordsHandler(registry, config, metrics, this::destroyCheckpoints), metrics, durableStreams,
-            config.maxAppendBytes(), new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit()),
-            new AdminApi(store, readers, registry));
+            config, new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit(),
+            config.uploadLimits(), memoryBudget, metrics),
+            new AdminApi(store, readers, registry), memoryBudget);
         Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())

@@ -302,6 +302,7 @@ public final class Main implements Callable<Integer> {
       return 2;
     }
     Vertx vertx = Vertx.vertx();
+    OutOfMemoryGuard.watch(vertx);
     Broker broker;
     try {
       broker = Broker.start(vertx, config).await();
@@ -329,6 +330,7 @@ public final class Main implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
+    OutOfMemoryGuard.install();
     int code = new CommandLine(new Main()).execute(args);
     if (code != 0) {
       System.exit(code);

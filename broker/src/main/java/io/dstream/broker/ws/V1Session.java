@@ -396,12 +396,14 @@ final class V1Session implements Subscriber {
   }
 
   private void putState(V1Frame frame, long reserved) {
-    Object state = commandData(frame).getValue("state");
-    if (!(state instanceof JsonObject)) {
+    // Kept as sent, like published data: decoding and encoding again would turn 1e400 into
+    // "Infinity", 0.1000000000000000055511151231257827 into 0.1 and a lone surrogate into "?".
+    String state = V1Json.rawObjectField(frame.rawData(), "state");
+    if (state == null) {
       refuse(frame, reserved, V1ErrorCode.INVALID_ARGUMENT, "putState needs a state that is a JSON object");
       return;
     }
-    byte[] json = ((JsonObject) state).encode().getBytes(StandardCharsets.UTF_8);
+    byte[] json = state.getBytes(StandardCharsets.UTF_8);
     actor.putState(json, (last, failure) -> answer(frame, reserved, last == null ? 0 : last, failure, ""));
   }
 
