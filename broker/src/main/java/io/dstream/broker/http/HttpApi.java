@@ -70,16 +70,20 @@ public final class HttpApi {
     router.get("/health").handler(this::handleHealth);
     // CORS preflights never carry credentials; they reveal nothing and change nothing.
     router.options("/v1/stream/*").handler(durableStreams::handle);
+    // The budget is taken on routes of its own: Vert.x allows no handler before a body handler on one route.
     BodyBudget appendBudget = new BodyBudget(memoryBudget, maxAppendBytes, metrics);
-    router.postWithRegex(WAKE_TOKEN_ROUTES).handler(appendBudget)
-        .handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes)).handler(durableStreams::handle);
+    router.postWithRegex(WAKE_TOKEN_ROUTES).handler(appendBudget);
+    router.postWithRegex(WAKE_TOKEN_ROUTES).handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes))
+        .handler(durableStreams::handle);
     router.route().handler(authentication);
     router.get("/metrics").handler(this::handleMetrics);
-    router.post("/stream/*").handler(new BodyBudget(memoryBudget, maxRecordsBodyBytes, metrics))
-        .handler(records.bodyHandler());
+    router.post("/stream/*").handler(new BodyBudget(memoryBudget, maxRecordsBodyBytes, metrics));
+    router.post("/stream/*").handler(records.bodyHandler());
     router.route("/stream/*").handler(this::handleStream);
-    router.put("/v1/stream/*").handler(appendBudget).handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
-    router.post("/v1/stream/*").handler(appendBudget).handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
+    router.put("/v1/stream/*").handler(appendBudget);
+    router.post("/v1/stream/*").handler(appendBudget);
+    router.put("/v1/stream/*").handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
+    router.post("/v1/stream/*").handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
     router.route("/v1/stream/*").handler(durableStreams::handle);
     router.route("/r2/*").handler(ctx -> files.handle(ctx, clientAddresses.resolve(ctx.request())));
     router.route("/admin/*").handler(this::handleAdminPermission);

@@ -6,10 +6,12 @@ import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.stream.StreamRegistry;
+import io.netty.channel.Channel;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.impl.HttpServerConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,8 +48,10 @@ public final class V1Endpoint {
   public Future<Void> upgrade(HttpServerRequest request, String subject, String ip, Permissions permissions) {
     request.pause();
     Context context = Vertx.currentContext();
+    // The upgraded socket keeps this TCP channel; Vert.x Web's socket wrapper offers no way to it.
+    Channel channel = ((HttpServerConnection) request.connection()).channelHandlerContext().channel();
     return registry.attach(subject, context).onSuccess(actor -> request.toWebSocket()
-        .onSuccess(socket -> new V1Session(socket, context, actor, ip, config.maxPendingRequests(), metrics, parser,
+        .onSuccess(socket -> new V1Session(socket, channel, context, actor, ip, config.maxPendingRequests(), metrics, parser,
             permissions, config.connectionLimits(), config.maxFrameBytes(),
             new SocketBudget(budget, config.connectionBudgetBytes())).start(gate.upgraded(request.connection())))
         .onFailure(e -> {

@@ -8,6 +8,7 @@ import io.dstream.broker.stream.OverloadedException;
 import io.dstream.broker.stream.PublishKey;
 import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.Subscriber;
+import io.netty.channel.Channel;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.vertx.core.Context;
@@ -17,7 +18,6 @@ import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.internal.http.WebSocketInternal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,6 +67,8 @@ final class V1Session implements Subscriber {
   static final long CLOSE_FLUSH_MS = 2_000;
 
   private final ServerWebSocket socket;
+  /** The socket's TCP channel: a close that cannot wait for the close handshake goes around Vert.x. */
+  private final Channel channel;
   private final Context context;
   private final StreamActor actor;
   private final String ip;
@@ -98,10 +100,11 @@ final class V1Session implements Subscriber {
   private volatile boolean closed;
   private final AtomicBoolean closing = new AtomicBoolean();
 
-  V1Session(ServerWebSocket socket, Context context, StreamActor actor, String ip, int maxPendingRequests,
+  V1Session(ServerWebSocket socket, Channel channel, Context context, StreamActor actor, String ip, int maxPendingRequests,
             BrokerMetrics metrics, V1FrameParser parser, Permissions permissions, ConnectionLimits limits,
             int maxMessageBytes, SocketBudget budget) {
     this.socket = socket;
+    this.channel = channel;
     this.context = context;
     this.actor = actor;
     this.ip = ip;
@@ -157,8 +160,7 @@ final class V1Session implements Subscriber {
     if (failure instanceof CorruptedWebSocketFrameException violation && !closing.getAndSet(true)) {
       metrics.badFrames.increment();
       String reason = violation.getMessage() == null ? "protocol error" : violation.getMessage();
-      ((WebSocketInternal) socket).channelHandlerContext().channel()
-          .writeAndFlush(new CloseWebSocketFrame(violation.closeStatus().code(), truncated(reason)));
+      channel.writeAndFlush(new CloseWebSocketFrame(violation.closeStatus().code(), truncated(reason)));
     }
   }
 
@@ -178,7 +180,9 @@ final class V1Session implements Subscriber {
     socket.close(code, reason);
     context.owner().setTimer(CLOSE_FLUSH_MS, id -> {
       if (!closed) {
-        ((WebSocketInternal) socket).channelHandlerContext().channel().close();
+        // From the first handler's context the close skips Vert.x's handler, which would wait for the
+        // close frame to leave first (it never does while the client reads nothing).
+        channel.pipeline().firstContext().close();
       }
     });
   }
