@@ -208,6 +208,8 @@ public final class FilesApi {
           ctx.response().putHeader("Connection", "close");
           HttpErrors.send(ctx.response(), 408, "upload_too_slow", "the upload delivered less than "
               + uploadLimits.minBytes() + " bytes in " + uploadLimits.interval().toMillis() + " ms");
+          // Vert.x would keep the connection until the body ends, which a trickling client never does.
+          request.connection().close();
         });
     PutObjectArgs.Builder args = PutObjectArgs.builder().bucket(s3.bucket()).object(key)
         .stream(body, length, length >= 0 ? -1 : partSizeBytes).headers(headers).userMetadata(userMetadata);
