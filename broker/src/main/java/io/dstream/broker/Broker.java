@@ -15,6 +15,7 @@ import io.dstream.broker.http.ClientAddresses;
 import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.http.HttpApi;
 import io.dstream.broker.http.HttpListener;
+import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.records.RecordsHandler;
 import io.dstream.broker.s3.S3Connection;
@@ -56,6 +57,7 @@ public final class Broker {
   private final Vertx vertx;
   private final BrokerConfig config;
   private final BrokerMetrics metrics = new BrokerMetrics();
+  private final MemoryBudget memoryBudget;
   private MessageStore store;
   private GroupCommitWriter writer;
   private WorkerExecutor readers;
@@ -69,6 +71,8 @@ public final class Broker {
   private Broker(Vertx vertx, BrokerConfig config) {
     this.vertx = vertx;
     this.config = config;
+    this.memoryBudget = new MemoryBudget(config.memoryBudgetBytes());
+    metrics.watch(memoryBudget);
   }
 
   /** Starts a broker; the future fails (with everything closed again) if any step fails. */
@@ -105,10 +109,11 @@ public final class Broker {
         DurableStreamsApi durableStreams = new DurableStreamsApi(vertx, registry, store, readers, Clock.systemUTC(),
             metrics, config.longPollTimeout().toMillis(), config.maxLongPollWaiters(), DURABLE_READ_MAX_BYTES);
         HttpApi api = new HttpApi(new Authenticator(authenticator, jwt, config.anonymousAccess()),
-            new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate),
+            new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate, memoryBudget),
             new RecordsHandler(registry, config, metrics, this::destroyCheckpoints), metrics, durableStreams,
-            config.maxAppendBytes(), new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit(), shares),
-            new AdminApi(store, readers, registry),
+            config, new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit(),
+            config.uploadLimits(), memoryBudget, metrics, shares),
+            new AdminApi(store, readers, registry), memoryBudget,
             new Readiness(store, readers, s3, archive, config.dataDir(), Main.VERSION));
         Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()

@@ -4,6 +4,7 @@ import io.dstream.broker.config.ArchivePolicy;
 import io.dstream.broker.auth.AnonymousAccess;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.ConnectionLimits;
+import io.dstream.broker.config.FileUploadLimits;
 import io.dstream.broker.config.GroupCommitPolicy;
 import io.dstream.broker.config.S3Settings;
 import io.dstream.broker.config.JwtSettings;
@@ -212,6 +213,24 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--files-max-share-seconds", defaultValue = "${env:DSTREAM_FILES_MAX_SHARE_SECONDS:-604800}", description = "Longest lifetime of a file share link (DSTREAM_FILES_MAX_SHARE_SECONDS).")
   long filesMaxShareSeconds;
 
+  @Option(names = "--memory-budget-bytes", defaultValue = "${env:DSTREAM_MEMORY_BUDGET_BYTES:-0}", description = "Bytes all clients may make the broker hold; 0 = a quarter of the heap (DSTREAM_MEMORY_BUDGET_BYTES).")
+  long memoryBudgetBytes;
+
+  @Option(names = "--connection-budget-bytes", defaultValue = "${env:DSTREAM_CONNECTION_BUDGET_BYTES:-262144}", description = "Bytes one WebSocket may make the broker hold (DSTREAM_CONNECTION_BUDGET_BYTES).")
+  long connectionBudgetBytes;
+
+  @Option(names = "--files-max-uploads", defaultValue = "${env:DSTREAM_FILES_MAX_UPLOADS:-8}", description = "/r2 uploads in progress at once (DSTREAM_FILES_MAX_UPLOADS).")
+  int filesMaxUploads;
+
+  @Option(names = "--files-max-uploads-per-client", defaultValue = "${env:DSTREAM_FILES_MAX_UPLOADS_PER_CLIENT:-4}", description = "/r2 uploads in progress from one client address (DSTREAM_FILES_MAX_UPLOADS_PER_CLIENT).")
+  int filesMaxUploadsPerClient;
+
+  @Option(names = "--files-min-upload-bytes", defaultValue = "${env:DSTREAM_FILES_MIN_UPLOAD_BYTES:-16384}", description = "Bytes an upload must deliver per interval (DSTREAM_FILES_MIN_UPLOAD_BYTES).")
+  long filesMinUploadBytes;
+
+  @Option(names = "--files-min-upload-interval-ms", defaultValue = "${env:DSTREAM_FILES_MIN_UPLOAD_INTERVAL_MS:-10000}", description = "Interval of that minimum upload rate (DSTREAM_FILES_MIN_UPLOAD_INTERVAL_MS).")
+  long filesMinUploadIntervalMs;
+
   @Option(names = "--idle-connection-timeout-ms", defaultValue = "${env:DSTREAM_IDLE_CONNECTION_TIMEOUT_MS:-120000}", description = "Close a connection with no traffic this long (DSTREAM_IDLE_CONNECTION_TIMEOUT_MS).")
   long idleConnectionTimeoutMs;
 
@@ -239,6 +258,9 @@ public final class Main implements Callable<Integer> {
         .longPollTimeout(Duration.ofMillis(longPollTimeoutMs)).maxLongPollWaiters(maxLongPollWaiters)
         .maxFileShare(Duration.ofSeconds(filesMaxShareSeconds))
         .anonymousAccess(AnonymousAccess.parse(anonymous)).maxAppendBytes(maxAppendBytes)
+        .memoryBudgetBytes(memoryBudgetBytes).connectionBudgetBytes(connectionBudgetBytes)
+        .uploadLimits(new FileUploadLimits(filesMaxUploads, filesMaxUploadsPerClient, filesMinUploadBytes,
+            Duration.ofMillis(filesMinUploadIntervalMs)))
         .jwt(new JwtSettings(blankToNull(jwtSecret), publicKeyPem(blankToNull(jwtPublicKey)), blankToNull(jwtIssuer),
             commaSeparated(jwtAudience)))
         .connectionLimits(new ConnectionLimits(maxConnections, ratePerSocket, rateBurst,
@@ -287,6 +309,7 @@ public final class Main implements Callable<Integer> {
       return 2;
     }
     Vertx vertx = Vertx.vertx();
+    OutOfMemoryGuard.watch(vertx);
     Broker broker;
     try {
       broker = Broker.start(vertx, config).await();
@@ -329,6 +352,7 @@ public final class Main implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
+    OutOfMemoryGuard.install();
     int code = new CommandLine(new Main()).execute(args);
     if (code != 0) {
       System.exit(code);
