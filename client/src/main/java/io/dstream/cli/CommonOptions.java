@@ -58,8 +58,11 @@ final class CommonOptions {
     if (timeoutMs < 1) {
       throw new IllegalArgumentException("--timeout-ms must be at least 1");
     }
-    return ClientOptions.builder().url(resolvedUrl).apiKey(key).trustedCertificates(trusted)
-        .requestTimeout(Duration.ofMillis(timeoutMs));
+    // Connecting is part of the longest wait, never longer than the client's own connect timeout.
+    Duration timeout = Duration.ofMillis(timeoutMs);
+    return ClientOptions.builder().url(resolvedUrl).apiKey(key).trustedCertificates(trusted).requestTimeout(timeout)
+        .connectTimeout(timeout.compareTo(ClientOptions.DEFAULT_CONNECT_TIMEOUT) < 0 ? timeout
+            : ClientOptions.DEFAULT_CONNECT_TIMEOUT);
   }
 
   /** The context to fill in settings that neither a flag nor a variable gives; the file is read only then. */
