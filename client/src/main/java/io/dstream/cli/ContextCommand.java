@@ -3,6 +3,7 @@ package io.dstream.cli;
 import io.dstream.client.ClientOptions;
 import io.vertx.core.json.JsonObject;
 import java.util.concurrent.Callable;
+import java.util.function.BiConsumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -81,11 +82,7 @@ final class ContextCommand {
 
     @Override
     public Integer call() {
-      Contexts contexts = Contexts.load();
-      contexts.select(name);
-      contexts.save();
-      System.out.println("context " + name + " selected");
-      return ExitCode.OK;
+      return change(name, Contexts::select, "selected");
     }
   }
 
@@ -97,11 +94,16 @@ final class ContextCommand {
 
     @Override
     public Integer call() {
-      Contexts contexts = Contexts.load();
-      contexts.remove(name);
-      contexts.save();
-      System.out.println("context " + name + " deleted");
-      return ExitCode.OK;
+      return change(name, Contexts::remove, "deleted");
     }
+  }
+
+  /** Applies {@code change} to the named context, saves the file and says what was {@code done}. */
+  private static Integer change(String name, BiConsumer<Contexts, String> change, String done) {
+    Contexts contexts = Contexts.load();
+    change.accept(contexts, name);
+    contexts.save();
+    System.out.println("context " + name + " " + done);
+    return ExitCode.OK;
   }
 }

@@ -19,6 +19,15 @@ final class InfoCommand implements Callable<Integer> {
   @Parameters(index = "0", description = "Subject")
   String subject;
 
+  /** The lines every description of a subject starts with. */
+  static String describe(String subject, long firstSequence, long lastSequence, long messages, long bytes) {
+    return "subject:        " + subject
+        + "\nfirst sequence: " + firstSequence
+        + "\nlast sequence:  " + lastSequence
+        + "\nmessages:       " + messages
+        + "\nbytes:          " + bytes;
+  }
+
   @Override
   public Integer call() {
     StreamConnection connection = common.connect(subject);
@@ -32,12 +41,8 @@ final class InfoCommand implements Callable<Integer> {
       JsonObject json = new JsonObject().put("subject", subject).put("firstSequence", info.firstSequence())
           .put("lastSequence", info.lastSequence()).put("messages", info.messages()).put("bytes", info.bytes())
           .put("subscribers", info.subscribers());
-      common.print(System.out, json, "subject:        " + subject
-          + "\nfirst sequence: " + info.firstSequence()
-          + "\nlast sequence:  " + info.lastSequence()
-          + "\nmessages:       " + info.messages()
-          + "\nbytes:          " + info.bytes()
-          + "\nsubscribers:    " + info.subscribers());
+      common.print(System.out, json, describe(subject, info.firstSequence(), info.lastSequence(), info.messages(),
+          info.bytes()) + "\nsubscribers:    " + info.subscribers());
       return ExitCode.OK;
     } finally {
       CommonOptions.await(connection.close());

@@ -85,11 +85,8 @@ final class SubjectsCommand {
     public Integer call() {
       try (BrokerHttp admin = new BrokerHttp(common.clientOptions())) {
         JsonObject info = lookUp(admin, subject);
-        common.print(System.out, info, "subject:        " + info.getString("subject", subject)
-            + "\nfirst sequence: " + info.getLong("firstSequence")
-            + "\nlast sequence:  " + info.getLong("lastSequence")
-            + "\nmessages:       " + info.getLong("messages")
-            + "\nbytes:          " + info.getLong("bytes")
+        common.print(System.out, info, InfoCommand.describe(subject, info.getLong("firstSequence"),
+            info.getLong("lastSequence"), info.getLong("messages"), info.getLong("bytes"))
             + "\nstate:          " + info.getJsonObject("state", new JsonObject()).encode());
       }
       return ExitCode.OK;

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dstream.broker.Broker;
-import io.dstream.broker.config.BrokerConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
@@ -50,15 +49,14 @@ class CliCommandsTest {
 
   @BeforeAll
   static void startBroker(Vertx vertx) throws Exception {
-    broker = Broker.start(vertx, BrokerConfig.builder().host("127.0.0.1").port(0).dataDir(dir.resolve("broker"))
-        .apiKey(API_KEY).build()).await(30, TimeUnit.SECONDS);
-    url = "http://127.0.0.1:" + broker.port();
-    env = Map.of("DSTREAM_URL", url, "DSTREAM_API_KEY", API_KEY);
+    broker = CliBroker.start(vertx, dir.resolve("broker"), API_KEY, b -> b);
+    url = CliBroker.url(broker);
+    env = CliBroker.env(broker, API_KEY);
   }
 
   @AfterAll
   static void stopBroker() throws Exception {
-    broker.stop().await(30, TimeUnit.SECONDS);
+    CliBroker.stop(broker);
   }
 
   private static CliProcess.Result ok(Map<String, String> environment, String... args) throws Exception {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dstream.broker.Broker;
-import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.JwtSettings;
 import io.dstream.broker.config.S3Settings;
 import io.vertx.core.Vertx;
@@ -15,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -42,14 +40,13 @@ class CliExitCodesTest {
 
   @BeforeAll
   static void startBroker(Vertx vertx) throws Exception {
-    broker = Broker.start(vertx, BrokerConfig.builder().host("127.0.0.1").port(0).dataDir(dir.resolve("broker"))
-        .apiKey(API_KEY).jwt(new JwtSettings(SECRET, null, null, List.of())).build()).await(30, TimeUnit.SECONDS);
-    env = Map.of("DSTREAM_URL", "http://127.0.0.1:" + broker.port(), "DSTREAM_API_KEY", API_KEY);
+    broker = CliBroker.start(vertx, dir.resolve("broker"), API_KEY, b -> b.jwt(new JwtSettings(SECRET, null, null, List.of())));
+    env = CliBroker.env(broker, API_KEY);
   }
 
   @AfterAll
   static void stopBroker() throws Exception {
-    broker.stop().await(30, TimeUnit.SECONDS);
+    CliBroker.stop(broker);
   }
 
   /** Runs dstream, checks its exit code and that stderr is one line starting with {@code line}. */
@@ -77,15 +74,14 @@ class CliExitCodesTest {
     try (ServerSocket probe = new ServerSocket(0)) {
       dead = "http://127.0.0.1:" + probe.getLocalPort();
     }
-    Broker degraded = Broker.start(vertx, BrokerConfig.builder().host("127.0.0.1").port(0).dataDir(work.resolve("b"))
-        .apiKey(API_KEY).s3(S3Settings.EMBEDDED.withEndpoint(dead, "a", "b")).build()).await(60, TimeUnit.SECONDS);
+    Broker degraded = CliBroker.start(vertx, work.resolve("b"), API_KEY, b -> b.s3(S3Settings.EMBEDDED.withEndpoint(dead, "a", "b")));
     try {
-      CliProcess.Result check = CliProcess.run(Map.of("DSTREAM_URL", "http://127.0.0.1:" + degraded.port()), null,
+      CliProcess.Result check = CliProcess.run(Map.of("DSTREAM_URL", CliBroker.url(degraded)), null,
           "server", "check");
       assertEquals(1, check.exitCode(), check.err());
       assertTrue(check.out().startsWith("degraded: objectStorage: object storage failed"), check.out());
     } finally {
-      degraded.stop().await(60, TimeUnit.SECONDS);
+      CliBroker.stop(degraded);
     }
   }
 

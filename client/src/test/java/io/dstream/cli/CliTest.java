@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dstream.broker.Broker;
-import io.dstream.broker.config.BrokerConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
@@ -15,7 +14,6 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -36,14 +34,13 @@ class CliTest {
 
   @BeforeAll
   static void startBroker(Vertx vertx) throws Exception {
-    broker = Broker.start(vertx, BrokerConfig.builder().host("127.0.0.1").port(0).dataDir(dataDir.resolve("broker"))
-        .apiKey(API_KEY).build()).await(30, TimeUnit.SECONDS);
-    env = Map.of("DSTREAM_URL", "http://127.0.0.1:" + broker.port(), "DSTREAM_API_KEY", API_KEY);
+    broker = CliBroker.start(vertx, dataDir.resolve("broker"), API_KEY, b -> b);
+    env = CliBroker.env(broker, API_KEY);
   }
 
   @AfterAll
   static void stopBroker() throws Exception {
-    broker.stop().await(30, TimeUnit.SECONDS);
+    CliBroker.stop(broker);
   }
 
   private static CliProcess.Result dstream(String... args) throws Exception {
