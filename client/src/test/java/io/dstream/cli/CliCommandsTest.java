@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dstream.broker.Broker;
+import io.dstream.broker.config.TlsSettings;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
+import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -161,6 +163,29 @@ class CliCommandsTest {
     Path existing = Files.writeString(work.resolve("keep.txt"), "mine");
     assertEquals(5, CliProcess.run(env, null, "files", "get", "backup/none.txt", existing.toString()).exitCode());
     assertEquals("mine", Files.readString(existing), "a failed download leaves the target as it was");
+  }
+
+  @Test
+  void aCaFileTrustsABrokerWithItsOwnCertificate(Vertx vertx, @TempDir Path work) throws Exception {
+    Path cert = work.resolve("cert.pem");
+    Path key = work.resolve("key.pem");
+    Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key.toString(),
+        "-out", cert.toString()).redirectErrorStream(true).start();
+    openssl.getInputStream().transferTo(OutputStream.nullOutputStream());
+    assertEquals(0, openssl.waitFor(), "openssl could not make a self-signed certificate");
+    Broker tls = CliBroker.start(vertx, work.resolve("tls-broker"), API_KEY, b -> b.tls(new TlsSettings(cert, key)));
+    try {
+      String https = "https://127.0.0.1:" + tls.port();
+      Map<String, String> config = Map.of("DSTREAM_CONFIG_DIR", work.resolve("config").toString());
+      assertEquals(4, CliProcess.run(Map.of("DSTREAM_URL", https, "DSTREAM_API_KEY", API_KEY), null, "pub", "tls.a", "1")
+          .exitCode(), "an unknown certificate is refused");
+      ok(config, "context", "add", "tls", "--url", https, "--api-key", API_KEY, "--ca-file", cert.toString());
+      assertEquals("1", ok(config, "pub", "tls.a", "1").out().strip(), "WebSocket over TLS trusts the context's file");
+      assertTrue(ok(config, "subjects", "ls").out().contains("tls.a"), "HTTPS trusts it too");
+    } finally {
+      CliBroker.stop(tls);
+    }
   }
 
   @Test
