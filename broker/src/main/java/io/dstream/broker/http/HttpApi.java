@@ -4,6 +4,7 @@ import io.dstream.broker.admin.AdminApi;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.config.BrokerConfig;
+import io.dstream.broker.console.Console;
 import io.dstream.broker.durable.DurableStreamsApi;
 import io.dstream.broker.files.FilesApi;
 import io.dstream.broker.health.Readiness;
@@ -77,6 +78,7 @@ public final class HttpApi {
     // A share link is its own credential for the one file it names.
     router.getWithRegex("/r2/.+").handler(ctx -> files.handleShared(ctx, clientAddresses.resolve(ctx.request())));
     router.headWithRegex("/r2/.+").handler(ctx -> files.handleShared(ctx, clientAddresses.resolve(ctx.request())));
+    new Console().mount(router);
     // CORS preflights never carry credentials; they reveal nothing and change nothing.
     router.options("/v1/stream/*").handler(durableStreams::handle);
     // The budget is taken on routes of its own: Vert.x allows no handler before a body handler on one route.
