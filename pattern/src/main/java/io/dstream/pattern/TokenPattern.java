@@ -45,20 +45,15 @@ public final class TokenPattern {
    */
   public static TokenPattern subjects(String pattern) {
     if (pattern == null || pattern.isEmpty()) {
-      throw new IllegalArgumentException("a subject pattern must not be empty");
+      throw invalidSubjects(pattern);
     }
     String[] parts = DOT.split(pattern, -1);
     Token[] tokens = new Token[parts.length];
     for (int i = 0; i < parts.length; i++) {
       String part = parts[i];
-      if (part.isEmpty()) {
-        throw new IllegalArgumentException("subject pattern '" + pattern + "' has an empty token");
-      }
-      if (part.equals(">") && i != parts.length - 1) {
-        throw new IllegalArgumentException("subject pattern '" + pattern + "': '>' must be the last token");
-      }
-      if (part.length() > 1 && (part.contains("*") || part.contains(">"))) {
-        throw new IllegalArgumentException("subject pattern '" + pattern + "': wildcards must be whole tokens");
+      if (part.isEmpty() || part.equals(">") && i != parts.length - 1
+          || part.length() > 1 && (part.contains("*") || part.contains(">"))) {
+        throw invalidSubjects(pattern);
       }
       tokens[i] = switch (part) {
         case "*" -> new Token(Kind.ONE, null);
@@ -67,6 +62,11 @@ public final class TokenPattern {
       };
     }
     return new TokenPattern(pattern, false, tokens);
+  }
+
+  private static IllegalArgumentException invalidSubjects(String pattern) {
+    return new IllegalArgumentException("invalid subject pattern '" + (pattern == null ? "" : pattern)
+        + "': tokens must not be empty, wildcards must be whole tokens, and > may only be the last token");
   }
 
   /** A Durable Streams glob over stream paths; every string is a valid one. */

@@ -1,6 +1,7 @@
 package io.dstream.broker.router;
 
 import io.dstream.broker.http.ConnectionGate;
+import io.dstream.broker.http.HttpErrors;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
@@ -37,6 +38,7 @@ public final class HttpListener extends VerticleBase {
   public static Future<HttpServer> listen(Vertx vertx, HttpServerOptions options, ConnectionGate gate, Router router) {
     return vertx.createHttpServer(options)
         .connectionHandler(gate::opened)
+        .invalidRequestHandler(HttpErrors::invalidRequest)
         .requestHandler(request -> {
           if (gate.admits(request)) {
             router.handle(request);

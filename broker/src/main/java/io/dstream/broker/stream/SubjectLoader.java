@@ -50,11 +50,20 @@ final class SubjectLoader {
 
   Future<Loaded> load(SubjectArchive archive, DedupWindow dedup) {
     long nowMs = env.clock().millis();
-    return env.readers().executeBlocking(() -> env.store().open(subject), false)
+    return env.readers().executeBlocking(this::existingRecord, false)
         .compose(record -> archive.open(record.lastSequence(), record.state())
             .compose(manifest -> manifest == null ? Future.succeededFuture(record) : restore(manifest)))
         .compose(record -> env.readers().executeBlocking(() -> new Loaded(record, recentKeys(record, dedup, nowMs)),
             false));
+  }
+
+  /**
+   * The subject's committed record, or an absent one (id 0) that the first write replaces: reads
+   * never create a subject, only writes do, so readers cannot grow the store.
+   */
+  private SubjectRecord existingRecord() {
+    SubjectRecord record = env.store().find(subject);
+    return record == null ? SubjectRecord.absent() : record;
   }
 
   /**

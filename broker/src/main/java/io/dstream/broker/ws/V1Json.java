@@ -1,5 +1,8 @@
 package io.dstream.broker.ws;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.dstream.broker.stream.StoredObject;
 import io.dstream.broker.stream.StreamInfo;
 import io.vertx.core.Future;
@@ -7,6 +10,7 @@ import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocketFrameType;
 import io.vertx.core.http.impl.websocket.WebSocketFrameImpl;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -18,6 +22,7 @@ import java.util.Arrays;
  */
 final class V1Json {
 
+  private static final JsonFactory JSON = new JsonFactory();
   private static final byte[] DUPLICATE = ",\"duplicate\":true}".getBytes(StandardCharsets.UTF_8);
   private static final byte[] PUSH = ",\"pub\":1,\"sMsgId\":".getBytes(StandardCharsets.UTF_8);
 
@@ -66,5 +71,34 @@ final class V1Json {
   static String error(String rawCMsgId, V1ErrorCode code, String message) {
     String body = "\"error\":{\"code\":\"" + code.wire() + "\",\"message\":" + StoredObject.quote(message) + "}}";
     return rawCMsgId == null ? "{" + body : "{\"cMsgId\":" + rawCMsgId + "," + body;
+  }
+
+  /**
+   * The text of the top-level field {@code name} of the JSON object {@code rawObject} exactly as
+   * written (numbers and escapes untouched), if it is an object; null otherwise. The frame parser
+   * already proved the text well-formed.
+   */
+  static String rawObjectField(String rawObject, String name) {
+    try (JsonParser parser = JSON.createParser(rawObject)) {
+      if (parser.nextToken() != JsonToken.START_OBJECT) {
+        return null;
+      }
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        boolean wanted = name.equals(parser.currentName());
+        JsonToken value = parser.nextToken();
+        if (wanted) {
+          if (value != JsonToken.START_OBJECT) {
+            return null;
+          }
+          int start = (int) parser.currentTokenLocation().getCharOffset();
+          parser.skipChildren();
+          return rawObject.substring(start, (int) parser.currentLocation().getCharOffset());
+        }
+        parser.skipChildren();
+      }
+      return null;
+    } catch (IOException e) {
+      return null;
+    }
   }
 }
