@@ -296,8 +296,9 @@ final class V1Session implements Subscriber {
 
   /**
    * Acks of one event-loop turn (one read from the socket) go to the actor together: one hop instead
-   * of one per ack, and the window refills in one pump whose pushes leave in one flush. A request
-   * flushes the acks before it, so the actor sees every frame in the order the client sent it.
+   * of one per ack, and the window refills in one pump whose pushes leave in one flush. A frame of
+   * another kind flushes the ones queued before it, so the actor sees every frame in the order the
+   * client sent it.
    */
   private void queueAck(long deliveryId) {
     flushPublishes();
