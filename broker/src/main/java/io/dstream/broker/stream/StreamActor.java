@@ -28,7 +28,8 @@ import java.util.function.Consumer;
  *
  * <p>Threading: every public method may be called from any thread; the work runs on the actor's
  * {@link Context} (the event loop of the socket or request that created it, see {@link StreamShard}),
- * in call order, at once when the caller is already on it. Callbacks run on that context too. No
+ * in call order (queued there even from that context, see {@link #run}). Callbacks run on that
+ * context too. No
  * field is touched from anywhere else, so there are no locks, with one exception: the hold count,
  * an atomic that the shard increments when it hands the actor out and the actor sets to -1 (released)
  * when it hibernates, so a hold and a release can never both succeed. While the subject loads (and
@@ -148,8 +149,14 @@ public final class StreamActor {
     }
   }
 
+  /**
+   * Queues {@code task} on this actor's context, always (even from that context): one queue in call
+   * order for every caller, so a call made while another runs, or while requests wait for the load,
+   * can never overtake one made before it. On the caller's own event loop that costs a task, not a
+   * thread crossing.
+   */
   private void run(Runnable task, Consumer<Throwable> onFailure) {
-    onContext(() -> runHere(task, onFailure));
+    context.runOnContext(v -> runHere(task, onFailure));
   }
 
   /** Runs {@code task} on this actor's context: at once when already there, else posted in order. */

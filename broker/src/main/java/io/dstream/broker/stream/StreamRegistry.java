@@ -52,9 +52,9 @@ public final class StreamRegistry {
 
   /**
    * The one way a request calls an actor: one hop to the subject's shard, which finds (or creates)
-   * the actor and runs {@code operation} on it in the same task; {@code operation} replies through
-   * its second argument, and the reply completes the future on {@code caller}. Nothing to detach:
-   * an actor with a write in flight or a parked read never hibernates.
+   * and holds the actor in one task and queues {@code operation} on the actor's context; it replies
+   * through its second argument, which ends the hold and completes the future on {@code caller}.
+   * Nothing to detach.
    */
   public <T> Future<T> ask(String subject, Context caller,
                            BiConsumer<StreamActor, BiConsumer<T, Throwable>> operation) {
