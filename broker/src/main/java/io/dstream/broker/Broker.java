@@ -9,11 +9,14 @@ import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.JwtAuthenticator;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.durable.DurableStreamsApi;
+import io.dstream.broker.files.FileShares;
 import io.dstream.broker.files.FilesApi;
+import io.dstream.broker.health.Readiness;
 import io.dstream.broker.http.ClientAddresses;
 import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.http.HttpApi;
 import io.dstream.broker.http.HttpListener;
+import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.records.RecordsHandler;
 import io.dstream.broker.s3.S3Connection;
@@ -59,6 +62,7 @@ public final class Broker {
   private final Vertx vertx;
   private final BrokerConfig config;
   private final BrokerMetrics metrics = new BrokerMetrics();
+  private final MemoryBudget memoryBudget;
   private MessageStore store;
   private GroupCommitWriter writer;
   private WorkerExecutor readers;
@@ -67,11 +71,14 @@ public final class Broker {
   private StreamRegistry registry;
   private HttpServer server;
   private String listeners;
+  private FileShares shares;
   private Overview overview;
 
   private Broker(Vertx vertx, BrokerConfig config) {
     this.vertx = vertx;
     this.config = config;
+    this.memoryBudget = new MemoryBudget(config.memoryBudgetBytes());
+    metrics.watch(memoryBudget);
   }
 
   /** Starts a broker; the future fails (with everything closed again) if any step fails. */
@@ -90,6 +97,7 @@ public final class Broker {
       Files.createDirectories(config.dataDir());
       ApiKeyAuthenticator authenticator = ApiKeyAuthenticator.load(config.dataDir(), config.apiKey());
       store = MvMessageStore.open(config.dataDir(), config.storeCacheMb(), syncPolicy());
+      shares = FileShares.load(config.dataDir(), config.maxFileShare(), Clock.systemUTC());
       metrics.measureStore(store::size);
       return authenticator;
     }).compose(authenticator -> {
@@ -115,10 +123,12 @@ public final class Broker {
         DurableStreamsApi durableStreams = new DurableStreamsApi(vertx, registry, store, readers, Clock.systemUTC(),
             metrics, config.longPollTimeout().toMillis(), config.maxLongPollWaiters(), DURABLE_READ_MAX_BYTES);
         HttpApi api = new HttpApi(new Authenticator(authenticator, jwt, config.anonymousAccess()),
-            new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate),
+            new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate, memoryBudget),
             new RecordsHandler(registry, config, metrics, this::destroyCheckpoints), metrics, durableStreams,
-            config.maxAppendBytes(), new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit()),
-            new AdminApi(store, readers, registry, overview, config.maxFrameBytes()));
+            config, new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit(),
+            config.uploadLimits(), memoryBudget, metrics, shares),
+            new AdminApi(store, readers, registry, overview, config.maxFrameBytes()), memoryBudget,
+            new Readiness(store, readers, s3, archive, config.dataDir(), Main.VERSION));
         Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())

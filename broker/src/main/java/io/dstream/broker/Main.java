@@ -4,10 +4,11 @@ import io.dstream.broker.config.ArchivePolicy;
 import io.dstream.broker.auth.AnonymousAccess;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.ConnectionLimits;
-import io.dstream.broker.store.GroupCommitPolicy;
+import io.dstream.broker.config.FileUploadLimits;
 import io.dstream.broker.config.S3Settings;
 import io.dstream.broker.config.JwtSettings;
 import io.dstream.broker.config.TlsSettings;
+import io.dstream.broker.store.GroupCommitPolicy;
 import io.dstream.broker.store.SyncMode;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -18,6 +19,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import java.net.BindException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,10 +32,12 @@ import java.util.concurrent.TimeUnit;
  * {@code java -jar broker.jar}: every setting is a flag whose default comes from its
  * {@code DSTREAM_*} environment variable (docs/configuration.md lists them).
  */
-@Command(name = "broker", mixinStandardHelpOptions = true, version = "durable-stream broker 0.1.0",
+@Command(name = "broker", mixinStandardHelpOptions = true, version = "durable-stream broker " + Main.VERSION,
     description = "Runs the durable-stream broker.", sortOptions = false)
 public final class Main implements Callable<Integer> {
 
+  /** The broker's version, also in {@code GET /health/ready}. */
+  public static final String VERSION = "0.1.0";
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
   private static final int SHUTDOWN_TIMEOUT_SECONDS = 20;
 
@@ -206,6 +210,27 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = "--max-long-poll-waiters", defaultValue = "${env:DSTREAM_MAX_LONG_POLL_WAITERS:-10000}", description = "Long-polls waiting at once; more get 503 (DSTREAM_MAX_LONG_POLL_WAITERS).")
   int maxLongPollWaiters;
+  @Option(names = "--files-max-share-seconds", defaultValue = "${env:DSTREAM_FILES_MAX_SHARE_SECONDS:-604800}", description = "Longest lifetime of a file share link (DSTREAM_FILES_MAX_SHARE_SECONDS).")
+  long filesMaxShareSeconds;
+
+  @Option(names = "--memory-budget-bytes", defaultValue = "${env:DSTREAM_MEMORY_BUDGET_BYTES:-0}", description = "Bytes all clients may make the broker hold; 0 = a quarter of the heap (DSTREAM_MEMORY_BUDGET_BYTES).")
+  long memoryBudgetBytes;
+
+  @Option(names = "--connection-budget-bytes", defaultValue = "${env:DSTREAM_CONNECTION_BUDGET_BYTES:-262144}", description = "Bytes one WebSocket may make the broker hold (DSTREAM_CONNECTION_BUDGET_BYTES).")
+  long connectionBudgetBytes;
+
+  @Option(names = "--files-max-uploads", defaultValue = "${env:DSTREAM_FILES_MAX_UPLOADS:-8}", description = "/r2 uploads in progress at once (DSTREAM_FILES_MAX_UPLOADS).")
+  int filesMaxUploads;
+
+  @Option(names = "--files-max-uploads-per-client", defaultValue = "${env:DSTREAM_FILES_MAX_UPLOADS_PER_CLIENT:-4}", description = "/r2 uploads in progress from one client address (DSTREAM_FILES_MAX_UPLOADS_PER_CLIENT).")
+  int filesMaxUploadsPerClient;
+
+  @Option(names = "--files-min-upload-bytes", defaultValue = "${env:DSTREAM_FILES_MIN_UPLOAD_BYTES:-16384}", description = "Bytes an upload must deliver per interval (DSTREAM_FILES_MIN_UPLOAD_BYTES).")
+  long filesMinUploadBytes;
+
+  @Option(names = "--files-min-upload-interval-ms", defaultValue = "${env:DSTREAM_FILES_MIN_UPLOAD_INTERVAL_MS:-10000}", description = "Interval of that minimum upload rate (DSTREAM_FILES_MIN_UPLOAD_INTERVAL_MS).")
+  long filesMinUploadIntervalMs;
+
   @Option(names = "--idle-connection-timeout-ms", defaultValue = "${env:DSTREAM_IDLE_CONNECTION_TIMEOUT_MS:-120000}", description = "Close a connection with no traffic this long (DSTREAM_IDLE_CONNECTION_TIMEOUT_MS).")
   long idleConnectionTimeoutMs;
 
@@ -231,7 +256,11 @@ public final class Main implements Callable<Integer> {
             Duration.ofMillis(hotWindowAgeMs), Duration.ofMillis(checkpointRetryMinMs), Duration.ofMillis(checkpointRetryMaxMs)))
         .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes).maxRecordsPerRead(maxRecordsPerRead)
         .longPollTimeout(Duration.ofMillis(longPollTimeoutMs)).maxLongPollWaiters(maxLongPollWaiters)
+        .maxFileShare(Duration.ofSeconds(filesMaxShareSeconds))
         .anonymousAccess(AnonymousAccess.parse(anonymous)).maxAppendBytes(maxAppendBytes)
+        .memoryBudgetBytes(memoryBudgetBytes).connectionBudgetBytes(connectionBudgetBytes)
+        .uploadLimits(new FileUploadLimits(filesMaxUploads, filesMaxUploadsPerClient, filesMinUploadBytes,
+            Duration.ofMillis(filesMinUploadIntervalMs)))
         .jwt(new JwtSettings(blankToNull(jwtSecret), publicKeyPem(blankToNull(jwtPublicKey)), blankToNull(jwtIssuer),
             commaSeparated(jwtAudience)))
         .connectionLimits(new ConnectionLimits(maxConnections, ratePerSocket, rateBurst,
@@ -280,11 +309,17 @@ public final class Main implements Callable<Integer> {
       return 2;
     }
     Vertx vertx = Vertx.vertx();
+    OutOfMemoryGuard.watch(vertx);
     Broker broker;
     try {
       broker = Broker.start(vertx, config).await();
     } catch (Exception e) {
-      LOG.error("broker failed to start: {}", e.getMessage(), e);
+      if (portInUse(e)) {
+        LOG.error("broker failed to start: port {} on {} is in use; stop what listens there or choose another port"
+            + " with --port or DSTREAM_PORT (0 = any free port)", config.port(), config.host());
+      } else {
+        LOG.error("broker failed to start: {}", e.getMessage(), e);
+      }
       vertx.close().await();
       return 1;
     }
@@ -298,6 +333,16 @@ public final class Main implements Callable<Integer> {
     return 0;
   }
 
+  private static boolean portInUse(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      // NIO reports a BindException, Netty's native transports an IOException with the OS's message.
+      if (t instanceof BindException || String.valueOf(t.getMessage()).contains("Address already in use")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static void awaitQuietly(Future<?> future, String what) {
     try {
       future.toCompletionStage().toCompletableFuture().get(SHUTDOWN_TIMEOUT_SECONDS, TimeUnit.SECONDS);
@@ -307,6 +352,7 @@ public final class Main implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
+    OutOfMemoryGuard.install();
     int code = new CommandLine(new Main()).execute(args);
     if (code != 0) {
       System.exit(code);

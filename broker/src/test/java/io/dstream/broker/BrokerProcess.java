@@ -9,7 +9,9 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -21,10 +23,12 @@ public final class BrokerProcess implements AutoCloseable {
 
   private final Process process;
   private final int port;
+  private final Queue<String> output;
 
-  private BrokerProcess(Process process, int port) {
+  private BrokerProcess(Process process, int port, Queue<String> output) {
     this.process = process;
     this.port = port;
+    this.output = output;
   }
 
   /** Starts the broker on a free port and waits for its {@code listening on} line. */
@@ -51,10 +55,12 @@ public final class BrokerProcess implements AutoCloseable {
     builder.environment().putAll(environment);
     Process process = builder.start();
     CompletableFuture<Integer> port = new CompletableFuture<>();
+    Queue<String> output = new ConcurrentLinkedQueue<>();
     Thread reader = new Thread(() -> {
       try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
         String line;
         while ((line = lines.readLine()) != null) {
+          output.add(line);
           Matcher m = LISTENING.matcher(line);
           if (m.find()) {
             port.complete(Integer.parseInt(m.group(1)));
@@ -68,7 +74,7 @@ public final class BrokerProcess implements AutoCloseable {
     reader.setDaemon(true);
     reader.start();
     try {
-      return new BrokerProcess(process, port.get(60, TimeUnit.SECONDS));
+      return new BrokerProcess(process, port.get(60, TimeUnit.SECONDS), output);
     } catch (Exception e) {
       process.destroyForcibly();
       throw e;
@@ -77,6 +83,16 @@ public final class BrokerProcess implements AutoCloseable {
 
   public int port() {
     return port;
+  }
+
+  /** The lines the broker wrote so far (stdout and stderr). */
+  public List<String> output() {
+    return List.copyOf(output);
+  }
+
+  /** The exit status once the process ended within {@code seconds}, else null. */
+  public Integer awaitExit(long seconds) throws InterruptedException {
+    return process.waitFor(seconds, TimeUnit.SECONDS) ? process.exitValue() : null;
   }
 
   /** SIGKILL: no shutdown hook, no final commit. */

@@ -1,7 +1,9 @@
 package io.dstream.broker.archive;
 
 import io.dstream.broker.store.StoredMessage;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -97,6 +99,8 @@ public final class SubjectArchive {
   private long uncoveredSinceMs;
   /** The local last sequence when the subject loaded: while the manifest is unknown, later ones are uncovered. */
   private long openedLastSequence;
+  /** Completes when the manifest fetch in progress ends (either way); null when none is. */
+  private Promise<Void> manifestFetch;
 
   public SubjectArchive(String subject, Archive archive, Host host, long nowMs) {
     this.subject = subject;
@@ -317,30 +321,38 @@ public final class SubjectArchive {
    */
   private void fetchManifest(long localLastSequence, long nowMs) {
     busy = true;
+    Promise<Void> fetched = Promise.promise();
+    manifestFetch = fetched;
     int startedGeneration = generation;
     archive.manifest(subject).onComplete(ar -> {
       busy = false;
-      if (startedGeneration != generation) {
-        return;
+      manifestFetch = null;
+      if (startedGeneration == generation) {
+        manifestFetched(ar, localLastSequence, nowMs);
       }
-      if (ar.failed()) {
-        failed(nowMs, ar.cause());
-        return;
-      }
-      manifest = ar.result().orElse(Manifest.empty(subject));
-      failures = 0;
-      if (unverified && manifest.hasContent()) {
-        disabled = true;
-        LOG.error("subject '{}' started empty while the bucket was unreachable, but the bucket holds checkpoints of it "
-            + "up to sequence {}; its checkpoints are off so that history is not overwritten", subject,
-            manifest.lastSequence());
-      } else if (localLastSequence < manifest.lastSequence()) {
-        disabled = true;
-        LOG.error("subject '{}': the local store ends at sequence {} but the bucket's manifest at {}; "
-            + "checkpoints of this subject are off so the bucket is not overwritten", subject, localLastSequence,
-            manifest.lastSequence());
-      }
+      // The reads that waited for it go on (or fail) once its outcome is recorded.
+      fetched.complete();
     });
+  }
+
+  private void manifestFetched(AsyncResult<Optional<Manifest>> ar, long localLastSequence, long nowMs) {
+    if (ar.failed()) {
+      failed(nowMs, ar.cause());
+      return;
+    }
+    manifest = ar.result().orElse(Manifest.empty(subject));
+    failures = 0;
+    if (unverified && manifest.hasContent()) {
+      disabled = true;
+      LOG.error("subject '{}' started empty while the bucket was unreachable, but the bucket holds checkpoints of it "
+          + "up to sequence {}; its checkpoints are off so that history is not overwritten", subject,
+          manifest.lastSequence());
+    } else if (localLastSequence < manifest.lastSequence()) {
+      disabled = true;
+      LOG.error("subject '{}': the local store ends at sequence {} but the bucket's manifest at {}; "
+          + "checkpoints of this subject are off so the bucket is not overwritten", subject, localLastSequence,
+          manifest.lastSequence());
+    }
   }
 
   private boolean changed(Snapshot snapshot) {
@@ -392,6 +404,7 @@ public final class SubjectArchive {
       manifest = ar.result();
       failures = 0;
       lastCheckpointMs = nowMs;
+      archive.checkpointSucceeded(nowMs);
       behind = manifest.lastSequence() < snapshot.lastSequence();
       evictionDue = true;
       if (!changed(host.snapshot())) {
@@ -432,7 +445,7 @@ public final class SubjectArchive {
   }
 
   private void failed(long nowMs, Throwable cause) {
-    archive.checkpointFailures.increment();
+    archive.checkpointFailed(nowMs, cause);
     long delay = archive.policy().retryDelayMs(failures);
     if (failures == 0) {
       LOG.warn("subject '{}': the bucket failed ({}); checkpoints retry with backoff up to {} ms", subject, cause.toString(),
@@ -440,6 +453,11 @@ public final class SubjectArchive {
     }
     failures++;
     nextAttemptMs = nowMs + delay;
+  }
+
+  private <T> Future<T> unavailable() {
+    return Future.failedFuture(new ArchiveUnavailableException("the bucket holding older messages of '" + subject
+        + "' cannot be read right now; retry later", null));
   }
 
   /**
@@ -480,7 +498,11 @@ public final class SubjectArchive {
    */
   public Future<List<StoredMessage>> read(long from, int maxMessages) {
     if (manifest == null) {
-      return Future.failedFuture(new ArchiveUnavailableException("the manifest of '" + subject + "' is not loaded yet", null));
+      // Right after a restart the manifest is still on its way: the read waits for it rather than fail.
+      if (manifestFetch != null) {
+        return manifestFetch.future().compose(fetched -> manifest == null ? unavailable() : read(from, maxMessages));
+      }
+      return unavailable();
     }
     Manifest.SegmentRef ref = manifest.segmentContaining(from);
     if (ref == null) {

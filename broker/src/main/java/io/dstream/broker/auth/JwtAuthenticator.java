@@ -7,6 +7,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.auth.JWTOptions;
 import io.vertx.ext.auth.PubSecKeyOptions;
+import io.vertx.ext.auth.User;
 import io.vertx.ext.auth.authentication.TokenCredentials;
 import io.vertx.ext.auth.jwt.JWTAuth;
 import io.vertx.ext.auth.jwt.JWTAuthOptions;
@@ -71,7 +72,13 @@ public final class JwtAuthenticator {
 
   /** The token's permissions, or a failure saying why the token is refused. */
   public Future<Permissions> verify(String token) {
-    return provider.authenticate(new TokenCredentials(token)).compose(user -> {
+    Future<User> authenticated;
+    try {
+      authenticated = provider.authenticate(new TokenCredentials(token));
+    } catch (RuntimeException e) {
+      authenticated = Future.failedFuture(e);
+    }
+    return authenticated.recover(JwtAuthenticator::explained).compose(user -> {
       // The principal drops exp/iat/nbf; the verified payload is kept whole under accessToken.
       JsonObject claims = user.attributes().getJsonObject("accessToken", user.principal());
       try {
@@ -82,9 +89,25 @@ public final class JwtAuthenticator {
     });
   }
 
+  /**
+   * auth-jwt reads {@code exp}, {@code nbf} and {@code iat} as numbers and throws a
+   * ClassCastException (sometimes out of {@code authenticate} itself) when one is not: that is the
+   * token's fault, said so, rather than an internal error.
+   */
+  private static Future<User> explained(Throwable failure) {
+    if (failure instanceof ClassCastException) {
+      return Future.failedFuture(new IllegalArgumentException("a time claim (exp, nbf, iat) is not a number"));
+    }
+    return Future.failedFuture(failure);
+  }
+
   static Permissions permissions(JsonObject claims) {
     String who = claims.getString("sub", "jwt");
-    long expiresAtMs = claims.containsKey("exp") ? claims.getLong("exp") * 1000 : Long.MAX_VALUE;
+    Object exp = claims.getValue("exp");
+    if (exp != null && !(exp instanceof Number)) {
+      throw new IllegalArgumentException("the exp claim is not a number");
+    }
+    long expiresAtMs = exp == null ? Long.MAX_VALUE : ((Number) exp).longValue() * 1000;
     JsonObject grant = claims.getJsonObject(CLAIM);
     if (grant == null) {
       return new Permissions(who, List.of(), List.of(), List.of(), List.of(), false, expiresAtMs);

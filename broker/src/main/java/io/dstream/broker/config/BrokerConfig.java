@@ -50,11 +50,18 @@ public final class BrokerConfig {
   private final int maxRecordsPerRead;
   private final Duration longPollTimeout;
   private final int maxLongPollWaiters;
+  private final Duration maxFileShare;
+  private final long memoryBudgetBytes;
+  private final long connectionBudgetBytes;
+  private final FileUploadLimits uploadLimits;
 
   private BrokerConfig(Builder b) {
     this.host = b.host;
     this.port = b.port;
-    this.dataDir = Objects.requireNonNull(b.dataDir, "dataDir");
+    // Absolute and without "." or ".." steps: the embedded S3 server refuses every request under a
+    // base directory whose path holds them ("./data" became "..././data/s3" and was taken for a
+    // path traversal), and logs and error messages should name the real place.
+    this.dataDir = Objects.requireNonNull(b.dataDir, "dataDir").toAbsolutePath().normalize();
     this.apiKey = b.apiKey;
     this.syncMode = Objects.requireNonNull(b.syncMode, "syncMode");
     this.osSyncInterval = positive(b.osSyncInterval, "osSyncInterval");
@@ -86,6 +93,13 @@ public final class BrokerConfig {
     this.maxRecordsPerRead = positive(b.maxRecordsPerRead, "maxRecordsPerRead");
     this.longPollTimeout = positive(b.longPollTimeout, "longPollTimeout");
     this.maxLongPollWaiters = positive(b.maxLongPollWaiters, "maxLongPollWaiters");
+    this.maxFileShare = positive(b.maxFileShare, "maxFileShare");
+    if (b.memoryBudgetBytes < 0 || b.connectionBudgetBytes <= 0) {
+      throw new IllegalArgumentException("memory budgets must be > 0 (the broker-wide one 0 = a quarter of the heap)");
+    }
+    this.memoryBudgetBytes = b.memoryBudgetBytes == 0 ? Runtime.getRuntime().maxMemory() / 4 : b.memoryBudgetBytes;
+    this.connectionBudgetBytes = b.connectionBudgetBytes;
+    this.uploadLimits = Objects.requireNonNull(b.uploadLimits, "uploadLimits");
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be 0..65535, got " + port);
     }
@@ -121,7 +135,8 @@ public final class BrokerConfig {
         .dedupWindow(dedupWindow).dedupMaxEntries(dedupMaxEntries)
         .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes)
         .maxRecordsPerRead(maxRecordsPerRead).longPollTimeout(longPollTimeout).maxLongPollWaiters(maxLongPollWaiters)
-        .anonymousAccess(anonymousAccess).maxAppendBytes(maxAppendBytes);
+        .maxFileShare(maxFileShare).anonymousAccess(anonymousAccess).maxAppendBytes(maxAppendBytes)
+        .memoryBudgetBytes(memoryBudgetBytes).connectionBudgetBytes(connectionBudgetBytes).uploadLimits(uploadLimits);
   }
 
   /** Bind address of the HTTP/WebSocket listener. */
@@ -227,6 +242,21 @@ public final class BrokerConfig {
   /** Long-polls waiting at once across the broker; more are refused with 503. */
   public int maxLongPollWaiters() { return maxLongPollWaiters; }
 
+  /** The longest lifetime of a file share link ({@code GET /r2/{key}?share=SECONDS}). */
+  public Duration maxFileShare() { return maxFileShare; }
+  /**
+   * Bytes all clients together may make the broker hold (outbound replies and pushes not yet taken,
+   * request bodies not yet answered, upload buffers); new work beyond it is refused with
+   * {@code overloaded}. Built from 0, it is a quarter of the JVM's maximum heap.
+   */
+  public long memoryBudgetBytes() { return memoryBudgetBytes; }
+
+  /** Bytes one WebSocket may make the broker hold before it gets no more pushes and is not read. */
+  public long connectionBudgetBytes() { return connectionBudgetBytes; }
+
+  /** Concurrency and minimum-rate bounds of {@code /r2} uploads. */
+  public FileUploadLimits uploadLimits() { return uploadLimits; }
+
   /** Mutable builder with the documented defaults. */
   public static final class Builder {
     private String host = "127.0.0.1";
@@ -263,6 +293,10 @@ public final class BrokerConfig {
     private int maxRecordsPerRead = 1000;
     private Duration longPollTimeout = Duration.ofSeconds(30);
     private int maxLongPollWaiters = 10_000;
+    private Duration maxFileShare = Duration.ofDays(7);
+    private long memoryBudgetBytes;
+    private long connectionBudgetBytes = 256 * 1024;
+    private FileUploadLimits uploadLimits = FileUploadLimits.DEFAULT;
 
     private Builder() {
     }
@@ -301,6 +335,11 @@ public final class BrokerConfig {
     public Builder maxRecordsPerRead(int maxRecordsPerRead) { this.maxRecordsPerRead = maxRecordsPerRead; return this; }
     public Builder longPollTimeout(Duration longPollTimeout) { this.longPollTimeout = longPollTimeout; return this; }
     public Builder maxLongPollWaiters(int maxLongPollWaiters) { this.maxLongPollWaiters = maxLongPollWaiters; return this; }
+    public Builder maxFileShare(Duration maxFileShare) { this.maxFileShare = maxFileShare; return this; }
+    /** 0 = a quarter of the JVM's maximum heap. */
+    public Builder memoryBudgetBytes(long bytes) { this.memoryBudgetBytes = bytes; return this; }
+    public Builder connectionBudgetBytes(long bytes) { this.connectionBudgetBytes = bytes; return this; }
+    public Builder uploadLimits(FileUploadLimits limits) { this.uploadLimits = limits; return this; }
 
     public BrokerConfig build() {
       return new BrokerConfig(this);

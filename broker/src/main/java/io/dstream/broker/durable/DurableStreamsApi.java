@@ -5,6 +5,7 @@ import io.dstream.broker.http.AuthenticationHandler;
 import io.dstream.broker.http.HttpErrors;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.http.PathSegments;
+import io.dstream.broker.archive.ArchiveUnavailableException;
 import io.dstream.broker.stream.OverloadedException;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
@@ -156,6 +157,9 @@ public final class DurableStreamsApi {
     } else if (failure instanceof OverloadedException) {
       response.putHeader("Retry-After", "1");
       HttpErrors.send(response, 503, "overloaded", failure.getMessage());
+    } else if (failure instanceof ArchiveUnavailableException) {
+      response.putHeader("Retry-After", "1");
+      HttpErrors.send(response, 503, "unavailable", failure.getMessage());
     } else {
       LOG.error("Durable Streams request failed", failure);
       HttpErrors.send(response, 500, "internal", "internal error");

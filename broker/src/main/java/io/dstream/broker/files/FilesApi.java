@@ -2,9 +2,12 @@ package io.dstream.broker.files;
 
 import io.dstream.broker.archive.ArchiveKeys;
 import io.dstream.broker.auth.Permissions;
+import io.dstream.broker.config.FileUploadLimits;
 import io.dstream.broker.http.AuthenticationHandler;
 import io.dstream.broker.http.HttpErrors;
 import io.dstream.broker.http.PathSegments;
+import io.dstream.broker.limits.MemoryBudget;
+import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.s3.S3Connection;
 import io.minio.GetObjectArgs;
 import io.minio.GetObjectResponse;
@@ -17,11 +20,13 @@ import io.vertx.core.Future;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,16 +59,54 @@ public final class FilesApi {
   private final S3Connection s3;
   private final FileListing listing;
   private final long partSizeBytes;
+  private final FileUploadLimits uploadLimits;
+  private final UploadSlots uploads;
+  private final MemoryBudget memoryBudget;
+  private final BrokerMetrics metrics;
+  private final FileShares shares;
 
-  public FilesApi(S3Connection s3, long partSizeBytes, int maxListLimit) {
+  public FilesApi(S3Connection s3, long partSizeBytes, int maxListLimit, FileUploadLimits uploadLimits,
+                  MemoryBudget memoryBudget, BrokerMetrics metrics, FileShares shares) {
     this.s3 = s3;
     this.partSizeBytes = partSizeBytes;
     this.listing = new FileListing(s3, maxListLimit);
+    this.uploadLimits = uploadLimits;
+    this.uploads = new UploadSlots(uploadLimits.maxUploads(), uploadLimits.maxUploadsPerClient());
+    this.memoryBudget = memoryBudget;
+    this.metrics = metrics;
+    this.shares = shares;
   }
 
-  /** Handles every request under {@code /r2}. */
-  public void handle(RoutingContext ctx) {
-    if (!dispatch(ctx)) {
+  /**
+   * Router step before authentication: a GET or HEAD carrying a share link's {@code signature} is
+   * answered here with read permission on that key alone (403 if the link is broken or expired);
+   * every other request goes on to authentication.
+   */
+  public void handleShared(RoutingContext ctx, String client) {
+    String signature = ctx.request().getParam("signature");
+    if (signature == null) {
+      ctx.next();
+      return;
+    }
+    String raw = ctx.request().path().substring(PREFIX.length());
+    Permissions granted;
+    try {
+      granted = shares.verify(PathSegments.decode(raw), ctx.request().getParam("expires", ""), signature);
+    } catch (IllegalArgumentException e) {
+      granted = null;
+    }
+    if (granted == null) {
+      HttpErrors.send(ctx.response(), 403, "forbidden", "this share link is not valid or has expired; ask for a new one");
+      ctx.request().resume();
+      return;
+    }
+    AuthenticationHandler.grant(ctx, granted);
+    handle(ctx, client);
+  }
+
+  /** Handles every request under {@code /r2}; {@code client} is the client's address (upload slots are per client). */
+  public void handle(RoutingContext ctx, String client) {
+    if (!dispatch(ctx, client)) {
       // The router pauses every request; one whose body nobody reads (every answer but an upload's,
       // refused uploads included) must still be read to its end, or its keep-alive connection cannot
       // carry the next request, and a connection closed with unread bytes is reset, which can cost
@@ -73,7 +116,7 @@ public final class FilesApi {
   }
 
   /** Answers the request; true if an upload took over its body. */
-  private boolean dispatch(RoutingContext ctx) {
+  private boolean dispatch(RoutingContext ctx, String client) {
     HttpServerRequest request = ctx.request();
     String raw = request.path().length() <= PREFIX.length() ? "" : request.path().substring(PREFIX.length());
     if (raw.isEmpty() && request.method() == HttpMethod.GET) {
@@ -103,9 +146,11 @@ public final class FilesApi {
         || !write && !AuthenticationHandler.require(ctx, permissions.mayReadFile(key), "read file '" + key + "'")) {
       return false;
     }
-    if (method == HttpMethod.PUT || method == HttpMethod.POST) {
-      handlePut(ctx, key);
-      return true;
+    String share = request.getParam("share");
+    if (share != null && method == HttpMethod.GET) {
+      handleShare(ctx, key, share);
+    } else if (method == HttpMethod.PUT || method == HttpMethod.POST) {
+      return startUpload(ctx, key, client);
     } else if (method == HttpMethod.GET || method == HttpMethod.HEAD) {
       handleGet(ctx, key, method == HttpMethod.HEAD);
     } else if (method == HttpMethod.DELETE) {
@@ -117,6 +162,23 @@ public final class FilesApi {
     return false;
   }
 
+  /** {@code GET /r2/{key}?share=SECONDS}: a signed link to the key (the key need not exist yet). */
+  private void handleShare(RoutingContext ctx, String key, String seconds) {
+    FileShares.Link link;
+    try {
+      link = shares.sign(key, Long.parseLong(seconds));
+    } catch (NumberFormatException e) {
+      HttpErrors.send(ctx.response(), 400, "invalid_argument", "share must be a number of seconds, got '" + seconds + "'");
+      return;
+    } catch (IllegalArgumentException e) {
+      HttpErrors.send(ctx.response(), 400, "invalid_argument", e.getMessage());
+      return;
+    }
+    ctx.response().putHeader("Content-Type", "application/json").putHeader("Cache-Control", "no-store")
+        .end(new JsonObject().put("key", key).put("path", link.pathAndQuery())
+            .put("expires", Instant.ofEpochSecond(link.expiresEpochSeconds()).toString()).encode());
+  }
+
   static String keyViolation(String key) {
     int bytes = key.getBytes(StandardCharsets.UTF_8).length;
     if (bytes == 0) {
@@ -125,8 +187,9 @@ public final class FilesApi {
     if (bytes > MAX_KEY_BYTES) {
       return "the key is " + bytes + " bytes of UTF-8, more than " + MAX_KEY_BYTES;
     }
-    if (key.startsWith(ArchiveKeys.RESERVED_PREFIX)) {
-      return "keys under '" + ArchiveKeys.RESERVED_PREFIX + "' are reserved for the broker's checkpoints";
+    if (key.startsWith(ArchiveKeys.RESERVED_PREFIX) || (key + "/").equals(ArchiveKeys.RESERVED_PREFIX)) {
+      return "the key '" + ArchiveKeys.RESERVED_PREFIX.substring(0, ArchiveKeys.RESERVED_PREFIX.length() - 1)
+          + "' and keys under it are reserved for the broker's checkpoints";
     }
     // S3 servers (MinIO among them) refuse these segments, and a filesystem-backed store could read
     // them as directory steps: refuse them up front with a clear answer.
@@ -138,7 +201,34 @@ public final class FilesApi {
     return null;
   }
 
-  private void handlePut(RoutingContext ctx, String key) {
+  /**
+   * Takes an upload slot and the upload buffer's bytes in the memory budget, then uploads; false
+   * (answered 503) when either is not available.
+   */
+  private boolean startUpload(RoutingContext ctx, String key, String client) {
+    String refusal = uploads.tryAcquire(client);
+    if (refusal != null) {
+      metrics.uploadsRefused.increment();
+      ctx.response().putHeader("Retry-After", "1");
+      HttpErrors.send(ctx.response(), 503, "too_many_uploads", refusal + "; retry later");
+      return false;
+    }
+    if (!memoryBudget.tryReserve(RequestBodyStream.HIGH_WATER_BYTES)) {
+      uploads.release(client);
+      metrics.overloaded.increment();
+      ctx.response().putHeader("Retry-After", "1");
+      HttpErrors.send(ctx.response(), 503, "overloaded", "the broker's memory budget is exhausted; retry later");
+      return false;
+    }
+    handlePut(ctx, key).onComplete(done -> {
+      memoryBudget.release(RequestBodyStream.HIGH_WATER_BYTES);
+      uploads.release(client);
+    });
+    return true;
+  }
+
+  /** Uploads the body; the future completes once the transfer thread is free again. */
+  private Future<ObjectWriteResponse> handlePut(RoutingContext ctx, String key) {
     HttpServerRequest request = ctx.request();
     Map<String, String> headers = new LinkedHashMap<>();
     String contentType = null;
@@ -163,13 +253,21 @@ public final class FilesApi {
       }
     });
     long length = contentLength(request);
-    RequestBodyStream body = RequestBodyStream.start(request, ctx.vertx().getOrCreateContext());
+    RequestBodyStream body = RequestBodyStream.start(request, ctx.vertx().getOrCreateContext(),
+        uploadLimits.minBytes(), uploadLimits.interval().toMillis(), () -> {
+          metrics.slowUploadsCut.increment();
+          ctx.response().putHeader("Connection", "close");
+          HttpErrors.send(ctx.response(), 408, "upload_too_slow", "the upload delivered less than "
+              + uploadLimits.minBytes() + " bytes in " + uploadLimits.interval().toMillis() + " ms");
+          // Vert.x would keep the connection until the body ends, which a trickling client never does.
+          request.connection().close();
+        });
     PutObjectArgs.Builder args = PutObjectArgs.builder().bucket(s3.bucket()).object(key)
         .stream(body, length, length >= 0 ? -1 : partSizeBytes).headers(headers).userMetadata(userMetadata);
     if (contentType != null) {
       args.contentType(contentType);
     }
-    s3.transfer("put_object", () -> s3.client().putObject(args.build())).onComplete(ar -> {
+    return s3.transfer("put_object", () -> s3.client().putObject(args.build())).onComplete(ar -> {
       if (ar.failed()) {
         if (!request.isEnded()) {
           // The rest of the body is not read: the connection cannot carry another request.

@@ -17,8 +17,14 @@ import java.util.concurrent.TimeUnit;
  * {@link #LOW_WATER_BYTES} it is resumed, so an upload of any size holds at most about
  * {@code HIGH_WATER_BYTES} here.
  *
- * <p>Threading: the handlers run on the request's context, {@link #read} on one worker thread;
- * the queue is guarded by this object's monitor. Pause and resume always run on the request's context.
+ * <p>Minimum rate: every {@code interval} the bytes received in it are compared with
+ * {@code minBytes}; an interval in which the broker was ready for more all along (the request not
+ * paused) and got less cuts the upload ({@code onTooSlow} runs, the reader fails). A client that
+ * trickles a byte now and then would otherwise hold a transfer thread for as long as it likes.
+ *
+ * <p>Threading: the handlers and the rate timer run on the request's context, {@link #read} on one
+ * worker thread; the queue is guarded by this object's monitor. Pause and resume always run on the
+ * request's context.
  */
 final class RequestBodyStream extends InputStream {
 
@@ -32,6 +38,10 @@ final class RequestBodyStream extends InputStream {
   private final ArrayDeque<Buffer> queue = new ArrayDeque<>();
   private long queuedBytes;
   private boolean paused;
+  /** Request context only: the minimum-rate check. */
+  private long rateTimer = -1;
+  private long receivedInInterval;
+  private boolean pausedInInterval;
   private boolean ended;
   private Throwable failure;
   private Buffer current;
@@ -42,25 +52,60 @@ final class RequestBodyStream extends InputStream {
     this.context = context;
   }
 
-  /** Starts reading {@code request}; call on its context before anything else reads it. */
-  static RequestBodyStream start(HttpServerRequest request, Context context) {
+  /**
+   * Starts reading {@code request}; call on its context before anything else reads it. An upload
+   * slower than {@code minBytes} per {@code intervalMs} is cut after {@code onTooSlow} ran.
+   */
+  static RequestBodyStream start(HttpServerRequest request, Context context, long minBytes, long intervalMs,
+                                 Runnable onTooSlow) {
     RequestBodyStream stream = new RequestBodyStream(request, context);
     request.handler(stream::received);
     request.endHandler(v -> stream.finished(null));
     request.exceptionHandler(stream::finished);
+    stream.rateTimer = context.owner().setPeriodic(intervalMs, id -> stream.checkRate(minBytes, onTooSlow));
     // The router pauses every request until a handler claims its body.
     request.resume();
     return stream;
   }
 
+  private void checkRate(long minBytes, Runnable onTooSlow) {
+    boolean tooSlow;
+    boolean over;
+    synchronized (this) {
+      tooSlow = !ended && !pausedInInterval && !paused && receivedInInterval < minBytes;
+      over = tooSlow || ended;
+      receivedInInterval = 0;
+      pausedInInterval = paused;
+      if (tooSlow) {
+        failure = new IOException("the upload delivered less than " + minBytes + " bytes in an interval");
+        notifyAll();
+      }
+    }
+    if (over) {
+      stopRateCheck();
+    }
+    if (tooSlow) {
+      onTooSlow.run();
+    }
+  }
+
+  private void stopRateCheck() {
+    if (rateTimer >= 0) {
+      context.owner().cancelTimer(rateTimer);
+      rateTimer = -1;
+    }
+  }
+
   private void received(Buffer chunk) {
     boolean pause;
     synchronized (this) {
+      receivedInInterval += chunk.length();
       queue.add(chunk);
       queuedBytes += chunk.length();
       pause = !paused && queuedBytes >= HIGH_WATER_BYTES;
       if (pause) {
         paused = true;
+        pausedInInterval = true;
       }
       notifyAll();
     }
@@ -69,17 +114,21 @@ final class RequestBodyStream extends InputStream {
     }
   }
 
-  private synchronized void finished(Throwable cause) {
-    if (cause != null && failure == null) {
-      failure = cause;
+  private void finished(Throwable cause) {
+    stopRateCheck();
+    synchronized (this) {
+      if (cause != null && failure == null) {
+        failure = cause;
+      }
+      ended = true;
+      notifyAll();
     }
-    ended = true;
-    notifyAll();
   }
 
   /** The body is not wanted any more (the upload failed): drop what arrives and stop pushing back. */
   void discard() {
     context.runOnContext(v -> {
+      stopRateCheck();
       if (!request.isEnded()) {
         request.handler(chunk -> { });
         request.resume();

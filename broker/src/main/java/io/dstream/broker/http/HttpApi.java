@@ -3,15 +3,19 @@ package io.dstream.broker.http;
 import io.dstream.broker.admin.AdminApi;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.Permissions;
+import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.console.Console;
 import io.dstream.broker.durable.DurableStreamsApi;
 import io.dstream.broker.files.FilesApi;
+import io.dstream.broker.health.Readiness;
+import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.records.RecordsHandler;
 import io.dstream.broker.stream.OverloadedException;
 import io.dstream.broker.stream.Subjects;
 import io.dstream.broker.ws.V1Endpoint;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
@@ -19,6 +23,9 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.net.URI;
+import java.net.URISyntaxException;
 
 /**
  * The one HTTP port: the router is built once with a handler method per route. Authentication
@@ -29,6 +36,7 @@ public final class HttpApi {
   private static final Logger LOG = LoggerFactory.getLogger(HttpApi.class);
   private static final String STREAM_PREFIX = "/stream/";
   private static final String DURABLE_NAMESPACE = "ds.";
+  private static final String FORM = "application/x-www-form-urlencoded";
   /** Subscription routes that their own wake token authenticates (the consumer need not hold a broker credential). */
   private static final String WAKE_TOKEN_ROUTES = "/v1/stream/__ds/subscriptions/[^/]+/(callback|ack|release)";
 
@@ -41,37 +49,55 @@ public final class HttpApi {
   private final int maxAppendBytes;
   private final FilesApi files;
   private final AdminApi admin;
+  private final MemoryBudget memoryBudget;
+  private final int maxRecordsBodyBytes;
+  private final Readiness readiness;
 
   public HttpApi(Authenticator authenticator, ClientAddresses clientAddresses, V1Endpoint v1,
-                 RecordsHandler records, BrokerMetrics metrics, DurableStreamsApi durableStreams, int maxAppendBytes,
-                 FilesApi files, AdminApi admin) {
+                 RecordsHandler records, BrokerMetrics metrics, DurableStreamsApi durableStreams, BrokerConfig config,
+                 FilesApi files, AdminApi admin, MemoryBudget memoryBudget, Readiness readiness) {
     this.authentication = new AuthenticationHandler(authenticator);
     this.clientAddresses = clientAddresses;
     this.v1 = v1;
     this.records = records;
     this.metrics = metrics;
     this.durableStreams = durableStreams;
-    this.maxAppendBytes = maxAppendBytes;
+    this.maxAppendBytes = config.maxAppendBytes();
+    this.maxRecordsBodyBytes = config.maxRecordsBodyBytes();
     this.files = files;
     this.admin = admin;
+    this.readiness = readiness;
+    this.memoryBudget = memoryBudget;
   }
 
   public Router router(Vertx vertx) {
     Router router = Router.router(vertx);
+    router.route().handler(this::handleMalformed);
     router.get("/health").handler(this::handleHealth);
+    router.get("/health/ready").handler(readiness::handle);
+    // A share link is its own credential for the one file it names.
+    router.getWithRegex("/r2/.+").handler(ctx -> files.handleShared(ctx, clientAddresses.resolve(ctx.request())));
+    router.headWithRegex("/r2/.+").handler(ctx -> files.handleShared(ctx, clientAddresses.resolve(ctx.request())));
     new Console().mount(router);
     // CORS preflights never carry credentials; they reveal nothing and change nothing.
     router.options("/v1/stream/*").handler(durableStreams::handle);
+    // The budget is taken on routes of its own: Vert.x allows no handler before a body handler on one route.
+    BodyBudget appendBudget = new BodyBudget(memoryBudget, maxAppendBytes, metrics);
+    router.postWithRegex(WAKE_TOKEN_ROUTES).handler(appendBudget);
     router.postWithRegex(WAKE_TOKEN_ROUTES).handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes))
         .handler(durableStreams::handle);
     router.route().handler(authentication);
     router.get("/metrics").handler(this::handleMetrics);
+    router.post("/stream/*").handler(HttpApi::jsonUnlessDeclared);
+    router.post("/stream/*").handler(new BodyBudget(memoryBudget, maxRecordsBodyBytes, metrics));
     router.post("/stream/*").handler(records.bodyHandler());
     router.route("/stream/*").handler(this::handleStream);
+    router.put("/v1/stream/*").handler(appendBudget);
+    router.post("/v1/stream/*").handler(appendBudget);
     router.put("/v1/stream/*").handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
     router.post("/v1/stream/*").handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes));
     router.route("/v1/stream/*").handler(durableStreams::handle);
-    router.route("/r2/*").handler(files::handle);
+    router.route("/r2/*").handler(ctx -> files.handle(ctx, clientAddresses.resolve(ctx.request())));
     router.route("/admin/*").handler(this::handleAdminPermission);
     admin.mount(router);
     router.route().handler(ctx -> HttpErrors.send(ctx.response(), 404, "not_found", "no route for " + ctx.request().path()));
@@ -81,8 +107,41 @@ public final class HttpApi {
     return router;
   }
 
+  /**
+   * Refuses what the routes cannot be trusted with: a query string that does not decode (every
+   * route reads its parameters, the credential first) and {@code .}/{@code ..} path segments,
+   * which the router would resolve to another route.
+   */
+  private void handleMalformed(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    try {
+      request.params();
+    } catch (IllegalArgumentException e) {
+      HttpErrors.send(ctx.response(), 400, "bad_request", "malformed query string: " + e.getMessage());
+      return;
+    }
+    if (PathSegments.hasDotSegment(request.path())) {
+      HttpErrors.send(ctx.response(), 400, "invalid_path", "a path may not contain '.' or '..' segments");
+      return;
+    }
+    ctx.next();
+  }
+
   private void handleHealth(RoutingContext ctx) {
     ctx.response().putHeader("Content-Type", "application/json").end("{\"status\":\"ok\"}");
+  }
+
+  /**
+   * Records API bodies are JSON whatever their declared type: {@code curl -d} declares a form
+   * ({@code application/x-www-form-urlencoded}), which the body handler would otherwise parse as
+   * form fields, refusing bodies over its form limits and losing the JSON.
+   */
+  private static void jsonUnlessDeclared(RoutingContext ctx) {
+    String type = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
+    if (type != null && type.regionMatches(true, 0, FORM, 0, FORM.length())) {
+      ctx.request().headers().set(HttpHeaders.CONTENT_TYPE, "application/json");
+    }
+    ctx.next();
   }
 
   private void handleMetrics(RoutingContext ctx) {
@@ -115,6 +174,11 @@ public final class HttpApi {
       return;
     }
     if (request.method() == HttpMethod.GET && "websocket".equalsIgnoreCase(request.getHeader("Upgrade"))) {
+      if (!isUri(request.uri())) {
+        // Vert.x's handshake would answer a plain-text 400 for it.
+        HttpErrors.send(ctx.response(), 400, "bad_request", "the request URI is not a valid URI");
+        return;
+      }
       Permissions permissions = AuthenticationHandler.permissions(ctx);
       if (!AuthenticationHandler.require(ctx, permissions.mayAttach(subject), "publish to or subscribe to '" + subject + "'")) {
         return;
@@ -137,6 +201,15 @@ public final class HttpApi {
     ctx.response().putHeader("Allow", "GET, POST, DELETE");
     HttpErrors.send(ctx.response(), 405, "method_not_allowed",
         "/stream/{subject} takes GET (records, or a WebSocket upgrade), POST (append records) and DELETE");
+  }
+
+  private static boolean isUri(String uri) {
+    try {
+      new URI(uri);
+      return true;
+    } catch (URISyntaxException e) {
+      return false;
+    }
   }
 
   private void handleFailure(RoutingContext ctx) {

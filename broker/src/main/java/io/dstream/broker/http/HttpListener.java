@@ -36,6 +36,7 @@ public final class HttpListener extends VerticleBase {
   public static Future<HttpServer> listen(Vertx vertx, HttpServerOptions options, ConnectionGate gate, Router router) {
     return vertx.createHttpServer(options)
         .connectionHandler(gate::opened)
+        .invalidRequestHandler(HttpErrors::invalidRequest)
         .requestHandler(request -> {
           if (gate.admits(request)) {
             router.handle(request);

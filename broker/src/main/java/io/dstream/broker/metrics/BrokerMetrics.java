@@ -1,5 +1,6 @@
 package io.dstream.broker.metrics;
 
+import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.store.StoreSize;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -43,7 +44,13 @@ public final class BrokerMetrics {
   public final Counter forbidden = counter("dstream_forbidden", "Requests refused because the credential does not allow them");
   public final Counter rateLimited = counter("dstream_rate_limited", "WebSocket requests refused over the per-socket rate limit");
   public final Counter slowConsumersClosed = counter("dstream_slow_consumers_closed",
-      "WebSockets closed because their outbound queue stayed full for the grace period");
+      "WebSockets closed because they held more than their memory budget for the grace period");
+  public final Counter overloaded = counter("dstream_overloaded",
+      "Requests refused because the broker-wide memory budget was exhausted");
+  public final Counter uploadsRefused = counter("dstream_uploads_refused",
+      "File uploads refused over the broker-wide or per-client upload limit");
+  public final Counter slowUploadsCut = counter("dstream_slow_uploads_cut",
+      "File uploads cut for delivering less than the minimum rate");
   public final Counter slowRequestsClosed = counter("dstream_slow_requests_closed",
       "Connections closed for not sending a complete request head in time");
   public final Counter connectionsRefused = counter("dstream_connections_refused", "Connections refused over maxConnections");
@@ -67,6 +74,15 @@ public final class BrokerMetrics {
         .description("Open protocol v1 WebSockets").register(registry);
     Gauge.builder("dstream_long_poll_waiters", longPollWaiters, AtomicLong::get)
         .description("Records API reads with a timeout in progress").register(registry);
+  }
+
+  /** Shows what clients make the broker hold against the broker-wide budget. */
+  public void watch(MemoryBudget budget) {
+    Gauge.builder("dstream_memory_budget_held_bytes", budget, MemoryBudget::heldBytes)
+        .description("Bytes clients make the broker hold: unsent replies and pushes, unanswered requests, uploads")
+        .register(registry);
+    Gauge.builder("dstream_memory_budget_limit_bytes", budget, MemoryBudget::limitBytes)
+        .description("The broker-wide memory budget (DSTREAM_MEMORY_BUDGET_BYTES)").register(registry);
   }
 
   /**

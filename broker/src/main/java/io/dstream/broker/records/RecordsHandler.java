@@ -1,5 +1,6 @@
 package io.dstream.broker.records;
 
+import io.dstream.broker.archive.ArchiveUnavailableException;
 import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.http.AuthenticationHandler;
@@ -278,6 +279,9 @@ public final class RecordsHandler {
     } else if (failure instanceof OverloadedException) {
       response.putHeader("Retry-After", "1");
       HttpErrors.send(response, 503, "overloaded", failure.getMessage());
+    } else if (failure instanceof ArchiveUnavailableException) {
+      response.putHeader("Retry-After", "1");
+      HttpErrors.send(response, 503, "unavailable", failure.getMessage());
     } else if (failure instanceof StoreException) {
       HttpErrors.send(response, 500, "storage_error", failure.getMessage());
     } else {

@@ -26,7 +26,7 @@ record RecordsQuery(long fromSequence, Long sinceMs, int limit, long waitMs) {
     if (offset != null && since != null) {
       throw new InvalidRequestException(INVALID_ARGUMENT, "give offset or since, not both");
     }
-    long from = offset == null ? StreamActor.ONLY_NEW : "-".equals(offset) ? 1 : nonNegative("offset", offset) + 1;
+    long from = offset == null ? StreamActor.ONLY_NEW : "-".equals(offset) ? 1 : after(nonNegative("offset", offset));
     Long sinceMs = since == null ? null : parseTime(since);
     String limitText = params.get("limit");
     long limit = limitText == null ? DEFAULT_LIMIT : nonNegative("limit", limitText);
@@ -38,10 +38,15 @@ record RecordsQuery(long fromSequence, Long sinceMs, int limit, long waitMs) {
     return new RecordsQuery(from, sinceMs, (int) Math.min(limit, maxLimit), waitMs);
   }
 
+  /** The first sequence after {@code offset}; nothing can follow the largest one, so it reads nothing. */
+  private static long after(long offset) {
+    return offset == Long.MAX_VALUE ? Long.MAX_VALUE : offset + 1;
+  }
+
   private static long nonNegative(String name, String text) throws InvalidRequestException {
     try {
       long value = Long.parseLong(text);
-      if (value >= 0 && value < Long.MAX_VALUE) {
+      if (value >= 0) {
         return value;
       }
     } catch (NumberFormatException e) {

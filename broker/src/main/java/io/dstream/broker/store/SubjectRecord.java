@@ -71,12 +71,12 @@ public record SubjectRecord(long id, long firstSequence, long lastSequence, long
     return new SubjectRecord(id, 1, 0, 0, 0, 0, EMPTY_STATE, Map.of());
   }
 
-  /** What the writer sees for a subject that has no record (destroyed, or never opened). */
-  static SubjectRecord absent() {
+  /** What a subject without a record (never written, or destroyed) reads as: empty, id 0. */
+  public static SubjectRecord absent() {
     return empty(ABSENT_ID);
   }
 
-  boolean isAbsent() {
+  public boolean isAbsent() {
     return id == ABSENT_ID;
   }
 

@@ -175,7 +175,7 @@ public final class StreamActor {
    */
   void load(Handler<Throwable> onFailure) {
     long nowMs = env.clock().millis();
-    env.readers().executeBlocking(() -> env.store().open(subject), false)
+    env.readers().executeBlocking(() -> existingRecord(), false)
         .compose(record -> archive.open(record.lastSequence(), record.state())
             .compose(manifest -> manifest == null ? Future.succeededFuture(record) : restore(manifest)))
         .compose(record -> env.readers().executeBlocking(() -> new Loaded(record, recentKeys(record, nowMs)), false))
@@ -200,6 +200,15 @@ public final class StreamActor {
       phase = Phase.READY;
       runDeferred();
     });
+  }
+
+  /**
+   * The subject's committed record, or an absent one (id 0) that the first write replaces: reads
+   * never create a subject, only writes do, so readers cannot grow the store.
+   */
+  private SubjectRecord existingRecord() {
+    SubjectRecord record = env.store().find(subject);
+    return record == null ? SubjectRecord.absent() : record;
   }
 
   /**
@@ -925,11 +934,27 @@ public final class StreamActor {
     }, failure -> { });
   }
 
-  /** Delivers from the redelivery queue, then new messages, while the ack window has room. */
+  /** The subscriber's connection, which refused a push ({@link Subscriber#mayPush}), can take more again. */
+  public void resume(Subscriber subscriber) {
+    run(() -> {
+      Consumer consumer = consumers.get(subscriber);
+      if (consumer != null) {
+        pump(consumer);
+      }
+    }, failure -> { });
+  }
+
+  /**
+   * Delivers from the redelivery queue, then new messages, while the ack window has room and the
+   * subscriber's connection takes more.
+   */
   private void pump(Consumer consumer) {
     int maxInFlight = env.config().maxInFlight();
     while (!consumer.fetching && consumer.pending.size() < maxInFlight) {
       Consumer.Redelivery redelivery = consumer.redeliveries.peek();
+      if (!consumer.subscriber.mayPush(redelivery != null)) {
+        return;
+      }
       long sequence;
       if (redelivery != null) {
         sequence = redelivery.sequence();
@@ -1105,7 +1130,7 @@ public final class StreamActor {
     for (int i = 0; i < page.size() && i < room; i++) {
       CachedMessage message = page.get(i);
       boolean expected = redelivering ? message.sequence() == from : message.sequence() == consumer.nextSequence;
-      if (!expected) {
+      if (!expected || !consumer.subscriber.mayPush(redelivering)) {
         return;
       }
       deliverNext(consumer, message.sequence(), message.json());

@@ -9,6 +9,16 @@ public interface Subscriber {
   /** Delivers a stored message under a delivery id that the subscriber acks with. */
   void push(long sequence, long deliveryId, String storedJson);
 
+  /**
+   * Whether the actor may push one more message now ({@code redelivery}: an expired delivery sent
+   * again). A view whose connection holds too much unsent data says no, and calls
+   * {@link StreamActor#resume} once it has drained; until then the messages wait in the log. The
+   * default always says yes.
+   */
+  default boolean mayPush(boolean redelivery) {
+    return true;
+  }
+
   /** The subscriber acked a delivery id that is not pending (already acked, redelivered, or never sent). */
   void unknownAck(long deliveryId);
 

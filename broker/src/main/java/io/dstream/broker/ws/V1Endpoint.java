@@ -3,12 +3,15 @@ package io.dstream.broker.ws;
 import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.http.ConnectionGate;
+import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.stream.StreamRegistry;
+import io.netty.channel.Channel;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.impl.HttpServerConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,13 +28,16 @@ public final class V1Endpoint {
   private final BrokerConfig config;
   private final BrokerMetrics metrics;
   private final ConnectionGate gate;
+  private final MemoryBudget budget;
   private final V1FrameParser parser = new V1FrameParser();
 
-  public V1Endpoint(StreamRegistry registry, BrokerConfig config, BrokerMetrics metrics, ConnectionGate gate) {
+  public V1Endpoint(StreamRegistry registry, BrokerConfig config, BrokerMetrics metrics, ConnectionGate gate,
+                    MemoryBudget budget) {
     this.registry = registry;
     this.config = config;
     this.metrics = metrics;
     this.gate = gate;
+    this.budget = budget;
   }
 
   /**
@@ -42,9 +48,12 @@ public final class V1Endpoint {
   public Future<Void> upgrade(HttpServerRequest request, String subject, String ip, Permissions permissions) {
     request.pause();
     Context context = Vertx.currentContext();
+    // The upgraded socket keeps this TCP channel; Vert.x Web's socket wrapper offers no way to it.
+    Channel channel = ((HttpServerConnection) request.connection()).channelHandlerContext().channel();
     return registry.attach(subject, context).onSuccess(actor -> request.toWebSocket()
-        .onSuccess(socket -> new V1Session(socket, context, actor, ip, config.maxPendingRequests(), metrics, parser,
-            permissions, config.connectionLimits(), config.maxFrameBytes()).start(gate.upgraded(request.connection())))
+        .onSuccess(socket -> new V1Session(socket, channel, context, actor, ip, config.maxPendingRequests(), metrics, parser,
+            permissions, config.connectionLimits(), config.maxFrameBytes(),
+            new SocketBudget(budget, config.connectionBudgetBytes())).start(gate.upgraded(request.connection())))
         .onFailure(e -> {
           LOG.debug("websocket upgrade for '{}' failed: {}", subject, e.toString());
           actor.detach();

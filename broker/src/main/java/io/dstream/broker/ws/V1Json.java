@@ -1,13 +1,20 @@
 package io.dstream.broker.ws;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.dstream.broker.stream.StreamInfo;
+
+import java.io.IOException;
 
 /**
  * Renders the frames the broker sends. Stored objects and replies are built from the client's
  * original value text (see {@link V1Frame}); only strings the broker adds are escaped here.
  */
 final class V1Json {
+
+  private static final JsonFactory JSON = new JsonFactory();
 
   private V1Json() {
   }
@@ -46,6 +53,35 @@ final class V1Json {
   static String error(String rawCMsgId, V1ErrorCode code, String message) {
     String body = "\"error\":{\"code\":\"" + code.wire() + "\",\"message\":" + quote(message) + "}}";
     return rawCMsgId == null ? "{" + body : "{\"cMsgId\":" + rawCMsgId + "," + body;
+  }
+
+  /**
+   * The text of the top-level field {@code name} of the JSON object {@code rawObject} exactly as
+   * written (numbers and escapes untouched), if it is an object; null otherwise. The frame parser
+   * already proved the text well-formed.
+   */
+  static String rawObjectField(String rawObject, String name) {
+    try (JsonParser parser = JSON.createParser(rawObject)) {
+      if (parser.nextToken() != JsonToken.START_OBJECT) {
+        return null;
+      }
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        boolean wanted = name.equals(parser.currentName());
+        JsonToken value = parser.nextToken();
+        if (wanted) {
+          if (value != JsonToken.START_OBJECT) {
+            return null;
+          }
+          int start = (int) parser.currentTokenLocation().getCharOffset();
+          parser.skipChildren();
+          return rawObject.substring(start, (int) parser.currentLocation().getCharOffset());
+        }
+        parser.skipChildren();
+      }
+      return null;
+    } catch (IOException e) {
+      return null;
+    }
   }
 
   static String quote(String value) {

@@ -8,7 +8,11 @@ import io.dstream.broker.stream.OverloadedException;
 import io.dstream.broker.stream.PublishKey;
 import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.Subscriber;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.vertx.core.Context;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocketFrame;
@@ -18,10 +22,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.Arrays;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One protocol v1 WebSocket attached to one subject's actor: it parses frames, turns them into
@@ -30,11 +35,21 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>Threading: frames arrive on the socket's context; actor callbacks arrive on the actor's
  * context and write directly (Vert.x socket writes are thread-safe).
  *
- * <p>Flow control: the socket stops being read (TCP backpressure) while {@code maxPendingRequests}
- * requests await replies (until half are answered), and while its outbound queue is over the
- * high-water mark (until it drains: a client that does not read what it asked for stops being
- * heard). One client's flood is thereby bounded by its own socket, never by broker memory. A socket
- * whose outbound queue stays over the mark for the slow-consumer grace period is closed (1008).
+ * <p>Memory: every byte the socket makes the broker hold is counted in its {@link SocketBudget}
+ * (and so in the broker-wide budget): a request from the moment it is read until its reply has left
+ * the broker (reserved as its frame's length plus {@link #REPLY_OVERHEAD}, and for {@code getState}
+ * the largest state, since the reply carries it), and each push until it has left. A socket over its
+ * limit gets no pushes (the actor asks {@link #mayPush}) and a request that does not fit is held,
+ * with the socket paused (TCP backpressure), until the socket has drained to half its limit; a
+ * socket that stays over its limit for the slow-consumer grace period is closed (1008). A request
+ * that does not fit the broker-wide budget is refused with {@code overloaded}. The socket also
+ * stops being read while {@code maxPendingRequests} requests await replies (until half are answered).
+ *
+ * <p>Closing: a close frame queues behind everything the client has not read yet, so every close
+ * the broker decides (slow consumer, expired token, destroyed subject, protocol violation) also
+ * closes the TCP connection after {@link #CLOSE_FLUSH_MS} if the close handshake has not finished.
+ * A frame that breaks the WebSocket protocol is answered with the close frame of its RFC 6455 code
+ * (1002, 1007, 1009) before the connection closes.
  *
  * <p>Access: every request is checked against the socket's {@link Permissions} (publish, putState and
  * deleteMessages need publish rights; subscribe, info and getState need subscribe rights) and
@@ -46,8 +61,14 @@ final class V1Session implements Subscriber {
   private static final Logger LOG = LoggerFactory.getLogger(V1Session.class);
   /** WebSocket close code (private range) for a subscriber whose subject was destroyed. */
   static final short SUBJECT_DESTROYED_CLOSE_CODE = 4410;
+  /** Reserved per request beyond its frame's length: the envelope the broker adds to the reply. */
+  static final int REPLY_OVERHEAD = 256;
+  /** How long a close frame may take to leave before the TCP connection is closed under it. */
+  static final long CLOSE_FLUSH_MS = 2_000;
 
   private final ServerWebSocket socket;
+  /** The socket's TCP channel: a close that cannot wait for the close handshake goes around Vert.x. */
+  private final Channel channel;
   private final Context context;
   private final StreamActor actor;
   private final String ip;
@@ -62,19 +83,28 @@ final class V1Session implements Subscriber {
   private final ConnectionLimits limits;
   private final TokenBucket requestRate;
   private final V1MessageAssembler assembler;
+  private final int maxMessageBytes;
+  private final SocketBudget budget;
   private final AtomicInteger pendingRequests = new AtomicInteger();
   private volatile boolean pausedForRequests;
-  private boolean pausedForWrites;
+  /** Socket context only: frames read while a request waits for the socket to drain, in order. */
+  private final ArrayDeque<String> heldFrames = new ArrayDeque<>();
+  private boolean pausedForBudget;
+  /** Set when the actor was refused a push; the next drain resumes it. */
+  private final AtomicBoolean pushesWaiting = new AtomicBoolean();
   private long[] turnAcks = new long[64];
   private int turnAckCount;
   private long expiryTimer = -1;
   private long pingTimer = -1;
   private final AtomicBoolean slowCheckScheduled = new AtomicBoolean();
+  private volatile boolean closed;
+  private final AtomicBoolean closing = new AtomicBoolean();
 
-  V1Session(ServerWebSocket socket, Context context, StreamActor actor, String ip, int maxPendingRequests,
+  V1Session(ServerWebSocket socket, Channel channel, Context context, StreamActor actor, String ip, int maxPendingRequests,
             BrokerMetrics metrics, V1FrameParser parser, Permissions permissions, ConnectionLimits limits,
-            int maxMessageBytes) {
+            int maxMessageBytes, SocketBudget budget) {
     this.socket = socket;
+    this.channel = channel;
     this.context = context;
     this.actor = actor;
     this.ip = ip;
@@ -87,6 +117,8 @@ final class V1Session implements Subscriber {
     this.limits = limits;
     this.requestRate = new TokenBucket(limits.requestsPerSecond(), limits.requestBurst(), System.nanoTime());
     this.assembler = new V1MessageAssembler(maxMessageBytes);
+    this.maxMessageBytes = maxMessageBytes;
+    this.budget = budget;
   }
 
   @Override
@@ -100,6 +132,7 @@ final class V1Session implements Subscriber {
     socket.frameHandler(this::onFrame);
     socket.exceptionHandler(this::onException);
     socket.closeHandler(v -> {
+      closed = true;
       metrics.webSockets().decrementAndGet();
       if (expiryTimer >= 0) {
         context.owner().cancelTimer(expiryTimer);
@@ -109,7 +142,7 @@ final class V1Session implements Subscriber {
       onClose.run();
     });
     pingTimer = context.owner().setPeriodic(limits.pingInterval().toMillis(), id -> {
-      if (!socket.isClosed()) {
+      if (!closed) {
         socket.writePing(Buffer.buffer());
       }
     });
@@ -117,14 +150,46 @@ final class V1Session implements Subscriber {
       long remainingMs = Math.max(1, permissions.expiresAtMs() - System.currentTimeMillis());
       expiryTimer = context.owner().setTimer(remainingMs, id -> {
         LOG.info("closing websocket of {} on '{}': token expired", permissions.who(), actor.subject());
-        socket.close((short) 1008, "token expired");
+        close((short) 1008, "token expired");
       });
     }
   }
 
-  /** Transport failures: the connection is already closing for them. */
+  /**
+   * Transport failures: the connection is closing for them. Vert.x runs this on the event loop
+   * before it closes the channel, so for a protocol violation the close frame with its RFC code
+   * goes out first (Vert.x's own decoder is set not to send it).
+   */
   private void onException(Throwable failure) {
     LOG.debug("websocket on '{}' failed: {}", actor.subject(), failure.toString());
+    if (failure instanceof CorruptedWebSocketFrameException violation && !closing.getAndSet(true)) {
+      metrics.badFrames.increment();
+      String reason = violation.getMessage() == null ? "protocol error" : violation.getMessage();
+      channel.writeAndFlush(new CloseWebSocketFrame(violation.closeStatus().code(), truncated(reason)));
+    }
+  }
+
+  /** A close reason must fit a control frame (125 bytes with the code). */
+  private static String truncated(String reason) {
+    return reason.length() <= 100 ? reason : reason.substring(0, 100);
+  }
+
+  /**
+   * Closes with {@code code}; if the close frame cannot leave (the client reads nothing) the TCP
+   * connection is closed after {@link #CLOSE_FLUSH_MS}, so the socket and what it holds go anyway.
+   */
+  private void close(short code, String reason) {
+    if (closing.getAndSet(true)) {
+      return;
+    }
+    socket.close(code, reason);
+    context.owner().setTimer(CLOSE_FLUSH_MS, id -> {
+      if (!closed) {
+        // From the first handler's context the close skips Vert.x's handler, which would wait for the
+        // close frame to leave first (it never does while the client reads nothing).
+        channel.pipeline().firstContext().close();
+      }
+    });
   }
 
   private void onFrame(WebSocketFrame frame) {
@@ -134,7 +199,7 @@ final class V1Session implements Subscriber {
     } catch (V1MessageAssembler.Violation violation) {
       LOG.debug("closing websocket on '{}': {}", actor.subject(), violation.getMessage());
       metrics.badFrames.increment();
-      socket.close(violation.closeCode, violation.getMessage());
+      close(violation.closeCode, violation.getMessage());
       return;
     }
     if (message instanceof V1MessageAssembler.Text text) {
@@ -149,16 +214,31 @@ final class V1Session implements Subscriber {
   }
 
   private void onText(String text) {
+    if (pausedForBudget) {
+      heldFrames.add(text);
+    } else if (!handle(text)) {
+      holdUntilDrained(text);
+    }
+  }
+
+  /** Serves one frame; false if it is a request that must wait until the socket drained. */
+  private boolean handle(String text) {
     V1Frame frame;
     try {
       frame = parser.parse(text);
     } catch (V1FrameException e) {
       sendError(e.rawCMsgId, e.code, e.getMessage());
-      return;
+      return true;
     }
     if (frame.isAck()) {
       queueAck(frame.ackId());
-    } else if (!requestRate.tryTake(System.nanoTime())) {
+      return true;
+    }
+    long reserved = text.length() + REPLY_OVERHEAD + ("getState".equals(frame.command()) ? maxMessageBytes : 0);
+    if (!budget.fits(reserved)) {
+      return false;
+    }
+    if (!requestRate.tryTake(System.nanoTime())) {
       metrics.rateLimited.increment();
       sendError(frame.rawCMsgId(), V1ErrorCode.RATE_LIMITED, "more than " + limits.requestsPerSecond()
           + " requests per second (burst " + limits.requestBurst() + ") on this socket; slow down");
@@ -167,16 +247,44 @@ final class V1Session implements Subscriber {
       LOG.info("forbidden: {} may not {} on '{}'", permissions.who(), describe(frame), actor.subject());
       sendError(frame.rawCMsgId(), V1ErrorCode.FORBIDDEN, "this credential may not " + describe(frame)
           + " on '" + actor.subject() + "'");
+    } else if (!budget.tryReserve(reserved)) {
+      metrics.overloaded.increment();
+      sendError(frame.rawCMsgId(), V1ErrorCode.OVERLOADED, "the broker's memory budget is exhausted; retry later");
     } else {
       flushAcks();
       beginRequest();
       if (frame.command() == null) {
-        publish(frame);
+        publish(frame, reserved);
       } else {
-        command(frame);
+        command(frame, reserved);
       }
     }
-    pauseWhileWriteQueueFull();
+    return true;
+  }
+
+  /** Stops reading until the socket has drained; the frame and any read after it wait in order. */
+  private void holdUntilDrained(String text) {
+    heldFrames.addFirst(text);
+    if (!pausedForBudget) {
+      pausedForBudget = true;
+      socket.pause();
+    }
+  }
+
+  /** Socket context: serves the held frames while they fit, then reads again. */
+  private void serveHeldFrames() {
+    if (!pausedForBudget) {
+      return;
+    }
+    pausedForBudget = false;
+    while (!heldFrames.isEmpty()) {
+      String text = heldFrames.poll();
+      if (!handle(text)) {
+        holdUntilDrained(text);
+        return;
+      }
+    }
+    resumeIfNothingHolds();
   }
 
   /**
@@ -217,92 +325,95 @@ final class V1Session implements Subscriber {
     return frame.command() == null ? "publish" : "run '" + frame.command() + "'";
   }
 
-  private void publish(V1Frame frame) {
+  private void publish(V1Frame frame, long reserved) {
     String prefix = V1Json.envelopePrefix(frame, ip);
     long receivedNanos = System.nanoTime();
     String dedupKey = frame.dedup() ? PublishKey.of(frame.rawClientId(), frame.rawCMsgId()) : null;
     actor.publish(sequence -> V1Json.stored(prefix, sequence), dedupKey, (published, failure) -> {
       if (failure != null) {
-        fail(frame, failure);
+        fail(frame, reserved, failure);
       } else {
         metrics.publishLatency.record(System.nanoTime() - receivedNanos, TimeUnit.NANOSECONDS);
-        reply(published.duplicate() ? V1Json.duplicate(published.json()) : published.json());
+        reply(published.duplicate() ? V1Json.duplicate(published.json()) : published.json(), reserved);
       }
     });
   }
 
-  private void command(V1Frame frame) {
+  private void command(V1Frame frame, long reserved) {
     switch (frame.command()) {
       case "getStreamInfo":
       case "getServerInfo":
         actor.info((info, failure) -> {
           if (failure != null) {
-            fail(frame, failure);
+            fail(frame, reserved, failure);
           } else {
-            reply(V1Json.reply(frame, ip, info.lastSequence(), V1Json.streamField(info)));
+            reply(V1Json.reply(frame, ip, info.lastSequence(), V1Json.streamField(info)), reserved);
           }
         });
         break;
       case "subscribe":
-        subscribe(frame);
+        subscribe(frame, reserved);
         break;
       case "unsubscribe":
-        actor.unsubscribe(this, (last, failure) -> answer(frame, last, failure, ""));
+        actor.unsubscribe(this, (last, failure) -> answer(frame, reserved, last, failure, ""));
         break;
       case "deleteMessages":
-        deleteMessages(frame);
+        deleteMessages(frame, reserved);
         break;
       case "getState":
-        actor.getState((snapshot, failure) -> answer(frame, snapshot == null ? 0 : snapshot.lastSequence(), failure,
+        actor.getState((snapshot, failure) -> answer(frame, reserved, snapshot == null ? 0 : snapshot.lastSequence(), failure,
             snapshot == null ? "" : ",\"state\":" + new String(snapshot.stateJson(), StandardCharsets.UTF_8)));
         break;
       case "putState":
-        putState(frame);
+        putState(frame, reserved);
         break;
       default:
-        refuse(frame, V1ErrorCode.UNKNOWN_COMMAND, "unknown command '" + frame.command()
+        refuse(frame, reserved, V1ErrorCode.UNKNOWN_COMMAND, "unknown command '" + frame.command()
             + "'; known: getStreamInfo, subscribe, unsubscribe, deleteMessages, getState, putState");
     }
   }
 
-  private void subscribe(V1Frame frame) {
+  private void subscribe(V1Frame frame, long reserved) {
     Object startTime = commandData(frame).getValue("startTime");
     if (startTime != null) {
       if (!(startTime instanceof Number)) {
-        refuse(frame, V1ErrorCode.INVALID_ARGUMENT, "startTime must be a number: epoch milliseconds");
+        refuse(frame, reserved, V1ErrorCode.INVALID_ARGUMENT, "startTime must be a number: epoch milliseconds");
         return;
       }
-      actor.subscribeFromTime(this, ((Number) startTime).longValue(), (last, failure) -> answer(frame, last, failure, ""));
+      actor.subscribeFromTime(this, ((Number) startTime).longValue(),
+          (last, failure) -> answer(frame, reserved, last, failure, ""));
       return;
     }
     Object start = commandData(frame).getValue("startSequence");
     if (start != null && !(start instanceof Number)) {
-      refuse(frame, V1ErrorCode.INVALID_ARGUMENT, "startSequence must be a number");
+      refuse(frame, reserved, V1ErrorCode.INVALID_ARGUMENT, "startSequence must be a number");
       return;
     }
     long from = start == null ? 0 : (long) Math.ceil(((Number) start).doubleValue());
-    actor.subscribe(this, from, (last, failure) -> answer(frame, last, failure, ""));
+    actor.subscribe(this, from, (last, failure) -> answer(frame, reserved, last, failure, ""));
   }
 
-  private void deleteMessages(V1Frame frame) {
+  private void deleteMessages(V1Frame frame, long reserved) {
     Object sequence = commandData(frame).getValue("sequence");
     if (!(sequence instanceof Number) || ((Number) sequence).doubleValue() < 0
         || Double.isNaN(((Number) sequence).doubleValue())) {
-      refuse(frame, V1ErrorCode.INVALID_ARGUMENT, "deleteMessages needs a sequence: a number >= 0");
+      refuse(frame, reserved, V1ErrorCode.INVALID_ARGUMENT, "deleteMessages needs a sequence: a number >= 0");
       return;
     }
     long upTo = (long) Math.floor(((Number) sequence).doubleValue());
-    actor.deleteMessages(upTo, (last, failure) -> answer(frame, last == null ? 0 : last, failure, ""));
+    actor.deleteMessages(upTo, (last, failure) -> answer(frame, reserved, last == null ? 0 : last, failure, ""));
   }
 
-  private void putState(V1Frame frame) {
-    Object state = commandData(frame).getValue("state");
-    if (!(state instanceof JsonObject)) {
-      refuse(frame, V1ErrorCode.INVALID_ARGUMENT, "putState needs a state that is a JSON object");
+  private void putState(V1Frame frame, long reserved) {
+    // Kept as sent, like published data: decoding and encoding again would turn 1e400 into
+    // "Infinity", 0.1000000000000000055511151231257827 into 0.1 and a lone surrogate into "?".
+    String state = V1Json.rawObjectField(frame.rawData(), "state");
+    if (state == null) {
+      refuse(frame, reserved, V1ErrorCode.INVALID_ARGUMENT, "putState needs a state that is a JSON object");
       return;
     }
-    byte[] json = ((JsonObject) state).encode().getBytes(StandardCharsets.UTF_8);
-    actor.putState(json, (last, failure) -> answer(frame, last == null ? 0 : last, failure, ""));
+    byte[] json = state.getBytes(StandardCharsets.UTF_8);
+    actor.putState(json, (last, failure) -> answer(frame, reserved, last == null ? 0 : last, failure, ""));
   }
 
   /** Command arguments; the frame parser already proved {@code data} is a well-formed object. */
@@ -314,49 +425,99 @@ final class V1Session implements Subscriber {
     }
   }
 
-  private void answer(V1Frame frame, Long lastSequence, Throwable failure, String extraFields) {
+  private void answer(V1Frame frame, long reserved, Long lastSequence, Throwable failure, String extraFields) {
     if (failure != null) {
-      fail(frame, failure);
+      fail(frame, reserved, failure);
     } else {
-      reply(V1Json.reply(frame, ip, lastSequence, extraFields));
+      reply(V1Json.reply(frame, ip, lastSequence, extraFields), reserved);
     }
   }
 
   /** A request the broker could not carry out (counted by the actor, not as a bad frame). */
-  private void fail(V1Frame frame, Throwable failure) {
+  private void fail(V1Frame frame, long reserved, Throwable failure) {
     V1ErrorCode code = failure instanceof OverloadedException ? V1ErrorCode.OVERLOADED : V1ErrorCode.STORAGE_ERROR;
-    reply(V1Json.error(frame.rawCMsgId(), code, failure.getMessage()));
+    reply(V1Json.error(frame.rawCMsgId(), code, failure.getMessage()), reserved);
   }
 
   /** A request the client got wrong. */
-  private void refuse(V1Frame frame, V1ErrorCode code, String message) {
+  private void refuse(V1Frame frame, long reserved, V1ErrorCode code, String message) {
     metrics.badFrames.increment();
-    reply(V1Json.error(frame.rawCMsgId(), code, message));
+    reply(V1Json.error(frame.rawCMsgId(), code, message), reserved);
   }
 
-  /** Answers a request (begun with {@link #beginRequest}), from either context. */
-  private void reply(String json) {
+  /**
+   * Answers a request (begun with {@link #beginRequest}, {@code reserved} bytes held for it), from
+   * either context; the reservation is released once the reply has left.
+   */
+  private void reply(String json, long reserved) {
     endRequest();
-    socket.writeTextMessage(json);
+    long beyond = Math.max(0, json.length() - reserved);
+    budget.add(beyond);
+    write(json, reserved + beyond);
   }
 
   private void sendError(String rawCMsgId, V1ErrorCode code, String message) {
     metrics.badFrames.increment();
-    socket.writeTextMessage(V1Json.error(rawCMsgId, code, message));
+    String json = V1Json.error(rawCMsgId, code, message);
+    budget.add(json.length());
+    write(json, json.length());
+  }
+
+  /** Writes a frame whose {@code counted} bytes are held in the budget until it has left the broker. */
+  private void write(String json, long counted) {
+    socket.writeTextMessage(json).onComplete(ar -> released(counted));
+    watchForSlowConsumer();
+  }
+
+  /**
+   * Write completions, on the socket's context (a write to a closed socket fails at once, on the
+   * writer's): a drained socket reads and takes pushes again. Held bytes are only released here,
+   * on the same context that holds frames, so a frame is never held after the drain that frees it.
+   */
+  private void released(long bytes) {
+    budget.release(bytes);
+    if (!budget.drained()) {
+      return;
+    }
+    if (pushesWaiting.compareAndSet(true, false)) {
+      actor.resume(this);
+    }
+    if (Vertx.currentContext() == context) {
+      serveHeldFrames();
+    } else {
+      context.runOnContext(v -> serveHeldFrames());
+    }
   }
 
   // ---- Subscriber ------------------------------------------------------------------------------
 
   @Override
   public void push(long sequence, long deliveryId, String storedJson) {
-    socket.writeTextMessage(V1Json.push(storedJson, deliveryId));
-    watchForSlowConsumer();
+    String json = V1Json.push(storedJson, deliveryId);
+    budget.add(json.length());
+    write(json, json.length());
+  }
+
+  /**
+   * The flag is set before the second look, so a drain that happens between the two either lets
+   * the push through or finds the flag and resumes the actor: no push waits for a drain that passed.
+   */
+  @Override
+  public boolean mayPush(boolean redelivery) {
+    if (closing.get()) {
+      return false;
+    }
+    if (budget.mayPush(redelivery)) {
+      return true;
+    }
+    pushesWaiting.set(true);
+    return budget.mayPush(redelivery);
   }
 
   /** The client's position means nothing in the new log: closing makes it reconnect and re-subscribe. */
   @Override
   public void subjectDestroyed() {
-    socket.close(SUBJECT_DESTROYED_CLOSE_CODE, "subject deleted");
+    close(SUBJECT_DESTROYED_CLOSE_CODE, "subject deleted");
   }
 
   @Override
@@ -386,36 +547,23 @@ final class V1Session implements Subscriber {
     }
   }
 
-  private void pauseWhileWriteQueueFull() {
-    if (pausedForWrites || !socket.writeQueueFull()) {
-      return;
-    }
-    pausedForWrites = true;
-    socket.pause();
-    socket.drainHandler(v -> {
-      socket.drainHandler(null);
-      pausedForWrites = false;
-      resumeIfNothingHolds();
-    });
-  }
-
   /**
-   * Called after pushes (on the actor's context): the first time the outbound queue is seen full,
-   * a check is scheduled for the end of the grace period; a queue still full then closes the socket.
+   * Called after every write: the first time the socket is seen over its limit, a check is
+   * scheduled for the end of the grace period; still over then, the socket is closed (1008).
    */
   private void watchForSlowConsumer() {
-    if (!socket.writeQueueFull() || !slowCheckScheduled.compareAndSet(false, true)) {
+    if (!budget.over() || !slowCheckScheduled.compareAndSet(false, true)) {
       return;
     }
     context.owner().setTimer(limits.slowConsumerGrace().toMillis(), id -> {
-      if (socket.isClosed()) {
+      if (closed) {
         return;
       }
-      if (socket.writeQueueFull()) {
-        LOG.info("closing websocket of {} on '{}': outbound queue full for {} ms", permissions.who(), actor.subject(),
-            limits.slowConsumerGrace().toMillis());
+      if (budget.over()) {
+        LOG.info("closing websocket of {} on '{}': {} bytes not taken for {} ms", permissions.who(), actor.subject(),
+            budget.heldBytes(), limits.slowConsumerGrace().toMillis());
         metrics.slowConsumersClosed.increment();
-        socket.close((short) 1008, "slow consumer: outbound queue full");
+        close((short) 1008, "slow consumer: outbound data not taken");
       } else {
         slowCheckScheduled.set(false);
         watchForSlowConsumer();
@@ -424,7 +572,7 @@ final class V1Session implements Subscriber {
   }
 
   private void resumeIfNothingHolds() {
-    if (!pausedForRequests && !pausedForWrites && !socket.isClosed()) {
+    if (!pausedForRequests && !pausedForBudget && !closed) {
       socket.resume();
     }
   }

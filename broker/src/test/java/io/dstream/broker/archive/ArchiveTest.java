@@ -157,6 +157,29 @@ class ArchiveTest {
     }
   }
 
+  /** The first read after a restart used to fail with 500 while the manifest was still on its way. */
+  @Test
+  void aReadRightAfterARestartWaitsForTheManifestInsteadOfFailing() throws Exception {
+    ArchivePolicy smallWindow = new ArchivePolicy(Duration.ofMillis(100), 10, 64L << 20, Duration.ofDays(1),
+        Duration.ofMillis(50), Duration.ofMillis(400));
+    try (TestBroker broker = broker(smallWindow)) {
+      try (V1TestClient client = connect(broker, "after.restart")) {
+        publish(client, 300, "old");
+        eventually("checkpoint", () -> manifest(broker, "after.restart").lastSequence() == 300);
+        eventually("eviction down to the hot window", () ->
+            client.command("getStreamInfo").getJsonObject("stream").getLong("bytes") <= 10 * 150);
+      }
+      broker.stop();
+      broker.restart();
+      HttpResponse<Buffer> read = WebClient.create(vertx).get(broker.port(), "127.0.0.1",
+          "/stream/after.restart?offset=-&limit=100").putHeader("auth", TestBroker.API_KEY).send().await();
+      assertEquals(200, read.statusCode(), read.bodyAsString());
+      JsonArray records = read.bodyAsJsonObject().getJsonArray("records");
+      assertEquals("1", records.getJsonObject(0).getString("offset"), "read from the bucket's segments");
+      assertEquals(100, records.size());
+    }
+  }
+
   private static double segmentReads(TestBroker broker) {
     return broker.broker().metrics().registry().counter("dstream_archive_segment_reads").count();
   }

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -186,5 +187,27 @@ class JwtScopesTest {
   private static String pem(String type, byte[] der) {
     return "-----BEGIN " + type + "-----\n" + java.util.Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der)
         + "\n-----END " + type + "-----\n";
+  }
+
+  /** Signs {@code claims} with the test secret by hand: issuers refuse to put a non-number in exp. */
+  private static String handSigned(JsonObject claims) throws Exception {
+    java.util.Base64.Encoder b64 = java.util.Base64.getUrlEncoder().withoutPadding();
+    String signingInput = b64.encodeToString("{\"alg\":\"HS256\",\"typ\":\"JWT\"}".getBytes(StandardCharsets.UTF_8))
+        + "." + b64.encodeToString(claims.encode().getBytes(StandardCharsets.UTF_8));
+    javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+    mac.init(new javax.crypto.spec.SecretKeySpec(SECRET.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+    return signingInput + "." + b64.encodeToString(mac.doFinal(signingInput.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  @Test
+  void nonNumericTimeClaimsAre401NotA500() throws Exception {
+    JsonObject valid = new JsonObject().put("sub", "alice").put("iss", "dstream-test").put("aud", "brokers")
+        .put("dstream", grant(List.of(">"), List.of(">")).put("admin", true));
+    assertEquals(200, getMetrics(handSigned(valid)).statusCode(), "the hand-signed token itself is fine");
+    for (String claim : new String[] {"exp", "nbf", "iat"}) {
+      HttpResponse<Buffer> answer = getMetrics(handSigned(valid.copy().put(claim, "soon")));
+      assertEquals(401, answer.statusCode(), claim + " as a string");
+      assertEquals("unauthorized", answer.bodyAsJsonObject().getJsonObject("error").getString("code"));
+    }
   }
 }

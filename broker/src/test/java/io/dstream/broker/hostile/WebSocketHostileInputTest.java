@@ -100,8 +100,20 @@ class WebSocketHostileInputTest {
       frame[10] = (byte) 0xC3;
       frame[11] = (byte) 0x28;
       raw.frame(RawWebSocket.TEXT, true, frame);
-      int code = raw.closeCode.get(10, TimeUnit.SECONDS);
-      assertTrue(code == 1007 || code == -1, "closed with " + code);
+      assertEquals(1007, raw.closeCode.get(10, TimeUnit.SECONDS), "the RFC 6455 close code, not a dropped connection");
+    }
+  }
+
+  @Test
+  void protocolViolationsCloseWith1002NotADroppedConnection() throws Exception {
+    int reservedOpcode = 0x3;
+    try (RawWebSocket raw = RawWebSocket.connect(vertx, broker.port(), PATH)) {
+      raw.frame(reservedOpcode, true, new byte[] {1});
+      assertEquals(1002, raw.closeCode.get(10, TimeUnit.SECONDS));
+    }
+    try (RawWebSocket raw = RawWebSocket.connect(vertx, broker.port(), PATH)) {
+      raw.frame(RawWebSocket.CONTINUATION, true, "no message to continue".getBytes(StandardCharsets.UTF_8));
+      assertEquals(1002, raw.closeCode.get(10, TimeUnit.SECONDS));
     }
   }
 

@@ -131,7 +131,7 @@ class ConnectionLimitsTest {
           + "Sec-WebSocket-Version: 13\r\n\r\n").await();
       upgraded.get(10, TimeUnit.SECONDS);
       String subscribe = "{\"data\":{\"cmd\":\"subscribe\",\"startSequence\":1},\"cMsgId\":1,\"clientId\":1}";
-      silent.write(maskedTextFrame(subscribe)).await();
+      silent.write(SilentWebSocket.maskedTextFrame(subscribe)).await();
 
       // A paused socket never reads the server's FIN either, so the broker's metric tells of the close.
       String payload = "x".repeat(60_000);
@@ -176,17 +176,5 @@ class ConnectionLimitsTest {
           "a WebSocket silent for longer than the idle timeout is kept open by pings");
       tcp.close().await();
     }
-  }
-
-  /** A client-to-server WebSocket text frame (FIN, masked with a zero key, 16-bit length). */
-  private static Buffer maskedTextFrame(String text) {
-    byte[] payload = text.getBytes(StandardCharsets.UTF_8);
-    Buffer frame = Buffer.buffer().appendByte((byte) 0x81);
-    if (payload.length < 126) {
-      frame.appendByte((byte) (0x80 | payload.length));
-    } else {
-      frame.appendByte((byte) (0x80 | 126)).appendShort((short) payload.length);
-    }
-    return frame.appendInt(0).appendBytes(payload);
   }
 }
