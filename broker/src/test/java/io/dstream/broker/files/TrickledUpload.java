@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * A chunked {@code PUT /r2/{key}} that sends one byte every 200 ms, from {@code client} (an
  * {@code X-Forwarded-For} the broker is told to trust), the way a slow or hostile uploader holds a
- * transfer thread. {@link #status} is the status line of the broker's answer once it closed the connection.
+ * transfer thread. {@link #status} is the status line of the broker's answer.
  */
 public final class TrickledUpload implements AutoCloseable {
 
@@ -27,8 +27,14 @@ public final class TrickledUpload implements AutoCloseable {
     tcp = vertx.createNetClient();
     NetSocket socket = tcp.connect(port, "127.0.0.1").await();
     Buffer received = Buffer.buffer();
-    socket.handler(received::appendBuffer);
-    socket.closeHandler(v -> answer.complete(received.toString(StandardCharsets.UTF_8)));
+    socket.handler(data -> {
+      received.appendBuffer(data);
+      String text = received.toString(StandardCharsets.UTF_8);
+      if (text.contains("\r\n")) {
+        answer.complete(text.substring(0, text.indexOf("\r\n")));
+      }
+    });
+    socket.closeHandler(v -> answer.complete(""));
     socket.write("PUT /r2/" + key + " HTTP/1.1\r\nHost: 127.0.0.1\r\nauth: " + apiKey
         + "\r\nX-Forwarded-For: " + client + "\r\nTransfer-Encoding: chunked\r\n\r\n").await();
     timer = vertx.setPeriodic(200, id -> socket.write("1\r\nx\r\n"));
@@ -38,10 +44,9 @@ public final class TrickledUpload implements AutoCloseable {
     this(vertx, port, TestBroker.API_KEY, key, client);
   }
 
-  /** The status line of the answer, waiting up to {@code seconds} for the broker to end the connection. */
+  /** The status line of the answer, waiting up to {@code seconds}; empty if the connection ended without one. */
   public String status(int seconds) throws Exception {
-    String response = answer.get(seconds, TimeUnit.SECONDS);
-    return response.isEmpty() ? "" : response.substring(0, response.indexOf("\r\n"));
+    return answer.get(seconds, TimeUnit.SECONDS);
   }
 
   @Override

@@ -1,6 +1,7 @@
 package io.dstream.broker.limits;
 
 import io.vertx.core.Vertx;
+import io.vertx.core.http.PoolOptions;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 
@@ -8,17 +9,19 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Watches a broker process from outside while it is attacked: every 250 ms it asks {@code /health}
- * (which must answer 200 within 2 s) and reads the JVM heap and the memory budget from
- * {@code /metrics}, keeping the largest values seen. Its callbacks run on one event loop.
+ * Watches a broker process from outside while it is attacked: it asks {@code /health} (which must
+ * answer 200 within 2 s), then reads the JVM heap and the memory budget from {@code /metrics},
+ * keeping the largest values seen, and starts again 250 ms later: one request at a time, so a slow
+ * answer is never hidden behind a queue in the client. Its callbacks run on one event loop.
  */
 final class BrokerMonitor implements AutoCloseable {
 
   private final Vertx vertx;
   private final WebClient http;
+  private final WebClient reader;
   private final int port;
   private final String apiKey;
-  private final long timer;
+  private volatile boolean closed;
   final AtomicInteger healthChecks = new AtomicInteger();
   final AtomicInteger healthFailures = new AtomicInteger();
   final AtomicLong maxHeapBytes = new AtomicLong();
@@ -29,22 +32,27 @@ final class BrokerMonitor implements AutoCloseable {
     this.vertx = vertx;
     this.port = port;
     this.apiKey = apiKey;
-    this.http = WebClient.create(vertx, new WebClientOptions().setIdleTimeout(10));
-    this.timer = vertx.setPeriodic(250, id -> poll());
+    this.http = WebClient.create(vertx, new WebClientOptions(), new PoolOptions().setHttp1MaxSize(1));
+    this.reader = WebClient.create(vertx);
+    vertx.setTimer(250, id -> poll());
   }
 
   private void poll() {
-    http.get(port, "127.0.0.1", "/health").timeout(2_000).send().onComplete(ar -> {
+    http.get(port, "127.0.0.1", "/health").timeout(2_000).send().compose(health -> {
       healthChecks.incrementAndGet();
-      if (ar.failed() || ar.result().statusCode() != 200) {
+      if (health.statusCode() != 200) {
         healthFailures.incrementAndGet();
       }
-    });
-    http.get(port, "127.0.0.1", "/metrics").putHeader("auth", apiKey).timeout(5_000).send().onSuccess(response -> {
+      return http.get(port, "127.0.0.1", "/metrics").putHeader("auth", apiKey).timeout(5_000).send();
+    }).onSuccess(response -> {
       String text = response.bodyAsString();
       maxHeapBytes.accumulateAndGet((long) sum(text, "jvm_memory_used_bytes{area=\"heap\""), Math::max);
       maxHeldBytes.accumulateAndGet((long) sum(text, "dstream_memory_budget_held_bytes"), Math::max);
       budgetLimitBytes = sum(text, "dstream_memory_budget_limit_bytes");
+    }).onFailure(failure -> healthFailures.incrementAndGet()).onComplete(done -> {
+      if (!closed) {
+        vertx.setTimer(250, id -> poll());
+      }
     });
   }
 
@@ -59,14 +67,15 @@ final class BrokerMonitor implements AutoCloseable {
     return total;
   }
 
-  /** The current value of a series, read once. */
+  /** The current value of a series, read once (on a client of its own, not queued behind the polls). */
   double read(String series) {
-    return sum(http.get(port, "127.0.0.1", "/metrics").putHeader("auth", apiKey).send().await().bodyAsString(), series);
+    return sum(reader.get(port, "127.0.0.1", "/metrics").putHeader("auth", apiKey).send().await().bodyAsString(), series);
   }
 
   @Override
   public void close() {
-    vertx.cancelTimer(timer);
+    closed = true;
     http.close();
+    reader.close();
   }
 }
