@@ -170,6 +170,7 @@ class MemoryBudgetStressTest {
       assertEquals(3, subjects.getJsonArray("subjects").size(), "good, wide and big.state only: " + subjects);
 
       assertEquals(0, monitor.healthFailures.get(), "health answered " + monitor.healthChecks.get() + " times");
+      assertTrue(monitor.healthChecks.get() >= 20, "health was asked all along: " + monitor.healthChecks.get());
       assertTrue(monitor.maxHeapBytes.get() < 0.9 * HEAP_BYTES, "heap reached " + monitor.maxHeapBytes.get());
       assertTrue(monitor.maxHeldBytes.get() <= monitor.budgetLimitBytes, "budget held " + monitor.maxHeldBytes.get());
       try (V1TestClient reader = V1TestClient.connect(vertx, broker.port(), "good", KEY)) {
