@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -98,6 +99,14 @@ class MemoryBudgetStressTest {
     }
   }
 
+  /** The broker's warnings, and its whole log in target/ for a closer look. */
+  private static String warnings(BrokerProcess broker) throws java.io.IOException {
+    Path log = Path.of("target", "stress-broker.log");
+    Files.write(log, broker.output());
+    return log.toAbsolutePath() + "\n" + String.join("\n", broker.output().stream()
+        .filter(line -> line.contains("WARN") || line.contains("ERROR")).limit(20).toList());
+  }
+
   @Test
   void noClientCanTakeTheBrokerDown() throws Exception {
     Vertx vertx = Vertx.vertx();
@@ -172,14 +181,17 @@ class MemoryBudgetStressTest {
           .bodyAsJsonObject();
       assertEquals(3, subjects.getJsonArray("subjects").size(), "good, wide and big.state only: " + subjects);
 
-      assertEquals(0, monitor.healthFailures.get(), "health answered " + monitor.healthChecks.get() + " times");
+      assertEquals(0, monitor.healthFailures.get(), "health asked " + monitor.healthChecks.get() + " times, slowest "
+          + monitor.maxHealthMillis.get() + " ms; the broker's warnings: " + warnings(broker));
+      assertEquals(0, monitor.metricsFailures.get(), "metrics failed");
       assertTrue(monitor.healthChecks.get() >= 20, "health was asked all along: " + monitor.healthChecks.get());
       assertTrue(monitor.maxHeapBytes.get() < 0.9 * HEAP_BYTES, "heap reached " + monitor.maxHeapBytes.get());
       assertTrue(monitor.maxHeldBytes.get() <= monitor.budgetLimitBytes, "budget held " + monitor.maxHeldBytes.get());
       System.out.printf("MemoryBudgetStressTest: round trip / push lag medians (µs) unloaded %d / %d, under silent "
-          + "subscribers %d / %d, under unread replies %d / %d; heap max %d MiB; budget held max %d of %.0f bytes%n",
-          unloaded[0], unloaded[1], loaded.get(0)[0], loaded.get(0)[1], loaded.get(1)[0], loaded.get(1)[1],
-          monitor.maxHeapBytes.get() >> 20, monitor.maxHeldBytes.get(), monitor.budgetLimitBytes);
+          + "subscribers %d / %d, under unread replies %d / %d; heap max %d MiB; budget held max %d of %.0f bytes; "
+          + "slowest health check %d ms%n", unloaded[0], unloaded[1], loaded.get(0)[0], loaded.get(0)[1],
+          loaded.get(1)[0], loaded.get(1)[1], monitor.maxHeapBytes.get() >> 20, monitor.maxHeldBytes.get(),
+          monitor.budgetLimitBytes, monitor.maxHealthMillis.get());
       try (V1TestClient reader = V1TestClient.connect(vertx, broker.port(), "good", KEY)) {
         reader.request(new JsonObject().put("cmd", "subscribe").put("startSequence", 1));
         for (long sequence : good.acknowledged) {
