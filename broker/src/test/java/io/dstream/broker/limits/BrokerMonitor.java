@@ -10,9 +10,10 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Watches a broker process from outside while it is attacked: it asks {@code /health} (which must
- * answer 200 within 5 s on this shared 2-core machine; {@link #healthChecks} shows that the checks went on), then reads the JVM heap and the memory budget from {@code /metrics},
- * keeping the largest values seen, and starts again 250 ms later: one request at a time, so a slow
- * answer is never hidden behind a queue in the client. Its callbacks run on one event loop.
+ * answer 200 within 5 s on this shared 2-core machine; {@link #healthChecks} shows that the checks
+ * went on), then reads the JVM heap and the memory budget from {@code /metrics}, keeping the largest
+ * values seen, and starts again 250 ms later: one request at a time, so a slow answer is never hidden
+ * behind a queue in the client. Its callbacks run on one event loop.
  */
 final class BrokerMonitor implements AutoCloseable {
 
