@@ -1,6 +1,7 @@
 package io.dstream.broker;
 
 import io.dstream.broker.admin.AdminApi;
+import io.dstream.broker.admin.Overview;
 import io.dstream.broker.archive.Archive;
 import io.dstream.broker.archive.MinioObjectStore;
 import io.dstream.broker.auth.ApiKeyAuthenticator;
@@ -8,7 +9,9 @@ import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.JwtAuthenticator;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.durable.DurableStreamsApi;
+import io.dstream.broker.files.FileShares;
 import io.dstream.broker.files.FilesApi;
+import io.dstream.broker.health.Readiness;
 import io.dstream.broker.http.ClientAddresses;
 import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.http.HttpApi;
@@ -35,8 +38,11 @@ import io.vertx.ext.web.Router;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.time.Clock;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -64,6 +70,8 @@ public final class Broker {
   private StreamRegistry registry;
   private HttpServer server;
   private String listeners;
+  private FileShares shares;
+  private Overview overview;
 
   private Broker(Vertx vertx, BrokerConfig config) {
     this.vertx = vertx;
@@ -83,6 +91,8 @@ public final class Broker {
       Files.createDirectories(config.dataDir());
       ApiKeyAuthenticator authenticator = ApiKeyAuthenticator.load(config.dataDir(), config.apiKey());
       store = MvMessageStore.open(config.dataDir(), config.storeCacheMb(), config.syncMode(), config.osSyncInterval());
+      shares = FileShares.load(config.dataDir(), config.maxFileShare(), Clock.systemUTC());
+      metrics.measureStore(store::size);
       return authenticator;
     }).compose(authenticator -> {
       writer = new GroupCommitWriter(store, config.groupCommit(), config.writeQueueBatches(),
@@ -100,6 +110,8 @@ public final class Broker {
       StreamEnvironment env = new StreamEnvironment(store, writer, readers, config, Clock.systemUTC(), metrics, archive);
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
+        overview = new Overview(metrics.registry(), Clock.systemUTC(), version());
+        overview.start(vertx);
         JwtAuthenticator jwt = config.jwt().enabled() ? JwtAuthenticator.create(vertx, config.jwt()) : null;
         ConnectionGate gate = new ConnectionGate(config.connectionLimits(), metrics);
         DurableStreamsApi durableStreams = new DurableStreamsApi(vertx, registry, store, readers, Clock.systemUTC(),
@@ -108,8 +120,9 @@ public final class Broker {
             new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate, memoryBudget),
             new RecordsHandler(registry, config, metrics, this::destroyCheckpoints), metrics, durableStreams,
             config, new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit(),
-            config.uploadLimits(), memoryBudget, metrics),
-            new AdminApi(store, readers, registry), memoryBudget);
+            config.uploadLimits(), memoryBudget, metrics, shares),
+            new AdminApi(store, readers, registry, overview, config.maxFrameBytes()), memoryBudget,
+            new Readiness(store, readers, s3, archive, config.dataDir(), Main.VERSION));
         Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())
@@ -171,6 +184,19 @@ public final class Broker {
     return (int) Math.min(Integer.MAX_VALUE, 2L * maxFrameBytes);
   }
 
+  /** This build's version (the Maven project version), or {@code unknown} outside a build. */
+  public static String version() {
+    Properties properties = new Properties();
+    try (InputStream in = Broker.class.getResourceAsStream("version.properties")) {
+      if (in != null) {
+        properties.load(in);
+      }
+    } catch (IOException e) {
+      LOG.warn("cannot read the version: {}", e.toString());
+    }
+    return properties.getProperty("version", "unknown");
+  }
+
   /** The port actually bound (useful with port 0). */
   public int port() {
     return server.actualPort();
@@ -192,6 +218,9 @@ public final class Broker {
 
   /** Stops listening, stops the actors, commits what the writer holds and closes the store. */
   public Future<Void> stop() {
+    if (overview != null) {
+      overview.stop(vertx);
+    }
     Future<Void> closed = server == null ? Future.succeededFuture() : server.close();
     return closed
         .transform(ignored -> listeners == null ? Future.<Void>succeededFuture() : vertx.undeploy(listeners))

@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import java.net.BindException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,10 +32,12 @@ import java.util.concurrent.TimeUnit;
  * {@code java -jar broker.jar}: every setting is a flag whose default comes from its
  * {@code DSTREAM_*} environment variable (docs/configuration.md lists them).
  */
-@Command(name = "broker", mixinStandardHelpOptions = true, version = "durable-stream broker 0.1.0",
+@Command(name = "broker", mixinStandardHelpOptions = true, version = "durable-stream broker " + Main.VERSION,
     description = "Runs the durable-stream broker.", sortOptions = false)
 public final class Main implements Callable<Integer> {
 
+  /** The broker's version, also in {@code GET /health/ready}. */
+  public static final String VERSION = "0.1.0";
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
   private static final int SHUTDOWN_TIMEOUT_SECONDS = 20;
 
@@ -207,6 +210,9 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = "--max-long-poll-waiters", defaultValue = "${env:DSTREAM_MAX_LONG_POLL_WAITERS:-10000}", description = "Long-polls waiting at once; more get 503 (DSTREAM_MAX_LONG_POLL_WAITERS).")
   int maxLongPollWaiters;
+  @Option(names = "--files-max-share-seconds", defaultValue = "${env:DSTREAM_FILES_MAX_SHARE_SECONDS:-604800}", description = "Longest lifetime of a file share link (DSTREAM_FILES_MAX_SHARE_SECONDS).")
+  long filesMaxShareSeconds;
+
   @Option(names = "--memory-budget-bytes", defaultValue = "${env:DSTREAM_MEMORY_BUDGET_BYTES:-0}", description = "Bytes all clients may make the broker hold; 0 = a quarter of the heap (DSTREAM_MEMORY_BUDGET_BYTES).")
   long memoryBudgetBytes;
 
@@ -250,6 +256,7 @@ public final class Main implements Callable<Integer> {
             Duration.ofMillis(hotWindowAgeMs), Duration.ofMillis(checkpointRetryMinMs), Duration.ofMillis(checkpointRetryMaxMs)))
         .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes).maxRecordsPerRead(maxRecordsPerRead)
         .longPollTimeout(Duration.ofMillis(longPollTimeoutMs)).maxLongPollWaiters(maxLongPollWaiters)
+        .maxFileShare(Duration.ofSeconds(filesMaxShareSeconds))
         .anonymousAccess(AnonymousAccess.parse(anonymous)).maxAppendBytes(maxAppendBytes)
         .memoryBudgetBytes(memoryBudgetBytes).connectionBudgetBytes(connectionBudgetBytes)
         .uploadLimits(new FileUploadLimits(filesMaxUploads, filesMaxUploadsPerClient, filesMinUploadBytes,
@@ -307,7 +314,12 @@ public final class Main implements Callable<Integer> {
     try {
       broker = Broker.start(vertx, config).await();
     } catch (Exception e) {
-      LOG.error("broker failed to start: {}", e.getMessage(), e);
+      if (portInUse(e)) {
+        LOG.error("broker failed to start: port {} on {} is in use; stop what listens there or choose another port"
+            + " with --port or DSTREAM_PORT (0 = any free port)", config.port(), config.host());
+      } else {
+        LOG.error("broker failed to start: {}", e.getMessage(), e);
+      }
       vertx.close().await();
       return 1;
     }
@@ -319,6 +331,16 @@ public final class Main implements Callable<Integer> {
       LOG.info("stopped");
     }, "dstream-shutdown"));
     return 0;
+  }
+
+  private static boolean portInUse(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      // NIO reports a BindException, Netty's native transports an IOException with the OS's message.
+      if (t instanceof BindException || String.valueOf(t.getMessage()).contains("Address already in use")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static void awaitQuietly(Future<?> future, String what) {

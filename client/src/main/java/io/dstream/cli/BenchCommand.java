@@ -2,7 +2,6 @@ package io.dstream.cli;
 
 import io.dstream.client.DurableStream;
 import io.dstream.client.StreamConnection;
-import io.dstream.client.StreamInfo;
 import io.dstream.client.SubscribeOptions;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
@@ -18,7 +17,9 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = {"Measures publish throughput (pipelined, --window in flight) and then the throughput of one",
-        "subscriber replaying what was published. Load only the broker you mean to: it writes --count messages."})
+        "subscriber replaying what was published. Load only the broker you mean to: it writes --count messages.",
+        "A generated subject (bench.<random>) is deleted afterwards unless --keep is given."},
+    footer = {"", "Example:", "  dstream bench --count 100000 --size 128 --window 256"})
 final class BenchCommand implements Callable<Integer> {
 
   /** Bounds of one run, so a typo cannot turn into an unbounded load. */
@@ -43,6 +44,9 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--max-seconds", defaultValue = "300", description = "Give up after this long (default ${DEFAULT-VALUE}).")
   long maxSeconds;
 
+  @Option(names = "--keep", description = "Keep the generated subject afterwards.")
+  boolean keep;
+
   @Override
   public Integer call() throws Exception {
     if (count < 1 || count > MAX_COUNT || size < 1 || size > MAX_SIZE || window < 1 || window > 1024) {
@@ -52,52 +56,67 @@ final class BenchCommand implements Callable<Integer> {
     String target = subject != null ? subject : "bench.b" + Long.toHexString(System.nanoTime());
     StreamConnection connection = DurableStream.connect(common.builder().publishWindow(window).build(), target).await();
     try {
-      long firstSequence = CommonOptions.await(connection.info()).lastSequence() + 1;
-      String payload = "x".repeat(size);
-      ProgressBar progress = new ProgressBar("publish", common.json);
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(maxSeconds);
-      long start = System.nanoTime();
-      long published = 0;
-      while (published < count && System.nanoTime() < deadline) {
-        int batch = (int) Math.min(10_000, count - published);
-        List<Object> messages = new ArrayList<>(batch);
-        for (int i = 0; i < batch; i++) {
-          messages.add(payload);
-        }
-        CommonOptions.await(connection.publishAll(messages));
-        published += batch;
-        progress.update(published, count);
-      }
-      double publishSeconds = (System.nanoTime() - start) / 1e9;
-      progress.finish();
-
-      CountDownLatch all = new CountDownLatch(1);
-      AtomicLong received = new AtomicLong();
-      long subscribeStart = System.nanoTime();
-      long wanted = published;
-      connection.subscribe(SubscribeOptions.fromSequence(firstSequence), message -> {
-        if (received.incrementAndGet() == wanted) {
-          all.countDown();
-        }
-      }).await();
-      boolean complete = all.await(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
-      double subscribeSeconds = (System.nanoTime() - subscribeStart) / 1e9;
-      StreamInfo info = CommonOptions.await(connection.info());
-      JsonObject result = new JsonObject().put("subject", target).put("size", size).put("window", window)
-          .put("published", published).put("publishSeconds", publishSeconds)
-          .put("publishPerSecond", published / publishSeconds)
-          .put("received", received.get()).put("subscribeSeconds", subscribeSeconds)
-          .put("subscribePerSecond", received.get() / subscribeSeconds).put("lastSequence", info.lastSequence());
-      common.print(System.out, result, String.format("subject %s, %d messages of %d bytes, window %d%n"
-              + "publish:   %,.0f msg/s  %,.1f MB/s  (%.2f s)%n"
-              + "subscribe: %,.0f msg/s  %,.1f MB/s  (%.2f s, %d received)",
-          target, published, size, window,
-          published / publishSeconds, published * (double) size / publishSeconds / 1e6, publishSeconds,
-          received.get() / subscribeSeconds, received.get() * (double) size / subscribeSeconds / 1e6, subscribeSeconds,
-          received.get()));
-      return complete && published == count ? ExitCode.OK : ExitCode.TIMEOUT;
+      return run(connection, target);
     } finally {
       CommonOptions.await(connection.close());
+      if (subject == null && !keep) {
+        try (BrokerHttp broker = new BrokerHttp(common.clientOptions())) {
+          broker.destroy(target);
+        }
+      }
     }
+  }
+
+  private int run(StreamConnection connection, String target) throws Exception {
+    long firstSequence = CommonOptions.await(connection.info()).lastSequence() + 1;
+    String payload = "x".repeat(size);
+    ProgressBar progress = new ProgressBar("publish", common.json, false);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(maxSeconds);
+    long start = System.nanoTime();
+    long published = 0;
+    while (published < count && System.nanoTime() < deadline) {
+      int batch = (int) Math.min(10_000, count - published);
+      List<Object> messages = new ArrayList<>(batch);
+      for (int i = 0; i < batch; i++) {
+        messages.add(payload);
+      }
+      CommonOptions.await(connection.publishAll(messages));
+      published += batch;
+      progress.update(published, count);
+    }
+    double publishSeconds = (System.nanoTime() - start) / 1e9;
+    progress.finish();
+
+    CountDownLatch all = new CountDownLatch(1);
+    AtomicLong received = new AtomicLong();
+    long subscribeStart = System.nanoTime();
+    long wanted = published;
+    connection.subscribe(SubscribeOptions.fromSequence(firstSequence), message -> {
+      if (received.incrementAndGet() == wanted) {
+        all.countDown();
+      }
+    }).await();
+    long leftMillis = (deadline - System.nanoTime()) / 1_000_000;
+    boolean complete = leftMillis > 0 && all.await(leftMillis, TimeUnit.MILLISECONDS);
+    double subscribeSeconds = (System.nanoTime() - subscribeStart) / 1e9;
+    long got = received.get();
+    JsonObject result = new JsonObject().put("subject", target).put("size", size).put("window", window)
+        .put("published", published).put("publishSeconds", publishSeconds)
+        .put("publishPerSecond", published / publishSeconds)
+        .put("received", got).put("subscribeSeconds", subscribeSeconds)
+        .put("subscribePerSecond", got / subscribeSeconds).put("complete", complete && published == count);
+    common.print(System.out, result, String.format("subject %s, %d messages of %d bytes, window %d%n"
+            + "publish:   %,.0f msg/s  %,.1f MB/s  (%.2f s)%n"
+            + "subscribe: %,.0f msg/s  %,.1f MB/s  (%.2f s, %d received)",
+        target, published, size, window,
+        published / publishSeconds, published * (double) size / publishSeconds / 1e6, publishSeconds,
+        got / subscribeSeconds, got * (double) size / subscribeSeconds / 1e6, subscribeSeconds, got));
+    if (complete && published == count) {
+      return ExitCode.OK;
+    }
+    System.err.println("dstream: bench stopped at --max-seconds " + maxSeconds + " after publishing " + published
+        + " of " + count + " and receiving " + got + "; the rates above cover that part. Allow more with --max-seconds,"
+        + " or ask for fewer with --count");
+    return ExitCode.TIMEOUT;
   }
 }

@@ -4,7 +4,10 @@ import io.dstream.client.AuthenticationException;
 import io.dstream.client.FileClient;
 import io.dstream.client.StreamException;
 
-/** The CLI's exit codes (docs/cli.md lists them), and which failure maps to which. */
+/**
+ * The CLI's exit codes (docs/cli.md lists them), which failure maps to which, and the one line on
+ * stderr that says what failed and what to do about it.
+ */
 final class ExitCode {
 
   /** Done. */
@@ -19,8 +22,12 @@ final class ExitCode {
   static final int UNREACHABLE = 4;
   /** The subject or file does not exist. */
   static final int NOT_FOUND = 5;
-  /** A wait ran out ({@code sub --timeout}, a request timeout). */
+  /** A wait ran out ({@code sub --timeout-after}, a request timeout, {@code bench --max-seconds}). */
   static final int TIMEOUT = 6;
+
+  /** The broker's code for a subject that was never written (reads do not create subjects). */
+  static final String UNKNOWN_SUBJECT = "unknown_subject";
+  private static final String FORBIDDEN = "forbidden";
 
   private ExitCode() {
   }
@@ -33,8 +40,8 @@ final class ExitCode {
       return switch (stream.code()) {
         case StreamException.CONNECT_FAILED -> UNREACHABLE;
         case StreamException.REQUEST_TIMEOUT -> TIMEOUT;
-        case FileClient.NOT_FOUND -> NOT_FOUND;
-        case "forbidden" -> AUTHENTICATION;
+        case FileClient.NOT_FOUND, UNKNOWN_SUBJECT -> NOT_FOUND;
+        case FORBIDDEN -> AUTHENTICATION;
         default -> FAILED;
       };
     }
@@ -42,5 +49,21 @@ final class ExitCode {
       return USAGE;
     }
     return FAILED;
+  }
+
+  /** @return one line for stderr: what failed, and for the failures a user can fix, what to do */
+  static String describe(Throwable failure) {
+    String message = failure.getMessage() == null ? failure.toString() : failure.getMessage();
+    // Parser messages (Jackson's among them) carry a second line with the source location: keep the first.
+    message = message.strip().split("\\R", 2)[0];
+    String hint = switch (of(failure)) {
+      case UNREACHABLE -> "is the broker running there? Point --url, DSTREAM_URL or a context (dstream context add) at it";
+      case AUTHENTICATION -> failure instanceof AuthenticationException
+          ? "check --api-key, DSTREAM_API_KEY or the context's key (a generated key is in the broker's data/api-key)"
+          : "use a credential that allows it (the API key, or a token with that permission)";
+      case TIMEOUT -> "the broker did not answer in time: retry, or allow more with --timeout-ms";
+      default -> null;
+    };
+    return "dstream: " + message + (hint == null ? "" : "; " + hint);
   }
 }

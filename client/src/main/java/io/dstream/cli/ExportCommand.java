@@ -13,7 +13,8 @@ import picocli.CommandLine.Option;
 @Command(name = "export", mixinStandardHelpOptions = true,
     description = {"Copies every subject's messages and state into one SQLite file, incrementally:",
         "a later run into the same file fetches only messages after each subject's high-water mark,",
-        "and a state only when it changed."})
+        "and a state only when it changed."},
+    footer = {"", "Example:", "  dstream export --sqlite system.db --subjects 'orders.>'"})
 final class ExportCommand implements Callable<Integer> {
 
   /** Messages per admin request. */
@@ -31,11 +32,18 @@ final class ExportCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     SubjectPattern filter = pattern == null ? null : new SubjectPattern(pattern);
+    try (BrokerHttp admin = new BrokerHttp(common.clientOptions())) {
+      // Listed before the file is opened: a wrong key or an unreachable broker creates no database.
+      List<JsonObject> subjects = listSubjects(admin, filter);
+      return export(admin, subjects);
+    }
+  }
+
+  private int export(BrokerHttp admin, List<JsonObject> subjects) throws Exception {
     long messages = 0;
     int changedSubjects = 0;
     int states = 0;
-    try (AdminHttp admin = new AdminHttp(common.clientOptions()); SqliteExport export = new SqliteExport(file)) {
-      List<JsonObject> subjects = listSubjects(admin, filter);
+    try (SqliteExport export = new SqliteExport(file)) {
       List<SqliteExport.Mark> marks = new ArrayList<>();
       long total = 0;
       for (JsonObject subject : subjects) {
@@ -44,7 +52,7 @@ final class ExportCommand implements Callable<Integer> {
         total += Math.max(0, subject.getLong("lastSequence") - Math.max(mark.exportedSequence(),
             subject.getLong("firstSequence") - 1));
       }
-      ProgressBar progress = new ProgressBar("export", common.json);
+      ProgressBar progress = new ProgressBar("export", common.json, false);
       for (int i = 0; i < subjects.size(); i++) {
         JsonObject subject = subjects.get(i);
         SqliteExport.Mark mark = marks.get(i);
@@ -71,11 +79,11 @@ final class ExportCommand implements Callable<Integer> {
     return ExitCode.OK;
   }
 
-  private static List<JsonObject> listSubjects(AdminHttp admin, SubjectPattern filter) {
+  private static List<JsonObject> listSubjects(BrokerHttp admin, SubjectPattern filter) {
     List<JsonObject> subjects = new ArrayList<>();
     String cursor = null;
     do {
-      JsonObject page = admin.subjects(cursor, AdminHttp.MAX_PAGE);
+      JsonObject page = admin.subjects(cursor, BrokerHttp.MAX_PAGE);
       JsonArray listed = page.getJsonArray("subjects");
       for (int i = 0; i < listed.size(); i++) {
         JsonObject subject = listed.getJsonObject(i);
@@ -89,7 +97,7 @@ final class ExportCommand implements Callable<Integer> {
   }
 
   /** Copies the messages after {@code exportedSequence}, page by page; @return how many. */
-  private static long copyMessages(AdminHttp admin, SqliteExport export, JsonObject subject, long exportedSequence,
+  private static long copyMessages(BrokerHttp admin, SqliteExport export, JsonObject subject, long exportedSequence,
       long doneBefore, long total, ProgressBar progress) throws Exception {
     String name = subject.getString("subject");
     long last = subject.getLong("lastSequence");

@@ -14,7 +14,9 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "files", mixinStandardHelpOptions = true, description = "The broker's file API (/r2/ on its S3 bucket).",
     subcommands = {FilesCommand.Ls.class, FilesCommand.Get.class, FilesCommand.Put.class, FilesCommand.Rm.class,
-        FilesCommand.Head.class})
+        FilesCommand.Stat.class, FilesCopy.class, FilesCommand.Share.class},
+    footer = {"", "Examples:", "  dstream files put reports/2026-11.csv ./report.csv", "  dstream files ls reports/",
+        "  dstream files cp -r ./photos r2:photos/", "  dstream files share reports/2026-11.csv --expires 1h"})
 final class FilesCommand {
 
   static JsonObject json(FileClient.FileInfo info) {
@@ -22,7 +24,8 @@ final class FilesCommand {
         .put("contentType", info.contentType()).put("uploaded", info.uploaded()).put("customMetadata", info.customMetadata());
   }
 
-  @Command(name = "ls", mixinStandardHelpOptions = true, description = "Lists files: KEY SIZE UPLOADED.")
+  @Command(name = "ls", mixinStandardHelpOptions = true, description = "Lists files: KEY SIZE UPLOADED.",
+      footer = {"", "Example:", "  dstream files ls reports/ --delimiter /"})
   static final class Ls implements Callable<Integer> {
     @Mixin
     CommonOptions common;
@@ -52,7 +55,10 @@ final class FilesCommand {
     }
   }
 
-  @Command(name = "get", mixinStandardHelpOptions = true, description = "Downloads a file to FILE, or to stdout.")
+  @Command(name = "get", mixinStandardHelpOptions = true,
+      description = {"Downloads a file to FILE, or to stdout. FILE appears only once the download is complete."},
+      footer = {"", "Examples:", "  dstream files get reports/2026-11.csv ./copy.csv",
+          "  dstream files get reports/2026-11.csv --range 0-99     # to stdout; also FIRST- and -SUFFIX"})
   static final class Get implements Callable<Integer> {
     @Mixin
     CommonOptions common;
@@ -70,7 +76,7 @@ final class FilesCommand {
     public Integer call() {
       FileClient.ByteRange byteRange = range == null ? null : parseRange(range);
       boolean toStdout = target == null || target.equals("-");
-      ProgressBar progress = new ProgressBar("get " + key, toStdout || common.json);
+      ProgressBar progress = new ProgressBar("get " + key, toStdout || common.json, true);
       try (FileClient files = DurableStream.files(common.clientOptions())) {
         FileClient.FileInfo info = toStdout
             ? CommonOptions.await(files.get(key, System.out, byteRange, progress::update))
@@ -96,7 +102,9 @@ final class FilesCommand {
     }
   }
 
-  @Command(name = "put", mixinStandardHelpOptions = true, description = "Uploads FILE (or stdin) under KEY.")
+  @Command(name = "put", mixinStandardHelpOptions = true, description = "Uploads FILE (or stdin) under KEY.",
+      footer = {"", "Examples:", "  dstream files put reports/2026-11.csv ./report.csv --content-type text/csv",
+          "  tar c ./logs | dstream files put backups/logs.tar -"})
   static final class Put implements Callable<Integer> {
     @Mixin
     CommonOptions common;
@@ -112,7 +120,7 @@ final class FilesCommand {
 
     @Override
     public Integer call() {
-      ProgressBar progress = new ProgressBar("put " + key, common.json);
+      ProgressBar progress = new ProgressBar("put " + key, common.json, true);
       try (FileClient files = DurableStream.files(common.clientOptions())) {
         FileClient.FileInfo info = source.equals("-")
             ? CommonOptions.await(files.put(key, System.in, -1, contentType, progress::update))
@@ -124,7 +132,8 @@ final class FilesCommand {
     }
   }
 
-  @Command(name = "rm", mixinStandardHelpOptions = true, description = "Deletes a file (succeeds if it is absent too).")
+  @Command(name = "rm", mixinStandardHelpOptions = true, description = "Deletes a file (succeeds if it is absent too).",
+      footer = {"", "Example:", "  dstream files rm reports/2026-11.csv"})
   static final class Rm implements Callable<Integer> {
     @Mixin
     CommonOptions common;
@@ -142,8 +151,10 @@ final class FilesCommand {
     }
   }
 
-  @Command(name = "head", mixinStandardHelpOptions = true, description = "Prints a file's size, etag and type.")
-  static final class Head implements Callable<Integer> {
+  @Command(name = "stat", aliases = "head", mixinStandardHelpOptions = true,
+      description = "Prints a file's size, etag, type and upload time (exit 5 if there is none).",
+      footer = {"", "Example:", "  dstream files stat reports/2026-11.csv --json"})
+  static final class Stat implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
@@ -157,6 +168,34 @@ final class FilesCommand {
         common.print(System.out, json(info), "key:          " + info.key() + "\nsize:         " + info.size()
             + "\netag:         " + info.etag() + "\ncontent type: " + info.contentType()
             + "\nuploaded:     " + info.uploaded());
+      }
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(name = "share", mixinStandardHelpOptions = true,
+      description = {"Prints a link that downloads the file without a credential until it expires. The broker",
+          "signs it (docs/storage.md, \"Share links\"); it passes through the broker's port, like every file call."},
+      footer = {"", "Examples:", "  dstream files share reports/2026-11.csv --expires 1h",
+          "  curl -sO \"$(dstream files share reports/2026-11.csv)\""})
+  static final class Share implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Parameters(index = "0", description = "Key")
+    String key;
+
+    @Option(names = "--expires", defaultValue = "1h", description = "Lifetime: 90s, 15m, 2h, 1d (default ${DEFAULT-VALUE}).")
+    String expires;
+
+    @Override
+    public Integer call() {
+      try (FileClient files = DurableStream.files(common.clientOptions())) {
+        // The key must exist: a link to nothing would only fail later, in someone else's hands.
+        CommonOptions.await(files.head(key));
+        FileClient.ShareLink link = CommonOptions.await(files.share(key, SubCommand.age(expires)));
+        common.print(System.out, new JsonObject().put("key", key).put("url", link.url()).put("expires", link.expires()),
+            link.url());
       }
       return ExitCode.OK;
     }

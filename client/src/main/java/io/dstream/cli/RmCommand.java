@@ -10,7 +10,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "rm", mixinStandardHelpOptions = true,
-    description = "Deletes a subject's retained messages up to a sequence; sequences are never reused.")
+    description = "Deletes a subject's retained messages up to a sequence; sequences are never reused.",
+    footer = {"", "Example:", "  dstream rm orders.eu --upto 2        # the whole subject: dstream subjects rm"})
 final class RmCommand implements Callable<Integer> {
 
   @Mixin

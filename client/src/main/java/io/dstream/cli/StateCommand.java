@@ -8,10 +8,12 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "state", mixinStandardHelpOptions = true, description = "Reads or replaces a subject's state object.",
-    subcommands = {StateCommand.Get.class, StateCommand.Put.class})
+    subcommands = {StateCommand.Get.class, StateCommand.Put.class},
+    footer = {"", "Examples:", "  dstream state put orders.eu '{\"cursor\":3}'", "  dstream state get orders.eu --json"})
 final class StateCommand {
 
-  @Command(name = "get", mixinStandardHelpOptions = true, description = "Prints the state object ({} if never set).")
+  @Command(name = "get", mixinStandardHelpOptions = true, description = "Prints the state object ({} if never set).",
+      footer = {"", "Example:", "  dstream state get orders.eu --json"})
   static final class Get implements Callable<Integer> {
     @Mixin
     CommonOptions common;
@@ -32,7 +34,8 @@ final class StateCommand {
     }
   }
 
-  @Command(name = "put", mixinStandardHelpOptions = true, description = "Replaces the state object.")
+  @Command(name = "put", mixinStandardHelpOptions = true, description = "Replaces the state object.",
+      footer = {"", "Examples:", "  dstream state put orders.eu '{\"cursor\":3}'", "  echo '{\"cursor\":4}' | dstream state put orders.eu -"})
   static final class Put implements Callable<Integer> {
     @Mixin
     CommonOptions common;

@@ -19,8 +19,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "sub", mixinStandardHelpOptions = true,
-    description = {"Subscribes and prints each message as it arrives: SEQUENCE<TAB>DATA, or the stored record with --json.",
-        "Runs until --count messages arrived, --timeout-after ran out, or Ctrl-C."})
+    description = {"Subscribes and prints each message as it arrives: SEQUENCE<TAB>DATA, DATA alone with --raw,",
+        "or the stored record with --json. Runs until --count messages arrived, --timeout-after ran out, or Ctrl-C."},
+    footer = {"", "Examples:", "  dstream sub orders.eu --count 2", "  dstream sub orders.eu --last 10 --raw",
+        "  dstream sub orders.eu --since 15m --json --timeout-after 5s"})
 final class SubCommand implements Callable<Integer> {
 
   @Mixin
@@ -35,6 +37,12 @@ final class SubCommand implements Callable<Integer> {
   @Option(names = "--since", description = "Start at the first message published at or after TIME: an ISO-8601 instant"
       + " (2026-11-22T10:00:00Z), epoch milliseconds, or an age such as 90s, 15m, 2h, 1d.")
   String since;
+
+  @Option(names = "--last", description = "Start with the last N messages.")
+  Long last;
+
+  @Option(names = "--raw", description = "Print only each message's data.")
+  boolean raw;
 
   @Option(names = "--count", description = "Exit after this many messages.")
   Long count;
@@ -51,6 +59,10 @@ final class SubCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--count must be at least 1");
     }
     StreamConnection connection = common.connect(subject);
+    if (last != null) {
+      long lastSequence = CommonOptions.await(connection.info()).lastSequence();
+      options = SubscribeOptions.builder().startSequence(Math.max(1, lastSequence - last + 1)).build();
+    }
     CountDownLatch done = new CountDownLatch(1);
     AtomicLong received = new AtomicLong();
     connection.closeHandler(v -> done.countDown());
@@ -83,12 +95,16 @@ final class SubCommand implements Callable<Integer> {
 
   private void print(StreamMessage message) {
     JsonObject record = message.json();
-    System.out.println(common.json ? record.encode() : message.sequence() + "\t" + JsonArgs.text(message.data()));
+    System.out.println(common.json ? record.encode()
+        : raw ? JsonArgs.text(message.data()) : message.sequence() + "\t" + JsonArgs.text(message.data()));
   }
 
   private SubscribeOptions startOptions() {
-    if (from != null && since != null) {
-      throw new IllegalArgumentException("use either --from or --since");
+    if ((from != null ? 1 : 0) + (since != null ? 1 : 0) + (last != null ? 1 : 0) > 1) {
+      throw new IllegalArgumentException("use one of --from, --since and --last");
+    }
+    if (last != null && last < 1) {
+      throw new IllegalArgumentException("--last must be at least 1");
     }
     SubscribeOptions.Builder builder = SubscribeOptions.builder();
     if (since != null) {

@@ -11,9 +11,11 @@ final class SubjectPattern {
   SubjectPattern(String pattern) {
     this.tokens = pattern.split("\\.", -1);
     for (int i = 0; i < tokens.length; i++) {
-      if (tokens[i].isEmpty() || tokens[i].equals(">") && i != tokens.length - 1) {
+      // The broker's rules (its auth SubjectPattern), so that a pattern it would refuse fails here first.
+      if (tokens[i].isEmpty() || tokens[i].equals(">") && i != tokens.length - 1
+          || tokens[i].length() > 1 && (tokens[i].contains("*") || tokens[i].contains(">"))) {
         throw new IllegalArgumentException("invalid subject pattern '" + pattern
-            + "': tokens must not be empty, and > may only be the last token");
+            + "': tokens must not be empty, wildcards must be whole tokens, and > may only be the last token");
       }
     }
   }

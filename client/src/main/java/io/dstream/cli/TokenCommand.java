@@ -7,6 +7,7 @@ import io.vertx.ext.auth.JWTOptions;
 import io.vertx.ext.auth.PubSecKeyOptions;
 import io.vertx.ext.auth.jwt.JWTAuth;
 import io.vertx.ext.auth.jwt.JWTAuthOptions;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -18,7 +19,8 @@ import picocli.CommandLine.Option;
  * in the {@code dstream} claim that docs/security.md describes. Offline: it talks to no broker.
  */
 @Command(name = "token", mixinStandardHelpOptions = true,
-    description = "Mints an HS256 JWT for a broker with DSTREAM_JWT_SECRET (offline; prints the token).")
+    description = "Mints an HS256 JWT for a broker with DSTREAM_JWT_SECRET (offline; prints the token).",
+    footer = {"", "Example:", "  dstream token --sub alice --pub 'orders.>' --subscribe 'orders.*' --files-read reports/ --ttl 2h"})
 final class TokenCommand implements Callable<Integer> {
 
   @Option(names = "--secret", defaultValue = "${env:DSTREAM_JWT_SECRET}",
@@ -52,10 +54,27 @@ final class TokenCommand implements Callable<Integer> {
   @Option(names = "--aud", paramLabel = "AUDIENCE", description = "Audience (aud, repeatable); one must be in DSTREAM_JWT_AUDIENCE if set.")
   List<String> audience = new ArrayList<>();
 
+  private static void checkPattern(String option, String pattern) {
+    try {
+      new SubjectPattern(pattern);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(option + ": " + e.getMessage() + " (the broker would refuse the token)", e);
+    }
+  }
+
+  @Option(names = "--json", description = "Print {\"token\":...,\"expires\":...} instead of the token alone.")
+  boolean json;
+
   @Override
   public Integer call() {
     if (secret == null || secret.isEmpty()) {
       throw new IllegalArgumentException("give the HS256 secret with --secret or DSTREAM_JWT_SECRET");
+    }
+    for (String pattern : publish) {
+      checkPattern("--pub", pattern);
+    }
+    for (String pattern : subscribe) {
+      checkPattern("--subscribe", pattern);
     }
     long ttlSeconds = SubCommand.age(ttl).toSeconds();
     if (ttlSeconds <= 0) {
@@ -76,7 +95,9 @@ final class TokenCommand implements Callable<Integer> {
     try {
       JWTAuth auth = JWTAuth.create(vertx, new JWTAuthOptions()
           .addPubSecKey(new PubSecKeyOptions().setAlgorithm("HS256").setBuffer(secret)));
-      System.out.println(auth.generateToken(new JsonObject().put("dstream", permissions), options));
+      String token = auth.generateToken(new JsonObject().put("dstream", permissions), options);
+      System.out.println(json ? new JsonObject().put("token", token)
+          .put("expires", Instant.now().plusSeconds(ttlSeconds).toString()).encode() : token);
       return ExitCode.OK;
     } finally {
       CommonOptions.await(vertx.close());

@@ -2,6 +2,7 @@ package io.dstream.client;
 
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Objects;
@@ -49,6 +50,7 @@ public final class ClientOptions {
   private final Duration reconnectInitialDelay;
   private final Duration reconnectMaxDelay;
   private final int publishWindow;
+  private final Path trustedCertificates;
 
   private ClientOptions(Builder builder) {
     this.url = builder.url;
@@ -61,6 +63,7 @@ public final class ClientOptions {
     this.reconnectInitialDelay = builder.reconnectInitialDelay;
     this.reconnectMaxDelay = builder.reconnectMaxDelay;
     this.publishWindow = builder.publishWindow;
+    this.trustedCertificates = builder.trustedCertificates;
   }
 
   /** @return a builder holding the defaults */
@@ -130,6 +133,14 @@ public final class ClientOptions {
     return publishWindow;
   }
 
+  /**
+   * @return a PEM file of certificates to trust for {@code https://}/{@code wss://} in addition to
+   *     the JVM's own (a broker with a self-signed or private-CA certificate), or null
+   */
+  public Path trustedCertificates() {
+    return trustedCertificates;
+  }
+
   @Override
   public String toString() {
     // The API key is a secret: never print it.
@@ -152,6 +163,7 @@ public final class ClientOptions {
     private Duration reconnectInitialDelay = DEFAULT_RECONNECT_INITIAL_DELAY;
     private Duration reconnectMaxDelay = DEFAULT_RECONNECT_MAX_DELAY;
     private int publishWindow = DEFAULT_PUBLISH_WINDOW;
+    private Path trustedCertificates;
 
     private Builder() {
     }
@@ -281,6 +293,15 @@ public final class ClientOptions {
         throw new IllegalArgumentException("publishWindow must be at least 1, was " + publishWindow);
       }
       this.publishWindow = publishWindow;
+      return this;
+    }
+
+    /**
+     * @param pemFile certificates (PEM) to trust for TLS instead of the JVM's defaults, or null for the defaults
+     * @return this builder
+     */
+    public Builder trustedCertificates(Path pemFile) {
+      this.trustedCertificates = pemFile;
       return this;
     }
 

@@ -5,6 +5,7 @@ import io.vertx.core.json.JsonObject;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -83,6 +84,15 @@ public interface FileClient extends AutoCloseable {
   }
 
   /**
+   * A link that lets anyone who holds it download one file, without a credential, until it expires.
+   *
+   * @param url the full URL (broker URL, key and signature)
+   * @param expires when it stops working, as an ISO-8601 instant
+   */
+  record ShareLink(String url, String expires) {
+  }
+
+  /**
    * Uploads a file.
    *
    * @param key the key, 1 to 1024 bytes of UTF-8
@@ -106,7 +116,8 @@ public interface FileClient extends AutoCloseable {
   Future<FileInfo> put(String key, InputStream body, long length, String contentType, Progress progress);
 
   /**
-   * Downloads a file (or a range of it) into {@code target}, replacing it.
+   * Downloads a file (or a range of it) into {@code target}, replacing it once the download is
+   * complete; a failed download leaves {@code target} as it was (no partial file).
    *
    * @param range the bytes to get, or null for all
    * @return the file's description
@@ -120,6 +131,14 @@ public interface FileClient extends AutoCloseable {
    * @return the file's description
    */
   Future<FileInfo> get(String key, OutputStream target, ByteRange range, Progress progress);
+
+  /**
+   * Asks the broker to sign a link to a file ({@code GET /r2/{key}?share=SECONDS}, needs read permission on the key).
+   *
+   * @param lifetime how long the link works, at most the broker's {@code DSTREAM_FILES_MAX_SHARE_SECONDS}
+   * @return the link
+   */
+  Future<ShareLink> share(String key, Duration lifetime);
 
   /** @return the file's description, without its bytes */
   Future<FileInfo> head(String key);

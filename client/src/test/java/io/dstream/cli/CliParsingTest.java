@@ -48,6 +48,30 @@ class CliParsingTest {
   }
 
   @Test
+  void progressShowsAmountRateAndTimeLeft() {
+    ProgressBar bytes = new ProgressBar("put k", true, true);
+    assertEquals("put k [############            ] 50% 5.0 MB/10.0 MB  2.5 MB/s  ETA 2s", bytes.line(5_000_000, 10_000_000, 2.0));
+    assertEquals("put k [#                       ] 5% 5.0 MB/100.0 MB  50.0 kB/s  ETA 31m40s",
+        bytes.line(5_000_000, 100_000_000, 100.0));
+    assertEquals("put k 512 B  256 B/s", bytes.line(512, -1, 2.0));
+    assertEquals("export [########################] 100% 1,000/1,000  500 /s  ETA 0s",
+        new ProgressBar("export", true, false).line(1000, 1000, 2.0));
+  }
+
+  @Test
+  void jsonLookingTextMustBeJson() {
+    IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> JsonArgs.data("{\"item\":\"book\",}", false));
+    assertTrue(bad.getMessage().startsWith("the message looks like JSON but is not valid at column 16: "), bad.getMessage());
+    assertFalse(bad.getMessage().contains("\n") || bad.getMessage().contains("REDACTED"), bad.getMessage());
+    assertEquals("{\"item\":\"book\",}", JsonArgs.data("{\"item\":\"book\",}", true));
+    assertThrows(IllegalArgumentException.class, () -> JsonArgs.data("[1,", false));
+    assertThrows(IllegalArgumentException.class, () -> JsonArgs.data("\"open", false));
+    assertEquals("1,2", JsonArgs.data("1,2", false), "plain text stays text");
+    IllegalArgumentException notObject = assertThrows(IllegalArgumentException.class, () -> JsonArgs.object("[1]", "the state"));
+    assertEquals("the state must be a JSON object {...}, got array", notObject.getMessage());
+  }
+
+  @Test
   void subjectPatternsUseNatsWildcards() {
     assertTrue(new SubjectPattern("orders.*").matches("orders.eu"));
     assertFalse(new SubjectPattern("orders.*").matches("orders.eu.paris"));
@@ -57,5 +81,7 @@ class CliParsingTest {
     assertFalse(new SubjectPattern("orders.eu").matches("orders.us"));
     assertTrue(new SubjectPattern("*.eu").matches("orders.eu"));
     assertThrows(IllegalArgumentException.class, () -> new SubjectPattern("a.>.b"));
+    assertThrows(IllegalArgumentException.class, () -> new SubjectPattern("a..b"));
+    assertThrows(IllegalArgumentException.class, () -> new SubjectPattern("a.b*"));
   }
 }

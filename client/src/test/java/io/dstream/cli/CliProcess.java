@@ -39,8 +39,9 @@ final class CliProcess {
     command.add(Dstream.class.getName());
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command);
-    builder.environment().remove("DSTREAM_URL");
-    builder.environment().remove("DSTREAM_API_KEY");
+    builder.environment().keySet().removeIf(name -> name.startsWith("DSTREAM_"));
+    // Never the user's own contexts: an empty config dir unless the test gives one.
+    builder.environment().put("DSTREAM_CONFIG_DIR", Files.createTempDirectory("dstream-config").toString());
     builder.environment().putAll(env);
     Path out = Files.createTempFile("dstream-out", ".txt");
     Path err = Files.createTempFile("dstream-err", ".txt");

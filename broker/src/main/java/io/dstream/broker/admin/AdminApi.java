@@ -1,36 +1,35 @@
 package io.dstream.broker.admin;
 
-import io.dstream.broker.http.HttpErrors;
 import io.dstream.broker.store.MessageStore;
 import io.dstream.broker.store.SubjectRecord;
-import io.dstream.broker.stream.Published;
-import io.dstream.broker.stream.StreamActor;
+import io.dstream.broker.stream.ConsumerView;
 import io.dstream.broker.stream.StreamRegistry;
-import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
-import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import java.util.zip.CRC32;
 
 /**
- * Read-only admin routes over the store, for exports and operators (docs/cli.md, "Admin API"):
- * {@code GET /admin/subjects} pages through every subject with its sequence bounds,
- * {@code GET /admin/subjects/{subject}} adds the state object, and
- * {@code GET /admin/subjects/{subject}/messages} pages through stored messages with their timestamps.
+ * The admin routes (docs/admin.md), for exports, operators and the web console:
+ * {@code GET /admin/overview} (the broker's meters, {@link Overview}),
+ * {@code GET /admin/subjects} pages through subjects in name order, optionally under a prefix,
+ * {@code GET /admin/subjects/{subject}} adds the state object and the consumers, and the message
+ * routes of {@link SubjectMessages} page, delete and replace state.
  *
  * <p>Listings come from committed store data, so they show exactly what was acknowledged; store
- * reads run on the readers' worker pool, never on the event loop. Message pages are read through
- * the subject's actor (durable messages only), which also reaches messages the archive moved to the
- * bucket. Authentication is the router's, before these handlers.
+ * reads run on the readers' worker pool, never on the event loop. A page costs one B-tree descent
+ * per subject it returns (plus one to find where a prefix starts), so it answers as fast with a
+ * million subjects as with ten. Subscriber counts and consumers come from the actors in memory,
+ * asked through a read-only call that never wakes a hibernated subject (which has none).
+ * Authentication and the admin permission are the router's, before these handlers.
  */
 public final class AdminApi {
 
@@ -42,151 +41,121 @@ public final class AdminApi {
   private final MessageStore store;
   private final WorkerExecutor readers;
   private final StreamRegistry registry;
+  private final AdminRequests requests;
+  private final SubjectMessages messages;
+  private final Overview overview;
 
-  public AdminApi(MessageStore store, WorkerExecutor readers, StreamRegistry registry) {
+  /** {@code maxStateBytes} bounds a state object replaced through {@code PUT .../state}. */
+  public AdminApi(MessageStore store, WorkerExecutor readers, StreamRegistry registry, Overview overview,
+                  int maxStateBytes) {
     this.store = store;
     this.readers = readers;
     this.registry = registry;
+    this.requests = new AdminRequests(store, readers, registry);
+    this.messages = new SubjectMessages(requests, maxStateBytes);
+    this.overview = overview;
   }
 
   /** Adds the admin routes to {@code router}. */
   public void mount(Router router) {
+    router.get("/admin/overview").handler(overview::handle);
     router.get("/admin/subjects").handler(this::handleList);
     router.get("/admin/subjects/:subject").handler(this::handleSubject);
-    router.get("/admin/subjects/:subject/messages").handler(this::handleMessages);
+    messages.mount(router);
   }
 
   private void handleList(RoutingContext ctx) {
-    Integer limit = limit(ctx);
+    Integer limit = AdminRequests.limit(ctx, DEFAULT_LIMIT, MAX_LIMIT);
     if (limit == null) {
       return;
     }
-    String cursor = ctx.request().getParam("cursor");
-    String after = cursor == null || cursor.isEmpty() ? null : cursor;
-    blocking(ctx, () -> {
-      List<Map.Entry<String, SubjectRecord>> page = store.subjects(after, limit + 1);
-      boolean truncated = page.size() > limit;
-      JsonArray subjects = new JsonArray();
-      for (Map.Entry<String, SubjectRecord> entry : page.subList(0, Math.min(limit, page.size()))) {
-        subjects.add(summary(entry.getKey(), entry.getValue()));
+    String prefix = ctx.request().getParam("prefix", "");
+    String cursor = ctx.request().getParam("cursor", "");
+    readers.executeBlocking(() -> page(prefix, cursor, limit + 1), false)
+        .compose(page -> registry.consumers(names(page), Vertx.currentContext()).map(consumers -> {
+          boolean truncated = page.size() > limit;
+          JsonArray subjects = new JsonArray();
+          for (Map.Entry<String, SubjectRecord> entry : page.subList(0, Math.min(limit, page.size()))) {
+            subjects.add(summary(entry.getKey(), entry.getValue(), consumers.getOrDefault(entry.getKey(), List.of())));
+          }
+          String next = truncated ? subjects.getJsonObject(subjects.size() - 1).getString("subject") : null;
+          return new JsonObject().put("subjects", subjects).put("truncated", truncated).put("cursor", next).encode();
+        }))
+        .onSuccess(body -> AdminRequests.json(ctx, body))
+        .onFailure(failure -> AdminRequests.fail(ctx, failure));
+  }
+
+  /**
+   * Up to {@code count} subjects under {@code prefix} after {@code cursor}. Names with the prefix
+   * sort together, right after the prefix itself, so the page is a walk from there that stops at the
+   * first name without it.
+   */
+  private List<Map.Entry<String, SubjectRecord>> page(String prefix, String cursor, int count) {
+    List<Map.Entry<String, SubjectRecord>> page = new ArrayList<>();
+    String after = cursor;
+    if (cursor.isEmpty() && !prefix.isEmpty()) {
+      SubjectRecord exact = store.find(prefix);
+      if (exact != null) {
+        page.add(Map.entry(prefix, exact));
       }
-      String next = truncated ? subjects.getJsonObject(subjects.size() - 1).getString("subject") : null;
-      return new JsonObject().put("subjects", subjects).put("truncated", truncated).put("cursor", next).encode();
-    });
+      after = prefix;
+    }
+    for (Map.Entry<String, SubjectRecord> entry : store.subjects(after.isEmpty() ? null : after, count - page.size())) {
+      if (!entry.getKey().startsWith(prefix)) {
+        break;
+      }
+      page.add(entry);
+    }
+    return page;
+  }
+
+  private static List<String> names(List<Map.Entry<String, SubjectRecord>> page) {
+    List<String> names = new ArrayList<>(page.size());
+    for (Map.Entry<String, SubjectRecord> entry : page) {
+      names.add(entry.getKey());
+    }
+    return names;
   }
 
   private void handleSubject(RoutingContext ctx) {
     String subject = ctx.pathParam("subject");
-    blocking(ctx, () -> {
-      SubjectRecord record = store.find(subject);
-      if (record == null) {
-        return null;
-      }
-      // The state is spliced in as stored: decoding it would change numbers and escapes (1e400, "\ud800").
-      String summary = summary(subject, record).encode();
-      return summary.substring(0, summary.length() - 1) + ",\"state\":"
-          + new String(record.state(), StandardCharsets.UTF_8) + "}";
-    });
-  }
-
-  private void handleMessages(RoutingContext ctx) {
-    String subject = ctx.pathParam("subject");
-    Integer limit = limit(ctx);
-    Long from = number(ctx, "from", 1);
-    if (limit == null || from == null) {
-      return;
-    }
-    // Existence is checked in the store, so asking for an unknown subject never creates it.
     readers.executeBlocking(() -> store.find(subject), false).onComplete(found -> {
       if (found.failed()) {
-        ctx.fail(found.cause());
+        AdminRequests.fail(ctx, found.cause());
       } else if (found.result() == null) {
-        HttpErrors.send(ctx.response(), 404, "not_found", "no subject '" + subject + "'");
+        AdminRequests.notFound(ctx);
       } else {
-        readThroughActor(ctx, subject, Math.max(from, found.result().firstSequence()), limit);
+        SubjectRecord record = found.result();
+        registry.consumers(List.of(subject), Vertx.currentContext()).onComplete(asked -> {
+          if (asked.failed()) {
+            AdminRequests.fail(ctx, asked.cause());
+            return;
+          }
+          List<ConsumerView> consumers = asked.result().getOrDefault(subject, List.of());
+          JsonArray views = new JsonArray();
+          consumers.forEach(view -> views.add(consumer(view)));
+          // The state is spliced in as stored: decoding it would change numbers and escapes (1e400, "\ud800").
+          String answer = summary(subject, record, consumers).put("producerVersion", record.producerVersion())
+              .put("consumers", views).encode();
+          AdminRequests.json(ctx, answer.substring(0, answer.length() - 1) + ",\"state\":"
+              + new String(record.state(), StandardCharsets.UTF_8) + "}");
+        });
       }
     });
   }
 
-  /** The actor's read reaches messages the archive moved out of the local store, too. */
-  private void readThroughActor(RoutingContext ctx, String subject, long from, int limit) {
-    Context caller = Vertx.currentContext();
-    registry.attach(subject, caller).onComplete(attached -> {
-      if (attached.failed()) {
-        ctx.fail(attached.cause());
-        return;
-      }
-      StreamActor actor = attached.result();
-      actor.info((info, infoFailure) -> actor.read(from, limit, 0, (page, failure) -> caller.runOnContext(v -> {
-        actor.detach();
-        if (infoFailure != null || failure != null) {
-          ctx.fail(infoFailure != null ? infoFailure : failure);
-          return;
-        }
-        ctx.response().putHeader("Content-Type", "application/json").end(messagesPage(subject, info.lastSequence(), from, page));
-      })));
-    });
+  private static JsonObject consumer(ConsumerView view) {
+    return new JsonObject().put("subscriber", view.subscriber()).put("nextSequence", view.nextSequence())
+        .put("pending", view.pending()).put("window", view.window()).put("lag", view.lag())
+        .put("queued", view.queued()).put("redelivered", view.redelivered());
   }
 
-  private static String messagesPage(String subject, long lastSequence, long from, List<Published> page) {
-    StringBuilder json = new StringBuilder("{\"subject\":").append(Json.encode(subject))
-        .append(",\"lastSequence\":").append(lastSequence).append(",\"messages\":[");
-    long next = from;
-    String separator = "";
-    for (Published message : page) {
-      // The stored object is already JSON text: embedded as is, never re-encoded.
-      json.append(separator).append("{\"sequence\":").append(message.sequence()).append(",\"ts\":")
-          .append(message.timestampMs()).append(",\"message\":").append(message.json()).append('}');
-      separator = ",";
-      next = message.sequence() + 1;
-    }
-    return json.append("],\"next\":").append(next).append('}').toString();
-  }
-
-  private static JsonObject summary(String subject, SubjectRecord record) {
+  private static JsonObject summary(String subject, SubjectRecord record, List<ConsumerView> consumers) {
     CRC32 stateCrc = new CRC32();
     stateCrc.update(record.state());
     return new JsonObject().put("subject", subject).put("firstSequence", record.firstSequence())
         .put("lastSequence", record.lastSequence()).put("messages", record.messages()).put("bytes", record.bytes())
-        .put("stateCrc32", stateCrc.getValue());
-  }
-
-  /** Runs a store read on the worker pool; a null result is a 404 for the subject in the path. */
-  private void blocking(RoutingContext ctx, Callable<String> read) {
-    readers.executeBlocking(read, false).onComplete(ar -> {
-      if (ar.failed()) {
-        ctx.fail(ar.cause());
-      } else if (ar.result() == null) {
-        HttpErrors.send(ctx.response(), 404, "not_found", "no subject '" + ctx.pathParam("subject") + "'");
-      } else {
-        ctx.response().putHeader("Content-Type", "application/json").end(ar.result());
-      }
-    });
-  }
-
-  private static Integer limit(RoutingContext ctx) {
-    Long limit = number(ctx, "limit", DEFAULT_LIMIT);
-    if (limit == null) {
-      return null;
-    }
-    if (limit < 1 || limit > MAX_LIMIT) {
-      HttpErrors.send(ctx.response(), 400, "invalid_argument", "limit must be 1.." + MAX_LIMIT + ", got " + limit);
-      return null;
-    }
-    return limit.intValue();
-  }
-
-  /** @return the query parameter as a number, its default if absent, or null after answering 400 */
-  private static Long number(RoutingContext ctx, String name, long defaultValue) {
-    String raw = ctx.request().getParam(name);
-    if (raw == null || raw.isEmpty()) {
-      return defaultValue;
-    }
-    try {
-      return Long.parseLong(raw);
-    } catch (NumberFormatException e) {
-      HttpErrors.send(ctx.response(), 400, "invalid_argument", name + " must be an integer, got '" + raw + "'");
-      return null;
-    }
+        .put("stateCrc32", stateCrc.getValue()).put("lastPublishMs", record.lastTimestampMs())
+        .put("subscribers", consumers.size());
   }
 }

@@ -41,6 +41,8 @@ public final class Archive {
   private final int maxCheckpointsRunning;
   /** Subjects with committed changes no checkpoint covers: wall-clock ms since when. */
   private final Map<String, Long> uncoveredSince = new ConcurrentHashMap<>();
+  /** The latest checkpoint outcome broker-wide, for the readiness answer; see {@link #checkpointHealth()}. */
+  private volatile CheckpointOutcome latestOutcome = new CheckpointOutcome(0, null);
   /** Completed once the bucket was asked whether it held any checkpoints when this broker started. */
   private Future<Boolean> heldCheckpointsAtStart;
 
@@ -74,6 +76,37 @@ public final class Archive {
   /** Everything the subject committed is checkpointed (or is never to be: checkpoints off, destroyed). */
   void covered(String subject) {
     uncoveredSince.remove(subject);
+  }
+
+  /** A checkpoint of some subject was written at {@code nowMs}. */
+  void checkpointSucceeded(long nowMs) {
+    latestOutcome = new CheckpointOutcome(nowMs, null);
+  }
+
+  /** A checkpoint attempt failed at {@code nowMs}; it is retried with backoff. */
+  void checkpointFailed(long nowMs, Throwable cause) {
+    checkpointFailures.increment();
+    latestOutcome = new CheckpointOutcome(nowMs, cause.getMessage() == null ? cause.toString() : cause.getMessage());
+  }
+
+  /**
+   * How checkpoints are doing, broker-wide.
+   *
+   * @param subjectsBehind subjects with committed changes no checkpoint covers yet
+   * @param lagSeconds age of the oldest such change, 0 if none
+   * @param latestAtMs when the latest checkpoint attempt ended (epoch ms), 0 if none did yet
+   * @param latestFailure why that attempt failed, or null if it succeeded
+   */
+  public record CheckpointHealth(int subjectsBehind, double lagSeconds, long latestAtMs, String latestFailure) {
+  }
+
+  private record CheckpointOutcome(long atMs, String failure) {
+  }
+
+  /** @return the checkpoint figures the readiness answer reports */
+  public CheckpointHealth checkpointHealth() {
+    CheckpointOutcome outcome = latestOutcome;
+    return new CheckpointHealth(uncoveredSince.size(), checkpointLagSeconds(), outcome.atMs(), outcome.failure());
   }
 
   /** Seconds since the oldest uncovered change of any subject; 0 if there is none. */

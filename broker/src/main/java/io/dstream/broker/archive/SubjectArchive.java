@@ -405,6 +405,7 @@ public final class SubjectArchive {
       manifest = ar.result();
       failures = 0;
       lastCheckpointMs = nowMs;
+      archive.checkpointSucceeded(nowMs);
       behind = manifest.lastSequence() < snapshot.lastSequence();
       evictionDue = true;
       if (!changed(host.snapshot())) {
@@ -445,7 +446,7 @@ public final class SubjectArchive {
   }
 
   private void failed(long nowMs, Throwable cause) {
-    archive.checkpointFailures.increment();
+    archive.checkpointFailed(nowMs, cause);
     long delay = archive.policy().retryDelayMs(failures);
     if (failures == 0) {
       LOG.warn("subject '{}': the bucket failed ({}); checkpoints retry with backoff up to {} ms", subject, cause.toString(),

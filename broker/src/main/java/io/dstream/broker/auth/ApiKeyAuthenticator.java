@@ -5,14 +5,10 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
-import java.util.Base64;
 
 /**
  * Checks the broker's API key. Keys are compared as SHA-256 digests with {@link MessageDigest#isEqual}, so the
@@ -39,20 +35,7 @@ public final class ApiKeyAuthenticator {
       return new ApiKeyAuthenticator(configuredKey);
     }
     Path file = dataDir.resolve(KEY_FILE);
-    String key;
-    if (Files.exists(file)) {
-      key = Files.readString(file, StandardCharsets.UTF_8).trim();
-    } else {
-      byte[] random = new byte[32];
-      new SecureRandom().nextBytes(random);
-      key = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
-      try {
-        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(file, key, StandardCharsets.UTF_8);
-      } catch (FileAlreadyExistsException raced) {
-        key = Files.readString(file, StandardCharsets.UTF_8).trim();
-      }
-    }
+    String key = SecretFile.readOrCreate(file);
     LOG.info("API key (from {}): {}", file, key);
     return new ApiKeyAuthenticator(key);
   }

@@ -49,6 +49,7 @@ public final class BrokerConfig {
   private final int maxRecordsPerRead;
   private final Duration longPollTimeout;
   private final int maxLongPollWaiters;
+  private final Duration maxFileShare;
   private final long memoryBudgetBytes;
   private final long connectionBudgetBytes;
   private final FileUploadLimits uploadLimits;
@@ -56,7 +57,10 @@ public final class BrokerConfig {
   private BrokerConfig(Builder b) {
     this.host = b.host;
     this.port = b.port;
-    this.dataDir = Objects.requireNonNull(b.dataDir, "dataDir");
+    // Absolute and without "." or ".." steps: the embedded S3 server refuses every request under a
+    // base directory whose path holds them ("./data" became "..././data/s3" and was taken for a
+    // path traversal), and logs and error messages should name the real place.
+    this.dataDir = Objects.requireNonNull(b.dataDir, "dataDir").toAbsolutePath().normalize();
     this.apiKey = b.apiKey;
     this.syncMode = Objects.requireNonNull(b.syncMode, "syncMode");
     this.osSyncInterval = positive(b.osSyncInterval, "osSyncInterval");
@@ -88,6 +92,7 @@ public final class BrokerConfig {
     this.maxRecordsPerRead = positive(b.maxRecordsPerRead, "maxRecordsPerRead");
     this.longPollTimeout = positive(b.longPollTimeout, "longPollTimeout");
     this.maxLongPollWaiters = positive(b.maxLongPollWaiters, "maxLongPollWaiters");
+    this.maxFileShare = positive(b.maxFileShare, "maxFileShare");
     if (b.memoryBudgetBytes < 0 || b.connectionBudgetBytes <= 0) {
       throw new IllegalArgumentException("memory budgets must be > 0 (the broker-wide one 0 = a quarter of the heap)");
     }
@@ -129,7 +134,7 @@ public final class BrokerConfig {
         .dedupWindow(dedupWindow).dedupMaxEntries(dedupMaxEntries)
         .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes)
         .maxRecordsPerRead(maxRecordsPerRead).longPollTimeout(longPollTimeout).maxLongPollWaiters(maxLongPollWaiters)
-        .anonymousAccess(anonymousAccess).maxAppendBytes(maxAppendBytes)
+        .maxFileShare(maxFileShare).anonymousAccess(anonymousAccess).maxAppendBytes(maxAppendBytes)
         .memoryBudgetBytes(memoryBudgetBytes).connectionBudgetBytes(connectionBudgetBytes).uploadLimits(uploadLimits);
   }
 
@@ -236,6 +241,8 @@ public final class BrokerConfig {
   /** Long-polls waiting at once across the broker; more are refused with 503. */
   public int maxLongPollWaiters() { return maxLongPollWaiters; }
 
+  /** The longest lifetime of a file share link ({@code GET /r2/{key}?share=SECONDS}). */
+  public Duration maxFileShare() { return maxFileShare; }
   /**
    * Bytes all clients together may make the broker hold (outbound replies and pushes not yet taken,
    * request bodies not yet answered, upload buffers); new work beyond it is refused with
@@ -285,6 +292,7 @@ public final class BrokerConfig {
     private int maxRecordsPerRead = 1000;
     private Duration longPollTimeout = Duration.ofSeconds(30);
     private int maxLongPollWaiters = 10_000;
+    private Duration maxFileShare = Duration.ofDays(7);
     private long memoryBudgetBytes;
     private long connectionBudgetBytes = 256 * 1024;
     private FileUploadLimits uploadLimits = FileUploadLimits.DEFAULT;
@@ -326,6 +334,7 @@ public final class BrokerConfig {
     public Builder maxRecordsPerRead(int maxRecordsPerRead) { this.maxRecordsPerRead = maxRecordsPerRead; return this; }
     public Builder longPollTimeout(Duration longPollTimeout) { this.longPollTimeout = longPollTimeout; return this; }
     public Builder maxLongPollWaiters(int maxLongPollWaiters) { this.maxLongPollWaiters = maxLongPollWaiters; return this; }
+    public Builder maxFileShare(Duration maxFileShare) { this.maxFileShare = maxFileShare; return this; }
     /** 0 = a quarter of the JVM's maximum heap. */
     public Builder memoryBudgetBytes(long bytes) { this.memoryBudgetBytes = bytes; return this; }
     public Builder connectionBudgetBytes(long bytes) { this.connectionBudgetBytes = bytes; return this; }

@@ -20,11 +20,13 @@ import io.vertx.core.Future;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -61,9 +63,10 @@ public final class FilesApi {
   private final UploadSlots uploads;
   private final MemoryBudget memoryBudget;
   private final BrokerMetrics metrics;
+  private final FileShares shares;
 
   public FilesApi(S3Connection s3, long partSizeBytes, int maxListLimit, FileUploadLimits uploadLimits,
-                  MemoryBudget memoryBudget, BrokerMetrics metrics) {
+                  MemoryBudget memoryBudget, BrokerMetrics metrics, FileShares shares) {
     this.s3 = s3;
     this.partSizeBytes = partSizeBytes;
     this.listing = new FileListing(s3, maxListLimit);
@@ -71,6 +74,34 @@ public final class FilesApi {
     this.uploads = new UploadSlots(uploadLimits.maxUploads(), uploadLimits.maxUploadsPerClient());
     this.memoryBudget = memoryBudget;
     this.metrics = metrics;
+    this.shares = shares;
+  }
+
+  /**
+   * Router step before authentication: a GET or HEAD carrying a share link's {@code signature} is
+   * answered here with read permission on that key alone (403 if the link is broken or expired);
+   * every other request goes on to authentication.
+   */
+  public void handleShared(RoutingContext ctx, String client) {
+    String signature = ctx.request().getParam("signature");
+    if (signature == null) {
+      ctx.next();
+      return;
+    }
+    String raw = ctx.request().path().substring(PREFIX.length());
+    Permissions granted;
+    try {
+      granted = shares.verify(PathSegments.decode(raw), ctx.request().getParam("expires", ""), signature);
+    } catch (IllegalArgumentException e) {
+      granted = null;
+    }
+    if (granted == null) {
+      HttpErrors.send(ctx.response(), 403, "forbidden", "this share link is not valid or has expired; ask for a new one");
+      ctx.request().resume();
+      return;
+    }
+    AuthenticationHandler.grant(ctx, granted);
+    handle(ctx, client);
   }
 
   /** Handles every request under {@code /r2}; {@code client} is the client's address (upload slots are per client). */
@@ -115,7 +146,10 @@ public final class FilesApi {
         || !write && !AuthenticationHandler.require(ctx, permissions.mayReadFile(key), "read file '" + key + "'")) {
       return false;
     }
-    if (method == HttpMethod.PUT || method == HttpMethod.POST) {
+    String share = request.getParam("share");
+    if (share != null && method == HttpMethod.GET) {
+      handleShare(ctx, key, share);
+    } else if (method == HttpMethod.PUT || method == HttpMethod.POST) {
       return startUpload(ctx, key, client);
     } else if (method == HttpMethod.GET || method == HttpMethod.HEAD) {
       handleGet(ctx, key, method == HttpMethod.HEAD);
@@ -126,6 +160,23 @@ public final class FilesApi {
       HttpErrors.send(ctx.response(), 405, "method_not_allowed", method + " is not supported on /r2/{key}");
     }
     return false;
+  }
+
+  /** {@code GET /r2/{key}?share=SECONDS}: a signed link to the key (the key need not exist yet). */
+  private void handleShare(RoutingContext ctx, String key, String seconds) {
+    FileShares.Link link;
+    try {
+      link = shares.sign(key, Long.parseLong(seconds));
+    } catch (NumberFormatException e) {
+      HttpErrors.send(ctx.response(), 400, "invalid_argument", "share must be a number of seconds, got '" + seconds + "'");
+      return;
+    } catch (IllegalArgumentException e) {
+      HttpErrors.send(ctx.response(), 400, "invalid_argument", e.getMessage());
+      return;
+    }
+    ctx.response().putHeader("Content-Type", "application/json").putHeader("Cache-Control", "no-store")
+        .end(new JsonObject().put("key", key).put("path", link.pathAndQuery())
+            .put("expires", Instant.ofEpochSecond(link.expiresEpochSeconds()).toString()).encode());
   }
 
   static String keyViolation(String key) {

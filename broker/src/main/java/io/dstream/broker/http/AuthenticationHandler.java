@@ -31,6 +31,11 @@ public final class AuthenticationHandler implements Handler<RoutingContext> {
     return ctx.get(PERMISSIONS);
   }
 
+  /** Grants {@code permissions} to a request that proved them otherwise than by a credential (a share link). */
+  public static void grant(RoutingContext ctx, Permissions permissions) {
+    ctx.put(PERMISSIONS, permissions);
+  }
+
   @Override
   public void handle(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();

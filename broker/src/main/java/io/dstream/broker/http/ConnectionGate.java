@@ -2,6 +2,7 @@ package io.dstream.broker.http;
 
 import io.dstream.broker.config.ConnectionLimits;
 import io.dstream.broker.metrics.BrokerMetrics;
+import io.micrometer.core.instrument.Gauge;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerRequest;
@@ -32,6 +33,8 @@ public final class ConnectionGate {
     this.maxConnections = limits.maxConnections();
     this.requestHeaderTimeoutMs = limits.requestHeaderTimeout().toMillis();
     this.metrics = metrics;
+    Gauge.builder("dstream_connections", open, AtomicInteger::get)
+        .description("Open HTTP and WebSocket connections").register(metrics.registry());
   }
 
   /** Counts a new connection; one beyond the limit is marked to be refused. */

@@ -4,8 +4,10 @@ import io.dstream.broker.admin.AdminApi;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.config.BrokerConfig;
+import io.dstream.broker.console.Console;
 import io.dstream.broker.durable.DurableStreamsApi;
 import io.dstream.broker.files.FilesApi;
+import io.dstream.broker.health.Readiness;
 import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.records.RecordsHandler;
@@ -13,6 +15,7 @@ import io.dstream.broker.stream.OverloadedException;
 import io.dstream.broker.stream.Subjects;
 import io.dstream.broker.ws.V1Endpoint;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
@@ -33,6 +36,7 @@ public final class HttpApi {
   private static final Logger LOG = LoggerFactory.getLogger(HttpApi.class);
   private static final String STREAM_PREFIX = "/stream/";
   private static final String DURABLE_NAMESPACE = "ds.";
+  private static final String FORM = "application/x-www-form-urlencoded";
   /** Subscription routes that their own wake token authenticates (the consumer need not hold a broker credential). */
   private static final String WAKE_TOKEN_ROUTES = "/v1/stream/__ds/subscriptions/[^/]+/(callback|ack|release)";
 
@@ -47,10 +51,11 @@ public final class HttpApi {
   private final AdminApi admin;
   private final MemoryBudget memoryBudget;
   private final int maxRecordsBodyBytes;
+  private final Readiness readiness;
 
   public HttpApi(Authenticator authenticator, ClientAddresses clientAddresses, V1Endpoint v1,
                  RecordsHandler records, BrokerMetrics metrics, DurableStreamsApi durableStreams, BrokerConfig config,
-                 FilesApi files, AdminApi admin, MemoryBudget memoryBudget) {
+                 FilesApi files, AdminApi admin, MemoryBudget memoryBudget, Readiness readiness) {
     this.authentication = new AuthenticationHandler(authenticator);
     this.clientAddresses = clientAddresses;
     this.v1 = v1;
@@ -61,6 +66,7 @@ public final class HttpApi {
     this.maxRecordsBodyBytes = config.maxRecordsBodyBytes();
     this.files = files;
     this.admin = admin;
+    this.readiness = readiness;
     this.memoryBudget = memoryBudget;
   }
 
@@ -68,6 +74,11 @@ public final class HttpApi {
     Router router = Router.router(vertx);
     router.route().handler(this::handleMalformed);
     router.get("/health").handler(this::handleHealth);
+    router.get("/health/ready").handler(readiness::handle);
+    // A share link is its own credential for the one file it names.
+    router.getWithRegex("/r2/.+").handler(ctx -> files.handleShared(ctx, clientAddresses.resolve(ctx.request())));
+    router.headWithRegex("/r2/.+").handler(ctx -> files.handleShared(ctx, clientAddresses.resolve(ctx.request())));
+    new Console().mount(router);
     // CORS preflights never carry credentials; they reveal nothing and change nothing.
     router.options("/v1/stream/*").handler(durableStreams::handle);
     // The budget is taken on routes of its own: Vert.x allows no handler before a body handler on one route.
@@ -77,6 +88,7 @@ public final class HttpApi {
         .handler(durableStreams::handle);
     router.route().handler(authentication);
     router.get("/metrics").handler(this::handleMetrics);
+    router.post("/stream/*").handler(HttpApi::jsonUnlessDeclared);
     router.post("/stream/*").handler(new BodyBudget(memoryBudget, maxRecordsBodyBytes, metrics));
     router.post("/stream/*").handler(records.bodyHandler());
     router.route("/stream/*").handler(this::handleStream);
@@ -117,6 +129,19 @@ public final class HttpApi {
 
   private void handleHealth(RoutingContext ctx) {
     ctx.response().putHeader("Content-Type", "application/json").end("{\"status\":\"ok\"}");
+  }
+
+  /**
+   * Records API bodies are JSON whatever their declared type: {@code curl -d} declares a form
+   * ({@code application/x-www-form-urlencoded}), which the body handler would otherwise parse as
+   * form fields, refusing bodies over its form limits and losing the JSON.
+   */
+  private static void jsonUnlessDeclared(RoutingContext ctx) {
+    String type = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
+    if (type != null && type.regionMatches(true, 0, FORM, 0, FORM.length())) {
+      ctx.request().headers().set(HttpHeaders.CONTENT_TYPE, "application/json");
+    }
+    ctx.next();
   }
 
   private void handleMetrics(RoutingContext ctx) {

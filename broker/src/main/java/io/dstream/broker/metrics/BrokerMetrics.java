@@ -1,6 +1,7 @@
 package io.dstream.broker.metrics;
 
 import io.dstream.broker.limits.MemoryBudget;
+import io.dstream.broker.store.StoreSize;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -13,6 +14,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * The broker's meters, registered once in a Prometheus registry and scraped by {@code GET /metrics}.
@@ -26,6 +28,7 @@ public final class BrokerMetrics {
   private final AtomicLong longPollWaiters = new AtomicLong();
   private final AtomicLong inFlight = new AtomicLong();
   private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
+  private volatile Supplier<StoreSize> storeSize;
   public final Counter actorsCreated = counter("dstream_actors_created", "Stream actors created or rehydrated");
   public final Counter actorsHibernated = counter("dstream_actors_hibernated", "Stream actors released from memory after idling");
   public final Counter published = counter("dstream_messages_published", "Messages acknowledged to publishers");
@@ -80,6 +83,21 @@ public final class BrokerMetrics {
         .register(registry);
     Gauge.builder("dstream_memory_budget_limit_bytes", budget, MemoryBudget::limitBytes)
         .description("The broker-wide memory budget (DSTREAM_MEMORY_BUDGET_BYTES)").register(registry);
+  }
+
+  /**
+   * Exports the store's size as gauges, read at each scrape (cheap: no scan, see
+   * {@link io.dstream.broker.store.MessageStore#size()}). The supplier is kept here because a gauge
+   * holds its source only weakly.
+   */
+  public void measureStore(Supplier<StoreSize> size) {
+    storeSize = size;
+    Gauge.builder("dstream_store_subjects", this, m -> m.storeSize.get().subjects())
+        .description("Subjects with a record in the local store").register(registry);
+    Gauge.builder("dstream_store_messages", this, m -> m.storeSize.get().messages())
+        .description("Messages held in the local store (not those only in the bucket)").register(registry);
+    Gauge.builder("dstream_store_file_bytes", this, m -> m.storeSize.get().fileBytes())
+        .description("Size of the local store file").baseUnit("bytes").register(registry);
   }
 
   private Counter counter(String name, String description) {

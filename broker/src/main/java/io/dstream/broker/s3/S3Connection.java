@@ -60,6 +60,9 @@ public final class S3Connection {
   private final MeterRegistry registry;
   private final Map<String, Counter> errors = new ConcurrentHashMap<>();
   private volatile boolean bucketReady;
+  /** The latest reachability probe and when it started; guarded by {@code this}. */
+  private Future<Void> probe;
+  private long probeStartedNanos;
 
   private S3Connection(Vertx vertx, MinioClient client, String bucket, EmbeddedS3 embedded, S3Settings settings,
                        MeterRegistry registry) {
@@ -114,6 +117,26 @@ public final class S3Connection {
   /** Size of the archive pool. */
   public int archiveThreads() {
     return archiveThreads;
+  }
+
+  /**
+   * Checks that the endpoint answers and the bucket exists, for the readiness answer. Probes at most
+   * once per {@code maxAgeMs}: callers in between share the latest probe, so a flood of health
+   * checks costs the endpoint one call per period and the archive pool one thread at most.
+   */
+  public synchronized Future<Void> probe(long maxAgeMs) {
+    long now = System.nanoTime();
+    if (probe == null || probe.isComplete() && now - probeStartedNanos > TimeUnit.MILLISECONDS.toNanos(maxAgeMs)) {
+      probeStartedNanos = now;
+      probe = archive("health_probe", () -> {
+        if (!client.bucketExists(BucketExistsArgs.builder().bucket(bucket).build())) {
+          bucketReady = false;
+          throw new IllegalStateException("bucket '" + bucket + "' does not exist");
+        }
+        return null;
+      });
+    }
+    return probe;
   }
 
   /**

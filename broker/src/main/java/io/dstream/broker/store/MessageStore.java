@@ -46,6 +46,9 @@ public interface MessageStore extends AutoCloseable {
    */
   List<Map.Entry<String, SubjectRecord>> subjects(String after, int limit);
 
+  /** How much the store holds; counted by the maps themselves (no scan). May be called from any thread. */
+  StoreSize size();
+
   /**
    * Removes checkpointed messages from the local store as {@link StoreWrite.Evict} describes, at
    * most {@code maxMessages} per call; {@code firstSequence}, {@code lastSequence} and

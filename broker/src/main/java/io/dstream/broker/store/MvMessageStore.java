@@ -177,6 +177,12 @@ public final class MvMessageStore implements MessageStore {
   }
 
   @Override
+  public StoreSize size() {
+    // MVMap keeps each page's total count, so both sizes are read off the root pages.
+    return reading(() -> new StoreSize(subjects.sizeAsLong(), messages.sizeAsLong(), store.getFileStore().size()));
+  }
+
+  @Override
   public SubjectRecord record(String subject) {
     SubjectRecord record = dirty.get(subject);
     if (record != null) {

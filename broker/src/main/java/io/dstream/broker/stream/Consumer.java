@@ -28,6 +28,8 @@ final class Consumer {
   final ArrayDeque<Redelivery> redeliveries = new ArrayDeque<>();
   long nextSequence;
   boolean fetching;
+  /** Deliveries sent again after their ack timeout, for operators ({@link ConsumerView}). */
+  long redelivered;
 
   Consumer(Subscriber subscriber, long nextSequence) {
     this.subscriber = subscriber;

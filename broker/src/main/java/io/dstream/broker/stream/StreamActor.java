@@ -740,6 +740,21 @@ public final class StreamActor {
     return new StreamInfo(firstSequence, lastDurable, messages, bytes, consumers.size());
   }
 
+  /**
+   * Its consumers as operators see them. Called by the shard on this actor's context (the shard's),
+   * so it reads the fields directly and never waits for a load: a loading actor has no consumers yet.
+   */
+  List<ConsumerView> consumerViews() {
+    int window = env.config().maxInFlight();
+    List<ConsumerView> views = new ArrayList<>(consumers.size());
+    for (Consumer consumer : consumers.values()) {
+      views.add(new ConsumerView(consumer.subscriber.description(), consumer.nextSequence, consumer.pending.size(),
+          window, Math.max(0, lastDurable - consumer.nextSequence + 1), consumer.redeliveries.size(),
+          consumer.redelivered));
+    }
+    return views;
+  }
+
   /** The state object (UTF-8 JSON) with the last durable sequence. */
   public void getState(BiConsumer<StateSnapshot, Throwable> onState) {
     run(() -> onState.accept(new StateSnapshot(state, lastDurable), null), failing(onState));
@@ -970,6 +985,7 @@ public final class StreamActor {
     if (redelivery != null && redelivery.sequence() == sequence) {
       consumer.redeliveries.poll();
       deliveries = redelivery.deliveries() + 1;
+      consumer.redelivered++;
       env.metrics().redelivered.increment();
     } else {
       consumer.nextSequence = sequence + 1;

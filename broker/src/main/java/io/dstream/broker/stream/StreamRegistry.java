@@ -5,7 +5,10 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Routes a subject to its shard (by hash) and so to its one actor. Thread-safe: the shard list is
@@ -43,7 +46,31 @@ public final class StreamRegistry {
    * when the socket closes. Completes on {@code caller}.
    */
   public Future<StreamActor> attach(String subject, Context caller) {
-    return shards.get(Math.floorMod(subject.hashCode(), shards.size())).attach(subject, caller);
+    return shardOf(subject).attach(subject, caller);
+  }
+
+  /**
+   * Read-only, for operators: the consumers of each of {@code subjects} whose actor is in memory,
+   * without loading or waking any (a hibernated subject has no consumers). Completes on {@code caller}.
+   */
+  public Future<Map<String, List<ConsumerView>>> consumers(Collection<String> subjects, Context caller) {
+    Map<StreamShard, List<String>> byShard = new HashMap<>();
+    for (String subject : subjects) {
+      byShard.computeIfAbsent(shardOf(subject), shard -> new ArrayList<>()).add(subject);
+    }
+    List<Future<Map<String, List<ConsumerView>>>> asked = new ArrayList<>();
+    byShard.forEach((shard, names) -> asked.add(shard.consumers(names, caller)));
+    return Future.all(asked).map(all -> {
+      Map<String, List<ConsumerView>> merged = new HashMap<>();
+      for (Future<Map<String, List<ConsumerView>>> answer : asked) {
+        merged.putAll(answer.result());
+      }
+      return merged;
+    });
+  }
+
+  private StreamShard shardOf(String subject) {
+    return shards.get(Math.floorMod(subject.hashCode(), shards.size()));
   }
 
   /** Undeploys the shards. */

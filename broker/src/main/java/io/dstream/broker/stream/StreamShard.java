@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -87,6 +88,26 @@ final class StreamShard extends VerticleBase {
       }
       actor.attach();
       caller.runOnContext(w -> promise.complete(actor));
+    });
+    return promise.future();
+  }
+
+  /**
+   * The consumers of those {@code subjects} whose actor is in memory, by subject, read on this
+   * shard's context; a hibernated or unknown subject is left out (it has none), and none is loaded.
+   * The future completes on {@code caller}.
+   */
+  Future<Map<String, List<ConsumerView>>> consumers(List<String> subjects, Context caller) {
+    Promise<Map<String, List<ConsumerView>>> promise = Promise.promise();
+    context.runOnContext(v -> {
+      Map<String, List<ConsumerView>> found = new HashMap<>();
+      for (String subject : subjects) {
+        StreamActor actor = actors.get(subject);
+        if (actor != null) {
+          found.put(subject, actor.consumerViews());
+        }
+      }
+      caller.runOnContext(w -> promise.complete(found));
     });
     return promise.future();
   }

@@ -29,4 +29,9 @@ public interface Subscriber {
    */
   default void subjectDestroyed() {
   }
+
+  /** Who this is, for operators (the admin API's consumer list): a peer address, never a credential. */
+  default String description() {
+    return "subscriber";
+  }
 }

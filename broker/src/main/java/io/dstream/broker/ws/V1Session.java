@@ -121,6 +121,11 @@ final class V1Session implements Subscriber {
     this.budget = budget;
   }
 
+  @Override
+  public String description() {
+    return "websocket " + ip + " (" + permissions.who() + ")";
+  }
+
   /** Starts serving; {@code onClose} runs once when the socket closes. */
   void start(Runnable onClose) {
     metrics.webSockets().incrementAndGet();

@@ -48,6 +48,7 @@ class GroupCommitWriterTest {
     @Override public SubjectRecord record(String subject) { return real.record(subject); }
     @Override public SubjectRecord find(String subject) { return real.find(subject); }
     @Override public List<Map.Entry<String, SubjectRecord>> subjects(String after, int limit) { return real.subjects(after, limit); }
+    @Override public StoreSize size() { return real.size(); }
     @Override public void putState(String subject, byte[] stateJson) { real.putState(subject, stateJson); }
     @Override public void putAttributes(String subject, byte[] attributes) { real.putAttributes(subject, attributes); }
     @Override public SubjectRecord deleteUpTo(String subject, long upTo) { return real.deleteUpTo(subject, upTo); }

@@ -20,7 +20,9 @@ import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.format.DateTimeFormatter;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -81,14 +83,40 @@ public final class FileClientImpl implements FileClient {
 
   @Override
   public Future<FileInfo> get(String key, Path target, ByteRange range, Progress progress) {
+    // Written beside the target and renamed over it once complete: a failed download leaves no
+    // partial or empty file, and an existing target stays as it was.
+    Path absolute = target.toAbsolutePath();
+    Path partial;
     OutputStream out;
     try {
-      out = Files.newOutputStream(target, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-          StandardOpenOption.WRITE);
+      partial = Files.createTempFile(absolute.getParent(), "." + absolute.getFileName(), ".part");
+      out = Files.newOutputStream(partial, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
     } catch (IOException e) {
       return Future.failedFuture(new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e));
     }
-    return get(key, out, range, progress).andThen(done -> closeQuietly(out));
+    return get(key, out, range, progress).transform(done -> {
+      closeQuietly(out);
+      try {
+        if (done.succeeded()) {
+          Files.move(partial, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } else {
+          Files.deleteIfExists(partial);
+        }
+      } catch (IOException e) {
+        return Future.failedFuture(new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e));
+      }
+      return done.succeeded() ? Future.succeededFuture(done.result()) : Future.failedFuture(done.cause());
+    });
+  }
+
+  @Override
+  public Future<ShareLink> share(String key, Duration lifetime) {
+    long seconds = lifetime.toSeconds();
+    if (seconds < 1) {
+      return Future.failedFuture(new IllegalArgumentException("a share link must live at least 1 s"));
+    }
+    return completed(calls.getJson(path(key) + "?share=" + seconds).thenApply(answer ->
+        new ShareLink(calls.base() + answer.getString("path"), answer.getString("expires"))));
   }
 
   @Override

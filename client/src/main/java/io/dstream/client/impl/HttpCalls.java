@@ -6,6 +6,7 @@ import io.dstream.client.StreamException;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -13,11 +14,19 @@ import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * The broker's plain HTTP routes as seen from the client ({@code /r2/} files, {@code /admin/}), over
@@ -39,12 +48,40 @@ public final class HttpCalls implements AutoCloseable {
       thread.setDaemon(true);
       return thread;
     });
-    this.http = HttpClient.newBuilder().connectTimeout(options.connectTimeout()).executor(executor).build();
+    HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(options.connectTimeout()).executor(executor);
+    if (options.trustedCertificates() != null) {
+      builder.sslContext(trusting(options.trustedCertificates()));
+    }
+    this.http = builder.build();
     URI url = options.url();
     String scheme = url.getScheme().toLowerCase(Locale.ROOT);
     String httpScheme = scheme.equals("wss") || scheme.equals("https") ? "https" : "http";
     String prefix = url.getRawPath() == null ? "" : url.getRawPath().replaceAll("/+$", "");
     this.base = httpScheme + "://" + url.getRawAuthority() + prefix;
+  }
+
+  /** @return a TLS context trusting exactly the certificates of a PEM file */
+  private static SSLContext trusting(Path pemFile) {
+    try (InputStream in = Files.newInputStream(pemFile)) {
+      KeyStore trusted = KeyStore.getInstance(KeyStore.getDefaultType());
+      trusted.load(null, null);
+      int n = 0;
+      for (Certificate certificate : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+        trusted.setCertificateEntry("trusted-" + n++, certificate);
+      }
+      TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      trust.init(trusted);
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(null, trust.getTrustManagers(), null);
+      return context;
+    } catch (IOException | GeneralSecurityException e) {
+      throw new IllegalArgumentException("cannot read the trusted certificates " + pemFile + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** @return the broker's base URL, for messages */
+  public String base() {
+    return base;
   }
 
   /** @return a request builder for {@code pathAndQuery} (already percent-encoded), with credentials */
@@ -120,7 +157,9 @@ public final class HttpCalls implements AutoCloseable {
     }
     String where = request.method() + " " + request.uri().getRawPath();
     if (cause instanceof HttpConnectTimeoutException || cause instanceof ConnectException) {
-      return new StreamException(StreamException.CONNECT_FAILED, "cannot connect for " + where + ": " + cause, cause);
+      String reason = cause.getMessage() == null || cause.getMessage().isBlank() ? "connection refused" : cause.getMessage();
+      return new StreamException(StreamException.CONNECT_FAILED, "cannot connect to " + base + " for " + where + " ("
+          + reason + ")", cause);
     }
     if (cause instanceof HttpTimeoutException) {
       return new StreamException(StreamException.REQUEST_TIMEOUT, where + " got no answer in time", cause);

@@ -17,6 +17,7 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import java.lang.System.Logger.Level;
@@ -119,8 +120,11 @@ public final class StreamConnectionImpl implements StreamConnection {
           Future.failedFuture(new IllegalArgumentException("subject must not be empty")));
     }
     Endpoint endpoint = Endpoint.of(options, subject);
-    WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
-        .setMaxMessageSize(options.maxMessageSize()));
+    WebSocketClientOptions clientOptions = new WebSocketClientOptions().setMaxMessageSize(options.maxMessageSize());
+    if (options.trustedCertificates() != null) {
+      clientOptions.setTrustOptions(new PemTrustOptions().addCertPath(options.trustedCertificates().toString()));
+    }
+    WebSocketClient client = vertx.createWebSocketClient(clientOptions);
     Promise<StreamConnection> opened = Promise.promise();
     Context context = vertx.getOrCreateContext();
     context.runOnContext(v -> client.connect(endpoint.connectOptions()).onComplete(result -> {

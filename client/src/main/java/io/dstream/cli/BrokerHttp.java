@@ -1,0 +1,110 @@
+package io.dstream.cli;
+
+import io.dstream.client.ClientOptions;
+import io.dstream.client.impl.HttpCalls;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * The broker's plain HTTP routes the CLI calls besides files, synchronously from its main thread:
+ * the admin routes ({@code GET /admin/subjects...}, docs/cli.md "Admin API"), a subject's destroy
+ * and the readiness answer.
+ */
+final class BrokerHttp implements AutoCloseable {
+
+  /** The broker's largest page. */
+  static final int MAX_PAGE = 1000;
+
+  private final HttpCalls calls;
+
+  BrokerHttp(ClientOptions options) {
+    this.calls = new HttpCalls(options);
+  }
+
+  /** @return {@code {"subjects":[...],"truncated":bool,"cursor":...}} */
+  JsonObject subjects(String cursor, int limit) {
+    return get("/admin/subjects?limit=" + limit + (cursor == null ? "" : "&cursor=" + encode(cursor)));
+  }
+
+  /** @return the subject's sequences and state */
+  JsonObject subject(String subject) {
+    return get("/admin/subjects/" + encode(subject));
+  }
+
+  /** @return {@code {"messages":[{"sequence","ts","message"}],"next":n,"lastSequence":n}} */
+  JsonObject messages(String subject, long from, int limit) {
+    return get("/admin/subjects/" + encode(subject) + "/messages?from=" + from + "&limit=" + limit);
+  }
+
+  /** Destroys the subject ({@code DELETE /stream/{subject}}, the records API's destroy). */
+  void destroy(String subject) {
+    String path = "/stream/" + encode(subject);
+    HttpRequest request = calls.request(path).DELETE().build();
+    await(calls.send(request, HttpResponse.BodyHandlers.ofString()).thenApply(response -> {
+      if (response.statusCode() / 100 != 2) {
+        throw HttpCalls.failure(response.statusCode(), response.body(), "DELETE " + path);
+      }
+      return response.body();
+    }));
+  }
+
+  /** @return the broker's readiness answer ({@code GET /health/ready}), whatever its status code */
+  JsonObject readiness() {
+    HttpRequest request = calls.request("/health/ready").GET().build();
+    return await(calls.send(request, HttpResponse.BodyHandlers.ofString()).thenApply(response -> {
+      try {
+        return new JsonObject(response.body());
+      } catch (DecodeException e) {
+        throw HttpCalls.failure(response.statusCode(), response.body(), "GET /health/ready");
+      }
+    }));
+  }
+
+  /** @return the nanoseconds one {@code GET /health} took, answer included */
+  long ping() {
+    HttpRequest request = calls.request("/health").GET().build();
+    long start = System.nanoTime();
+    await(calls.send(request, HttpResponse.BodyHandlers.discarding()));
+    return System.nanoTime() - start;
+  }
+
+  /** @return the broker's base URL */
+  String base() {
+    return calls.base();
+  }
+
+  private JsonObject get(String pathAndQuery) {
+    return await(calls.getJson(pathAndQuery));
+  }
+
+  private static <T> T await(CompletableFuture<T> call) {
+    try {
+      return call.get();
+    } catch (ExecutionException | CompletionException e) {
+      Throwable cause = HttpCalls.unwrap(e.getCause() == null ? e : e.getCause());
+      if (cause instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      throw new IllegalStateException(cause);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  private static String encode(String value) {
+    return URLEncoder.encode(value, StandardCharsets.UTF_8).replace("+", "%20");
+  }
+
+  @Override
+  public void close() {
+    calls.close();
+  }
+}
