@@ -14,13 +14,15 @@ import java.util.List;
  *
  * <p>Format ({@code manifest.json}, UTF-8 JSON):
  * <pre>
- * {"format":1, "subject":"orders.eu", "firstSequence":1, "lastSequence":42, "state":{...},
+ * {"format":1, "subject":"orders.eu", "firstSequence":1, "lastSequence":42, "state":"{...}",
  *  "producerVersion":0, "lastTimestamp":1763798399950, "attributes":"<base64>", "checkpointedAt":1763798400000,
  *  "segments":[{"key":"_dstream/subjects/orders.eu/segments/...seg.gz", "firstSequence":1, "lastSequence":40,
  *               "firstTimestamp":1763798399000, "lastTimestamp":1763798399950, "messages":40, "bytes":5120}]}
  * </pre>
  * {@code firstSequence..lastSequence} are the retained sequences when the checkpoint was taken
- * ({@code firstSequence > lastSequence}: none retained), {@code state} the state object then,
+ * ({@code firstSequence > lastSequence}: none retained), {@code state} the state object then, its
+ * JSON text as stored, in a JSON string (decoding and encoding it would change numbers such as
+ * {@code 1e400}; manifests written before kept it as an object, which is still read),
  * {@code producerVersion} the records API fencing token then, {@code lastTimestamp} the newest
  * publish time then (publish times stay non-decreasing across a restore), {@code attributes} the
  * protocol views' attributes of the subject then (opaque bytes, base64).
@@ -30,7 +32,7 @@ import java.util.List;
  * @param subject        the subject
  * @param firstSequence  first retained sequence
  * @param lastSequence   last sequence assigned (and checkpointed)
- * @param state          the state object (its compact JSON encoding)
+ * @param state          the state object's JSON text, as stored
  * @param producerVersion the records API producer version (fencing token)
  * @param lastTimestamp  the newest publish time (ms since the epoch)
  * @param attributes     the view attributes (opaque bytes)
@@ -73,7 +75,7 @@ public record Manifest(String subject, long firstSequence, long lastSequence, St
     return lastSequence > 0 || !EMPTY_STATE.equals(state) || producerVersion != 0 || attributes.length > 0;
   }
 
-  /** The compact JSON encoding of a state object, the form {@link #state} holds. */
+  /** The compact JSON encoding of a state object, to tell an empty one however it is written. */
   public static String normalizeState(byte[] stateJson) {
     return new JsonObject(new String(stateJson, StandardCharsets.UTF_8)).encode();
   }
@@ -128,7 +130,7 @@ public record Manifest(String subject, long firstSequence, long lastSequence, St
     JsonArray list = new JsonArray();
     segments.forEach(segment -> list.add(segment.toJson()));
     return new JsonObject().put("format", FORMAT).put("subject", subject).put("firstSequence", firstSequence)
-        .put("lastSequence", lastSequence).put("state", new JsonObject(state)).put("producerVersion", producerVersion)
+        .put("lastSequence", lastSequence).put("state", state).put("producerVersion", producerVersion)
         .put("lastTimestamp", lastTimestamp).put("attributes", Base64.getEncoder().encodeToString(attributes))
         .put("checkpointedAt", checkpointedAt)
         .put("segments", list).encode().getBytes(StandardCharsets.UTF_8);
@@ -144,9 +146,9 @@ public record Manifest(String subject, long firstSequence, long lastSequence, St
     for (Object entry : json.getJsonArray("segments", new JsonArray())) {
       segments.add(SegmentRef.fromJson((JsonObject) entry));
     }
-    JsonObject state = json.getJsonObject("state", new JsonObject());
+    Object state = json.getValue("state", EMPTY_STATE);
     return new Manifest(json.getString("subject"), json.getLong("firstSequence"), json.getLong("lastSequence"),
-        state.encode(), json.getLong("producerVersion", 0L), json.getLong("lastTimestamp", 0L),
+        state instanceof JsonObject object ? object.encode() : (String) state, json.getLong("producerVersion", 0L), json.getLong("lastTimestamp", 0L),
         Base64.getDecoder().decode(json.getString("attributes", "")), json.getLong("checkpointedAt", 0L), segments);
   }
 }

@@ -8,8 +8,8 @@ import java.time.Duration;
  * @param maxConnections       open TCP connections (HTTP and WebSocket); more are answered 503 and closed
  * @param requestsPerSecond    sustained v1 requests (publishes and commands, not acks) per socket
  * @param requestBurst         requests a socket may send at once above the sustained rate
- * @param slowConsumerGrace    how long a socket's outbound queue may stay over its high-water mark
- *                             before the socket is closed as too slow
+ * @param slowConsumerGrace    how long a WebSocket may hold its whole memory budget (unsent replies and
+ *                             pushes, unanswered requests) before it is closed as too slow
  * @param maxActiveSubjects    subjects with an actor in memory at once; a socket or request for one
  *                             more is refused with 503 until idle subjects hibernate
  * @param idleTimeout          a connection with nothing read or written this long is closed

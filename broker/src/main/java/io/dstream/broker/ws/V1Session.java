@@ -51,7 +51,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * stops being read while {@code maxPendingRequests} requests await replies (until half are answered).
  *
  * <p>Closing: a close frame queues behind everything the client has not read yet, so every close
- * the broker decides (slow consumer, expired token, destroyed subject, protocol violation) also
+ * the broker decides (slow consumer, expired token, destroyed subject, oversized message) also
  * closes the TCP connection after {@link #CLOSE_FLUSH_MS} if the close handshake has not finished.
  * A frame that breaks the WebSocket protocol is answered with the close frame of its RFC 6455 code
  * (1002, 1007, 1009) before the connection closes.

@@ -161,6 +161,22 @@ class ArchiveTest {
     }
   }
 
+  @Test
+  void aRestoredStateComesBackByteForByte() throws Exception {
+    String state = "{\"huge\":1e400,\"precise\":0.1000000000000000055511151231257827,\"lone\":\"\\ud800\"}";
+    String putState = "{\"data\":{\"cmd\":\"putState\",\"state\":" + state + "},\"cMsgId\":1,\"clientId\":1}";
+    String getState = "{\"data\":{\"cmd\":\"getState\"},\"cMsgId\":2,\"clientId\":1}";
+    try (TestBroker first = broker(FAST); V1TestClient client = connect(first, "exact.restore")) {
+      client.sendRaw(putState);
+      V1TestClient.take(client.replies, 10);
+      eventually("checkpoint of the state", () -> state.equals(manifest(first, "exact.restore").state()));
+    }
+    try (TestBroker restored = broker(FAST); V1TestClient client = connect(restored, "exact.restore")) {
+      client.sendRaw(getState);
+      assertTrue(V1TestClient.take(client.replies, 10).contains("\"state\":" + state + "}"), "restored as stored");
+    }
+  }
+
   /** The first read after a restart used to fail with 500 while the manifest was still on its way. */
   @Test
   void aReadRightAfterARestartWaitsForTheManifestInsteadOfFailing() throws Exception {

@@ -131,7 +131,7 @@ class ConnectionLimitsTest {
           + "Sec-WebSocket-Version: 13\r\n\r\n").await();
       upgraded.get(10, TimeUnit.SECONDS);
       String subscribe = "{\"data\":{\"cmd\":\"subscribe\",\"startSequence\":1},\"cMsgId\":1,\"clientId\":1}";
-      silent.write(SilentWebSocket.maskedTextFrame(subscribe)).await();
+      silent.write(Buffer.buffer(SilentWebSocket.maskedTextFrame(subscribe))).await();
 
       // A paused socket never reads the server's FIN either, so the broker's metric tells of the close.
       String payload = "x".repeat(60_000);

@@ -40,7 +40,7 @@ class OutOfMemoryExitTest {
       List<SilentWebSocket> attackers = new ArrayList<>();
       Integer status = null;
       for (int round = 0; round < 20 && status == null; round++) {
-        SilentWebSocket silent = SilentWebSocket.connect(vertx, broker.port(), "oom", KEY);
+        SilentWebSocket silent = SilentWebSocket.connect(broker.port(), "oom", KEY);
         attackers.add(silent);
         for (int i = 0; i < 200; i++) {
           silent.request("{\"cmd\":\"getState\"}");
