@@ -23,6 +23,7 @@ import io.dstream.broker.s3.S3Connection;
 import io.dstream.broker.store.GroupCommitWriter;
 import io.dstream.broker.store.MessageStore;
 import io.dstream.broker.store.MvMessageStore;
+import io.dstream.broker.store.SyncPolicy;
 import io.dstream.broker.stream.StreamEnvironment;
 import io.dstream.broker.stream.StreamRegistry;
 import io.dstream.broker.ws.V1Endpoint;
@@ -86,16 +87,21 @@ public final class Broker {
     return broker.startSteps().recover(failure -> broker.stop().transform(ignored -> Future.failedFuture(failure)));
   }
 
+  /** One policy for the writer, which forces by it, and the store, which reuses space by it. */
+  private SyncPolicy syncPolicy() {
+    return new SyncPolicy(config.syncMode(), config.osSyncInterval());
+  }
+
   private Future<Broker> startSteps() {
     return vertx.executeBlocking(() -> {
       Files.createDirectories(config.dataDir());
       ApiKeyAuthenticator authenticator = ApiKeyAuthenticator.load(config.dataDir(), config.apiKey());
-      store = MvMessageStore.open(config.dataDir(), config.storeCacheMb(), config.syncMode(), config.osSyncInterval());
+      store = MvMessageStore.open(config.dataDir(), config.storeCacheMb(), syncPolicy());
       shares = FileShares.load(config.dataDir(), config.maxFileShare(), Clock.systemUTC());
       metrics.measureStore(store::size);
       return authenticator;
     }).compose(authenticator -> {
-      writer = new GroupCommitWriter(store, config.groupCommit(), config.writeQueueBatches(),
+      writer = new GroupCommitWriter(store, config.groupCommit(), syncPolicy(), config.writeQueueBatches(),
           metrics.registry());
       readers = vertx.createSharedWorkerExecutor("dstream-store-readers", STORE_READER_THREADS);
       return S3Connection.start(vertx, config.s3(), config.dataDir(), metrics.registry()).map(connection -> {

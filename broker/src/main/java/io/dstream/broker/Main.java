@@ -5,10 +5,10 @@ import io.dstream.broker.auth.AnonymousAccess;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.ConnectionLimits;
 import io.dstream.broker.config.FileUploadLimits;
-import io.dstream.broker.config.GroupCommitPolicy;
 import io.dstream.broker.config.S3Settings;
 import io.dstream.broker.config.JwtSettings;
 import io.dstream.broker.config.TlsSettings;
+import io.dstream.broker.store.GroupCommitPolicy;
 import io.dstream.broker.store.SyncMode;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -95,7 +95,7 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--commit-max-bytes", defaultValue = "${env:DSTREAM_COMMIT_MAX_BYTES:-8388608}", description = "Group commit: bytes per commit (DSTREAM_COMMIT_MAX_BYTES).")
   int commitMaxBytes;
 
-  @Option(names = "--commit-max-delay-us", defaultValue = "${env:DSTREAM_COMMIT_MAX_DELAY_US:-0}", description = "Group commit: wait this long for more writes when the queue is empty (DSTREAM_COMMIT_MAX_DELAY_US).")
+  @Option(names = "--commit-max-delay-us", defaultValue = "${env:DSTREAM_COMMIT_MAX_DELAY_US:-0}", description = "Group commit: above 0, commit once the first write of a group waited this long (0: once the queue is empty) (DSTREAM_COMMIT_MAX_DELAY_US).")
   long commitMaxDelayMicros;
 
   @Option(names = "--write-queue-batches", defaultValue = "${env:DSTREAM_WRITE_QUEUE_BATCHES:-65536}", description = "Writer queue bound, in per-subject batches (DSTREAM_WRITE_QUEUE_BATCHES).")

@@ -135,7 +135,8 @@ public final class AdminApi {
           JsonArray views = new JsonArray();
           consumers.forEach(view -> views.add(consumer(view)));
           // The state is spliced in as stored: decoding it would change numbers and escapes (1e400, "\ud800").
-          String answer = summary(subject, record, consumers).put("producerVersion", record.producerVersion())
+          String answer = summary(subject, record, consumers)
+              .put("producerVersion", SubjectRecord.longValue(record.view(SubjectRecord.RECORDS_VIEW)))
               .put("consumers", views).encode();
           AdminRequests.json(ctx, answer.substring(0, answer.length() - 1) + ",\"state\":"
               + new String(record.state(), StandardCharsets.UTF_8) + "}");

@@ -1,6 +1,7 @@
 package io.dstream.broker.config;
 
 import io.dstream.broker.auth.AnonymousAccess;
+import io.dstream.broker.store.GroupCommitPolicy;
 import io.dstream.broker.store.SyncMode;
 
 import java.nio.file.Path;

@@ -1,6 +1,5 @@
 package io.dstream.broker.store;
 
-import io.dstream.broker.config.GroupCommitPolicy;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -15,13 +14,20 @@ import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * The single thread that writes to the {@link MessageStore}: it collects the {@link WriteBatch}es of all
- * subjects, applies them, commits once (forcing the file in {@link SyncMode#ALWAYS}), and only then
- * completes every batch of the group. No batch is completed before the commit that holds it returned.
+ * subjects, applies them in one {@link MessageStore#apply}, commits once and, with
+ * {@link SyncMode#ALWAYS}, forces the store ({@link MessageStore#sync}); only then does it complete
+ * every batch of the group. No batch is completed before the commit that holds it returned, nor in
+ * {@code ALWAYS} before the force after it returned ({@code GroupCommitWriterTest} watches the calls).
  *
- * <p>When to commit is the {@link GroupCommitPolicy}; each commit counts its {@link FlushReason}.
+ * <p>When to commit is the {@link GroupCommitPolicy}; each commit counts its {@link FlushReason}
+ * ({@code dstream_commits_total{reason}}). When to force is the {@link SyncPolicy}: in
+ * {@link SyncMode#OS} a commit is acknowledged once written, and the store is forced before the next
+ * commit or, when the writer idles, at its next idle poll once the last force is older than the
+ * interval, so an OS crash loses at most the interval plus one commit (or plus one idle poll).
  * The queue is bounded: {@link #submit} refuses a batch when it is full, so a flood of writers
  * gets errors instead of growing memory.
  *
@@ -31,25 +37,30 @@ public final class GroupCommitWriter implements AutoCloseable {
 
   /** Why a group was committed. */
   public enum FlushReason {
-    /** Nothing else was waiting (after the optional delay). */
+    /** Nothing else was waiting (the policy's delay is 0). */
     QUEUE_EMPTY,
     /** The message threshold was reached. */
     MAX_MESSAGES,
     /** The byte threshold was reached. */
-    MAX_BYTES
+    MAX_BYTES,
+    /** The first batch of the group has waited the policy's delay (a delay above 0). */
+    MAX_DELAY
   }
 
   private static final Logger LOG = LoggerFactory.getLogger(GroupCommitWriter.class);
   /** Compaction runs between groups: after this long when the writer is idle, after twice this under load. */
   private static final long COMPACT_INTERVAL_MS = 30_000;
-  /** Keeps one eviction from holding up a group commit; the rest goes with the next one. */
-  private static final int MAX_EVICTIONS_PER_WRITE = 10_000;
-  /** How long an idle writer waits for work before it looks at compaction and {@link MessageStore#syncIfDue}. */
+  /** How long an idle writer waits for work before it looks at compaction and the {@code os}-mode force. */
   private static final long IDLE_POLL_MS = 50;
   private static final WriteBatch STOP = new WriteBatch("", List.of(), null, null);
 
   private final MessageStore store;
   private final GroupCommitPolicy policy;
+  private final SyncPolicy sync;
+  private final LongSupplier nanoClock;
+  /** Writer thread only: when the store was last forced, and whether commits happened since. */
+  private long lastSyncNanos;
+  private boolean unsynced;
   private final BlockingQueue<WriteBatch> queue;
   private final Thread thread;
   private final Map<FlushReason, Counter> flushes = new EnumMap<>(FlushReason.class);
@@ -57,15 +68,25 @@ public final class GroupCommitWriter implements AutoCloseable {
   private final DistributionSummary groupMessages;
   private volatile boolean stopped;
 
-  public GroupCommitWriter(MessageStore store, GroupCommitPolicy policy, int queueCapacity, MeterRegistry registry) {
+  public GroupCommitWriter(MessageStore store, GroupCommitPolicy policy, SyncPolicy sync, int queueCapacity,
+                           MeterRegistry registry) {
+    this(store, policy, sync, queueCapacity, registry, System::nanoTime);
+  }
+
+  /** With the clock that times the policy's delay and the {@code os}-mode force (tests move it by hand). */
+  GroupCommitWriter(MessageStore store, GroupCommitPolicy policy, SyncPolicy sync, int queueCapacity,
+                    MeterRegistry registry, LongSupplier nanoClock) {
     this.store = store;
     this.policy = policy;
+    this.sync = sync;
+    this.nanoClock = nanoClock;
+    this.lastSyncNanos = nanoClock.getAsLong();
     this.queue = new ArrayBlockingQueue<>(queueCapacity);
     for (FlushReason reason : FlushReason.values()) {
       flushes.put(reason, Counter.builder("dstream_commits").tag("reason", reason.name().toLowerCase(java.util.Locale.ROOT))
           .description("Group commits by the rule that triggered them").register(registry));
     }
-    this.commitTimer = Timer.builder("dstream_commit_latency").tag("sync", store.syncMode().name().toLowerCase(java.util.Locale.ROOT))
+    this.commitTimer = Timer.builder("dstream_commit_latency").tag("sync", sync.mode().name().toLowerCase(java.util.Locale.ROOT))
         .description("Time to commit (and fsync) one group").publishPercentileHistogram().register(registry);
     this.groupMessages = DistributionSummary.builder("dstream_commit_group_writes")
         .description("Writes per group commit").register(registry);
@@ -93,7 +114,7 @@ public final class GroupCommitWriter implements AutoCloseable {
           wroteSinceCompaction = false;
         }
         if (idle) {
-          syncIfDueQuietly();
+          forceIfDueQuietly();
           continue;
         }
         if (first == STOP) {
@@ -119,7 +140,8 @@ public final class GroupCommitWriter implements AutoCloseable {
 
   /** Adds waiting batches to {@code group} until the policy says commit; returns the reason. */
   private FlushReason collect(List<WriteBatch> group, int bytes, int writes) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.MICROSECONDS.toNanos(policy.maxDelayMicros());
+    long delay = TimeUnit.MICROSECONDS.toNanos(policy.maxDelayMicros());
+    long deadline = nanoClock.getAsLong() + delay;
     while (true) {
       if (writes >= policy.maxMessages()) {
         return FlushReason.MAX_MESSAGES;
@@ -127,17 +149,23 @@ public final class GroupCommitWriter implements AutoCloseable {
       if (bytes >= policy.maxBytes()) {
         return FlushReason.MAX_BYTES;
       }
+      long wait = deadline - nanoClock.getAsLong();
+      if (delay > 0 && wait <= 0) {
+        return FlushReason.MAX_DELAY;
+      }
       WriteBatch next = queue.poll();
+      if (next == null && delay == 0) {
+        return FlushReason.QUEUE_EMPTY;
+      }
       if (next == null) {
-        long wait = deadline - System.nanoTime();
-        next = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : null;
+        next = queue.poll(wait, TimeUnit.NANOSECONDS);
         if (next == null) {
-          return FlushReason.QUEUE_EMPTY;
+          return FlushReason.MAX_DELAY;
         }
       }
       group.add(next);
       if (next == STOP) {
-        return FlushReason.QUEUE_EMPTY;
+        return delay == 0 ? FlushReason.QUEUE_EMPTY : FlushReason.MAX_DELAY;
       }
       bytes += next.bytes();
       writes += next.writes().size();
@@ -148,18 +176,20 @@ public final class GroupCommitWriter implements AutoCloseable {
     if (group.isEmpty()) {
       return;
     }
-    List<SubjectRecord> records = new ArrayList<>(group.size());
-    int writes = 0;
+    List<SubjectWrites> writes = new ArrayList<>(group.size());
+    int writeCount = 0;
+    for (WriteBatch batch : group) {
+      writes.add(new SubjectWrites(batch.subject(), batch.writes()));
+      writeCount += batch.writes().size();
+    }
+    List<SubjectRecord> records;
     try {
-      for (WriteBatch batch : group) {
-        for (StoreWrite write : batch.writes()) {
-          apply(batch.subject(), write);
-        }
-        writes += batch.writes().size();
-        records.add(store.record(batch.subject()));
+      if (sync.mode() == SyncMode.OS) {
+        forceIfDue();
       }
+      records = store.apply(writes);
       long start = System.nanoTime();
-      store.commit();
+      commitAndForce();
       commitTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     } catch (RuntimeException e) {
       LOG.error("commit of {} batches failed; their writes are rolled back and refused", group.size(), e);
@@ -171,7 +201,7 @@ public final class GroupCommitWriter implements AutoCloseable {
       return;
     }
     flushes.get(reason).increment();
-    groupMessages.record(writes);
+    groupMessages.record(writeCount);
     for (int i = 0; i < group.size(); i++) {
       WriteBatch batch = group.get(i);
       SubjectRecord record = records.get(i);
@@ -179,23 +209,23 @@ public final class GroupCommitWriter implements AutoCloseable {
     }
   }
 
-  private void apply(String subject, StoreWrite write) {
-    if (write instanceof StoreWrite.Append append) {
-      store.append(subject, append.sequence(), append.timestampMs(), append.payload());
-    } else if (write instanceof StoreWrite.PutState putState) {
-      store.putState(subject, putState.stateJson());
-    } else if (write instanceof StoreWrite.DeleteUpTo delete) {
-      store.deleteUpTo(subject, delete.sequence());
-    } else if (write instanceof StoreWrite.Evict evict) {
-      store.evict(subject, evict, MAX_EVICTIONS_PER_WRITE);
-    } else if (write instanceof StoreWrite.Restore restore) {
-      store.restore(subject, restore);
-    } else if (write instanceof StoreWrite.PutAttributes attributes) {
-      store.putAttributes(subject, attributes.attributes());
-    } else if (write instanceof StoreWrite.SetProducerVersion version) {
-      store.setProducerVersion(subject, version.version());
-    } else if (write instanceof StoreWrite.Destroy) {
-      store.destroy(subject);
+  /** The durability rule: the commit, then in {@code ALWAYS} the force, both before any batch completes. */
+  private void commitAndForce() {
+    store.commit();
+    if (sync.mode() == SyncMode.ALWAYS) {
+      store.sync();
+    } else {
+      unsynced = true;
+    }
+  }
+
+  /** In {@code OS} mode: forces the commits made since the last force once that force is older than the interval. */
+  private void forceIfDue() {
+    long now = nanoClock.getAsLong();
+    if (unsynced && now - lastSyncNanos >= sync.osInterval().toNanos()) {
+      store.sync();
+      lastSyncNanos = now;
+      unsynced = false;
     }
   }
 
@@ -207,11 +237,11 @@ public final class GroupCommitWriter implements AutoCloseable {
     }
   }
 
-  private void syncIfDueQuietly() {
+  private void forceIfDueQuietly() {
     try {
-      store.syncIfDue();
+      forceIfDue();
     } catch (RuntimeException e) {
-      LOG.warn("forcing the store file failed", e);
+      LOG.warn("forcing the store failed", e);
     }
   }
 

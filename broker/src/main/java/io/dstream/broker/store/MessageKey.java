@@ -7,8 +7,8 @@ import org.h2.mvstore.type.BasicDataType;
 import java.nio.ByteBuffer;
 
 /**
- * Key of the {@code messages} map: subject id, then sequence, so one subject's messages are
- * contiguous and ordered. Stored as two variable-length longs.
+ * Key of the {@code runs} map ({@link MessageLog}) and of the {@code messages} map of layout 1: subject
+ * id, then sequence, so one subject's keys are contiguous and ordered. Two variable-length longs.
  */
 record MessageKey(long subjectId, long sequence) {
 

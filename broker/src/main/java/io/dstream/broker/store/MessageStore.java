@@ -4,115 +4,60 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The storage contract: messages by (subject, sequence), a state object and the sequence bounds
- * per subject. The store owns bytes; the stream actor owns the rules (who may write, which
- * sequence comes next, who gets what).
+ * The storage contract: each subject has a {@link SubjectRecord} and messages by sequence. The store
+ * owns bytes; the stream actor owns the rules (who may write, which sequence comes next, who gets
+ * what). Implementations: {@link MvMessageStore} (H2, the system of record) and
+ * {@link InMemoryMessageStore}; {@code MessageStoreContract} runs the same tests on both.
  *
- * <p>Threading: {@link #open}, {@link #read} and {@link #firstSequenceAtOrAfter} may be called from
- * any thread. Writes ({@link #append}, {@link #putState}, {@link #deleteUpTo},
- * {@link #setProducerVersion}, {@link #destroy}), {@link #record}, {@link #commit},
- * {@link #syncIfDue}, {@link #rollback} and {@link #compact} are called by exactly one thread, the
- * {@link GroupCommitWriter}. Writes are invisible to a restart until {@link #commit} returns.
+ * <p>Threading: {@link #open}, {@link #find}, {@link #subjects}, {@link #size}, {@link #read} and
+ * {@link #firstSequenceAtOrAfter} may be called from any thread. {@link #apply}, {@link #commit},
+ * {@link #sync}, {@link #rollback} and {@link #compact} are called by one thread, the
+ * {@link GroupCommitWriter}'s. Applied writes are invisible to a restart until {@link #commit}
+ * returns, and survive an OS crash once a later {@link #sync} returned.
  */
 public interface MessageStore extends AutoCloseable {
 
-  /** Returns the subject's record, creating an empty one (last sequence 0) on first use. */
+  /** The subject's committed record, creating an empty one (last sequence 0) on first use. */
   SubjectRecord open(String subject);
 
-  /**
-   * Appends a message. {@code sequence} must be the subject's last sequence + 1: the store
-   * refuses a gap or a repeat with {@link StoreException}.
-   */
-  void append(String subject, long sequence, long timestampMs, byte[] payload);
-
-  /** Replaces the subject's state object (UTF-8 JSON). */
-  void putState(String subject, byte[] stateJson);
-
-  /** Replaces the subject's view attributes (opaque bytes of a protocol view). */
-  void putAttributes(String subject, byte[] attributes);
-
-  /**
-   * Deletes retained messages with sequence {@code <= upTo}. The last sequence never moves back.
-   * @return the record after the deletion
-   */
-  SubjectRecord deleteUpTo(String subject, long upTo);
-
-  /** The committed record of an existing subject, or null; never creates one. May be called from any thread. */
+  /** The committed record of an existing subject, or null; never creates one. */
   SubjectRecord find(String subject);
 
-  /**
-   * Up to {@code limit} subjects whose name sorts after {@code after} (null: from the first), in
-   * name order (UTF-16), with their committed records. May be called from any thread.
-   */
+  /** Up to {@code limit} subjects whose name sorts after {@code after} (null: from the first), in name order (UTF-16). */
   List<Map.Entry<String, SubjectRecord>> subjects(String after, int limit);
 
-  /** How much the store holds; counted by the maps themselves (no scan). May be called from any thread. */
+  /** How much the store holds, counted without a scan. */
   StoreSize size();
 
   /**
-   * Removes checkpointed messages from the local store as {@link StoreWrite.Evict} describes, at
-   * most {@code maxMessages} per call; {@code firstSequence}, {@code lastSequence} and
-   * {@code messages} stay, {@code bytes} drops by the removed payloads.
-   * @return how many messages were removed
-   */
-  int evict(String subject, StoreWrite.Evict evict, int maxMessages);
-
-  /**
-   * Rebuilds a subject that has no local messages and last sequence 0 from its checkpoint: the
-   * given sequences (their messages stay in the archive) and state. Refused with
-   * {@link StoreException} if the subject already has a sequence.
-   */
-  void restore(String subject, StoreWrite.Restore restore);
-
-  /** Sets the subject's records API producer version (fencing token). */
-  void setProducerVersion(String subject, long version);
-
-  /**
-   * Removes the subject: its messages, state and record. A later write to the subject starts a
-   * new one (new id, sequences from 1).
-   */
-  void destroy(String subject);
-
-  /**
-   * The record including uncommitted writes of the writer thread; for a subject without a record
-   * (destroyed) an empty one with id 0.
-   */
-  SubjectRecord record(String subject);
-
-  /**
-   * The first retained sequence whose publish time is {@code >= timestampMs}, or 0 if there is none.
-   * Publish times are non-decreasing per subject, so this is a binary search, not a scan.
-   */
-  long firstSequenceAtOrAfter(long subjectId, long timestampMs);
-
-  /**
-   * Reads up to {@code maxMessages} messages with sequence {@code >= fromSequence} in order,
-   * stopping once {@code maxBytes} payload bytes are collected (at least one message is returned if any exists).
+   * Up to {@code maxMessages} retained local messages with sequence {@code >= fromSequence} in order,
+   * stopping once {@code maxBytes} payload bytes are collected (at least one if any exists).
    */
   List<StoredMessage> read(long subjectId, long fromSequence, int maxMessages, long maxBytes);
 
+  /** The first local sequence whose publish time is {@code >= timestampMs}, or 0 (publish times never decrease). */
+  long firstSequenceAtOrAfter(long subjectId, long timestampMs);
+
   /**
-   * Makes every write so far survive a restart of the broker process; with {@link SyncMode#ALWAYS}
-   * also forces the file before returning, so they survive power loss.
+   * Applies the writes of every subject of one group commit, in order; returns each subject's
+   * record after its writes (an absent subject, id 0, after a destroy). A refused write throws
+   * {@link StoreException} and leaves the group to {@link #rollback}.
    */
+  List<SubjectRecord> apply(List<SubjectWrites> group);
+
+  /** Makes everything applied so far survive a restart of the broker process (written to the OS). */
   void commit();
 
-  /**
-   * With {@link SyncMode#OS}, forces the file if commits since the last force are older than the sync
-   * interval; nothing otherwise. Called by the writer thread when it is idle, so that an OS crash
-   * loses at most one interval of acknowledged writes even when nothing else is written.
-   */
-  void syncIfDue();
+  /** Forces what was committed to the disk, so that it survives an OS crash or power loss. */
+  void sync();
 
-  /** When a commit counts as done: see {@link #commit}. */
-  SyncMode syncMode();
-
-  /** Drops every write since the last commit. */
+  /** Drops everything applied since the last commit. */
   void rollback();
 
-  /** Rewrites sparse file chunks; called when the writer is idle. */
+  /** Rewrites sparse storage between groups; commits and forces what it moved (never an applied write). */
   void compact();
 
+  /** Drops writes applied since the last commit, commits what else changed (subjects opened), forces, releases the store. */
   @Override
   void close();
 }

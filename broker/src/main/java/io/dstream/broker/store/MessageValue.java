@@ -6,7 +6,7 @@ import org.h2.mvstore.type.BasicDataType;
 
 import java.nio.ByteBuffer;
 
-/** Value of the {@code messages} map: publish time (variable-length long), payload length (variable-length int), payload. */
+/** Value of the {@code messages} map of layout 1 (read once, by {@link LegacyLayout}): publish time (variable-length long), payload length (variable-length int), payload. */
 record MessageValue(long timestampMs, byte[] payload) {
 
   /** MVStore serialization of {@link MessageValue}. */

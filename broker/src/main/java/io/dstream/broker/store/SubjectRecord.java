@@ -2,6 +2,9 @@ package io.dstream.broker.store;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Per-subject bookkeeping kept next to the messages and committed with them.
@@ -13,33 +16,59 @@ import java.nio.charset.StandardCharsets;
  * <p>{@code firstSequence > lastSequence} means no message is retained. {@code lastSequence}
  * only grows, also across deletions, so sequences are never reused (until the subject is
  * destroyed: a destroyed subject has no record, and its next use starts a new one).
- * {@code producerVersion} is the records API fencing token (0 until set); {@code lastTimestampMs}
- * is the publish time of the newest message ever appended, so publish times stay non-decreasing
- * across restarts even if the clock steps back.
+ * {@code lastTimestampMs} is the publish time of the newest message ever appended, so publish times
+ * stay non-decreasing across restarts even if the clock steps back.
  *
- * <p>{@code attributes} are opaque bytes owned by a protocol view (the Durable Streams view keeps
- * its stream metadata there); empty when no view claimed the subject.
+ * <p>{@code views} holds opaque bytes per protocol view, by view name (the records API keeps its
+ * producer version under {@link #RECORDS_VIEW}, the Durable Streams view its stream metadata under
+ * {@link #DURABLE_STREAMS_VIEW}); the store never looks inside. Those two names are fixed here
+ * because format 3 kept their data in fields of its own, which format 4 decodes into these views.
  *
  * <p>On-disk format (value of the {@code subjects} map, key = subject name), big-endian:
- * {@code byte version(3) | long id | long firstSequence | long lastSequence | long messages |
- * long bytes | long producerVersion | long lastTimestampMs | int stateLength | stateLength bytes of
- * UTF-8 JSON | int attributesLength | attributesLength bytes}. Version 2 ends after the state and
- * decodes with empty attributes; version 1 also lacks the two fields after {@code bytes}, which
- * decode as 0.
+ * {@code byte version(4) | long id | long firstSequence | long lastSequence | long messages |
+ * long bytes | long lastTimestampMs | int stateLength | stateLength bytes of UTF-8 JSON |
+ * int viewCount | viewCount × (int nameLength | UTF-8 name | int dataLength | data)}, views in name
+ * order. Older formats still decode: 3 is {@code version | id | first | last | messages | bytes |
+ * long producerVersion | long lastTimestampMs | state | int attributesLength | attributes}, 2 ends
+ * after the state, 1 also lacks the producer version and last publish time (decoded as 0). A
+ * non-zero producer version becomes the {@link #RECORDS_VIEW} view ({@link #longView}), non-empty
+ * attributes the {@link #DURABLE_STREAMS_VIEW} view.
  */
 public record SubjectRecord(long id, long firstSequence, long lastSequence, long messages, long bytes,
-                            long producerVersion, long lastTimestampMs, byte[] state, byte[] attributes) {
+                            long lastTimestampMs, byte[] state, Map<String, byte[]> views) {
 
-  static final byte FORMAT_VERSION = 3;
-  static final byte FORMAT_VERSION_2 = 2;
-  static final byte FORMAT_VERSION_1 = 1;
+  /** The view holding the records API producer version (fencing token), as {@link #longView}. */
+  public static final String RECORDS_VIEW = "records";
+  /** The view holding the Durable Streams view's stream metadata. */
+  public static final String DURABLE_STREAMS_VIEW = "ds";
+
+  static final byte FORMAT_VERSION = 4;
   static final byte[] EMPTY_STATE = "{}".getBytes(StandardCharsets.UTF_8);
-  static final byte[] NO_ATTRIBUTES = new byte[0];
+  private static final byte[] NO_DATA = new byte[0];
   /** The id of {@link #absent()}; real subject ids start at 1. */
   static final long ABSENT_ID = 0;
 
+  public SubjectRecord {
+    views = Collections.unmodifiableMap(new TreeMap<>(views));
+  }
+
+  /** The data of {@code view}, empty if the view never wrote any. */
+  public byte[] view(String view) {
+    return views.getOrDefault(view, NO_DATA);
+  }
+
+  /** A view's data holding one number: 8 bytes big-endian (0 is no data). */
+  public static byte[] longView(long value) {
+    return value == 0 ? NO_DATA : ByteBuffer.allocate(Long.BYTES).putLong(value).array();
+  }
+
+  /** The number held by {@link #longView} data; 0 for no data. */
+  public static long longValue(byte[] data) {
+    return data.length == 0 ? 0 : ByteBuffer.wrap(data).getLong();
+  }
+
   static SubjectRecord empty(long id) {
-    return new SubjectRecord(id, 1, 0, 0, 0, 0, 0, EMPTY_STATE, NO_ATTRIBUTES);
+    return new SubjectRecord(id, 1, 0, 0, 0, 0, EMPTY_STATE, Map.of());
   }
 
   /** What a subject without a record (never written, or destroyed) reads as: empty, id 0. */
@@ -52,53 +81,65 @@ public record SubjectRecord(long id, long firstSequence, long lastSequence, long
   }
 
   SubjectRecord withAppend(int payloadBytes, long timestampMs) {
-    return new SubjectRecord(id, firstSequence, lastSequence + 1, messages + 1, bytes + payloadBytes, producerVersion,
-        Math.max(lastTimestampMs, timestampMs), state, attributes);
+    return new SubjectRecord(id, firstSequence, lastSequence + 1, messages + 1, bytes + payloadBytes,
+        Math.max(lastTimestampMs, timestampMs), state, views);
   }
 
   SubjectRecord withState(byte[] newState) {
-    return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes, producerVersion, lastTimestampMs, newState,
-        attributes);
+    return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes, lastTimestampMs, newState, views);
   }
 
-  SubjectRecord withAttributes(byte[] newAttributes) {
-    return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes, producerVersion, lastTimestampMs, state,
-        newAttributes);
+  SubjectRecord withView(String view, byte[] data) {
+    Map<String, byte[]> changed = new TreeMap<>(views);
+    if (data.length == 0) {
+      changed.remove(view);
+    } else {
+      changed.put(view, data);
+    }
+    return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes, lastTimestampMs, state, changed);
   }
 
-  SubjectRecord withDeleted(long newFirst, long deletedMessages, long deletedBytes) {
-    return new SubjectRecord(id, newFirst, lastSequence, messages - deletedMessages, bytes - deletedBytes,
-        producerVersion, lastTimestampMs, state, attributes);
-  }
-
-  SubjectRecord withProducerVersion(long version) {
-    return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes, version, lastTimestampMs, state,
-        attributes);
+  /** After deleting up to {@code upTo}: the local messages removed held {@code deletedBytes}. */
+  SubjectRecord withDeletedUpTo(long upTo, long deletedBytes) {
+    long end = Math.min(upTo, lastSequence);
+    if (end < firstSequence) {
+      return this;
+    }
+    return new SubjectRecord(id, end + 1, lastSequence, messages - (end - firstSequence + 1), bytes - deletedBytes,
+        lastTimestampMs, state, views);
   }
 
   SubjectRecord withEvicted(long evictedBytes) {
-    return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes - evictedBytes, producerVersion,
-        lastTimestampMs, state, attributes);
+    return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes - evictedBytes, lastTimestampMs, state,
+        views);
   }
 
   SubjectRecord withRestored(StoreWrite.Restore restore) {
     return new SubjectRecord(id, restore.firstSequence(), restore.lastSequence(),
-        Math.max(0, restore.lastSequence() - restore.firstSequence() + 1), 0, restore.producerVersion(),
-        restore.lastTimestampMs(), restore.stateJson(), restore.attributes());
+        Math.max(0, restore.lastSequence() - restore.firstSequence() + 1), 0, restore.lastTimestampMs(),
+        restore.stateJson(), restore.views());
   }
 
   byte[] encode() {
-    ByteBuffer buffer = ByteBuffer.allocate(1 + 7 * Long.BYTES + 2 * Integer.BYTES + state.length + attributes.length);
+    int size = 1 + 6 * Long.BYTES + 2 * Integer.BYTES + state.length;
+    for (Map.Entry<String, byte[]> view : views.entrySet()) {
+      size += 2 * Integer.BYTES + view.getKey().getBytes(StandardCharsets.UTF_8).length + view.getValue().length;
+    }
+    ByteBuffer buffer = ByteBuffer.allocate(size);
     buffer.put(FORMAT_VERSION).putLong(id).putLong(firstSequence).putLong(lastSequence)
-        .putLong(messages).putLong(bytes).putLong(producerVersion).putLong(lastTimestampMs)
-        .putInt(state.length).put(state).putInt(attributes.length).put(attributes);
+        .putLong(messages).putLong(bytes).putLong(lastTimestampMs).putInt(state.length).put(state)
+        .putInt(views.size());
+    for (Map.Entry<String, byte[]> view : views.entrySet()) {
+      byte[] name = view.getKey().getBytes(StandardCharsets.UTF_8);
+      buffer.putInt(name.length).put(name).putInt(view.getValue().length).put(view.getValue());
+    }
     return buffer.array();
   }
 
   static SubjectRecord decode(byte[] encoded) {
     ByteBuffer buffer = ByteBuffer.wrap(encoded);
     byte version = buffer.get();
-    if (version != FORMAT_VERSION && version != FORMAT_VERSION_2 && version != FORMAT_VERSION_1) {
+    if (version < 1 || version > FORMAT_VERSION) {
       throw new StoreException("unknown subject record format " + version);
     }
     long id = buffer.getLong();
@@ -106,15 +147,29 @@ public record SubjectRecord(long id, long firstSequence, long lastSequence, long
     long last = buffer.getLong();
     long messages = buffer.getLong();
     long bytes = buffer.getLong();
-    long producerVersion = version >= FORMAT_VERSION_2 ? buffer.getLong() : 0;
-    long lastTimestamp = version >= FORMAT_VERSION_2 ? buffer.getLong() : 0;
-    byte[] state = new byte[buffer.getInt()];
-    buffer.get(state);
-    byte[] attributes = NO_ATTRIBUTES;
+    long producerVersion = version == 2 || version == 3 ? buffer.getLong() : 0;
+    long lastTimestamp = version >= 2 ? buffer.getLong() : 0;
+    byte[] state = bytes(buffer);
+    Map<String, byte[]> views = new TreeMap<>();
     if (version == FORMAT_VERSION) {
-      attributes = new byte[buffer.getInt()];
-      buffer.get(attributes);
+      for (int count = buffer.getInt(); count > 0; count--) {
+        views.put(new String(bytes(buffer), StandardCharsets.UTF_8), bytes(buffer));
+      }
+    } else {
+      if (producerVersion != 0) {
+        views.put(RECORDS_VIEW, longView(producerVersion));
+      }
+      byte[] attributes = version == 3 ? bytes(buffer) : NO_DATA;
+      if (attributes.length > 0) {
+        views.put(DURABLE_STREAMS_VIEW, attributes);
+      }
     }
-    return new SubjectRecord(id, first, last, messages, bytes, producerVersion, lastTimestamp, state, attributes);
+    return new SubjectRecord(id, first, last, messages, bytes, lastTimestamp, state, views);
+  }
+
+  private static byte[] bytes(ByteBuffer buffer) {
+    byte[] read = new byte[buffer.getInt()];
+    buffer.get(read);
+    return read;
   }
 }

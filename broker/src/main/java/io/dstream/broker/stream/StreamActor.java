@@ -195,7 +195,7 @@ public final class StreamActor {
       lastAssigned = record.lastSequence();
       lastDurable = record.lastSequence();
       adopt(record);
-      producerVersion = record.producerVersion();
+      producerVersion = durableProducerVersion;
       lastTimestampMs = record.lastTimestampMs();
       phase = Phase.READY;
       runDeferred();
@@ -243,9 +243,12 @@ public final class StreamActor {
   /** Rebuilds the empty local subject from its manifest; its messages stay in the bucket. */
   private Future<SubjectRecord> restore(Manifest manifest) {
     Promise<SubjectRecord> restored = Promise.promise();
+    Map<String, byte[]> views = new LinkedHashMap<>();
+    views.put(SubjectRecord.RECORDS_VIEW, SubjectRecord.longView(manifest.producerVersion()));
+    views.put(SubjectRecord.DURABLE_STREAMS_VIEW, manifest.attributes());
+    views.values().removeIf(data -> data.length == 0);
     StoreWrite write = new StoreWrite.Restore(manifest.firstSequence(), manifest.lastSequence(),
-        manifest.producerVersion(), manifest.lastTimestamp(), manifest.state().getBytes(StandardCharsets.UTF_8),
-        manifest.attributes());
+        manifest.lastTimestamp(), manifest.state().getBytes(StandardCharsets.UTF_8), views);
     WriteBatch batch = new WriteBatch(subject, List.of(write), context, (record, failure) -> {
       if (failure != null) {
         restored.fail(failure);
@@ -270,12 +273,12 @@ public final class StreamActor {
 
   private void adopt(SubjectRecord record) {
     subjectId = record.id();
-    durableProducerVersion = record.producerVersion();
+    durableProducerVersion = SubjectRecord.longValue(record.view(SubjectRecord.RECORDS_VIEW));
     firstSequence = record.firstSequence();
     messages = record.messages();
     bytes = record.bytes();
     state = record.state();
-    attributes = record.attributes();
+    attributes = record.view(SubjectRecord.DURABLE_STREAMS_VIEW);
   }
 
   private void run(Runnable task, java.util.function.Consumer<Throwable> onFailure) {
@@ -407,7 +410,7 @@ public final class StreamActor {
       List<StoreWrite> writes = new ArrayList<>(rendered.size() + 1);
       if (version > producerVersion || (version != NO_VERSION && rendered.isEmpty())) {
         producerVersion = Math.max(producerVersion, version);
-        writes.add(new StoreWrite.SetProducerVersion(producerVersion));
+        writes.add(new StoreWrite.PutView(SubjectRecord.RECORDS_VIEW, SubjectRecord.longView(producerVersion)));
       }
       List<Published> published = new ArrayList<>(rendered.size());
       for (String json : rendered) {
@@ -704,7 +707,7 @@ public final class StreamActor {
     public void putAttributes(byte[] newAttributes) {
       queuedAttributes = newAttributes;
       queuedAttributeWrites++;
-      writes.add(new StoreWrite.PutAttributes(newAttributes));
+      writes.add(new StoreWrite.PutView(SubjectRecord.DURABLE_STREAMS_VIEW, newAttributes));
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.dstream.broker.admin;
 import io.dstream.broker.TestBroker;
 import io.dstream.broker.store.MvMessageStore;
 import io.dstream.broker.store.SyncMode;
+import io.dstream.broker.store.SyncPolicy;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
@@ -35,7 +36,7 @@ class SubjectListingAtScaleTest {
   @Test
   void pagesAndPrefixSearchStayExactWithAMillionSubjects() throws Exception {
     Path dataDir = Files.createTempDirectory("dstream-million");
-    try (MvMessageStore store = MvMessageStore.open(dataDir, 64, SyncMode.OS, Duration.ofSeconds(1))) {
+    try (MvMessageStore store = MvMessageStore.open(dataDir, 64, new SyncPolicy(SyncMode.OS, Duration.ofSeconds(1)))) {
       for (int i = 0; i < SUBJECTS; i++) {
         store.open(name(i));
         if (i % 50_000 == 49_999) {

@@ -1,13 +1,11 @@
 package io.dstream.broker.store;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.h2.mvstore.MVMap;
+import org.h2.mvstore.MVStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,28 +18,22 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The {@link MessageStore} contract on a real H2 file. */
-class MvMessageStoreTest {
+/** The {@link MessageStore} contract on a real H2 file, and what only a file adds: restarts and space reuse. */
+class MvMessageStoreTest extends MessageStoreContract {
 
   private Path dir;
-  private MessageStore store;
 
-  @BeforeEach
-  void open() throws Exception {
+  @Override
+  protected MessageStore create() throws Exception {
     dir = Files.createTempDirectory("dstream-store");
-    store = MvMessageStore.open(dir, 8, SyncMode.ALWAYS, Duration.ofMillis(200));
+    return MvMessageStore.open(dir, 8, SyncPolicy.always());
   }
 
-  @AfterEach
-  void close() {
+  private void reopen(SyncPolicy sync) {
     store.close();
-  }
-
-  private static byte[] bytes(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
+    store = MvMessageStore.open(dir, 8, sync);
   }
 
   /**
@@ -52,22 +44,20 @@ class MvMessageStoreTest {
   @ParameterizedTest
   @EnumSource(SyncMode.class)
   void singleMessageCommitsReuseFreedSpaceSoTheFileStopsGrowing(SyncMode mode) throws Exception {
-    store.close();
-    dir = Files.createTempDirectory("dstream-store");
-    store = MvMessageStore.open(dir, 8, mode, Duration.ofMillis(1));
+    SyncPolicy sync = new SyncPolicy(mode, Duration.ofMillis(1));
+    reopen(sync);
     long id = store.open("a").id();
     int commits = 2_000;
     for (int i = 1; i <= commits; i++) {
-      store.append("a", i, i, new byte[200]);
+      apply("a", new StoreWrite.Append(i, i, new byte[200]));
       store.commit();
-      if (i % 100 == 0) {
-        store.syncIfDue();
+      if (mode == SyncMode.ALWAYS || i % 100 == 0) {
+        store.sync();
       }
     }
     long size = Files.size(dir.resolve("dstream.mv.db"));
     assertTrue(size < 8L * 1024 * 1024, "file of " + size + " bytes after " + commits + " commits of 200 bytes");
-    store.close();
-    store = MvMessageStore.open(dir, 8, mode, Duration.ofMillis(1));
+    reopen(sync);
     assertEquals(commits, store.open("a").lastSequence());
     assertEquals(commits, store.read(id, 1, commits, Long.MAX_VALUE).size());
   }
@@ -81,8 +71,7 @@ class MvMessageStoreTest {
   @EnumSource(SyncMode.class)
   void readsOnOtherThreadsNeverSeeAReusedChunk(SyncMode mode) throws Exception {
     store.close();
-    dir = Files.createTempDirectory("dstream-store");
-    store = MvMessageStore.open(dir, 1, mode, Duration.ofMillis(1));
+    store = MvMessageStore.open(dir, 1, new SyncPolicy(mode, Duration.ofMillis(1)));
     long id = store.open("a").id();
     int commits = 4_000;
     AtomicLong committed = new AtomicLong();
@@ -116,11 +105,11 @@ class MvMessageStoreTest {
       readers.add(reader);
     }
     for (int i = 1; i <= commits && failure.get() == null; i++) {
-      store.append("a", i, i, new byte[200]);
+      apply("a", new StoreWrite.Append(i, i, new byte[200]));
       store.commit();
       committed.set(i);
-      if (i % 50 == 0) {
-        store.syncIfDue();
+      if (mode == SyncMode.ALWAYS || i % 50 == 0) {
+        store.sync();
       }
     }
     done.set(true);
@@ -133,186 +122,50 @@ class MvMessageStoreTest {
   }
 
   @Test
-  void newSubjectIsEmptyWithDefaultState() {
-    SubjectRecord record = store.open("a");
-    assertEquals(0, record.lastSequence());
-    assertEquals(1, record.firstSequence());
-    assertEquals(0, record.messages());
-    assertArrayEquals(bytes("{}"), record.state());
-    assertEquals(record.id(), store.open("a").id());
-  }
-
-  @Test
-  void appendsAreReadBackInOrderPerSubject() {
-    long a = store.open("a").id();
-    long b = store.open("b").id();
-    for (int i = 1; i <= 5; i++) {
-      store.append("a", i, 1000 + i, bytes("a" + i));
-      store.append("b", i, 2000 + i, bytes("b" + i));
-    }
-    List<StoredMessage> read = store.read(a, 2, 10, Long.MAX_VALUE);
-    assertEquals(4, read.size());
-    assertEquals(2, read.get(0).sequence());
-    assertEquals(1002, read.get(0).timestampMs());
-    assertArrayEquals(bytes("a5"), read.get(3).payload());
-    assertEquals(2, store.read(b, 4, 10, Long.MAX_VALUE).size());
-    assertEquals(3, store.read(a, 1, 3, Long.MAX_VALUE).size());
-    assertEquals(1, store.read(a, 1, 10, 1).size(), "the byte bound still returns one message");
-    SubjectRecord record = store.record("a");
-    assertEquals(5, record.lastSequence());
-    assertEquals(5, record.messages());
-    assertEquals(10, record.bytes());
-  }
-
-  @Test
-  void gapsAndRepeatsAreRefused() {
-    store.open("a");
-    store.append("a", 1, 1, bytes("x"));
-    assertThrows(StoreException.class, () -> store.append("a", 1, 1, bytes("again")));
-    assertThrows(StoreException.class, () -> store.append("a", 3, 1, bytes("gap")));
-    assertThrows(StoreException.class, () -> store.append("never-opened", 2, 1, bytes("gap on a new subject")));
-  }
-
-  @Test
-  void destroyRemovesMessagesStateAndRecordAndTheNextWriteStartsANewSubject() {
+  void committedWritesSurviveReopenAndIdsAreNeverReused() {
     long id = store.open("a").id();
-    long other = store.open("b").id();
-    for (int i = 1; i <= 3; i++) {
-      store.append("a", i, i, bytes("m" + i));
-    }
-    store.append("b", 1, 1, bytes("b1"));
-    store.putState("a", bytes("{\"k\":1}"));
-    store.setProducerVersion("a", 7);
-    store.commit();
-    store.destroy("a");
-    assertEquals(0, store.record("a").id(), "a destroyed subject has no record");
-    store.commit();
-    assertEquals(0, store.read(id, 1, 10, Long.MAX_VALUE).size());
-    assertEquals(1, store.read(other, 1, 10, Long.MAX_VALUE).size(), "other subjects keep their messages");
-    store.append("a", 1, 10, bytes("fresh"));
-    SubjectRecord fresh = store.record("a");
-    assertTrue(fresh.id() > other, "a new id, never a reused one");
-    assertEquals(1, fresh.lastSequence());
-    assertEquals(0, fresh.producerVersion());
-    assertArrayEquals(bytes("{}"), fresh.state());
-    store.commit();
-    store.close();
-    store = MvMessageStore.open(dir, 8, SyncMode.ALWAYS, Duration.ofMillis(200));
+    commit("a", append(1, 1, "one"), new StoreWrite.PutState(bytes("{\"k\":1}")),
+        new StoreWrite.PutView("records", SubjectRecord.longView(42)));
+    apply("a", append(2, 2, "applied, never committed"));
+    reopen(SyncPolicy.always());
+    SubjectRecord record = store.open("a");
+    assertEquals(id, record.id());
+    assertEquals(1, record.lastSequence());
+    assertEquals(1, record.lastTimestampMs());
+    assertArrayEquals(bytes("{\"k\":1}"), record.state());
+    assertEquals(42, SubjectRecord.longValue(record.view("records")));
+    assertEquals(1, store.read(id, 1, 10, Long.MAX_VALUE).size());
+    assertEquals(id + 1, store.open("b").id(), "subject ids are never reused");
+    SubjectRecord next = commit("a", append(2, 3, "two"));
+    assertEquals(2, next.lastSequence(), "appends continue after the reopened end of the log");
+    assertEquals(2, store.read(id, 1, 10, Long.MAX_VALUE).size());
+  }
+
+  @Test
+  void aDestroyedAndRecreatedSubjectSurvivesReopen() {
+    store.open("a");
+    store.open("b");
+    commit("a", append(1, 1, "old"));
+    commit("a", new StoreWrite.Destroy());
+    SubjectRecord fresh = commit("a", append(1, 10, "fresh"));
+    reopen(SyncPolicy.always());
     assertEquals(fresh.id(), store.open("a").id());
     assertArrayEquals(bytes("fresh"), store.read(fresh.id(), 1, 10, Long.MAX_VALUE).get(0).payload());
   }
 
   @Test
-  void producerVersionAndLastTimestampAreCommittedWithTheRecord() {
-    store.open("a");
-    store.setProducerVersion("a", 42);
-    store.append("a", 1, 5000, bytes("x"));
-    store.commit();
-    store.close();
-    store = MvMessageStore.open(dir, 8, SyncMode.ALWAYS, Duration.ofMillis(200));
-    SubjectRecord record = store.open("a");
-    assertEquals(42, record.producerVersion());
-    assertEquals(5000, record.lastTimestampMs());
-  }
-
-  @Test
-  void recordsOfFormatVersionOneStillDecode() {
-    ByteBuffer v1 = ByteBuffer.allocate(1 + 5 * Long.BYTES + Integer.BYTES + 2);
-    v1.put((byte) 1).putLong(9).putLong(3).putLong(5).putLong(3).putLong(30).putInt(2).put(bytes("{}"));
-    SubjectRecord record = SubjectRecord.decode(v1.array());
-    assertEquals(9, record.id());
-    assertEquals(5, record.lastSequence());
-    assertEquals(0, record.producerVersion());
-    assertEquals(0, record.lastTimestampMs());
-    assertArrayEquals(bytes("{}"), record.state());
-  }
-
-  @Test
-  void firstSequenceAtOrAfterFindsTheFirstMessageThatRecentWithGapsAndEqualTimes() {
-    long id = store.open("t").id();
-    long neighbour = store.open("u").id();
-    store.append("u", 1, 1, bytes("u"));
-    for (int i = 1; i <= 1000; i++) {
-      store.append("t", i, 1000 + (i / 3) * 10, bytes("m" + i));
-    }
-    store.deleteUpTo("t", 100);
-    assertEquals(101, store.firstSequenceAtOrAfter(id, 0));
-    for (long probe = 1330; probe <= 4340; probe += 7) {
-      long expected = 0;
-      for (int i = 101; i <= 1000; i++) {
-        if (1000 + (i / 3) * 10 >= probe) {
-          expected = i;
-          break;
-        }
-      }
-      assertEquals(expected, store.firstSequenceAtOrAfter(id, probe), "publish time " + probe);
-    }
-    assertEquals(0, store.firstSequenceAtOrAfter(id, 1_000_000));
-    assertEquals(0, store.firstSequenceAtOrAfter(neighbour + 1, 0), "no messages at all");
-  }
-
-  @Test
-  void deleteUpToKeepsTheLastSequence() {
-    long id = store.open("a").id();
-    for (int i = 1; i <= 4; i++) {
-      store.append("a", i, i, bytes("m" + i));
-    }
-    SubjectRecord afterDelete = store.deleteUpTo("a", 2);
-    assertEquals(3, afterDelete.firstSequence());
-    assertEquals(4, afterDelete.lastSequence());
-    assertEquals(2, afterDelete.messages());
-    assertEquals(3, store.read(id, 1, 10, Long.MAX_VALUE).get(0).sequence());
-    SubjectRecord all = store.deleteUpTo("a", 99);
-    assertEquals(0, all.messages());
-    assertEquals(4, all.lastSequence());
-    assertEquals(5, all.firstSequence());
-    store.append("a", 5, 5, bytes("m5"));
-    assertEquals(5, store.read(id, 1, 10, Long.MAX_VALUE).get(0).sequence());
-  }
-
-  @Test
-  void committedWritesSurviveReopen() {
-    long id = store.open("a").id();
-    store.append("a", 1, 1, bytes("one"));
-    store.putState("a", bytes("{\"k\":1}"));
-    store.commit();
-    store.close();
-    store = MvMessageStore.open(dir, 8, SyncMode.ALWAYS, Duration.ofMillis(200));
-    SubjectRecord record = store.open("a");
-    assertEquals(id, record.id());
-    assertEquals(1, record.lastSequence());
-    assertArrayEquals(bytes("{\"k\":1}"), record.state());
-    assertEquals(1, store.read(id, 1, 10, Long.MAX_VALUE).size());
-    assertEquals(id + 1, store.open("b").id(), "subject ids are never reused");
-  }
-
-  @Test
-  void rollbackKeepsSubjectsCreatedMeanwhileAndNeverReusesTheirIds() {
-    store.open("a");
-    store.commit();
-    store.append("a", 1, 1, bytes("dropped"));
-    long created = store.open("b").id();
-    store.rollback();
-    assertEquals(0, store.record("a").lastSequence());
-    assertEquals(created, store.record("b").id());
-    store.append("b", 1, 1, bytes("b works"));
-    assertEquals(created + 1, store.open("c").id());
-  }
-
-  @Test
   void compactionAfterDeletesKeepsWhatIsRetained() {
     long id = store.open("big").id();
-    for (int i = 1; i <= 20_000; i++) {
-      store.append("big", i, i, bytes("payload-" + i + "-" + "x".repeat(100)));
-      if (i % 1000 == 0) {
-        store.commit();
+    for (int i = 1; i <= 20_000; i += 1000) {
+      List<StoreWrite> writes = new ArrayList<>();
+      for (int j = i; j < i + 1000; j++) {
+        writes.add(append(j, j, "payload-" + j + "-" + "x".repeat(100)));
       }
+      commit("big", writes.toArray(StoreWrite[]::new));
     }
-    store.deleteUpTo("big", 19_000);
-    store.commit();
+    commit("big", new StoreWrite.DeleteUpTo(19_000));
     store.compact();
-    store.close();
-    store = MvMessageStore.open(dir, 8, SyncMode.ALWAYS, Duration.ofMillis(200));
+    reopen(SyncPolicy.always());
     List<StoredMessage> retained = store.read(id, 1, 5_000, Long.MAX_VALUE);
     assertEquals(1_000, retained.size());
     assertEquals(19_001, retained.get(0).sequence());
@@ -320,16 +173,151 @@ class MvMessageStoreTest {
     assertEquals(19_001, store.open("big").firstSequence());
   }
 
+  /** A copy of the store file taken now, as a SIGKILL would leave it (everything committed is in it). */
+  private Path crashCopy() throws Exception {
+    Path copy = Files.createTempDirectory("dstream-crash");
+    Files.copy(dir.resolve("dstream.mv.db"), copy.resolve("dstream.mv.db"));
+    return copy;
+  }
+
+  /** Interleaved commits of {@code subjects} subjects, {@code commits} rounds of one message each; returns their ids. */
+  private long[] interleave(int subjects, int commits) {
+    long[] ids = new long[subjects];
+    for (int s = 0; s < subjects; s++) {
+      ids[s] = store.open("i" + s).id();
+    }
+    for (int c = 1; c <= commits; c++) {
+      List<SubjectWrites> group = new ArrayList<>(subjects);
+      for (int s = 0; s < subjects; s++) {
+        group.add(new SubjectWrites("i" + s, List.of(append(c, c, s + ":" + c))));
+      }
+      store.apply(group);
+      store.commit();
+    }
+    return ids;
+  }
+
+  /** Subjects {@code first} and after of {@link #interleave} read back whole. */
+  private static void assertInterleavedIntact(MessageStore store, long[] ids, int first, int commits) {
+    for (int s = first; s < ids.length; s++) {
+      List<StoredMessage> read = store.read(ids[s], 1, Integer.MAX_VALUE, Long.MAX_VALUE);
+      assertEquals(commits, read.size(), "subject " + s);
+      for (int c = 1; c <= commits; c++) {
+        assertArrayEquals(bytes(s + ":" + c), read.get(c - 1).payload(), "subject " + s + " message " + c);
+      }
+      assertEquals(commits / 2, store.read(ids[s], commits / 2, 1, Long.MAX_VALUE).get(0).sequence());
+    }
+  }
+
+  /**
+   * The run starts of recent commits live in memory ({@link MessageLog}); after a crash they are
+   * rebuilt from the log, including a run trimmed by a deletion and a subject that appended alone.
+   */
   @Test
-  void rollbackDropsWritesSinceTheLastCommit() {
-    long id = store.open("a").id();
-    store.append("a", 1, 1, bytes("kept"));
-    store.commit();
-    store.append("a", 2, 2, bytes("dropped"));
-    store.rollback();
-    assertEquals(1, store.record("a").lastSequence());
-    assertEquals(1, store.read(id, 1, 10, Long.MAX_VALUE).size());
-    store.append("a", 2, 2, bytes("again"));
-    assertArrayEquals(bytes("again"), store.read(id, 2, 1, Long.MAX_VALUE).get(0).payload());
+  void aCrashLosesNoRunStartThatWasOnlyInMemory() throws Exception {
+    long[] ids = interleave(5, 40);
+    long alone = store.open("alone").id();
+    for (int i = 1; i <= 30; i++) {
+      commit("alone", append(i, i, "alone " + i));
+    }
+    commit("i0", new StoreWrite.DeleteUpTo(25));
+    MessageStore recovered = MvMessageStore.open(crashCopy(), 8, SyncPolicy.always());
+    try {
+      assertEquals(26, recovered.read(ids[0], 1, 100, Long.MAX_VALUE).get(0).sequence());
+      assertEquals(15, recovered.read(ids[0], 1, 100, Long.MAX_VALUE).size());
+      assertInterleavedIntact(recovered, ids, 1, 40);
+      assertEquals(30, recovered.read(alone, 1, 100, Long.MAX_VALUE).size());
+      assertEquals(12, recovered.firstSequenceAtOrAfter(alone, 12));
+    } finally {
+      recovered.close();
+    }
+  }
+
+  /**
+   * 1,000 subjects in each of 105 commits start 105,000 runs, more than the in-memory tail holds:
+   * the tail moves into the {@code runs} map in a commit, and everything reads back the same before
+   * and after a crash and a clean reopen.
+   */
+  @Test
+  void manySubjectsPerCommitMoveTheRunStartsIntoTheIndexIntact() throws Exception {
+    int commits = 105;
+    long[] ids = interleave(1000, commits);
+    assertInterleavedIntact(store, ids, 0, commits);
+    Path crashed = crashCopy();
+    try (MVStore raw = MVStore.open(crashed.resolve("dstream.mv.db").toString())) {
+      MVMap<String, Long> meta = raw.openMap("meta");
+      assertTrue(meta.get(MessageLog.INDEXED_UP_TO) > 0, "the tail was moved into the runs map");
+    }
+    MessageStore recovered = MvMessageStore.open(crashed, 8, SyncPolicy.always());
+    try {
+      assertInterleavedIntact(recovered, ids, 0, commits);
+    } finally {
+      recovered.close();
+    }
+    reopen(SyncPolicy.always());
+    assertInterleavedIntact(store, ids, 0, commits);
+  }
+
+  /**
+   * Readers on other threads page through interleaved subjects while the writer appends, starts runs
+   * in memory and moves 55,000 of them into the {@code runs} map: every page is the committed
+   * sequences from where it started, in order, with their own payloads.
+   */
+  @Test
+  void readsOnOtherThreadsStayWholeWhileRunStartsMoveIntoTheIndex() throws Exception {
+    int subjects = 500;
+    int commits = 110;
+    long[] ids = new long[subjects];
+    for (int s = 0; s < subjects; s++) {
+      ids[s] = store.open("i" + s).id();
+    }
+    AtomicLong committed = new AtomicLong();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    AtomicBoolean done = new AtomicBoolean();
+    List<Thread> readers = new ArrayList<>();
+    for (int r = 0; r < 2; r++) {
+      Thread reader = new Thread(() -> {
+        Random random = new Random();
+        try {
+          while (!done.get()) {
+            long last = committed.get();
+            if (last == 0) {
+              continue;
+            }
+            int s = random.nextInt(subjects);
+            long from = 1 + random.nextInt((int) last);
+            List<StoredMessage> page = store.read(ids[s], from, 50, Long.MAX_VALUE);
+            if (page.size() < Math.min(50, last - from + 1)) {
+              throw new AssertionError("subject " + s + " from " + from + " of " + last + ": " + page.size() + " messages");
+            }
+            for (int i = 0; i < page.size(); i++) {
+              if (page.get(i).sequence() != from + i || !new String(page.get(i).payload()).equals(s + ":" + (from + i))) {
+                throw new AssertionError("subject " + s + " from " + from + " returned " + page.get(i).sequence());
+              }
+            }
+          }
+        } catch (Throwable e) {
+          failure.compareAndSet(null, e);
+        }
+      });
+      reader.start();
+      readers.add(reader);
+    }
+    for (int c = 1; c <= commits && failure.get() == null; c++) {
+      List<SubjectWrites> group = new ArrayList<>(subjects);
+      for (int s = 0; s < subjects; s++) {
+        group.add(new SubjectWrites("i" + s, List.of(append(c, c, s + ":" + c))));
+      }
+      store.apply(group);
+      store.commit();
+      committed.set(c);
+    }
+    done.set(true);
+    for (Thread reader : readers) {
+      reader.join(10_000);
+    }
+    if (failure.get() != null) {
+      throw new AssertionError("a concurrent read failed", failure.get());
+    }
   }
 }

@@ -7,22 +7,46 @@ import java.nio.charset.StandardCharsets;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The subject record's on-disk format: version 3 round-trips the view attributes; versions 1 and 2 still decode. */
+/**
+ * The subject record's on-disk format: version 4 round-trips the views; versions 1 to 3 still decode,
+ * their producer version and attributes becoming the records and Durable Streams views.
+ */
 class SubjectRecordTest {
 
   private static final byte[] STATE = "{\"a\":1}".getBytes(StandardCharsets.UTF_8);
+  private static final byte[] ATTRIBUTES = "{\"ct\":\"text/plain\"}".getBytes(StandardCharsets.UTF_8);
 
   @Test
-  void versionThreeRoundTripsAttributes() {
-    SubjectRecord record = SubjectRecord.empty(7).withAppend(5, 1000).withProducerVersion(4)
-        .withAttributes("{\"ct\":\"text/plain\"}".getBytes(StandardCharsets.UTF_8));
+  void versionFourRoundTripsViews() {
+    SubjectRecord record = SubjectRecord.empty(7).withAppend(5, 1000).withState(STATE)
+        .withView(SubjectRecord.RECORDS_VIEW, SubjectRecord.longView(4))
+        .withView("zeta", new byte[] {1, 2, 3})
+        .withView(SubjectRecord.DURABLE_STREAMS_VIEW, ATTRIBUTES);
     SubjectRecord decoded = SubjectRecord.decode(record.encode());
     assertEquals(7, decoded.id());
     assertEquals(1, decoded.lastSequence());
-    assertEquals(4, decoded.producerVersion());
+    assertEquals(5, decoded.bytes());
     assertEquals(1000, decoded.lastTimestampMs());
-    assertArrayEquals(record.attributes(), decoded.attributes());
+    assertArrayEquals(STATE, decoded.state());
+    assertEquals(4, SubjectRecord.longValue(decoded.view(SubjectRecord.RECORDS_VIEW)));
+    assertArrayEquals(ATTRIBUTES, decoded.view(SubjectRecord.DURABLE_STREAMS_VIEW));
+    assertArrayEquals(new byte[] {1, 2, 3}, decoded.view("zeta"));
+    assertEquals(3, decoded.views().size());
+  }
+
+  @Test
+  void versionThreeDecodesItsProducerVersionAndAttributesAsViews() {
+    ByteBuffer v3 = ByteBuffer.allocate(1 + 7 * Long.BYTES + 2 * Integer.BYTES + STATE.length + ATTRIBUTES.length);
+    v3.put((byte) 3).putLong(3).putLong(2).putLong(9).putLong(8).putLong(100).putLong(5).putLong(1234)
+        .putInt(STATE.length).put(STATE).putInt(ATTRIBUTES.length).put(ATTRIBUTES);
+    SubjectRecord decoded = SubjectRecord.decode(v3.array());
+    assertEquals(9, decoded.lastSequence());
+    assertEquals(1234, decoded.lastTimestampMs());
+    assertEquals(5, SubjectRecord.longValue(decoded.view(SubjectRecord.RECORDS_VIEW)));
+    assertArrayEquals(ATTRIBUTES, decoded.view(SubjectRecord.DURABLE_STREAMS_VIEW));
+    assertArrayEquals(STATE, decoded.state());
   }
 
   @Test
@@ -32,19 +56,20 @@ class SubjectRecordTest {
         .putInt(STATE.length).put(STATE);
     SubjectRecord decoded = SubjectRecord.decode(v2.array());
     assertEquals(9, decoded.lastSequence());
-    assertEquals(5, decoded.producerVersion());
+    assertEquals(5, SubjectRecord.longValue(decoded.view(SubjectRecord.RECORDS_VIEW)));
     assertArrayEquals(STATE, decoded.state());
-    assertEquals(0, decoded.attributes().length);
+    assertEquals(0, decoded.view(SubjectRecord.DURABLE_STREAMS_VIEW).length);
   }
 
   @Test
-  void versionOneDecodesWithoutAttributes() {
+  void versionOneDecodesWithoutViewsOrLastTimestamp() {
     ByteBuffer v1 = ByteBuffer.allocate(1 + 5 * Long.BYTES + Integer.BYTES + STATE.length);
     v1.put((byte) 1).putLong(3).putLong(2).putLong(9).putLong(8).putLong(100).putInt(STATE.length).put(STATE);
     SubjectRecord decoded = SubjectRecord.decode(v1.array());
     assertEquals(3, decoded.id());
     assertEquals(9, decoded.lastSequence());
+    assertEquals(0, decoded.lastTimestampMs());
     assertArrayEquals(STATE, decoded.state());
-    assertEquals(0, decoded.attributes().length);
+    assertTrue(decoded.views().isEmpty());
   }
 }
