@@ -3,6 +3,7 @@ package io.dstream.broker.console;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -109,6 +110,17 @@ final class ConsoleBrowser implements AutoCloseable {
 
   WebElement waitFor(By by) {
     return new WebDriverWait(driver, WAIT).until(ExpectedConditions.presenceOfElementLocated(by));
+  }
+
+  /**
+   * Clicks the element {@code by} finds, finding it again if the page re-rendered it in between
+   * (the files list refreshes itself, so an element found earlier may be gone by the click).
+   */
+  void click(By by) {
+    new WebDriverWait(driver, WAIT).ignoring(StaleElementReferenceException.class).until(d -> {
+      d.findElement(by).click();
+      return true;
+    });
   }
 
   void waitForText(By by, String text) {

@@ -141,11 +141,12 @@ class ConsoleBrowserTest {
     try (V1TestClient publisher = V1TestClient.connect(vertx, broker.port(), "live.orders", TestBroker.API_KEY);
          V1TestClient subscriber = V1TestClient.connect(vertx, broker.port(), "live.orders", TestBroker.API_KEY)) {
       publisher.request(new JsonObject().put("item", "book"));
-      WebElement link = browser.waitFor(By.cssSelector("tr[data-subject='live.orders'] a"));
+      By link = By.cssSelector("tr[data-subject='live.orders'] a");
+      browser.waitFor(link);
       browser.screenshot("subjects");
       subscriber.request(new JsonObject().put("cmd", "subscribe").put("startSequence", 1));
       subscriber.nextPush();
-      link.click();
+      browser.click(link);
 
       browser.waitFor(By.cssSelector("#message-rows tr[data-sequence='1']"));
       browser.waitForText(By.id("consumer-rows"), "websocket");
@@ -269,13 +270,13 @@ class ConsoleBrowserTest {
     assertEquals(0L, browser.script("return document.querySelectorAll('#file-rows img').length"));
     browser.screenshot("files");
 
-    listed.findElement(By.cssSelector("button[data-action='download']")).click();
+    browser.click(By.cssSelector(row + " button[data-action='download']"));
     Path downloaded = browser.downloaded(content.length());
     // Chromium replaces the characters a file name may not hold on some systems (< > among them).
     assertTrue(downloaded.getFileName().toString().startsWith("q4 "), downloaded.toString());
     assertEquals(content, Files.readString(downloaded, StandardCharsets.UTF_8));
 
-    listed.findElement(By.cssSelector("button[data-action='delete']")).click();
+    browser.click(By.cssSelector(row + " button[data-action='delete']"));
     browser.waitForText(By.id("confirm-text"), "console/" + name);
     browser.driver.findElement(By.id("confirm-ok")).click();
     browser.waitUntilGone(By.cssSelector(row));
