@@ -117,23 +117,24 @@ final class SubjectMessages {
 
   private void handlePutState(RoutingContext ctx) {
     Buffer body = ctx.body().buffer();
-    JsonObject state;
     try {
       Object parsed = body == null ? null : Json.decodeValue(body);
-      if (!(parsed instanceof JsonObject object)) {
+      if (!(parsed instanceof JsonObject)) {
         HttpErrors.send(ctx.response(), 400, "invalid_state", "the state must be a JSON object");
         return;
       }
-      state = object;
     } catch (DecodeException e) {
       HttpErrors.send(ctx.response(), 400, "invalid_json", "the body is not JSON: " + e.getMessage().lines().findFirst().orElse(""));
       return;
     }
-    byte[] stateJson = state.encode().getBytes(StandardCharsets.UTF_8);
+    // Kept as sent, as v1's putState keeps it: decoding and encoding again would change numbers
+    // such as 1e400 and strings holding a lone surrogate.
+    String stateText = body.toString(StandardCharsets.UTF_8).strip();
+    byte[] stateJson = stateText.getBytes(StandardCharsets.UTF_8);
     requests.withActor(ctx, (record, actor, reply) -> actor.<Long>call(tx -> {
       tx.putState(stateJson);
       return tx.lastSequence();
-    }, (last, failure) -> reply.accept(last == null ? null : new JsonObject().put("subject", actor.subject())
-        .put("lastSequence", last).put("state", state).encode(), failure)));
+    }, (last, failure) -> reply.accept(last == null ? null : "{\"subject\":" + Json.encode(actor.subject())
+        + ",\"lastSequence\":" + last + ",\"state\":" + stateText + "}", failure)));
   }
 }

@@ -170,6 +170,14 @@ class AdminConsoleRoutesTest {
     assertEquals(new JsonObject().put("cursor", 7), get("/admin/subjects/stateful").getJsonObject("state"));
 
     assertEquals(404, send(HttpMethod.PUT, "/admin/subjects/never.written/state", "{}").statusCode());
+
+    // Regression: the admin route re-encoded the state, so 1e400 came back as "Infinity".
+    String exact = "{\"big\":1e400,\"tiny\":1e-400,\"s\":\"\\ud800\"}";
+    HttpResponse<Buffer> kept = send(HttpMethod.PUT, "/admin/subjects/stateful/state", exact);
+    assertEquals(200, kept.statusCode(), kept.bodyAsString());
+    assertTrue(kept.bodyAsString().endsWith("\"state\":" + exact + "}"), kept.bodyAsString());
+    String stored = send(HttpMethod.GET, "/admin/subjects/stateful", null).bodyAsString();
+    assertTrue(stored.contains("\"state\":" + exact), stored);
     assertEquals(404, send(HttpMethod.GET, "/admin/subjects/never.written", null).statusCode(),
         "an admin write to an unknown subject does not create it");
   }
