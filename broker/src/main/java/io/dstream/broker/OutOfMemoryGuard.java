@@ -4,7 +4,11 @@ import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Turns an {@link OutOfMemoryError} anywhere into a prompt exit with status {@link #EXIT_STATUS}
@@ -23,6 +27,13 @@ final class OutOfMemoryGuard {
 
   private static final Logger LOG = LoggerFactory.getLogger(OutOfMemoryGuard.class);
   static final int EXIT_STATUS = 3;
+  /**
+   * Written as prepared bytes straight to the standard error, because the logger needs memory to
+   * format and may drop the line silently when the heap is gone (seen in OutOfMemoryExitTest).
+   */
+  private static final byte[] PREPARED_LINE = ("out of memory in the broker: exiting with status " + EXIT_STATUS
+      + " so that a supervisor restarts it\n").getBytes(StandardCharsets.UTF_8);
+  private static final FileOutputStream STANDARD_ERROR = new FileOutputStream(FileDescriptor.err);
 
   private OutOfMemoryGuard() {
   }
@@ -55,8 +66,11 @@ final class OutOfMemoryGuard {
     for (Throwable t = failure; t != null; t = t.getCause()) {
       if (t instanceof OutOfMemoryError) {
         try {
+          STANDARD_ERROR.write(PREPARED_LINE);
           LOG.error("out of memory in {} ({}): exiting with status {} so that a supervisor restarts the broker",
               where, t.getMessage(), EXIT_STATUS);
+        } catch (IOException | RuntimeException | Error ignored) {
+          // Nothing more can be said; the halt below is what matters.
         } finally {
           Runtime.getRuntime().halt(EXIT_STATUS);
         }

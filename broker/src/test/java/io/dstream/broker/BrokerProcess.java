@@ -24,11 +24,13 @@ public final class BrokerProcess implements AutoCloseable {
   private final Process process;
   private final int port;
   private final Queue<String> output;
+  private final Thread reader;
 
-  private BrokerProcess(Process process, int port, Queue<String> output) {
+  private BrokerProcess(Process process, int port, Queue<String> output, Thread reader) {
     this.process = process;
     this.port = port;
     this.output = output;
+    this.reader = reader;
   }
 
   /** Starts the broker on a free port and waits for its {@code listening on} line. */
@@ -74,7 +76,7 @@ public final class BrokerProcess implements AutoCloseable {
     reader.setDaemon(true);
     reader.start();
     try {
-      return new BrokerProcess(process, port.get(60, TimeUnit.SECONDS), output);
+      return new BrokerProcess(process, port.get(60, TimeUnit.SECONDS), output, reader);
     } catch (Exception e) {
       process.destroyForcibly();
       throw e;
@@ -90,9 +92,16 @@ public final class BrokerProcess implements AutoCloseable {
     return List.copyOf(output);
   }
 
-  /** The exit status once the process ended within {@code seconds}, else null. */
+  /**
+   * The exit status once the process ended within {@code seconds}, else null. Once it ended,
+   * {@link #output()} holds every line it wrote (the pipe is read to its end first).
+   */
   public Integer awaitExit(long seconds) throws InterruptedException {
-    return process.waitFor(seconds, TimeUnit.SECONDS) ? process.exitValue() : null;
+    if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+      return null;
+    }
+    reader.join(TimeUnit.SECONDS.toMillis(10));
+    return process.exitValue();
   }
 
   /** SIGKILL: no shutdown hook, no final commit. */
