@@ -209,15 +209,13 @@ public final class FilesApi {
     String refusal = uploads.tryAcquire(client);
     if (refusal != null) {
       metrics.uploadsRefused.increment();
-      ctx.response().putHeader("Retry-After", "1");
-      HttpErrors.send(ctx.response(), 503, "too_many_uploads", refusal + "; retry later");
+      HttpErrors.sendRetryLater(ctx.response(), "too_many_uploads", refusal + "; retry later");
       return false;
     }
     if (!memoryBudget.tryReserve(RequestBodyStream.HIGH_WATER_BYTES)) {
       uploads.release(client);
       metrics.overloaded.increment();
-      ctx.response().putHeader("Retry-After", "1");
-      HttpErrors.send(ctx.response(), 503, "overloaded", "the broker's memory budget is exhausted; retry later");
+      HttpErrors.sendRetryLater(ctx.response(), "overloaded", MemoryBudget.EXHAUSTED_MESSAGE);
       return false;
     }
     handlePut(ctx, key).onComplete(done -> {

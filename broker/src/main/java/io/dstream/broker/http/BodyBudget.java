@@ -30,9 +30,8 @@ public final class BodyBudget implements Handler<RoutingContext> {
     if (!budget.tryReserve(bytes)) {
       metrics.overloaded.increment();
       // The unread body cannot be skipped cheaply: the connection goes with the answer.
-      ctx.response().putHeader("Retry-After", "1").putHeader("Connection", "close");
-      HttpErrors.send(ctx.response(), 503, "overloaded",
-          "the broker's memory budget is exhausted; retry later");
+      ctx.response().putHeader("Connection", "close");
+      HttpErrors.sendRetryLater(ctx.response(), "overloaded", MemoryBudget.EXHAUSTED_MESSAGE);
       return;
     }
     ctx.addEndHandler(done -> budget.release(bytes));

@@ -46,10 +46,19 @@ public final class HttpErrors {
   /** A failed request: its status by kind, {@code Retry-After: 1} when worth retrying, its code and message. */
   public static void send(HttpServerResponse response, StreamError error) {
     boolean retry = error.kind() == StreamError.Kind.OVERLOADED || error.kind() == StreamError.Kind.UNAVAILABLE;
-    if (retry && !response.ended() && !response.closed()) {
+    if (retry) {
+      sendRetryLater(response, error.code(), error.getMessage());
+    } else {
+      send(response, status(error.kind()), error.code(), error.getMessage());
+    }
+  }
+
+  /** A 503 worth retrying: {@code Retry-After: 1}, its code and message. */
+  public static void sendRetryLater(HttpServerResponse response, String code, String message) {
+    if (!response.ended() && !response.closed()) {
       response.putHeader("Retry-After", "1");
     }
-    send(response, status(error.kind()), error.code(), error.getMessage());
+    send(response, 503, code, message);
   }
 
   /** The HTTP status of each kind of failure. */

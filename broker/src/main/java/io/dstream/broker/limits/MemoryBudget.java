@@ -14,6 +14,9 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class MemoryBudget {
 
+  /** What a client refused for this budget is told, on every surface. */
+  public static final String EXHAUSTED_MESSAGE = "the broker's memory budget is exhausted; retry later";
+
   private final long limitBytes;
   private final AtomicLong held = new AtomicLong();
 

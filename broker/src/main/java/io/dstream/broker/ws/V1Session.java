@@ -2,6 +2,7 @@ package io.dstream.broker.ws;
 
 import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.config.ConnectionLimits;
+import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.limits.TokenBucket;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.stream.Published;
@@ -255,7 +256,7 @@ final class V1Session implements Subscriber {
           + " on '" + actor.subject() + "'");
     } else if (!budget.tryReserve(reserved)) {
       metrics.overloaded.increment();
-      sendError(frame.rawCMsgId(), V1ErrorCode.OVERLOADED, "the broker's memory budget is exhausted; retry later");
+      sendError(frame.rawCMsgId(), V1ErrorCode.OVERLOADED, MemoryBudget.EXHAUSTED_MESSAGE);
     } else {
       beginRequest();
       if (frame.command() == null) {
