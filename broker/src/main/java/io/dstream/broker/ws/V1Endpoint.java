@@ -7,6 +7,7 @@ import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.stream.StreamRegistry;
 import io.netty.channel.Channel;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -30,6 +31,8 @@ public final class V1Endpoint {
   private final ConnectionGate gate;
   private final MemoryBudget budget;
   private final V1FrameParser parser = new V1FrameParser();
+  /** Most frames one system call carries before a flush goes out anyway (Netty's default). */
+  private static final int FLUSHES_PER_WRITE = FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES;
 
   public V1Endpoint(StreamRegistry registry, BrokerConfig config, BrokerMetrics metrics, ConnectionGate gate,
                     MemoryBudget budget) {
@@ -51,12 +54,25 @@ public final class V1Endpoint {
     // The upgraded socket keeps this TCP channel; Vert.x Web's socket wrapper offers no way to it.
     Channel channel = ((HttpServerConnection) request.connection()).channelHandlerContext().channel();
     return registry.attach(subject, context).onSuccess(actor -> request.toWebSocket()
-        .onSuccess(socket -> new V1Session(socket, channel, context, actor, ip, config.maxPendingRequests(), metrics, parser,
-            permissions, config.connectionLimits(), config.maxFrameBytes(),
-            new SocketBudget(budget, config.connectionBudgetBytes())).start(gate.upgraded(request.connection())))
+        .onSuccess(socket -> {
+          consolidateFlushes(channel);
+          new V1Session(socket, channel, context, actor, ip, config.maxPendingRequests(), metrics, parser,
+              permissions, config.connectionLimits(), config.maxFrameBytes(),
+              new SocketBudget(budget, config.connectionBudgetBytes())).start(gate.upgraded(request.connection()));
+        })
         .onFailure(e -> {
           LOG.debug("websocket upgrade for '{}' failed: {}", subject, e.toString());
           actor.detach();
         })).mapEmpty();
+  }
+
+  /**
+   * Replies and pushes are written from actor tasks, outside any read, where Vert.x flushes every
+   * frame: one write system call per message. Netty's consolidation handler turns the flushes of
+   * one event-loop task into one, for at most one task's delay.
+   */
+  private static void consolidateFlushes(Channel channel) {
+    channel.pipeline().addFirst("dstream-flush-consolidation",
+        new FlushConsolidationHandler(FLUSHES_PER_WRITE, true));
   }
 }
