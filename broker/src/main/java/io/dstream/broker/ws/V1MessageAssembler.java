@@ -79,11 +79,26 @@ final class V1MessageAssembler {
     if (!partialIsText) {
       return new Binary();
     }
+    byte[] bytes = complete.getBytes();
+    if (isAscii(bytes)) {
+      // ASCII is valid UTF-8 and maps byte for char: a plain copy, without the decoder's char buffer
+      // (the strict decode was a tenth of the event loop's time when publishing).
+      return new Text(new String(bytes, StandardCharsets.ISO_8859_1));
+    }
     try {
-      CharBuffer chars = utf8.decode(ByteBuffer.wrap(complete.getBytes()));
+      CharBuffer chars = utf8.decode(ByteBuffer.wrap(bytes));
       return new Text(chars.toString());
     } catch (CharacterCodingException e) {
       throw new Violation((short) 1007, "text message is not valid UTF-8");
     }
+  }
+
+  private static boolean isAscii(byte[] bytes) {
+    for (byte b : bytes) {
+      if (b < 0) {
+        return false;
+      }
+    }
+    return true;
   }
 }
