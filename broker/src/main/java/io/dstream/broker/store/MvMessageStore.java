@@ -233,8 +233,14 @@ public final class MvMessageStore implements MessageStore {
       return record.isAbsent() ? record
           : record.withDeletedUpTo(delete.sequence(), log.removeUpTo(record.id(), delete.sequence()));
     } else if (write instanceof StoreWrite.Evict evict) {
-      long end = record.isAbsent() ? 0 : evict.lastEvicted(record,
-          log.read(record.id(), record.firstSequence(), StoreWrite.MAX_EVICTIONS_PER_WRITE, Long.MAX_VALUE));
+      // Most evictions find the subject within its hot window: the oldest message alone tells, so the
+      // up to 10,000 messages (payloads included) are only read when the oldest has to go.
+      long end = record.isAbsent() ? 0 : evict.lastEvicted(record, log.read(record.id(), record.firstSequence(), 1,
+          Long.MAX_VALUE));
+      if (end != 0) {
+        end = evict.lastEvicted(record,
+            log.read(record.id(), record.firstSequence(), StoreWrite.MAX_EVICTIONS_PER_WRITE, Long.MAX_VALUE));
+      }
       return end == 0 ? record : record.withEvicted(log.removeUpTo(record.id(), end));
     } else if (write instanceof StoreWrite.Restore restore) {
       SubjectRecord restored = live(record);
