@@ -92,7 +92,7 @@ public final class BenchMain {
         PrintStream out = System.out;
         ResultTable table = new Matrix(targets, quick ? Counts.QUICK : Counts.FULL,
             quick ? HttpCounts.QUICK : HttpCounts.FULL, timeoutMs, repeats, selected, serverPids,
-            quick ? 0 : Matrix.WARM_UP_BOUND_MS, out).run();
+            quick ? 0 : WarmUp.BOUND_MS, out).run();
         String markdown = table.markdown();
         if (tableFile != null) {
           Files.writeString(tableFile, markdown, StandardCharsets.UTF_8);

@@ -41,14 +41,16 @@ final class HttpScenario {
   private final HttpCounts counts;
   private final long timeoutMs;
   private final Map<String, Long> serverPids;
+  private final long warmUpBoundMs;
   private final String prefix;
   private final PrintStream log;
   private final Consumer<Measurement> record;
   private final Consumer<String> failed;
 
   /** {@code prefix}: makes names unique to this run; {@code failed} gets the system of a failed part. */
-  HttpScenario(List<HttpTarget> targets, HttpCounts counts, long timeoutMs, Map<String, Long> serverPids, String prefix,
-               PrintStream log, Consumer<Measurement> record, Consumer<String> failed) {
+  HttpScenario(List<HttpTarget> targets, HttpCounts counts, long timeoutMs, Map<String, Long> serverPids,
+               long warmUpBoundMs, String prefix, PrintStream log, Consumer<Measurement> record, Consumer<String> failed) {
+    this.warmUpBoundMs = warmUpBoundMs;
     this.targets = targets;
     this.counts = counts;
     this.timeoutMs = timeoutMs;
@@ -72,30 +74,24 @@ final class HttpScenario {
     }
   }
 
-  /** Every part once on every system, unrecorded, as {@link Matrix} warms the other scenarios up. */
+  /** Every part on every system, unrecorded, until the system's JIT settled ({@link WarmUp}). */
   private void warmUp() {
     for (HttpTarget target : targets) {
       for (Part part : Part.values()) {
-        try {
-          if (part.ranOn(target)) {
-            measure(part, target, 0);
-          }
-        } catch (Exception e) {
-          log.println("warm-up of " + target.name() + " (" + part.metric + ") failed: " + e);
+        if (part.ranOn(target)) {
+          WarmUp.untilJitSettles(part.metric + " on " + target.name(), serverPids.getOrDefault(target.name(), 0L),
+              warmUpBoundMs, log, () -> measure(part, target, 0));
         }
       }
     }
   }
 
   private void runOne(Part part, HttpTarget target, int repeat) {
-    long pid = serverPids.getOrDefault(target.name(), 0L);
-    long cpuBefore = pid > 0 ? ProcessCpu.millis(pid) : -1;
+    ProcessCpu.Sample before = ProcessCpu.sample(serverPids.getOrDefault(target.name(), 0L));
     try {
       long messages = measure(part, target, repeat);
-      long cpuAfter = pid > 0 ? ProcessCpu.millis(pid) : -1;
-      if (cpuBefore >= 0 && cpuAfter >= 0) {
-        record(target, part.label() + " server CPU µs/msg", (cpuAfter - cpuBefore) * 1000.0 / messages, false);
-      }
+      ProcessCpu.perMessage(ProcessCpu.sample(serverPids.getOrDefault(target.name(), 0L)).since(before), messages,
+          part.label() + " ", (metric, value) -> record(target, metric, value, false));
     } catch (Exception e) {
       log.println("scenario 7 (" + part.metric + ") on " + target.name() + " (run " + repeat + ") failed: " + e);
       failed.accept(target.name());

@@ -14,18 +14,10 @@ import java.util.Set;
  * all of them. Every subject (stream, key) is fresh. A scenario that fails or times out for a system is
  * reported and the run goes on.
  *
- * <p>Before its measured repeats, each scenario runs against every system unrecorded (as JMH's
- * warm-up iterations do): a JVM broker is still compiling the paths a scenario exercises for the
- * first time, and that compilation is a start-up cost, not a cost per message. One warm-up run was
- * not enough: in scenario 1 the C2 compiler thread was still busy through the second measured
- * repeat (22 s of compiler CPU, the CPU per message falling from 51 to 26 us over four repeats). So
- * a server whose threads show a JIT compiler warms up again while its compiler used more than
- * {@link #SETTLED_COMPILER_SHARE} of its CPU, for at most {@link #WARM_UP_BOUND_MS} (one run in
- * {@code --quick}, whose numbers mean nothing); the log says how
- * many runs it took and the compiler's share in the last one. Where the bound passes first, the
- * row "server CPU µs/msg without JIT compiler" (the process's CPU minus its compiler threads') is
- * the steady-state cost, and the plain row includes the compilation still going on. Servers without a JIT (nats-server,
- * Redis) warm up once. Scenario 7 warms up in {@link HttpScenario}, once.
+ * <p>Before its measured repeats, each scenario warms up on every system ({@link WarmUp}): at most
+ * {@code warmUpBoundMs} each, until the server's JIT compiler settled. Where the bound passes first,
+ * the row "server CPU µs/msg without JIT compiler" (the process's CPU minus its compiler threads')
+ * is the steady-state cost, and the plain row includes the compilation still going on.
  */
 final class Matrix {
 
@@ -34,10 +26,6 @@ final class Matrix {
   private final int repeats;
   private final Set<Scenario> scenarios;
   private final PrintStream log;
-  /** The share of a warm-up's server CPU below which the JIT compiler counts as settled. */
-  static final double SETTLED_COMPILER_SHARE = 0.05;
-  /** Bound of the warm-up of one scenario on one system (the run under way when it passes ends it). */
-  static final long WARM_UP_BOUND_MS = 60_000;
   private final Map<String, Long> serverPids;
   private final long warmUpBoundMs;
   private final HttpCounts httpCounts;
@@ -85,37 +73,12 @@ final class Matrix {
     return table;
   }
 
-  /** Runs the scenario on every target as repeat 0, which is not recorded, until its JIT settled (see the class comment). */
+  /** Runs the scenario on every target as repeat 0, which is not recorded, until its JIT settled. */
   private void warmUp(Scenario scenario, List<Target> warming) {
     for (Target target : warming) {
-      if (!target.supports(scenario)) {
-        continue;
-      }
-      long pid = serverPids.getOrDefault(target.name(), 0L);
-      long start = System.currentTimeMillis();
-      for (int run = 1; ; run++) {
-        long cpuBefore = pid > 0 ? ProcessCpu.millis(pid) : -1;
-        long compilerBefore = pid > 0 ? ProcessCpu.compilerMillis(pid) : -1;
-        try {
-          measure(scenario, target, 0);
-        } catch (Exception e) {
-          log.println("warm-up of scenario " + scenario.number + " on " + target.name() + " failed: " + e);
-          break;
-        }
-        if (cpuBefore < 0 || compilerBefore < 0) {
-          break;
-        }
-        long cpu = ProcessCpu.millis(pid) - cpuBefore;
-        long compiler = ProcessCpu.compilerMillis(pid) - compilerBefore;
-        if (cpu <= 0) {
-          break;
-        }
-        double share = (double) compiler / cpu;
-        log.printf("warm-up %d of scenario %d on %s: JIT compiler %.0f%% of the server's CPU%n", run, scenario.number,
-            target.name(), share * 100);
-        if (share < SETTLED_COMPILER_SHARE || System.currentTimeMillis() - start >= warmUpBoundMs) {
-          break;
-        }
+      if (target.supports(scenario)) {
+        WarmUp.untilJitSettles("scenario " + scenario.number + " on " + target.name(),
+            serverPids.getOrDefault(target.name(), 0L), warmUpBoundMs, log, () -> measure(scenario, target, 0));
       }
     }
   }
@@ -127,7 +90,7 @@ final class Matrix {
         http.add(httpTarget);
       }
     }
-    new HttpScenario(http, httpCounts, timeoutMs, serverPids, "bench." + runId + ".http", log, this::add,
+    new HttpScenario(http, httpCounts, timeoutMs, serverPids, warmUpBoundMs, "bench." + runId + ".http", log, this::add,
         system -> table.failed(Scenario.HTTP, system)).run(repeats);
   }
 
@@ -156,21 +119,11 @@ final class Matrix {
 
   private void runOne(Scenario scenario, Target target, int repeat) {
     String system = target.name();
-    long pid = serverPids.getOrDefault(system, 0L);
-    long cpuBefore = pid > 0 ? ProcessCpu.millis(pid) : -1;
-    long compilerBefore = pid > 0 ? ProcessCpu.compilerMillis(pid) : -1;
+    ProcessCpu.Sample before = ProcessCpu.sample(serverPids.getOrDefault(system, 0L));
     try {
       long messages = measure(scenario, target, repeat);
-      long cpuAfter = pid > 0 ? ProcessCpu.millis(pid) : -1;
-      long compilerAfter = pid > 0 ? ProcessCpu.compilerMillis(pid) : -1;
-      if (cpuBefore >= 0 && cpuAfter >= 0 && messages > 0) {
-        long cpu = cpuAfter - cpuBefore;
-        record(repeat, scenario, system, "server CPU µs/msg", cpu * 1000.0 / messages, false);
-        if (compilerBefore >= 0 && compilerAfter >= 0) {
-          record(repeat, scenario, system, "server CPU µs/msg without JIT compiler",
-              (cpu - (compilerAfter - compilerBefore)) * 1000.0 / messages, false);
-        }
-      }
+      ProcessCpu.perMessage(ProcessCpu.sample(serverPids.getOrDefault(system, 0L)).since(before), messages, "",
+          (metric, value) -> record(repeat, scenario, system, metric, value, false));
     } catch (Exception e) {
       log.println("scenario " + scenario.number + " on " + system + " (run " + repeat + ") failed: " + e);
       table.failed(scenario, system);

@@ -3,6 +3,7 @@ package io.dstream.bench.load;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.BiConsumer;
 import java.util.stream.Stream;
 
 /**
@@ -16,6 +17,38 @@ final class ProcessCpu {
   private static final int TICKS_PER_SECOND = 100;
 
   private ProcessCpu() {
+  }
+
+  /** CPU milliseconds of a process and of its JIT compiler threads, at one moment (or between two). */
+  record Sample(long processMs, long compilerMs) {
+
+    /** What was used from {@code before} to this one, or null if either is unknown. */
+    Sample since(Sample before) {
+      return this == UNKNOWN || before == UNKNOWN ? null
+          : new Sample(processMs - before.processMs, compilerMs - before.compilerMs);
+    }
+  }
+
+  /**
+   * Records {@code used} per message as "server CPU µs/msg" and "server CPU µs/msg without JIT
+   * compiler", each name after {@code label}; nothing if {@code used} is unknown or no message ran.
+   */
+  static void perMessage(Sample used, long messages, String label, BiConsumer<String, Double> record) {
+    if (used == null || messages <= 0) {
+      return;
+    }
+    record.accept(label + "server CPU µs/msg", used.processMs() * 1000.0 / messages);
+    record.accept(label + "server CPU µs/msg without JIT compiler",
+        (used.processMs() - used.compilerMs()) * 1000.0 / messages);
+  }
+
+  private static final Sample UNKNOWN = new Sample(-1, -1);
+
+  /** The process's CPU now, or an unknown sample (see {@link Sample#since}) without a process or /proc. */
+  static Sample sample(long pid) {
+    long process = pid > 0 ? millis(pid) : -1;
+    long compiler = pid > 0 ? compilerMillis(pid) : -1;
+    return process < 0 || compiler < 0 ? UNKNOWN : new Sample(process, compiler);
   }
 
   /** Milliseconds of CPU, or -1 if the process (or /proc) is not there. */
