@@ -1,6 +1,7 @@
 package io.dstream.bench.load;
 
 import java.io.PrintStream;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -42,6 +43,9 @@ final class HttpScenario {
   private final long timeoutMs;
   private final Map<String, Long> serverPids;
   private final long warmUpBoundMs;
+  /** Per system, the JSON stream the batch part wrote last: the catch-up part reads it. */
+  private final Map<String, String> lastBatchStream = new HashMap<>();
+  private int warmUpRuns;
   private final String prefix;
   private final PrintStream log;
   private final Consumer<Measurement> record;
@@ -102,7 +106,8 @@ final class HttpScenario {
   private long measure(Part part, HttpTarget target, int repeat) throws Exception {
     Deadline deadline = new Deadline(timeoutMs);
     HttpLoad http = target.http();
-    String name = prefix + "." + repeat + "." + target.name();
+    // Every run writes fresh streams (a warm-up that reused one would find it created: 200, not 201).
+    String name = prefix + "." + (repeat > 0 ? String.valueOf(repeat) : "w" + ++warmUpRuns) + "." + target.name();
     switch (part) {
       case RECORDS_PUBLISH -> {
         double rate = http.recordsPublish(name + ".records", counts.records(), counts.perPost(),
@@ -123,13 +128,14 @@ final class HttpScenario {
         return counts.appends();
       }
       case DS_APPEND_BATCH -> {
+        lastBatchStream.put(target.name(), name + ".batch");
         double rate = http.dsAppend(name + ".batch", counts.records(), counts.perPost(), counts.postsInFlight(),
             deadline);
         recordRun(repeat, target, part.metric, rate, true);
         return counts.records();
       }
       case DS_CATCH_UP -> {
-        double rate = http.dsCatchUp(name + ".batch", counts.records(), counts.readPasses(), deadline);
+        double rate = http.dsCatchUp(lastBatchStream.get(target.name()), counts.records(), counts.readPasses(), deadline);
         recordRun(repeat, target, part.metric, rate, true);
         return (long) counts.records() * counts.readPasses();
       }
