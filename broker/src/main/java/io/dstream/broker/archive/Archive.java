@@ -157,7 +157,7 @@ public final class Archive {
   public Future<Manifest.SegmentRef> upload(Segment segment) {
     return connection.archive("put_segment", () -> {
       String key = ArchiveKeys.newSegment(segment.subject(), segment.firstSequence(), segment.lastSequence());
-      objects.put(key, segment.encode(), "application/gzip");
+      objects.put(key, segment.encode(), "application/zstd");
       segmentsUploaded.increment();
       return new Manifest.SegmentRef(key, segment.firstSequence(), segment.lastSequence(), segment.firstTimestampMs(),
           segment.lastTimestampMs(), segment.messages().size(), segment.payloadBytes());

@@ -7,12 +7,13 @@ import java.util.UUID;
  * which the file API refuses, so files and checkpoints never collide:
  * <pre>
  * _dstream/subjects/{subject}/manifest.json
- * _dstream/subjects/{subject}/segments/{first:020d}-{last:020d}-{uuid}.seg.gz
+ * _dstream/subjects/{subject}/segments/{first:020d}-{last:020d}-{uuid}.seg.zst
  * </pre>
  * Subjects contain no {@code /} (see {@link io.dstream.broker.stream.Subjects}), so the subject is
  * used as is. Zero-padded sequences make a listing come back in sequence order; the random part
  * makes every segment key unique, so a retried or repeated checkpoint never overwrites a segment
- * that a manifest already names.
+ * that a manifest already names. Segments written before zstd end in {@code .seg.gz}; manifests name
+ * them by key and {@link Segment#decode} tells the two formats apart by their first bytes.
  */
 public final class ArchiveKeys {
 
@@ -39,7 +40,7 @@ public final class ArchiveKeys {
   }
 
   public static String newSegment(String subject, long firstSequence, long lastSequence) {
-    return String.format("%ssegments/%020d-%020d-%s.seg.gz", subjectPrefix(subject), firstSequence, lastSequence,
+    return String.format("%ssegments/%020d-%020d-%s.seg.zst", subjectPrefix(subject), firstSequence, lastSequence,
         UUID.randomUUID());
   }
 }

@@ -16,7 +16,7 @@ import java.util.List;
  * <pre>
  * {"format":1, "subject":"orders.eu", "firstSequence":1, "lastSequence":42, "state":"{...}",
  *  "producerVersion":0, "lastTimestamp":1763798399950, "attributes":"<base64>", "checkpointedAt":1763798400000,
- *  "segments":[{"key":"_dstream/subjects/orders.eu/segments/...seg.gz", "firstSequence":1, "lastSequence":40,
+ *  "segments":[{"key":"_dstream/subjects/orders.eu/segments/...seg.zst", "firstSequence":1, "lastSequence":40,
  *               "firstTimestamp":1763798399000, "lastTimestamp":1763798399950, "messages":40, "bytes":5120}]}
  * </pre>
  * {@code firstSequence..lastSequence} are the retained sequences when the checkpoint was taken

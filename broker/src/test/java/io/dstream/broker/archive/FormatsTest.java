@@ -1,16 +1,17 @@
 package io.dstream.broker.archive;
 
+import com.github.luben.zstd.ZstdInputStream;
 import io.dstream.broker.store.StoredMessage;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.zip.GZIPInputStream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -31,31 +32,46 @@ class FormatsTest {
   }
 
   @Test
-  void aSegmentRoundTripsAndIsPlainGzipWithItsHeader() throws IOException {
+  void aSegmentRoundTripsAndIsAPlainZstdFrameWithItsHeader() throws IOException {
     Segment segment = new Segment("orders.eu", messages(41, 3));
     byte[] encoded = segment.encode();
-    Segment decoded = Segment.decode(encoded);
-    assertEquals("orders.eu", decoded.subject());
-    assertEquals(41, decoded.firstSequence());
-    assertEquals(43, decoded.lastSequence());
-    assertEquals(1_000, decoded.firstTimestampMs());
-    assertEquals(1_002, decoded.lastTimestampMs());
-    for (int i = 0; i < 3; i++) {
-      assertEquals(segment.messages().get(i).sequence(), decoded.messages().get(i).sequence());
-      assertArrayEquals(segment.messages().get(i).payload(), decoded.messages().get(i).payload());
-    }
+    assertSegmentOfThreeFrom41(Segment.decode(encoded), segment);
     ByteArrayOutputStream raw = new ByteArrayOutputStream();
-    try (GZIPInputStream gunzip = new GZIPInputStream(new ByteArrayInputStream(encoded))) {
-      gunzip.transferTo(raw);
+    try (ZstdInputStream unzstd = new ZstdInputStream(new ByteArrayInputStream(encoded))) {
+      unzstd.transferTo(raw);
     }
     byte[] plain = raw.toByteArray();
     assertEquals(Segment.MAGIC, (plain[0] & 0xff) << 24 | (plain[1] & 0xff) << 16 | (plain[2] & 0xff) << 8 | (plain[3] & 0xff));
     assertEquals(Segment.VERSION, plain[4]);
   }
 
+  /** A bucket checkpointed before zstd keeps its gzip segments: the file is one written by that code. */
+  @Test
+  void aGzipSegmentWrittenBeforeZstdStillDecodes() throws IOException {
+    byte[] written;
+    try (InputStream in = FormatsTest.class.getResourceAsStream("/archive/segment-gzip.seg.gz")) {
+      written = in.readAllBytes();
+    }
+    assertEquals(0x1f, written[0] & 0xff);
+    assertEquals(0x8b, written[1] & 0xff);
+    assertSegmentOfThreeFrom41(Segment.decode(written), new Segment("orders.eu", messages(41, 3)));
+  }
+
+  private static void assertSegmentOfThreeFrom41(Segment decoded, Segment expected) {
+    assertEquals("orders.eu", decoded.subject());
+    assertEquals(41, decoded.firstSequence());
+    assertEquals(43, decoded.lastSequence());
+    assertEquals(1_000, decoded.firstTimestampMs());
+    assertEquals(1_002, decoded.lastTimestampMs());
+    for (int i = 0; i < 3; i++) {
+      assertEquals(expected.messages().get(i).sequence(), decoded.messages().get(i).sequence());
+      assertArrayEquals(expected.messages().get(i).payload(), decoded.messages().get(i).payload());
+    }
+  }
+
   @Test
   void aCorruptOrForeignObjectIsRefused() {
-    assertThrows(IOException.class, () -> Segment.decode("not gzip".getBytes(StandardCharsets.UTF_8)));
+    assertThrows(IOException.class, () -> Segment.decode("not zstd".getBytes(StandardCharsets.UTF_8)));
     byte[] encoded = new Segment("s", messages(1, 2)).encode();
     byte[] truncated = Arrays.copyOf(encoded, encoded.length / 2);
     assertThrows(IOException.class, () -> Segment.decode(truncated));
