@@ -4,7 +4,7 @@
 # under one temp dir, interleaved in one run. Prints one Markdown table (median, min-max, ratio
 # ours/theirs) and stops every server.
 #
-#   bench/run.sh                  the full run (scenarios 1-5 and 7, 3 repeats; 15-20 minutes, then up to 45 for 6)
+#   bench/run.sh                  the full run (scenarios 1-5 and 7, 3 repeats; about 7 minutes, then up to 45 for 6)
 #   bench/run.sh --quick          tiny counts, 1 repeat: proves the harness works (CI)
 #   bench/run.sh --repeats 5      more repeats
 #   bench/run.sh --scenarios 1,7  only these of 1-5 and 7 (scenario 6 runs unless --skip-idle)
