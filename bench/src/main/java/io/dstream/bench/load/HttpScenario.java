@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.IntFunction;
 
 /**
  * Scenario 7, the HTTP views: each part runs against every system that has it before the next part,
@@ -45,21 +46,24 @@ final class HttpScenario {
   private final long warmUpBoundMs;
   /** Per system, the JSON stream the batch part wrote last: the catch-up part reads it. */
   private final Map<String, String> lastBatchStream = new HashMap<>();
-  private int warmUpRuns;
-  private final String prefix;
+  private final IntFunction<String> runNames;
   private final PrintStream log;
   private final Consumer<Measurement> record;
   private final Consumer<String> failed;
 
-  /** {@code prefix}: makes names unique to this run; {@code failed} gets the system of a failed part. */
+  /**
+   * {@code runNames}: a prefix of the names for one run of a part, given its repeat (0: a warm-up),
+   * never the same twice; {@code failed} gets the system of a failed part.
+   */
   HttpScenario(List<HttpTarget> targets, HttpCounts counts, long timeoutMs, Map<String, Long> serverPids,
-               long warmUpBoundMs, String prefix, PrintStream log, Consumer<Measurement> record, Consumer<String> failed) {
+               long warmUpBoundMs, IntFunction<String> runNames, PrintStream log, Consumer<Measurement> record,
+               Consumer<String> failed) {
     this.warmUpBoundMs = warmUpBoundMs;
     this.targets = targets;
     this.counts = counts;
     this.timeoutMs = timeoutMs;
     this.serverPids = serverPids;
-    this.prefix = prefix;
+    this.runNames = runNames;
     this.log = log;
     this.record = record;
     this.failed = failed;
@@ -106,8 +110,7 @@ final class HttpScenario {
   private long measure(Part part, HttpTarget target, int repeat) throws Exception {
     Deadline deadline = new Deadline(timeoutMs);
     HttpLoad http = target.http();
-    // Every run writes fresh streams (a warm-up that reused one would find it created: 200, not 201).
-    String name = prefix + "." + (repeat > 0 ? String.valueOf(repeat) : "w" + ++warmUpRuns) + "." + target.name();
+    String name = runNames.apply(repeat) + "." + target.name();
     switch (part) {
       case RECORDS_PUBLISH -> {
         double rate = http.recordsPublish(name + ".records", counts.records(), counts.perPost(),

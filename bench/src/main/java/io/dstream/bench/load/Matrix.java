@@ -91,7 +91,8 @@ final class Matrix {
         http.add(httpTarget);
       }
     }
-    new HttpScenario(http, httpCounts, timeoutMs, serverPids, warmUpBoundMs, "bench." + runId + ".http", log, this::add,
+    new HttpScenario(http, httpCounts, timeoutMs, serverPids, warmUpBoundMs,
+        repeat -> "bench." + runId + ".http." + runLabel(repeat), log, this::add,
         system -> table.failed(Scenario.HTTP, system)).run(repeats);
   }
 
@@ -114,13 +115,17 @@ final class Matrix {
     return ready;
   }
 
-  /**
-   * A fresh subject for each run, warm-ups included: a warm-up that reused one would publish onto
-   * the last one's messages and its subscribers would receive those too.
-   */
   private String subject(String what, int repeat, Target target) {
-    String run = repeat > 0 ? String.valueOf(repeat) : "w" + ++warmUpRuns;
-    return "bench." + runId + "." + what + "." + run + "." + target.name();
+    return "bench." + runId + "." + what + "." + runLabel(repeat) + "." + target.name();
+  }
+
+  /**
+   * The repeat, or a fresh label for each warm-up run: a warm-up that reused a subject would publish
+   * onto the last one's messages (its subscribers would receive those too), and one that reused a
+   * Durable Streams stream would find it created (200, not 201).
+   */
+  private String runLabel(int repeat) {
+    return repeat > 0 ? String.valueOf(repeat) : "w" + ++warmUpRuns;
   }
 
   /** The subject preloaded once and replayed by every run of scenario 3. */
