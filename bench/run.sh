@@ -2,12 +2,14 @@
 # Benchmarks side by side (issue 6): our broker (DSTREAM_SYNC=always and os) vs NATS JetStream,
 # core NATS, Redis Streams and the npm Durable Streams reference server, all on 127.0.0.1 with data
 # under one temp dir, interleaved in one run. Prints one Markdown table (median, min-max, ratio
-# ours/theirs) and stops every server.
+# ours/theirs) and stops every server. Our brokers are driven over WebSocket protocol v1 (ours-always,
+# ours-os) and over their NATS ports by the same jnats code as JetStream and core NATS (issue 16:
+# ours-nats, ours-nats-os, ours-nats-core).
 #
-#   bench/run.sh                  the full run (scenarios 1-5 and 7, 3 repeats; about 7 minutes, then up to 45 for 6)
+#   bench/run.sh                  the full run (scenarios 1-5, 7 and 9, 3 repeats; then up to 45 minutes for 6)
 #   bench/run.sh --quick          tiny counts, 1 repeat: proves the harness works (CI)
 #   bench/run.sh --repeats 5      more repeats
-#   bench/run.sh --scenarios 1,7  only these of 1-5 and 7 (scenario 6 runs unless --skip-idle)
+#   bench/run.sh --scenarios 1,7  only these of 1-5, 7 and 9 (scenario 6 runs unless --skip-idle)
 #   bench/run.sh --skip-idle      no scenario 6 (it publishes to 1,000,000 subjects)
 #   bench/run.sh --skip-sockets   no idle-sockets step (10,000 subscribed WebSockets, broker memory per socket)
 #   bench/run.sh --jfr            record our brokers with JFR into bench/target/jfr/
@@ -20,7 +22,7 @@ ROOT=$(pwd)
 
 QUICK=0
 REPEATS=3
-SCENARIOS=1,2,3,4,5,7
+SCENARIOS=1,2,3,4,5,7,9
 DS_REFERENCE_VERSION=0.3.7
 IDLE=1
 SOCKETS=1
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
     --skip-idle) IDLE=0 ;;
     --skip-sockets) SOCKETS=0 ;;
     --jfr) JFR=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -87,12 +89,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mapfile -t PORTS < <(java -jar "$BENCH_JAR" free-ports 6)
+mapfile -t PORTS < <(java -jar "$BENCH_JAR" free-ports 8)
 P_ALWAYS=${PORTS[0]} P_OS=${PORTS[1]} P_NATS=${PORTS[2]} P_REDIS=${PORTS[3]} P_IDLE=${PORTS[4]} P_DSREF=${PORTS[5]}
+P_ALWAYS_NATS=${PORTS[6]} P_OS_NATS=${PORTS[7]}
 API_KEY=bench
 JFR_DIR=$ROOT/bench/target/jfr
 
-start_ours() { # name port sync [java options...]
+start_ours() { # name port sync [java options...]; DSTREAM_NATS_PORT from the caller's environment, else 0 (off)
   local name=$1 port=$2 sync=$3
   shift 3
   mkdir -p "$WORK/$name"
@@ -105,7 +108,7 @@ start_ours() { # name port sync [java options...]
   # 20,000), not a property under test; NATS and Redis have none by default. The unacked window per
   # subscriber is set to JetStream's consumer default (MaxAckPending 1,000; ours defaults to 256), so
   # that replay and fan-out compare the same window.
-  DSTREAM_HOST=127.0.0.1 DSTREAM_PORT=$port DSTREAM_DATA_DIR=$WORK/$name DSTREAM_SYNC=$sync \
+  DSTREAM_HOST=127.0.0.1 DSTREAM_PORT=$port DSTREAM_NATS_PORT=${DSTREAM_NATS_PORT:-0} DSTREAM_DATA_DIR=$WORK/$name DSTREAM_SYNC=$sync \
     DSTREAM_API_KEY=$API_KEY DSTREAM_LOG_LEVEL=WARN DSTREAM_RATE_PER_SOCKET=1000000000 DSTREAM_RATE_BURST=1000000000 \
     DSTREAM_MAX_IN_FLIGHT=1000 \
     java "$@" "${jfr[@]}" -jar "$BROKER_JAR" >"$WORK/$name.log" 2>&1 &
@@ -126,9 +129,10 @@ wait_ready() { # name command...
 }
 
 log "work dir $WORK"
-start_ours ours-always "$P_ALWAYS" always
+# The brokers under test also speak the NATS client protocol (issue 16) on a port of their own.
+DSTREAM_NATS_PORT=$P_ALWAYS_NATS start_ours ours-always "$P_ALWAYS" always
 PID_ALWAYS=$LAST_PID
-start_ours ours-os "$P_OS" os
+DSTREAM_NATS_PORT=$P_OS_NATS start_ours ours-os "$P_OS" os
 PID_OS=$LAST_PID
 mkdir -p "$WORK/nats" "$WORK/redis"
 # JetStream with file storage and its default sync (fsync every 2 minutes).
@@ -148,6 +152,8 @@ PID_DSREF=$!
 
 wait_ready ours-always curl -sf "http://127.0.0.1:$P_ALWAYS/health"
 wait_ready ours-os curl -sf "http://127.0.0.1:$P_OS/health"
+wait_ready ours-always bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_ALWAYS_NATS"
+wait_ready ours-os bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_OS_NATS"
 wait_ready nats bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_NATS"
 wait_ready redis redis-cli -h 127.0.0.1 -p "$P_REDIS" ping
 wait_ready ds-reference grep -q "listening on" "$WORK/ds-reference.log"
@@ -158,8 +164,10 @@ log "versions: $(nats-server --version), $(redis-server --version | cut -d' ' -f
 # ---- scenarios 1-5 and 7, interleaved -----------------------------------------------------------
 RESULTS=$WORK/results.log
 MATRIX=(matrix --ours-always "127.0.0.1:$P_ALWAYS" --ours-os "127.0.0.1:$P_OS" --api-key "$API_KEY"
+  --ours-nats "nats://127.0.0.1:$P_ALWAYS_NATS" --ours-nats-os "nats://127.0.0.1:$P_OS_NATS"
   --nats "nats://127.0.0.1:$P_NATS" --redis "127.0.0.1:$P_REDIS" --ds-reference "127.0.0.1:$P_DSREF" --repeats "$REPEATS" --scenarios "$SCENARIOS"
-  --table "$WORK/table.md" --pid "ours-always=$PID_ALWAYS" --pid "ours-os=$PID_OS" --pid "jetstream=$PID_NATS"
+  --table "$WORK/table.md" --pid "ours-always=$PID_ALWAYS" --pid "ours-os=$PID_OS" --pid "ours-nats=$PID_ALWAYS"
+  --pid "ours-nats-os=$PID_OS" --pid "ours-nats-core=$PID_ALWAYS" --pid "jetstream=$PID_NATS"
   --pid "nats-core=$PID_NATS" --pid "redis=$PID_REDIS" --pid "ds-reference=$PID_DSREF")
 if [ $QUICK = 1 ]; then MATRIX+=(--quick --timeout-s 30); fi
 status=0

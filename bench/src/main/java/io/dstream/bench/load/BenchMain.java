@@ -17,6 +17,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
+import static io.dstream.bench.load.JetStreamTarget.ManySubjectsStreams.ONE_WILDCARD_STREAM;
+import static io.dstream.bench.load.JetStreamTarget.ManySubjectsStreams.SUBJECT_IS_STREAM;
+
 /** {@code java -jar bench/target/bench.jar}: the load generators behind bench/run.sh. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Load generators: our broker vs NATS JetStream, core NATS, Redis Streams and the Durable Streams "
@@ -34,14 +37,21 @@ public final class BenchMain {
   }
 
   @Command(name = "matrix", mixinStandardHelpOptions = true,
-      description = "Runs scenarios 1-5 and 7 against every given system, interleaved, and prints the table.")
+      description = "Runs scenarios 1-5, 7 and 9 against every given system, interleaved, and prints the table.")
   static final class MatrixCommand implements Callable<Integer> {
 
     @Option(names = "--ours-always", description = "host:port of our broker with DSTREAM_SYNC=always")
     String oursAlways;
     @Option(names = "--ours-os", description = "host:port of our broker with DSTREAM_SYNC=os")
     String oursOs;
-    @Option(names = "--api-key", description = "API key of our brokers", defaultValue = "bench")
+    @Option(names = "--ours-nats", description = "nats://host:port, the NATS port of our broker with DSTREAM_SYNC=always"
+        + " (systems ours-nats and ours-nats-core)")
+    String oursNats;
+    @Option(names = "--ours-nats-os", description = "nats://host:port, the NATS port of our broker with DSTREAM_SYNC=os"
+        + " (system ours-nats-os)")
+    String oursNatsOs;
+    @Option(names = "--api-key", description = "API key of our brokers (the CONNECT token on their NATS ports)",
+        defaultValue = "bench")
     String apiKey;
     @Option(names = "--nats", description = "nats://host:port of a nats-server with JetStream")
     String nats;
@@ -53,7 +63,7 @@ public final class BenchMain {
     boolean quick;
     @Option(names = "--repeats", defaultValue = "3")
     int repeats;
-    @Option(names = "--scenarios", split = ",", defaultValue = "1,2,3,4,5,7")
+    @Option(names = "--scenarios", split = ",", defaultValue = "1,2,3,4,5,7,9")
     List<Integer> scenarios;
     @Option(names = "--timeout-s", description = "bound of one scenario run against one system", defaultValue = "180")
     long timeoutSeconds;
@@ -73,9 +83,19 @@ public final class BenchMain {
         if (oursOs != null) {
           targets.add(new OursTarget(ResultTable.OURS_OS, oursOs, apiKey, timeoutMs));
         }
+        if (oursNats != null) {
+          NatsEndpoint endpoint = new NatsEndpoint(oursNats, apiKey);
+          targets.add(new JetStreamTarget(ResultTable.OURS_NATS, endpoint, timeoutMs, SUBJECT_IS_STREAM));
+          targets.add(new NatsCoreTarget(ResultTable.OURS_NATS_CORE, endpoint, timeoutMs));
+        }
+        if (oursNatsOs != null) {
+          targets.add(new JetStreamTarget(ResultTable.OURS_NATS_OS, new NatsEndpoint(oursNatsOs, apiKey), timeoutMs,
+              SUBJECT_IS_STREAM));
+        }
         if (nats != null) {
-          targets.add(new JetStreamTarget(nats, timeoutMs));
-          targets.add(new NatsCoreTarget(nats, timeoutMs));
+          NatsEndpoint endpoint = new NatsEndpoint(nats, null);
+          targets.add(new JetStreamTarget("jetstream", endpoint, timeoutMs, ONE_WILDCARD_STREAM));
+          targets.add(new NatsCoreTarget("nats-core", endpoint, timeoutMs));
         }
         if (redis != null) {
           targets.add(new RedisTarget(redis, timeoutMs));

@@ -3,10 +3,10 @@ package io.dstream.bench.load;
 import io.nats.client.Connection;
 import io.nats.client.Dispatcher;
 import io.nats.client.JetStream;
+import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.JetStreamSubscription;
-import io.nats.client.Nats;
-import io.nats.client.Options;
+import io.nats.client.MessageHandler;
 import io.nats.client.PushSubscribeOptions;
 import io.nats.client.api.AckPolicy;
 import io.nats.client.api.ConsumerConfiguration;
@@ -15,7 +15,6 @@ import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 import org.HdrHistogram.Histogram;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -27,39 +26,56 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * NATS JetStream through jnats: a file-storage stream per subject (one stream over all subjects of
- * scenario 5, as a NATS user would model it), publishAsync with a window for pipelining, push
- * consumers with explicit acks for replay and fan-out. Server defaults everywhere else.
+ * A JetStream server through jnats: nats-server ({@code jetstream}) or our broker's NATS port
+ * ({@code ours-nats}), driven by this one code. A file-storage stream per subject, publishAsync with a
+ * window for pipelining, push consumers with explicit acks for replay and fan-out; server defaults
+ * everywhere else. Scenario 5's subjects get the stream their server's model asks for
+ * ({@link ManySubjectsStreams}). A server that answers the consumer API with "consumers are not
+ * supported" makes replay and fan-out {@linkplain NotAvailableException not available}.
  */
 final class JetStreamTarget implements Target {
 
-  private final String url;
+  /** The reason shown in the table when the server does not offer JetStream consumers. */
+  static final String CONSUMERS_NOT_YET = "consumers not yet";
+
+  /** How the subjects of scenario 5 get a stream. */
+  enum ManySubjectsStreams {
+    /** One stream {@code prefix.>} over all of them, as a NATS user models it on nats-server. */
+    ONE_WILDCARD_STREAM,
+    /**
+     * None: every subject is its own durable stream, created by its first publish, and a stream
+     * cannot span subjects (our broker); the PubAck names the subject as the stream.
+     */
+    SUBJECT_IS_STREAM
+  }
+
+  private final String name;
+  private final NatsEndpoint endpoint;
   private final long timeoutMs;
+  private final ManySubjectsStreams manySubjectsStreams;
   private final Connection connection;
   private final JetStream jetStream;
   private final JetStreamManagement management;
 
-  JetStreamTarget(String url, long timeoutMs) throws Exception {
-    this.url = url;
+  JetStreamTarget(String name, NatsEndpoint endpoint, long timeoutMs, ManySubjectsStreams manySubjectsStreams)
+      throws Exception {
+    this.name = name;
+    this.endpoint = endpoint;
     this.timeoutMs = timeoutMs;
-    this.connection = connect(url);
+    this.manySubjectsStreams = manySubjectsStreams;
+    this.connection = endpoint.connect();
     this.jetStream = connection.jetStream();
     this.management = connection.jetStreamManagement();
   }
 
-  static Connection connect(String url) throws Exception {
-    return Nats.connect(new Options.Builder().server(url).noReconnect().connectionTimeout(Duration.ofSeconds(10))
-        .maxMessagesInOutgoingQueue(100_000).build());
-  }
-
   @Override
   public String name() {
-    return "jetstream";
+    return name;
   }
 
   @Override
   public boolean supports(Scenario scenario) {
-    return true;
+    return scenario != Scenario.REQUEST;
   }
 
   private String stream(String... subjects) throws Exception {
@@ -75,7 +91,7 @@ final class JetStreamTarget implements Target {
   }
 
   /** Publishes round-robin over {@code subjects} with at most {@code window} unacknowledged. */
-  private static double publishWindowed(JetStream js, List<String> subjects, int count, int window, Deadline deadline)
+  private double publishWindowed(JetStream js, List<String> subjects, int count, int window, Deadline deadline)
       throws Exception {
     Semaphore permits = new Semaphore(window);
     CountDownLatch acked = new CountDownLatch(count);
@@ -83,10 +99,10 @@ final class JetStreamTarget implements Target {
     long start = System.nanoTime();
     for (int i = 0; i < count; i++) {
       if (!permits.tryAcquire(deadline.remainingMs(), TimeUnit.MILLISECONDS)) {
-        throw new TimeoutException("jetstream publish did not finish in time");
+        throw new TimeoutException(name + " publish did not finish in time");
       }
       if (failure.get() != null) {
-        throw new IllegalStateException("jetstream publish failed", failure.get());
+        throw new IllegalStateException(name + " publish failed", failure.get());
       }
       js.publishAsync(subjects.get(i % subjects.size()), Payload.bytes(System.nanoTime())).whenComplete((ack, error) -> {
         if (error != null) {
@@ -96,10 +112,10 @@ final class JetStreamTarget implements Target {
         acked.countDown();
       });
     }
-    deadline.await(acked, "jetstream publish");
+    deadline.await(acked, name + " publish");
     long nanos = System.nanoTime() - start;
     if (failure.get() != null) {
-      throw new IllegalStateException("jetstream publish failed", failure.get());
+      throw new IllegalStateException(name + " publish failed", failure.get());
     }
     return Rates.perSecond(count, nanos);
   }
@@ -114,7 +130,7 @@ final class JetStreamTarget implements Target {
       jetStream.publish(subject, Payload.bytes(start));
       roundTrips.recordValue(System.nanoTime() - start);
       if ((i & 255) == 0) {
-        deadline.check("jetstream sync publish");
+        deadline.check(name + " sync publish");
       }
     }
     return roundTrips;
@@ -125,24 +141,38 @@ final class JetStreamTarget implements Target {
     Deadline deadline = new Deadline(timeoutMs);
     CountDownLatch received = new CountDownLatch(count);
     Dispatcher dispatcher = connection.createDispatcher();
-    long start = System.nanoTime();
-    JetStreamSubscription subscription = jetStream.subscribe(subject, dispatcher, message -> {
-      message.ack();
-      received.countDown();
-    }, false, consumer(subject, DeliverPolicy.All));
+    JetStreamSubscription subscription = null;
     try {
-      deadline.await(received, "jetstream replay");
+      long start = System.nanoTime();
+      subscription = consume(jetStream, subject, dispatcher, message -> {
+        message.ack();
+        received.countDown();
+      }, DeliverPolicy.All);
+      deadline.await(received, name + " replay");
       return Rates.perSecond(count, System.nanoTime() - start);
     } finally {
-      dispatcher.unsubscribe(subscription);
+      if (subscription != null) {
+        dispatcher.unsubscribe(subscription);
+      }
       connection.closeDispatcher(dispatcher);
     }
   }
 
-  private PushSubscribeOptions consumer(String subject, DeliverPolicy policy) throws Exception {
-    return PushSubscribeOptions.builder().stream(stream(subject))
+  /** A push consumer with explicit acks on the subject's stream, delivering to {@code handler}. */
+  private JetStreamSubscription consume(JetStream js, String subject, Dispatcher dispatcher, MessageHandler handler,
+                                        DeliverPolicy policy) throws Exception {
+    PushSubscribeOptions options = PushSubscribeOptions.builder().stream(stream(subject))
         .configuration(ConsumerConfiguration.builder().ackPolicy(AckPolicy.Explicit).deliverPolicy(policy).build())
         .build();
+    try {
+      return js.subscribe(subject, dispatcher, handler, false, options);
+    } catch (JetStreamApiException e) {
+      String description = String.valueOf(e.getErrorDescription()).toLowerCase(Locale.ROOT);
+      if (description.contains("consumers") && description.contains("not")) {
+        throw new NotAvailableException(CONSUMERS_NOT_YET, e);
+      }
+      throw e;
+    }
   }
 
   @Override
@@ -156,13 +186,13 @@ final class JetStreamTarget implements Target {
     CountDownLatch all = new CountDownLatch(subscribers);
     try {
       for (int i = 0; i < subscribers; i++) {
-        Connection subscriberConnection = connect(url);
+        Connection subscriberConnection = endpoint.connect();
         connections.add(subscriberConnection);
         Histogram latency = Rates.histogram();
         latencies.add(latency);
         AtomicLong mine = new AtomicLong();
         Dispatcher dispatcher = subscriberConnection.createDispatcher();
-        subscriberConnection.jetStream().subscribe(subject, dispatcher, message -> {
+        consume(subscriberConnection.jetStream(), subject, dispatcher, message -> {
           message.ack();
           latency.recordValue(Math.max(0, System.nanoTime() - Payload.nanos(message.getData())));
           delivered.incrementAndGet();
@@ -170,11 +200,11 @@ final class JetStreamTarget implements Target {
             lastDelivery.accumulateAndGet(System.nanoTime(), Math::max);
             all.countDown();
           }
-        }, false, consumer(subject, DeliverPolicy.New));
+        }, DeliverPolicy.New);
       }
       long start = System.nanoTime();
       publishWindowed(jetStream, List.of(subject), count, window, deadline);
-      deadline.await(all, "jetstream fan-out delivery");
+      deadline.await(all, name + " fan-out delivery");
       return new FanOutResult(Rates.perSecond(delivered.get(), lastDelivery.get() - start), Rates.p99Micros(latencies),
           delivered.get(), (long) count * subscribers);
     } finally {
@@ -187,14 +217,16 @@ final class JetStreamTarget implements Target {
   @Override
   public double manySubjects(String prefix, int subjects, int publishers, int count, int window) throws Exception {
     Deadline deadline = new Deadline(timeoutMs);
-    stream(prefix + ".>");
+    if (manySubjectsStreams == ManySubjectsStreams.ONE_WILDCARD_STREAM) {
+      stream(prefix + ".>");
+    }
     List<Connection> connections = new ArrayList<>();
     try {
       List<Thread> threads = new ArrayList<>();
       AtomicReference<Throwable> failure = new AtomicReference<>();
       int perPublisher = count / publishers;
       for (int p = 0; p < publishers; p++) {
-        Connection publisherConnection = connect(url);
+        Connection publisherConnection = endpoint.connect();
         connections.add(publisherConnection);
         List<String> own = new ArrayList<>();
         for (int s = p; s < subjects; s += publishers) {
@@ -207,9 +239,9 @@ final class JetStreamTarget implements Target {
           } catch (Exception e) {
             failure.compareAndSet(null, e);
           }
-        }, "jetstream-publisher-" + p));
+        }, name + "-publisher-" + p));
       }
-      long nanos = deadline.runAll(threads, failure, "jetstream many-subjects publish");
+      long nanos = deadline.runAll(threads, failure, name + " many-subjects publish");
       return Rates.perSecond((long) perPublisher * publishers, nanos);
     } finally {
       for (Connection publisherConnection : connections) {

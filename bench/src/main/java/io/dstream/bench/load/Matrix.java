@@ -9,10 +9,11 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Runs scenarios 1–5 and 7 against every target, interleaved: for each scenario, each repeat runs
+ * Runs scenarios 1–5, 7 and 9 against every target, interleaved: for each scenario, each repeat runs
  * every system once before the next repeat starts, so load from the rest of the machine spreads over
  * all of them. Every subject (stream, key) is fresh. A scenario that fails or times out for a system is
- * reported and the run goes on.
+ * reported and the run goes on; one the system does not offer yet ({@link NotAvailableException}) is
+ * shown as "n/a" and is not a failure.
  *
  * <p>Before its measured repeats, each scenario warms up on every system ({@link WarmUp}): at most
  * {@code warmUpBoundMs} each, until the server's JIT compiler settled. Where the bound passes first,
@@ -140,6 +141,10 @@ final class Matrix {
       long messages = measure(scenario, target, repeat);
       ProcessCpu.perMessage(ProcessCpu.sample(serverPids.getOrDefault(system, 0L)).since(before), messages, "",
           (metric, value) -> record(repeat, scenario, system, metric, value, false));
+    } catch (NotAvailableException e) {
+      log.println("scenario " + scenario.number + " on " + system + " (run " + repeat + ") not available: "
+          + e.getMessage());
+      add(Measurement.notAvailable(scenario, system, headline(scenario), e.reason()));
     } catch (Exception e) {
       log.println("scenario " + scenario.number + " on " + system + " (run " + repeat + ") failed: " + e);
       table.failed(scenario, system);
@@ -159,11 +164,14 @@ final class Matrix {
         return counts.publish();
       }
       case SYNC -> {
-        Histogram roundTrips = target.syncPublish(subject("sync", repeat, target), counts.sync());
-        record(repeat, scenario, system, "p50 µs", Rates.micros(roundTrips, 50), false);
-        record(repeat, scenario, system, "p99 µs", Rates.micros(roundTrips, 99), false);
-        record(repeat, scenario, system, "p99.9 µs", Rates.micros(roundTrips, 99.9), false);
+        recordRoundTrips(repeat, scenario, system, target.syncPublish(subject("sync", repeat, target), counts.sync()));
         return counts.sync();
+      }
+      case REQUEST -> {
+        // Under svc.: one of our broker's default ephemeral patterns, so the request reaches the service.
+        recordRoundTrips(repeat, scenario, system,
+            target.requestReply("svc." + subject("request", repeat, target), counts.requests()));
+        return counts.requests();
       }
       case REPLAY -> {
         record(repeat, scenario, system, "msg/s", target.replay(replaySubject(target), counts.replay()), true);
@@ -188,6 +196,21 @@ final class Matrix {
       }
       default -> throw new IllegalArgumentException(scenario.name());
     }
+  }
+
+  private void recordRoundTrips(int repeat, Scenario scenario, String system, Histogram roundTrips) {
+    record(repeat, scenario, system, "p50 µs", Rates.micros(roundTrips, 50), false);
+    record(repeat, scenario, system, "p99 µs", Rates.micros(roundTrips, 99), false);
+    record(repeat, scenario, system, "p99.9 µs", Rates.micros(roundTrips, 99.9), false);
+  }
+
+  /** The metric that carries a scenario's "n/a" row. */
+  private static String headline(Scenario scenario) {
+    return switch (scenario) {
+      case SYNC, REQUEST -> "p50 µs";
+      case FANOUT -> "delivered msg/s";
+      default -> "msg/s";
+    };
   }
 
   private void record(int repeat, Scenario scenario, String system, String metric, double value,

@@ -2,6 +2,7 @@ package io.dstream.bench.load;
 
 import io.nats.client.Connection;
 import io.nats.client.Dispatcher;
+import io.nats.client.Message;
 import org.HdrHistogram.Histogram;
 
 import java.time.Duration;
@@ -10,29 +11,36 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Core NATS, fan-out only: fire-and-forget publishes, no storage, no acks. The ceiling the issue
- * holds our acked, durable fan-out to. Messages a slow subscriber drops are reported as missing.
+ * The core NATS protocol through jnats, against nats-server ({@code nats-core}) or our broker's NATS
+ * port ({@code ours-nats-core}), driven by this one code. Fan-out: fire-and-forget publishes to plain
+ * subscriptions, no acks (nats-server stores nothing; ours stores every message before delivering
+ * it); messages a slow subscriber drops are reported as missing. Request/reply: jnats
+ * {@code request()} to a service on a core subscription, one in flight (on ours the service subject
+ * must be ephemeral, else the request is answered by a PubAck).
  */
 final class NatsCoreTarget implements Target {
 
   private static final long QUIET_MS = 2_000;
+  private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
 
-  private final String url;
+  private final String name;
+  private final NatsEndpoint endpoint;
   private final long timeoutMs;
 
-  NatsCoreTarget(String url, long timeoutMs) {
-    this.url = url;
+  NatsCoreTarget(String name, NatsEndpoint endpoint, long timeoutMs) {
+    this.name = name;
+    this.endpoint = endpoint;
     this.timeoutMs = timeoutMs;
   }
 
   @Override
   public String name() {
-    return "nats-core";
+    return name;
   }
 
   @Override
   public boolean supports(Scenario scenario) {
-    return scenario == Scenario.FANOUT;
+    return scenario == Scenario.FANOUT || scenario == Scenario.REQUEST;
   }
 
   @Override
@@ -44,7 +52,7 @@ final class NatsCoreTarget implements Target {
     AtomicLong lastDelivery = new AtomicLong();
     try {
       for (int i = 0; i < subscribers; i++) {
-        Connection connection = JetStreamTarget.connect(url);
+        Connection connection = endpoint.connect();
         connections.add(connection);
         Histogram latency = Rates.histogram();
         latencies.add(latency);
@@ -57,7 +65,7 @@ final class NatsCoreTarget implements Target {
         connection.flush(Duration.ofSeconds(10));
       }
       long expected = (long) count * subscribers;
-      Connection publisher = JetStreamTarget.connect(url);
+      Connection publisher = endpoint.connect();
       connections.add(publisher);
       long start = System.nanoTime();
       for (int i = 0; i < count; i++) {
@@ -71,6 +79,30 @@ final class NatsCoreTarget implements Target {
       for (Connection connection : connections) {
         connection.close();
       }
+    }
+  }
+
+  @Override
+  public Histogram requestReply(String subject, int count) throws Exception {
+    Deadline deadline = new Deadline(timeoutMs);
+    try (Connection service = endpoint.connect(); Connection client = endpoint.connect()) {
+      Dispatcher dispatcher = service.createDispatcher(request -> service.publish(request.getReplyTo(),
+          request.getData()));
+      dispatcher.subscribe(subject);
+      service.flush(REQUEST_TIMEOUT);
+      Histogram roundTrips = Rates.histogram();
+      for (int i = 0; i < count; i++) {
+        long start = System.nanoTime();
+        Message reply = client.request(subject, Payload.bytes(start), REQUEST_TIMEOUT);
+        roundTrips.recordValue(System.nanoTime() - start);
+        if (reply == null || Payload.nanos(reply.getData()) != start) {
+          throw new IllegalStateException(name + " request " + i + " got no reply or another one: " + reply);
+        }
+        if ((i & 255) == 0) {
+          deadline.check(name + " request/reply");
+        }
+      }
+      return roundTrips;
     }
   }
 

@@ -65,7 +65,7 @@ final class OursTarget implements Target, HttpTarget {
 
   @Override
   public boolean supports(Scenario scenario) {
-    return true;
+    return scenario != Scenario.REQUEST;
   }
 
   @Override

@@ -42,7 +42,7 @@ final class RedisTarget implements Target {
 
   @Override
   public boolean supports(Scenario scenario) {
-    return true;
+    return scenario != Scenario.REQUEST;
   }
 
   private Jedis jedis() {

@@ -9,24 +9,43 @@ import java.util.Map;
 
 /**
  * Collects the runs and prints one Markdown table: per scenario, metric and system the median, the
- * min–max, and the ratio of ours (both sync modes) to that system's median.
+ * min–max, and the ratio of each of our systems that took part in the run to that system's median
+ * (one column per system of ours). A row a system could not run says "n/a (why)".
  */
 final class ResultTable {
 
   static final String OURS_ALWAYS = "ours-always";
   static final String OURS_OS = "ours-os";
+  /** Our broker's NATS port, driven by the JetStream code; with DSTREAM_SYNC=always and os. */
+  static final String OURS_NATS = "ours-nats";
+  static final String OURS_NATS_OS = "ours-nats-os";
+  /** Our broker's NATS port, driven by the core NATS code (plain subscriptions, request/reply). */
+  static final String OURS_NATS_CORE = "ours-nats-core";
+  /** Our systems, in the order of their ratio columns. */
+  private static final List<String> OURS = List.of(OURS_ALWAYS, OURS_OS, OURS_NATS, OURS_NATS_OS, OURS_NATS_CORE);
 
   private record Key(Scenario scenario, String metric, String system) {
   }
 
-  private final Map<Key, List<Double>> values = new LinkedHashMap<>();
-  private final Map<Key, Boolean> higherIsBetter = new LinkedHashMap<>();
+  /** The runs of one row, or why the system could not run it. */
+  private static final class Row {
+    final List<Double> runs = new ArrayList<>();
+    boolean higherIsBetter;
+    String notAvailable;
+  }
+
+  private final Map<Key, Row> rows = new LinkedHashMap<>();
   private final Map<Key, Integer> failures = new LinkedHashMap<>();
 
   void add(Measurement measurement) {
-    Key key = new Key(measurement.scenario(), measurement.metric(), measurement.system());
-    values.computeIfAbsent(key, k -> new ArrayList<>()).add(measurement.value());
-    higherIsBetter.put(key, measurement.higherIsBetter());
+    Row row = rows.computeIfAbsent(new Key(measurement.scenario(), measurement.metric(), measurement.system()),
+        k -> new Row());
+    row.higherIsBetter = measurement.higherIsBetter();
+    if (measurement.available()) {
+      row.runs.add(measurement.value());
+    } else {
+      row.notAvailable = measurement.note();
+    }
   }
 
   void failed(Scenario scenario, String system) {
@@ -41,36 +60,49 @@ final class ResultTable {
   }
 
   String markdown() {
-    StringBuilder out = new StringBuilder();
-    out.append("| # | metric | system | runs | median | min–max | ours always / this | ours os / this |\n");
-    out.append("|---|---|---|---:|---:|---:|---:|---:|\n");
-    for (Map.Entry<Key, List<Double>> row : values.entrySet()) {
-      Key key = row.getKey();
-      List<Double> runs = row.getValue();
-      boolean ours = key.system().startsWith("ours");
-      out.append("| ").append(key.scenario().number)
-          .append(" | ").append(key.metric()).append(higherIsBetter.get(key) ? "" : " (lower is better)")
-          .append(" | ").append(key.system())
-          .append(" | ").append(runs.size())
-          .append(" | ").append(format(median(runs)))
-          .append(" | ").append(format(runs.stream().mapToDouble(d -> d).min().orElse(0))).append("–")
-          .append(format(runs.stream().mapToDouble(d -> d).max().orElse(0)))
-          .append(" | ").append(ours ? "" : ratio(key, OURS_ALWAYS))
-          .append(" | ").append(ours ? "" : ratio(key, OURS_OS))
-          .append(" |\n");
+    List<String> columns = new ArrayList<>();
+    for (String ours : OURS) {
+      if (rows.entrySet().stream().anyMatch(row -> row.getKey().system().equals(ours) && !row.getValue().runs.isEmpty())) {
+        columns.add(ours);
+      }
     }
+    StringBuilder out = new StringBuilder("| # | metric | system | runs | median | min–max |");
+    StringBuilder rule = new StringBuilder("|---|---|---|---:|---:|---:|");
+    for (String ours : columns) {
+      out.append(' ').append(ours.replace('-', ' ')).append(" / this |");
+      rule.append("---:|");
+    }
+    out.append('\n').append(rule).append('\n');
+    rows.forEach((key, row) -> {
+      out.append("| ").append(key.scenario().number)
+          .append(" | ").append(key.metric()).append(row.higherIsBetter ? "" : " (lower is better)")
+          .append(" | ").append(key.system())
+          .append(" | ").append(row.runs.size());
+      if (row.runs.isEmpty()) {
+        out.append(" | n/a (").append(row.notAvailable).append(") | –");
+      } else {
+        out.append(" | ").append(format(median(row.runs)))
+            .append(" | ").append(format(row.runs.stream().mapToDouble(d -> d).min().orElse(0))).append("–")
+            .append(format(row.runs.stream().mapToDouble(d -> d).max().orElse(0)));
+      }
+      boolean ours = OURS.contains(key.system());
+      for (String column : columns) {
+        out.append(" | ").append(ours || row.runs.isEmpty() ? "" : ratio(key, column));
+      }
+      out.append(" |\n");
+    });
     failures.forEach((key, count) -> out.append("\n").append(key.system()).append(" failed scenario ")
         .append(key.scenario().number).append(" ").append(count).append(" time(s); see the log above."));
     return out.toString();
   }
 
   private String ratio(Key theirs, String oursSystem) {
-    List<Double> ours = values.get(new Key(theirs.scenario(), theirs.metric(), oursSystem));
-    double their = median(values.get(theirs));
-    if (ours == null || their == 0) {
+    Row ours = rows.get(new Key(theirs.scenario(), theirs.metric(), oursSystem));
+    double their = median(rows.get(theirs).runs);
+    if (ours == null || ours.runs.isEmpty() || their == 0) {
       return "";
     }
-    return String.format(Locale.ROOT, "%.2f×", median(ours) / their);
+    return String.format(Locale.ROOT, "%.2f×", median(ours.runs) / their);
   }
 
   private static String format(double value) {

@@ -1,6 +1,6 @@
 package io.dstream.bench.load;
 
-/** The scenarios of issue 6 and the idle sockets of issue 7. */
+/** The scenarios of issue 6, the idle sockets of issue 7 and the request/reply row of issue 16. */
 enum Scenario {
   PUBLISH(1, "pipelined acknowledged publish, window 1000"),
   SYNC(2, "synchronous publish round trip, 1 in flight"),
@@ -12,7 +12,9 @@ enum Scenario {
   /** Records API (ours only) and Durable Streams protocol vs the reference server, run by {@link HttpScenario}. */
   HTTP(7, "HTTP: records API batch publish and long-poll; Durable Streams append and catch-up read"),
   /** Issue 7, ours only, run apart by {@link IdleSockets} against a broker with a short ping interval. */
-  SOCKETS(8, "idle subscribed WebSockets held, broker memory per socket");
+  SOCKETS(8, "idle subscribed WebSockets held, broker memory per socket"),
+  /** Issue 16: the NATS protocol's request/reply, ours (ephemeral service subject) vs core NATS. */
+  REQUEST(9, "request/reply round trip, 1 in flight, a service on a core subscription");
 
   final int number;
   final String title;

@@ -4,7 +4,8 @@ import org.HdrHistogram.Histogram;
 
 /**
  * One system under test, driven the same way as the others. Every method is bounded by
- * {@code timeoutMs} and throws if it did not finish in time. Subjects are fresh per call.
+ * {@code timeoutMs} and throws if it did not finish in time, or {@link NotAvailableException} if the
+ * server does not offer what the scenario needs. Subjects are fresh per call.
  */
 interface Target extends AutoCloseable {
 
@@ -23,6 +24,14 @@ interface Target extends AutoCloseable {
 
   /** Scenario 4: one pipelined publisher, {@code subscribers} live subscribers that ack. */
   FanOutResult fanOut(String subject, int count, int subscribers, int window) throws Exception;
+
+  /**
+   * Scenario 9: {@code count} requests, one at a time, to a service replying with the request's
+   * body on {@code subject}; the round trips in nanoseconds.
+   */
+  default Histogram requestReply(String subject, int count) throws Exception {
+    throw new UnsupportedOperationException(name() + " has no request/reply");
+  }
 
   /** Scenario 5: {@code publishers} pipelined publishers, each over its share of {@code subjects}; msg/s. */
   double manySubjects(String prefix, int subjects, int publishers, int count, int window) throws Exception;

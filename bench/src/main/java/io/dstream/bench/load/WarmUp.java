@@ -34,6 +34,9 @@ final class WarmUp {
       ProcessCpu.Sample before = ProcessCpu.sample(pid);
       try {
         run.once();
+      } catch (NotAvailableException e) {
+        log.println("no warm-up of " + what + ": not available (" + e.reason() + ")");
+        return;
       } catch (Exception e) {
         log.println("warm-up of " + what + " failed: " + e);
         return;
