@@ -84,13 +84,14 @@ public final class StreamActor {
     this.pipeline = new WritePipeline(subject, context, env);
     this.dedup = new DedupWindow(env.config().dedupWindow().toMillis(), env.config().dedupMaxEntries());
     this.archive = new ArchiveLink(subject, env, pipeline, detached, lastActivityMs);
-    this.log = new LogReader(env, pipeline, archive.archive());
+    this.log = new LogReader(subject, env, pipeline, archive.archive());
     this.deliveries = new Deliveries(subject, context, env, pipeline, log, lastActivityMs);
     this.waiters = new ReadWaiters(subject, context, pipeline, log);
     pipeline.listener(new WritePipeline.Listener() {
       @Override
       public void durable() {
         log.dropDeleted();
+        tap();
         deliveries.pumpAll();
         waiters.durable();
       }
@@ -140,6 +141,14 @@ public final class StreamActor {
       phase = Phase.READY;
       runDeferred();
     });
+  }
+
+  /** Hands the messages that became durable to the {@link DurableTap}, if it listened when they were appended. */
+  private void tap() {
+    List<Published> durable = log.takeTapped(pipeline.lastDurable());
+    if (!durable.isEmpty()) {
+      env.tap().durable(subject, durable);
+    }
   }
 
   /** Runs the requests that waited, in order, until one of them starts a new wait (a destroy). */
