@@ -12,6 +12,7 @@
 #   bench/run.sh --scenarios 1,7  only these of 1-5, 7 and 9 (scenario 6 runs unless --skip-idle)
 #   bench/run.sh --skip-idle      no scenario 6 (it publishes to 1,000,000 subjects)
 #   bench/run.sh --skip-sockets   no idle-sockets step (10,000 subscribed WebSockets, broker memory per socket)
+#   bench/run.sh --systems ours-nats,jetstream   only these systems in scenarios 1-5, 7 and 9 (e.g. for a profile)
 #   bench/run.sh --jfr            record our brokers with JFR into bench/target/jfr/
 #
 # Scenario 7 (HTTP) runs the records API (ours only) and the Durable Streams protocol against
@@ -27,6 +28,7 @@ DS_REFERENCE_VERSION=0.3.7
 IDLE=1
 SOCKETS=1
 JFR=0
+SYSTEMS=
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1; REPEATS=1 ;;
@@ -35,7 +37,8 @@ while [ $# -gt 0 ]; do
     --skip-idle) IDLE=0 ;;
     --skip-sockets) SOCKETS=0 ;;
     --jfr) JFR=1 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --systems) SYSTEMS=$2; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -170,6 +173,7 @@ MATRIX=(matrix --ours-always "127.0.0.1:$P_ALWAYS" --ours-os "127.0.0.1:$P_OS" -
   --pid "ours-nats-os=$PID_OS" --pid "ours-nats-core=$PID_ALWAYS" --pid "jetstream=$PID_NATS"
   --pid "nats-core=$PID_NATS" --pid "redis=$PID_REDIS" --pid "ds-reference=$PID_DSREF")
 if [ $QUICK = 1 ]; then MATRIX+=(--quick --timeout-s 30); fi
+if [ -n "$SYSTEMS" ]; then MATRIX+=(--systems "$SYSTEMS"); fi
 status=0
 timeout --kill-after=10 $((QUICK == 1 ? 240 : 3600)) java -jar "$BENCH_JAR" "${MATRIX[@]}" | tee -a "$RESULTS" \
   || status=$?

@@ -65,6 +65,9 @@ public final class BenchMain {
     int repeats;
     @Option(names = "--scenarios", split = ",", defaultValue = "1,2,3,4,5,7,9")
     List<Integer> scenarios;
+    @Option(names = "--systems", split = ",", description = "only these of the given systems (e.g. ours-nats,jetstream"
+        + " for a profile of one); default: all")
+    List<String> systems;
     @Option(names = "--timeout-s", description = "bound of one scenario run against one system", defaultValue = "180")
     long timeoutSeconds;
     @Option(names = "--table", description = "also write the Markdown table to this file")
@@ -102,6 +105,10 @@ public final class BenchMain {
         }
         if (dsReference != null) {
           targets.add(new DsReferenceTarget(dsReference));
+        }
+        if (systems != null) {
+          targets.stream().filter(target -> !systems.contains(target.name())).forEach(Target::close);
+          targets.removeIf(target -> !systems.contains(target.name()));
         }
         Set<Scenario> selected = EnumSet.noneOf(Scenario.class);
         for (Scenario scenario : Scenario.values()) {
