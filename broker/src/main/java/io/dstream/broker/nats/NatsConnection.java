@@ -5,6 +5,7 @@ import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.stream.Subjects;
 import io.dstream.pattern.TokenPattern;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
@@ -47,6 +48,9 @@ final class NatsConnection implements ClientParser.Operations {
   private final Map<String, Subscription> subscriptions = new HashMap<>();
   private final DurablePublisher publisher;
   private final AtomicLong pendingBytes = new AtomicLong();
+  private final AckBatch acks = new AckBatch();
+  /** The JetStream API requests of this connection, answered one after the other. */
+  Future<Void> apiQueue = Future.succeededFuture();
   private Permissions permissions;
   private boolean connected;
   private boolean verbose;
@@ -113,6 +117,7 @@ final class NatsConnection implements ClientParser.Operations {
     } catch (ProtocolException e) {
       fail(e.getMessage());
     } finally {
+      acks.flush();
       publisher.flush();
     }
   }
@@ -150,6 +155,7 @@ final class NatsConnection implements ClientParser.Operations {
         } catch (ProtocolException e) {
           fail(e.getMessage());
         } finally {
+          acks.flush();
           publisher.flush();
         }
       }
@@ -204,8 +210,8 @@ final class NatsConnection implements ClientParser.Operations {
     if (subject.startsWith(JetStreamApi.PREFIX)) {
       server.jetStream.handle(this, subject, reply, payload);
     } else if (subject.startsWith("$JS.ACK.")) {
-      // Acks of JetStream consumers, which this broker does not offer yet: nothing to acknowledge.
       ok();
+      server.jetStream.consumers().ack(acks, subject, reply, payload);
     } else if (!permissions.mayPublish(subject) || reserved(subject)) {
       error("Permissions Violation for Publish to \"" + subject + "\"");
     } else if (server.ephemeral(subject)) {
@@ -338,6 +344,7 @@ final class NatsConnection implements ClientParser.Operations {
     subscriptions.values().forEach(server.index::remove);
     subscriptions.clear();
     publisher.close();
+    server.jetStream.consumers().connectionClosed(this);
   }
 
   Permissions permissions() {

@@ -101,7 +101,8 @@ public final class NatsServer {
 
   /** Stops the TCP listeners; open connections close with them. */
   public Future<Void> stop(Vertx vertx) {
-    return deployment == null ? Future.succeededFuture() : vertx.undeploy(deployment);
+    Future<Void> saved = jetStream == null ? Future.succeededFuture() : jetStream.stop();
+    return saved.transform(v -> deployment == null ? Future.succeededFuture() : vertx.undeploy(deployment));
   }
 
   /** Upgrades {@code request} ({@code GET /nats}) to a NATS connection over WebSocket; it authenticates in {@code CONNECT}. */
