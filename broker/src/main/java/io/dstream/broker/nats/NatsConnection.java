@@ -48,6 +48,8 @@ final class NatsConnection implements ClientParser.Operations {
   private final Map<String, Subscription> subscriptions = new HashMap<>();
   private final DurablePublisher publisher;
   private final AtomicLong pendingBytes = new AtomicLong();
+  /** Releases the connection's place under {@code DSTREAM_MAX_CONNECTIONS}. */
+  private final Runnable onClose;
   private final AckBatch acks = new AckBatch();
   /** The JetStream API requests of this connection, answered one after the other. */
   Future<Void> apiQueue = Future.succeededFuture();
@@ -62,8 +64,9 @@ final class NatsConnection implements ClientParser.Operations {
   private long authTimer = -1;
   private long pingTimer = -1;
 
-  NatsConnection(NatsServer server, Transport transport, Context context, long clientId) {
+  NatsConnection(NatsServer server, Transport transport, Context context, long clientId, Runnable onClose) {
     this.server = server;
+    this.onClose = onClose;
     this.transport = transport;
     this.context = context;
     this.clientId = clientId;
@@ -229,9 +232,13 @@ final class NatsConnection implements ClientParser.Operations {
     return Subjects.violation(reply) != null;
   }
 
-  /** Subjects of the broker's own APIs, which clients may call but not store into. */
+  /**
+   * Subjects of the broker's own APIs, which clients may call but not store into, and the Durable
+   * Streams namespace, whose streams that protocol writes (protocol v1 refuses it too).
+   */
   private static boolean reserved(String subject) {
-    return subject.startsWith("$JS.") || subject.startsWith("$SYS.") || subject.startsWith("$DS.");
+    return subject.startsWith("$JS.") || subject.startsWith("$SYS.") || subject.startsWith("$DS.")
+        || subject.startsWith("ds.");
   }
 
   /** The status message of a request nobody listens to, sent to the requester's own reply subscription. */
@@ -345,6 +352,7 @@ final class NatsConnection implements ClientParser.Operations {
     subscriptions.clear();
     publisher.close();
     server.jetStream.consumers().connectionClosed(this);
+    onClose.run();
   }
 
   Permissions permissions() {
