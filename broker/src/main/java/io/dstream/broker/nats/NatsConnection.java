@@ -63,6 +63,7 @@ final class NatsConnection implements ClientParser.Operations {
   private int outstandingPings;
   private long authTimer = -1;
   private long pingTimer = -1;
+  private long expiryTimer = -1;
 
   NatsConnection(NatsServer server, Transport transport, Context context, long clientId, Runnable onClose) {
     this.server = server;
@@ -182,7 +183,7 @@ final class NatsConnection implements ClientParser.Operations {
     }
     if (permissions.expiresAtMs() != Long.MAX_VALUE) {
       long remainingMs = Math.max(1, permissions.expiresAtMs() - System.currentTimeMillis());
-      context.owner().setTimer(remainingMs, id -> fail("User Authentication Expired"));
+      expiryTimer = context.owner().setTimer(remainingMs, id -> fail("User Authentication Expired"));
     }
     ok();
     return true;
@@ -348,6 +349,9 @@ final class NatsConnection implements ClientParser.Operations {
       context.owner().cancelTimer(authTimer);
     }
     context.owner().cancelTimer(pingTimer);
+    if (expiryTimer >= 0) {
+      context.owner().cancelTimer(expiryTimer);
+    }
     subscriptions.values().forEach(server.index::remove);
     subscriptions.clear();
     publisher.close();
