@@ -79,7 +79,16 @@ final class NatsConnection implements ClientParser.Operations {
   void start() {
     server.metrics.natsConnections().incrementAndGet();
     transport.handlers(this::onData, v -> onClose());
-    send(Buffer.buffer("INFO " + info().encode() + "\r\n"));
+    Buffer info = Buffer.buffer("INFO " + info().encode() + "\r\n");
+    if (transport.tlsRequired()) {
+      // The INFO goes out in the clear, then the client starts TLS (NATS's order on its TCP port).
+      transport.write(info).compose(v -> transport.secure()).onFailure(failure -> {
+        LOG.debug("TLS with NATS client {} from {} failed: {}", clientId, ip, failure.toString());
+        transport.close();
+      });
+    } else {
+      send(info);
+    }
     authTimer = context.owner().setTimer(server.settings.authTimeout().toMillis(), id -> {
       authTimer = -1;
       if (!connected) {
@@ -106,6 +115,9 @@ final class NatsConnection implements ClientParser.Operations {
         .put("client_id", clientId).put("client_ip", ip);
     if (!server.authenticator.allowsAnonymous()) {
       info.put("auth_required", true);
+    }
+    if (transport.tlsRequired()) {
+      info.put("tls_required", true);
     }
     return info;
   }

@@ -20,6 +20,8 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.ServerSSLOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,6 +57,8 @@ public final class NatsServer {
   private final AtomicLong clientIds = new AtomicLong();
   /** {@code DSTREAM_MAX_CONNECTIONS} counts NATS connections too. */
   private final ConnectionGate gate;
+  /** The broker's certificate for TLS on the TCP port, or null without TLS. */
+  private final ServerSSLOptions tls;
   Authenticator authenticator;
   StreamRegistry registry;
   JetStreamApi jetStream;
@@ -70,6 +74,8 @@ public final class NatsServer {
     this.budget = budget;
     this.brokerVersion = brokerVersion;
     this.ephemeral = settings.ephemeral().stream().map(TokenPattern::subjects).toList();
+    this.tls = config.tls() == null ? null : new ServerSSLOptions().setKeyCertOptions(new PemKeyCertOptions()
+        .setCertPath(config.tls().certificate().toString()).setKeyPath(config.tls().privateKey().toString()));
   }
 
   /** Where durable messages reach core subscriptions: the stream actors' {@link DurableTap}. */
@@ -150,8 +156,8 @@ public final class NatsServer {
           socket.write("-ERR 'maximum connections exceeded'\r\n").onComplete(ar -> socket.close());
           return;
         }
-        new NatsConnection(server, Transport.tcp(socket), context, server.nextClientId(), server.gate::closedOther)
-            .start();
+        new NatsConnection(server, Transport.tcp(socket, server.tls), context, server.nextClientId(),
+            server.gate::closedOther).start();
       });
       return net.listen().onSuccess(bound -> server.tcpPort = bound.actualPort());
     }
