@@ -53,6 +53,8 @@ final class JsConsumer implements Subscriber {
   private final CoreDelivery delivery;
   private final Vertx vertx;
   private final String ackPrefix;
+  /** A push consumer's deliver subject; null for a pull consumer. */
+  private final CoreDelivery.Target target;
   private final ArrayDeque<Pull> pulls = new ArrayDeque<>();
   /** {@code pulls.size()}, for readers on other contexts (consumer info, the inactivity check). */
   private volatile int waitingPulls;
@@ -73,6 +75,7 @@ final class JsConsumer implements Subscriber {
     this.delivery = delivery;
     this.vertx = vertx;
     this.ackPrefix = "$JS.ACK." + stream + "." + config.name() + ".";
+    this.target = config.deliverSubject() == null ? null : delivery.new Target(config.deliverSubject());
   }
 
   String name() {
@@ -89,7 +92,7 @@ final class JsConsumer implements Subscriber {
     if (config.deliverSubject() != null && config.heartbeatMs() > 0) {
       heartbeatTimer = vertx.setPeriodic(config.heartbeatMs(), id -> held.execute(() -> {
         if (!deleted) {
-          delivery.route(config.deliverSubject(), null, HEARTBEAT, NOTHING);
+          target.deliver(null, HEARTBEAT, NOTHING);
         }
       }));
     }
@@ -136,7 +139,7 @@ final class JsConsumer implements Subscriber {
       return false;
     }
     if (config.deliverSubject() != null) {
-      return delivery.listening(config.deliverSubject());
+      return target.listening();
     }
     expirePulls(System.currentTimeMillis());
     return !pulls.isEmpty();
@@ -156,7 +159,7 @@ final class JsConsumer implements Subscriber {
     byte[] headers = NatsStored.is(stored) ? NatsStored.headers(stored) : null;
     byte[] payload = StoredObject.natsPayload(stored);
     if (config.deliverSubject() != null) {
-      delivery.route(config.deliverSubject(), ack, headers, payload);
+      target.deliver(ack, headers, payload);
       return;
     }
     Pull pull = pulls.peek();
@@ -208,7 +211,7 @@ final class JsConsumer implements Subscriber {
 
   /** Whether someone listens to its deliver subject (push) or has a pull request waiting (pull); any thread. */
   boolean active() {
-    return config.deliverSubject() != null ? delivery.listening(config.deliverSubject()) : waitingPulls > 0;
+    return target != null ? target.listening() : waitingPulls > 0;
   }
 
   /** How long it has been inactive at {@code nowMs}, given whether it is {@code active} now; the manager's context. */
