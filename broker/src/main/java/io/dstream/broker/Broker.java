@@ -115,7 +115,8 @@ public final class Broker {
         return authenticator;
       });
     }).compose(apiKeys -> {
-      nats = new NatsServer(config, metrics, memoryBudget, version());
+      ConnectionGate gate = new ConnectionGate(config.connectionLimits(), metrics);
+      nats = new NatsServer(config, metrics, memoryBudget, gate, version());
       StreamEnvironment env = new StreamEnvironment(store, writer, readers, config, Clock.systemUTC(), metrics, archive,
           nats.tap());
       return StreamRegistry.start(vertx, env).compose(started -> {
@@ -126,7 +127,6 @@ public final class Broker {
       }).compose(authenticator -> {
         overview = new Overview(metrics.registry(), Clock.systemUTC(), version());
         overview.start(vertx);
-        ConnectionGate gate = new ConnectionGate(config.connectionLimits(), metrics);
         DurableStreamsApi durableStreams = new DurableStreamsApi(vertx, registry, Clock.systemUTC(), metrics,
             config.longPollTimeout().toMillis(), config.maxLongPollWaiters(), DURABLE_READ_MAX_BYTES);
         HttpApi api = new HttpApi(authenticator, nats,

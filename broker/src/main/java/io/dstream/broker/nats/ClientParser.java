@@ -154,10 +154,11 @@ final class ClientParser {
     if (total > maxPayload) {
       throw new ProtocolException("Maximum Payload Violation");
     }
-    if (withHeaders && (headerBytes > total || headerBytes < 4)) {
+    if (withHeaders && headerBytes > total) {
       throw new ProtocolException("Unknown Protocol Operation");
     }
-    pending = new PendingPublish(subject, reply, (int) headerBytes, (int) total);
+    // nats.js sends every JetStream publish as HPUB, with an empty header block when it has none.
+    pending = new PendingPublish(subject, reply, withHeaders && headerBytes == 0 ? -1 : (int) headerBytes, (int) total);
     ensureRoom((int) total + 2);
   }
 

@@ -56,7 +56,11 @@ final class CoreDelivery implements DurableTap {
    * {@code subject} matches; false when nothing does.
    */
   boolean route(String subject, String reply, byte[] headers, byte[] payload) {
-    SubjectIndex.Match match = index.match(subject);
+    return route(index.match(subject), subject, reply, headers, payload);
+  }
+
+  /** As {@link #route(String, String, byte[], byte[])} to a match its caller keeps ({@link Target}). */
+  boolean route(SubjectIndex.Match match, String subject, String reply, byte[] headers, byte[] payload) {
     if (match.isEmpty()) {
       return false;
     }
@@ -66,6 +70,38 @@ final class CoreDelivery implements DurableTap {
       subscription.connection.send(one);
     });
     return true;
+  }
+
+  /**
+   * One subject delivered to again and again (a push consumer's deliver subject), with its match
+   * kept until the subscriptions change: replies to inboxes are not cached by the index, and a
+   * consumer asks before every message. Thread-safe.
+   */
+  final class Target {
+    private final String subject;
+    private volatile SubjectIndex.Match match;
+    private volatile long generation = -1;
+
+    Target(String subject) {
+      this.subject = subject;
+    }
+
+    SubjectIndex.Match match() {
+      long now = index.generation();
+      if (now != generation) {
+        match = index.match(subject);
+        generation = now;
+      }
+      return match;
+    }
+
+    boolean listening() {
+      return !match().isEmpty();
+    }
+
+    void deliver(String reply, byte[] headers, byte[] payload) {
+      route(match(), subject, reply, headers, payload);
+    }
   }
 
   private void forEachTarget(SubjectIndex.Match match, Consumer<Subscription> deliver) {

@@ -40,6 +40,7 @@ final class DurablePublisher {
   private static final byte[] EXPECTED_LAST_SEQUENCE = "nats-expected-last-sequence:".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] EXPECTED_LAST_SUBJECT_SEQUENCE =
       "nats-expected-last-subject-sequence:".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] EXPECTED_LAST_MSG_ID = "nats-expected-last-msg-id:".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] EXPECTED_STREAM = "nats-expected-stream:".getBytes(StandardCharsets.US_ASCII);
 
   /** One subject's actor as this connection holds it, and the publishes waiting to go to it. */
@@ -69,6 +70,7 @@ final class DurablePublisher {
   /** Queues a publish; it reaches the actor at the next {@link #flush}. */
   void publish(String subject, String reply, byte[] headers, byte[] payload) {
     long expectedLast = -1;
+    String expectedLastKey = null;
     String dedupKey = null;
     if (headers != null) {
       String expectedStream = NatsStored.header(headers, 0, headers.length, EXPECTED_STREAM);
@@ -89,6 +91,8 @@ final class DurablePublisher {
         }
       }
       dedupKey = NatsStored.dedupKey(NatsStored.header(headers, 0, headers.length, MSG_ID));
+      String lastId = NatsStored.header(headers, 0, headers.length, EXPECTED_LAST_MSG_ID);
+      expectedLastKey = lastId == null ? null : NatsStored.dedupKey(lastId);
     }
     byte[] stored = NatsStored.encode(headers, payload);
     if (!budget.tryReserve(stored.length)) {
@@ -101,10 +105,15 @@ final class DurablePublisher {
       connection.transport().pause();
     }
     long expected = expectedLast;
+    String expectedKey = expectedLastKey;
     String key = dedupKey;
     StreamActor.Call<Published> call = new StreamActor.Call<>(tx -> {
       if (expected >= 0 && tx.lastSequence() != expected) {
         throw StreamError.conflict("wrong_last_sequence", "wrong last sequence: " + tx.lastSequence());
+      }
+      if (expectedKey != null && !expectedKey.equals(tx.lastDedupKey())) {
+        String actual = tx.lastDedupKey();
+        throw StreamError.conflict("wrong_last_msg_id", "wrong last msg ID: " + (actual == null ? "" : actual.substring(1)));
       }
       return tx.appendOnce(key, sequence -> stored);
     }, (published, failure) -> done(subject, reply, stored.length, published, failure));

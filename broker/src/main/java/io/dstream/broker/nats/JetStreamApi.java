@@ -51,11 +51,17 @@ final class JetStreamApi {
   private final SubjectDestroyedHook destroyed;
   private final Map<String, Declared> byName = new ConcurrentHashMap<>();
   private final Map<String, String> nameBySubject = new ConcurrentHashMap<>();
+  private final JetStreamConsumers consumers;
   private Future<Void> loading;
 
   JetStreamApi(NatsServer server, SubjectDestroyedHook destroyed) {
     this.server = server;
     this.destroyed = destroyed;
+    this.consumers = new JetStreamConsumers(server);
+  }
+
+  JetStreamConsumers consumers() {
+    return consumers;
   }
 
   /**
@@ -65,12 +71,21 @@ final class JetStreamApi {
    * actor for them.
    */
   Future<Void> load(Vertx vertx, boolean present) {
+    consumers.start(vertx);
     return present ? loaded(vertx.getOrCreateContext()) : Future.succeededFuture();
+  }
+
+  Future<Void> stop() {
+    return consumers.stop();
   }
 
   private synchronized Future<Void> loaded(Context context) {
     if (loading == null || loading.failed()) {
-      loading = loadFrom(context, 1);
+      loading = loadFrom(context, 1).compose(v -> {
+        List<Future<Void>> restored = new ArrayList<>();
+        byName.values().forEach(declared -> restored.add(consumers.restore(declared.name(), declared.subject())));
+        return Future.all(restored).mapEmpty();
+      });
     }
     return loading;
   }
@@ -116,16 +131,24 @@ final class JetStreamApi {
       answer(reply, JetStreamErrors.json(400, JetStreamErrors.BAD_REQUEST, "the request is not a JSON object"));
       return;
     }
-    loaded(connection.context).compose(v -> {
+    // One connection's requests are answered in the order it sent them, as nats-server does.
+    connection.apiQueue = connection.apiQueue.transform(previous -> loaded(connection.context).compose(v -> {
       try {
-        return route(connection, api, request);
+        return route(connection, api, request, reply, payload);
       } catch (StreamError e) {
         return Future.failedFuture(e);
       }
-    }).onComplete(ar -> answer(reply, ar.succeeded() ? ar.result() : JetStreamErrors.of(ar.cause())));
+    }).transform(ar -> {
+      if (ar.failed() || ar.result() != null) {
+        answer(reply, ar.succeeded() ? ar.result() : JetStreamErrors.of(ar.cause()));
+      }
+      return Future.succeededFuture();
+    }));
   }
 
-  private Future<String> route(NatsConnection connection, String api, JsonObject request) {
+  /** Answers {@code api}; a null answer means the request is answered otherwise (a pull request's messages). */
+  private Future<String> route(NatsConnection connection, String api, JsonObject request, String reply,
+                               byte[] payload) {
     if (api.equals("INFO")) {
       return Future.succeededFuture(accountInfo());
     }
@@ -135,12 +158,11 @@ final class JetStreamApi {
     if (api.equals("STREAM.LIST")) {
       return list(connection, request);
     }
+    if (api.startsWith("CONSUMER.")) {
+      return consumer(connection, api.substring("CONSUMER.".length()), request, reply, payload);
+    }
     int dot = api.indexOf('.', "STREAM.".length());
     if (!api.startsWith("STREAM.") || dot < 0) {
-      if (api.startsWith("CONSUMER.")) {
-        throw StreamError.invalid("not_supported", "durable-stream does not offer JetStream consumers yet: subscribe"
-            + " with core SUB (live) or protocol v1 (acknowledged replay)");
-      }
       throw StreamError.invalid("unknown_api", "unknown or unsupported JetStream API '" + api + "'");
     }
     if (api.startsWith("STREAM.MSG.GET.")) {
@@ -156,6 +178,53 @@ final class JetStreamApi {
       case "PURGE" -> purge(connection, declared(name, connection, true), request);
       default -> throw StreamError.invalid("unknown_api", "unknown or unsupported JetStream API '" + api + "'");
     };
+  }
+
+  /** {@code $JS.API.CONSUMER.<operation>.<stream>[.<consumer>[.<filter>]]}. */
+  private Future<String> consumer(NatsConnection connection, String api, JsonObject request, String reply,
+                                  byte[] payload) {
+    String[] parts = api.split("\\.", -1);
+    boolean durableApi = parts.length >= 2 && parts[0].equals("DURABLE") && parts[1].equals("CREATE");
+    boolean next = parts.length >= 2 && parts[0].equals("MSG") && parts[1].equals("NEXT");
+    int streamAt = durableApi || next ? 2 : 1;
+    if (parts.length <= streamAt) {
+      throw StreamError.invalid("unknown_api", "unknown or unsupported JetStream API 'CONSUMER." + api + "'");
+    }
+    Declared declared = declared(parts[streamAt], connection, false);
+    String name = parts.length > streamAt + 1 ? parts[streamAt + 1] : null;
+    if (durableApi || parts[0].equals("CREATE")) {
+      return consumers.create(connection, declared.name(), declared.subject(), name, request, durableApi);
+    }
+    if (next) {
+      if (reply != null) {
+        consumers.next(consumers.find(declared.name(), required(name)), reply, payload);
+      }
+      return Future.succeededFuture(null);
+    }
+    return switch (parts[0]) {
+      case "INFO" -> consumers.info(consumers.find(declared.name(), required(name)));
+      case "DELETE" -> consumers.delete(consumers.find(declared.name(), required(name)))
+          .map(v -> new JsonObject().put("type", "io.nats.jetstream.api.v1.consumer_delete_response")
+              .put("success", true).encode());
+      case "NAMES" -> {
+        List<String> names = consumers.names(declared.name());
+        yield Future.succeededFuture(new JsonObject().put("type", "io.nats.jetstream.api.v1.consumer_names_response")
+            .put("total", names.size()).put("offset", 0).put("limit", names.size())
+            .put("consumers", new JsonArray(new ArrayList<>(names))).encode());
+      }
+      case "LIST" -> consumers.list(declared.name()).map(infos -> new JsonObject()
+          .put("type", "io.nats.jetstream.api.v1.consumer_list_response").put("total", infos.size())
+          .put("offset", 0).put("limit", infos.size()).put("consumers", new JsonArray(new ArrayList<>(infos)))
+          .encode());
+      default -> throw StreamError.invalid("unknown_api", "unknown or unsupported JetStream API 'CONSUMER." + api + "'");
+    };
+  }
+
+  private static String required(String name) {
+    if (name == null || name.isEmpty()) {
+      throw StreamError.invalid("unknown_api", "the API subject must name the consumer");
+    }
+    return name;
   }
 
   private Declared declared(String name, NatsConnection connection, boolean write) {
@@ -238,7 +307,7 @@ final class JetStreamApi {
       long messages = info.messages();
       JsonObject state = new JsonObject().put("messages", messages).put("bytes", info.bytes())
           .put("first_seq", messages == 0 ? info.lastSequence() + 1 : info.firstSequence())
-          .put("last_seq", info.lastSequence()).put("consumer_count", 0)
+          .put("last_seq", info.lastSequence()).put("consumer_count", consumers.names(declared.name()).size())
           .put("first_ts", "0001-01-01T00:00:00Z").put("last_ts", "0001-01-01T00:00:00Z");
       return new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_info_response").put("config", config)
           .put("created", declared.created()).put("state", state).put("ts", Instant.now().toString());
@@ -285,7 +354,8 @@ final class JetStreamApi {
 
   /** Deletes the stream: its declaration and its subject's messages (the subject starts again at 1). */
   private Future<String> delete(NatsConnection connection, Declared declared) {
-    return server.registry.<Long>ask(declared.subject(), connection.context, StreamActor::destroy)
+    return consumers.streamDeleted(declared.name())
+        .compose(v -> server.registry.<Long>ask(declared.subject(), connection.context, StreamActor::destroy))
         .compose(v -> destroyed.subjectDestroyed(declared.subject()))
         .compose(v -> appendDeclaration(connection, new JsonObject().put("op", "delete").put("name", declared.name())))
         .map(v -> new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_delete_response")

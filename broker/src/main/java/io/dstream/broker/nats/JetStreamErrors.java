@@ -14,6 +14,7 @@ final class JetStreamErrors {
   static final int INVALID_CONFIG = 10052;
   static final int SUBJECTS_OVERLAP = 10065;
   static final int WRONG_LAST_SEQUENCE = 10071;
+  static final int WRONG_LAST_MSG_ID = 10070;
   static final int NO_MESSAGE = 10037;
   static final int BAD_REQUEST = 10003;
   static final int UNAVAILABLE = 10008;
@@ -30,8 +31,11 @@ final class JetStreamErrors {
   static String of(Throwable failure) {
     StreamError error = StreamError.from(failure);
     return switch (error.kind()) {
-      case CONFLICT -> json(400, "wrong_last_sequence".equals(error.code()) ? WRONG_LAST_SEQUENCE : BAD_REQUEST,
-          error.getMessage());
+      case CONFLICT -> json(400, switch (error.code()) {
+        case "wrong_last_sequence" -> WRONG_LAST_SEQUENCE;
+        case "wrong_last_msg_id" -> WRONG_LAST_MSG_ID;
+        default -> BAD_REQUEST;
+      }, error.getMessage());
       case INVALID -> json(400, BAD_REQUEST, error.getMessage());
       case NOT_FOUND, GONE -> json(404, STREAM_NOT_FOUND, error.getMessage());
       case OVERLOADED, UNAVAILABLE, STORAGE -> json(503, UNAVAILABLE, error.getMessage());

@@ -5,6 +5,7 @@ import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.stream.Subjects;
 import io.dstream.pattern.TokenPattern;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
@@ -47,6 +48,11 @@ final class NatsConnection implements ClientParser.Operations {
   private final Map<String, Subscription> subscriptions = new HashMap<>();
   private final DurablePublisher publisher;
   private final AtomicLong pendingBytes = new AtomicLong();
+  /** Releases the connection's place under {@code DSTREAM_MAX_CONNECTIONS}. */
+  private final Runnable onClose;
+  private final AckBatch acks = new AckBatch();
+  /** The JetStream API requests of this connection, answered one after the other. */
+  Future<Void> apiQueue = Future.succeededFuture();
   private Permissions permissions;
   private boolean connected;
   private boolean verbose;
@@ -57,9 +63,11 @@ final class NatsConnection implements ClientParser.Operations {
   private int outstandingPings;
   private long authTimer = -1;
   private long pingTimer = -1;
+  private long expiryTimer = -1;
 
-  NatsConnection(NatsServer server, Transport transport, Context context, long clientId) {
+  NatsConnection(NatsServer server, Transport transport, Context context, long clientId, Runnable onClose) {
     this.server = server;
+    this.onClose = onClose;
     this.transport = transport;
     this.context = context;
     this.clientId = clientId;
@@ -71,7 +79,16 @@ final class NatsConnection implements ClientParser.Operations {
   void start() {
     server.metrics.natsConnections().incrementAndGet();
     transport.handlers(this::onData, v -> onClose());
-    send(Buffer.buffer("INFO " + info().encode() + "\r\n"));
+    Buffer info = Buffer.buffer("INFO " + info().encode() + "\r\n");
+    if (transport.tlsRequired()) {
+      // The INFO goes out in the clear, then the client starts TLS (NATS's order on its TCP port).
+      transport.write(info).compose(v -> transport.secure()).onFailure(failure -> {
+        LOG.debug("TLS with NATS client {} from {} failed: {}", clientId, ip, failure.toString());
+        transport.close();
+      });
+    } else {
+      send(info);
+    }
     authTimer = context.owner().setTimer(server.settings.authTimeout().toMillis(), id -> {
       authTimer = -1;
       if (!connected) {
@@ -99,6 +116,9 @@ final class NatsConnection implements ClientParser.Operations {
     if (!server.authenticator.allowsAnonymous()) {
       info.put("auth_required", true);
     }
+    if (transport.tlsRequired()) {
+      info.put("tls_required", true);
+    }
     return info;
   }
 
@@ -113,6 +133,7 @@ final class NatsConnection implements ClientParser.Operations {
     } catch (ProtocolException e) {
       fail(e.getMessage());
     } finally {
+      acks.flush();
       publisher.flush();
     }
   }
@@ -150,6 +171,7 @@ final class NatsConnection implements ClientParser.Operations {
         } catch (ProtocolException e) {
           fail(e.getMessage());
         } finally {
+          acks.flush();
           publisher.flush();
         }
       }
@@ -173,7 +195,7 @@ final class NatsConnection implements ClientParser.Operations {
     }
     if (permissions.expiresAtMs() != Long.MAX_VALUE) {
       long remainingMs = Math.max(1, permissions.expiresAtMs() - System.currentTimeMillis());
-      context.owner().setTimer(remainingMs, id -> fail("User Authentication Expired"));
+      expiryTimer = context.owner().setTimer(remainingMs, id -> fail("User Authentication Expired"));
     }
     ok();
     return true;
@@ -204,8 +226,8 @@ final class NatsConnection implements ClientParser.Operations {
     if (subject.startsWith(JetStreamApi.PREFIX)) {
       server.jetStream.handle(this, subject, reply, payload);
     } else if (subject.startsWith("$JS.ACK.")) {
-      // Acks of JetStream consumers, which this broker does not offer yet: nothing to acknowledge.
       ok();
+      server.jetStream.consumers().ack(acks, subject, reply, payload);
     } else if (!permissions.mayPublish(subject) || reserved(subject)) {
       error("Permissions Violation for Publish to \"" + subject + "\"");
     } else if (server.ephemeral(subject)) {
@@ -223,9 +245,13 @@ final class NatsConnection implements ClientParser.Operations {
     return Subjects.violation(reply) != null;
   }
 
-  /** Subjects of the broker's own APIs, which clients may call but not store into. */
+  /**
+   * Subjects of the broker's own APIs, which clients may call but not store into, and the Durable
+   * Streams namespace, whose streams that protocol writes (protocol v1 refuses it too).
+   */
   private static boolean reserved(String subject) {
-    return subject.startsWith("$JS.") || subject.startsWith("$SYS.") || subject.startsWith("$DS.");
+    return subject.startsWith("$JS.") || subject.startsWith("$SYS.") || subject.startsWith("$DS.")
+        || subject.startsWith("ds.");
   }
 
   /** The status message of a request nobody listens to, sent to the requester's own reply subscription. */
@@ -335,9 +361,14 @@ final class NatsConnection implements ClientParser.Operations {
       context.owner().cancelTimer(authTimer);
     }
     context.owner().cancelTimer(pingTimer);
+    if (expiryTimer >= 0) {
+      context.owner().cancelTimer(expiryTimer);
+    }
     subscriptions.values().forEach(server.index::remove);
     subscriptions.clear();
     publisher.close();
+    server.jetStream.consumers().connectionClosed(this);
+    onClose.run();
   }
 
   Permissions permissions() {

@@ -3,6 +3,7 @@ package io.dstream.broker.nats;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.NatsSettings;
+import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.store.MessageStore;
@@ -19,6 +20,8 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.ServerSSLOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,19 +55,27 @@ public final class NatsServer {
   final String brokerVersion;
   private final List<TokenPattern> ephemeral;
   private final AtomicLong clientIds = new AtomicLong();
+  /** {@code DSTREAM_MAX_CONNECTIONS} counts NATS connections too. */
+  private final ConnectionGate gate;
+  /** The broker's certificate for TLS on the TCP port, or null without TLS. */
+  private final ServerSSLOptions tls;
   Authenticator authenticator;
   StreamRegistry registry;
   JetStreamApi jetStream;
   private String deployment;
   private volatile int tcpPort;
 
-  public NatsServer(BrokerConfig config, BrokerMetrics metrics, MemoryBudget budget, String brokerVersion) {
+  public NatsServer(BrokerConfig config, BrokerMetrics metrics, MemoryBudget budget, ConnectionGate gate,
+                    String brokerVersion) {
     this.config = config;
+    this.gate = gate;
     this.settings = config.nats();
     this.metrics = metrics;
     this.budget = budget;
     this.brokerVersion = brokerVersion;
     this.ephemeral = settings.ephemeral().stream().map(TokenPattern::subjects).toList();
+    this.tls = config.tls() == null ? null : new ServerSSLOptions().setKeyCertOptions(new PemKeyCertOptions()
+        .setCertPath(config.tls().certificate().toString()).setKeyPath(config.tls().privateKey().toString()));
   }
 
   /** Where durable messages reach core subscriptions: the stream actors' {@link DurableTap}. */
@@ -101,14 +112,16 @@ public final class NatsServer {
 
   /** Stops the TCP listeners; open connections close with them. */
   public Future<Void> stop(Vertx vertx) {
-    return deployment == null ? Future.succeededFuture() : vertx.undeploy(deployment);
+    Future<Void> saved = jetStream == null ? Future.succeededFuture() : jetStream.stop();
+    return saved.transform(v -> deployment == null ? Future.succeededFuture() : vertx.undeploy(deployment));
   }
 
   /** Upgrades {@code request} ({@code GET /nats}) to a NATS connection over WebSocket; it authenticates in {@code CONNECT}. */
   public void upgrade(HttpServerRequest request, String ip) {
     Context context = Vertx.currentContext();
+    Runnable release = gate.upgraded(request.connection());
     request.toWebSocket().onSuccess(socket -> new NatsConnection(this, Transport.webSocket(socket, ip), context,
-        nextClientId()).start());
+        nextClientId(), release).start());
   }
 
   long nextClientId() {
@@ -138,8 +151,14 @@ public final class NatsServer {
     public Future<?> start() {
       NetServerOptions options = new NetServerOptions().setHost(server.config.host()).setPort(Math.max(0, server.settings.port()))
           .setTcpNoDelay(true);
-      net = vertx.createNetServer(options).connectHandler(socket -> new NatsConnection(server, Transport.tcp(socket),
-          context, server.nextClientId()).start());
+      net = vertx.createNetServer(options).connectHandler(socket -> {
+        if (!server.gate.openOther()) {
+          socket.write("-ERR 'maximum connections exceeded'\r\n").onComplete(ar -> socket.close());
+          return;
+        }
+        new NatsConnection(server, Transport.tcp(socket, server.tls), context, server.nextClientId(),
+            server.gate::closedOther).start();
+      });
       return net.listen().onSuccess(bound -> server.tcpPort = bound.actualPort());
     }
 

@@ -48,6 +48,8 @@ final class SubjectIndex {
   private final Map<String, Match> cache = new ConcurrentHashMap<>();
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private volatile int count;
+  /** Counts changes, so a holder of a match can tell whether it is still the answer. */
+  private volatile long generation;
 
   /** Adds {@code subscription} under its pattern. */
   void add(Subscription subscription) {
@@ -70,6 +72,7 @@ final class SubjectIndex {
     }
     node.subscriptions.add(subscription);
     count++;
+    generation++;
     cache.clear();
   }
 
@@ -79,6 +82,7 @@ final class SubjectIndex {
     try {
       if (remove(root, subscription.tokens(), 0, subscription)) {
         count--;
+        generation++;
         cache.clear();
       }
     } finally {
@@ -107,6 +111,11 @@ final class SubjectIndex {
       }
     }
     return true;
+  }
+
+  /** Changes so far: a match taken at one generation is the answer until the next. */
+  long generation() {
+    return generation;
   }
 
   /** The subscriptions {@code subject} (a literal subject) matches. */

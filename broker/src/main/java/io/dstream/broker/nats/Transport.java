@@ -5,6 +5,7 @@ import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.ServerSSLOptions;
 
 /**
  * What carries one NATS connection's bytes: a TCP socket, or a WebSocket whose binary messages hold
@@ -24,8 +25,29 @@ interface Transport {
 
   String remoteAddress();
 
-  static Transport tcp(NetSocket socket) {
+  /** Whether the client must start TLS after the broker's {@code INFO} (NATS's TLS on the TCP port). */
+  default boolean tlsRequired() {
+    return false;
+  }
+
+  /** Starts TLS once {@code INFO} has left, where {@link #tlsRequired}; a completed future elsewhere. */
+  default Future<Void> secure() {
+    return Future.succeededFuture();
+  }
+
+  /** A TCP connection; {@code tls} (null for none) is what it upgrades to after {@code INFO}. */
+  static Transport tcp(NetSocket socket, ServerSSLOptions tls) {
     return new Transport() {
+      @Override
+      public boolean tlsRequired() {
+        return tls != null;
+      }
+
+      @Override
+      public Future<Void> secure() {
+        return tls == null ? Future.succeededFuture() : socket.upgradeToSsl(tls);
+      }
+
       @Override
       public void handlers(Handler<Buffer> onData, Handler<Void> onClose) {
         socket.handler(onData);

@@ -1,6 +1,7 @@
 package io.dstream.broker.nats;
 
 import io.dstream.broker.TestBroker;
+import io.dstream.broker.config.ConnectionLimits;
 import io.dstream.broker.config.NatsSettings;
 import io.dstream.broker.ws.V1TestClient;
 import io.nats.client.Connection;
@@ -92,14 +93,42 @@ class NatsInteropTest {
     }
   }
 
+  private static double openConnections() {
+    return broker.broker().metrics().registry().find("dstream_connections").gauge().value();
+  }
+
   @Test
   void jnatsWorksOverTheWebSocketTransport() throws Exception {
+    double before = openConnections();
     try (Connection nc = Nats.connect(new Options.Builder().server("ws://127.0.0.1:" + broker.port() + "/nats")
         .token(TestBroker.API_KEY.toCharArray()).noReconnect().connectionTimeout(WAIT).build())) {
       Subscription sub = nc.subscribe("overws.*");
       nc.flush(WAIT);
       assertEquals(1, nc.jetStream().publish("overws.one", bytes("hello")).getSeqno());
       assertEquals("hello", new String(sub.nextMessage(WAIT).getData(), StandardCharsets.UTF_8));
+      assertEquals(before + 1, openConnections(), "counted under DSTREAM_MAX_CONNECTIONS");
+    }
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (openConnections() > before && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertEquals(before, openConnections(), "and released when it closes");
+  }
+
+  @Test
+  void natsConnectionsCountUnderTheConnectionLimit() throws Exception {
+    ConnectionLimits one = ConnectionLimits.DEFAULT;
+    one = new ConnectionLimits(1, one.requestsPerSecond(), one.requestBurst(), one.slowConsumerGrace(),
+        one.maxActiveSubjects(), one.idleTimeout(), one.requestHeaderTimeout(), one.pingInterval());
+    ConnectionLimits limits = one;
+    try (TestBroker small = TestBroker.start(vertx, b -> b.connectionLimits(limits)
+        .nats(NatsSettings.DEFAULT.withPort(NatsSettings.ANY_FREE_PORT)));
+         Connection first = JnatsClientTest.connect(small.broker().natsPort(), TestBroker.API_KEY);
+         Socket second = new Socket("127.0.0.1", small.broker().natsPort())) {
+      second.setSoTimeout(10_000);
+      String refused = new String(second.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+      assertEquals("-ERR 'maximum connections exceeded'\r\n", refused);
+      assertEquals(1, first.jetStream().publish("limit.one", bytes("x")).getSeqno(), "the first one is served");
     }
   }
 
