@@ -1,6 +1,8 @@
 package io.dstream.client;
 
+import io.dstream.client.impl.AdminClientImpl;
 import io.dstream.client.impl.FileClientImpl;
+import io.dstream.client.impl.HttpCalls;
 import io.dstream.client.impl.StreamConnectionImpl;
 import io.dstream.client.impl.TrustedCertificates;
 import io.nats.client.Connection;
@@ -16,7 +18,7 @@ import java.util.Objects;
  * opens a jnats {@link Connection} to the broker with our credentials, and from there it is plain jnats code
  * (publish, subscribe with wildcards, request/reply, headers, {@code jetStream().publish} for a durable
  * acknowledgement). What NATS has no word for comes from here too, with the same {@link ClientOptions}:
- * {@link #files} (the file API).
+ * {@link #files} (the file API) and {@link #admin} (subjects, state, stored messages, deletion).
  *
  * <pre>{@code
  * ClientOptions options = ClientOptions.builder().url("http://127.0.0.1:8787").apiKey(apiKey).build();
@@ -72,6 +74,17 @@ public final class DurableStream {
    */
   public static Connection connectNats(ClientOptions options) throws IOException, InterruptedException {
     return Nats.connect(natsOptions(options).build());
+  }
+
+  /**
+   * Opens a client for the broker's admin API ({@code /admin/}). It needs no Vert.x instance; close it to release
+   * its threads.
+   *
+   * @param options the broker's address and credentials (the API key, or a JWT with admin rights)
+   * @return the admin client
+   */
+  public static AdminClient admin(ClientOptions options) {
+    return new AdminClientImpl(new HttpCalls(Objects.requireNonNull(options, "options")));
   }
 
   /**

@@ -3,6 +3,7 @@ package io.dstream.client.impl;
 import io.dstream.client.AuthenticationException;
 import io.dstream.client.ClientOptions;
 import io.dstream.client.StreamException;
+import io.vertx.core.Future;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -16,6 +17,7 @@ import java.net.http.HttpTimeoutException;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -85,17 +87,27 @@ public final class HttpCalls implements AutoCloseable {
 
   /** GETs a JSON object; a non-2xx status fails with the broker's error. */
   public CompletableFuture<JsonObject> getJson(String pathAndQuery) {
-    HttpRequest request = request(pathAndQuery).header("Accept", "application/json").GET().build();
+    return json("GET", pathAndQuery, HttpRequest.BodyPublishers.noBody());
+  }
+
+  /** Sends a request whose answer is a JSON object; a non-2xx status fails with the broker's error. */
+  public CompletableFuture<JsonObject> json(String method, String pathAndQuery, HttpRequest.BodyPublisher body) {
+    HttpRequest request = request(pathAndQuery).header("Accept", "application/json").method(method, body).build();
     return send(request, HttpResponse.BodyHandlers.ofString()).thenApply(response -> {
       if (response.statusCode() / 100 != 2) {
-        throw failure(response.statusCode(), response.body(), "GET " + pathAndQuery);
+        throw failure(response.statusCode(), response.body(), method + " " + pathAndQuery);
       }
       try {
         return new JsonObject(response.body());
       } catch (DecodeException e) {
-        throw new StreamException(StreamException.BAD_FRAME, "GET " + pathAndQuery + " answered no JSON object", e);
+        throw new StreamException(StreamException.BAD_FRAME, method + " " + pathAndQuery + " answered no JSON object", e);
       }
     });
+  }
+
+  /** @return a Vert.x future of {@code stage}, failing with the real cause rather than a {@link CompletionException} */
+  public static <T> Future<T> future(CompletionStage<T> stage) {
+    return Future.fromCompletionStage(stage).recover(failure -> Future.failedFuture(unwrap(failure)));
   }
 
   /** @return the exception for an error status; the code is the broker's, or {@code http_STATUS} */
