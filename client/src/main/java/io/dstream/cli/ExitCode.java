@@ -67,7 +67,9 @@ final class ExitCode {
       case AUTHENTICATION -> failure instanceof AuthenticationException
           ? "check --api-key, DSTREAM_API_KEY or the context's key (a generated key is in the broker's data/api-key)"
           : "use a credential that allows it (the API key, or a token with that permission)";
-      case TIMEOUT -> "the broker did not answer in time: retry, or allow more with --timeout-ms";
+      case TIMEOUT -> code.equals(StreamException.REQUEST_TIMEOUT) && message.startsWith("request to ")
+          ? "the service did not answer in time: retry, or allow more with --timeout-ms"
+          : "the broker did not answer in time: retry, or allow more with --timeout-ms";
       default -> null;
     };
     return "dstream: " + message + (hint == null ? "" : "; " + hint);

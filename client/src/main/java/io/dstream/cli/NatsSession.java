@@ -79,21 +79,58 @@ final class NatsSession implements AutoCloseable {
         .reportNoResponders()
         .build();
     String server = options.natsUrl().toString();
+    CompletableFuture<Connection> connected = connectInBackground(nats);
     try {
-      return new NatsSession(Nats.connect(nats), failure, closing, options.requestTimeout());
-    } catch (io.nats.client.AuthenticationException e) {
-      // jnats' message wraps the broker's -ERR text: "Authentication error connecting to NATS server: <text>".
-      String text = e.getMessage() == null ? "" : e.getMessage().replaceFirst("^.*server: ", "");
-      throw new AuthenticationException(AuthenticationException.UNAUTHORIZED,
-          "the broker refused the credential on " + server + (text.isBlank() ? "" : " (" + text + ")"));
-    } catch (IOException e) {
-      // jnats' own message only names the server; the cause went to the error listener.
-      Exception cause = listener.lastException().get();
-      throw new StreamException(NATS_CONNECT_FAILED, "cannot connect to " + server + " ("
-          + reason(cause == null ? e : cause) + ")", e);
+      CompletableFuture.anyOf(connected, failure).get();
+    } catch (ExecutionException e) {
+      // Either one failed: told apart below.
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new StreamException(StreamException.CONNECT_FAILED, "interrupted while connecting to " + server, e);
+    }
+    // jnats waits out its whole connect timeout after the broker's -ERR 'Authorization Violation', which the
+    // listener hears at once: a refused credential fails now. Anything else is jnats' connect's own outcome.
+    boolean refused = !connected.isDone() && causeOf(failure) instanceof AuthenticationException;
+    Throwable cause = refused ? causeOf(failure) : causeOf(connected);
+    if (cause == null) {
+      return new NatsSession(connected.join(), failure, closing, options.requestTimeout());
+    }
+    if (cause instanceof io.nats.client.AuthenticationException || cause instanceof AuthenticationException) {
+      throw new AuthenticationException(AuthenticationException.UNAUTHORIZED,
+          "the broker refused the credential on " + server + " (Authorization Violation)");
+    }
+    if (cause instanceof IOException) {
+      // jnats' own message only names the server; the cause went to the error listener.
+      Exception transport = listener.lastException().get();
+      throw new StreamException(NATS_CONNECT_FAILED, "cannot connect to " + server + " ("
+          + reason(transport == null ? cause : transport) + ")", cause);
+    }
+    throw cause instanceof RuntimeException runtime ? runtime
+        : new StreamException(StreamException.CONNECT_FAILED, "cannot connect to " + server + ": " + reason(cause), cause);
+  }
+
+  /** Runs jnats' blocking connect on a daemon thread, so that the caller can stop waiting for it. */
+  private static CompletableFuture<Connection> connectInBackground(Options nats) {
+    CompletableFuture<Connection> connected = new CompletableFuture<>();
+    Thread connector = new Thread(() -> {
+      try {
+        connected.complete(Nats.connect(nats));
+      } catch (IOException | InterruptedException | RuntimeException e) {
+        connected.completeExceptionally(e);
+      }
+    }, "dstream-nats-connect");
+    connector.setDaemon(true);
+    connector.start();
+    return connected;
+  }
+
+  /** @return why {@code future} failed, or null once it succeeded (waiting for it to end) */
+  private static Throwable causeOf(CompletableFuture<?> future) {
+    try {
+      future.join();
+      return null;
+    } catch (CompletionException e) {
+      return e.getCause() == null ? e : e.getCause();
     }
   }
 
@@ -145,13 +182,18 @@ final class NatsSession implements AutoCloseable {
   }
 
   /**
-   * Subscribes, and waits until the broker has read the SUB: a refused one fails here rather than at the first wait.
+   * Subscribes, and waits until the broker has read the SUB: a refused one fails here rather than at the first wait;
+   * then says so on stderr.
    *
    * @param queue the queue group, or null
    */
   Subscription subscribe(String subject, String queue) {
     Subscription subscription = queue == null ? connection.subscribe(subject) : connection.subscribe(subject, queue);
     flush();
+    // As the nats CLI does: a live subscription prints nothing until a message comes, so say it is in place (on
+    // stderr, apart from the messages), which a script can also wait for.
+    System.err.println("listening on " + subject + (queue == null ? "" : " in queue group " + queue) + " at "
+        + connection.getConnectedUrl());
     return subscription;
   }
 
@@ -255,7 +297,7 @@ final class NatsSession implements AutoCloseable {
         reported = new StreamException(FORBIDDEN, "the broker refused: " + text);
       } else if (text.startsWith("Authorization Violation")) {
         reported = new AuthenticationException(AuthenticationException.UNAUTHORIZED,
-            "the broker refused the credential");
+            "the broker refused the credential (" + text + ")");
       } else {
         reported = new StreamException(NATS_ERROR, "the broker reported: " + text);
       }
