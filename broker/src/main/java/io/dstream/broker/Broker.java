@@ -18,6 +18,7 @@ import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.router.HttpApi;
 import io.dstream.broker.router.HttpListener;
 import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.nats.NatsServer;
 import io.dstream.broker.records.RecordsHandler;
 import io.dstream.broker.s3.S3Connection;
 import io.dstream.broker.store.GroupCommitWriter;
@@ -73,6 +74,7 @@ public final class Broker {
   private String listeners;
   private FileShares shares;
   private Overview overview;
+  private NatsServer nats;
 
   private Broker(Vertx vertx, BrokerConfig config) {
     this.vertx = vertx;
@@ -112,17 +114,22 @@ public final class Broker {
         archive.heldCheckpointsAtStart();
         return authenticator;
       });
-    }).compose(authenticator -> {
-      StreamEnvironment env = new StreamEnvironment(store, writer, readers, config, Clock.systemUTC(), metrics, archive);
+    }).compose(apiKeys -> {
+      ConnectionGate gate = new ConnectionGate(config.connectionLimits(), metrics);
+      nats = new NatsServer(config, metrics, memoryBudget, gate, version());
+      StreamEnvironment env = new StreamEnvironment(store, writer, readers, config, Clock.systemUTC(), metrics, archive,
+          nats.tap());
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
+        Authenticator authenticator = new Authenticator(apiKeys, config.jwt().enabled()
+            ? JwtAuthenticator.create(vertx, config.jwt()) : null, config.anonymousAccess());
+        return nats.start(vertx, registry, authenticator, this::destroyCheckpoints, store).map(authenticator);
+      }).compose(authenticator -> {
         overview = new Overview(metrics.registry(), Clock.systemUTC(), version());
         overview.start(vertx);
-        JwtAuthenticator jwt = config.jwt().enabled() ? JwtAuthenticator.create(vertx, config.jwt()) : null;
-        ConnectionGate gate = new ConnectionGate(config.connectionLimits(), metrics);
         DurableStreamsApi durableStreams = new DurableStreamsApi(vertx, registry, Clock.systemUTC(), metrics,
             config.longPollTimeout().toMillis(), config.maxLongPollWaiters(), DURABLE_READ_MAX_BYTES);
-        HttpApi api = new HttpApi(new Authenticator(authenticator, jwt, config.anonymousAccess()),
+        HttpApi api = new HttpApi(authenticator, nats,
             new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate, memoryBudget),
             new RecordsHandler(registry, config, metrics, this::destroyCheckpoints), metrics, durableStreams,
             config, new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit(),
@@ -208,6 +215,11 @@ public final class Broker {
     return server.actualPort();
   }
 
+  /** The bound TCP port of the NATS protocol (0 when it is off). */
+  public int natsPort() {
+    return nats == null ? 0 : nats.port();
+  }
+
   public BrokerMetrics metrics() {
     return metrics;
   }
@@ -230,6 +242,7 @@ public final class Broker {
     Future<Void> closed = server == null ? Future.succeededFuture() : server.close();
     return closed
         .transform(ignored -> listeners == null ? Future.<Void>succeededFuture() : vertx.undeploy(listeners))
+        .transform(ignored -> nats == null ? Future.<Void>succeededFuture() : nats.stop(vertx))
         .transform(ignored -> registry == null ? Future.<Void>succeededFuture() : registry.stop(vertx))
         .transform(ignored -> vertx.<Void>executeBlocking(() -> {
           if (writer != null) {

@@ -4,6 +4,7 @@ import io.dstream.broker.config.ArchivePolicy;
 import io.dstream.broker.auth.AnonymousAccess;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.ConnectionLimits;
+import io.dstream.broker.config.NatsSettings;
 import io.dstream.broker.config.FileUploadLimits;
 import io.dstream.broker.config.S3Settings;
 import io.dstream.broker.config.JwtSettings;
@@ -240,6 +241,21 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--ws-ping-interval-ms", defaultValue = "${env:DSTREAM_WS_PING_INTERVAL_MS:-30000}", description = "WebSocket ping interval (DSTREAM_WS_PING_INTERVAL_MS).")
   long pingIntervalMs;
 
+  @Option(names = "--nats-port", defaultValue = "${env:DSTREAM_NATS_PORT:-4222}", description = "TCP port of the NATS client protocol, 0 = off (DSTREAM_NATS_PORT).")
+  int natsPort;
+
+  @Option(names = "--nats-max-payload", defaultValue = "${env:DSTREAM_NATS_MAX_PAYLOAD:-1048576}", description = "Largest NATS message, headers included (DSTREAM_NATS_MAX_PAYLOAD).")
+  int natsMaxPayload;
+
+  @Option(names = "--nats-max-pending-bytes", defaultValue = "${env:DSTREAM_NATS_MAX_PENDING_BYTES:-67108864}", description = "Unsent bytes a NATS connection may have before it is closed as a slow consumer (DSTREAM_NATS_MAX_PENDING_BYTES).")
+  long natsMaxPendingBytes;
+
+  @Option(names = "--nats-max-subscriptions", defaultValue = "${env:DSTREAM_NATS_MAX_SUBSCRIPTIONS:-10000}", description = "Subscriptions per NATS connection (DSTREAM_NATS_MAX_SUBSCRIPTIONS).")
+  int natsMaxSubscriptions;
+
+  @Option(names = "--nats-ephemeral", defaultValue = "${env:DSTREAM_NATS_EPHEMERAL:-_INBOX.>,$SRV.>,svc.>}", description = "Comma-separated subject patterns delivered but not stored (DSTREAM_NATS_EPHEMERAL).")
+  String natsEphemeral;
+
   BrokerConfig toConfig() {
     BrokerConfig.Builder builder = BrokerConfig.builder()
         .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(SyncMode.parse(sync)).osSyncInterval(Duration.ofMillis(syncIntervalMs))
@@ -265,7 +281,9 @@ public final class Main implements Callable<Integer> {
             commaSeparated(jwtAudience)))
         .connectionLimits(new ConnectionLimits(maxConnections, ratePerSocket, rateBurst,
             Duration.ofMillis(slowConsumerGraceMs), maxActiveSubjects, Duration.ofMillis(idleConnectionTimeoutMs),
-            Duration.ofMillis(requestHeaderTimeoutMs), Duration.ofMillis(pingIntervalMs)));
+            Duration.ofMillis(requestHeaderTimeoutMs), Duration.ofMillis(pingIntervalMs)))
+        .nats(new NatsSettings(natsPort, natsMaxPayload, NatsSettings.DEFAULT.maxControlLine(), natsMaxPendingBytes,
+            natsMaxSubscriptions, NatsSettings.DEFAULT.authTimeout(), commaSeparated(natsEphemeral)));
     if (tlsCert != null || tlsKey != null) {
       if (tlsCert == null || tlsKey == null) {
         throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key (DSTREAM_TLS_CERT, DSTREAM_TLS_KEY)");

@@ -3,6 +3,7 @@ package io.dstream.broker.admin;
 import io.dstream.broker.http.HttpErrors;
 import io.dstream.broker.store.SubjectRecord;
 import io.dstream.broker.stream.Published;
+import io.dstream.broker.stream.StoredObject;
 import io.dstream.broker.stream.StreamActor;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
@@ -83,9 +84,10 @@ final class SubjectMessages {
     long next = from;
     String separator = "";
     for (Published message : page) {
-      // The stored object is already JSON text: embedded as is, never re-encoded.
+      // The stored object is already JSON text: embedded as is, never re-encoded (a NATS message is rendered as one).
+      byte[] stored = StoredObject.forV1(message.stored(), message.sequence());
       json.append(separator).append("{\"sequence\":").append(message.sequence()).append(",\"ts\":")
-          .append(message.timestampMs()).append(",\"message\":").append(new String(message.stored(), StandardCharsets.UTF_8)).append('}');
+          .append(message.timestampMs()).append(",\"message\":").append(new String(stored, StandardCharsets.UTF_8)).append('}');
       separator = ",";
       next = message.sequence() + 1;
     }

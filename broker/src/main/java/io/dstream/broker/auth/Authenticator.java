@@ -24,6 +24,11 @@ public final class Authenticator {
     this.anonymous = anonymousAccess.permissions();
   }
 
+  /** Whether a client without any credential is let in (with the anonymous permissions). */
+  public boolean allowsAnonymous() {
+    return anonymous != null;
+  }
+
   /** The credential the request presents, or null. */
   public static String presented(HttpServerRequest request) {
     String query = request.getParam("apiKey");
@@ -45,7 +50,14 @@ public final class Authenticator {
    * client, never containing the credential) when there is no valid credential.
    */
   public Future<Permissions> authenticate(HttpServerRequest request) {
-    String credential = presented(request);
+    return authenticate(presented(request));
+  }
+
+  /**
+   * The permissions of {@code credential} (null: none presented), as for a request (the NATS
+   * protocol presents its token in {@code CONNECT}).
+   */
+  public Future<Permissions> authenticate(String credential) {
     if (credential == null && anonymous != null) {
       return Future.succeededFuture(anonymous);
     }

@@ -54,6 +54,7 @@ public final class BrokerConfig {
   private final long memoryBudgetBytes;
   private final long connectionBudgetBytes;
   private final FileUploadLimits uploadLimits;
+  private final NatsSettings nats;
 
   private BrokerConfig(Builder b) {
     this.host = b.host;
@@ -100,6 +101,7 @@ public final class BrokerConfig {
     this.memoryBudgetBytes = b.memoryBudgetBytes == 0 ? Runtime.getRuntime().maxMemory() / 4 : b.memoryBudgetBytes;
     this.connectionBudgetBytes = b.connectionBudgetBytes;
     this.uploadLimits = Objects.requireNonNull(b.uploadLimits, "uploadLimits");
+    this.nats = Objects.requireNonNull(b.nats, "nats");
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be 0..65535, got " + port);
     }
@@ -136,7 +138,8 @@ public final class BrokerConfig {
         .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes)
         .maxRecordsPerRead(maxRecordsPerRead).longPollTimeout(longPollTimeout).maxLongPollWaiters(maxLongPollWaiters)
         .maxFileShare(maxFileShare).anonymousAccess(anonymousAccess).maxAppendBytes(maxAppendBytes)
-        .memoryBudgetBytes(memoryBudgetBytes).connectionBudgetBytes(connectionBudgetBytes).uploadLimits(uploadLimits);
+        .memoryBudgetBytes(memoryBudgetBytes).connectionBudgetBytes(connectionBudgetBytes).uploadLimits(uploadLimits)
+        .nats(nats);
   }
 
   /** Bind address of the HTTP/WebSocket listener. */
@@ -254,6 +257,9 @@ public final class BrokerConfig {
   /** Bytes one WebSocket may make the broker hold before it gets no more pushes and is not read. */
   public long connectionBudgetBytes() { return connectionBudgetBytes; }
 
+  /** The NATS client protocol's port and limits. */
+  public NatsSettings nats() { return nats; }
+
   /** Concurrency and minimum-rate bounds of {@code /r2} uploads. */
   public FileUploadLimits uploadLimits() { return uploadLimits; }
 
@@ -296,6 +302,7 @@ public final class BrokerConfig {
     private Duration maxFileShare = Duration.ofDays(7);
     private long memoryBudgetBytes;
     private long connectionBudgetBytes = 256 * 1024;
+    private NatsSettings nats = NatsSettings.DEFAULT;
     private FileUploadLimits uploadLimits = FileUploadLimits.DEFAULT;
 
     private Builder() {
@@ -339,6 +346,7 @@ public final class BrokerConfig {
     /** 0 = a quarter of the JVM's maximum heap. */
     public Builder memoryBudgetBytes(long bytes) { this.memoryBudgetBytes = bytes; return this; }
     public Builder connectionBudgetBytes(long bytes) { this.connectionBudgetBytes = bytes; return this; }
+    public Builder nats(NatsSettings settings) { this.nats = settings; return this; }
     public Builder uploadLimits(FileUploadLimits limits) { this.uploadLimits = limits; return this; }
 
     public BrokerConfig build() {

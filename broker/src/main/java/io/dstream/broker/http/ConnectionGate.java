@@ -34,7 +34,7 @@ public final class ConnectionGate {
     this.requestHeaderTimeoutMs = limits.requestHeaderTimeout().toMillis();
     this.metrics = metrics;
     Gauge.builder("dstream_connections", open, AtomicInteger::get)
-        .description("Open HTTP and WebSocket connections").register(metrics.registry());
+        .description("Open HTTP, WebSocket and NATS connections").register(metrics.registry());
   }
 
   /** Counts a new connection; one beyond the limit is marked to be refused. */
@@ -68,6 +68,29 @@ public final class ConnectionGate {
     if (tracked.remove(connection)) {
       open.decrementAndGet();
     }
+  }
+
+  /**
+   * Counts a connection that is not HTTP (a NATS client on its TCP port); false, with nothing
+   * counted, when the broker already holds its maximum. The caller runs {@link #closedOther} when it closes.
+   */
+  public boolean openOther() {
+    if (open.incrementAndGet() > maxConnections) {
+      open.decrementAndGet();
+      metrics.connectionsRefused.increment();
+      return false;
+    }
+    return true;
+  }
+
+  /** A connection counted by {@link #openOther} closed. */
+  public void closedOther() {
+    open.decrementAndGet();
+  }
+
+  /** The most connections the broker holds. */
+  public int maxConnections() {
+    return maxConnections;
   }
 
   /** False (after answering 503) for a request on a refused connection. */

@@ -26,6 +26,7 @@ public final class BrokerMetrics {
   private final AtomicLong activeActors = new AtomicLong();
   private final AtomicLong webSockets = new AtomicLong();
   private final AtomicLong longPollWaiters = new AtomicLong();
+  private final AtomicLong natsConnections = new AtomicLong();
   private final AtomicLong inFlight = new AtomicLong();
   private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
   private volatile Supplier<StoreSize> storeSize;
@@ -57,6 +58,12 @@ public final class BrokerMetrics {
   public final Counter fencedWrites = counter("dstream_fenced_writes",
       "Records API writes refused because their producer version was older than the subject's");
 
+  public final Counter natsPublishes = counter("dstream_nats_publishes", "PUB and HPUB operations read from NATS clients");
+  public final Counter natsRefused = counter("dstream_nats_refused",
+      "NATS operations answered -ERR: protocol and permission violations, refused authentication");
+  public final Counter natsSlowConsumers = counter("dstream_nats_slow_consumers",
+      "NATS connections closed because their unsent bytes passed the pending limit");
+
   public final Timer publishLatency = Timer.builder("dstream_publish_ack_latency")
       .description("Time from a publish frame's arrival to its acknowledgement (after the durable commit)")
       .publishPercentileHistogram().register(registry);
@@ -72,6 +79,8 @@ public final class BrokerMetrics {
         .description("Stream actors in memory").register(registry);
     Gauge.builder("dstream_websockets", webSockets, AtomicLong::get)
         .description("Open protocol v1 WebSockets").register(registry);
+    Gauge.builder("dstream_nats_connections", natsConnections, AtomicLong::get)
+        .description("Open NATS client connections, TCP and WebSocket").register(registry);
     Gauge.builder("dstream_long_poll_waiters", longPollWaiters, AtomicLong::get)
         .description("Records API reads with a timeout in progress").register(registry);
   }
@@ -118,6 +127,10 @@ public final class BrokerMetrics {
 
   public AtomicLong webSockets() {
     return webSockets;
+  }
+
+  public AtomicLong natsConnections() {
+    return natsConnections;
   }
 
   /** Records API reads with a timeout in progress (bounded by the long-poll waiter limit). */

@@ -239,7 +239,7 @@ public final class RecordsHandler {
     Buffer body = Buffer.buffer("{\"records\":[");
     for (int i = 0; i < records.size(); i++) {
       Published record = records.get(i);
-      byte[] stored = record.stored();
+      byte[] stored = StoredObject.forV1(record.stored(), record.sequence());
       int[] data = StoredObject.dataRange(stored);
       body.appendString(i == 0 ? "{\"offset\":\"" : ",{\"offset\":\"").appendString(Long.toString(record.sequence()))
           .appendString("\",\"ts\":").appendString(Long.toString(record.timestampMs())).appendString(",\"data\":");

@@ -15,6 +15,7 @@ import io.dstream.broker.files.FilesApi;
 import io.dstream.broker.health.Readiness;
 import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.nats.NatsServer;
 import io.dstream.broker.records.RecordsHandler;
 import io.dstream.broker.stream.StreamError;
 import io.dstream.broker.stream.Subjects;
@@ -57,11 +58,13 @@ public final class HttpApi {
   private final MemoryBudget memoryBudget;
   private final int maxRecordsBodyBytes;
   private final Readiness readiness;
+  private final NatsServer nats;
 
-  public HttpApi(Authenticator authenticator, ClientAddresses clientAddresses, V1Endpoint v1,
+  public HttpApi(Authenticator authenticator, NatsServer nats, ClientAddresses clientAddresses, V1Endpoint v1,
                  RecordsHandler records, BrokerMetrics metrics, DurableStreamsApi durableStreams, BrokerConfig config,
                  FilesApi files, AdminApi admin, MemoryBudget memoryBudget, Readiness readiness) {
     this.authentication = new AuthenticationHandler(authenticator);
+    this.nats = nats;
     this.clientAddresses = clientAddresses;
     this.v1 = v1;
     this.records = records;
@@ -91,6 +94,8 @@ public final class HttpApi {
     router.postWithRegex(WAKE_TOKEN_ROUTES).handler(appendBudget);
     router.postWithRegex(WAKE_TOKEN_ROUTES).handler(BodyHandler.create(false).setBodyLimit(maxAppendBytes))
         .handler(durableStreams::handle);
+    // NATS clients authenticate in the protocol's CONNECT, after the upgrade (nats.ws sends no header).
+    router.get("/nats").handler(this::handleNats);
     router.route().handler(authentication);
     router.get("/metrics").handler(this::handleMetrics);
     router.post("/stream/*").handler(HttpApi::jsonUnlessDeclared);
@@ -130,6 +135,15 @@ public final class HttpApi {
       return;
     }
     ctx.next();
+  }
+
+  private void handleNats(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    if (!"websocket".equalsIgnoreCase(request.getHeader("Upgrade"))) {
+      HttpErrors.send(ctx.response(), 400, "bad_request", "/nats is the NATS protocol over WebSocket: upgrade to it");
+      return;
+    }
+    nats.upgrade(request, clientAddresses.resolve(request));
   }
 
   private void handleHealth(RoutingContext ctx) {

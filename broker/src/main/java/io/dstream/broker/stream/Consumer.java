@@ -1,16 +1,19 @@
 package io.dstream.broker.stream;
 
-
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * One subscriber's position and ack window on a subject (JetStream's consumer, in small):
  * {@code nextSequence} is the next message never delivered; {@code pending} holds unacked deliveries
- * by delivery id in the order they were sent (so by deadline); {@code redeliveries} holds expired
- * ones waiting for window room. Messages read from the store beyond the window wait in the actor's
+ * by delivery id in the order they were sent (so by deadline: every deadline is the send time plus
+ * the same ack wait, and a progress ack moves its delivery to the end); {@code redeliveries} holds
+ * ones to send again as soon as the window has room, {@code delayed} those negatively acknowledged
+ * with a delay until it passed. Messages read from the store beyond the window wait in the actor's
  * {@link FetchedPages}, shared with its other subscribers. Not thread-safe: owned by one {@link StreamActor}.
  */
 final class Consumer {
@@ -19,28 +22,31 @@ final class Consumer {
   record Pending(long sequence, int deliveries, long deadlineMs) {
   }
 
-  /** An expired delivery to send again. */
-  record Redelivery(long sequence, int deliveries) {
+  /** A delivery to send again, not before {@code dueMs}. */
+  record Redelivery(long sequence, int deliveries, long dueMs) {
   }
 
   final Subscriber subscriber;
+  final DeliveryPolicy policy;
   final Map<Long, Pending> pending = new LinkedHashMap<>();
   final ArrayDeque<Redelivery> redeliveries = new ArrayDeque<>();
+  final List<Redelivery> delayed = new ArrayList<>();
   long nextSequence;
   boolean fetching;
   /** Deliveries sent again after their ack timeout, for operators ({@link ConsumerView}). */
   long redelivered;
 
-  Consumer(Subscriber subscriber, long nextSequence) {
+  Consumer(Subscriber subscriber, DeliveryPolicy policy, long nextSequence) {
     this.subscriber = subscriber;
+    this.policy = policy;
     this.nextSequence = nextSequence;
   }
 
   /**
-   * Moves deliveries whose deadline passed to the redelivery queue, or drops them after
-   * {@code maxDeliver} deliveries. Returns how many were dropped.
+   * Moves deliveries whose deadline passed to the redelivery queue, or drops them after the
+   * policy's max deliver, and delayed ones that are due. Returns how many were dropped.
    */
-  int expire(long nowMs, int maxDeliver) {
+  int expire(long nowMs) {
     int dropped = 0;
     Iterator<Pending> it = pending.values().iterator();
     while (it.hasNext()) {
@@ -49,12 +55,70 @@ final class Consumer {
         break;
       }
       it.remove();
-      if (p.deliveries() < maxDeliver) {
-        redeliveries.add(new Redelivery(p.sequence(), p.deliveries()));
+      if (p.deliveries() < policy.maxDeliver()) {
+        redeliveries.add(new Redelivery(p.sequence(), p.deliveries(), nowMs));
       } else {
         dropped++;
       }
     }
+    Iterator<Redelivery> waiting = delayed.iterator();
+    while (waiting.hasNext()) {
+      Redelivery r = waiting.next();
+      if (r.dueMs() <= nowMs) {
+        waiting.remove();
+        redeliveries.add(r);
+      }
+    }
     return dropped;
+  }
+
+  /** Acknowledges {@code deliveryId} (and, for {@link DeliveryPolicy.AckMode#ALL}, every earlier one); false if it is not pending. */
+  boolean ack(long deliveryId) {
+    if (policy.mode() == DeliveryPolicy.AckMode.ALL) {
+      boolean found = pending.containsKey(deliveryId);
+      pending.keySet().removeIf(id -> id <= deliveryId);
+      return found;
+    }
+    return pending.remove(deliveryId) != null;
+  }
+
+  /** A negative ack: sent again after {@code delayMs} (at once for 0). False if it is not pending. */
+  boolean nak(long deliveryId, long delayMs, long nowMs) {
+    Pending p = pending.remove(deliveryId);
+    if (p == null) {
+      return false;
+    }
+    Redelivery again = new Redelivery(p.sequence(), p.deliveries(), nowMs + delayMs);
+    if (delayMs <= 0) {
+      redeliveries.add(again);
+    } else {
+      delayed.add(again);
+    }
+    return true;
+  }
+
+  /** Work in progress: the delivery's ack wait starts again. False if it is not pending. */
+  boolean progress(long deliveryId, long nowMs) {
+    Pending p = pending.remove(deliveryId);
+    if (p == null) {
+      return false;
+    }
+    pending.put(deliveryId, new Pending(p.sequence(), p.deliveries(), nowMs + policy.ackWaitMs()));
+    return true;
+  }
+
+  /** The lowest sequence not yet acknowledged (pending, waiting to be sent again, or never sent). */
+  long firstUnacknowledged() {
+    long first = nextSequence;
+    for (Pending p : pending.values()) {
+      first = Math.min(first, p.sequence());
+    }
+    for (Redelivery r : redeliveries) {
+      first = Math.min(first, r.sequence());
+    }
+    for (Redelivery r : delayed) {
+      first = Math.min(first, r.sequence());
+    }
+    return first;
   }
 }

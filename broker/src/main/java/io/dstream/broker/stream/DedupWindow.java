@@ -23,6 +23,9 @@ final class DedupWindow {
   }
 
   private final Map<String, Entry> entries = new LinkedHashMap<>();
+  /** The key of the newest remembered publish and its sequence (JetStream's expected last msg id). */
+  private String newestKey;
+  private long newestSequence;
   private final long windowMs;
   private final int maxEntries;
 
@@ -39,6 +42,10 @@ final class DedupWindow {
 
   void remember(String key, long sequence, long timestampMs) {
     entries.putIfAbsent(key, new Entry(sequence, timestampMs));
+    if (sequence >= newestSequence) {
+      newestKey = key;
+      newestSequence = sequence;
+    }
     Iterator<Entry> oldest = entries.values().iterator();
     while (entries.size() > maxEntries) {
       oldest.next();
@@ -49,11 +56,22 @@ final class DedupWindow {
   /** Forgets publishes whose write failed: their sequences are assigned again. */
   void forgetAfter(long lastDurable) {
     entries.values().removeIf(entry -> entry.sequence() > lastDurable);
+    if (newestSequence > lastDurable) {
+      newestKey = null;
+      newestSequence = 0;
+    }
+  }
+
+  /** The key the message at {@code sequence} was published under, if it is the newest remembered one; else null. */
+  String keyOfNewest(long sequence) {
+    return newestSequence == sequence ? newestKey : null;
   }
 
   /** Forgets everything: the subject was destroyed and its sequences start again at 1. */
   void clear() {
     entries.clear();
+    newestKey = null;
+    newestSequence = 0;
   }
 
   /** @return the oldest publish time still in the window at {@code nowMs} */

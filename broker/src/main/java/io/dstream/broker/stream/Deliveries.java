@@ -31,6 +31,10 @@ final class Deliveries {
   private static final Logger LOG = LoggerFactory.getLogger(Deliveries.class);
   /** A replay whose read failed (the bucket unreachable) tries again after this. */
   private static final long FETCH_RETRY_MS = 1_000;
+  /** {@link #settle}: restart the ack wait ({@code +WPI}). */
+  static final long PROGRESS = -1;
+  /** {@link #settle}: drop without sending again ({@code +TERM}). */
+  static final long TERMINATE = -2;
 
   private final String subject;
   private final Context context;
@@ -38,6 +42,8 @@ final class Deliveries {
   private final WritePipeline numbers;
   private final LogReader log;
   private final Map<Subscriber, Consumer> consumers = new LinkedHashMap<>();
+  /** The broker's settings, for subscribers without a policy of their own (protocol v1). */
+  private final DeliveryPolicy defaultPolicy;
   private long nextDeliveryId;
 
   Deliveries(String subject, Context context, StreamEnvironment env, WritePipeline numbers, LogReader log,
@@ -48,12 +54,37 @@ final class Deliveries {
     this.numbers = numbers;
     this.log = log;
     this.nextDeliveryId = createdMs * 1000;
+    this.defaultPolicy = new DeliveryPolicy(env.config().maxInFlight(), env.config().ackTimeout().toMillis(),
+        env.config().maxDeliver(), DeliveryPolicy.AckMode.EXPLICIT);
   }
 
-  /** Subscribes (replacing an earlier subscription of {@code subscriber}) from {@code startSequence}. */
-  void subscribe(Subscriber subscriber, long startSequence) {
-    Consumer consumer = new Consumer(subscriber, Math.max(startSequence, numbers.firstSequence()));
+  /**
+   * Subscribes (replacing an earlier subscription of {@code subscriber}) from {@code startSequence};
+   * {@code unacknowledged} (sequence and delivery count pairs of a resumed consumer) are sent again first.
+   */
+  void subscribe(Subscriber subscriber, long startSequence, List<long[]> unacknowledged) {
+    DeliveryPolicy policy = subscriber.policy() != null ? subscriber.policy() : defaultPolicy;
+    Consumer consumer = new Consumer(subscriber, policy, Math.max(startSequence, numbers.firstSequence()));
+    long now = env.clock().millis();
+    for (long[] sent : unacknowledged) {
+      consumer.redeliveries.add(new Consumer.Redelivery(sent[0], (int) sent[1], now));
+    }
     consumers.put(subscriber, consumer);
+  }
+
+  /** Where {@code subscriber} is, or null when it is not subscribed. */
+  ConsumerState state(Subscriber subscriber) {
+    Consumer consumer = consumers.get(subscriber);
+    if (consumer == null) {
+      return null;
+    }
+    List<long[]> unacknowledged = new ArrayList<>();
+    consumer.pending.values().forEach(p -> unacknowledged.add(new long[] {p.sequence(), p.deliveries()}));
+    consumer.redeliveries.forEach(r -> unacknowledged.add(new long[] {r.sequence(), r.deliveries()}));
+    consumer.delayed.forEach(r -> unacknowledged.add(new long[] {r.sequence(), r.deliveries()}));
+    unacknowledged.sort((a, b) -> Long.compare(a[0], b[0]));
+    return new ConsumerState(consumer.nextSequence, unacknowledged, consumer.pending.size(), consumer.redelivered,
+        numbers.lastDurable());
   }
 
   /** Starts pushing to a new subscription (after its reply went out), or again after its connection drained. */
@@ -73,7 +104,7 @@ final class Deliveries {
   void ack(Subscriber subscriber, long[] deliveryIds) {
     Consumer consumer = consumers.get(subscriber);
     for (long deliveryId : deliveryIds) {
-      if (consumer == null || consumer.pending.remove(deliveryId) == null) {
+      if (consumer == null || !consumer.ack(deliveryId)) {
         env.metrics().unknownAcks.increment();
         subscriber.unknownAck(deliveryId);
       }
@@ -83,6 +114,27 @@ final class Deliveries {
     }
   }
 
+  /**
+   * Settles one delivery otherwise than by an ack: {@code nakDelayMs >= 0} sends it again after that
+   * delay, {@link #PROGRESS} restarts its ack wait, {@link #TERMINATE} drops it without sending it
+   * again. A delivery that is not pending is ignored (JetStream does the same).
+   */
+  void settle(Subscriber subscriber, long deliveryId, long nakDelayMs) {
+    Consumer consumer = consumers.get(subscriber);
+    if (consumer == null) {
+      return;
+    }
+    long now = env.clock().millis();
+    if (nakDelayMs == PROGRESS) {
+      consumer.progress(deliveryId, now);
+    } else if (nakDelayMs == TERMINATE) {
+      consumer.pending.remove(deliveryId);
+    } else {
+      consumer.nak(deliveryId, nakDelayMs, now);
+    }
+    pump(consumer);
+  }
+
   /** New durable messages: every window refills. */
   void pumpAll() {
     consumers.values().forEach(this::pump);
@@ -90,12 +142,12 @@ final class Deliveries {
 
   /** Expires overdue deliveries and refills windows that have redeliveries. */
   void tick(long nowMs) {
-    int maxDeliver = env.config().maxDeliver();
     for (Consumer consumer : consumers.values()) {
-      int dropped = consumer.expire(nowMs, maxDeliver);
+      int dropped = consumer.expire(nowMs);
       if (dropped > 0) {
         env.metrics().droppedAfterMaxDeliver.increment(dropped);
-        LOG.debug("subject '{}': {} messages skipped for a subscriber after {} deliveries", subject, dropped, maxDeliver);
+        LOG.debug("subject '{}': {} messages skipped for a subscriber after {} deliveries", subject, dropped,
+            consumer.policy.maxDeliver());
       }
       if (!consumer.redeliveries.isEmpty()) {
         pump(consumer);
@@ -118,11 +170,10 @@ final class Deliveries {
 
   /** The consumers as operators see them. */
   List<ConsumerView> views() {
-    int window = env.config().maxInFlight();
     List<ConsumerView> views = new ArrayList<>(consumers.size());
     for (Consumer consumer : consumers.values()) {
       views.add(new ConsumerView(consumer.subscriber.description(), consumer.nextSequence, consumer.pending.size(),
-          window, Math.max(0, numbers.lastDurable() - consumer.nextSequence + 1), consumer.redeliveries.size(),
+          consumer.policy.window(), Math.max(0, numbers.lastDurable() - consumer.nextSequence + 1), consumer.redeliveries.size(),
           consumer.redelivered));
     }
     return views;
@@ -144,7 +195,7 @@ final class Deliveries {
    * subscriber's connection takes more ({@link Subscriber#mayPush}).
    */
   private void pump(Consumer consumer) {
-    int maxInFlight = env.config().maxInFlight();
+    int maxInFlight = consumer.policy.window();
     while (!consumer.fetching && consumer.pending.size() < maxInFlight) {
       Consumer.Redelivery redelivery = consumer.redeliveries.peek();
       if (!consumer.subscriber.mayPush(redelivery != null)) {
@@ -169,12 +220,13 @@ final class Deliveries {
         fetch(consumer, sequence, redelivery != null ? 1 : LogReader.PAGE_MESSAGES);
         return;
       }
-      deliverNext(consumer, sequence, cached.stored());
+      deliverNext(consumer, cached);
     }
   }
 
-  /** Pushes {@code sequence}, which is the head of the redelivery queue or the consumer's next sequence. */
-  private void deliverNext(Consumer consumer, long sequence, byte[] stored) {
+  /** Pushes {@code message}, which is the head of the redelivery queue or the consumer's next sequence. */
+  private void deliverNext(Consumer consumer, CachedMessage message) {
+    long sequence = message.sequence();
     Consumer.Redelivery redelivery = consumer.redeliveries.peek();
     int deliveries;
     if (redelivery != null && redelivery.sequence() == sequence) {
@@ -187,10 +239,13 @@ final class Deliveries {
       deliveries = 1;
     }
     long deliveryId = nextDeliveryId++;
-    long deadline = env.clock().millis() + env.config().ackTimeout().toMillis();
-    consumer.pending.put(deliveryId, new Consumer.Pending(sequence, deliveries, deadline));
+    if (consumer.policy.mode() != DeliveryPolicy.AckMode.NONE) {
+      long deadline = env.clock().millis() + consumer.policy.ackWaitMs();
+      consumer.pending.put(deliveryId, new Consumer.Pending(sequence, deliveries, deadline));
+    }
     env.metrics().delivered.increment();
-    consumer.subscriber.push(sequence, deliveryId, stored);
+    consumer.subscriber.push(sequence, deliveryId, deliveries, message.timestampMs(),
+        Math.max(0, numbers.lastDurable() - consumer.nextSequence + 1), message.stored());
   }
 
   private void fetch(Consumer consumer, long from, int count) {
@@ -238,14 +293,14 @@ final class Deliveries {
       page.add(new CachedMessage(message.sequence(), message.timestampMs(), message.payload()));
     }
     log.keep(page);
-    int room = env.config().maxInFlight() - consumer.pending.size();
+    int room = consumer.policy.window() - consumer.pending.size();
     for (int i = 0; i < page.size() && i < room; i++) {
       CachedMessage message = page.get(i);
       boolean expected = redelivering ? message.sequence() == from : message.sequence() == consumer.nextSequence;
       if (!expected || !consumer.subscriber.mayPush(redelivering)) {
         return;
       }
-      deliverNext(consumer, message.sequence(), message.stored());
+      deliverNext(consumer, message);
       if (redelivering) {
         return;
       }

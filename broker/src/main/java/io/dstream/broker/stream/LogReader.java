@@ -4,6 +4,7 @@ import io.dstream.broker.archive.SubjectArchive;
 import io.dstream.broker.store.StoredMessage;
 import io.vertx.core.Future;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiConsumer;
@@ -32,7 +33,12 @@ final class LogReader {
   private final MessageCache cache;
   private final FetchedPages fetchedPages = new FetchedPages(FETCHED_PAGES, 2 * PAGE_BYTES);
 
-  LogReader(StreamEnvironment env, WritePipeline numbers, SubjectArchive archive) {
+  private final String subject;
+  /** Appended while the tap listened, not yet durable (see {@link #takeTapped}). */
+  private final ArrayDeque<CachedMessage> untapped = new ArrayDeque<>();
+
+  LogReader(String subject, StreamEnvironment env, WritePipeline numbers, SubjectArchive archive) {
+    this.subject = subject;
     this.env = env;
     this.numbers = numbers;
     this.archive = archive;
@@ -42,6 +48,26 @@ final class LogReader {
   /** A message just assigned: kept in the tail cache (readers only see it once it is durable). */
   void appended(CachedMessage message) {
     cache.add(message);
+    if (env.tap().listening(subject)) {
+      untapped.add(message);
+    }
+  }
+
+  /**
+   * The messages appended while the {@link DurableTap} listened, up to {@code lastDurable}, taken:
+   * they go to the tap once durable. Kept apart from the tail cache, which a large batch can
+   * overrun before it commits.
+   */
+  List<Published> takeTapped(long lastDurable) {
+    if (untapped.isEmpty()) {
+      return List.of();
+    }
+    List<Published> due = new ArrayList<>();
+    while (!untapped.isEmpty() && untapped.peekFirst().sequence() <= lastDurable) {
+      CachedMessage message = untapped.pollFirst();
+      due.add(new Published(message.sequence(), message.timestampMs(), message.stored()));
+    }
+    return due;
   }
 
   /** The message at {@code sequence} if memory holds it (tail cache, then fetched pages), else null. */
@@ -64,11 +90,15 @@ final class LogReader {
   /** Forgets cached messages after {@code sequence} (their write failed or was undone). */
   void forgetAfter(long sequence) {
     cache.truncateAfter(sequence);
+    while (!untapped.isEmpty() && untapped.peekLast().sequence() > sequence) {
+      untapped.pollLast();
+    }
   }
 
   /** Forgets everything: the subject was destroyed. */
   void clear() {
     cache.truncateAfter(0);
+    untapped.clear();
     fetchedPages.clear();
   }
 

@@ -6,8 +6,11 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Base64;
 
 /**
  * The stored object, the one format of every message that protocol v1 and the records API write:
@@ -53,6 +56,9 @@ public final class StoredObject {
 
   /** The dedup key of a stored object (see {@link #dedupKey(String, String)}), or null. */
   static String dedupKey(byte[] stored) {
+    if (NatsStored.is(stored)) {
+      return NatsStored.dedupKey(stored);
+    }
     int[][] ranges;
     try {
       ranges = fields(stored, "clientId", "cMsgId");
@@ -64,6 +70,83 @@ public final class StoredObject {
       return null;
     }
     return dedupKey(text(stored, ranges[0]), text(stored, ranges[1]));
+  }
+
+  /**
+   * {@code stored} as protocol v1 and the records API show messages: itself when it is a stored
+   * object; a message published over NATS becomes one whose {@code data} is its payload (the JSON
+   * value itself when the payload is JSON, else a JSON string of its text, else of its Base64 with
+   * {@code "encoding":"base64"}), with {@code headers} as a string when it had some, and its sequence.
+   */
+  public static byte[] forV1(byte[] stored, long sequence) {
+    if (!NatsStored.is(stored)) {
+      return stored;
+    }
+    byte[] payload = NatsStored.payload(stored);
+    byte[] headers = NatsStored.headers(stored);
+    StringBuilder json = new StringBuilder(payload.length + 64).append("{\"data\":");
+    String text = utf8OrNull(payload);
+    if (text != null && isJson(payload)) {
+      json.append(text);
+    } else if (text != null) {
+      json.append(quote(text));
+    } else {
+      json.append('"').append(Base64.getEncoder().encodeToString(payload)).append("\",\"encoding\":\"base64\"");
+    }
+    if (headers != null) {
+      json.append(",\"headers\":").append(quote(new String(headers, StandardCharsets.UTF_8)));
+    }
+    return json.append(",\"sequence\":").append(sequence).append('}').toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * The payload a NATS subscriber gets for {@code stored}: a NATS message's own payload; for a
+   * stored object its {@code data}, a JSON string as its text and any other value as its JSON text;
+   * anything else (a Durable Streams message) as it is.
+   */
+  public static byte[] natsPayload(byte[] stored) {
+    if (NatsStored.is(stored)) {
+      return NatsStored.payload(stored);
+    }
+    int[] range;
+    try {
+      range = dataRange(stored);
+    } catch (IllegalArgumentException e) {
+      return stored;
+    }
+    if (range == null) {
+      return new byte[0];
+    }
+    if (stored[range[0]] == '"') {
+      try (JsonParser parser = JSON.createParser(stored, range[0], range[1] - range[0])) {
+        parser.nextToken();
+        return parser.getText().getBytes(StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        return Arrays.copyOfRange(stored, range[0], range[1]);
+      }
+    }
+    return Arrays.copyOfRange(stored, range[0], range[1]);
+  }
+
+  private static String utf8OrNull(byte[] bytes) {
+    try {
+      return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
+    } catch (CharacterCodingException e) {
+      return null;
+    }
+  }
+
+  /** Whether {@code bytes} is exactly one JSON value. */
+  private static boolean isJson(byte[] bytes) {
+    try (JsonParser parser = JSON.createParser(bytes)) {
+      if (parser.nextToken() == null) {
+        return false;
+      }
+      parser.skipChildren();
+      return parser.nextToken() == null;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   /**

@@ -43,6 +43,10 @@ public final class StreamActor {
   public static final long NO_VERSION = -1;
   /** {@link #read} from the next message to be written (nothing that exists yet). */
   public static final long ONLY_NEW = 0;
+  /** {@link #subscribe}: from the next message to be written. */
+  public static final long SUBSCRIBE_NEW = Long.MAX_VALUE;
+  /** {@link #subscribe}: from the last durable message (or the next one if there is none). */
+  public static final long SUBSCRIBE_LAST = Long.MIN_VALUE;
 
   private enum Phase { LOADING, READY, DESTROYING, FAILED }
 
@@ -84,13 +88,14 @@ public final class StreamActor {
     this.pipeline = new WritePipeline(subject, context, env);
     this.dedup = new DedupWindow(env.config().dedupWindow().toMillis(), env.config().dedupMaxEntries());
     this.archive = new ArchiveLink(subject, env, pipeline, detached, lastActivityMs);
-    this.log = new LogReader(env, pipeline, archive.archive());
+    this.log = new LogReader(subject, env, pipeline, archive.archive());
     this.deliveries = new Deliveries(subject, context, env, pipeline, log, lastActivityMs);
     this.waiters = new ReadWaiters(subject, context, pipeline, log);
     pipeline.listener(new WritePipeline.Listener() {
       @Override
       public void durable() {
         log.dropDeleted();
+        tap();
         deliveries.pumpAll();
         waiters.durable();
       }
@@ -140,6 +145,14 @@ public final class StreamActor {
       phase = Phase.READY;
       runDeferred();
     });
+  }
+
+  /** Hands the messages that became durable to the {@link DurableTap}, if it listened when they were appended. */
+  private void tap() {
+    List<Published> durable = log.takeTapped(pipeline.lastDurable());
+    if (!durable.isEmpty()) {
+      env.tap().durable(subject, durable);
+    }
   }
 
   /** Runs the requests that waited, in order, until one of them starts a new wait (a destroy). */
@@ -408,8 +421,20 @@ public final class StreamActor {
    * {@code onSubscribed} gets the last durable sequence and runs before the first push.
    */
   public void subscribe(Subscriber subscriber, long startSequence, BiConsumer<Long, Throwable> onSubscribed) {
+    resume(subscriber, startSequence, List.of(), onSubscribed);
+  }
+
+  /**
+   * Subscribes as {@link #subscribe} does ({@link #SUBSCRIBE_NEW} and {@link #SUBSCRIBE_LAST} too),
+   * and sends {@code unacknowledged} (sequence and delivery count pairs a durable consumer had sent
+   * and not had acknowledged, see {@link ConsumerState}) again first.
+   */
+  public void resume(Subscriber subscriber, long startSequence, List<long[]> unacknowledged,
+                     BiConsumer<Long, Throwable> onSubscribed) {
     run(() -> {
-      deliveries.subscribe(subscriber, startSequence);
+      long start = startSequence == SUBSCRIBE_NEW ? pipeline.lastDurable() + 1
+          : startSequence == SUBSCRIBE_LAST ? Math.max(1, pipeline.lastDurable()) : startSequence;
+      deliveries.subscribe(subscriber, start, unacknowledged);
       onSubscribed.accept(pipeline.lastDurable(), null);
       deliveries.start(subscriber);
     }, failing(onSubscribed));
@@ -448,5 +473,30 @@ public final class StreamActor {
    */
   public void ack(Subscriber subscriber, long[] deliveryIds) {
     run(() -> deliveries.ack(subscriber, deliveryIds), failure -> { });
+  }
+
+  /** A negative ack: the delivery is sent again after {@code delayMs} (at once for 0). */
+  public void nak(Subscriber subscriber, long deliveryId, long delayMs) {
+    run(() -> deliveries.settle(subscriber, deliveryId, Math.max(0, delayMs)), failure -> { });
+  }
+
+  /** Work in progress: the delivery's ack wait starts again. */
+  public void progress(Subscriber subscriber, long deliveryId) {
+    run(() -> deliveries.settle(subscriber, deliveryId, Deliveries.PROGRESS), failure -> { });
+  }
+
+  /** The delivery is dropped and never sent again. */
+  public void terminate(Subscriber subscriber, long deliveryId) {
+    run(() -> deliveries.settle(subscriber, deliveryId, Deliveries.TERMINATE), failure -> { });
+  }
+
+  /** Runs {@code task} on this actor's context, in call order with every other call (a protocol view's own step). */
+  public void execute(Runnable task) {
+    run(task, failure -> { });
+  }
+
+  /** Where {@code subscriber} is (null when not subscribed), for a durable consumer's saved state. */
+  public void consumerState(Subscriber subscriber, BiConsumer<ConsumerState, Throwable> onState) {
+    run(() -> onState.accept(deliveries.state(subscriber), null), failing(onState));
   }
 }

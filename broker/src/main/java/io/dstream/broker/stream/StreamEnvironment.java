@@ -12,8 +12,9 @@ import java.time.Clock;
 /**
  * What every stream actor shares: the store (read from {@code readers}, written only through the
  * {@code writer}), the settings, the clock (injectable for timeout tests), the meters and the
- * archive (checkpoints in the bucket).
+ * archive (checkpoints in the bucket), and the tap that live subscribers across subjects listen on.
  */
 public record StreamEnvironment(MessageStore store, GroupCommitWriter writer, WorkerExecutor readers,
-                                BrokerConfig config, Clock clock, BrokerMetrics metrics, Archive archive) {
+                                BrokerConfig config, Clock clock, BrokerMetrics metrics, Archive archive,
+                                DurableTap tap) {
 }

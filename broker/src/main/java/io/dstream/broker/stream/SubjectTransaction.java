@@ -19,6 +19,12 @@ public interface SubjectTransaction {
   /** Last assigned sequence (0 when the subject never had a message). */
   long lastSequence();
 
+  /**
+   * The dedup key the last message was appended under (see {@link #appendOnce}), while the dedup
+   * window remembers it; null otherwise.
+   */
+  String lastDedupKey();
+
   /** The producer version as of the last queued write. */
   long producerVersion();
 

@@ -10,6 +10,21 @@ public interface Subscriber {
   void push(long sequence, long deliveryId, byte[] stored);
 
   /**
+   * As {@link #push(long, long, byte[])}, with what JetStream's metadata needs: how often the message
+   * was sent (1 the first time), its publish time and the durable messages not yet sent after it.
+   * The default drops them.
+   */
+  default void push(long sequence, long deliveryId, int deliveryCount, long timestampMs, long remaining,
+                    byte[] stored) {
+    push(sequence, deliveryId, stored);
+  }
+
+  /** This subscriber's ack rules; null for the broker's own (the v1 settings). */
+  default DeliveryPolicy policy() {
+    return null;
+  }
+
+  /**
    * Whether the actor may push one more message now ({@code redelivery}: an expired delivery sent
    * again). A view whose connection holds too much unsent data says no, and calls
    * {@link StreamActor#resume} once it has drained; until then the messages wait in the log. The

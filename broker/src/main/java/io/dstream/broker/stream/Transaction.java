@@ -93,6 +93,11 @@ final class Transaction implements SubjectTransaction {
   }
 
   @Override
+  public String lastDedupKey() {
+    return dedup.keyOfNewest(lastSequence());
+  }
+
+  @Override
   public long append(byte[] payload) {
     return add(payload, pipeline.assignSequence()).sequence();
   }

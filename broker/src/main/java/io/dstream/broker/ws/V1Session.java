@@ -536,7 +536,7 @@ final class V1Session implements Subscriber {
 
   @Override
   public void push(long sequence, long deliveryId, byte[] stored) {
-    byte[] json = V1Json.push(stored, deliveryId);
+    byte[] json = V1Json.push(StoredObject.forV1(stored, sequence), deliveryId);
     budget.add(json.length);
     write(json, json.length);
   }

@@ -1,0 +1,232 @@
+package io.dstream.broker.nats;
+
+import io.vertx.core.buffer.Buffer;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * Splits what a NATS client sends into operations: a control line ({@code CONNECT}, {@code PUB},
+ * {@code HPUB}, {@code SUB}, {@code UNSUB}, {@code PING}, {@code PONG}) and, for publishes, the
+ * payload of the byte count it announced. Reads arrive in any cut; an operation is handed on once it
+ * is whole. Operation names are case-insensitive and a bare {@code \n} ends a line, as nats-server
+ * accepts.
+ *
+ * <p>Bounds: a control line longer than {@code maxControlLine} and a payload announced larger than
+ * {@code maxPayload} are violations before any of it is buffered, so one connection holds at most
+ * one control line plus one payload of unparsed input.
+ *
+ * <p>Not thread-safe: one per connection, used on its context.
+ */
+final class ClientParser {
+
+  /** What the parsed operations go to. */
+  interface Operations {
+    /** False stops parsing until {@link #resume}: the connection authenticates before anything else is served. */
+    boolean connect(String json) throws ProtocolException;
+
+    /** {@code headers} is null for {@code PUB}; both arrays belong to the callee. */
+    void publish(String subject, String reply, byte[] headers, byte[] payload) throws ProtocolException;
+
+    void subscribe(String subject, String queue, String sid) throws ProtocolException;
+
+    void unsubscribe(String sid, long max) throws ProtocolException;
+
+    void ping();
+
+    void pong();
+  }
+
+  private static final int IDLE_BUFFER_BYTES = 4096;
+
+  private final int maxControlLine;
+  private final int maxPayload;
+  private byte[] input = new byte[IDLE_BUFFER_BYTES];
+  private int start;
+  private int end;
+  private boolean suspended;
+  /** The control line of a publish whose payload is still arriving, parsed; null between operations. */
+  private PendingPublish pending;
+
+  private record PendingPublish(String subject, String reply, int headerBytes, int totalBytes) {
+  }
+
+  ClientParser(int maxControlLine, int maxPayload) {
+    this.maxControlLine = maxControlLine;
+    this.maxPayload = maxPayload;
+  }
+
+  /** Parses {@code chunk} and whatever waited before it, handing each whole operation to {@code ops}. */
+  void feed(Buffer chunk, Operations ops) throws ProtocolException {
+    append(chunk);
+    while (!suspended) {
+      if (pending != null) {
+        int needed = pending.totalBytes() + 2;
+        if (end - start < needed) {
+          return;
+        }
+        PendingPublish publish = pending;
+        pending = null;
+        int headerBytes = publish.headerBytes();
+        byte[] headers = headerBytes < 0 ? null : Arrays.copyOfRange(input, start, start + headerBytes);
+        byte[] payload = Arrays.copyOfRange(input, start + Math.max(0, headerBytes), start + publish.totalBytes());
+        int after = start + publish.totalBytes();
+        if (input[after] != '\r' || input[after + 1] != '\n') {
+          throw new ProtocolException("Unknown Protocol Operation");
+        }
+        start = after + 2;
+        ops.publish(publish.subject(), publish.reply(), headers, payload);
+        continue;
+      }
+      int newline = indexOfNewline();
+      if (newline < 0) {
+        if (end - start > maxControlLine) {
+          throw new ProtocolException("Maximum Control Line Exceeded");
+        }
+        compact();
+        return;
+      }
+      int lineEnd = newline > start && input[newline - 1] == '\r' ? newline - 1 : newline;
+      if (lineEnd - start > maxControlLine) {
+        throw new ProtocolException("Maximum Control Line Exceeded");
+      }
+      String line = new String(input, start, lineEnd - start, StandardCharsets.UTF_8);
+      start = newline + 1;
+      controlLine(line, ops);
+    }
+  }
+
+  /** Parses what waited while parsing was stopped by {@link Operations#connect}. */
+  void resume(Operations ops) throws ProtocolException {
+    suspended = false;
+    feed(Buffer.buffer(), ops);
+  }
+
+  private void controlLine(String line, Operations ops) throws ProtocolException {
+    int space = firstSeparator(line);
+    String op = (space < 0 ? line : line.substring(0, space)).toUpperCase(Locale.ROOT);
+    String rest = space < 0 ? "" : line.substring(space + 1).strip();
+    switch (op) {
+      case "PUB" -> pub(rest, false);
+      case "HPUB" -> pub(rest, true);
+      case "SUB" -> {
+        String[] args = args(rest);
+        if (args.length == 2) {
+          ops.subscribe(args[0], null, args[1]);
+        } else if (args.length == 3) {
+          ops.subscribe(args[0], args[1], args[2]);
+        } else {
+          throw new ProtocolException("Invalid Subject");
+        }
+      }
+      case "UNSUB" -> {
+        String[] args = args(rest);
+        if (args.length == 1) {
+          ops.unsubscribe(args[0], -1);
+        } else if (args.length == 2) {
+          ops.unsubscribe(args[0], number(args[1]));
+        } else {
+          throw new ProtocolException("Unknown Protocol Operation");
+        }
+      }
+      case "PING" -> ops.ping();
+      case "PONG" -> ops.pong();
+      case "CONNECT" -> suspended = !ops.connect(rest);
+      case "" -> {
+        // An empty line between operations: nats-server ignores it too.
+      }
+      default -> throw new ProtocolException("Unknown Protocol Operation");
+    }
+  }
+
+  /** A publish's control line: its payload is read next. */
+  private void pub(String rest, boolean withHeaders) throws ProtocolException {
+    String[] args = args(rest);
+    int counts = withHeaders ? 2 : 1;
+    if (args.length != counts + 1 && args.length != counts + 2) {
+      throw new ProtocolException("Unknown Protocol Operation");
+    }
+    String subject = args[0];
+    String reply = args.length == counts + 2 ? args[1] : null;
+    long total = number(args[args.length - 1]);
+    long headerBytes = withHeaders ? number(args[args.length - 2]) : -1;
+    if (total > maxPayload) {
+      throw new ProtocolException("Maximum Payload Violation");
+    }
+    if (withHeaders && headerBytes > total) {
+      throw new ProtocolException("Unknown Protocol Operation");
+    }
+    // nats.js sends every JetStream publish as HPUB, with an empty header block when it has none.
+    pending = new PendingPublish(subject, reply, withHeaders && headerBytes == 0 ? -1 : (int) headerBytes, (int) total);
+    ensureRoom((int) total + 2);
+  }
+
+  private static String[] args(String rest) {
+    return rest.isEmpty() ? new String[0] : rest.split("[ \t]+");
+  }
+
+  private static int firstSeparator(String line) {
+    for (int i = 0; i < line.length(); i++) {
+      char c = line.charAt(i);
+      if (c == ' ' || c == '\t') {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private static long number(String text) throws ProtocolException {
+    if (text.isEmpty() || text.length() > 18) {
+      throw new ProtocolException("Unknown Protocol Operation");
+    }
+    long value = 0;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c < '0' || c > '9') {
+        throw new ProtocolException("Unknown Protocol Operation");
+      }
+      value = value * 10 + (c - '0');
+    }
+    return value;
+  }
+
+  private int indexOfNewline() {
+    for (int i = start; i < end; i++) {
+      if (input[i] == '\n') {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private void append(Buffer chunk) {
+    int length = chunk.length();
+    ensureRoom(end - start + length);
+    chunk.getBytes(0, length, input, end);
+    end += length;
+  }
+
+  /** Room for {@code bytes} from {@code start}, moving what is unread to the front first. */
+  private void ensureRoom(int bytes) {
+    compact();
+    if (bytes > input.length) {
+      input = Arrays.copyOf(input, Math.max(bytes, 2 * input.length));
+    }
+  }
+
+  private void compact() {
+    if (start == end && input.length > IDLE_BUFFER_BYTES) {
+      // A large payload passed: an idle connection goes back to a small buffer.
+      input = new byte[IDLE_BUFFER_BYTES];
+      start = 0;
+      end = 0;
+      return;
+    }
+    if (start > 0) {
+      System.arraycopy(input, start, input, 0, end - start);
+      end -= start;
+      start = 0;
+    }
+  }
+}

@@ -1,0 +1,116 @@
+package io.dstream.broker.nats;
+
+import io.dstream.broker.stream.DeliveryPolicy;
+import io.dstream.broker.stream.StreamActor;
+import io.dstream.broker.stream.StreamError;
+import io.vertx.core.json.JsonObject;
+
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A JetStream consumer's configuration as a client sends it ({@code ConsumerConfig} of the
+ * JetStream API, durations in nanoseconds), validated and with JetStream's defaults: what we
+ * support of it is here, everything else is refused by name or kept only to be shown back.
+ *
+ * @param name          the consumer's name ({@code durable_name}, {@code name} or the API subject's)
+ * @param durable       whether it outlives its creator's connection and keeps its state across restarts
+ * @param deliverSubject push consumers: where messages go; null for a pull consumer
+ * @param start         where delivery starts: a sequence, or {@code StreamActor.SUBSCRIBE_NEW}/{@code SUBSCRIBE_LAST}
+ * @param startTimeMs   for {@code by_start_time}: the first publish time wanted; else -1
+ * @param policy        ack window, wait, max deliver and mode
+ * @param heartbeatMs   idle heartbeat interval of a push consumer; 0 for none
+ * @param json          the configuration with our defaults, as info answers show it
+ */
+record ConsumerConfig(String name, boolean durable, String deliverSubject, long start, long startTimeMs,
+                      DeliveryPolicy policy, long heartbeatMs, JsonObject json) {
+
+  static final long DEFAULT_ACK_WAIT_NANOS = TimeUnit.SECONDS.toNanos(30);
+  static final int DEFAULT_MAX_ACK_PENDING = 1000;
+  /** A consumer's ack window is at most this, whatever it asks ({@code max_ack_pending: -1} included). */
+  static final int MAX_ACK_PENDING_LIMIT = 100_000;
+
+  /** Parses {@code config} for a consumer on {@code subject}; {@code apiName} is the name in the API subject, or null. */
+  static ConsumerConfig parse(JsonObject config, String apiName, String subject) {
+    String durableName = config.getString("durable_name");
+    String name = durableName != null ? durableName : config.getString("name", apiName);
+    if (apiName != null && name != null && !apiName.equals(name)) {
+      throw invalid("consumer name in subject does not match durable name in request");
+    }
+    boolean durable = durableName != null;
+    if (name == null) {
+      name = NatsIds.next();
+    }
+    if (name.isEmpty() || name.contains(".") || name.contains("*") || name.contains(">")) {
+      throw invalid("invalid consumer name '" + name + "'");
+    }
+    String filter = config.getString("filter_subject");
+    if (filter != null && !filter.isEmpty() && !filter.equals(subject)) {
+      throw invalid("durable-stream: a stream is one subject, so a consumer's filter_subject can only be '"
+          + subject + "'");
+    }
+    if (config.getJsonArray("filter_subjects") != null && config.getJsonArray("filter_subjects").size() > 1) {
+      throw invalid("durable-stream: a stream is one subject; filter_subjects is not supported");
+    }
+    String ackPolicy = config.getString("ack_policy", "explicit").toLowerCase(Locale.ROOT);
+    DeliveryPolicy.AckMode mode = switch (ackPolicy) {
+      case "explicit" -> DeliveryPolicy.AckMode.EXPLICIT;
+      case "all" -> DeliveryPolicy.AckMode.ALL;
+      case "none" -> DeliveryPolicy.AckMode.NONE;
+      default -> throw invalid("unknown ack_policy '" + ackPolicy + "'");
+    };
+    long ackWaitNanos = positiveOr(config.getLong("ack_wait"), DEFAULT_ACK_WAIT_NANOS);
+    long maxDeliver = config.getLong("max_deliver", -1L);
+    long maxAckPending = config.getLong("max_ack_pending", (long) DEFAULT_MAX_ACK_PENDING);
+    int window = maxAckPending <= 0 || maxAckPending > MAX_ACK_PENDING_LIMIT ? MAX_ACK_PENDING_LIMIT : (int) maxAckPending;
+    DeliveryPolicy policy = new DeliveryPolicy(window, Math.max(1, TimeUnit.NANOSECONDS.toMillis(ackWaitNanos)),
+        maxDeliver <= 0 || maxDeliver > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) maxDeliver, mode);
+    String deliverPolicy = config.getString("deliver_policy", "all").toLowerCase(Locale.ROOT);
+    long start = 1;
+    long startTimeMs = -1;
+    switch (deliverPolicy) {
+      case "all" -> start = 1;
+      case "last", "last_per_subject" -> start = StreamActor.SUBSCRIBE_LAST;
+      case "new" -> start = StreamActor.SUBSCRIBE_NEW;
+      case "by_start_sequence" -> {
+        start = config.getLong("opt_start_seq", 0L);
+        if (start <= 0) {
+          throw invalid("deliver_policy by_start_sequence needs opt_start_seq > 0");
+        }
+      }
+      case "by_start_time" -> {
+        String time = config.getString("opt_start_time");
+        try {
+          startTimeMs = Instant.parse(time).toEpochMilli();
+        } catch (DateTimeParseException | NullPointerException e) {
+          throw invalid("deliver_policy by_start_time needs opt_start_time as an RFC 3339 time");
+        }
+      }
+      default -> throw invalid("unknown deliver_policy '" + deliverPolicy + "'");
+    }
+    String deliverSubject = config.getString("deliver_subject");
+    if (deliverSubject != null && deliverSubject.isEmpty()) {
+      deliverSubject = null;
+    }
+    long heartbeatNanos = config.getLong("idle_heartbeat", 0L);
+    JsonObject shown = config.copy().put("ack_policy", ackPolicy).put("deliver_policy", deliverPolicy)
+        .put("ack_wait", ackWaitNanos).put("max_deliver", maxDeliver).put("max_ack_pending", window)
+        .put("replay_policy", "instant").put("num_replicas", 0).put("filter_subject", subject);
+    if (durable) {
+      shown.put("durable_name", name);
+    }
+    shown.put("name", name);
+    return new ConsumerConfig(name, durable, deliverSubject, start, startTimeMs, policy,
+        TimeUnit.NANOSECONDS.toMillis(Math.max(0, heartbeatNanos)), shown);
+  }
+
+  private static long positiveOr(Long value, long otherwise) {
+    return value == null || value <= 0 ? otherwise : value;
+  }
+
+  private static StreamError invalid(String message) {
+    return StreamError.invalid("invalid_consumer", message);
+  }
+}

@@ -1,0 +1,132 @@
+package io.dstream.broker.nats;
+
+import io.dstream.broker.stream.DurableTap;
+import io.dstream.broker.stream.NatsStored;
+import io.dstream.broker.stream.Published;
+import io.dstream.broker.stream.StoredObject;
+import io.vertx.core.buffer.Buffer;
+
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+
+/**
+ * Core NATS delivery: a message goes to every plain subscription its subject matches and to one
+ * member of each matching queue group. Durable messages arrive from the stream actors through the
+ * {@link DurableTap} (so protocol v1 and HTTP publishes reach NATS subscribers too); ephemeral ones,
+ * replies and acks are routed directly. Each connection gets one write per batch.
+ *
+ * <p>Thread-safe: called from the actors' and the connections' contexts.
+ */
+final class CoreDelivery implements DurableTap {
+
+  private final SubjectIndex index;
+
+  CoreDelivery(SubjectIndex index) {
+    this.index = index;
+  }
+
+  @Override
+  public boolean listening(String subject) {
+    return !index.match(subject).isEmpty();
+  }
+
+  @Override
+  public void durable(String subject, List<Published> messages) {
+    SubjectIndex.Match match = index.match(subject);
+    if (match.isEmpty() || messages.isEmpty()) {
+      return;
+    }
+    Map<NatsConnection, Buffer> batches = new IdentityHashMap<>();
+    for (Published message : messages) {
+      byte[] stored = message.stored();
+      byte[] headers = NatsStored.is(stored) ? NatsStored.headers(stored) : null;
+      byte[] payload = StoredObject.natsPayload(stored);
+      forEachTarget(match, subscription -> subscription.connection.encode(
+          batches.computeIfAbsent(subscription.connection, c -> Buffer.buffer()), subscription, subject, null, headers,
+          payload));
+    }
+    batches.forEach(NatsConnection::send);
+  }
+
+  /**
+   * Delivers one message not stored (an ephemeral subject, a reply, an API answer) to what
+   * {@code subject} matches; false when nothing does.
+   */
+  boolean route(String subject, String reply, byte[] headers, byte[] payload) {
+    return route(index.match(subject), subject, reply, headers, payload);
+  }
+
+  /** As {@link #route(String, String, byte[], byte[])} to a match its caller keeps ({@link Target}). */
+  boolean route(SubjectIndex.Match match, String subject, String reply, byte[] headers, byte[] payload) {
+    if (match.isEmpty()) {
+      return false;
+    }
+    forEachTarget(match, subscription -> {
+      Buffer one = Buffer.buffer(payload.length + 64);
+      subscription.connection.encode(one, subscription, subject, reply, headers, payload);
+      subscription.connection.send(one);
+    });
+    return true;
+  }
+
+  /**
+   * One subject delivered to again and again (a push consumer's deliver subject), with its match
+   * kept until the subscriptions change: replies to inboxes are not cached by the index, and a
+   * consumer asks before every message. Thread-safe.
+   */
+  final class Target {
+    private final String subject;
+    private volatile SubjectIndex.Match match;
+    private volatile long generation = -1;
+
+    Target(String subject) {
+      this.subject = subject;
+    }
+
+    SubjectIndex.Match match() {
+      long now = index.generation();
+      if (now != generation) {
+        match = index.match(subject);
+        generation = now;
+      }
+      return match;
+    }
+
+    boolean listening() {
+      return !match().isEmpty();
+    }
+
+    void deliver(String reply, byte[] headers, byte[] payload) {
+      route(match(), subject, reply, headers, payload);
+    }
+  }
+
+  private void forEachTarget(SubjectIndex.Match match, Consumer<Subscription> deliver) {
+    for (Subscription subscription : match.plain()) {
+      offer(subscription, deliver);
+    }
+    for (List<Subscription> group : match.queues()) {
+      int start = ThreadLocalRandom.current().nextInt(group.size());
+      for (int i = 0; i < group.size(); i++) {
+        if (offer(group.get((start + i) % group.size()), deliver)) {
+          break;
+        }
+      }
+    }
+  }
+
+  /** Delivers unless the subscription's {@code UNSUB} bound is used up; removes it once it is. */
+  private boolean offer(Subscription subscription, Consumer<Subscription> deliver) {
+    if (!subscription.take()) {
+      return false;
+    }
+    deliver.accept(subscription);
+    if (subscription.exhausted()) {
+      subscription.connection.expired(subscription);
+    }
+    return true;
+  }
+}

@@ -1,0 +1,418 @@
+package io.dstream.broker.nats;
+
+import io.dstream.broker.stream.NatsStored;
+import io.dstream.broker.stream.Published;
+import io.dstream.broker.stream.StoredObject;
+import io.dstream.broker.stream.StreamActor;
+import io.dstream.broker.stream.StreamError;
+import io.dstream.broker.stream.StreamInfo;
+import io.dstream.broker.stream.SubjectDestroyedHook;
+import io.dstream.broker.stream.Subjects;
+import io.dstream.pattern.TokenPattern;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The JetStream API subset on {@code $JS.API.>}, mapped onto our model: a JetStream stream is one
+ * subject (every subject is its own stream), so a stream config must name exactly one literal
+ * subject. Declarations (name, subject, the config as the client sent it) are kept in the system
+ * subject {@value #DECLARATIONS}, a log of put and delete records replayed at start, so they are as
+ * durable as any message.
+ *
+ * <p>Threading: requests are served on the calling connection's context; the name maps are
+ * concurrent because PubAcks read them on the actors' contexts.
+ */
+final class JetStreamApi {
+
+  static final String PREFIX = "$JS.API.";
+  static final String DECLARATIONS = "$DS.JS.STREAMS";
+  private static final int NAMES_PAGE = 1024;
+  private static final int LIST_PAGE = 256;
+  private static final long LOAD_PAGE_BYTES = 4L * 1024 * 1024;
+
+  /** A declared stream: its name, its one subject, the config as stored and when it was created. */
+  private record Declared(String name, String subject, JsonObject config, String created) {
+  }
+
+  private final NatsServer server;
+  private final SubjectDestroyedHook destroyed;
+  private final Map<String, Declared> byName = new ConcurrentHashMap<>();
+  private final Map<String, String> nameBySubject = new ConcurrentHashMap<>();
+  private final JetStreamConsumers consumers;
+  private Future<Void> loading;
+
+  JetStreamApi(NatsServer server, SubjectDestroyedHook destroyed) {
+    this.server = server;
+    this.destroyed = destroyed;
+    this.consumers = new JetStreamConsumers(server);
+  }
+
+  JetStreamConsumers consumers() {
+    return consumers;
+  }
+
+  /**
+   * Replays the declarations log now if the local store holds it ({@code present}), so PubAcks
+   * name declared streams from the first publish; otherwise at the first API request, which also
+   * restores it from the bucket after a lost disk. A broker that never saw a declaration keeps no
+   * actor for them.
+   */
+  Future<Void> load(Vertx vertx, boolean present) {
+    consumers.start(vertx);
+    return present ? loaded(vertx.getOrCreateContext()) : Future.succeededFuture();
+  }
+
+  Future<Void> stop() {
+    return consumers.stop();
+  }
+
+  private synchronized Future<Void> loaded(Context context) {
+    if (loading == null || loading.failed()) {
+      loading = loadFrom(context, 1).compose(v -> {
+        List<Future<Void>> restored = new ArrayList<>();
+        byName.values().forEach(declared -> restored.add(consumers.restore(declared.name(), declared.subject())));
+        return Future.all(restored).mapEmpty();
+      });
+    }
+    return loading;
+  }
+
+  private Future<Void> loadFrom(Context context, long from) {
+    return server.registry.<List<Published>>ask(DECLARATIONS, context,
+        (actor, reply) -> actor.readPage(from, 1000, LOAD_PAGE_BYTES, reply)).compose(page -> {
+          if (page.isEmpty()) {
+            return Future.succeededFuture();
+          }
+          page.forEach(record -> replay(new JsonObject(new String(record.stored(), StandardCharsets.UTF_8))));
+          return loadFrom(context, page.get(page.size() - 1).sequence() + 1);
+        });
+  }
+
+  private void replay(JsonObject record) {
+    String name = record.getString("name");
+    Declared old = byName.remove(name);
+    if (old != null) {
+      nameBySubject.remove(old.subject(), name);
+    }
+    if ("put".equals(record.getString("op"))) {
+      Declared declared = new Declared(name, record.getString("subject"), record.getJsonObject("config"),
+          record.getString("created"));
+      byName.put(name, declared);
+      nameBySubject.put(declared.subject(), name);
+    }
+  }
+
+  /** The stream name PubAcks give for {@code subject}: its declared name, else the subject itself. */
+  String streamName(String subject) {
+    String name = nameBySubject.get(subject);
+    return name != null ? name : subject;
+  }
+
+  /** Serves one API request; the answer goes to {@code reply} (none without one). */
+  void handle(NatsConnection connection, String subject, String reply, byte[] payload) {
+    String api = subject.substring(PREFIX.length());
+    JsonObject request;
+    try {
+      request = payload.length == 0 ? new JsonObject() : new JsonObject(new String(payload, StandardCharsets.UTF_8));
+    } catch (DecodeException | ClassCastException e) {
+      answer(reply, JetStreamErrors.json(400, JetStreamErrors.BAD_REQUEST, "the request is not a JSON object"));
+      return;
+    }
+    // One connection's requests are answered in the order it sent them, as nats-server does.
+    connection.apiQueue = connection.apiQueue.transform(previous -> loaded(connection.context).compose(v -> {
+      try {
+        return route(connection, api, request, reply, payload);
+      } catch (StreamError e) {
+        return Future.failedFuture(e);
+      }
+    }).transform(ar -> {
+      if (ar.failed() || ar.result() != null) {
+        answer(reply, ar.succeeded() ? ar.result() : JetStreamErrors.of(ar.cause()));
+      }
+      return Future.succeededFuture();
+    }));
+  }
+
+  /** Answers {@code api}; a null answer means the request is answered otherwise (a pull request's messages). */
+  private Future<String> route(NatsConnection connection, String api, JsonObject request, String reply,
+                               byte[] payload) {
+    if (api.equals("INFO")) {
+      return Future.succeededFuture(accountInfo());
+    }
+    if (api.equals("STREAM.NAMES")) {
+      return Future.succeededFuture(names(request));
+    }
+    if (api.equals("STREAM.LIST")) {
+      return list(connection, request);
+    }
+    if (api.startsWith("CONSUMER.")) {
+      return consumer(connection, api.substring("CONSUMER.".length()), request, reply, payload);
+    }
+    int dot = api.indexOf('.', "STREAM.".length());
+    if (!api.startsWith("STREAM.") || dot < 0) {
+      throw StreamError.invalid("unknown_api", "unknown or unsupported JetStream API '" + api + "'");
+    }
+    if (api.startsWith("STREAM.MSG.GET.")) {
+      return getMessage(connection, api.substring("STREAM.MSG.GET.".length()), request);
+    }
+    String operation = api.substring("STREAM.".length(), dot);
+    String name = api.substring(dot + 1);
+    return switch (operation) {
+      case "CREATE" -> create(connection, name, request, false);
+      case "UPDATE" -> create(connection, name, request, true);
+      case "INFO" -> info(connection, declared(name, connection, false));
+      case "DELETE" -> delete(connection, declared(name, connection, true));
+      case "PURGE" -> purge(connection, declared(name, connection, true), request);
+      default -> throw StreamError.invalid("unknown_api", "unknown or unsupported JetStream API '" + api + "'");
+    };
+  }
+
+  /** {@code $JS.API.CONSUMER.<operation>.<stream>[.<consumer>[.<filter>]]}. */
+  private Future<String> consumer(NatsConnection connection, String api, JsonObject request, String reply,
+                                  byte[] payload) {
+    String[] parts = api.split("\\.", -1);
+    boolean durableApi = parts.length >= 2 && parts[0].equals("DURABLE") && parts[1].equals("CREATE");
+    boolean next = parts.length >= 2 && parts[0].equals("MSG") && parts[1].equals("NEXT");
+    int streamAt = durableApi || next ? 2 : 1;
+    if (parts.length <= streamAt) {
+      throw StreamError.invalid("unknown_api", "unknown or unsupported JetStream API 'CONSUMER." + api + "'");
+    }
+    Declared declared = declared(parts[streamAt], connection, false);
+    String name = parts.length > streamAt + 1 ? parts[streamAt + 1] : null;
+    if (durableApi || parts[0].equals("CREATE")) {
+      return consumers.create(connection, declared.name(), declared.subject(), name, request, durableApi);
+    }
+    if (next) {
+      if (reply != null) {
+        consumers.next(consumers.find(declared.name(), required(name)), reply, payload);
+      }
+      return Future.succeededFuture(null);
+    }
+    return switch (parts[0]) {
+      case "INFO" -> consumers.info(consumers.find(declared.name(), required(name)));
+      case "DELETE" -> consumers.delete(consumers.find(declared.name(), required(name)))
+          .map(v -> new JsonObject().put("type", "io.nats.jetstream.api.v1.consumer_delete_response")
+              .put("success", true).encode());
+      case "NAMES" -> {
+        List<String> names = consumers.names(declared.name());
+        yield Future.succeededFuture(new JsonObject().put("type", "io.nats.jetstream.api.v1.consumer_names_response")
+            .put("total", names.size()).put("offset", 0).put("limit", names.size())
+            .put("consumers", new JsonArray(new ArrayList<>(names))).encode());
+      }
+      case "LIST" -> consumers.list(declared.name()).map(infos -> new JsonObject()
+          .put("type", "io.nats.jetstream.api.v1.consumer_list_response").put("total", infos.size())
+          .put("offset", 0).put("limit", infos.size()).put("consumers", new JsonArray(new ArrayList<>(infos)))
+          .encode());
+      default -> throw StreamError.invalid("unknown_api", "unknown or unsupported JetStream API 'CONSUMER." + api + "'");
+    };
+  }
+
+  private static String required(String name) {
+    if (name == null || name.isEmpty()) {
+      throw StreamError.invalid("unknown_api", "the API subject must name the consumer");
+    }
+    return name;
+  }
+
+  private Declared declared(String name, NatsConnection connection, boolean write) {
+    Declared declared = byName.get(name);
+    if (declared == null) {
+      throw StreamError.notFound("stream_not_found", "stream not found");
+    }
+    boolean allowed = write ? connection.permissions().mayPublish(declared.subject())
+        : connection.permissions().maySubscribe(declared.subject());
+    if (!allowed) {
+      throw StreamError.invalid("forbidden", "this credential may not " + (write ? "change" : "read") + " stream '"
+          + name + "'");
+    }
+    return declared;
+  }
+
+  private String accountInfo() {
+    return new JsonObject().put("type", "io.nats.jetstream.api.v1.account_info_response")
+        .put("memory", 0).put("storage", 0).put("streams", byName.size()).put("consumers", 0)
+        .put("limits", new JsonObject().put("max_memory", -1).put("max_storage", -1).put("max_streams", -1)
+            .put("max_consumers", -1))
+        .put("api", new JsonObject().put("total", 0).put("errors", 0)).encode();
+  }
+
+  private Future<String> create(NatsConnection connection, String name, JsonObject config, boolean update) {
+    if (name.isEmpty() || name.contains(".") || name.contains("*") || name.contains(">")) {
+      throw StreamError.invalid("invalid_name", "invalid stream name '" + name + "'");
+    }
+    if (config.getString("name") != null && !name.equals(config.getString("name"))) {
+      throw StreamError.invalid("invalid_name", "stream name in subject does not match request");
+    }
+    JsonArray subjects = config.getJsonArray("subjects", new JsonArray().add(name));
+    if (subjects.size() != 1 || !(subjects.getValue(0) instanceof String subject)
+        || Subjects.violation(subject) != null) {
+      throw StreamError.of(StreamError.Kind.INVALID, "invalid_config", "durable-stream: a stream is exactly one"
+          + " literal subject (every subject is its own stream with its own sequence), got " + subjects.encode()
+          + "; create one stream per subject, or subscribe with a wildcard instead");
+    }
+    if (!connection.permissions().mayPublish(subject)) {
+      throw StreamError.invalid("forbidden", "this credential may not publish to '" + subject + "'");
+    }
+    Declared existing = byName.get(name);
+    if (existing != null && !existing.subject().equals(subject)) {
+      throw StreamError.invalid("invalid_config", "stream '" + name + "' is on subject '" + existing.subject()
+          + "'; a stream's subject cannot change");
+    }
+    String owner = nameBySubject.get(subject);
+    if (owner != null && !owner.equals(name)) {
+      throw StreamError.of(StreamError.Kind.INVALID, "subjects_overlap", "subjects overlap with an existing stream");
+    }
+    if (update && existing == null) {
+      throw StreamError.notFound("stream_not_found", "stream not found");
+    }
+    if (existing != null && !update) {
+      return info(connection, existing);
+    }
+    JsonObject stored = config.copy().put("name", name).put("subjects", new JsonArray().add(subject));
+    String created = existing != null ? existing.created() : Instant.now().toString();
+    JsonObject record = new JsonObject().put("op", "put").put("name", name).put("subject", subject)
+        .put("config", stored).put("created", created);
+    return appendDeclaration(connection, record).compose(v -> info(connection, byName.get(name)));
+  }
+
+  private Future<Void> appendDeclaration(NatsConnection connection, JsonObject record) {
+    byte[] bytes = record.encode().getBytes(StandardCharsets.UTF_8);
+    return server.registry.call(DECLARATIONS, connection.context, tx -> tx.append(bytes))
+        .map(sequence -> {
+          replay(record);
+          return null;
+        });
+  }
+
+  private Future<String> info(NatsConnection connection, Declared declared) {
+    return streamInfo(connection.context, declared).map(JsonObject::encode);
+  }
+
+  private Future<JsonObject> streamInfo(Context context, Declared declared) {
+    return server.registry.<StreamInfo>ask(declared.subject(), context, StreamActor::info).map(info -> {
+      JsonObject config = defaults(declared);
+      long messages = info.messages();
+      JsonObject state = new JsonObject().put("messages", messages).put("bytes", info.bytes())
+          .put("first_seq", messages == 0 ? info.lastSequence() + 1 : info.firstSequence())
+          .put("last_seq", info.lastSequence()).put("consumer_count", consumers.names(declared.name()).size())
+          .put("first_ts", "0001-01-01T00:00:00Z").put("last_ts", "0001-01-01T00:00:00Z");
+      return new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_info_response").put("config", config)
+          .put("created", declared.created()).put("state", state).put("ts", Instant.now().toString());
+    });
+  }
+
+  /** The declared config with the values our model fixes: limits retention, file storage, one replica. */
+  private JsonObject defaults(Declared declared) {
+    JsonObject config = declared.config().copy();
+    config.put("retention", "limits").put("storage", "file").put("num_replicas", 1).put("discard", "old");
+    config.put("max_msgs", -1L).put("max_bytes", -1L).put("max_age", 0L).put("max_msgs_per_subject", -1L)
+        .put("max_consumers", -1).put("max_msg_size", server.settings.maxPayload())
+        .put("duplicate_window", server.config.dedupWindow().toNanos());
+    return config;
+  }
+
+  private String names(JsonObject request) {
+    String filter = request.getString("subject");
+    List<String> names = new ArrayList<>();
+    new TreeMap<>(byName).forEach((name, declared) -> {
+      if (filter == null || TokenPattern.subjects(filter).matches(declared.subject())) {
+        names.add(name);
+      }
+    });
+    int offset = Math.max(0, request.getInteger("offset", 0));
+    List<String> page = names.subList(Math.min(offset, names.size()), Math.min(names.size(), offset + NAMES_PAGE));
+    return new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_names_response").put("total", names.size())
+        .put("offset", offset).put("limit", NAMES_PAGE).put("streams", new JsonArray(new ArrayList<>(page))).encode();
+  }
+
+  private Future<String> list(NatsConnection connection, JsonObject request) {
+    List<Declared> all = new ArrayList<>(new TreeMap<>(byName).values());
+    int offset = Math.max(0, request.getInteger("offset", 0));
+    List<Declared> page = all.subList(Math.min(offset, all.size()), Math.min(all.size(), offset + LIST_PAGE));
+    List<Future<JsonObject>> infos = new ArrayList<>();
+    page.forEach(declared -> infos.add(streamInfo(connection.context, declared)));
+    return Future.all(infos).map(done -> {
+      JsonArray streams = new JsonArray();
+      infos.forEach(info -> streams.add(info.result()));
+      return new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_list_response").put("total", all.size())
+          .put("offset", offset).put("limit", LIST_PAGE).put("streams", streams).encode();
+    });
+  }
+
+  /** Deletes the stream: its declaration and its subject's messages (the subject starts again at 1). */
+  private Future<String> delete(NatsConnection connection, Declared declared) {
+    return consumers.streamDeleted(declared.name())
+        .compose(v -> server.registry.<Long>ask(declared.subject(), connection.context, StreamActor::destroy))
+        .compose(v -> destroyed.subjectDestroyed(declared.subject()))
+        .compose(v -> appendDeclaration(connection, new JsonObject().put("op", "delete").put("name", declared.name())))
+        .map(v -> new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_delete_response")
+            .put("success", true).encode());
+  }
+
+  /** Purges messages: all, or those below {@code seq}, or all but the last {@code keep}. */
+  private Future<String> purge(NatsConnection connection, Declared declared, JsonObject request) {
+    if (request.getString("filter") != null && !request.getString("filter").equals(declared.subject())) {
+      throw StreamError.invalid("not_supported", "purge filter must be the stream's subject");
+    }
+    long below = request.getLong("seq", 0L);
+    long keep = request.getLong("keep", 0L);
+    return server.registry.<StreamInfo>ask(declared.subject(), connection.context, StreamActor::info)
+        .compose(before -> server.registry.call(declared.subject(), connection.context, tx -> {
+          long last = tx.lastSequence();
+          long upTo = below > 0 ? Math.min(last, below - 1) : keep > 0 ? Math.max(0, last - keep) : last;
+          tx.deleteUpTo(upTo);
+          return Math.max(0, upTo - before.firstSequence() + 1);
+        }))
+        .map(purged -> new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_purge_response")
+            .put("success", true).put("purged", purged).encode());
+  }
+
+  private Future<String> getMessage(NatsConnection connection, String name, JsonObject request) {
+    Declared declared = declared(name, connection, false);
+    String lastBySubject = request.getString("last_by_subj");
+    long seq = request.getLong("seq", 0L);
+    Future<Long> sequence = lastBySubject != null
+        ? server.registry.<StreamInfo>ask(declared.subject(), connection.context, StreamActor::info)
+            .map(StreamInfo::lastSequence)
+        : Future.succeededFuture(seq);
+    return sequence.compose(wanted -> server.registry.<List<Published>>ask(declared.subject(), connection.context,
+        (actor, reply) -> actor.readPage(wanted, 1, 1, reply)).map(page -> {
+          if (wanted <= 0 || page.isEmpty() || page.get(0).sequence() != wanted) {
+            throw StreamError.notFound("no_message", "no message found");
+          }
+          return messageResponse(declared.subject(), page.get(0));
+        }));
+  }
+
+  private static String messageResponse(String subject, Published message) {
+    byte[] stored = message.stored();
+    JsonObject body = new JsonObject().put("subject", subject).put("seq", message.sequence())
+        .put("data", Base64.getEncoder().encodeToString(StoredObject.natsPayload(stored)))
+        .put("time", Instant.ofEpochMilli(message.timestampMs()).toString());
+    byte[] headers = NatsStored.is(stored) ? NatsStored.headers(stored) : null;
+    if (headers != null) {
+      body.put("hdrs", Base64.getEncoder().encodeToString(headers));
+    }
+    return new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_msg_get_response").put("message", body)
+        .encode();
+  }
+
+  private void answer(String reply, String json) {
+    if (reply != null) {
+      server.delivery.route(reply, null, null, json.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+}

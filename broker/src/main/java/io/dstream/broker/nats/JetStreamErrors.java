@@ -1,0 +1,49 @@
+package io.dstream.broker.nats;
+
+import io.dstream.broker.stream.StoredObject;
+import io.dstream.broker.stream.StreamError;
+
+/**
+ * JetStream API error bodies, {@code {"error":{"code":..,"err_code":..,"description":..}}}, as
+ * jnats and nats.js parse them into their API exceptions, and the mapping of our
+ * {@link StreamError}s onto them. Thread-safe (stateless).
+ */
+final class JetStreamErrors {
+
+  static final int STREAM_NOT_FOUND = 10059;
+  static final int INVALID_CONFIG = 10052;
+  static final int SUBJECTS_OVERLAP = 10065;
+  static final int WRONG_LAST_SEQUENCE = 10071;
+  static final int WRONG_LAST_MSG_ID = 10070;
+  static final int NO_MESSAGE = 10037;
+  static final int BAD_REQUEST = 10003;
+  static final int UNAVAILABLE = 10008;
+  static final int INTERNAL = 10000;
+
+  private JetStreamErrors() {
+  }
+
+  static String json(int code, int errCode, String description) {
+    return "{\"error\":{\"code\":" + code + ",\"err_code\":" + errCode + ",\"description\":" + quote(description) + "}}";
+  }
+
+  /** A failed publish or API call as a JetStream error: refusals keep their message, a bug says only "internal error". */
+  static String of(Throwable failure) {
+    StreamError error = StreamError.from(failure);
+    return switch (error.kind()) {
+      case CONFLICT -> json(400, switch (error.code()) {
+        case "wrong_last_sequence" -> WRONG_LAST_SEQUENCE;
+        case "wrong_last_msg_id" -> WRONG_LAST_MSG_ID;
+        default -> BAD_REQUEST;
+      }, error.getMessage());
+      case INVALID -> json(400, BAD_REQUEST, error.getMessage());
+      case NOT_FOUND, GONE -> json(404, STREAM_NOT_FOUND, error.getMessage());
+      case OVERLOADED, UNAVAILABLE, STORAGE -> json(503, UNAVAILABLE, error.getMessage());
+      default -> json(500, INTERNAL, "internal error");
+    };
+  }
+
+  static String quote(String text) {
+    return StoredObject.quote(text);
+  }
+}

@@ -1,0 +1,170 @@
+package io.dstream.broker.nats;
+
+import io.dstream.broker.auth.Authenticator;
+import io.dstream.broker.config.BrokerConfig;
+import io.dstream.broker.config.NatsSettings;
+import io.dstream.broker.http.ConnectionGate;
+import io.dstream.broker.limits.MemoryBudget;
+import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.store.MessageStore;
+import io.dstream.broker.stream.DurableTap;
+import io.dstream.broker.stream.StreamRegistry;
+import io.dstream.broker.stream.SubjectDestroyedHook;
+import io.dstream.pattern.TokenPattern;
+import io.vertx.core.Context;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.ServerSSLOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The NATS client protocol: what its connections share (the subscriptions, delivery, the JetStream
+ * API, auth and limits) and its listeners, TCP on {@link NatsSettings#port()} (one server per event
+ * loop on the shared port, as the HTTP listeners) and WebSocket on {@code /nats} through
+ * {@link #upgrade}.
+ *
+ * <p>The subscription index exists before the stream actors do ({@link #tap()} goes into their
+ * environment); the rest starts with {@link #start}, once the actors are there.
+ */
+public final class NatsServer {
+
+  private static final Logger LOG = LoggerFactory.getLogger(NatsServer.class);
+  /** The protocol level we speak, as clients read it from {@code INFO} to decide which features to use. */
+  static final String PROTOCOL_VERSION = "2.10.0";
+
+  final BrokerConfig config;
+  final NatsSettings settings;
+  final BrokerMetrics metrics;
+  final MemoryBudget budget;
+  final SubjectIndex index = new SubjectIndex();
+  final CoreDelivery delivery = new CoreDelivery(index);
+  final String serverId = UUID.randomUUID().toString().replace("-", "").toUpperCase(Locale.ROOT);
+  final String brokerVersion;
+  private final List<TokenPattern> ephemeral;
+  private final AtomicLong clientIds = new AtomicLong();
+  /** {@code DSTREAM_MAX_CONNECTIONS} counts NATS connections too. */
+  private final ConnectionGate gate;
+  /** The broker's certificate for TLS on the TCP port, or null without TLS. */
+  private final ServerSSLOptions tls;
+  Authenticator authenticator;
+  StreamRegistry registry;
+  JetStreamApi jetStream;
+  private String deployment;
+  private volatile int tcpPort;
+
+  public NatsServer(BrokerConfig config, BrokerMetrics metrics, MemoryBudget budget, ConnectionGate gate,
+                    String brokerVersion) {
+    this.config = config;
+    this.gate = gate;
+    this.settings = config.nats();
+    this.metrics = metrics;
+    this.budget = budget;
+    this.brokerVersion = brokerVersion;
+    this.ephemeral = settings.ephemeral().stream().map(TokenPattern::subjects).toList();
+    this.tls = config.tls() == null ? null : new ServerSSLOptions().setKeyCertOptions(new PemKeyCertOptions()
+        .setCertPath(config.tls().certificate().toString()).setKeyPath(config.tls().privateKey().toString()));
+  }
+
+  /** Where durable messages reach core subscriptions: the stream actors' {@link DurableTap}. */
+  public DurableTap tap() {
+    return delivery;
+  }
+
+  /** Starts the JetStream API and, unless the port is 0, the TCP listeners. */
+  public Future<Void> start(Vertx vertx, StreamRegistry streams, Authenticator auth, SubjectDestroyedHook destroyed,
+                            MessageStore store) {
+    this.registry = streams;
+    this.authenticator = auth;
+    this.jetStream = new JetStreamApi(this, destroyed);
+    return vertx.executeBlocking(() -> store.find(JetStreamApi.DECLARATIONS) != null)
+        .compose(present -> jetStream.load(vertx, present)).compose(loaded -> {
+      if (settings.port() == 0) {
+        return Future.succeededFuture();
+      }
+      // Vert.x shares a port among the listeners only when it is a fixed one.
+      int instances = settings.port() > 0 ? VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE : 1;
+      return vertx.deployVerticle(() -> new Listener(this), new DeploymentOptions().setInstances(instances))
+          .map(id -> {
+            deployment = id;
+            LOG.info("nats listening on nats://{}:{}", config.host(), tcpPort);
+            return null;
+          });
+    });
+  }
+
+  /** The bound TCP port (0 when off). */
+  public int port() {
+    return tcpPort;
+  }
+
+  /** Stops the TCP listeners; open connections close with them. */
+  public Future<Void> stop(Vertx vertx) {
+    Future<Void> saved = jetStream == null ? Future.succeededFuture() : jetStream.stop();
+    return saved.transform(v -> deployment == null ? Future.succeededFuture() : vertx.undeploy(deployment));
+  }
+
+  /** Upgrades {@code request} ({@code GET /nats}) to a NATS connection over WebSocket; it authenticates in {@code CONNECT}. */
+  public void upgrade(HttpServerRequest request, String ip) {
+    Context context = Vertx.currentContext();
+    Runnable release = gate.upgraded(request.connection());
+    request.toWebSocket().onSuccess(socket -> new NatsConnection(this, Transport.webSocket(socket, ip), context,
+        nextClientId(), release).start());
+  }
+
+  long nextClientId() {
+    return clientIds.incrementAndGet();
+  }
+
+  /** Whether {@code subject}'s messages are delivered without being stored. */
+  boolean ephemeral(String subject) {
+    for (TokenPattern pattern : ephemeral) {
+      if (pattern.matches(subject)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** One TCP listener on its event loop. */
+  private static final class Listener extends VerticleBase {
+    private final NatsServer server;
+    private NetServer net;
+
+    Listener(NatsServer server) {
+      this.server = server;
+    }
+
+    @Override
+    public Future<?> start() {
+      NetServerOptions options = new NetServerOptions().setHost(server.config.host()).setPort(Math.max(0, server.settings.port()))
+          .setTcpNoDelay(true);
+      net = vertx.createNetServer(options).connectHandler(socket -> {
+        if (!server.gate.openOther()) {
+          socket.write("-ERR 'maximum connections exceeded'\r\n").onComplete(ar -> socket.close());
+          return;
+        }
+        new NatsConnection(server, Transport.tcp(socket, server.tls), context, server.nextClientId(),
+            server.gate::closedOther).start();
+      });
+      return net.listen().onSuccess(bound -> server.tcpPort = bound.actualPort());
+    }
+
+    @Override
+    public Future<?> stop() {
+      return net.close();
+    }
+  }
+}

@@ -1,0 +1,205 @@
+package io.dstream.broker.nats;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * Every core subscription of every NATS connection, by subject pattern (nats-server's sublist): a
+ * trie of tokens with {@code *} and {@code >} branches, and a cache of match results per subject.
+ *
+ * <p>Threading: matching runs on any thread (the stream actors deliver from their contexts, the
+ * connections route ephemeral messages from theirs) under the trie's read lock; subscribing and
+ * unsubscribing take its write lock and clear the cache, since one subscription changes the answer
+ * for many subjects.
+ * Subscriptions change seldom, matches run per message, so the cache answers most of them without a lock.
+ */
+final class SubjectIndex {
+
+  /** Most subjects whose match result is cached; past it the cache starts again (as nats-server's does). */
+  private static final int CACHE_SUBJECTS = 4096;
+  /** Reply subjects are new for every request: caching them would only push the others out. */
+  private static final String INBOX_PREFIX = "_INBOX.";
+
+  /** The subscriptions a subject matches: each plain one gets the message, each queue group one member. */
+  record Match(List<Subscription> plain, List<List<Subscription>> queues) {
+    static final Match NONE = new Match(List.of(), List.of());
+
+    boolean isEmpty() {
+      return plain.isEmpty() && queues.isEmpty();
+    }
+  }
+
+  private static final class Node {
+    final Map<String, Node> literals = new HashMap<>();
+    Node star;
+    Node rest;
+    final List<Subscription> subscriptions = new ArrayList<>();
+
+    boolean isEmpty() {
+      return literals.isEmpty() && star == null && rest == null && subscriptions.isEmpty();
+    }
+  }
+
+  private final Node root = new Node();
+  private final Map<String, Match> cache = new ConcurrentHashMap<>();
+  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private volatile int count;
+  /** Counts changes, so a holder of a match can tell whether it is still the answer. */
+  private volatile long generation;
+
+  /** Adds {@code subscription} under its pattern. */
+  void add(Subscription subscription) {
+    lock.writeLock().lock();
+    try {
+      addLocked(subscription);
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  private void addLocked(Subscription subscription) {
+    Node node = root;
+    for (String token : subscription.tokens()) {
+      node = switch (token) {
+        case "*" -> node.star == null ? (node.star = new Node()) : node.star;
+        case ">" -> node.rest == null ? (node.rest = new Node()) : node.rest;
+        default -> node.literals.computeIfAbsent(token, t -> new Node());
+      };
+    }
+    node.subscriptions.add(subscription);
+    count++;
+    generation++;
+    cache.clear();
+  }
+
+  /** Removes {@code subscription}; does nothing if it is not there. */
+  void remove(Subscription subscription) {
+    lock.writeLock().lock();
+    try {
+      if (remove(root, subscription.tokens(), 0, subscription)) {
+        count--;
+        generation++;
+        cache.clear();
+      }
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  private static boolean remove(Node node, String[] tokens, int depth, Subscription subscription) {
+    if (depth == tokens.length) {
+      return node.subscriptions.remove(subscription);
+    }
+    String token = tokens[depth];
+    Node child = switch (token) {
+      case "*" -> node.star;
+      case ">" -> node.rest;
+      default -> node.literals.get(token);
+    };
+    if (child == null || !remove(child, tokens, depth + 1, subscription)) {
+      return false;
+    }
+    if (child.isEmpty()) {
+      switch (token) {
+        case "*" -> node.star = null;
+        case ">" -> node.rest = null;
+        default -> node.literals.remove(token);
+      }
+    }
+    return true;
+  }
+
+  /** Changes so far: a match taken at one generation is the answer until the next. */
+  long generation() {
+    return generation;
+  }
+
+  /** The subscriptions {@code subject} (a literal subject) matches. */
+  Match match(String subject) {
+    if (count == 0) {
+      return Match.NONE;
+    }
+    Match cached = cache.get(subject);
+    if (cached != null) {
+      return cached;
+    }
+    // Computed and cached under the read lock, so a change (which clears the cache under the write
+    // lock) can never be followed by a result computed before it.
+    Match computed;
+    lock.readLock().lock();
+    try {
+      List<Subscription> found = new ArrayList<>();
+      collect(root, tokens(subject), 0, found);
+      computed = group(found);
+      if (!subject.startsWith(INBOX_PREFIX)) {
+        if (cache.size() >= CACHE_SUBJECTS) {
+          cache.clear();
+        }
+        cache.put(subject, computed);
+      }
+    } finally {
+      lock.readLock().unlock();
+    }
+    return computed;
+  }
+
+  /** The dot-separated tokens of a subject or pattern. */
+  static String[] tokens(String subject) {
+    int count = 1;
+    for (int i = 0; i < subject.length(); i++) {
+      if (subject.charAt(i) == '.') {
+        count++;
+      }
+    }
+    String[] tokens = new String[count];
+    int start = 0;
+    for (int t = 0; t < count; t++) {
+      int end = subject.indexOf('.', start);
+      if (end < 0) {
+        end = subject.length();
+      }
+      tokens[t] = subject.substring(start, end);
+      start = end + 1;
+    }
+    return tokens;
+  }
+
+  private static void collect(Node node, String[] tokens, int depth, List<Subscription> found) {
+    if (node.rest != null && depth < tokens.length) {
+      found.addAll(node.rest.subscriptions);
+    }
+    if (depth == tokens.length) {
+      found.addAll(node.subscriptions);
+      return;
+    }
+    Node literal = node.literals.get(tokens[depth]);
+    if (literal != null) {
+      collect(literal, tokens, depth + 1, found);
+    }
+    if (node.star != null) {
+      collect(node.star, tokens, depth + 1, found);
+    }
+  }
+
+  private static Match group(List<Subscription> found) {
+    if (found.isEmpty()) {
+      return Match.NONE;
+    }
+    List<Subscription> plain = new ArrayList<>();
+    Map<String, List<Subscription>> queues = new HashMap<>();
+    for (Subscription subscription : found) {
+      if (subscription.queue() == null) {
+        plain.add(subscription);
+      } else {
+        queues.computeIfAbsent(subscription.queue(), q -> new ArrayList<>()).add(subscription);
+      }
+    }
+    List<List<Subscription>> groups = new ArrayList<>();
+    queues.values().forEach(members -> groups.add(List.copyOf(members)));
+    return new Match(List.copyOf(plain), List.copyOf(groups));
+  }
+}

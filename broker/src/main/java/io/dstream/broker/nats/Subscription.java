@@ -1,0 +1,55 @@
+package io.dstream.broker.nats;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One {@code SUB} of one connection: its id there ({@code sid}), its subject pattern and queue group
+ * (null for none), and the auto-unsubscribe bound of a later {@code UNSUB sid max}.
+ *
+ * <p>Threading: delivered from any actor's context, so the count is atomic; the rest is fixed.
+ */
+final class Subscription {
+
+  final NatsConnection connection;
+  final String sid;
+  final String subject;
+  final String queue;
+  private final String[] tokens;
+  private final AtomicLong delivered = new AtomicLong();
+  /** {@code UNSUB sid max}: the most messages in all; {@link Long#MAX_VALUE} for no bound. */
+  private volatile long max = Long.MAX_VALUE;
+
+  Subscription(NatsConnection connection, String sid, String subject, String queue) {
+    this.connection = connection;
+    this.sid = sid;
+    this.subject = subject;
+    this.queue = queue;
+    this.tokens = SubjectIndex.tokens(subject);
+  }
+
+  String[] tokens() {
+    return tokens;
+  }
+
+  String queue() {
+    return queue;
+  }
+
+  /** {@code UNSUB sid max}: at most {@code max} messages in all, counting those already delivered. */
+  void limit(long max) {
+    this.max = max;
+  }
+
+  /**
+   * Takes one delivery; false when the bound is used up (the message is not sent). True for the
+   * last allowed one too: its sender then removes the subscription ({@link #exhausted}).
+   */
+  boolean take() {
+    return delivered.incrementAndGet() <= max;
+  }
+
+  /** Whether the bound is used up. */
+  boolean exhausted() {
+    return delivered.get() >= max;
+  }
+}

@@ -1,0 +1,185 @@
+package io.dstream.broker.nats;
+
+import io.dstream.broker.TestBroker;
+import io.dstream.broker.config.ConnectionLimits;
+import io.dstream.broker.config.NatsSettings;
+import io.dstream.broker.ws.V1TestClient;
+import io.nats.client.Connection;
+import io.nats.client.Message;
+import io.nats.client.Nats;
+import io.nats.client.Options;
+import io.nats.client.Subscription;
+import io.nats.client.impl.Headers;
+import io.nats.client.impl.NatsMessage;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The NATS protocol next to the others: NATS and protocol v1 see the same messages of a subject in
+ * the same order, jnats works over {@code /nats} (WebSocket), and a subscriber that never reads is
+ * closed at its pending limit without costing the broker more.
+ */
+class NatsInteropTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(10);
+  private static final long MAX_PENDING = 256 * 1024;
+  private static Vertx vertx;
+  private static TestBroker broker;
+
+  @BeforeAll
+  static void start() throws Exception {
+    vertx = Vertx.vertx();
+    NatsSettings nats = NatsSettings.DEFAULT.withPort(NatsSettings.ANY_FREE_PORT);
+    broker = TestBroker.start(vertx, b -> b.nats(new NatsSettings(nats.port(), nats.maxPayload(), nats.maxControlLine(),
+        MAX_PENDING, nats.maxSubscriptions(), nats.authTimeout(), nats.ephemeral())));
+  }
+
+  @AfterAll
+  static void stop() {
+    broker.close();
+    vertx.close().await();
+  }
+
+  private static byte[] bytes(String text) {
+    return text.getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void natsAndV1SubscribersSeeTheSameMessagesInTheSameOrder() throws Exception {
+    String subject = "interop.orders";
+    try (Connection nc = JnatsClientTest.connect(broker.broker().natsPort(), TestBroker.API_KEY);
+         V1TestClient v1 = V1TestClient.connect(vertx, broker.port(), subject, TestBroker.API_KEY)) {
+      Subscription nats = nc.subscribe("interop.>");
+      nc.flush(WAIT);
+      v1.request(new JsonObject().put("cmd", "subscribe").put("startSequence", 1));
+      v1.request(new JsonObject().put("n", 1));
+      nc.jetStream().publish(NatsMessage.builder().subject(subject).headers(new Headers().add("K", "v"))
+          .data(bytes("{\"n\":2}")).build());
+      nc.jetStream().publish(subject, bytes("plain text"));
+      v1.request("a v1 string");
+
+      assertEquals("{\"n\":1}", new String(nats.nextMessage(WAIT).getData(), StandardCharsets.UTF_8));
+      Message second = nats.nextMessage(WAIT);
+      assertEquals("{\"n\":2}", new String(second.getData(), StandardCharsets.UTF_8));
+      assertEquals("v", second.getHeaders().getFirst("K"));
+      assertEquals("plain text", new String(nats.nextMessage(WAIT).getData(), StandardCharsets.UTF_8));
+      assertEquals("a v1 string", new String(nats.nextMessage(WAIT).getData(), StandardCharsets.UTF_8));
+
+      JsonObject[] pushes = new JsonObject[4];
+      for (int i = 0; i < 4; i++) {
+        pushes[i] = v1.nextPush();
+        assertEquals(i + 1L, pushes[i].getLong("sequence"));
+        v1.ack(pushes[i]);
+      }
+      assertEquals(new JsonObject().put("n", 1), pushes[0].getJsonObject("data"));
+      assertEquals(new JsonObject().put("n", 2), pushes[1].getJsonObject("data"), "a JSON payload is JSON data");
+      assertTrue(pushes[1].getString("headers").matches("(?s)NATS/1.0\r\nK: ?v\r\n.*"), pushes[1].getString("headers"));
+      assertEquals("plain text", pushes[2].getString("data"), "other text is a string");
+      assertEquals("a v1 string", pushes[3].getString("data"));
+    }
+  }
+
+  private static double openConnections() {
+    return broker.broker().metrics().registry().find("dstream_connections").gauge().value();
+  }
+
+  @Test
+  void jnatsWorksOverTheWebSocketTransport() throws Exception {
+    double before = openConnections();
+    try (Connection nc = Nats.connect(new Options.Builder().server("ws://127.0.0.1:" + broker.port() + "/nats")
+        .token(TestBroker.API_KEY.toCharArray()).noReconnect().connectionTimeout(WAIT).build())) {
+      Subscription sub = nc.subscribe("overws.*");
+      nc.flush(WAIT);
+      assertEquals(1, nc.jetStream().publish("overws.one", bytes("hello")).getSeqno());
+      assertEquals("hello", new String(sub.nextMessage(WAIT).getData(), StandardCharsets.UTF_8));
+      assertEquals(before + 1, openConnections(), "counted under DSTREAM_MAX_CONNECTIONS");
+    }
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (openConnections() > before && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertEquals(before, openConnections(), "and released when it closes");
+  }
+
+  @Test
+  void natsConnectionsCountUnderTheConnectionLimit() throws Exception {
+    ConnectionLimits one = ConnectionLimits.DEFAULT;
+    one = new ConnectionLimits(1, one.requestsPerSecond(), one.requestBurst(), one.slowConsumerGrace(),
+        one.maxActiveSubjects(), one.idleTimeout(), one.requestHeaderTimeout(), one.pingInterval());
+    ConnectionLimits limits = one;
+    try (TestBroker small = TestBroker.start(vertx, b -> b.connectionLimits(limits)
+        .nats(NatsSettings.DEFAULT.withPort(NatsSettings.ANY_FREE_PORT)));
+         Connection first = JnatsClientTest.connect(small.broker().natsPort(), TestBroker.API_KEY);
+         Socket second = new Socket("127.0.0.1", small.broker().natsPort())) {
+      second.setSoTimeout(10_000);
+      String refused = new String(second.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+      assertEquals("-ERR 'maximum connections exceeded'\r\n", refused);
+      assertEquals(1, first.jetStream().publish("limit.one", bytes("x")).getSeqno(), "the first one is served");
+    }
+  }
+
+  @Test
+  void aSubscriberThatNeverReadsIsClosedAtItsPendingLimit() throws Exception {
+    double slowBefore = broker.broker().metrics().natsSlowConsumers.count();
+    try (Socket idle = new Socket("127.0.0.1", broker.broker().natsPort());
+         Connection publisher = JnatsClientTest.connect(broker.broker().natsPort(), TestBroker.API_KEY)) {
+      idle.setReceiveBufferSize(4096);
+      OutputStream out = idle.getOutputStream();
+      out.write(("CONNECT {\"auth_token\":\"" + TestBroker.API_KEY + "\"}\r\nSUB slow.> 1\r\nPING\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      InputStream in = idle.getInputStream();
+      byte[] info = new byte[4096];
+      String seen = "";
+      long deadline = System.nanoTime() + WAIT.toNanos();
+      while (!seen.contains("PONG") && System.nanoTime() < deadline) {
+        int n = in.read(info);
+        seen += new String(info, 0, Math.max(0, n), StandardCharsets.US_ASCII);
+      }
+      byte[] payload = new byte[16 * 1024];
+      int published = 0;
+      // Far more than the pending limit and the socket buffers: the broker must give up on the reader.
+      while (published < 4000 && !idle.isClosed()) {
+        publisher.publish("slow.feed", payload);
+        published++;
+      }
+      publisher.flush(WAIT);
+      long closedBy = System.nanoTime() + WAIT.toNanos();
+      boolean closed = false;
+      idle.setSoTimeout(1000);
+      byte[] sink = new byte[64 * 1024];
+      while (!closed && System.nanoTime() < closedBy) {
+        try {
+          closed = in.read(sink) < 0;
+        } catch (SocketTimeoutException e) {
+          // Reading only now, after the broker had to decide: it must have closed the connection.
+        } catch (SocketException e) {
+          closed = true;
+        }
+      }
+      assertTrue(closed, "the slow consumer's connection was closed");
+      assertEquals(slowBefore + 1, broker.broker().metrics().natsSlowConsumers.count());
+      assertEquals(1, publisher.jetStream().publish("slow.after", bytes("fine")).getSeqno(), "others are unaffected");
+      long drained = System.nanoTime() + WAIT.toNanos();
+      double held;
+      do {
+        held = broker.broker().metrics().registry().find("dstream_memory_budget_held_bytes").gauge().value();
+      } while (held > 0 && System.nanoTime() < drained);
+      assertEquals(0.0, held, "what the slow consumer held was released");
+    }
+  }
+}
