@@ -29,8 +29,8 @@ import java.util.Objects;
  * }</pre>
  *
  * <p>The {@code connect} methods open a {@link StreamConnection}: protocol v1, one WebSocket per subject. It stays
- * supported and wire-compatible; it is the way to replay a subject from a sequence or a time with per-message acks
- * until the broker serves JetStream consumers. A failed v1 connect fails with {@link AuthenticationException} when
+ * supported and wire-compatible: a replay of one subject from a sequence or a time with per-message acks, as a
+ * JetStream consumer does over NATS. A failed v1 connect fails with {@link AuthenticationException} when
  * the key is refused, and with a {@link StreamException} otherwise (the broker's code for a rejected subject, or
  * {@link StreamException#CONNECT_FAILED}).
  */
