@@ -187,7 +187,11 @@ class CliCommandsTest {
       ok(config, "context", "add", "tls", "--url", https, "--nats-url", wss, "--api-key", API_KEY, "--ca-file",
           cert.toString());
       assertEquals("1", ok(config, "pub", "tls.a", "1").out().strip(), "NATS over TLS trusts the context's file");
-      assertTrue(ok(config, "info", "tls.a").out().contains("last sequence:  1"), "WebSocket v1 over TLS trusts it too");
+      ok(config, "context", "add", "tls-tcp", "--url", https, "--nats-url", "tls://127.0.0.1:" + tls.natsPort(),
+          "--api-key", API_KEY, "--ca-file", cert.toString());
+      assertEquals("2", ok(config, "pub", "tls.a", "2", "--context", "tls-tcp").out().strip(),
+          "so does NATS over TLS on the NATS port");
+      assertTrue(ok(config, "info", "tls.a").out().contains("last sequence:  2"), "WebSocket v1 over TLS trusts it too");
       assertTrue(ok(config, "subjects", "ls").out().contains("tls.a"), "HTTPS trusts it too");
     } finally {
       CliBroker.stop(tls);
