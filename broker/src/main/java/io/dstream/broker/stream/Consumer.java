@@ -106,19 +106,4 @@ final class Consumer {
     pending.put(deliveryId, new Pending(p.sequence(), p.deliveries(), nowMs + policy.ackWaitMs()));
     return true;
   }
-
-  /** The lowest sequence not yet acknowledged (pending, waiting to be sent again, or never sent). */
-  long firstUnacknowledged() {
-    long first = nextSequence;
-    for (Pending p : pending.values()) {
-      first = Math.min(first, p.sequence());
-    }
-    for (Redelivery r : redeliveries) {
-      first = Math.min(first, r.sequence());
-    }
-    for (Redelivery r : delayed) {
-      first = Math.min(first, r.sequence());
-    }
-    return first;
-  }
 }

@@ -173,8 +173,8 @@ final class Deliveries {
     List<ConsumerView> views = new ArrayList<>(consumers.size());
     for (Consumer consumer : consumers.values()) {
       views.add(new ConsumerView(consumer.subscriber.description(), consumer.nextSequence, consumer.pending.size(),
-          consumer.policy.window(), Math.max(0, numbers.lastDurable() - consumer.nextSequence + 1), consumer.redeliveries.size(),
-          consumer.redelivered));
+          consumer.policy.window(), Math.max(0, numbers.lastDurable() - consumer.nextSequence + 1),
+          consumer.redeliveries.size(), consumer.redelivered));
     }
     return views;
   }
