@@ -37,6 +37,8 @@ final class PubCommand implements Callable<Integer> {
 
   /** A publish to a subject the broker does not store, which nothing answered. */
   private static final String NOT_STORED = "not_stored";
+  /** Lines of stdin checked before any of them is sent. */
+  private static final int STDIN_BATCH = 10_000;
 
   @Mixin
   CommonOptions common;
@@ -91,16 +93,26 @@ final class PubCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * Publishes stdin's lines a batch at a time, each batch checked whole first: a bad line fails before any line of
+   * its batch is sent, and stdin is never held in memory.
+   */
   private void publishStdin() throws Exception {
     BufferedReader reader = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    List<String> batch = new ArrayList<>();
     String line;
     long lineNumber = 0;
     while ((line = reader.readLine()) != null) {
       lineNumber++;
       if (!line.isBlank()) {
-        publish(checked(line, "line " + lineNumber + " of stdin"), 1);
+        batch.add(checked(line, "line " + lineNumber + " of stdin"));
+      }
+      if (batch.size() == STDIN_BATCH) {
+        batch.forEach(payload -> publish(payload, 1));
+        batch.clear();
       }
     }
+    batch.forEach(payload -> publish(payload, 1));
   }
 
   /** Sends one message without waiting for its PubAck, once fewer than the publish window are waiting. */

@@ -87,6 +87,12 @@ class CliNatsTest {
     assertEquals(List.of("3", "4"), CliProcess.run(env, "[1,2]\n\nplain text\n", "pub", "natscli.pub.a", "-").lines());
     assertEquals(List.of("1\t{\"n\":1}", "2\t{\"n\":2}", "3\t[1,2]", "4\tplain text"),
         ok("sub", "natscli.pub.a", "--count", "4").lines(), "protocol v1 replays what NATS published");
+
+    CliProcess.Result bad = CliProcess.run(env, "{\"ok\":1}\n{\"bad\":\n", "pub", "natscli.pub.b", "-");
+    assertEquals(2, bad.exitCode(), bad.err());
+    assertTrue(bad.err().startsWith("dstream: line 2 of stdin: the message looks like JSON but is not valid"), bad.err());
+    assertEquals(5, CliProcess.run(env, null, "subjects", "info", "natscli.pub.b").exitCode(),
+        "a bad line fails before any line of its batch is sent");
   }
 
   @Test
