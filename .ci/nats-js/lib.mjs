@@ -1,8 +1,9 @@
-// Shared by the nats.js suite's files: the environment, small helpers and the case runner.
-// Environment (set by run.sh):
+// Shared by the nats.js suite's files (test.mjs, consumers.mjs): the environment,
+// small helpers and the case runner. Environment (set by run.sh):
 //   NATS_URL     nats://127.0.0.1:PORT of the server under test
 //   NATS_TOKEN   the broker's API key (nats-server: its --auth token)
 //   JWT_SECRET   the broker's DSTREAM_JWT_SECRET; JWT cases skip without it
+//   HTTP_URL     durable-stream: its HTTP port (/metrics); nats-server: its monitoring port (/varz)
 //   TARGET       nats-server runs the suite against nats-server; cases marked `ours` are skipped
 //   ONLY         runs only the cases whose name contains it (for working on one case)
 import assert from "node:assert/strict";
@@ -13,9 +14,11 @@ import { connect, StringCodec } from "nats";
 export const URL_ = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 export const TOKEN = process.env.NATS_TOKEN ?? "";
 export const JWT_SECRET = process.env.JWT_SECRET ?? "";
+export const HTTP_URL = process.env.HTTP_URL ?? "";
 export const NATS_SERVER = process.env.TARGET === "nats-server";
 export const { hostname: HOST, port: PORT } = new URL(URL_);
 assert.equal(HOST, "127.0.0.1", "NATS_URL must be on 127.0.0.1");
+if (HTTP_URL) assert.equal(new URL(HTTP_URL).hostname, "127.0.0.1", "HTTP_URL must be on 127.0.0.1");
 
 export const sc = StringCodec();
 export const uniq = () => crypto.randomBytes(4).toString("hex");
@@ -59,6 +62,12 @@ export async function streamFor(nc, subject) {
   await (await nc.jetstreamManager()).streams.add({ name, subjects: [subject] });
   return name;
 }
+/** Declares a stream named `name` on `subject` (both servers): consumers need a stream name without dots. */
+export async function declareStream(nc, name, subject) {
+  await (await nc.jetstreamManager()).streams.add({ name, subjects: [subject] });
+  return name;
+}
+
 /** A raw TCP connection: `text` collects what arrives (latin1), `closed` turns true on close. */
 export function rawConn() {
   return new Promise((resolve, reject) => {
@@ -72,6 +81,32 @@ export function rawConn() {
 }
 export const connectLine = (token = TOKEN) =>
   `CONNECT ${JSON.stringify({ auth_token: token, verbose: false, pedantic: false, headers: true, protocol: 1 })}\r\n`;
+
+/**
+ * What the server says about itself: open client connections, slow consumers so far and (durable-
+ * stream only) the bytes clients make it hold. durable-stream: its Prometheus /metrics (the API
+ * key as Bearer); nats-server: its monitoring /varz.
+ */
+export async function serverStats() {
+  assert.ok(HTTP_URL, "HTTP_URL is needed for the server's metrics");
+  if (NATS_SERVER) {
+    const varz = await (await fetch(`${HTTP_URL}/varz`)).json();
+    return { connections: varz.connections, slowConsumers: varz.slow_consumers, heldBytes: null };
+  }
+  const res = await fetch(`${HTTP_URL}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal(res.status, 200, `GET /metrics: ${res.status}`);
+  const text = await res.text();
+  const metric = (name) => {
+    const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+    assert.ok(line, `metric ${name} in /metrics`);
+    return Number(line.slice(line.lastIndexOf(" ") + 1));
+  };
+  return {
+    connections: metric("dstream_nats_connections"),
+    slowConsumers: metric("dstream_nats_slow_consumers_total"),
+    heldBytes: metric("dstream_memory_budget_held_bytes"),
+  };
+}
 
 // ---- cases and their runner -----------------------------------------------------------------
 const cases = [];
