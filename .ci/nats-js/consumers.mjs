@@ -2,7 +2,8 @@
 // js.subscribe, the subject delivered messages carry, redelivery after ack wait, NAK / TERM / max
 // deliver, max ack pending with a client that never acks, a core subscriber that stops reading
 // (closed as a slow consumer, memory released) and one that reads through a burst, pull requests
-// (batch, expires, no_wait) and the three ack policies; lib.mjs has the environment.
+// (batch, expires, no_wait) and the three ack policies. Durable consumers across a broker restart
+// are in restart.mjs; lib.mjs has the environment.
 // Prints one line per case; exits 1 if any case failed.
 import assert from "node:assert/strict";
 import { AckPolicy, consumerOpts, createInbox, nanos } from "nats";

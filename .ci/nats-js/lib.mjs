@@ -1,4 +1,4 @@
-// Shared by the nats.js suite's files (test.mjs, consumers.mjs): the environment,
+// Shared by the nats.js suite's files (test.mjs, consumers.mjs, restart.mjs): the environment,
 // small helpers and the case runner. Environment (set by run.sh):
 //   NATS_URL     nats://127.0.0.1:PORT of the server under test
 //   NATS_TOKEN   the broker's API key (nats-server: its --auth token)

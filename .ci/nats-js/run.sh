@@ -2,7 +2,10 @@
 # Runs the nats.js suite (npm `nats` pinned by package-lock.json) against a real broker:
 #   test.mjs       core protocol, publishing, streams, protocol fuzz
 #   consumers.mjs  JetStream consumers: ack wait, max ack pending, a client that stops reading, pulls
-# `run.sh consumers` runs only that file.
+#   restart.mjs    durable consumers across a broker restart: PHASE=before, then the broker is
+#                  stopped (SIGTERM to its PID) and started again on the same data dir and ports,
+#                  then PHASE=after
+# `run.sh consumers restart` runs only those files (in the order above).
 #
 # Uses broker/target/broker.jar (built if missing), starts it on 127.0.0.1 with a fresh temp data
 # dir, free NATS and HTTP ports, an API key, a JWT secret and a 2 MiB pending limit per NATS
@@ -10,15 +13,15 @@
 # stops it by its PID and deletes the temp dir. Exit code: 1 if any file failed.
 #
 # TARGET=nats-server runs the same files against the machine's nats-server (JetStream on, its
-# monitoring port as HTTP port, the same pending limit), skipping the cases that are
-# durable-stream's own. FUZZ_SEED / FUZZ_CASES pass through to test.mjs.
+# monitoring port as HTTP port, the same pending limit), restarted the same way, skipping the cases
+# that are durable-stream's own. FUZZ_SEED / FUZZ_CASES pass through to test.mjs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 TARGET=${TARGET:-durable-stream}
 export MAX_PENDING_BYTES=$((2 * 1024 * 1024))
 SUITES=("$@")
-[[ ${#SUITES[@]} -eq 0 ]] && SUITES=(test consumers)
+[[ ${#SUITES[@]} -eq 0 ]] && SUITES=(test consumers restart)
 wants() { [[ " ${SUITES[*]} " == *" $1 "* ]]; }
 
 TMP=$(mktemp -d -t ds-nats-js.XXXXXX)
@@ -57,7 +60,7 @@ else
   READY=('nats listening on' 'listening on http://')
 fi
 
-# Starts the server on $TMP/data and waits for its ready lines.
+# Starts the server on $TMP/data (the same dir and ports every time) and waits for its ready lines.
 start_server() {
   LOG="$TMP/server-$1.log"
   if [[ "$TARGET" == nats-server ]]; then
@@ -85,6 +88,23 @@ start_server() {
   exit 1
 }
 
+# Stops the server by its PID (SIGTERM, a clean stop), waiting at most 30 s for it to exit.
+stop_server() {
+  kill "$SERVER_PID"
+  for _ in $(seq 1 300); do
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "$TARGET did not stop within 30 s of SIGTERM; killing it" >&2
+    kill -9 "$SERVER_PID"
+    wait "$SERVER_PID" 2>/dev/null || true
+    exit 1
+  fi
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=
+}
+
 FAILED=()
 # Runs one file of the suite; a failure is remembered and the server log's tail shown.
 suite() {
@@ -100,6 +120,15 @@ suite() {
 start_server 1
 wants test && suite test.mjs
 wants consumers && suite consumers.mjs
+if wants restart; then
+  export RESTART_STATE="$TMP/restart-state.json"
+  suite restart.mjs PHASE=before
+  echo "restarting $TARGET (pid $SERVER_PID, SIGTERM) on the same data dir and ports"
+  stop_server
+  start_server 2
+  suite restart.mjs PHASE=after
+fi
+
 if [[ ${#FAILED[@]} -gt 0 ]]; then
   echo "nats.js suite against $TARGET: failed in ${FAILED[*]}"
   exit 1
