@@ -4,6 +4,7 @@ import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.NatsSettings;
 import io.dstream.broker.http.ConnectionGate;
+import io.dstream.broker.http.FlushConsolidation;
 import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.store.MessageStore;
@@ -20,6 +21,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.impl.HttpServerConnection;
+import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.PemKeyCertOptions;
@@ -125,8 +127,10 @@ public final class NatsServer {
     Runnable release = gate.upgraded(request.connection());
     // The upgraded socket keeps this TCP channel; Vert.x's socket offers no way to it (as for protocol v1).
     Channel channel = ((HttpServerConnection) request.connection()).channelHandlerContext().channel();
-    request.toWebSocket().onSuccess(socket -> new NatsConnection(this, Transport.webSocket(socket, channel, ip),
-        context, nextClientId(), release).start());
+    request.toWebSocket().onSuccess(socket -> {
+      FlushConsolidation.install(channel);
+      new NatsConnection(this, Transport.webSocket(socket, channel, ip), context, nextClientId(), release).start();
+    });
   }
 
   long nextClientId() {
@@ -165,6 +169,7 @@ public final class NatsServer {
           socket.write("-ERR 'maximum connections exceeded'\r\n").onComplete(ar -> socket.close());
           return;
         }
+        FlushConsolidation.install(((NetSocketInternal) socket).channelHandlerContext().channel());
         new NatsConnection(server, Transport.tcp(socket, server.tls != null), context, server.nextClientId(),
             server.gate::closedOther).start();
       });
