@@ -1,60 +1,14 @@
-// nats.js (npm `nats` 2.x) against durable-stream's NATS protocol (protocol v2, issue 16).
-// Environment: NATS_URL (nats://127.0.0.1:PORT), NATS_TOKEN (API key), JWT_SECRET (the broker's
-// DSTREAM_JWT_SECRET; JWT cases skip without it), TARGET=nats-server to run against a real
-// nats-server (cases that are durable-stream's own are skipped; streams are declared where
-// JetStream needs one), FUZZ_SEED / FUZZ_CASES for the protocol fuzz.
-// Prints one line per case; exits 1 if any case failed.
+// nats.js (npm `nats` 2.x) against durable-stream's NATS protocol (protocol v2, issue 16): the core
+// protocol, publishing, streams and a protocol fuzz; lib.mjs has the helpers, the runner and the
+// environment. TARGET=nats-server runs it against a real nats-server (cases that are durable-stream's
+// own are skipped; streams are declared where JetStream needs one); FUZZ_SEED / FUZZ_CASES set the
+// protocol fuzz. Prints one line per case; exits 1 if any case failed.
 import assert from "node:assert/strict";
-import crypto from "node:crypto";
-import net from "node:net";
-import { connect, headers, StringCodec } from "nats";
+import { headers } from "nats";
+import { connectLine, jwt, open, rawConn, rejects, run, sc, sleep, streamFor, test, uniq, until } from "./lib.mjs";
 
-const URL_ = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
-const TOKEN = process.env.NATS_TOKEN ?? "";
-const JWT_SECRET = process.env.JWT_SECRET ?? "";
-const NATS_SERVER = process.env.TARGET === "nats-server";
 const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 16);
 const FUZZ_CASES = Math.min(Number(process.env.FUZZ_CASES ?? 60), 1000);
-const { hostname: HOST, port: PORT } = new URL(URL_);
-assert.equal(HOST, "127.0.0.1", "NATS_URL must be on 127.0.0.1");
-
-const sc = StringCodec();
-const uniq = () => crypto.randomBytes(4).toString("hex");
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const opened = [];
-async function open(token = TOKEN) {
-  const nc = await connect({ servers: URL_, token, reconnect: false, timeout: 5000 });
-  opened.push(nc);
-  return nc;
-}
-async function until(pred, ms, what) {
-  for (const end = Date.now() + ms; !pred(); await sleep(20)) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-  }
-}
-async function rejects(promise, what) {
-  let value;
-  try { value = await promise; } catch (err) { return err; }
-  throw new Error(`${what}: expected a refusal, got ${JSON.stringify(value)}`);
-}
-// A JWT as docs/security.md describes it: HS256, `dstream` claim with pub/sub patterns.
-function jwt(claims, secret = JWT_SECRET) {
-  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
-  const body = `${b64({ alg: "HS256", typ: "JWT" })}.${b64({ sub: "nats-js-suite", exp: Math.floor(Date.now() / 1000) + 600, ...claims })}`;
-  return `${body}.${crypto.createHmac("sha256", secret).update(body).digest("base64url")}`;
-}
-// nats-server stores only subjects some stream captures; ours stores every subject as its own
-// stream named after it. Returns the stream name a PubAck for `subject` should carry.
-async function streamFor(nc, subject) {
-  if (!NATS_SERVER) return subject;
-  const name = `S_${subject.replace(/[^A-Za-z0-9_-]/g, "_")}`;
-  await (await nc.jetstreamManager()).streams.add({ name, subjects: [subject] });
-  return name;
-}
-
-const cases = [];
-const test = (name, fn, { ours = false, jwt: needsJwt = false, timeout = 20000 } = {}) =>
-  cases.push({ name, fn, ours, needsJwt, timeout });
 
 test("connect with the API key as token; INFO announces auth, headers, jetstream", async () => {
   const nc = await open();
@@ -260,16 +214,6 @@ function rng(seed) { // mulberry32
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
-function rawConn() {
-  return new Promise((resolve, reject) => {
-    const st = { text: "", closed: false };
-    st.sock = net.connect({ host: HOST, port: Number(PORT) });
-    st.sock.on("data", (d) => { st.text += d.toString("latin1"); });
-    st.sock.on("close", () => { st.closed = true; });
-    st.sock.once("connect", () => { st.sock.on("error", () => {}); resolve(st); });
-    st.sock.once("error", reject);
-  });
-}
 // Every input is invalid by construction, whatever the random numbers.
 function badInput(r, maxPayload) {
   const n = (lo, hi) => lo + Math.floor(r() * (hi - lo + 1));
@@ -310,11 +254,10 @@ test("fuzz: bad input gets -ERR and/or a close; afterwards nothing acked is lost
   for (let i = 0; i < 5; i++) kept.push([(await js.publish("fuzz.keep", sc.encode(`keep ${i}`))).seq, `keep ${i}`]);
   await nc.close();
 
-  const connectLine = `CONNECT ${JSON.stringify({ auth_token: TOKEN, verbose: false, pedantic: false, headers: true, protocol: 1 })}\r\n`;
   const control = await rawConn();
   await until(() => control.text.includes("\r\n"), 3000, "INFO on a raw socket");
   const maxPayload = JSON.parse(control.text.slice(5, control.text.indexOf("\r\n"))).max_payload;
-  control.sock.write(`${connectLine}PUB fuzz.raw 5\r\nhello\r\nPING\r\n`);
+  control.sock.write(`${connectLine()}PUB fuzz.raw 5\r\nhello\r\nPING\r\n`);
   await until(() => control.text.includes("PONG"), 3000, "PONG after a valid PUB on a raw socket");
   assert.ok(!control.text.includes("-ERR"), `no -ERR for valid input: ${control.text}`);
   control.sock.destroy();
@@ -327,7 +270,7 @@ test("fuzz: bad input gets -ERR and/or a close; afterwards nothing acked is lost
     const c = await rawConn();
     await until(() => c.text.includes("\r\n"), 3000, "INFO");
     if (!preAuth) {
-      c.sock.write(`${connectLine}PING\r\n`);
+      c.sock.write(`${connectLine()}PING\r\n`);
       await until(() => c.text.includes("PONG"), 3000, "PONG after CONNECT");
     }
     const seen = c.text.length;
@@ -352,31 +295,4 @@ test("fuzz: bad input gets -ERR and/or a close; afterwards nothing acked is lost
   return `seed ${FUZZ_SEED}: ${sent} bad connections, ${errs} got -ERR, ${closes} closed; 5 acked messages intact`;
 }, { timeout: 120000 });
 
-// ---- runner ---------------------------------------------------------------------------------
-let failed = 0, passed = 0, skipped = 0;
-console.log(`nats.js suite against ${URL_} (${NATS_SERVER ? "nats-server" : "durable-stream"})`);
-for (const c of cases) {
-  if ((c.ours && NATS_SERVER) || (c.needsJwt && (NATS_SERVER || !JWT_SECRET))) {
-    skipped++;
-    console.log(`skip  ${c.name} (${c.ours || NATS_SERVER ? "durable-stream only" : "no JWT_SECRET"})`);
-    continue;
-  }
-  const started = Date.now();
-  let timer;
-  try {
-    const detail = await Promise.race([c.fn(), new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`case timed out after ${c.timeout} ms`)), c.timeout);
-    })]);
-    passed++;
-    console.log(`ok    ${c.name} (${Date.now() - started} ms)${detail ? `: ${detail}` : ""}`);
-  } catch (err) {
-    failed++;
-    const code = err?.code ? ` [code ${err.code}]` : "";
-    console.log(`FAIL  ${c.name} (${Date.now() - started} ms): ${String(err?.message ?? err).split("\n").join("\n      ")}${code}`);
-  } finally {
-    clearTimeout(timer);
-    await Promise.all(opened.splice(0).map((nc) => nc.close().catch(() => {})));
-  }
-}
-console.log(`nats.js suite: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(failed ? 1 : 0);
+process.exit((await run("suite")) ? 1 : 0);

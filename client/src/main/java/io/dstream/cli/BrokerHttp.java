@@ -1,58 +1,52 @@
 package io.dstream.cli;
 
+import io.dstream.client.AdminClient;
 import io.dstream.client.ClientOptions;
+import io.dstream.client.impl.AdminClientImpl;
 import io.dstream.client.impl.HttpCalls;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 
 /**
- * The broker's plain HTTP routes the CLI calls besides files, synchronously from its main thread:
- * the admin routes ({@code GET /admin/subjects...}, docs/cli.md "Admin API"), a subject's destroy
- * and the readiness answer.
+ * The broker's plain HTTP routes the CLI calls besides files, synchronously from its main thread: the admin API
+ * (the library's {@link AdminClient}, docs/cli.md "Admin API"), a subject's destroy and the readiness answer.
  */
 final class BrokerHttp implements AutoCloseable {
 
   /** The broker's largest page. */
-  static final int MAX_PAGE = 1000;
+  static final int MAX_PAGE = AdminClient.MAX_PAGE;
 
   private final HttpCalls calls;
+  private final AdminClient admin;
 
   BrokerHttp(ClientOptions options) {
     this.calls = new HttpCalls(options);
+    this.admin = new AdminClientImpl(calls);
   }
 
   /** @return {@code {"subjects":[...],"truncated":bool,"cursor":...}} */
   JsonObject subjects(String cursor, int limit) {
-    return get("/admin/subjects?limit=" + limit + (cursor == null ? "" : "&cursor=" + encode(cursor)));
+    return admin.subjects(null, cursor, limit).await();
   }
 
   /** @return the subject's sequences and state */
   JsonObject subject(String subject) {
-    return get("/admin/subjects/" + encode(subject));
+    return admin.subject(subject).await();
   }
 
   /** @return {@code {"messages":[{"sequence","ts","message"}],"next":n,"lastSequence":n}} */
   JsonObject messages(String subject, long from, int limit) {
-    return get("/admin/subjects/" + encode(subject) + "/messages?from=" + from + "&limit=" + limit);
+    return admin.messages(subject, from, limit).await();
   }
 
   /** Destroys the subject ({@code DELETE /stream/{subject}}, the records API's destroy). */
   void destroy(String subject) {
-    String path = "/stream/" + encode(subject);
-    HttpRequest request = calls.request(path).DELETE().build();
-    await(calls.send(request, HttpResponse.BodyHandlers.ofString()).thenApply(response -> {
-      if (response.statusCode() / 100 != 2) {
-        throw HttpCalls.failure(response.statusCode(), response.body(), "DELETE " + path);
-      }
-      return response.body();
-    }));
+    admin.deleteSubject(subject).await();
   }
 
   /** @return the broker's readiness answer ({@code GET /health/ready}), whatever its status code */
@@ -80,10 +74,6 @@ final class BrokerHttp implements AutoCloseable {
     return calls.base();
   }
 
-  private JsonObject get(String pathAndQuery) {
-    return await(calls.getJson(pathAndQuery));
-  }
-
   private static <T> T await(CompletableFuture<T> call) {
     try {
       return call.get();
@@ -99,12 +89,8 @@ final class BrokerHttp implements AutoCloseable {
     }
   }
 
-  private static String encode(String value) {
-    return URLEncoder.encode(value, StandardCharsets.UTF_8).replace("+", "%20");
-  }
-
   @Override
   public void close() {
-    calls.close();
+    admin.close();
   }
 }

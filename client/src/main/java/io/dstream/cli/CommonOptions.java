@@ -26,6 +26,10 @@ final class CommonOptions {
   @Option(names = {"-k", "--api-key"}, description = "API key or JWT (else DSTREAM_API_KEY, or the context's).")
   String apiKey;
 
+  @Option(names = "--nats-url", description = "The broker's NATS URL, for the commands that speak NATS (else"
+      + " DSTREAM_NATS_URL, the context's, or nats://HOST-OF-URL:4222).")
+  String natsUrl;
+
   @Option(names = "--context", paramLabel = "NAME", description = "Use this saved context (else DSTREAM_CONTEXT, or the selected one).")
   String context;
 
@@ -53,6 +57,9 @@ final class CommonOptions {
     Contexts.Context saved = savedContext();
     String resolvedUrl = first(url, System.getenv("DSTREAM_URL"), saved == null ? null : saved.url(), DEFAULT_URL);
     String key = first(apiKey, System.getenv("DSTREAM_API_KEY"), saved == null ? null : saved.apiKey(), null);
+    // Unset, ClientOptions derives it from the URL's host: the broker's default NATS port on the same machine.
+    String resolvedNatsUrl = first(natsUrl, System.getenv("DSTREAM_NATS_URL"), saved == null ? null : saved.natsUrl(),
+        null);
     Path trusted = trustedCertificates != null ? trustedCertificates
         : saved != null && saved.trustedCertificates() != null ? Path.of(saved.trustedCertificates()) : null;
     if (timeoutMs < 1) {
@@ -60,7 +67,8 @@ final class CommonOptions {
     }
     // Connecting is part of the longest wait, never longer than the client's own connect timeout.
     Duration timeout = Duration.ofMillis(timeoutMs);
-    return ClientOptions.builder().url(resolvedUrl).apiKey(key).trustedCertificates(trusted).requestTimeout(timeout)
+    return ClientOptions.builder().url(resolvedUrl).natsUrl(resolvedNatsUrl).apiKey(key).trustedCertificates(trusted)
+        .requestTimeout(timeout)
         .connectTimeout(timeout.compareTo(ClientOptions.DEFAULT_CONNECT_TIMEOUT) < 0 ? timeout
             : ClientOptions.DEFAULT_CONNECT_TIMEOUT);
   }
@@ -91,6 +99,11 @@ final class CommonOptions {
     StreamConnection connection = DurableStream.connect(clientOptions(), subject).await();
     connection.errorHandler(e -> System.err.println("dstream: " + e.code() + ": " + e.getMessage()));
     return connection;
+  }
+
+  /** Opens a NATS connection to the broker, for the commands that speak NATS. */
+  NatsSession nats() {
+    return NatsSession.open(clientOptions());
   }
 
   /** Awaits a future from the CLI's main thread. */

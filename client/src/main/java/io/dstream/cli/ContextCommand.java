@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "context", mixinStandardHelpOptions = true,
-    description = {"Saved connection settings: URL, credential and trusted certificates, by name.",
+    description = {"Saved connection settings: URL, NATS URL, credential and trusted certificates, by name.",
         "Kept in $DSTREAM_CONFIG_DIR/contexts.json (default ~/.config/dstream/), readable by you only."},
     subcommands = {ContextCommand.Add.class, ContextCommand.Ls.class, ContextCommand.Select.class, ContextCommand.Rm.class},
     footer = {"", "Example:", "  dstream context add local --url http://127.0.0.1:8787 --api-key \"$(cat data/api-key)\" --select",
@@ -24,6 +24,9 @@ final class ContextCommand {
 
     @Option(names = {"-u", "--url"}, required = true, description = "Broker URL.")
     String url;
+
+    @Option(names = "--nats-url", description = "The broker's NATS URL (default: nats://HOST-OF-URL:4222).")
+    String natsUrl;
 
     @Option(names = {"-k", "--api-key"}, description = "API key or JWT.")
     String apiKey;
@@ -40,9 +43,9 @@ final class ContextCommand {
     @Override
     public Integer call() {
       // Checked now rather than at first use, so a typo is caught where it was made.
-      ClientOptions.builder().url(url);
+      ClientOptions.builder().url(url).natsUrl(natsUrl);
       Contexts contexts = Contexts.load();
-      contexts.put(new Contexts.Context(name, url, apiKey, trustedCertificates));
+      contexts.put(new Contexts.Context(name, url, natsUrl, apiKey, trustedCertificates));
       if (select || contexts.selected() == null) {
         contexts.select(name);
       }
@@ -66,7 +69,8 @@ final class ContextCommand {
       contexts.all().values().forEach(context -> {
         boolean selected = context.name().equals(contexts.selectedName());
         System.out.println(json
-            ? new JsonObject().put("name", context.name()).put("url", context.url()).put("selected", selected)
+            ? new JsonObject().put("name", context.name()).put("url", context.url()).put("natsUrl", context.natsUrl())
+                .put("selected", selected)
                 .put("hasApiKey", context.apiKey() != null).put("trustedCertificates", context.trustedCertificates()).encode()
             : (selected ? "* " : "  ") + context.name() + "\t" + context.url());
       });

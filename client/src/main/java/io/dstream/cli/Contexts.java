@@ -14,24 +14,26 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The saved connection settings ({@code dstream context}): named contexts of URL, credential and
+ * The saved connection settings ({@code dstream context}): named contexts of URL, NATS URL, credential and
  * trusted certificates, and which one is selected, in one JSON file readable by its owner only
  * (mode 600, in a directory of mode 700), so no environment variable is needed after the first
  * setup. The file is {@code $DSTREAM_CONFIG_DIR/contexts.json}, by default
  * {@code $XDG_CONFIG_HOME/dstream/} or {@code ~/.config/dstream/}. It is rewritten whole through a
  * temporary file and a rename, so a crash leaves the old or the new file, never half of one.
  *
- * <p>Format: {@code {"selected":"NAME","contexts":{"NAME":{"url":"...","apiKey":"...","trustedCertificates":"..."}}}}.
+ * <p>Format: {@code {"selected":"NAME","contexts":{"NAME":{"url":"...","natsUrl":"...","apiKey":"...",
+ * "trustedCertificates":"..."}}}}; a file written before {@code natsUrl} existed reads as contexts without one.
  * Not thread-safe; the CLI uses it from its main thread.
  */
 final class Contexts {
 
   static final String FILE_NAME = "contexts.json";
 
-  /** One saved context; {@code apiKey} and {@code trustedCertificates} may be null. */
-  record Context(String name, String url, String apiKey, String trustedCertificates) {
+  /** One saved context; all but {@code name} and {@code url} may be null. */
+  record Context(String name, String url, String natsUrl, String apiKey, String trustedCertificates) {
     JsonObject json() {
-      return new JsonObject().put("url", url).put("apiKey", apiKey).put("trustedCertificates", trustedCertificates);
+      return new JsonObject().put("url", url).put("natsUrl", natsUrl).put("apiKey", apiKey)
+          .put("trustedCertificates", trustedCertificates);
     }
   }
 
@@ -72,7 +74,7 @@ final class Contexts {
     json.getJsonObject("contexts", new JsonObject()).forEach(entry -> {
       JsonObject context = (JsonObject) entry.getValue();
       loaded.contexts.put(entry.getKey(), new Context(entry.getKey(), context.getString("url"),
-          context.getString("apiKey"), context.getString("trustedCertificates")));
+          context.getString("natsUrl"), context.getString("apiKey"), context.getString("trustedCertificates")));
     });
     return loaded;
   }

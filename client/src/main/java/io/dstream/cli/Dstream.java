@@ -12,13 +12,14 @@ import picocli.CommandLine.Command;
 
 /**
  * {@code java -jar dstream.jar}: the durable-stream command line (docs/cli.md). Every command takes
- * {@code --url}/{@code DSTREAM_URL}, {@code --api-key}/{@code DSTREAM_API_KEY}, {@code --json} and
- * {@code --help}; exit codes are in {@link ExitCode}.
+ * {@code --url}/{@code DSTREAM_URL}, {@code --nats-url}/{@code DSTREAM_NATS_URL}, {@code --api-key}/{@code DSTREAM_API_KEY},
+ * {@code --json} and {@code --help}; exit codes are in {@link ExitCode}.
  */
 @Command(name = "dstream", mixinStandardHelpOptions = true, version = "dstream " + Dstream.VERSION,
     description = "Command line for the durable-stream broker.",
     footer = {"", "Examples:", "  dstream context add local --url http://127.0.0.1:8787 --api-key \"$(cat data/api-key)\"",
-        "  dstream pub orders.eu '{\"item\":\"book\"}'", "  dstream sub orders.eu --count 1",
+        "  dstream pub orders.eu '{\"item\":\"book\"}'", "  dstream sub orders.eu --count 1", "  dstream sub 'orders.>'",
+        "  dstream reply svc.echo 'echo: {{Request}}' &   dstream req svc.echo hi",
         "", "Exit codes: 0 ok, 1 failed, 2 usage, 3 credentials refused or not allowed, 4 broker unreachable, 5 not found,"
         + " 6 timed out."})
 public final class Dstream {
@@ -30,10 +31,10 @@ public final class Dstream {
    * annotation so that a run builds the model (by reflection) of the one command it runs: that is
    * a tenth of a second of a {@code dstream pub} (docs/cli.md, "Startup time").
    */
-  private static final Map<String, Class<?>> COMMANDS = commands(PubCommand.class, SubCommand.class, InfoCommand.class,
-      StateCommand.class, RmCommand.class, SubjectsCommand.class, MsgCommand.class, FilesCommand.class,
-      ServerCommand.class, ContextCommand.class, ExportCommand.class, BenchCommand.class, TokenCommand.class,
-      CompletionCommand.class);
+  private static final Map<String, Class<?>> COMMANDS = commands(PubCommand.class, SubCommand.class, ReqCommand.class,
+      ReplyCommand.class, InfoCommand.class, StateCommand.class, RmCommand.class, SubjectsCommand.class,
+      MsgCommand.class, FilesCommand.class, ServerCommand.class, ContextCommand.class, ExportCommand.class,
+      BenchCommand.class, TokenCommand.class, CompletionCommand.class);
 
   private Dstream() {
   }

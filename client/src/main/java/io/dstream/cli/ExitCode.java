@@ -20,7 +20,7 @@ final class ExitCode {
   static final int AUTHENTICATION = 3;
   /** The broker could not be reached. */
   static final int UNREACHABLE = 4;
-  /** The subject or file does not exist. */
+  /** The subject, message or file does not exist, or nothing serves a request's subject. */
   static final int NOT_FOUND = 5;
   /** A wait ran out ({@code sub --timeout-after}, a request timeout, {@code bench --max-seconds}). */
   static final int TIMEOUT = 6;
@@ -38,9 +38,9 @@ final class ExitCode {
     }
     if (failure instanceof StreamException stream) {
       return switch (stream.code()) {
-        case StreamException.CONNECT_FAILED -> UNREACHABLE;
+        case StreamException.CONNECT_FAILED, NatsSession.NATS_CONNECT_FAILED -> UNREACHABLE;
         case StreamException.REQUEST_TIMEOUT -> TIMEOUT;
-        case FileClient.NOT_FOUND, UNKNOWN_SUBJECT -> NOT_FOUND;
+        case FileClient.NOT_FOUND, UNKNOWN_SUBJECT, NatsSession.NO_RESPONDERS -> NOT_FOUND;
         case FORBIDDEN -> AUTHENTICATION;
         default -> FAILED;
       };
@@ -56,12 +56,20 @@ final class ExitCode {
     String message = failure.getMessage() == null ? failure.toString() : failure.getMessage();
     // Parser messages (Jackson's among them) carry a second line with the source location: keep the first.
     message = message.strip().split("\\R", 2)[0];
+    String code = failure instanceof StreamException stream ? stream.code() : "";
     String hint = switch (of(failure)) {
-      case UNREACHABLE -> "is the broker running there? Point --url, DSTREAM_URL or a context (dstream context add) at it";
+      case UNREACHABLE -> code.equals(NatsSession.NATS_CONNECT_FAILED)
+          ? "is the broker running there with its NATS port open (DSTREAM_NATS_PORT)? Point --nats-url, DSTREAM_NATS_URL"
+              + " or a context at it"
+          : "is the broker running there? Point --url, DSTREAM_URL or a context (dstream context add) at it";
+      case NOT_FOUND -> code.equals(NatsSession.NO_RESPONDERS)
+          ? "nothing serves that subject: start a service on it (dstream reply SUBJECT ANSWER)" : null;
       case AUTHENTICATION -> failure instanceof AuthenticationException
           ? "check --api-key, DSTREAM_API_KEY or the context's key (a generated key is in the broker's data/api-key)"
           : "use a credential that allows it (the API key, or a token with that permission)";
-      case TIMEOUT -> "the broker did not answer in time: retry, or allow more with --timeout-ms";
+      case TIMEOUT -> code.equals(StreamException.REQUEST_TIMEOUT) && message.startsWith("request to ")
+          ? "the service did not answer in time: retry, or allow more with --timeout-ms"
+          : "the broker did not answer in time: retry, or allow more with --timeout-ms";
       default -> null;
     };
     return "dstream: " + message + (hint == null ? "" : "; " + hint);

@@ -1,6 +1,9 @@
 package io.dstream.cli;
 
 import io.dstream.client.StreamConnection;
+import io.dstream.pattern.TokenPattern;
+import io.nats.client.Message;
+import io.nats.client.Subscription;
 import io.dstream.client.StreamMessage;
 import io.dstream.client.SubscribeOptions;
 import io.vertx.core.json.JsonObject;
@@ -19,17 +22,29 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "sub", mixinStandardHelpOptions = true,
-    description = {"Subscribes and prints each message as it arrives: SEQUENCE<TAB>DATA, DATA alone with --raw,",
-        "or the stored record with --json. Runs until --count messages arrived, --timeout-after ran out, or Ctrl-C."},
+    description = {"Subscribes and prints each message as it arrives, until --count messages arrived, --timeout-after",
+        "ran out, or Ctrl-C.",
+        "A SUBJECT replays its stream (protocol v1, from --from, --since or --last) and acknowledges what it prints:",
+        "SEQUENCE<TAB>DATA, DATA alone with --raw, or the stored record with --json.",
+        "A PATTERN (* one token, > the rest) or --queue follows live messages over NATS, from now on:",
+        "SUBJECT<TAB>DATA, DATA alone with --raw, or {\"subject\",\"data\",\"headers\"} with --json."},
     footer = {"", "Examples:", "  dstream sub orders.eu --count 2", "  dstream sub orders.eu --last 10 --raw",
-        "  dstream sub orders.eu --since 15m --json --timeout-after 5s"})
+        "  dstream sub orders.eu --since 15m --json --timeout-after 5s", "  dstream sub 'orders.>' --count 5",
+        "  dstream sub 'orders.*' --queue billing"})
 final class SubCommand implements Callable<Integer> {
+
+  /** How long one wait for a NATS message lasts, so --timeout-after is checked that often. */
+  private static final Duration POLL = Duration.ofMillis(200);
 
   @Mixin
   CommonOptions common;
 
-  @Parameters(index = "0", description = "Subject")
+  @Parameters(index = "0", description = "Subject, or a pattern such as 'orders.>'")
   String subject;
+
+  @Option(names = "--queue", paramLabel = "GROUP", description = "Join this NATS queue group: each message goes to one"
+      + " of its members.")
+  String queue;
 
   @Option(names = "--from", description = "Where to start: a sequence, 'first' (default) or 'new'.")
   String from;
@@ -52,12 +67,47 @@ final class SubCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    SubscribeOptions options = startOptions();
     Duration idle = idleTimeout == null ? null : age(idleTimeout);
     long wanted = count == null ? Long.MAX_VALUE : count;
     if (wanted < 1) {
       throw new IllegalArgumentException("--count must be at least 1");
     }
+    boolean pattern = subject.contains("*") || subject.contains(">");
+    if (pattern || queue != null) {
+      if (from != null || since != null || last != null) {
+        throw new IllegalArgumentException("--from, --since and --last replay one subject's stream; a pattern or --queue"
+            + " follows live messages over NATS");
+      }
+      TokenPattern.subjects(subject);
+      return followNats(wanted, idle);
+    }
+    return replay(startOptions(), wanted, idle);
+  }
+
+  /** Follows live messages of a subject or pattern over NATS. */
+  private int followNats(long wanted, Duration idle) {
+    try (NatsSession nats = common.nats()) {
+      Subscription subscription = nats.subscribe(subject, queue);
+      long received = 0;
+      long lastArrival = System.nanoTime();
+      while (received < wanted) {
+        Message message = nats.next(subscription, POLL);
+        if (message != null) {
+          System.out.println(NatsMessages.line(message, raw, common.json));
+          received++;
+          lastArrival = System.nanoTime();
+        } else if (idle != null && System.nanoTime() - lastArrival >= idle.toNanos()) {
+          return ExitCode.TIMEOUT;
+        }
+      }
+      return ExitCode.OK;
+    } finally {
+      System.out.flush();
+    }
+  }
+
+  /** Replays a subject's stream over protocol v1, acknowledging each message as it is printed. */
+  private int replay(SubscribeOptions options, long wanted, Duration idle) throws InterruptedException {
     StreamConnection connection = common.connect(subject);
     if (last != null) {
       long lastSequence = CommonOptions.await(connection.info()).lastSequence();

@@ -4,6 +4,7 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -39,8 +40,11 @@ public final class ClientOptions {
   public static final Duration DEFAULT_RECONNECT_MAX_DELAY = Duration.ofSeconds(5);
   /** Default of {@link #publishWindow()}. */
   public static final int DEFAULT_PUBLISH_WINDOW = 256;
+  /** The broker's default NATS port ({@code DSTREAM_NATS_PORT}), used by {@link #natsUrl()} unless one is set. */
+  public static final int DEFAULT_NATS_PORT = 4222;
 
   private final URI url;
+  private final URI natsUrl;
   private final String apiKey;
   private final Duration connectTimeout;
   private final Duration requestTimeout;
@@ -54,6 +58,7 @@ public final class ClientOptions {
 
   private ClientOptions(Builder builder) {
     this.url = builder.url;
+    this.natsUrl = builder.natsUrl;
     this.apiKey = builder.apiKey;
     this.connectTimeout = builder.connectTimeout;
     this.requestTimeout = builder.requestTimeout;
@@ -77,6 +82,20 @@ public final class ClientOptions {
    */
   public URI url() {
     return url;
+  }
+
+  /**
+   * @return the broker's NATS address ({@code nats://}, {@code tls://}, {@code ws://} or {@code wss://}): the one
+   *     set, else the host of {@link #url()} on port {@value #DEFAULT_NATS_PORT}, with {@code tls://} when
+   *     {@link #url()} uses TLS (a broker with TLS serves it on its NATS port too)
+   */
+  public URI natsUrl() {
+    if (natsUrl != null) {
+      return natsUrl;
+    }
+    String scheme = url.getScheme().toLowerCase(Locale.ROOT);
+    boolean tls = scheme.equals("https") || scheme.equals("wss");
+    return URI.create((tls ? "tls" : "nats") + "://" + url.getHost() + ":" + DEFAULT_NATS_PORT);
   }
 
   /** @return the API key sent as {@code ?apiKey=}, or null to connect anonymously */
@@ -144,7 +163,7 @@ public final class ClientOptions {
   @Override
   public String toString() {
     // The API key is a secret: never print it.
-    return "ClientOptions[url=" + url + ", apiKey=" + (apiKey == null ? "none" : "***")
+    return "ClientOptions[url=" + url + ", natsUrl=" + natsUrl() + ", apiKey=" + (apiKey == null ? "none" : "***")
         + ", connectTimeout=" + connectTimeout + ", requestTimeout=" + requestTimeout
         + ", maxPendingRequests=" + maxPendingRequests + ", maxMessageSize=" + maxMessageSize
         + ", maxReconnectAttempts=" + maxReconnectAttempts + ", reconnectInitialDelay=" + reconnectInitialDelay
@@ -154,6 +173,7 @@ public final class ClientOptions {
   /** Builds {@link ClientOptions}; not thread-safe. */
   public static final class Builder {
     private URI url = URI.create(DEFAULT_URL);
+    private URI natsUrl;
     private String apiKey;
     private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
     private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
@@ -175,24 +195,42 @@ public final class ClientOptions {
      */
     public Builder url(String url) {
       Objects.requireNonNull(url, "url");
+      this.url = parse(url, "broker URL", "http", "https", "ws", "wss");
+      return this;
+    }
+
+    /** @return {@code text} as a URI with one of the {@code schemes}, a host, and neither query nor fragment */
+    private static URI parse(String text, String what, String... schemes) {
       URI parsed;
       try {
-        parsed = new URI(url);
+        parsed = new URI(text);
       } catch (URISyntaxException e) {
-        throw new IllegalArgumentException("invalid broker URL '" + url + "': " + e.getMessage(), e);
+        throw new IllegalArgumentException("invalid " + what + " '" + text + "': " + e.getMessage(), e);
       }
       String scheme = parsed.getScheme() == null ? "" : parsed.getScheme().toLowerCase(Locale.ROOT);
-      if (!scheme.equals("http") && !scheme.equals("https") && !scheme.equals("ws") && !scheme.equals("wss")) {
-        throw new IllegalArgumentException(
-            "broker URL '" + url + "' must start with http://, https://, ws:// or wss://");
+      List<String> known = List.of(schemes);
+      if (!known.contains(scheme)) {
+        List<String> prefixes = known.stream().map(name -> name + "://").toList();
+        throw new IllegalArgumentException(what + " '" + text + "' must start with "
+            + String.join(", ", prefixes.subList(0, prefixes.size() - 1)) + " or " + prefixes.get(prefixes.size() - 1));
       }
       if (parsed.getHost() == null) {
-        throw new IllegalArgumentException("broker URL '" + url + "' has no host");
+        throw new IllegalArgumentException(what + " '" + text + "' has no host");
       }
       if (parsed.getRawQuery() != null || parsed.getRawFragment() != null) {
-        throw new IllegalArgumentException("broker URL '" + url + "' must not have a query or fragment");
+        throw new IllegalArgumentException(what + " '" + text + "' must not have a query or fragment");
       }
-      this.url = parsed;
+      return parsed;
+    }
+
+    /**
+     * @param natsUrl the broker's NATS address, e.g. {@code nats://127.0.0.1:4222}, {@code tls://broker.example:4222}
+     *     or {@code ws://127.0.0.1:8787/nats}; null derives it from {@link #url(String)} (see {@link #natsUrl()})
+     * @return this builder
+     * @throws IllegalArgumentException if the URL is malformed, has another scheme, or lacks a host
+     */
+    public Builder natsUrl(String natsUrl) {
+      this.natsUrl = natsUrl == null ? null : parse(natsUrl, "NATS URL", "nats", "tls", "ws", "wss");
       return this;
     }
 

@@ -6,7 +6,10 @@ import io.vertx.core.json.JsonObject;
 import java.util.List;
 
 /**
- * A WebSocket connection to one subject's stream (protocol v1), opened by {@link DurableStream}.
+ * A WebSocket connection to one subject's stream (protocol v1), opened by {@link DurableStream}. This is the
+ * protocol-v1 API: it stays supported, and replays one subject from a sequence or a time with per-message acks (as
+ * a JetStream consumer does); for messaging over many subjects (wildcards, headers, request/reply) use the NATS
+ * protocol through {@link DurableStream#connectNats(ClientOptions)}.
  *
  * <p>Every request is answered by exactly one reply, matched by its {@code cMsgId}; the returned
  * future fails with a {@link StreamException} carrying the broker's error code, or one of the

@@ -47,12 +47,14 @@ class CliCommandsTest {
 
   private static Broker broker;
   private static String url;
+  private static String natsUrl;
   private static Map<String, String> env;
 
   @BeforeAll
   static void startBroker(Vertx vertx) throws Exception {
     broker = CliBroker.start(vertx, dir.resolve("broker"), API_KEY, b -> b);
     url = CliBroker.url(broker);
+    natsUrl = CliBroker.natsUrl(broker);
     env = CliBroker.env(broker, API_KEY);
   }
 
@@ -78,8 +80,8 @@ class CliCommandsTest {
   @Test
   void contextsReplaceTheEnvironmentAndStayPrivate(@TempDir Path config) throws Exception {
     Map<String, String> none = Map.of("DSTREAM_CONFIG_DIR", config.resolve("dstream").toString());
-    ok(none, "context", "add", "wrong", "--url", url, "--api-key", "not-the-key");
-    ok(none, "context", "add", "local", "--url", url, "--api-key", API_KEY);
+    ok(none, "context", "add", "wrong", "--url", url, "--nats-url", natsUrl, "--api-key", "not-the-key");
+    ok(none, "context", "add", "local", "--url", url, "--nats-url", natsUrl, "--api-key", API_KEY);
     Path file = config.resolve("dstream").resolve("contexts.json");
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
     assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file.getParent())));
@@ -177,11 +179,19 @@ class CliCommandsTest {
     Broker tls = CliBroker.start(vertx, work.resolve("tls-broker"), API_KEY, b -> b.tls(new TlsSettings(cert, key)));
     try {
       String https = "https://127.0.0.1:" + tls.port();
+      // NATS over the HTTP port's WebSocket (/nats), so over the same TLS.
+      String wss = "wss://127.0.0.1:" + tls.port() + "/nats";
       Map<String, String> config = Map.of("DSTREAM_CONFIG_DIR", work.resolve("config").toString());
-      assertEquals(4, CliProcess.run(Map.of("DSTREAM_URL", https, "DSTREAM_API_KEY", API_KEY), null, "pub", "tls.a", "1")
-          .exitCode(), "an unknown certificate is refused");
-      ok(config, "context", "add", "tls", "--url", https, "--api-key", API_KEY, "--ca-file", cert.toString());
-      assertEquals("1", ok(config, "pub", "tls.a", "1").out().strip(), "WebSocket over TLS trusts the context's file");
+      assertEquals(4, CliProcess.run(Map.of("DSTREAM_URL", https, "DSTREAM_NATS_URL", wss, "DSTREAM_API_KEY", API_KEY),
+          null, "pub", "tls.a", "1").exitCode(), "an unknown certificate is refused");
+      ok(config, "context", "add", "tls", "--url", https, "--nats-url", wss, "--api-key", API_KEY, "--ca-file",
+          cert.toString());
+      assertEquals("1", ok(config, "pub", "tls.a", "1").out().strip(), "NATS over TLS trusts the context's file");
+      ok(config, "context", "add", "tls-tcp", "--url", https, "--nats-url", "tls://127.0.0.1:" + tls.natsPort(),
+          "--api-key", API_KEY, "--ca-file", cert.toString());
+      assertEquals("2", ok(config, "pub", "tls.a", "2", "--context", "tls-tcp").out().strip(),
+          "so does NATS over TLS on the NATS port");
+      assertTrue(ok(config, "info", "tls.a").out().contains("last sequence:  2"), "WebSocket v1 over TLS trusts it too");
       assertTrue(ok(config, "subjects", "ls").out().contains("tls.a"), "HTTPS trusts it too");
     } finally {
       CliBroker.stop(tls);

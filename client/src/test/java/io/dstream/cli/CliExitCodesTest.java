@@ -7,11 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.dstream.broker.Broker;
 import io.dstream.broker.config.JwtSettings;
 import io.dstream.broker.config.S3Settings;
+import io.dstream.client.ClientOptions;
+import io.dstream.client.DurableStream;
+import io.nats.client.Connection;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -98,7 +102,10 @@ class CliExitCodesTest {
 
   @Test
   void code3CredentialsRefusedOrNotAllowed() throws Exception {
-    Map<String, String> wrongKey = Map.of("DSTREAM_URL", env.get("DSTREAM_URL"), "DSTREAM_API_KEY", "wrong");
+    Map<String, String> wrongKey = Map.of("DSTREAM_URL", env.get("DSTREAM_URL"), "DSTREAM_NATS_URL",
+        env.get("DSTREAM_NATS_URL"), "DSTREAM_API_KEY", "wrong");
+    fails(3, wrongKey, "dstream: the broker refused the credential on " + env.get("DSTREAM_NATS_URL"), "pub", "codes.x",
+        "1");
     fails(3, wrongKey, "dstream: GET /admin/subjects?limit=1000 failed with HTTP 401: ", "subjects", "ls");
     CliProcess.Result refused = CliProcess.run(wrongKey, null, "info", "codes.x");
     assertEquals(3, refused.exitCode());
@@ -121,7 +128,10 @@ class CliExitCodesTest {
       dead = "http://127.0.0.1:" + probe.getLocalPort();
     }
     fails(4, Map.of("DSTREAM_URL", dead), "dstream: cannot connect to " + dead + " for GET /admin/subjects (", "subjects", "ls");
-    fails(4, Map.of("DSTREAM_URL", dead), "dstream: cannot connect to ws://", "pub", "codes.x", "1");
+    fails(4, Map.of("DSTREAM_URL", dead), "dstream: cannot connect to ws://", "info", "codes.x");
+    String deadNats = dead.replace("http://", "nats://");
+    fails(4, Map.of("DSTREAM_NATS_URL", deadNats), "dstream: cannot connect to " + deadNats + " (Connection refused); is"
+        + " the broker running there with its NATS port open (DSTREAM_NATS_PORT)? Point --nats-url", "pub", "codes.x", "1");
     Path database = work.resolve("system.db");
     fails(4, Map.of("DSTREAM_URL", dead), "dstream: cannot connect to ", "export", "--sqlite", database.toString());
     assertFalse(Files.exists(database), "no database from a failed export");
@@ -135,6 +145,7 @@ class CliExitCodesTest {
         "info", "typo.y");
     fails(5, env, "dstream: no message 9 in codes.five (it holds 1 to 1)", "msg", "get", "codes.five", "9");
     fails(5, env, "dstream: HEAD missing.csv failed with HTTP 404", "files", "stat", "missing.csv");
+    fails(5, env, "dstream: request to svc.nobody: no responders; nothing serves that subject", "req", "svc.nobody", "hi");
     Path target = work.resolve("copy.csv");
     fails(5, env, "dstream: GET missing.csv failed with HTTP 404", "files", "get", "missing.csv", target.toString());
     assertFalse(Files.exists(target), "no file from a failed download");
@@ -147,6 +158,18 @@ class CliExitCodesTest {
   void code6WaitRanOut() throws Exception {
     CliProcess.Result idle = CliProcess.run(env, null, "sub", "codes.idle", "--from", "new", "--timeout-after", "300ms");
     assertEquals(6, idle.exitCode(), idle.err());
+    CliProcess.Result idleNats = CliProcess.run(env, null, "sub", "codes.idle.>", "--timeout-after", "300ms");
+    assertEquals(6, idleNats.exitCode(), idleNats.err());
+    Connection silent = DurableStream.connectNats(ClientOptions.builder().natsUrl(env.get("DSTREAM_NATS_URL"))
+        .apiKey(API_KEY).build());
+    try {
+      silent.subscribe("svc.silent");
+      silent.flush(Duration.ofSeconds(10));
+      fails(6, env, "dstream: request to svc.silent got no answer within 500 ms; the service did not answer in time",
+          "req", "svc.silent", "x", "--timeout-ms", "500");
+    } finally {
+      silent.close();
+    }
     CliProcess.Result bench = CliProcess.run(env, null, "bench", "--count", "10000000", "--max-seconds", "1");
     assertEquals(6, bench.exitCode(), bench.err());
     assertTrue(bench.err().startsWith("dstream: bench stopped at --max-seconds 1 after publishing "), bench.err());

@@ -3,14 +3,17 @@ package io.dstream.cli;
 import io.dstream.pattern.TokenPattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dstream.client.FileClient;
+import io.nats.client.impl.Headers;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** How the CLI reads its arguments: data, times, ranges and subject patterns. */
@@ -25,6 +28,16 @@ class CliParsingTest {
     assertEquals("{\"a\":1}", JsonArgs.data("{\"a\":1}", true));
     assertEquals(null, JsonArgs.data("null", false));
     assertEquals("nul", JsonArgs.data("nul", false));
+  }
+
+  @Test
+  void headersAreNameColonValue() {
+    Headers headers = NatsMessages.headers(List.of("Nats-Msg-Id: order-42", "K:v"));
+    assertEquals("order-42", headers.getFirst("Nats-Msg-Id"));
+    assertEquals("v", headers.getFirst("K"));
+    assertNull(NatsMessages.headers(List.of()));
+    assertThrows(IllegalArgumentException.class, () -> NatsMessages.headers(List.of("no colon")));
+    assertThrows(IllegalArgumentException.class, () -> NatsMessages.headers(List.of(": no name")));
   }
 
   @Test

@@ -12,7 +12,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs {@code dstream} as a real process: {@code java -cp <test classpath> io.dstream.cli.Dstream ARGS},
- * with its own environment, optional stdin, and a time limit after which it is killed.
+ * with its own environment, optional stdin, and a time limit after which it is killed; to the end, or started in
+ * the background while the test talks to it.
  */
 final class CliProcess {
 
@@ -28,7 +29,46 @@ final class CliProcess {
   private CliProcess() {
   }
 
+  /** A dstream process still running: {@link #finish()} waits for it and collects what it printed. */
+  static final class Running {
+    private final Process process;
+    private final Path out;
+    private final Path err;
+    private final String[] args;
+
+    private Running(Process process, Path out, Path err, String[] args) {
+      this.process = process;
+      this.out = out;
+      this.err = err;
+      this.args = args;
+    }
+
+    boolean isAlive() {
+      return process.isAlive();
+    }
+
+    /** @return the result, once the process exited (killed after the time limit, which fails the test) */
+    Result finish() throws IOException, InterruptedException {
+      try {
+        if (!process.waitFor(LIMIT_SECONDS, TimeUnit.SECONDS)) {
+          throw new AssertionError("dstream " + String.join(" ", args) + " did not finish within " + LIMIT_SECONDS
+              + " s");
+        }
+        return new Result(process.exitValue(), Files.readString(out), Files.readString(err));
+      } finally {
+        process.destroyForcibly();
+        Files.deleteIfExists(out);
+        Files.deleteIfExists(err);
+      }
+    }
+  }
+
   static Result run(Map<String, String> env, String stdin, String... args) throws IOException, InterruptedException {
+    return start(env, stdin, args).finish();
+  }
+
+  /** Starts dstream without waiting for it; {@code stdin} (or nothing) is written and closed at once. */
+  static Running start(Map<String, String> env, String stdin, String... args) throws IOException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     // A short-lived JVM: the quick JIT tier and the serial collector start fastest.
@@ -50,20 +90,11 @@ final class CliProcess {
       builder.redirectInput(new File("/dev/null"));
     }
     Process process = builder.start();
-    try {
-      if (stdin != null) {
-        try (var input = process.getOutputStream()) {
-          input.write(stdin.getBytes(StandardCharsets.UTF_8));
-        }
+    if (stdin != null) {
+      try (var input = process.getOutputStream()) {
+        input.write(stdin.getBytes(StandardCharsets.UTF_8));
       }
-      if (!process.waitFor(LIMIT_SECONDS, TimeUnit.SECONDS)) {
-        throw new AssertionError("dstream " + String.join(" ", args) + " did not finish within " + LIMIT_SECONDS + " s");
-      }
-      return new Result(process.exitValue(), Files.readString(out), Files.readString(err));
-    } finally {
-      process.destroyForcibly();
-      Files.deleteIfExists(out);
-      Files.deleteIfExists(err);
     }
+    return new Running(process, out, err, args);
   }
 }

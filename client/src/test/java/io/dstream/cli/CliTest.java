@@ -56,8 +56,8 @@ class CliTest {
   @Test
   void pubSubInfoStateAndRmRoundTrip() throws Exception {
     assertEquals(List.of("1"), ok("pub", "cli.orders", "{\"item\":\"book\"}").lines());
-    assertEquals(new JsonObject().put("subject", "cli.orders").put("sequence", 2),
-        new JsonObject(ok("pub", "cli.orders", "hello", "--json").out()));
+    assertEquals(new JsonObject().put("subject", "cli.orders").put("stream", "cli.orders").put("sequence", 2)
+        .put("duplicate", false), new JsonObject(ok("pub", "cli.orders", "hello", "--json").out()));
     assertEquals(List.of("3", "4"), CliProcess.run(env, "[1,2]\n\n42\n", "pub", "cli.orders", "-").lines());
 
     assertEquals(List.of("1\t{\"item\":\"book\"}", "2\thello", "3\t[1,2]", "4\t42"),

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dstream.broker.Broker;
-import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.JwtSettings;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -16,7 +15,6 @@ import java.nio.file.Path;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -37,19 +35,16 @@ class CliTokenTest {
   static Path dataDir;
 
   private static Broker broker;
-  private static String url;
 
   @BeforeAll
   static void startBroker(Vertx vertx) throws Exception {
-    broker = Broker.start(vertx, BrokerConfig.builder().host("127.0.0.1").port(0).dataDir(dataDir.resolve("broker"))
-        .apiKey("cli-token-api-key").jwt(new JwtSettings(SECRET, null, "dstream-cli", List.of("brokers"))).build())
-        .await(30, TimeUnit.SECONDS);
-    url = "http://127.0.0.1:" + broker.port();
+    broker = CliBroker.start(vertx, dataDir.resolve("broker"), "cli-token-api-key",
+        b -> b.jwt(new JwtSettings(SECRET, null, "dstream-cli", List.of("brokers"))));
   }
 
   @AfterAll
   static void stopBroker() throws Exception {
-    broker.stop().await(30, TimeUnit.SECONDS);
+    CliBroker.stop(broker);
   }
 
   private static String mint(String... args) throws Exception {
@@ -59,7 +54,7 @@ class CliTokenTest {
   }
 
   private static CliProcess.Result as(String token, String... args) throws Exception {
-    return CliProcess.run(Map.of("DSTREAM_URL", url, "DSTREAM_API_KEY", token), null, args);
+    return CliProcess.run(CliBroker.env(broker, token), null, args);
   }
 
   @Test

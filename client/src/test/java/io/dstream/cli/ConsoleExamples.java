@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
  * line {@code $ COMMAND} is a command and the lines up to the next command are what it prints
  * (stdout and stderr together); in an expected line {@code ...} stands for any text. Every block
  * of a file runs, in order, in one bash session (so aliases, variables and files carry over), in
- * {@code workDir}, with {@code 8787} in commands and output replaced by the test broker's port.
+ * {@code workDir}, with {@code 8787} and {@code 4222} in commands and output replaced by the test broker's HTTP and
+ * NATS ports.
  * A command must exit 0 unless its expected output ends with an error line ({@code dstream: ...}).
  * Blocks of any other language are not run.
  */
@@ -99,12 +100,13 @@ final class ConsoleExamples {
   }
 
   /** Runs the examples in one bash session and returns what each printed. */
-  static List<Outcome> run(List<Example> examples, Path workDir, int port, Map<String, String> env)
+  static List<Outcome> run(List<Example> examples, Path workDir, int port, int natsPort, Map<String, String> env)
       throws IOException, InterruptedException {
     StringBuilder script = new StringBuilder("shopt -s expand_aliases\n");
     for (Example example : examples) {
       // Each command on lines of its own (an alias takes effect from the next line), its output and status marked.
-      script.append(example.command().replace("8787", Integer.toString(port))).append(" 2>&1\n")
+      script.append(example.command().replace("8787", Integer.toString(port)).replace("4222", Integer.toString(natsPort)))
+          .append(" 2>&1\n")
           .append("echo \"").append(MARK).append(" $?\"\n");
     }
     ProcessBuilder builder = new ProcessBuilder("bash", "--norc", "--noprofile").directory(workDir.toFile());
@@ -121,14 +123,14 @@ final class ConsoleExamples {
       if (!bash.waitFor(LIMIT_SECONDS, TimeUnit.SECONDS)) {
         throw new AssertionError("the examples did not finish within " + LIMIT_SECONDS + " s");
       }
-      return outcomes(examples, Files.readAllLines(output, StandardCharsets.UTF_8), port);
+      return outcomes(examples, Files.readAllLines(output, StandardCharsets.UTF_8), port, natsPort);
     } finally {
       bash.destroyForcibly();
       Files.deleteIfExists(output);
     }
   }
 
-  private static List<Outcome> outcomes(List<Example> examples, List<String> lines, int port) {
+  private static List<Outcome> outcomes(List<Example> examples, List<String> lines, int port, int natsPort) {
     List<Outcome> outcomes = new ArrayList<>();
     List<String> printed = new ArrayList<>();
     for (String line : lines) {
@@ -139,7 +141,8 @@ final class ConsoleExamples {
           printed.add(line.substring(0, mark));
         }
         Example example = examples.get(outcomes.size());
-        outcomes.add(new Outcome(example, printed.stream().map(l -> l.replace(Integer.toString(port), "8787")).toList(),
+        outcomes.add(new Outcome(example, printed.stream().map(l -> l.replace(Integer.toString(port), "8787")
+            .replace(Integer.toString(natsPort), "4222")).toList(),
             Integer.parseInt(line.substring(mark + MARK.length()).strip())));
         printed = new ArrayList<>();
       } else {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import io.dstream.broker.Broker;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.JwtSettings;
+import io.dstream.broker.config.NatsSettings;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
 import java.nio.file.Files;
@@ -16,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -26,7 +28,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * with the packaged {@code dstream} (the {@code client/bin/dstream} launcher and
  * {@code target/dstream.jar}) against a fresh broker whose data dir is {@code ./data} of the
  * working directory, as after the README's quick start. The broker accepts JWTs signed with
- * {@code change-me}, the secret docs/cli.md uses. Slow: one JVM per command.
+ * {@code change-me}, the secret docs/cli.md uses; its NATS port is a free one, which
+ * {@code DSTREAM_NATS_URL} gives the commands (a user's broker has it on 4222, the default).
+ * And every {@code java} block of docs/client.md, run as one program ({@link JavaExamples}).
+ * Slow: one JVM per command.
  */
 @Tag("slow")
 @ExtendWith(VertxExtension.class)
@@ -43,15 +48,17 @@ class DocsExamplesIT {
     // The README puts client/bin of the clone on PATH itself; the other docs assume dstream is on it.
     Path bin = Files.createDirectories(workDir.resolve("client").resolve("bin"));
     Files.copy(LAUNCHER, bin.resolve("dstream"), StandardCopyOption.COPY_ATTRIBUTES);
-    Broker broker = Broker.start(vertx, BrokerConfig.builder().host("127.0.0.1").port(0).dataDir(workDir.resolve("data"))
-        .jwt(new JwtSettings("change-me", null, null, List.of())).build()).await(60, TimeUnit.SECONDS);
+    Broker broker = start(vertx, BrokerConfig.builder().dataDir(workDir.resolve("data"))
+        .jwt(new JwtSettings("change-me", null, null, List.of())));
     try {
       Map<String, String> env = new HashMap<>();
       env.put("DSTREAM_JAR", JAR.toString());
       env.put("DSTREAM_CONFIG_DIR", workDir.resolve("config").toString());
+      env.put("DSTREAM_NATS_URL", "nats://127.0.0.1:" + broker.natsPort());
       env.put("HOME", workDir.toString());
       env.put("PATH", file.equals("README.md") ? System.getenv("PATH") : bin + ":" + System.getenv("PATH"));
-      List<ConsoleExamples.Outcome> outcomes = ConsoleExamples.run(examples, workDir, broker.port(), env);
+      List<ConsoleExamples.Outcome> outcomes = ConsoleExamples.run(examples, workDir, broker.port(), broker.natsPort(),
+          env);
       assertEquals(examples.size(), outcomes.size(), "every example ran");
       StringBuilder wrong = new StringBuilder();
       for (ConsoleExamples.Outcome outcome : outcomes) {
@@ -63,5 +70,26 @@ class DocsExamplesIT {
     } finally {
       broker.stop().await(60, TimeUnit.SECONDS);
     }
+  }
+
+  @Test
+  void javaExamplesOfTheClientPagePrintWhatTheySay(Vertx vertx, @TempDir Path workDir) throws Exception {
+    Broker broker = start(vertx, BrokerConfig.builder().dataDir(workDir.resolve("data")).apiKey("client-docs-key"));
+    try {
+      JavaExamples.Program program = JavaExamples.parse(Path.of("..", "docs", "client.md"), broker.port(),
+          broker.natsPort());
+      assertFalse(program.expected().isEmpty(), "docs/client.md has java examples that print");
+      JavaExamples.Outcome outcome = JavaExamples.run(program, workDir, broker.port(), broker.natsPort(),
+          Map.of("DSTREAM_API_KEY", "client-docs-key"));
+      assertEquals("", outcome.mismatches(), "docs/client.md's examples print something else than it says");
+    } finally {
+      broker.stop().await(60, TimeUnit.SECONDS);
+    }
+  }
+
+  /** A broker on loopback with free HTTP and NATS ports. */
+  private static Broker start(Vertx vertx, BrokerConfig.Builder config) throws Exception {
+    return Broker.start(vertx, config.host("127.0.0.1").port(0)
+        .nats(NatsSettings.DEFAULT.withPort(NatsSettings.ANY_FREE_PORT)).build()).await(60, TimeUnit.SECONDS);
   }
 }

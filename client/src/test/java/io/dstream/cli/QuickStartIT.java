@@ -31,14 +31,16 @@ import org.junit.jupiter.api.io.TempDir;
  * directory with no settings (its data in the default relative {@code ./data}, the embedded S3
  * server under {@code ./data/s3}), then the packaged {@code dstream} against it: files in and out,
  * a share link fetched without a credential, publish and subscribe, a checkpoint landing in the
- * embedded bucket, readiness {@code ok}. The one setting is {@code DSTREAM_PORT=0}, because 8787 may
- * be taken on a build machine; the broker logs the port it picked.
+ * embedded bucket, readiness {@code ok}. The settings are {@code DSTREAM_PORT=0} and
+ * {@code DSTREAM_NATS_PORT=-1} (any free port), because 8787 and 4222 may be taken on a build machine; the broker
+ * logs the ports it picked, and dstream gets the NATS one as {@code DSTREAM_NATS_URL}.
  */
 @Tag("slow")
 class QuickStartIT {
 
   private static final Path BROKER_JAR = Path.of("..", "broker", "target", "broker.jar").toAbsolutePath();
   private static final Pattern LISTENING = Pattern.compile("listening on (http://127\\.0\\.0\\.1:\\d+)");
+  private static final Pattern NATS_LISTENING = Pattern.compile("nats listening on (nats://127\\.0\\.0\\.1:\\d+)");
   private static final long START_SECONDS = 90;
   private static final long CHECKPOINT_SECONDS = 60;
 
@@ -48,18 +50,20 @@ class QuickStartIT {
         "-jar", BROKER_JAR.toString()).directory(workDir.toFile()).redirectErrorStream(true);
     builder.environment().keySet().removeIf(name -> name.startsWith("DSTREAM_"));
     builder.environment().put("DSTREAM_PORT", "0");
+    builder.environment().put("DSTREAM_NATS_PORT", "-1");
     Process broker = builder.start();
     List<String> log = new CopyOnWriteArrayList<>();
     CompletableFuture<String> url = new CompletableFuture<>();
-    Thread reader = new Thread(() -> readLog(broker, log, url), "broker-log");
+    CompletableFuture<String> natsUrl = new CompletableFuture<>();
+    Thread reader = new Thread(() -> readLog(broker, log, url, natsUrl), "broker-log");
     reader.setDaemon(true);
     reader.start();
     try {
       String base = url.get(START_SECONDS, TimeUnit.SECONDS);
       Path dataDir = workDir.resolve("data");
       String key = Files.readString(dataDir.resolve("api-key")).trim();
-      Map<String, String> env = Map.of("DSTREAM_URL", base, "DSTREAM_API_KEY", key,
-          "DSTREAM_CONFIG_DIR", workDir.resolve("config").toString());
+      Map<String, String> env = Map.of("DSTREAM_URL", base, "DSTREAM_API_KEY", key, "DSTREAM_NATS_URL",
+          natsUrl.get(START_SECONDS, TimeUnit.SECONDS), "DSTREAM_CONFIG_DIR", workDir.resolve("config").toString());
 
       Files.writeString(workDir.resolve("hello.txt"), "hello\n");
       run(workDir, env, "files", "put", "notes/hello.txt", "hello.txt");
@@ -112,17 +116,25 @@ class QuickStartIT {
     return Files.readString(out);
   }
 
-  private static void readLog(Process broker, List<String> log, CompletableFuture<String> url) {
+  private static void readLog(Process broker, List<String> log, CompletableFuture<String> url,
+      CompletableFuture<String> natsUrl) {
     try (BufferedReader lines = new BufferedReader(new InputStreamReader(broker.getInputStream(), StandardCharsets.UTF_8))) {
       String line;
       while ((line = lines.readLine()) != null) {
         log.add(line);
+        Matcher nats = NATS_LISTENING.matcher(line);
+        if (nats.find()) {
+          natsUrl.complete(nats.group(1));
+          continue;
+        }
         Matcher listening = LISTENING.matcher(line);
         if (listening.find()) {
           url.complete(listening.group(1));
         }
       }
-      url.completeExceptionally(new AssertionError("the broker exited before listening:\n" + String.join("\n", log)));
+      AssertionError exited = new AssertionError("the broker exited before listening:\n" + String.join("\n", log));
+      url.completeExceptionally(exited);
+      natsUrl.completeExceptionally(exited);
     } catch (IOException e) {
       url.completeExceptionally(e);
     }

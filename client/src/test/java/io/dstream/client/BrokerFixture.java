@@ -59,6 +59,11 @@ final class BrokerFixture implements AutoCloseable {
     return "http://127.0.0.1:" + port;
   }
 
+  /** @return the NATS URL, when the customizer turned the NATS port on */
+  String natsUrl() {
+    return "nats://127.0.0.1:" + broker.natsPort();
+  }
+
   int port() {
     return port;
   }

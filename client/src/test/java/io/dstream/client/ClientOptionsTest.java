@@ -35,6 +35,26 @@ class ClientOptionsTest {
   }
 
   @Test
+  void natsUrlDefaultsToTheBrokersHostOnTheNatsPortWithTlsWhenTheUrlHasIt() {
+    assertEquals(URI.create("nats://127.0.0.1:4222"), ClientOptions.builder().build().natsUrl());
+    assertEquals(URI.create("nats://broker.example:4222"),
+        ClientOptions.builder().url("http://broker.example:8787/prefix").build().natsUrl());
+    assertEquals(URI.create("tls://broker.example:4222"),
+        ClientOptions.builder().url("https://broker.example").build().natsUrl());
+    assertEquals(URI.create("tls://[::1]:4222"), ClientOptions.builder().url("wss://[::1]:8443").build().natsUrl());
+  }
+
+  @Test
+  void natsUrlTakesTheSchemesJnatsSpeaks() {
+    for (String url : new String[] {"nats://h:4333", "tls://h:4222", "ws://h:8787/nats", "wss://h/nats"}) {
+      assertEquals(URI.create(url), ClientOptions.builder().url("http://other:1").natsUrl(url).build().natsUrl());
+    }
+    for (String url : new String[] {"http://h:4222", "h:4222", "nats://", "nats://h?x=1"}) {
+      assertThrows(IllegalArgumentException.class, () -> ClientOptions.builder().natsUrl(url), url);
+    }
+  }
+
+  @Test
   void rejectsLimitsThatCannotWork() {
     assertThrows(IllegalArgumentException.class, () -> ClientOptions.builder().maxPendingRequests(0));
     assertThrows(IllegalArgumentException.class, () -> ClientOptions.builder().connectTimeout(Duration.ZERO));

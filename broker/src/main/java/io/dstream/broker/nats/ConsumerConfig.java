@@ -34,8 +34,11 @@ record ConsumerConfig(String name, boolean durable, String deliverSubject, long 
 
   /** Parses {@code config} for a consumer on {@code subject}; {@code apiName} is the name in the API subject, or null. */
   static ConsumerConfig parse(JsonObject config, String apiName, String subject) {
-    String durableName = config.getString("durable_name");
-    String name = durableName != null ? durableName : config.getString("name", apiName);
+    String durableName = blankToNull(config.getString("durable_name"));
+    String name = durableName != null ? durableName : blankToNull(config.getString("name"));
+    if (name == null) {
+      name = apiName;
+    }
     if (apiName != null && name != null && !apiName.equals(name)) {
       throw invalid("consumer name in subject does not match durable name in request");
     }
@@ -104,6 +107,11 @@ record ConsumerConfig(String name, boolean durable, String deliverSubject, long 
     shown.put("name", name);
     return new ConsumerConfig(name, durable, deliverSubject, start, startTimeMs, policy,
         TimeUnit.NANOSECONDS.toMillis(Math.max(0, heartbeatNanos)), shown);
+  }
+
+  /** Clients send {@code ""} for a name they leave to the server. */
+  private static String blankToNull(String value) {
+    return value == null || value.isEmpty() ? null : value;
   }
 
   private static long positiveOr(Long value, long otherwise) {

@@ -59,7 +59,11 @@ final class CoreDelivery implements DurableTap {
     return route(index.match(subject), subject, reply, headers, payload);
   }
 
-  /** As {@link #route(String, String, byte[], byte[])} to a match its caller keeps ({@link Target}). */
+  /**
+   * Delivers a message of {@code subject} to the subscriptions of another subject ({@code match}:
+   * a consumer's deliver subject or a pull request's inbox), as JetStream does: the message keeps
+   * its own subject.
+   */
   boolean route(SubjectIndex.Match match, String subject, String reply, byte[] headers, byte[] payload) {
     if (match.isEmpty()) {
       return false;
@@ -73,9 +77,9 @@ final class CoreDelivery implements DurableTap {
   }
 
   /**
-   * One subject delivered to again and again (a push consumer's deliver subject), with its match
-   * kept until the subscriptions change: replies to inboxes are not cached by the index, and a
-   * consumer asks before every message. Thread-safe.
+   * One subject delivered to again and again (a push consumer's deliver subject, a pull request's
+   * inbox), with its match kept until the subscriptions change: inboxes are not cached by the index,
+   * and a consumer asks before every message. Thread-safe.
    */
   final class Target {
     private final String subject;
@@ -99,8 +103,14 @@ final class CoreDelivery implements DurableTap {
       return !match().isEmpty();
     }
 
-    void deliver(String reply, byte[] headers, byte[] payload) {
-      route(match(), subject, reply, headers, payload);
+    /** Delivers a message of {@code messageSubject} here. */
+    void deliver(String messageSubject, String reply, byte[] headers, byte[] payload) {
+      route(match(), messageSubject, reply, headers, payload);
+    }
+
+    /** A status message (heartbeat, end of a pull), which carries this subject. */
+    void status(byte[] headers) {
+      route(match(), subject, null, headers, new byte[0]);
     }
   }
 

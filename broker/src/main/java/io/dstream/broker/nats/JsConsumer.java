@@ -28,17 +28,16 @@ final class JsConsumer implements Subscriber {
   private static final byte[] HEARTBEAT = "NATS/1.0 100 Idle Heartbeat\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] NO_MESSAGES = "NATS/1.0 404 No Messages\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] TIMEOUT = "NATS/1.0 408 Request Timeout\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] NOTHING = new byte[0];
 
   /** A waiting {@code MSG.NEXT}: where its messages go and how many more it wants. */
   private static final class Pull {
-    final String reply;
+    final CoreDelivery.Target target;
     int remaining;
     final long expiresAtMs;
     long heartbeatTimer = -1;
 
-    Pull(String reply, int batch, long expiresAtMs) {
-      this.reply = reply;
+    Pull(CoreDelivery.Target target, int batch, long expiresAtMs) {
+      this.target = target;
       this.remaining = batch;
       this.expiresAtMs = expiresAtMs;
     }
@@ -92,7 +91,7 @@ final class JsConsumer implements Subscriber {
     if (config.deliverSubject() != null && config.heartbeatMs() > 0) {
       heartbeatTimer = vertx.setPeriodic(config.heartbeatMs(), id -> held.execute(() -> {
         if (!deleted) {
-          target.deliver(null, HEARTBEAT, NOTHING);
+          target.status(HEARTBEAT);
         }
       }));
     }
@@ -159,14 +158,14 @@ final class JsConsumer implements Subscriber {
     byte[] headers = NatsStored.is(stored) ? NatsStored.headers(stored) : null;
     byte[] payload = StoredObject.natsPayload(stored);
     if (config.deliverSubject() != null) {
-      target.deliver(ack, headers, payload);
+      target.deliver(subject, ack, headers, payload);
       return;
     }
     Pull pull = pulls.peek();
     if (pull == null) {
       return;
     }
-    delivery.route(pull.reply, ack, headers, payload);
+    pull.target.deliver(subject, ack, headers, payload);
     if (--pull.remaining == 0) {
       finish(pulls.poll(), null);
     }
@@ -180,7 +179,7 @@ final class JsConsumer implements Subscriber {
   /** On the actor's context: a {@code MSG.NEXT} request. */
   void pull(String reply, int batch, boolean noWait, long expiresMs, long heartbeatMs) {
     long expiresAt = expiresMs > 0 ? System.currentTimeMillis() + expiresMs : Long.MAX_VALUE;
-    Pull pull = new Pull(reply, Math.max(1, batch), expiresAt);
+    Pull pull = new Pull(delivery.new Target(reply), Math.max(1, batch), expiresAt);
     pulls.add(pull);
     waitingPulls = pulls.size();
     StreamActor held = actor;
@@ -194,7 +193,7 @@ final class JsConsumer implements Subscriber {
     if (heartbeatMs > 0) {
       pull.heartbeatTimer = vertx.setPeriodic(heartbeatMs, id -> held.execute(() -> {
         if (pulls.contains(pull)) {
-          delivery.route(pull.reply, null, HEARTBEAT, NOTHING);
+          pull.target.status(HEARTBEAT);
         }
       }));
     }
@@ -249,7 +248,7 @@ final class JsConsumer implements Subscriber {
       vertx.cancelTimer(pull.heartbeatTimer);
     }
     if (status != null) {
-      delivery.route(pull.reply, null, status, NOTHING);
+      pull.target.status(status);
     }
   }
 }

@@ -36,6 +36,8 @@ final class NatsConnection implements ClientParser.Operations {
   private static final Buffer PONG = Buffer.buffer("PONG\r\n");
   private static final Buffer PING = Buffer.buffer("PING\r\n");
   private static final Buffer OK = Buffer.buffer("+OK\r\n");
+  /** How long a closing connection's last {@code -ERR} may take to leave before the connection is cut. */
+  static final long CLOSE_FLUSH_MS = 2_000;
   /** Unanswered server pings before the connection is taken for dead. */
   private static final int MAX_OUTSTANDING_PINGS = 2;
 
@@ -60,6 +62,8 @@ final class NatsConnection implements ClientParser.Operations {
   private volatile boolean headers;
   private boolean noResponders;
   private volatile boolean closed;
+  /** The transport reported its close. */
+  private volatile boolean gone;
   private int outstandingPings;
   private long authTimer = -1;
   private long pingTimer = -1;
@@ -82,9 +86,15 @@ final class NatsConnection implements ClientParser.Operations {
     Buffer info = Buffer.buffer("INFO " + info().encode() + "\r\n");
     if (transport.tlsRequired()) {
       // The INFO goes out in the clear, then the client starts TLS (NATS's order on its TCP port).
-      transport.write(info).compose(v -> transport.secure()).onFailure(failure -> {
-        LOG.debug("TLS with NATS client {} from {} failed: {}", clientId, ip, failure.toString());
-        transport.close();
+      // Nothing is read meanwhile, so the client's handshake reaches the TLS handler, not the parser.
+      transport.pause();
+      transport.write(info).compose(v -> transport.secure()).onComplete(ar -> {
+        if (ar.failed()) {
+          LOG.debug("TLS with NATS client {} from {} failed: {}", clientId, ip, ar.cause().toString());
+          transport.close();
+        } else {
+          transport.resume();
+        }
       });
     } else {
       send(info);
@@ -343,19 +353,29 @@ final class NatsConnection implements ClientParser.Operations {
     send(Buffer.buffer("-ERR '" + message + "'\r\n"));
   }
 
-  /** {@code -ERR} for a violation, then the connection closes once the error has left. */
+  /**
+   * {@code -ERR} for a violation, then the connection closes once the error has left, or after
+   * {@link #CLOSE_FLUSH_MS} if it cannot leave (a client that reads nothing: what it holds goes
+   * with the connection).
+   */
   void fail(String message) {
     if (closed) {
       return;
     }
+    closed = true;
     server.metrics.natsRefused.increment();
     LOG.debug("closing NATS connection {} from {}: {}", clientId, ip, message);
     transport.write(Buffer.buffer("-ERR '" + message + "'\r\n")).onComplete(ar -> transport.close());
-    closed = true;
+    context.owner().setTimer(CLOSE_FLUSH_MS, id -> {
+      if (!gone) {
+        transport.abort();
+      }
+    });
   }
 
   private void onClose() {
     closed = true;
+    gone = true;
     server.metrics.natsConnections().decrementAndGet();
     if (authTimer >= 0) {
       context.owner().cancelTimer(authTimer);
@@ -417,7 +437,9 @@ final class NatsConnection implements ClientParser.Operations {
     }
     int bytes = data.length();
     long pending = pendingBytes.addAndGet(bytes);
-    if (pending > server.settings.maxPendingBytes()) {
+    // Past the limit with something already waiting: a write to a connection that has taken
+    // everything so far always goes, so one large batch never closes a client that keeps up.
+    if (pending > server.settings.maxPendingBytes() && pending > bytes) {
       pendingBytes.addAndGet(-bytes);
       server.metrics.natsSlowConsumers.increment();
       context.runOnContext(v -> fail("Slow Consumer"));

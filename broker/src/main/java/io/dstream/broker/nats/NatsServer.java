@@ -4,6 +4,7 @@ import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.NatsSettings;
 import io.dstream.broker.http.ConnectionGate;
+import io.dstream.broker.http.FlushConsolidation;
 import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.store.MessageStore;
@@ -11,6 +12,7 @@ import io.dstream.broker.stream.DurableTap;
 import io.dstream.broker.stream.StreamRegistry;
 import io.dstream.broker.stream.SubjectDestroyedHook;
 import io.dstream.pattern.TokenPattern;
+import io.netty.channel.Channel;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -18,10 +20,11 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.impl.HttpServerConnection;
+import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.PemKeyCertOptions;
-import io.vertx.core.net.ServerSSLOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,7 +61,7 @@ public final class NatsServer {
   /** {@code DSTREAM_MAX_CONNECTIONS} counts NATS connections too. */
   private final ConnectionGate gate;
   /** The broker's certificate for TLS on the TCP port, or null without TLS. */
-  private final ServerSSLOptions tls;
+  private final PemKeyCertOptions tls;
   Authenticator authenticator;
   StreamRegistry registry;
   JetStreamApi jetStream;
@@ -74,8 +77,8 @@ public final class NatsServer {
     this.budget = budget;
     this.brokerVersion = brokerVersion;
     this.ephemeral = settings.ephemeral().stream().map(TokenPattern::subjects).toList();
-    this.tls = config.tls() == null ? null : new ServerSSLOptions().setKeyCertOptions(new PemKeyCertOptions()
-        .setCertPath(config.tls().certificate().toString()).setKeyPath(config.tls().privateKey().toString()));
+    this.tls = config.tls() == null ? null : new PemKeyCertOptions()
+        .setCertPath(config.tls().certificate().toString()).setKeyPath(config.tls().privateKey().toString());
   }
 
   /** Where durable messages reach core subscriptions: the stream actors' {@link DurableTap}. */
@@ -94,8 +97,10 @@ public final class NatsServer {
       if (settings.port() == 0) {
         return Future.succeededFuture();
       }
-      // Vert.x shares a port among the listeners only when it is a fixed one.
-      int instances = settings.port() > 0 ? VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE : 1;
+      // Vert.x shares a port among the listeners only when it is a fixed one, and only its first
+      // listener can start TLS on a connection (the others have no TLS context in Vert.x 5.1.1: an
+      // upgrade there fails on a null SSL context manager), so with TLS one listener serves the port.
+      int instances = settings.port() > 0 && tls == null ? VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE : 1;
       return vertx.deployVerticle(() -> new Listener(this), new DeploymentOptions().setInstances(instances))
           .map(id -> {
             deployment = id;
@@ -120,8 +125,12 @@ public final class NatsServer {
   public void upgrade(HttpServerRequest request, String ip) {
     Context context = Vertx.currentContext();
     Runnable release = gate.upgraded(request.connection());
-    request.toWebSocket().onSuccess(socket -> new NatsConnection(this, Transport.webSocket(socket, ip), context,
-        nextClientId(), release).start());
+    // The upgraded socket keeps this TCP channel; Vert.x's socket offers no way to it (as for protocol v1).
+    Channel channel = ((HttpServerConnection) request.connection()).channelHandlerContext().channel();
+    request.toWebSocket().onSuccess(socket -> {
+      FlushConsolidation.install(channel);
+      new NatsConnection(this, Transport.webSocket(socket, channel, ip), context, nextClientId(), release).start();
+    });
   }
 
   long nextClientId() {
@@ -151,12 +160,17 @@ public final class NatsServer {
     public Future<?> start() {
       NetServerOptions options = new NetServerOptions().setHost(server.config.host()).setPort(Math.max(0, server.settings.port()))
           .setTcpNoDelay(true);
+      if (server.tls != null) {
+        // Not TLS from the first byte: NATS sends INFO in the clear and the client starts TLS after it.
+        options.setKeyCertOptions(server.tls);
+      }
       net = vertx.createNetServer(options).connectHandler(socket -> {
         if (!server.gate.openOther()) {
           socket.write("-ERR 'maximum connections exceeded'\r\n").onComplete(ar -> socket.close());
           return;
         }
-        new NatsConnection(server, Transport.tcp(socket, server.tls), context, server.nextClientId(),
+        FlushConsolidation.install(((NetSocketInternal) socket).channelHandlerContext().channel());
+        new NatsConnection(server, Transport.tcp(socket, server.tls != null), context, server.nextClientId(),
             server.gate::closedOther).start();
       });
       return net.listen().onSuccess(bound -> server.tcpPort = bound.actualPort());

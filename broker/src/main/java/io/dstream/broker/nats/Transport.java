@@ -1,11 +1,12 @@
 package io.dstream.broker.nats;
 
+import io.netty.channel.Channel;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
-import io.vertx.core.net.ServerSSLOptions;
 
 /**
  * What carries one NATS connection's bytes: a TCP socket, or a WebSocket whose binary messages hold
@@ -23,6 +24,9 @@ interface Transport {
 
   void close();
 
+  /** Cuts the connection at once, whatever is still unsent (a client that reads nothing). */
+  void abort();
+
   String remoteAddress();
 
   /** Whether the client must start TLS after the broker's {@code INFO} (NATS's TLS on the TCP port). */
@@ -35,17 +39,20 @@ interface Transport {
     return Future.succeededFuture();
   }
 
-  /** A TCP connection; {@code tls} (null for none) is what it upgrades to after {@code INFO}. */
-  static Transport tcp(NetSocket socket, ServerSSLOptions tls) {
+  /**
+   * A TCP connection; with {@code tls} it upgrades after {@code INFO} with the certificate of its
+   * server's options.
+   */
+  static Transport tcp(NetSocket socket, boolean tls) {
     return new Transport() {
       @Override
       public boolean tlsRequired() {
-        return tls != null;
+        return tls;
       }
 
       @Override
       public Future<Void> secure() {
-        return tls == null ? Future.succeededFuture() : socket.upgradeToSsl(tls);
+        return tls ? socket.upgradeToSsl() : Future.succeededFuture();
       }
 
       @Override
@@ -76,13 +83,20 @@ interface Transport {
       }
 
       @Override
+      public void abort() {
+        // From the first handler's context the close does not wait for unsent bytes to leave.
+        ((NetSocketInternal) socket).channelHandlerContext().pipeline().firstContext().close();
+      }
+
+      @Override
       public String remoteAddress() {
         return socket.remoteAddress() == null ? "unknown" : socket.remoteAddress().hostAddress();
       }
     };
   }
 
-  static Transport webSocket(ServerWebSocket socket, String ip) {
+  /** A WebSocket on the HTTP port; {@code channel} is its TCP connection, for {@link #abort}. */
+  static Transport webSocket(ServerWebSocket socket, Channel channel, String ip) {
     return new Transport() {
       @Override
       public void handlers(Handler<Buffer> onData, Handler<Void> onClose) {
@@ -110,6 +124,11 @@ interface Transport {
       @Override
       public void close() {
         socket.close();
+      }
+
+      @Override
+      public void abort() {
+        channel.pipeline().firstContext().close();
       }
 
       @Override

@@ -3,11 +3,11 @@ package io.dstream.broker.ws;
 import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.http.ConnectionGate;
+import io.dstream.broker.http.FlushConsolidation;
 import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.stream.StreamRegistry;
 import io.netty.channel.Channel;
-import io.netty.handler.flush.FlushConsolidationHandler;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -31,8 +31,6 @@ public final class V1Endpoint {
   private final ConnectionGate gate;
   private final MemoryBudget budget;
   private final V1FrameParser parser = new V1FrameParser();
-  /** Most frames one system call carries before a flush goes out anyway (Netty's default). */
-  private static final int FLUSHES_PER_WRITE = FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES;
 
   public V1Endpoint(StreamRegistry registry, BrokerConfig config, BrokerMetrics metrics, ConnectionGate gate,
                     MemoryBudget budget) {
@@ -55,7 +53,7 @@ public final class V1Endpoint {
     Channel channel = ((HttpServerConnection) request.connection()).channelHandlerContext().channel();
     return registry.attach(subject, context).onSuccess(actor -> request.toWebSocket()
         .onSuccess(socket -> {
-          consolidateFlushes(channel);
+          FlushConsolidation.install(channel);
           new V1Session(socket, channel, context, actor, ip, config.maxPendingRequests(), metrics, parser,
               permissions, config.connectionLimits(), config.maxFrameBytes(),
               new SocketBudget(budget, config.connectionBudgetBytes())).start(gate.upgraded(request.connection()));
@@ -64,15 +62,5 @@ public final class V1Endpoint {
           LOG.debug("websocket upgrade for '{}' failed: {}", subject, e.toString());
           actor.detach();
         })).mapEmpty();
-  }
-
-  /**
-   * Replies and pushes are written from actor tasks, outside any read, where Vert.x flushes every
-   * frame: one write system call per message. Netty's consolidation handler turns the flushes of
-   * one event-loop task into one, for at most one task's delay.
-   */
-  private static void consolidateFlushes(Channel channel) {
-    channel.pipeline().addFirst("dstream-flush-consolidation",
-        new FlushConsolidationHandler(FLUSHES_PER_WRITE, true));
   }
 }

@@ -30,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** JetStream consumers through jnats: push and pull, ack policies, redelivery, bounds, and durable state across a restart. */
+@SuppressWarnings("try") // jnats' Connection.close() may throw InterruptedException; try-with-resources still closes it best
 class JetStreamConsumerTest {
 
   private static final Duration WAIT = Duration.ofSeconds(10);
@@ -74,6 +75,7 @@ class JetStreamConsumerTest {
       for (int i = 1; i <= 3; i++) {
         Message message = sub.nextMessage(WAIT);
         assertEquals("m" + i, text(message));
+        assertEquals("cons.push", message.getSubject(), "a delivery carries its stream's subject, not the inbox");
         assertEquals(i, message.metaData().streamSequence());
         assertEquals(1, message.metaData().deliveredCount());
         message.ack();
@@ -98,6 +100,7 @@ class JetStreamConsumerTest {
           .build());
       List<Message> batch = sub.fetch(3, WAIT);
       assertEquals(List.of("m1", "m2", "m3"), batch.stream().map(JetStreamConsumerTest::text).toList());
+      assertEquals("cons.pull", batch.get(0).getSubject());
       batch.get(0).ack();
       batch.get(2).ack();
       // m2 was not acked: after the ack wait it comes again, marked as a second delivery.

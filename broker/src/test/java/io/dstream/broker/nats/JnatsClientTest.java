@@ -50,6 +50,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The NATS client protocol with the jnats client, over real sockets against a real broker. */
+@SuppressWarnings("try") // jnats' Connection.close() may throw InterruptedException; try-with-resources still closes it best
 class JnatsClientTest {
 
   private static final String SECRET = "a-test-secret-that-is-long-enough-for-hs256";

@@ -27,6 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * random bytes, each on its own connection. Every one is answered or closed, the broker keeps
  * serving, and what was acknowledged before is still there, byte for byte.
  */
+@SuppressWarnings("try") // jnats' Connection.close() may throw InterruptedException; try-with-resources still closes it best
 class NatsProtocolFuzzTest {
 
   private static final long SEED = 20261204L;

@@ -13,6 +13,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,7 +26,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** With the broker's certificate configured, the NATS TCP port requires TLS after INFO, as nats-server does. */
+@SuppressWarnings("try") // jnats' Connection.close() may throw InterruptedException; try-with-resources still closes it best
 class NatsTlsTest {
+
+  /** Enough connections to land on every listener several times, and to meet a handshake race if there is one. */
+  private static final int CONNECTIONS = 12;
 
   @Test
   void theTcpPortSpeaksTlsWithTheBrokersCertificate() throws Exception {
@@ -38,8 +43,13 @@ class NatsTlsTest {
     openssl.getInputStream().transferTo(OutputStream.nullOutputStream());
     assertEquals(0, openssl.waitFor(), "openssl could not make a self-signed certificate");
     Vertx vertx = Vertx.vertx();
+    // A fixed port, as in production: one listener per event loop shares it, and each must do TLS.
+    int fixedPort;
+    try (ServerSocket probe = new ServerSocket(0)) {
+      fixedPort = probe.getLocalPort();
+    }
     try (TestBroker broker = TestBroker.start(vertx, b -> b.tls(new TlsSettings(cert, key))
-        .nats(NatsSettings.DEFAULT.withPort(NatsSettings.ANY_FREE_PORT)))) {
+        .nats(NatsSettings.DEFAULT.withPort(fixedPort)))) {
       int port = broker.broker().natsPort();
       try (Socket plain = new Socket("127.0.0.1", port)) {
         plain.setSoTimeout(5000);
@@ -48,10 +58,12 @@ class NatsTlsTest {
         String first = new String(info, 0, in.read(info), StandardCharsets.US_ASCII);
         assertTrue(first.startsWith("INFO {") && first.contains("\"tls_required\":true"), first);
       }
-      try (Connection nc = Nats.connect(new Options.Builder().server("tls://127.0.0.1:" + port)
-          .sslContext(trusting(cert)).token(TestBroker.API_KEY.toCharArray()).noReconnect()
-          .connectionTimeout(Duration.ofSeconds(10)).build())) {
-        assertEquals(1, nc.jetStream().publish("tls.orders", "secret".getBytes(StandardCharsets.UTF_8)).getSeqno());
+      SSLContext trust = trusting(cert);
+      for (int i = 1; i <= CONNECTIONS; i++) {
+        try (Connection nc = Nats.connect(new Options.Builder().server("tls://127.0.0.1:" + port).sslContext(trust)
+            .token(TestBroker.API_KEY.toCharArray()).noReconnect().connectionTimeout(Duration.ofSeconds(10)).build())) {
+          assertEquals(i, nc.jetStream().publish("tls.orders", "secret".getBytes(StandardCharsets.UTF_8)).getSeqno());
+        }
       }
     } finally {
       vertx.close().await();

@@ -29,7 +29,6 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
 
 /**
  * {@link FileClient} over {@code /r2/} with the JDK HTTP client: uploads stream from an
@@ -78,7 +77,7 @@ public final class FileClientImpl implements FileClient {
           }
           return head(key).toCompletionStage();
         });
-    return completed(stored);
+    return HttpCalls.future(stored);
   }
 
   @Override
@@ -115,7 +114,7 @@ public final class FileClientImpl implements FileClient {
     if (seconds < 1) {
       return Future.failedFuture(new IllegalArgumentException("a share link must live at least 1 s"));
     }
-    return completed(calls.getJson(path(key) + "?share=" + seconds).thenApply(answer ->
+    return HttpCalls.future(calls.getJson(path(key) + "?share=" + seconds).thenApply(answer ->
         new ShareLink(calls.base() + answer.getString("path"), answer.getString("expires"))));
   }
 
@@ -141,13 +140,13 @@ public final class FileClientImpl implements FileClient {
                 "GET " + key + " broke off: " + e.getMessage(), e));
           }
         }, calls.executor());
-    return completed(copied);
+    return HttpCalls.future(copied);
   }
 
   @Override
   public Future<FileInfo> head(String key) {
     HttpRequest request = calls.request(path(key)).method("HEAD", HttpRequest.BodyPublishers.noBody()).build();
-    return completed(calls.send(request, HttpResponse.BodyHandlers.discarding()).thenApply(response -> {
+    return HttpCalls.future(calls.send(request, HttpResponse.BodyHandlers.discarding()).thenApply(response -> {
       if (response.statusCode() / 100 != 2) {
         throw HttpCalls.failure(response.statusCode(), "", "HEAD " + key);
       }
@@ -158,7 +157,7 @@ public final class FileClientImpl implements FileClient {
   @Override
   public Future<Void> delete(String key) {
     HttpRequest request = calls.request(path(key)).DELETE().build();
-    return completed(calls.send(request, HttpResponse.BodyHandlers.ofString()).thenApply(response -> {
+    return HttpCalls.future(calls.send(request, HttpResponse.BodyHandlers.ofString()).thenApply(response -> {
       if (response.statusCode() / 100 != 2) {
         throw HttpCalls.failure(response.statusCode(), response.body(), "DELETE " + key);
       }
@@ -172,17 +171,12 @@ public final class FileClientImpl implements FileClient {
     appendParam(query, "prefix", prefix);
     appendParam(query, "delimiter", delimiter);
     appendParam(query, "cursor", cursor);
-    return completed(calls.getJson(query.toString()).thenApply(FileClientImpl::fileList));
+    return HttpCalls.future(calls.getJson(query.toString()).thenApply(FileClientImpl::fileList));
   }
 
   @Override
   public void close() {
     calls.close();
-  }
-
-  /** A Vert.x future of {@code stage}, failing with the real cause rather than a {@link CompletionException}. */
-  private static <T> Future<T> completed(CompletionStage<T> stage) {
-    return Future.fromCompletionStage(stage).recover(failure -> Future.failedFuture(HttpCalls.unwrap(failure)));
   }
 
   private static FileList fileList(JsonObject body) {

@@ -3,10 +3,10 @@ package io.dstream.client.impl;
 import io.dstream.client.AuthenticationException;
 import io.dstream.client.ClientOptions;
 import io.dstream.client.StreamException;
+import io.vertx.core.Future;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -14,19 +14,12 @@ import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * The broker's plain HTTP routes as seen from the client ({@code /r2/} files, {@code /admin/}), over
@@ -50,7 +43,7 @@ public final class HttpCalls implements AutoCloseable {
     });
     HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(options.connectTimeout()).executor(executor);
     if (options.trustedCertificates() != null) {
-      builder.sslContext(trusting(options.trustedCertificates()));
+      builder.sslContext(TrustedCertificates.sslContext(options.trustedCertificates()));
     }
     this.http = builder.build();
     URI url = options.url();
@@ -58,25 +51,6 @@ public final class HttpCalls implements AutoCloseable {
     String httpScheme = scheme.equals("wss") || scheme.equals("https") ? "https" : "http";
     String prefix = url.getRawPath() == null ? "" : url.getRawPath().replaceAll("/+$", "");
     this.base = httpScheme + "://" + url.getRawAuthority() + prefix;
-  }
-
-  /** @return a TLS context trusting exactly the certificates of a PEM file */
-  private static SSLContext trusting(Path pemFile) {
-    try (InputStream in = Files.newInputStream(pemFile)) {
-      KeyStore trusted = KeyStore.getInstance(KeyStore.getDefaultType());
-      trusted.load(null, null);
-      int n = 0;
-      for (Certificate certificate : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
-        trusted.setCertificateEntry("trusted-" + n++, certificate);
-      }
-      TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-      trust.init(trusted);
-      SSLContext context = SSLContext.getInstance("TLS");
-      context.init(null, trust.getTrustManagers(), null);
-      return context;
-    } catch (IOException | GeneralSecurityException e) {
-      throw new IllegalArgumentException("cannot read the trusted certificates " + pemFile + ": " + e.getMessage(), e);
-    }
   }
 
   /** @return the broker's base URL, for messages */
@@ -113,17 +87,27 @@ public final class HttpCalls implements AutoCloseable {
 
   /** GETs a JSON object; a non-2xx status fails with the broker's error. */
   public CompletableFuture<JsonObject> getJson(String pathAndQuery) {
-    HttpRequest request = request(pathAndQuery).header("Accept", "application/json").GET().build();
+    return json("GET", pathAndQuery, HttpRequest.BodyPublishers.noBody());
+  }
+
+  /** Sends a request whose answer is a JSON object; a non-2xx status fails with the broker's error. */
+  public CompletableFuture<JsonObject> json(String method, String pathAndQuery, HttpRequest.BodyPublisher body) {
+    HttpRequest request = request(pathAndQuery).header("Accept", "application/json").method(method, body).build();
     return send(request, HttpResponse.BodyHandlers.ofString()).thenApply(response -> {
       if (response.statusCode() / 100 != 2) {
-        throw failure(response.statusCode(), response.body(), "GET " + pathAndQuery);
+        throw failure(response.statusCode(), response.body(), method + " " + pathAndQuery);
       }
       try {
         return new JsonObject(response.body());
       } catch (DecodeException e) {
-        throw new StreamException(StreamException.BAD_FRAME, "GET " + pathAndQuery + " answered no JSON object", e);
+        throw new StreamException(StreamException.BAD_FRAME, method + " " + pathAndQuery + " answered no JSON object", e);
       }
     });
+  }
+
+  /** @return a Vert.x future of {@code stage}, failing with the real cause rather than a {@link CompletionException} */
+  public static <T> Future<T> future(CompletionStage<T> stage) {
+    return Future.fromCompletionStage(stage).recover(failure -> Future.failedFuture(unwrap(failure)));
   }
 
   /** @return the exception for an error status; the code is the broker's, or {@code http_STATUS} */

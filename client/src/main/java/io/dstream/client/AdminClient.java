@@ -1,0 +1,73 @@
+package io.dstream.client;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * The broker's admin API ({@code /admin/}, docs/admin.md), opened by {@link DurableStream#admin(ClientOptions)}: what
+ * the NATS protocol has no word for. Subjects and their numbers, a subject's state object, its stored messages page
+ * by page (an export reads them so: {@code dstream export} is built on this), deleting messages or a whole subject.
+ * It needs the API key or a JWT with {@code "admin": true}.
+ *
+ * <p>Answers are the broker's JSON objects exactly as docs/admin.md documents them, so a field the broker adds is
+ * there without a client release. Failures: {@link AuthenticationException} for refused credentials,
+ * {@link StreamException} with code {@code not_found} for a subject that does not exist (no admin call creates
+ * one), {@code forbidden} without admin rights, {@code connect_failed} when the broker is unreachable. Thread-safe;
+ * futures complete on the client's HTTP threads.
+ */
+public interface AdminClient extends AutoCloseable {
+
+  /** The largest {@code limit} of a page. */
+  int MAX_PAGE = 1000;
+
+  /**
+   * Lists subjects in name order.
+   *
+   * @param prefix only names starting with it (literal, not a pattern), or null for all
+   * @param cursor from the previous page's {@code "cursor"}, or null for the first page
+   * @param limit 1 to {@link #MAX_PAGE}
+   * @return {@code {"subjects":[{"subject","firstSequence","lastSequence","messages","bytes","stateCrc32",
+   *     "lastPublishMs","subscribers"}],"truncated":bool,"cursor":"..."}}
+   */
+  Future<JsonObject> subjects(String prefix, String cursor, int limit);
+
+  /** @return one subject's numbers with its {@code "state"} and {@code "consumers"} */
+  Future<JsonObject> subject(String subject);
+
+  /**
+   * Reads stored messages in sequence order; continue with {@code from = next} until {@code next > lastSequence}
+   * or the page is empty.
+   *
+   * @param from the first sequence wanted; an earlier, deleted one starts at the first retained
+   * @param limit 1 to {@link #MAX_PAGE} (the broker also stops at 4 MiB)
+   * @return {@code {"subject","lastSequence","messages":[{"sequence","ts","message":{stored object}}],"next":N}}
+   */
+  Future<JsonObject> messages(String subject, long from, int limit);
+
+  /** @return the subject's state object, empty if none was stored */
+  Future<JsonObject> state(String subject);
+
+  /**
+   * Replaces the subject's state object, ordered with the subject's publishes.
+   *
+   * @return {@code {"subject","lastSequence","state"}} once it is durable
+   */
+  Future<JsonObject> putState(String subject, JsonObject state);
+
+  /**
+   * Deletes the retained messages up to a sequence; the last sequence stays and sequences are never reused.
+   *
+   * @return {@code {"subject","deletedUpTo","firstSequence","lastSequence","messages","bytes"}} once it is durable
+   */
+  Future<JsonObject> deleteMessages(String subject, long upToSequence);
+
+  /**
+   * Deletes a subject for good: its messages, state and checkpoints; a later publish starts it again at sequence 1.
+   * (The records API's {@code DELETE /stream/{subject}}, which the API key or a token with publish rights may do.)
+   */
+  Future<Void> deleteSubject(String subject);
+
+  /** Releases the client's threads. */
+  @Override
+  void close();
+}

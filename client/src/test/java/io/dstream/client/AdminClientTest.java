@@ -1,0 +1,85 @@
+package io.dstream.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.junit5.VertxExtension;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The admin client against the broker's real /admin/ routes, with answers as docs/admin.md shows them. */
+@ExtendWith(VertxExtension.class)
+class AdminClientTest {
+
+  private static final long AWAIT_SECONDS = 30;
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void listsReadsStateAndDeletesSubjects(Vertx vertx) throws Exception {
+    try (BrokerFixture broker = BrokerFixture.start(vertx, dir);
+         AdminClient admin = DurableStream.admin(options(broker.url(), BrokerFixture.API_KEY))) {
+      publish(vertx, broker, "admin.orders.eu", List.of("a", "b", "c"));
+      publish(vertx, broker, "admin.orders.us", List.of("d"));
+
+      JsonObject page = await(admin.subjects("admin.orders.", null, 1));
+      assertEquals("admin.orders.eu", page.getJsonArray("subjects").getJsonObject(0).getString("subject"));
+      assertEquals(true, page.getBoolean("truncated"));
+      JsonObject next = await(admin.subjects("admin.orders.", page.getString("cursor"), AdminClient.MAX_PAGE));
+      assertEquals("admin.orders.us", next.getJsonArray("subjects").getJsonObject(0).getString("subject"));
+
+      JsonArray messages = await(admin.messages("admin.orders.eu", 2, 10)).getJsonArray("messages");
+      assertEquals(List.of(2L, 3L), messages.stream().map(m -> ((JsonObject) m).getLong("sequence")).toList());
+      assertEquals("b", messages.getJsonObject(0).getJsonObject("message").getString("data"));
+
+      assertEquals(new JsonObject(), await(admin.state("admin.orders.eu")), "no state stored yet");
+      await(admin.putState("admin.orders.eu", new JsonObject().put("cursor", 2)));
+      assertEquals(new JsonObject().put("cursor", 2), await(admin.state("admin.orders.eu")));
+
+      JsonObject deleted = await(admin.deleteMessages("admin.orders.eu", 2));
+      assertEquals(3, deleted.getLong("firstSequence"));
+      assertEquals(3, deleted.getLong("lastSequence"));
+
+      await(admin.deleteSubject("admin.orders.us"));
+      StreamException gone = assertThrows(StreamException.class, () -> await(admin.subject("admin.orders.us")));
+      assertEquals("not_found", gone.code());
+    }
+  }
+
+  @Test
+  void refusedCredentialsAreAnAuthenticationException(Vertx vertx) throws Exception {
+    try (BrokerFixture broker = BrokerFixture.start(vertx, dir);
+         AdminClient admin = DurableStream.admin(options(broker.url(), "not-the-key"))) {
+      assertInstanceOf(AuthenticationException.class,
+          assertThrows(StreamException.class, () -> await(admin.subjects(null, null, 10))));
+    }
+  }
+
+  private static void publish(Vertx vertx, BrokerFixture broker, String subject, List<String> data) throws Exception {
+    StreamConnection connection = DurableStream.connect(vertx, broker.url(), subject, BrokerFixture.API_KEY)
+        .await(AWAIT_SECONDS, TimeUnit.SECONDS);
+    try {
+      connection.publishAll(data).await(AWAIT_SECONDS, TimeUnit.SECONDS);
+    } finally {
+      connection.close().await(AWAIT_SECONDS, TimeUnit.SECONDS);
+    }
+  }
+
+  private static ClientOptions options(String url, String apiKey) {
+    return ClientOptions.builder().url(url).apiKey(apiKey).build();
+  }
+
+  private static <T> T await(Future<T> future) throws Exception {
+    return future.await(AWAIT_SECONDS, TimeUnit.SECONDS);
+  }
+}
