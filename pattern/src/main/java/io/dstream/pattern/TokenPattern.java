@@ -89,7 +89,40 @@ public final class TokenPattern {
 
   /** True when {@code name} (a subject, or a path for {@link #paths} patterns) matches. */
   public boolean matches(String name) {
-    return match(0, paths ? segments(name) : DOT.split(name, -1), 0);
+    return paths ? match(0, segments(name), 0) : matchesSubject(name);
+  }
+
+  /**
+   * A subject pattern against a subject, walking the subject's tokens in place: splitting it with a
+   * regular expression on every check was most of what a permission check cost.
+   */
+  private boolean matchesSubject(String name) {
+    int at = 0;
+    for (Token token : tokens) {
+      if (at > name.length()) {
+        return false;
+      }
+      int end = name.indexOf('.', at);
+      if (end < 0) {
+        end = name.length();
+      }
+      switch (token.kind()) {
+        case ONE_OR_MORE_AT_END -> {
+          return true;
+        }
+        case LITERAL -> {
+          String literal = token.literal();
+          if (end - at != literal.length() || !name.startsWith(literal, at)) {
+            return false;
+          }
+        }
+        default -> {
+          // ONE: any single token (ZERO_OR_MORE exists only in path patterns).
+        }
+      }
+      at = end + 1;
+    }
+    return at == name.length() + 1;
   }
 
   private boolean match(int p, String[] name, int n) {

@@ -22,6 +22,9 @@ import java.util.function.Consumer;
  */
 final class CoreDelivery implements DurableTap {
 
+  /** A {@code MSG} line's bytes besides its subject, reply and payload: the verb, sid, counts, line ends. */
+  private static final int FRAMING = 48;
+
   private final SubjectIndex index;
 
   CoreDelivery(SubjectIndex index) {
@@ -40,13 +43,19 @@ final class CoreDelivery implements DurableTap {
       return;
     }
     Map<NatsConnection, Buffer> batches = new IdentityHashMap<>();
+    // Sized up front: a buffer that grows while it is written copies itself each time.
+    int batchBytes = 0;
+    for (Published message : messages) {
+      batchBytes += message.stored().length + subject.length() + FRAMING;
+    }
+    int initial = batchBytes;
     for (Published message : messages) {
       byte[] stored = message.stored();
       byte[] headers = NatsStored.is(stored) ? NatsStored.headers(stored) : null;
       byte[] payload = StoredObject.natsPayload(stored);
       forEachTarget(match, subscription -> subscription.connection.encode(
-          batches.computeIfAbsent(subscription.connection, c -> Buffer.buffer()), subscription, subject, null, headers,
-          payload));
+          batches.computeIfAbsent(subscription.connection, c -> Buffer.buffer(initial)), subscription, subject, null,
+          headers, payload));
     }
     batches.forEach(NatsConnection::send);
   }
@@ -69,7 +78,8 @@ final class CoreDelivery implements DurableTap {
       return false;
     }
     forEachTarget(match, subscription -> {
-      Buffer one = Buffer.buffer(payload.length + 64);
+      Buffer one = Buffer.buffer(payload.length + (headers == null ? 0 : headers.length) + subject.length()
+          + (reply == null ? 0 : reply.length()) + FRAMING);
       subscription.connection.encode(one, subscription, subject, reply, headers, payload);
       subscription.connection.send(one);
     });

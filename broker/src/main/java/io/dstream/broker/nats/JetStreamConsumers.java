@@ -39,6 +39,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class JetStreamConsumers {
 
+  static final String ACK_PREFIX = "$JS.ACK.";
   static final long SAVE_INTERVAL_MS = 1_000;
   /** An ephemeral consumer nobody listens to (push) or pulls from (pull) this long is deleted, as JetStream's default. */
   static final long INACTIVE_THRESHOLD_MS = 5_000;
@@ -288,17 +289,24 @@ final class JetStreamConsumers {
    * (a synchronous ack) the answer follows the ack on the actor.
    */
   void ack(AckBatch batch, String subject, String reply, byte[] payload) {
-    String[] tokens = SubjectIndex.tokens(subject);
-    if (tokens.length < 9) {
+    // Cut in place (a split into nine strings was a tenth of a replay): stream, consumer, then the
+    // delivery id two tokens later.
+    int streamEnd = subject.indexOf('.', ACK_PREFIX.length());
+    int consumerEnd = streamEnd < 0 ? -1 : subject.indexOf('.', streamEnd + 1);
+    int deliveredEnd = consumerEnd < 0 ? -1 : subject.indexOf('.', consumerEnd + 1);
+    int sequenceEnd = deliveredEnd < 0 ? -1 : subject.indexOf('.', deliveredEnd + 1);
+    int idEnd = sequenceEnd < 0 ? -1 : subject.indexOf('.', sequenceEnd + 1);
+    if (idEnd < 0) {
       return;
     }
-    JsConsumer consumer = consumers.get(key(tokens[2], tokens[3]));
+    JsConsumer consumer = consumers.get(key(subject.substring(ACK_PREFIX.length(), streamEnd),
+        subject.substring(streamEnd + 1, consumerEnd)));
     if (consumer == null || consumer.actor() == null) {
       return;
     }
     long deliveryId;
     try {
-      deliveryId = Long.parseLong(tokens[6]);
+      deliveryId = Long.parseLong(subject, sequenceEnd + 1, idEnd, 10);
     } catch (NumberFormatException e) {
       return;
     }

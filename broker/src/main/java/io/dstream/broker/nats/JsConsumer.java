@@ -73,7 +73,7 @@ final class JsConsumer implements Subscriber {
     this.owner = owner;
     this.delivery = delivery;
     this.vertx = vertx;
-    this.ackPrefix = "$JS.ACK." + stream + "." + config.name() + ".";
+    this.ackPrefix = JetStreamConsumers.ACK_PREFIX + stream + "." + config.name() + ".";
     this.target = config.deliverSubject() == null ? null : delivery.new Target(config.deliverSubject());
   }
 

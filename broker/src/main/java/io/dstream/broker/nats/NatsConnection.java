@@ -228,16 +228,19 @@ final class NatsConnection implements ClientParser.Operations {
     if (!admitted()) {
       return;
     }
+    server.metrics.natsPublishes.increment();
+    if (subject.startsWith(JetStreamConsumers.ACK_PREFIX)) {
+      // First: a consumer's client sends one per message, to a subject the broker made itself.
+      ok();
+      server.jetStream.consumers().ack(acks, subject, reply, payload);
+      return;
+    }
     if (Subjects.violation(subject) != null || reply != null && invalidReply(reply)) {
       error("Invalid Publish Subject");
       return;
     }
-    server.metrics.natsPublishes.increment();
     if (subject.startsWith(JetStreamApi.PREFIX)) {
       server.jetStream.handle(this, subject, reply, payload);
-    } else if (subject.startsWith("$JS.ACK.")) {
-      ok();
-      server.jetStream.consumers().ack(acks, subject, reply, payload);
     } else if (!permissions.mayPublish(subject) || reserved(subject)) {
       error("Permissions Violation for Publish to \"" + subject + "\"");
     } else if (server.ephemeral(subject)) {

@@ -18,6 +18,9 @@ public final class Subjects {
     if (subject.isEmpty()) {
       return "subject is empty";
     }
+    if (plainAscii(subject)) {
+      return null;
+    }
     if (subject.getBytes(StandardCharsets.UTF_8).length > MAX_BYTES) {
       return "subject is longer than " + MAX_BYTES + " bytes";
     }
@@ -46,5 +49,26 @@ public final class Subjects {
       tokenLength++;
     }
     return tokenLength == 0 ? "subject ends with an empty token" : null;
+  }
+
+  /**
+   * The common case, checked without Unicode lookups (those were a fifth of a NATS publish): at
+   * most {@link #MAX_BYTES} printable ASCII characters other than the forbidden ones, no empty
+   * token. False sends the subject through the full check, which names the rule it breaks.
+   */
+  private static boolean plainAscii(String subject) {
+    int length = subject.length();
+    if (length > MAX_BYTES || subject.charAt(0) == '.' || subject.charAt(length - 1) == '.') {
+      return false;
+    }
+    char previous = 0;
+    for (int i = 0; i < length; i++) {
+      char c = subject.charAt(i);
+      if (c <= ' ' || c >= 127 || c == '/' || c == '*' || c == '>' || c == '.' && previous == '.') {
+        return false;
+      }
+      previous = c;
+    }
+    return true;
   }
 }
