@@ -69,6 +69,34 @@ final class CoreDelivery implements DurableTap {
   }
 
   /**
+   * Delivers a reply (a PubAck) to {@code reply}, with the match of its family
+   * ({@link SubjectIndex#familyMatch}) kept by {@code holder} until the subscriptions change.
+   */
+  void reply(ReplyFamily holder, String reply, byte[] payload) {
+    int dot = reply.lastIndexOf('.');
+    SubjectIndex.Match match = null;
+    if (dot > 0) {
+      String prefix = reply.substring(0, dot);
+      long generation = index.generation();
+      ReplyFamily.Known known = holder.known;
+      if (known == null || known.generation() != generation || !known.prefix().equals(prefix)) {
+        known = new ReplyFamily.Known(prefix, generation, index.familyMatch(prefix));
+        holder.known = known;
+      }
+      match = known.match();
+    }
+    route(match != null ? match : index.match(reply), reply, null, null, payload);
+  }
+
+  /** What one publisher's replies last matched (see {@link #reply}); thread-safe by replacement. */
+  static final class ReplyFamily {
+    record Known(String prefix, long generation, SubjectIndex.Match match) {
+    }
+
+    private volatile Known known;
+  }
+
+  /**
    * Delivers a message of {@code subject} to the subscriptions of another subject ({@code match}:
    * a consumer's deliver subject or a pull request's inbox), as JetStream does: the message keeps
    * its own subject.

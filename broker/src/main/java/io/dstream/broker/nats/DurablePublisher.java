@@ -58,6 +58,8 @@ final class DurablePublisher {
   private final List<Held> turn = new ArrayList<>();
   private final AtomicInteger pending = new AtomicInteger();
   private volatile boolean paused;
+  /** The match of this connection's reply inboxes, so a PubAck needs no index lookup of its own. */
+  private final CoreDelivery.ReplyFamily replies = new CoreDelivery.ReplyFamily();
   private boolean closed;
 
   DurablePublisher(NatsConnection connection) {
@@ -217,7 +219,7 @@ final class DurablePublisher {
     if (published.duplicate()) {
       ack.append(",\"duplicate\":true");
     }
-    answer(reply, ack.append('}').toString());
+    server.delivery.reply(replies, reply, ack.append('}').toString().getBytes(StandardCharsets.UTF_8));
   }
 
   private void answer(String reply, String json) {

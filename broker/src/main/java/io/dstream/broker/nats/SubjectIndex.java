@@ -168,6 +168,45 @@ final class SubjectIndex {
     return tokens;
   }
 
+  /**
+   * The match shared by every subject {@code prefix.<one token>}, or null when it depends on that
+   * token (a subscription names it, or something below it, literally). A publisher's replies are
+   * {@code _INBOX.<id>.<n>}, a new subject for every request, all answered by this one match.
+   */
+  Match familyMatch(String prefix) {
+    if (count == 0) {
+      return Match.NONE;
+    }
+    lock.readLock().lock();
+    try {
+      List<Subscription> found = new ArrayList<>();
+      return collectFamily(root, tokens(prefix), 0, found) ? group(found) : null;
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  private static boolean collectFamily(Node node, String[] tokens, int depth, List<Subscription> found) {
+    // One more token follows the prefix, so a '>' anywhere on the way matches.
+    if (node.rest != null) {
+      found.addAll(node.rest.subscriptions);
+    }
+    if (depth == tokens.length) {
+      if (!node.literals.isEmpty()) {
+        return false;
+      }
+      if (node.star != null) {
+        found.addAll(node.star.subscriptions);
+      }
+      return true;
+    }
+    Node literal = node.literals.get(tokens[depth]);
+    if (literal != null && !collectFamily(literal, tokens, depth + 1, found)) {
+      return false;
+    }
+    return node.star == null || collectFamily(node.star, tokens, depth + 1, found);
+  }
+
   private static void collect(Node node, String[] tokens, int depth, List<Subscription> found) {
     if (node.rest != null && depth < tokens.length) {
       found.addAll(node.rest.subscriptions);

@@ -1,5 +1,6 @@
 package io.dstream.broker.nats;
 
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -14,6 +15,8 @@ final class Subscription {
   final String sid;
   final String subject;
   final String queue;
+  /** The sid and the space after it as a {@code MSG} line carries them, encoded once. */
+  final byte[] sidField;
   private final String[] tokens;
   private final AtomicLong delivered = new AtomicLong();
   /** {@code UNSUB sid max}: the most messages in all; {@link Long#MAX_VALUE} for no bound. */
@@ -25,6 +28,7 @@ final class Subscription {
     this.subject = subject;
     this.queue = queue;
     this.tokens = SubjectIndex.tokens(subject);
+    this.sidField = (sid + " ").getBytes(StandardCharsets.UTF_8);
   }
 
   String[] tokens() {
