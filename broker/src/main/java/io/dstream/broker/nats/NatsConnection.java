@@ -86,15 +86,9 @@ final class NatsConnection implements ClientParser.Operations {
     Buffer info = Buffer.buffer("INFO " + info().encode() + "\r\n");
     if (transport.tlsRequired()) {
       // The INFO goes out in the clear, then the client starts TLS (NATS's order on its TCP port).
-      // Nothing is read meanwhile, so the client's handshake reaches the TLS handler, not the parser.
-      transport.pause();
-      transport.write(info).compose(v -> transport.secure()).onComplete(ar -> {
-        if (ar.failed()) {
-          LOG.debug("TLS with NATS client {} from {} failed: {}", clientId, ip, ar.cause().toString());
-          transport.close();
-        } else {
-          transport.resume();
-        }
+      transport.sendInfo(info).onFailure(failure -> {
+        LOG.debug("TLS with NATS client {} from {} failed: {}", clientId, ip, failure.toString());
+        transport.close();
       });
     } else {
       send(info);

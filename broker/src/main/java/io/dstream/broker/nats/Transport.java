@@ -34,9 +34,12 @@ interface Transport {
     return false;
   }
 
-  /** Starts TLS once {@code INFO} has left, where {@link #tlsRequired}; a completed future elsewhere. */
-  default Future<Void> secure() {
-    return Future.succeededFuture();
+  /**
+   * Where {@link #tlsRequired}: sends {@code info} in the clear, then starts TLS; the future
+   * completes when the handshake has. Elsewhere it only sends {@code info}.
+   */
+  default Future<Void> sendInfo(Buffer info) {
+    return write(info);
   }
 
   /**
@@ -51,8 +54,20 @@ interface Transport {
       }
 
       @Override
-      public Future<Void> secure() {
-        return tls ? socket.upgradeToSsl() : Future.succeededFuture();
+      public Future<Void> sendInfo(Buffer info) {
+        if (!tls) {
+          return write(info);
+        }
+        // Nothing is read until the TLS handler is in place: the client's handshake follows the INFO
+        // at once, and bytes read before would reach the parser in the clear (Vert.x's pause does not
+        // stop the channel from reading into its queue).
+        Channel channel = ((NetSocketInternal) socket).channelHandlerContext().channel();
+        channel.config().setAutoRead(false);
+        return socket.write(info).compose(v -> {
+          Future<Void> handshake = socket.upgradeToSsl();
+          channel.config().setAutoRead(true);
+          return handshake;
+        });
       }
 
       @Override
