@@ -1,5 +1,6 @@
 package io.dstream.client.impl;
 
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.util.Arrays;
@@ -14,6 +15,12 @@ import java.util.function.Function;
  */
 final class PublishPipeline {
 
+  /**
+   * The connection's context: the first window is sent from there too, so that every publish is
+   * numbered and written by one thread in order (sent from the caller's thread, a reply's refill on
+   * the context could overtake a publish of the first window).
+   */
+  private final Context context;
   private final List<Object> payloads;
   private final int window;
   private final Function<Object, Future<Long>> publisher;
@@ -23,7 +30,8 @@ final class PublishPipeline {
   private int completed;
   private boolean failed;
 
-  PublishPipeline(List<Object> payloads, int window, Function<Object, Future<Long>> publisher) {
+  PublishPipeline(List<Object> payloads, int window, Function<Object, Future<Long>> publisher, Context context) {
+    this.context = context;
     this.payloads = payloads;
     this.window = window;
     this.publisher = publisher;
@@ -34,9 +42,11 @@ final class PublishPipeline {
     if (payloads.isEmpty()) {
       return Future.succeededFuture(List.of());
     }
-    for (int i = 0; i < window; i++) {
-      sendNext();
-    }
+    context.runOnContext(v -> {
+      for (int i = 0; i < window; i++) {
+        sendNext();
+      }
+    });
     return result.future();
   }
 

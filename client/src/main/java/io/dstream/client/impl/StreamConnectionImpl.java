@@ -187,7 +187,7 @@ public final class StreamConnectionImpl implements StreamConnection {
       return Future.failedFuture(e);
     }
     int window = Math.min(options.publishWindow(), options.maxPendingRequests());
-    return new PublishPipeline(payloads, window, this::publish).start();
+    return new PublishPipeline(payloads, window, this::publish, context).start();
   }
 
   @Override
