@@ -86,19 +86,20 @@ final class NatsConnection implements ClientParser.Operations {
     Buffer info = Buffer.buffer("INFO " + info().encode() + "\r\n");
     if (transport.tlsRequired()) {
       // The INFO goes out in the clear, then the client starts TLS (NATS's order on its TCP port).
-      transport.sendInfo(info).onFailure(failure -> {
-        LOG.debug("TLS with NATS client {} from {} failed: {}", clientId, ip, failure.toString());
-        transport.close();
+      // The CONNECT deadline starts once the handshake is done: a first handshake of a cold JVM on a
+      // busy machine took longer than the whole deadline. The handshake has its own (Vert.x's, 10 s).
+      transport.sendInfo(info).onComplete(ar -> {
+        if (ar.failed()) {
+          LOG.debug("TLS with NATS client {} from {} failed: {}", clientId, ip, ar.cause().toString());
+          transport.close();
+        } else {
+          awaitConnect();
+        }
       });
     } else {
       send(info);
+      awaitConnect();
     }
-    authTimer = context.owner().setTimer(server.settings.authTimeout().toMillis(), id -> {
-      authTimer = -1;
-      if (!connected) {
-        fail("Authentication Timeout");
-      }
-    });
     long pingMs = server.config.connectionLimits().pingInterval().toMillis();
     pingTimer = context.owner().setPeriodic(pingMs, id -> {
       if (outstandingPings >= MAX_OUTSTANDING_PINGS) {
@@ -106,6 +107,16 @@ final class NatsConnection implements ClientParser.Operations {
       } else {
         outstandingPings++;
         send(PING.copy());
+      }
+    });
+  }
+
+  /** A connection that has not sent {@code CONNECT} within the auth timeout is closed. */
+  private void awaitConnect() {
+    authTimer = context.owner().setTimer(server.settings.authTimeout().toMillis(), id -> {
+      authTimer = -1;
+      if (!connected) {
+        fail("Authentication Timeout");
       }
     });
   }
