@@ -1,11 +1,11 @@
 package io.dstream.broker.nats;
 
 import io.dstream.broker.stream.DurableTap;
-import io.dstream.broker.stream.NatsStored;
 import io.dstream.broker.stream.Published;
 import io.dstream.broker.stream.StoredObject;
 import io.vertx.core.buffer.Buffer;
 
+import java.nio.charset.StandardCharsets;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,7 +51,7 @@ final class CoreDelivery implements DurableTap {
     int initial = batchBytes;
     for (Published message : messages) {
       byte[] stored = message.stored();
-      byte[] headers = NatsStored.is(stored) ? NatsStored.headers(stored) : null;
+      byte[] headers = StoredObject.natsHeaders(stored);
       byte[] payload = StoredObject.natsPayload(stored);
       forEachTarget(match, subscription -> subscription.connection.encode(
           batches.computeIfAbsent(subscription.connection, c -> Buffer.buffer(initial)), subscription, subject, null,
@@ -66,6 +66,13 @@ final class CoreDelivery implements DurableTap {
    */
   boolean route(String subject, String reply, byte[] headers, byte[] payload) {
     return route(index.match(subject), subject, reply, headers, payload);
+  }
+
+  /** Answers a request (an API call, a refused publish) with {@code json} on its reply subject, if it has one. */
+  void answer(String reply, String json) {
+    if (reply != null) {
+      route(reply, null, null, json.getBytes(StandardCharsets.UTF_8));
+    }
   }
 
   /**

@@ -77,7 +77,7 @@ final class DurablePublisher {
     if (headers != null) {
       String expectedStream = NatsStored.header(headers, 0, headers.length, EXPECTED_STREAM);
       if (expectedStream != null && !expectedStream.equals(server.jetStream.streamName(subject))) {
-        answer(reply, JetStreamErrors.json(400, 10060, "expected stream does not match"));
+        server.delivery.answer(reply, JetStreamErrors.json(400, 10060, "expected stream does not match"));
         return;
       }
       String last = NatsStored.header(headers, 0, headers.length, EXPECTED_LAST_SEQUENCE);
@@ -88,7 +88,8 @@ final class DurablePublisher {
         try {
           expectedLast = Long.parseLong(last);
         } catch (NumberFormatException e) {
-          answer(reply, JetStreamErrors.json(400, 10071, "invalid Nats-Expected-Last-Sequence: " + last));
+          server.delivery.answer(reply,
+              JetStreamErrors.json(400, 10071, "invalid Nats-Expected-Last-Sequence: " + last));
           return;
         }
       }
@@ -99,7 +100,7 @@ final class DurablePublisher {
     byte[] stored = NatsStored.encode(headers, payload);
     if (!budget.tryReserve(stored.length)) {
       server.metrics.overloaded.increment();
-      answer(reply, JetStreamErrors.json(503, 10077, MemoryBudget.EXHAUSTED_MESSAGE));
+      server.delivery.answer(reply, JetStreamErrors.json(503, 10077, MemoryBudget.EXHAUSTED_MESSAGE));
       return;
     }
     if (pending.incrementAndGet() >= maxPending && !paused) {
@@ -210,7 +211,7 @@ final class DurablePublisher {
       return;
     }
     if (failure != null) {
-      answer(reply, JetStreamErrors.of(failure));
+      server.delivery.answer(reply, JetStreamErrors.of(failure));
       return;
     }
     StringBuilder ack = new StringBuilder(64).append("{\"stream\":")
@@ -220,11 +221,5 @@ final class DurablePublisher {
       ack.append(",\"duplicate\":true");
     }
     server.delivery.reply(replies, reply, ack.append('}').toString().getBytes(StandardCharsets.UTF_8));
-  }
-
-  private void answer(String reply, String json) {
-    if (reply != null) {
-      server.delivery.route(reply, null, null, json.getBytes(StandardCharsets.UTF_8));
-    }
   }
 }

@@ -1,6 +1,5 @@
 package io.dstream.broker.nats;
 
-import io.dstream.broker.stream.NatsStored;
 import io.dstream.broker.stream.Published;
 import io.dstream.broker.stream.StoredObject;
 import io.dstream.broker.stream.StreamActor;
@@ -128,7 +127,8 @@ final class JetStreamApi {
     try {
       request = payload.length == 0 ? new JsonObject() : new JsonObject(new String(payload, StandardCharsets.UTF_8));
     } catch (DecodeException | ClassCastException e) {
-      answer(reply, JetStreamErrors.json(400, JetStreamErrors.BAD_REQUEST, "the request is not a JSON object"));
+      server.delivery.answer(reply,
+          JetStreamErrors.json(400, JetStreamErrors.BAD_REQUEST, "the request is not a JSON object"));
       return;
     }
     // One connection's requests are answered in the order it sent them, as nats-server does.
@@ -140,7 +140,7 @@ final class JetStreamApi {
       }
     }).transform(ar -> {
       if (ar.failed() || ar.result() != null) {
-        answer(reply, ar.succeeded() ? ar.result() : JetStreamErrors.of(ar.cause()));
+        server.delivery.answer(reply, ar.succeeded() ? ar.result() : JetStreamErrors.of(ar.cause()));
       }
       return Future.succeededFuture();
     }));
@@ -402,17 +402,11 @@ final class JetStreamApi {
     JsonObject body = new JsonObject().put("subject", subject).put("seq", message.sequence())
         .put("data", Base64.getEncoder().encodeToString(StoredObject.natsPayload(stored)))
         .put("time", Instant.ofEpochMilli(message.timestampMs()).toString());
-    byte[] headers = NatsStored.is(stored) ? NatsStored.headers(stored) : null;
+    byte[] headers = StoredObject.natsHeaders(stored);
     if (headers != null) {
       body.put("hdrs", Base64.getEncoder().encodeToString(headers));
     }
     return new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_msg_get_response").put("message", body)
         .encode();
-  }
-
-  private void answer(String reply, String json) {
-    if (reply != null) {
-      server.delivery.route(reply, null, null, json.getBytes(StandardCharsets.UTF_8));
-    }
   }
 }

@@ -1,7 +1,6 @@
 package io.dstream.broker.nats;
 
 import io.dstream.broker.stream.DeliveryPolicy;
-import io.dstream.broker.stream.NatsStored;
 import io.dstream.broker.stream.StoredObject;
 import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.Subscriber;
@@ -155,7 +154,7 @@ final class JsConsumer implements Subscriber {
     dirty = true;
     String ack = ackPrefix + deliveryCount + "." + sequence + "." + deliveryId + "." + timestampMs * 1_000_000L
         + "." + remaining;
-    byte[] headers = NatsStored.is(stored) ? NatsStored.headers(stored) : null;
+    byte[] headers = StoredObject.natsHeaders(stored);
     byte[] payload = StoredObject.natsPayload(stored);
     if (config.deliverSubject() != null) {
       target.deliver(subject, ack, headers, payload);

@@ -99,6 +99,11 @@ public final class StoredObject {
     return json.append(",\"sequence\":").append(sequence).append('}').toString().getBytes(StandardCharsets.UTF_8);
   }
 
+  /** The header block a NATS subscriber gets for {@code stored}: a NATS message's own, else none (null). */
+  public static byte[] natsHeaders(byte[] stored) {
+    return NatsStored.is(stored) ? NatsStored.headers(stored) : null;
+  }
+
   /**
    * The payload a NATS subscriber gets for {@code stored}: a NATS message's own payload; for a
    * stored object its {@code data}, a JSON string as its text and any other value as its JSON text;
