@@ -130,7 +130,7 @@ final class JetStreamConsumers {
         actor.subscribeFromTime(consumer, consumer.config.startTimeMs(), (last, failure) -> complete(subscribed, last,
             failure));
       } else {
-        actor.resume(consumer, start, unacknowledged, (last, failure) -> complete(subscribed, last, failure));
+        actor.subscribe(consumer, start, unacknowledged, (last, failure) -> complete(subscribed, last, failure));
       }
       return subscribed.future().mapEmpty();
     });

@@ -31,10 +31,6 @@ final class Deliveries {
   private static final Logger LOG = LoggerFactory.getLogger(Deliveries.class);
   /** A replay whose read failed (the bucket unreachable) tries again after this. */
   private static final long FETCH_RETRY_MS = 1_000;
-  /** {@link #settle}: restart the ack wait ({@code +WPI}). */
-  static final long PROGRESS = -1;
-  /** {@link #settle}: drop without sending again ({@code +TERM}). */
-  static final long TERMINATE = -2;
 
   private final String subject;
   private final Context context;
@@ -115,24 +111,33 @@ final class Deliveries {
   }
 
   /**
-   * Settles one delivery otherwise than by an ack: {@code nakDelayMs >= 0} sends it again after that
-   * delay, {@link #PROGRESS} restarts its ack wait, {@link #TERMINATE} drops it without sending it
-   * again. A delivery that is not pending is ignored (JetStream does the same).
+   * A negative ack: the delivery is sent again after {@code delayMs} (at once for 0). Here and in
+   * {@link #progress} and {@link #terminate}, a delivery that is not pending is ignored, as JetStream does.
    */
-  void settle(Subscriber subscriber, long deliveryId, long nakDelayMs) {
+  void nak(Subscriber subscriber, long deliveryId, long delayMs) {
     Consumer consumer = consumers.get(subscriber);
-    if (consumer == null) {
-      return;
+    if (consumer != null) {
+      consumer.nak(deliveryId, delayMs, env.clock().millis());
+      pump(consumer);
     }
-    long now = env.clock().millis();
-    if (nakDelayMs == PROGRESS) {
-      consumer.progress(deliveryId, now);
-    } else if (nakDelayMs == TERMINATE) {
+  }
+
+  /** Work in progress: the delivery's ack wait starts again. */
+  void progress(Subscriber subscriber, long deliveryId) {
+    Consumer consumer = consumers.get(subscriber);
+    if (consumer != null) {
+      consumer.progress(deliveryId, env.clock().millis());
+      pump(consumer);
+    }
+  }
+
+  /** The delivery is dropped and never sent again. */
+  void terminate(Subscriber subscriber, long deliveryId) {
+    Consumer consumer = consumers.get(subscriber);
+    if (consumer != null) {
       consumer.pending.remove(deliveryId);
-    } else {
-      consumer.nak(deliveryId, nakDelayMs, now);
+      pump(consumer);
     }
-    pump(consumer);
   }
 
   /** New durable messages: every window refills. */

@@ -421,7 +421,7 @@ public final class StreamActor {
    * {@code onSubscribed} gets the last durable sequence and runs before the first push.
    */
   public void subscribe(Subscriber subscriber, long startSequence, BiConsumer<Long, Throwable> onSubscribed) {
-    resume(subscriber, startSequence, List.of(), onSubscribed);
+    subscribe(subscriber, startSequence, List.of(), onSubscribed);
   }
 
   /**
@@ -429,8 +429,8 @@ public final class StreamActor {
    * and sends {@code unacknowledged} (sequence and delivery count pairs a durable consumer had sent
    * and not had acknowledged, see {@link ConsumerState}) again first.
    */
-  public void resume(Subscriber subscriber, long startSequence, List<long[]> unacknowledged,
-                     BiConsumer<Long, Throwable> onSubscribed) {
+  public void subscribe(Subscriber subscriber, long startSequence, List<long[]> unacknowledged,
+                        BiConsumer<Long, Throwable> onSubscribed) {
     run(() -> {
       long start = startSequence == SUBSCRIBE_NEW ? pipeline.lastDurable() + 1
           : startSequence == SUBSCRIBE_LAST ? Math.max(1, pipeline.lastDurable()) : startSequence;
@@ -477,17 +477,17 @@ public final class StreamActor {
 
   /** A negative ack: the delivery is sent again after {@code delayMs} (at once for 0). */
   public void nak(Subscriber subscriber, long deliveryId, long delayMs) {
-    run(() -> deliveries.settle(subscriber, deliveryId, Math.max(0, delayMs)), failure -> { });
+    run(() -> deliveries.nak(subscriber, deliveryId, Math.max(0, delayMs)), failure -> { });
   }
 
   /** Work in progress: the delivery's ack wait starts again. */
   public void progress(Subscriber subscriber, long deliveryId) {
-    run(() -> deliveries.settle(subscriber, deliveryId, Deliveries.PROGRESS), failure -> { });
+    run(() -> deliveries.progress(subscriber, deliveryId), failure -> { });
   }
 
   /** The delivery is dropped and never sent again. */
   public void terminate(Subscriber subscriber, long deliveryId) {
-    run(() -> deliveries.settle(subscriber, deliveryId, Deliveries.TERMINATE), failure -> { });
+    run(() -> deliveries.terminate(subscriber, deliveryId), failure -> { });
   }
 
   /** Runs {@code task} on this actor's context, in call order with every other call (a protocol view's own step). */
