@@ -13,6 +13,8 @@ import io.dstream.broker.stream.StreamRegistry;
 import io.dstream.broker.stream.SubjectDestroyedHook;
 import io.dstream.pattern.TokenPattern;
 import io.netty.channel.Channel;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -24,11 +26,11 @@ import io.vertx.core.http.impl.HttpServerConnection;
 import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
-import io.vertx.core.net.PemKeyCertOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
+import javax.net.ssl.SSLException;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
@@ -61,7 +63,7 @@ public final class NatsServer {
   /** {@code DSTREAM_MAX_CONNECTIONS} counts NATS connections too. */
   private final ConnectionGate gate;
   /** The broker's certificate for TLS on the TCP port, or null without TLS. */
-  private final PemKeyCertOptions tls;
+  private final SslContext tls;
   Authenticator authenticator;
   StreamRegistry registry;
   JetStreamApi jetStream;
@@ -77,8 +79,7 @@ public final class NatsServer {
     this.budget = budget;
     this.brokerVersion = brokerVersion;
     this.ephemeral = settings.ephemeral().stream().map(TokenPattern::subjects).toList();
-    this.tls = config.tls() == null ? null : new PemKeyCertOptions()
-        .setCertPath(config.tls().certificate().toString()).setKeyPath(config.tls().privateKey().toString());
+    this.tls = config.tls() == null ? null : serverTls(config);
   }
 
   /** Where durable messages reach core subscriptions: the stream actors' {@link DurableTap}. */
@@ -97,10 +98,8 @@ public final class NatsServer {
       if (settings.port() == 0) {
         return Future.succeededFuture();
       }
-      // Vert.x shares a port among the listeners only when it is a fixed one, and only its first
-      // listener can start TLS on a connection (the others have no TLS context in Vert.x 5.1.1: an
-      // upgrade there fails on a null SSL context manager), so with TLS one listener serves the port.
-      int instances = settings.port() > 0 && tls == null ? VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE : 1;
+      // Vert.x shares a port among the listeners only when it is a fixed one.
+      int instances = settings.port() > 0 ? VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE : 1;
       return vertx.deployVerticle(() -> new Listener(this), new DeploymentOptions().setInstances(instances))
           .map(id -> {
             deployment = id;
@@ -133,6 +132,15 @@ public final class NatsServer {
     });
   }
 
+  /** The broker's certificate as Netty's TLS context (NATS starts TLS after INFO, see {@link Transport#sendInfo}). */
+  private static SslContext serverTls(BrokerConfig config) {
+    try {
+      return SslContextBuilder.forServer(config.tls().certificate().toFile(), config.tls().privateKey().toFile()).build();
+    } catch (SSLException e) {
+      throw new IllegalArgumentException("cannot use the TLS certificate and key for the NATS port: " + e.getMessage(), e);
+    }
+  }
+
   long nextClientId() {
     return clientIds.incrementAndGet();
   }
@@ -160,17 +168,13 @@ public final class NatsServer {
     public Future<?> start() {
       NetServerOptions options = new NetServerOptions().setHost(server.config.host()).setPort(Math.max(0, server.settings.port()))
           .setTcpNoDelay(true);
-      if (server.tls != null) {
-        // Not TLS from the first byte: NATS sends INFO in the clear and the client starts TLS after it.
-        options.setKeyCertOptions(server.tls);
-      }
       net = vertx.createNetServer(options).connectHandler(socket -> {
         if (!server.gate.openOther()) {
           socket.write("-ERR 'maximum connections exceeded'\r\n").onComplete(ar -> socket.close());
           return;
         }
         FlushConsolidation.install(((NetSocketInternal) socket).channelHandlerContext().channel());
-        new NatsConnection(server, Transport.tcp(socket, server.tls != null), context, server.nextClientId(),
+        new NatsConnection(server, Transport.tcp(socket, server.tls), context, server.nextClientId(),
             server.gate::closedOther).start();
       });
       return net.listen().onSuccess(bound -> server.tcpPort = bound.actualPort());

@@ -1,7 +1,10 @@
 package io.dstream.broker.nats;
 
 import io.netty.channel.Channel;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
@@ -46,28 +49,35 @@ interface Transport {
    * A TCP connection; with {@code tls} it upgrades after {@code INFO} with the certificate of its
    * server's options.
    */
-  static Transport tcp(NetSocket socket, boolean tls) {
+  static Transport tcp(NetSocket socket, SslContext tls) {
     return new Transport() {
       @Override
       public boolean tlsRequired() {
-        return tls;
+        return tls != null;
       }
 
       @Override
       public Future<Void> sendInfo(Buffer info) {
-        if (!tls) {
+        if (tls == null) {
           return write(info);
         }
-        // Nothing is read until the TLS handler is in place: the client's handshake follows the INFO
-        // at once, and bytes read before would reach the parser in the clear (Vert.x's pause does not
-        // stop the channel from reading into its queue).
+        // The INFO enters the pipeline in the clear and Netty's TLS handler goes in front of it in the
+        // same event-loop task, before anything can be read: the client's handshake, which follows
+        // the INFO, always meets the handler. (Vert.x's upgrade installs its handler later, and bytes
+        // read in between reached the parser in the clear.)
         Channel channel = ((NetSocketInternal) socket).channelHandlerContext().channel();
-        channel.config().setAutoRead(false);
-        return socket.write(info).compose(v -> {
-          Future<Void> handshake = socket.upgradeToSsl();
-          channel.config().setAutoRead(true);
-          return handshake;
+        socket.write(info);
+        SslHandler handler = tls.newHandler(channel.alloc());
+        channel.pipeline().addFirst("nats-tls", handler);
+        Promise<Void> handshake = Promise.promise();
+        handler.handshakeFuture().addListener(done -> {
+          if (done.isSuccess()) {
+            handshake.complete();
+          } else {
+            handshake.fail(done.cause());
+          }
         });
+        return handshake.future();
       }
 
       @Override
