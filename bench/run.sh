@@ -6,13 +6,13 @@
 # ours-os) and over their NATS ports by the same jnats code as JetStream and core NATS (issue 16:
 # ours-nats, ours-nats-os, ours-nats-core).
 #
-#   bench/run.sh                  the full run (scenarios 1-5, 7 and 9, 3 repeats; then up to 45 minutes for 6)
+#   bench/run.sh                  the full run (scenarios 1-5, 7, 9 and 10, 3 repeats; then up to 45 minutes for 6)
 #   bench/run.sh --quick          tiny counts, 1 repeat: proves the harness works (CI)
 #   bench/run.sh --repeats 5      more repeats
-#   bench/run.sh --scenarios 1,7  only these of 1-5, 7 and 9 (scenario 6 runs unless --skip-idle)
+#   bench/run.sh --scenarios 1,7  only these of 1-5, 7, 9 and 10 (scenario 6 runs unless --skip-idle)
 #   bench/run.sh --skip-idle      no scenario 6 (it publishes to 1,000,000 subjects)
 #   bench/run.sh --skip-sockets   no idle-sockets step (10,000 subscribed WebSockets, broker memory per socket)
-#   bench/run.sh --systems ours-nats,jetstream   only these systems in scenarios 1-5, 7 and 9 (e.g. for a profile)
+#   bench/run.sh --systems ours-nats,jetstream   only these systems in scenarios 1-5, 7, 9 and 10 (e.g. for a profile)
 #   bench/run.sh --jfr            record our brokers with JFR into bench/target/jfr/
 #
 # Scenario 7 (HTTP) runs the records API (ours only) and the Durable Streams protocol against
@@ -23,7 +23,7 @@ ROOT=$(pwd)
 
 QUICK=0
 REPEATS=3
-SCENARIOS=1,2,3,4,5,7,9
+SCENARIOS=1,2,3,4,5,7,9,10
 DS_REFERENCE_VERSION=0.3.7
 IDLE=1
 SOCKETS=1
@@ -164,7 +164,7 @@ wait_ready ds-reference grep -q "listening on" "$WORK/ds-reference.log"
 log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(java -version 2>&1 | head -1)"
 log "versions: $(nats-server --version), $(redis-server --version | cut -d' ' -f1-3), node $(node --version), @durable-streams/server $DS_REFERENCE_VERSION"
 
-# ---- scenarios 1-5 and 7, interleaved -----------------------------------------------------------
+# ---- scenarios 1-5, 7, 9 and 10, interleaved ----------------------------------------------------
 RESULTS=$WORK/results.log
 MATRIX=(matrix --ours-always "127.0.0.1:$P_ALWAYS" --ours-os "127.0.0.1:$P_OS" --api-key "$API_KEY"
   --ours-nats "nats://127.0.0.1:$P_ALWAYS_NATS" --ours-nats-os "nats://127.0.0.1:$P_OS_NATS"

@@ -37,7 +37,7 @@ public final class BenchMain {
   }
 
   @Command(name = "matrix", mixinStandardHelpOptions = true,
-      description = "Runs scenarios 1-5, 7 and 9 against every given system, interleaved, and prints the table.")
+      description = "Runs scenarios 1-5, 7, 9 and 10 against every given system, interleaved, and prints the table.")
   static final class MatrixCommand implements Callable<Integer> {
 
     @Option(names = "--ours-always", description = "host:port of our broker with DSTREAM_SYNC=always")
@@ -63,7 +63,7 @@ public final class BenchMain {
     boolean quick;
     @Option(names = "--repeats", defaultValue = "3")
     int repeats;
-    @Option(names = "--scenarios", split = ",", defaultValue = "1,2,3,4,5,7,9")
+    @Option(names = "--scenarios", split = ",", defaultValue = "1,2,3,4,5,7,9,10")
     List<Integer> scenarios;
     @Option(names = "--systems", split = ",", description = "only these of the given systems (e.g. ours-nats,jetstream"
         + " for a profile of one); default: all")

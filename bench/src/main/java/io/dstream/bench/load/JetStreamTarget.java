@@ -10,9 +10,12 @@ import io.nats.client.MessageHandler;
 import io.nats.client.PushSubscribeOptions;
 import io.nats.client.api.AckPolicy;
 import io.nats.client.api.ConsumerConfiguration;
+import io.nats.client.api.ConsumerInfo;
 import io.nats.client.api.DeliverPolicy;
+import io.nats.client.api.RetentionPolicy;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
+import io.nats.client.api.StreamInfo;
 import org.HdrHistogram.Histogram;
 
 import java.util.ArrayList;
@@ -30,13 +33,24 @@ import java.util.concurrent.atomic.AtomicReference;
  * ({@code ours-nats}), driven by this one code. A file-storage stream per subject, publishAsync with a
  * window for pipelining, push consumers with explicit acks for replay and fan-out; server defaults
  * everywhere else. Scenario 5's subjects get the stream their server's model asks for
- * ({@link ManySubjectsStreams}). A server that answers the consumer API with "consumers are not
- * supported" makes replay and fan-out {@linkplain NotAvailableException not available}.
+ * ({@link ManySubjectsStreams}). Scenario 10's stream has work-queue retention and one durable pull
+ * consumer shared by {@link PullWorkers}. A server that answers the consumer API with "consumers are
+ * not supported" makes replay, fan-out and the work queue {@linkplain NotAvailableException not
+ * available}, and so does one that keeps acked messages of a work-queue stream.
  */
 final class JetStreamTarget implements Target {
 
   /** The reason shown in the table when the server does not offer JetStream consumers. */
   static final String CONSUMERS_NOT_YET = "consumers not yet";
+  /** The reason shown when a work-queue stream still holds acked messages after the run. */
+  static final String WORK_QUEUE_RETENTION_NOT_YET = "work-queue retention not yet";
+  /** The durable consumer that scenario 10's workers share. */
+  private static final String WORKERS = "workers";
+  /**
+   * How long after the last ack the server may take to show every ack in the consumer's state and
+   * remove every acked message from the stream (not timed: the rate ends at the last ack sent).
+   */
+  private static final long SETTLE_MS = 10_000;
 
   /** How the subjects of scenario 5 get a stream. */
   enum ManySubjectsStreams {
@@ -79,9 +93,13 @@ final class JetStreamTarget implements Target {
   }
 
   private String stream(String... subjects) throws Exception {
+    return stream(RetentionPolicy.Limits, subjects).getConfiguration().getName();
+  }
+
+  private StreamInfo stream(RetentionPolicy retention, String... subjects) throws Exception {
     String name = subjects[0].replaceAll("[^A-Za-z0-9]", "_").toUpperCase(Locale.ROOT);
-    management.addStream(StreamConfiguration.builder().name(name).subjects(subjects).storageType(StorageType.File).build());
-    return name;
+    return management.addStream(StreamConfiguration.builder().name(name).subjects(subjects).retentionPolicy(retention)
+        .storageType(StorageType.File).build());
   }
 
   @Override
@@ -167,11 +185,74 @@ final class JetStreamTarget implements Target {
     try {
       return js.subscribe(subject, dispatcher, handler, false, options);
     } catch (JetStreamApiException e) {
-      String description = String.valueOf(e.getErrorDescription()).toLowerCase(Locale.ROOT);
-      if (description.contains("consumers") && description.contains("not")) {
-        throw new NotAvailableException(CONSUMERS_NOT_YET, e);
+      throw consumersNotYet(e);
+    }
+  }
+
+  /** {@link NotAvailableException} if the server said it has no consumers, else {@code e} itself. */
+  private static Exception consumersNotYet(JetStreamApiException e) {
+    String description = String.valueOf(e.getErrorDescription()).toLowerCase(Locale.ROOT);
+    if (description.contains("consumers") && description.contains("not")) {
+      return new NotAvailableException(CONSUMERS_NOT_YET, e);
+    }
+    return e;
+  }
+
+  /**
+   * Scenario 10: a work-queue stream on {@code subject} and one durable pull consumer with explicit
+   * acks (server defaults otherwise), {@code workers} {@link PullWorkers} bound to it, then
+   * {@code count} publishes with at most {@code window} unacknowledged while they consume. After the
+   * last ack, not timed: the consumer's ack floor must reach the last message and the stream must
+   * be empty, within {@link #SETTLE_MS}.
+   */
+  @Override
+  public WorkQueueResult workQueue(String subject, int count, int workers, int window) throws Exception {
+    Deadline deadline = new Deadline(timeoutMs);
+    StreamInfo created = stream(RetentionPolicy.WorkQueue, subject);
+    String stream = created.getConfiguration().getName();
+    try {
+      management.addOrUpdateConsumer(stream, ConsumerConfiguration.builder().durable(WORKERS).filterSubject(subject)
+          .ackPolicy(AckPolicy.Explicit).build());
+    } catch (JetStreamApiException e) {
+      throw consumersNotYet(e);
+    }
+    WorkQueueResult result;
+    try (PullWorkers pullWorkers = PullWorkers.start(name, endpoint, subject, stream, WORKERS, count, workers,
+        deadline)) {
+      long start = System.nanoTime();
+      publishWindowed(jetStream, List.of(subject), count, window, deadline);
+      result = pullWorkers.await(start);
+    }
+    long left = settle(stream, count, deadline);
+    if (left > 0) {
+      throw new NotAvailableException(WORK_QUEUE_RETENTION_NOT_YET, new IllegalStateException(String.format(Locale.ROOT,
+          "%,.0f msg/s consumed, but %,d of %,d acked messages are still in the stream (created with retention"
+              + " workqueue, the server answered retention %s)", result.consumedPerSecond(), left, count,
+          created.getConfiguration().getRetentionPolicy())));
+    }
+    return result;
+  }
+
+  /**
+   * Waits until the server shows every ack of the work queue's {@code count} messages and returns how
+   * many messages its stream still holds (0 once the server removed every acked one); throws if an ack
+   * is missing.
+   */
+  private long settle(String stream, int count, Deadline deadline) throws Exception {
+    long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.min(SETTLE_MS, deadline.remainingMs()));
+    while (true) {
+      ConsumerInfo consumer = management.getConsumerInfo(stream, WORKERS);
+      boolean acked = consumer.getAckFloor().getStreamSequence() >= count && consumer.getNumAckPending() == 0;
+      long left = management.getStreamInfo(stream).getStreamState().getMsgCount();
+      if (acked && left == 0 || System.nanoTime() >= until) {
+        if (!acked) {
+          throw new IllegalStateException(name + " work queue: every message was acked, but the consumer shows ack"
+              + " floor " + consumer.getAckFloor().getStreamSequence() + " of " + count + " and "
+              + consumer.getNumAckPending() + " acks pending");
+        }
+        return left;
       }
-      throw e;
+      Thread.sleep(20);
     }
   }
 

@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Runs scenarios 1–5, 7 and 9 against every target, interleaved: for each scenario, each repeat runs
+ * Runs scenarios 1–5, 7, 9 and 10 against every target, interleaved: for each scenario, each repeat runs
  * every system once before the next repeat starts, so load from the rest of the machine spreads over
  * all of them. Every subject (stream, key) is fresh. A scenario that fails or times out for a system is
  * reported and the run goes on; one the system does not offer yet ({@link NotAvailableException}) is
@@ -188,6 +188,18 @@ final class Matrix {
         }
         return result.delivered();
       }
+      case WORK_QUEUE -> {
+        WorkQueueResult result = target.workQueue(subject("workqueue", repeat, target), counts.workQueue(),
+            counts.workers(), counts.window());
+        record(repeat, scenario, system, "consumed msg/s", result.consumedPerSecond(), true);
+        record(repeat, scenario, system, "p50 publish→consume µs", result.p50Micros(), false);
+        record(repeat, scenario, system, "p99 publish→consume µs", result.p99Micros(), false);
+        if (result.deliveries() > result.messages()) {
+          log.printf("%s delivered %,d of %,d messages more than once in scenario 10 (%,d deliveries)%n", system,
+              result.deliveries() - result.messages(), result.messages(), result.deliveries());
+        }
+        return result.messages();
+      }
       case SUBJECTS -> {
         double rate = target.manySubjects(subject("many", repeat, target), counts.subjects(), counts.publishers(),
             counts.subjectMessages(), counts.window());
@@ -209,6 +221,7 @@ final class Matrix {
     return switch (scenario) {
       case SYNC, REQUEST -> "p50 µs";
       case FANOUT -> "delivered msg/s";
+      case WORK_QUEUE -> "consumed msg/s";
       default -> "msg/s";
     };
   }

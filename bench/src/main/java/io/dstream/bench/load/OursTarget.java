@@ -65,7 +65,7 @@ final class OursTarget implements Target, HttpTarget {
 
   @Override
   public boolean supports(Scenario scenario) {
-    return scenario != Scenario.REQUEST;
+    return scenario != Scenario.REQUEST && scenario != Scenario.WORK_QUEUE;
   }
 
   @Override

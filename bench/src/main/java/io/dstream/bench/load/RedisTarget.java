@@ -42,7 +42,7 @@ final class RedisTarget implements Target {
 
   @Override
   public boolean supports(Scenario scenario) {
-    return scenario != Scenario.REQUEST;
+    return scenario != Scenario.REQUEST && scenario != Scenario.WORK_QUEUE;
   }
 
   private Jedis jedis() {

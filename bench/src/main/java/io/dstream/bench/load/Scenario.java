@@ -1,6 +1,9 @@
 package io.dstream.bench.load;
 
-/** The scenarios of issue 6, the idle sockets of issue 7 and the request/reply row of issue 16. */
+/**
+ * The scenarios of issue 6, the idle sockets of issue 7, the request/reply row of issue 16 and the
+ * work queue of issue 18.
+ */
 enum Scenario {
   PUBLISH(1, "pipelined acknowledged publish, window 1000"),
   SYNC(2, "synchronous publish round trip, 1 in flight"),
@@ -14,7 +17,9 @@ enum Scenario {
   /** Issue 7, ours only, run apart by {@link IdleSockets} against a broker with a short ping interval. */
   SOCKETS(8, "idle subscribed WebSockets held, broker memory per socket"),
   /** Issue 16: the NATS protocol's request/reply, ours (ephemeral service subject) vs core NATS. */
-  REQUEST(9, "request/reply round trip, 1 in flight, a service on a core subscription");
+  REQUEST(9, "request/reply round trip, 1 in flight, a service on a core subscription"),
+  /** Issue 18: a work-queue stream, 1 publisher, 3 pull workers sharing one durable consumer (JetStream API only). */
+  WORK_QUEUE(10, "work queue: 1 publisher, 3 pull workers sharing one durable consumer");
 
   final int number;
   final String title;

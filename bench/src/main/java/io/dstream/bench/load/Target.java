@@ -33,6 +33,14 @@ interface Target extends AutoCloseable {
     throw new UnsupportedOperationException(name() + " has no request/reply");
   }
 
+  /**
+   * Scenario 10: {@code count} pipelined publishes (at most {@code window} unacknowledged) into a
+   * work queue that {@code workers} clients consume at the same time, each message acked by one of them.
+   */
+  default WorkQueueResult workQueue(String subject, int count, int workers, int window) throws Exception {
+    throw new UnsupportedOperationException(name() + " has no work queue");
+  }
+
   /** Scenario 5: {@code publishers} pipelined publishers, each over its share of {@code subjects}; msg/s. */
   double manySubjects(String prefix, int subjects, int publishers, int count, int window) throws Exception;
 
