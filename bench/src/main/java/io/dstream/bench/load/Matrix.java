@@ -194,6 +194,7 @@ final class Matrix {
         record(repeat, scenario, system, "consumed msg/s", result.consumedPerSecond(), true);
         record(repeat, scenario, system, "p50 publish→consume µs", result.p50Micros(), false);
         record(repeat, scenario, system, "p99 publish→consume µs", result.p99Micros(), false);
+        log.printf("%s deliveries per worker in scenario 10: %s%n", system, result.sharing());
         if (result.deliveries() > result.messages()) {
           log.printf("%s delivered %,d of %,d messages more than once in scenario 10 (%,d deliveries)%n", system,
               result.deliveries() - result.messages(), result.messages(), result.deliveries());

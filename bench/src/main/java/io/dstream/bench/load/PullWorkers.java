@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -27,7 +28,11 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class PullWorkers implements AutoCloseable {
 
-  /** Messages one pull request asks for, the default batch of {@code nats bench}'s pull consumers. */
+  /**
+   * Messages one pull request asks for: enough that the pull's round trip is shared by many messages,
+   * few enough that the three workers' batches together stay well under the consumer's default max
+   * ack pending (1,000), so no worker waits on the others' unacked messages.
+   */
   static final int BATCH = 100;
   /**
    * How long one pull request waits for its batch. A worker starts its next pull when the batch is
@@ -41,6 +46,7 @@ final class PullWorkers implements AutoCloseable {
   private final AtomicIntegerArray deliveriesBySequence;
   private final AtomicLong consumed = new AtomicLong();
   private final AtomicLong deliveries = new AtomicLong();
+  private final AtomicLongArray deliveriesByWorker;
   private final AtomicLong lastAckNanos = new AtomicLong();
   private final AtomicBoolean stopped = new AtomicBoolean();
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -50,17 +56,18 @@ final class PullWorkers implements AutoCloseable {
   private final List<Thread> threads = new ArrayList<>();
   private final List<Histogram> latencies = new ArrayList<>();
 
-  private PullWorkers(String name, int count, Deadline deadline) {
+  private PullWorkers(String name, int count, int workers, Deadline deadline) {
     this.name = name;
     this.count = count;
     this.deadline = deadline;
     this.deliveriesBySequence = new AtomicIntegerArray(count);
+    this.deliveriesByWorker = new AtomicLongArray(workers);
   }
 
   /** Connects {@code workers} clients bound to the durable {@code consumer} of {@code stream} and starts them pulling. */
   static PullWorkers start(String name, NatsEndpoint endpoint, String subject, String stream, String consumer,
                            int count, int workers, Deadline deadline) throws Exception {
-    PullWorkers pullWorkers = new PullWorkers(name, count, deadline);
+    PullWorkers pullWorkers = new PullWorkers(name, count, workers, deadline);
     try {
       for (int i = 0; i < workers; i++) {
         Connection connection = endpoint.connect();
@@ -69,7 +76,9 @@ final class PullWorkers implements AutoCloseable {
             .subscribe(subject, PullSubscribeOptions.bind(stream, consumer));
         Histogram latency = Rates.histogram();
         pullWorkers.latencies.add(latency);
-        pullWorkers.threads.add(new Thread(() -> pullWorkers.work(subscription, latency), name + "-worker-" + i));
+        int worker = i;
+        pullWorkers.threads.add(new Thread(() -> pullWorkers.work(worker, subscription, latency),
+            name + "-worker-" + i));
       }
     } catch (Exception e) {
       pullWorkers.close();
@@ -79,7 +88,7 @@ final class PullWorkers implements AutoCloseable {
     return pullWorkers;
   }
 
-  private void work(JetStreamSubscription subscription, Histogram latency) {
+  private void work(int worker, JetStreamSubscription subscription, Histogram latency) {
     try {
       while (!stopped.get()) {
         deadline.check(name + " work queue");
@@ -88,6 +97,7 @@ final class PullWorkers implements AutoCloseable {
           Message message = batch.next();
           latency.recordValue(Math.max(0, System.nanoTime() - Payload.nanos(message.getData())));
           message.ack();
+          deliveriesByWorker.incrementAndGet(worker);
           consumed(message.metaData().streamSequence());
         }
       }
@@ -129,8 +139,12 @@ final class PullWorkers implements AutoCloseable {
     }
     Histogram merged = Rates.histogram();
     latencies.forEach(merged::add);
+    List<Long> perWorker = new ArrayList<>();
+    for (int i = 0; i < deliveriesByWorker.length(); i++) {
+      perWorker.add(deliveriesByWorker.get(i));
+    }
     return new WorkQueueResult(Rates.perSecond(count, lastAckNanos.get() - startNanos), Rates.micros(merged, 50),
-        Rates.micros(merged, 99), count, deliveries.get());
+        Rates.micros(merged, 99), count, deliveries.get(), perWorker);
   }
 
   /** Stops the workers, each within one pull wait; after it their histograms are no longer written. */
