@@ -109,7 +109,7 @@ public final class Broker {
       return S3Connection.start(vertx, config.s3(), config.dataDir(), metrics.registry()).map(connection -> {
         s3 = connection;
         archive = new Archive(s3, new MinioObjectStore(s3.client(), s3.bucket()), config.archivePolicy(),
-            metrics.registry());
+            config.compaction(), metrics.registry());
         // Asked before any subject loads, so that the answer predates this broker's own checkpoints.
         archive.heldCheckpointsAtStart();
         return authenticator;

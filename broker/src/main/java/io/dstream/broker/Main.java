@@ -1,6 +1,7 @@
 package io.dstream.broker;
 
 import io.dstream.broker.config.ArchivePolicy;
+import io.dstream.broker.config.CompactionPolicy;
 import io.dstream.broker.auth.AnonymousAccess;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.ConnectionLimits;
@@ -158,6 +159,18 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = "--checkpoint-retry-max-ms", defaultValue = "${env:DSTREAM_CHECKPOINT_RETRY_MAX_MS:-30000}", description = "Longest retry delay of a failed checkpoint (DSTREAM_CHECKPOINT_RETRY_MAX_MS).")
   long checkpointRetryMaxMs;
+
+  @Option(names = "--archive-compact-min-segments", defaultValue = "${env:DSTREAM_ARCHIVE_COMPACT_MIN_SEGMENTS:-8}", description = "Small segments of a subject that start a compaction (DSTREAM_ARCHIVE_COMPACT_MIN_SEGMENTS).")
+  int archiveCompactMinSegments;
+
+  @Option(names = "--archive-compact-max-segments", defaultValue = "${env:DSTREAM_ARCHIVE_COMPACT_MAX_SEGMENTS:-32}", description = "Segments one merge reads at most (DSTREAM_ARCHIVE_COMPACT_MAX_SEGMENTS).")
+  int archiveCompactMaxSegments;
+
+  @Option(names = "--archive-compact-segment-bytes", defaultValue = "${env:DSTREAM_ARCHIVE_COMPACT_SEGMENT_BYTES:-8388608}", description = "Payload bytes of a merged segment at most, up to 8 MiB (DSTREAM_ARCHIVE_COMPACT_SEGMENT_BYTES).")
+  long archiveCompactSegmentBytes;
+
+  @Option(names = "--archive-sweep-keys", defaultValue = "${env:DSTREAM_ARCHIVE_SWEEP_KEYS:-1000}", description = "Segment keys one orphan sweep step lists, up to 1000 (DSTREAM_ARCHIVE_SWEEP_KEYS).")
+  int archiveSweepKeys;
   @Option(names = "--anonymous", defaultValue = "${env:DSTREAM_ANONYMOUS:-none}", description = "What clients without credentials may do on /stream and /v1/stream: none, read, all (DSTREAM_ANONYMOUS).")
   String anonymous;
 
@@ -270,6 +283,8 @@ public final class Main implements Callable<Integer> {
             s3PartSizeBytes, filesMaxListLimit))
         .archivePolicy(new ArchivePolicy(Duration.ofMillis(checkpointIntervalMs), hotWindowMessages, hotWindowBytes,
             Duration.ofMillis(hotWindowAgeMs), Duration.ofMillis(checkpointRetryMinMs), Duration.ofMillis(checkpointRetryMaxMs)))
+        .compaction(new CompactionPolicy(archiveCompactMinSegments, archiveCompactMaxSegments, archiveCompactSegmentBytes,
+            archiveSweepKeys))
         .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes).maxRecordsPerRead(maxRecordsPerRead)
         .longPollTimeout(Duration.ofMillis(longPollTimeoutMs)).maxLongPollWaiters(maxLongPollWaiters)
         .maxFileShare(Duration.ofSeconds(filesMaxShareSeconds))

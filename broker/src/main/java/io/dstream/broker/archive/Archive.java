@@ -1,6 +1,7 @@
 package io.dstream.broker.archive;
 
 import io.dstream.broker.config.ArchivePolicy;
+import io.dstream.broker.config.CompactionPolicy;
 import io.dstream.broker.s3.S3Connection;
 import io.dstream.broker.store.StoredMessage;
 import io.micrometer.core.instrument.Counter;
@@ -8,6 +9,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -36,6 +38,15 @@ public final class Archive {
   final Counter checkpointFailures;
   final Counter segmentReads;
   final Counter restores;
+  final Counter compactions;
+  final Counter segmentsCompacted;
+  private final Counter deletedByRetention;
+  private final Counter deletedByCompaction;
+  private final Counter deletedAsOrphans;
+  private final Counter deletedWithSubject;
+  private final CompactionPolicy compaction;
+  /** When this broker started: manifests written before may be followed by orphans of a crash. */
+  private final long startedAtMs = System.currentTimeMillis();
   /** Checkpoints under way broker-wide, bounded so a crowd of subjects cannot flood memory and the pool. */
   private final AtomicInteger checkpointsRunning = new AtomicInteger();
   private final int maxCheckpointsRunning;
@@ -46,13 +57,15 @@ public final class Archive {
   /** Completed once the bucket was asked whether it held any checkpoints when this broker started. */
   private Future<Boolean> heldCheckpointsAtStart;
 
-  public Archive(S3Connection connection, ObjectStore objects, ArchivePolicy policy, MeterRegistry registry) {
+  public Archive(S3Connection connection, ObjectStore objects, ArchivePolicy policy, CompactionPolicy compaction,
+                 MeterRegistry registry) {
     this.connection = connection;
     this.objects = objects;
     this.policy = policy;
+    this.compaction = compaction;
     this.maxCheckpointsRunning = 4 * connection.archiveThreads();
     this.segmentsUploaded = Counter.builder("dstream_archive_segments_uploaded")
-        .description("Segment objects written by checkpoints").register(registry);
+        .description("Segment objects written by checkpoints and compaction").register(registry);
     this.manifestsWritten = Counter.builder("dstream_archive_manifests_written")
         .description("Manifests written by checkpoints").register(registry);
     this.checkpointFailures = Counter.builder("dstream_archive_checkpoint_failures")
@@ -61,11 +74,24 @@ public final class Archive {
         .description("Segments downloaded to serve replays older than the local hot window").register(registry);
     this.restores = Counter.builder("dstream_archive_restores")
         .description("Subjects rebuilt from their manifest on an empty local store").register(registry);
+    this.compactions = Counter.builder("dstream_archive_compactions")
+        .description("Merges of adjacent small segments into one").register(registry);
+    this.segmentsCompacted = Counter.builder("dstream_archive_segments_compacted")
+        .description("Segments downloaded by compaction and replaced by merged ones").register(registry);
+    this.deletedByRetention = deletedCounter(registry, "retention");
+    this.deletedByCompaction = deletedCounter(registry, "compaction");
+    this.deletedAsOrphans = deletedCounter(registry, "orphan");
+    this.deletedWithSubject = deletedCounter(registry, "destroyed");
     Gauge.builder("dstream_archive_checkpoint_lag_seconds", this, Archive::checkpointLagSeconds)
         .description("Age of the oldest committed change no checkpoint covers yet, over all subjects; 0 when all are")
         .register(registry);
     Gauge.builder("dstream_archive_subjects_behind", uncoveredSince, Map::size)
         .description("Subjects with committed changes no checkpoint covers yet").register(registry);
+  }
+
+  private static Counter deletedCounter(MeterRegistry registry, String reason) {
+    return Counter.builder("dstream_archive_segments_deleted").tag("reason", reason)
+        .description("Segment objects deleted from the bucket, by why they went").register(registry);
   }
 
   /** The subject has committed changes no checkpoint covers, the oldest from {@code sinceMs} on. */
@@ -122,6 +148,10 @@ public final class Archive {
     return policy;
   }
 
+  CompactionPolicy compaction() {
+    return compaction;
+  }
+
   /** Takes one of the broker-wide checkpoint slots; false (take none) if all are in use. */
   boolean tryStartCheckpoint() {
     if (checkpointsRunning.incrementAndGet() > maxCheckpointsRunning) {
@@ -131,6 +161,19 @@ public final class Archive {
     return true;
   }
 
+  /**
+   * Takes a slot for a compaction or sweep step, only while at most half the slots are in use, so
+   * that this upkeep never keeps a checkpoint from starting; false (take none) otherwise.
+   */
+  boolean tryStartUpkeep() {
+    if (checkpointsRunning.incrementAndGet() > maxCheckpointsRunning / 2) {
+      checkpointsRunning.decrementAndGet();
+      return false;
+    }
+    return true;
+  }
+
+  /** Gives back a slot of {@link #tryStartCheckpoint} or {@link #tryStartUpkeep}. */
   void checkpointEnded() {
     checkpointsRunning.decrementAndGet();
   }
@@ -164,23 +207,104 @@ public final class Archive {
     });
   }
 
-  /** Writes the manifest, then deletes the segments it no longer names. */
-  public Future<Void> commit(Manifest previous, Manifest next) {
+  /**
+   * Writes the manifest. The segments it no longer names are deleted only after it is written
+   * ({@link #deleteDropped}), so a manifest never names a missing segment.
+   */
+  public Future<Void> commit(Manifest next) {
     return connection.archive("put_manifest", () -> {
       objects.put(ArchiveKeys.manifest(next.subject()), next.encode(), "application/json");
       manifestsWritten.increment();
-      objects.delete(previous.droppedIn(next));
       return null;
     });
   }
 
-  /** Downloads and decodes a segment's messages. */
+  /**
+   * Deletes the segments {@code previous} named and {@code next}, already in the bucket, does not:
+   * below the first retained sequence ({@code compacted} false) or merged into another one.
+   */
+  Future<Void> deleteDropped(Manifest previous, Manifest next, boolean compacted) {
+    List<String> dropped = previous.droppedIn(next);
+    if (dropped.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    return connection.archive("delete_segments", () -> {
+      objects.delete(dropped);
+      (compacted ? deletedByCompaction : deletedByRetention).increment(dropped.size());
+      return null;
+    });
+  }
+
+  /** Downloads and decodes a segment's messages to serve a replay. */
   public Future<List<StoredMessage>> read(Manifest.SegmentRef ref) {
+    return download(ref).onSuccess(messages -> segmentReads.increment());
+  }
+
+  private Future<List<StoredMessage>> download(Manifest.SegmentRef ref) {
     return connection.archive("get_segment", () -> {
-      byte[] bytes = objects.get(ref.key())
-          .orElseThrow(() -> new IllegalStateException("segment " + ref.key() + " named by the manifest is missing"));
-      segmentReads.increment();
+      byte[] bytes = objects.get(ref.key()).orElseThrow(() -> new MissingSegmentException(ref));
       return Segment.decode(bytes).messages();
+    });
+  }
+
+  /**
+   * Downloads {@code run} (adjacent segments of a manifest) one by one and uploads their messages
+   * from {@code firstSequence} on (the earlier ones are deleted) as one new segment.
+   */
+  Future<Manifest.SegmentRef> merge(String subject, List<Manifest.SegmentRef> run, long firstSequence) {
+    List<StoredMessage> merged = new ArrayList<>();
+    Future<Void> downloaded = Future.succeededFuture();
+    for (Manifest.SegmentRef ref : run) {
+      downloaded = downloaded.compose(ignored -> download(ref)).map(messages -> {
+        segmentsCompacted.increment();
+        for (StoredMessage message : messages) {
+          if (message.sequence() >= firstSequence) {
+            merged.add(message);
+          }
+        }
+        return null;
+      });
+    }
+    return downloaded.compose(ignored -> upload(new Segment(subject, merged)))
+        .onSuccess(ref -> compactions.increment());
+  }
+
+  /**
+   * Whether the subject may hold orphans from before this broker started: its manifest was last
+   * written before (a crash may have followed) and the bucket held checkpoints at start.
+   */
+  boolean mayHoldOrphans(Manifest manifest) {
+    Future<Boolean> held = heldCheckpointsAtStart;
+    boolean heldNone = held != null && held.succeeded() && !held.result();
+    return !heldNone && manifest.checkpointedAt() < startedAtMs;
+  }
+
+  /**
+   * One step of a subject's orphan sweep: lists up to {@code maxKeys} of its segment keys after
+   * {@code startAfter} and deletes those named neither by {@code known} (the subject's manifest as
+   * its archive knows it) nor by the manifest in the bucket (read after the listing, so it names
+   * every listed segment a finished checkpoint named, even one whose answer was lost). The caller
+   * runs no checkpoint or merge of the subject meanwhile, so no listed segment is about to be named.
+   *
+   * @return the last key listed, or {@code null} if the listing ended
+   */
+  Future<String> sweep(Manifest known, String startAfter, int maxKeys) {
+    String subject = known.subject();
+    return connection.archive("sweep_segments", () -> {
+      List<String> keys = objects.list(ArchiveKeys.segmentsPrefix(subject), startAfter, maxKeys);
+      if (keys.isEmpty()) {
+        return null;
+      }
+      Optional<Manifest> stored = objects.get(ArchiveKeys.manifest(subject)).map(Manifest::decode);
+      List<String> orphans = new ArrayList<>();
+      for (String key : keys) {
+        if (!known.names(key) && stored.map(manifest -> !manifest.names(key)).orElse(true)) {
+          orphans.add(key);
+        }
+      }
+      objects.delete(orphans);
+      deletedAsOrphans.increment(orphans.size());
+      return keys.size() < maxKeys ? null : keys.get(keys.size() - 1);
     });
   }
 
@@ -191,7 +315,9 @@ public final class Archive {
   public Future<Void> destroy(String subject) {
     return connection.archive("delete_checkpoints", () -> {
       objects.delete(List.of(ArchiveKeys.manifest(subject)));
-      objects.delete(objects.list(ArchiveKeys.subjectPrefix(subject)));
+      List<String> segments = objects.list(ArchiveKeys.subjectPrefix(subject));
+      objects.delete(segments);
+      deletedWithSubject.increment(segments.size());
       return null;
     });
   }

@@ -35,12 +35,17 @@ public final class ArchiveKeys {
     return SUBJECTS_PREFIX + subject + "/";
   }
 
+  /** Where the subject's segments live: every key under it is a segment, named by a manifest or an orphan. */
+  public static String segmentsPrefix(String subject) {
+    return subjectPrefix(subject) + "segments/";
+  }
+
   public static String manifest(String subject) {
     return subjectPrefix(subject) + "manifest.json";
   }
 
   public static String newSegment(String subject, long firstSequence, long lastSequence) {
-    return String.format("%ssegments/%020d-%020d-%s.seg.zst", subjectPrefix(subject), firstSequence, lastSequence,
+    return String.format("%s%020d-%020d-%s.seg.zst", segmentsPrefix(subject), firstSequence, lastSequence,
         UUID.randomUUID());
   }
 }

@@ -115,6 +115,37 @@ public record Manifest(String subject, long firstSequence, long lastSequence, St
         kept);
   }
 
+  /**
+   * The same checkpoint with {@code run}, adjacent segments this manifest names, replaced by
+   * {@code merged}, which holds their messages (those below {@code firstSequence} possibly dropped).
+   */
+  public Manifest replacing(List<SegmentRef> run, SegmentRef merged) {
+    int start = segments.indexOf(run.get(0));
+    if (start < 0 || start + run.size() > segments.size() || !segments.subList(start, start + run.size()).equals(run)) {
+      throw new IllegalArgumentException("not adjacent segments of the manifest: " + run);
+    }
+    List<SegmentRef> replaced = new ArrayList<>(segments.size() - run.size() + 1);
+    replaced.addAll(segments.subList(0, start));
+    replaced.add(merged);
+    replaced.addAll(segments.subList(start + run.size(), segments.size()));
+    return withSegments(replaced);
+  }
+
+  private Manifest withSegments(List<SegmentRef> newSegments) {
+    return new Manifest(subject, firstSequence, lastSequence, state, producerVersion, lastTimestamp, attributes,
+        checkpointedAt, newSegments);
+  }
+
+  /** True if this manifest names the segment key. */
+  public boolean names(String key) {
+    for (SegmentRef segment : segments) {
+      if (segment.key().equals(key)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Segments of this manifest that {@code next} no longer names. */
   public List<String> droppedIn(Manifest next) {
     List<String> dropped = new ArrayList<>();

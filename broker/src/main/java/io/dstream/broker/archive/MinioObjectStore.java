@@ -80,4 +80,21 @@ public final class MinioObjectStore implements ObjectStore {
     }
     return keys;
   }
+
+  @Override
+  public List<String> list(String prefix, String startAfter, int maxKeys) throws Exception {
+    ListObjectsArgs.Builder args = ListObjectsArgs.builder().bucket(bucket).prefix(prefix).recursive(true).maxKeys(maxKeys);
+    if (startAfter != null) {
+      args.startAfter(startAfter);
+    }
+    List<String> keys = new ArrayList<>();
+    // The SDK fetches the next page when the iteration asks past this one: stopping at maxKeys keeps it to one request.
+    for (Result<Item> result : client.listObjects(args.build())) {
+      keys.add(result.get().objectName());
+      if (keys.size() == maxKeys) {
+        break;
+      }
+    }
+    return keys;
+  }
 }

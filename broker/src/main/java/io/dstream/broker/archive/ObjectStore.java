@@ -27,4 +27,10 @@ public interface ObjectStore {
 
   /** Every key that starts with {@code prefix}, in key order. */
   List<String> list(String prefix) throws Exception;
+
+  /**
+   * One page of the keys that start with {@code prefix} and sort after {@code startAfter} ({@code null}:
+   * from the first), in key order, at most {@code maxKeys} of them (one listing request).
+   */
+  List<String> list(String prefix, String startAfter, int maxKeys) throws Exception;
 }

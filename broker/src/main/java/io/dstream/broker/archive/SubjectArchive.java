@@ -15,7 +15,9 @@ import java.util.Optional;
 
 /**
  * One subject's link to the archive: its last known manifest, the checkpoint schedule with retry
- * and backoff, hot-window eviction requests, and reads of messages that live only in segments.
+ * and backoff, hot-window eviction requests, the upkeep of its segments (merging small ones, see
+ * {@link Compaction}, and sweeping orphans), and reads of messages that live only in segments
+ * ({@link SegmentReader}).
  *
  * <p>Threading: owned by one stream actor; every method is called on the actor's context and every
  * future it returns completes there, so its fields need no lock. Uploads run on the archive pool.
@@ -34,6 +36,11 @@ import java.util.Optional;
  * is destroyed, counts as not lagging. A tick compares the snapshot with the manifest once, for
  * the lag and the checkpoint decision alike, and not at all while a lagging subject waits for its
  * checkpoint or retry.
+ *
+ * <p>One bucket operation of the subject runs at a time ({@code busy}): a checkpoint, a merge, a
+ * sweep step, a manifest read or the deletion of a destroyed subject's checkpoints. So a merge never
+ * races a checkpoint for the manifest, and a sweep never sees a segment a checkpoint is about to
+ * name. Upkeep runs only when no checkpoint is due, one bounded step per tick.
  */
 public final class SubjectArchive {
 
@@ -92,10 +99,14 @@ public final class SubjectArchive {
   /** Incremented when the subject is destroyed: work started before belongs to the old subject. */
   private int generation;
   private boolean destroyPending;
-  private Manifest.SegmentRef cachedRef;
-  private List<StoredMessage> cachedMessages;
-  /** Whether the cached segment was used since the last tick; an unused one is dropped. */
-  private boolean cacheUsed;
+  private final SegmentReader segments;
+  private final Compaction compaction;
+  /** The manifest in which {@link #compaction} found nothing to merge (asked again once it changes). */
+  private Manifest nothingToMerge;
+  /** Whether segment keys may exist that no manifest names (see {@link Archive#sweep}). */
+  private boolean sweepDue;
+  /** The last key the sweep under way listed; null: it starts from the first. */
+  private String sweptUpTo;
   /** Wall-clock ms since which committed changes are not covered by a checkpoint; 0 if none are. */
   private long uncoveredSinceMs;
   /** The local last sequence when the subject loaded: while the manifest is unknown, later ones are uncovered. */
@@ -109,6 +120,8 @@ public final class SubjectArchive {
     this.host = host;
     this.lastCheckpointMs = nowMs;
     this.lastEvictionMs = nowMs;
+    this.segments = new SegmentReader(archive, () -> manifest);
+    this.compaction = new Compaction(archive.compaction());
   }
 
   /**
@@ -150,6 +163,7 @@ public final class SubjectArchive {
         return Future.succeededFuture();
       }
       manifest = ar.result().orElse(Manifest.empty(subject));
+      sweepDue = archive.mayHoldOrphans(manifest);
       if (manifest.hasContent()) {
         archive.restores.increment();
         return Future.succeededFuture(manifest);
@@ -164,8 +178,7 @@ public final class SubjectArchive {
    */
   public void host(Host newHost) {
     host = newHost;
-    cachedRef = null;
-    cachedMessages = null;
+    segments.clear();
   }
 
   /**
@@ -206,16 +219,12 @@ public final class SubjectArchive {
     if (busy || destroyPending) {
       return false;
     }
-    return disabled || manifest != null && !changed(host.snapshot());
+    return disabled || manifest != null && !changed(host.snapshot()) && !sweepDue && mergeRun().isEmpty();
   }
 
   /** Starts a checkpoint or an eviction when one is due. */
   public void tick(long nowMs) {
-    if (!cacheUsed) {
-      cachedRef = null;
-      cachedMessages = null;
-    }
-    cacheUsed = false;
+    segments.tick();
     if (disabled) {
       caughtUp();
       return;
@@ -262,6 +271,12 @@ public final class SubjectArchive {
       lastEvictionMs = nowMs;
       host.evict(manifest.lastSequence());
     }
+    List<Manifest.SegmentRef> run = mergeRun();
+    if (!run.isEmpty()) {
+      merge(run, nowMs);
+    } else if (sweepDue) {
+      sweepStep(nowMs);
+    }
   }
 
   /**
@@ -274,8 +289,8 @@ public final class SubjectArchive {
     disabled = false;
     unverified = false;
     behind = false;
-    cachedRef = null;
-    cachedMessages = null;
+    segments.clear();
+    sweepDue = false;
     failures = 0;
     nextAttemptMs = 0;
     destroyPending = true;
@@ -343,6 +358,7 @@ public final class SubjectArchive {
     }
     manifest = ar.result().orElse(Manifest.empty(subject));
     failures = 0;
+    sweepDue = archive.mayHoldOrphans(manifest);
     if (unverified && manifest.hasContent()) {
       disabled = true;
       LOG.error("subject '{}' started empty while the bucket was unreachable, but the bucket holds checkpoints of it "
@@ -360,7 +376,9 @@ public final class SubjectArchive {
     if (snapshot.lastSequence() != manifest.lastSequence()) {
       return true;
     }
-    if (snapshot.lastSequence() >= snapshot.firstSequence() && snapshot.firstSequence() != manifest.firstSequence()
+    // The first sequence counts also when nothing is retained: a deletion of every message must
+    // still drop the segments that hold them.
+    if (snapshot.firstSequence() != manifest.firstSequence()
         || snapshot.producerVersion() != manifest.producerVersion()
         || !Arrays.equals(snapshot.attributes(), manifest.attributes())) {
       return true;
@@ -388,7 +406,7 @@ public final class SubjectArchive {
       Manifest next = previous.next(snapshot.firstSequence(), covered, new String(snapshot.state(), StandardCharsets.UTF_8),
           snapshot.producerVersion(), Math.max(previous.lastTimestamp(), snapshot.lastTimestampMs()),
           snapshot.attributes(), nowMs, added);
-      return archive.commit(previous, next).map(next);
+      return archive.commit(next).map(next);
     }).onComplete(ar -> {
       busy = false;
       archive.checkpointEnded();
@@ -396,9 +414,12 @@ public final class SubjectArchive {
         return;
       }
       if (ar.failed()) {
+        // Segments it uploaded (or a manifest whose answer was lost named) stay behind.
+        requestSweep();
         failed(nowMs, ar.cause());
         return;
       }
+      deleteDropped(previous, ar.result(), false);
       if (failures > 0) {
         LOG.info("subject '{}': checkpoints caught up after {} failed attempts", subject, failures);
       }
@@ -445,6 +466,98 @@ public final class SubjectArchive {
     });
   }
 
+  /** Deletes the segments {@code previous} named and {@code next} (written) does not; a failure leaves them to a sweep. */
+  private void deleteDropped(Manifest previous, Manifest next, boolean compacted) {
+    int startedGeneration = generation;
+    archive.deleteDropped(previous, next, compacted).onFailure(failure -> {
+      LOG.warn("subject '{}': deleting segments the manifest no longer names failed ({}); a sweep collects them",
+          subject, failure.toString());
+      if (startedGeneration == generation) {
+        requestSweep();
+      }
+    });
+  }
+
+  private void requestSweep() {
+    sweepDue = true;
+    sweptUpTo = null;
+  }
+
+  /** The adjacent segments to merge now, or none (also while the manifest is unknown). */
+  private List<Manifest.SegmentRef> mergeRun() {
+    if (manifest == null || manifest == nothingToMerge) {
+      return List.of();
+    }
+    List<Manifest.SegmentRef> run = compaction.nextRun(manifest);
+    if (run.isEmpty()) {
+      nothingToMerge = manifest;
+    }
+    return run;
+  }
+
+  /**
+   * Merges {@code run} into one segment, writes the manifest naming it instead, then deletes the
+   * run. The manifest's other fields stay those of the last checkpoint.
+   */
+  private void merge(List<Manifest.SegmentRef> run, long nowMs) {
+    if (!archive.tryStartUpkeep()) {
+      return;
+    }
+    busy = true;
+    int startedGeneration = generation;
+    Manifest previous = manifest;
+    archive.merge(subject, run, previous.firstSequence()).compose(merged -> {
+      Manifest next = previous.replacing(run, merged);
+      return archive.commit(next).map(next);
+    }).onComplete(ar -> {
+      busy = false;
+      archive.checkpointEnded();
+      if (startedGeneration != generation) {
+        return;
+      }
+      if (ar.failed()) {
+        requestSweep();
+        upkeepFailed(nowMs, "merging " + run.size() + " segments", ar.cause());
+        return;
+      }
+      manifest = ar.result();
+      failures = 0;
+      deleteDropped(previous, manifest, true);
+    });
+  }
+
+  /** Lists one page of the subject's segment keys and deletes the orphans in it. */
+  private void sweepStep(long nowMs) {
+    if (!archive.tryStartUpkeep()) {
+      return;
+    }
+    busy = true;
+    int startedGeneration = generation;
+    archive.sweep(manifest, sweptUpTo, archive.compaction().sweepKeys()).onComplete(ar -> {
+      busy = false;
+      archive.checkpointEnded();
+      if (startedGeneration != generation) {
+        return;
+      }
+      if (ar.failed()) {
+        upkeepFailed(nowMs, "sweeping orphan segments", ar.cause());
+        return;
+      }
+      failures = 0;
+      sweptUpTo = ar.result();
+      sweepDue = sweptUpTo != null;
+    });
+  }
+
+  /** A merge or sweep failed: retried with the checkpoints' backoff, without counting as a failed checkpoint. */
+  private void upkeepFailed(long nowMs, String what, Throwable cause) {
+    if (failures == 0) {
+      LOG.warn("subject '{}': {} failed ({}); retrying with backoff", subject, what, cause.toString());
+    }
+    nextAttemptMs = nowMs + archive.policy().retryDelayMs(failures);
+    failures++;
+  }
+
   private void failed(long nowMs, Throwable cause) {
     archive.checkpointFailed(nowMs, cause);
     long delay = archive.policy().retryDelayMs(failures);
@@ -463,39 +576,16 @@ public final class SubjectArchive {
 
   /**
    * The first message at or after {@code timestampMs} with sequence {@code >= firstSequence}, looked
-   * up in the segments (by their time bounds, then in the one segment that can hold it), or
-   * {@code local} (the local store's answer, 0 = none) when the segments have no such message or
-   * the manifest is unknown. Checkpointed messages precede the ones only held locally, so a match in
-   * the segments is the answer.
+   * up in the segments, or {@code local} (the local store's answer, 0 = none) when the segments have
+   * no such message or the manifest is unknown; see {@link SegmentReader#firstSequenceAt}.
    */
   public Future<Long> firstSequenceAt(long timestampMs, long firstSequence, long local) {
-    if (manifest == null) {
-      return Future.succeededFuture(local);
-    }
-    for (Manifest.SegmentRef ref : manifest.segments()) {
-      if (ref.lastSequence() < firstSequence || ref.lastTimestamp() < timestampMs) {
-        continue;
-      }
-      if (local != 0 && ref.firstSequence() >= local) {
-        return Future.succeededFuture(local);
-      }
-      long from = Math.max(firstSequence, ref.firstSequence());
-      return read(from, SEGMENT_MAX_MESSAGES).map(messages -> {
-        for (StoredMessage message : messages) {
-          if (message.timestampMs() >= timestampMs) {
-            return message.sequence();
-          }
-        }
-        return local;
-      });
-    }
-    return Future.succeededFuture(local);
+    return manifest == null ? Future.succeededFuture(local) : segments.firstSequenceAt(timestampMs, firstSequence, local);
   }
 
   /**
    * Messages from {@code from} (inclusive) out of the segment holding it, at most {@code maxMessages};
-   * empty if no segment holds it. The most recently read segment is kept decoded, so a replay reads
-   * each segment once; it is dropped at the first tick after a tick in which it was not used.
+   * empty if no segment holds it. See {@link SegmentReader#read}.
    */
   public Future<List<StoredMessage>> read(long from, int maxMessages) {
     if (manifest == null) {
@@ -505,19 +595,6 @@ public final class SubjectArchive {
       }
       return unavailable();
     }
-    Manifest.SegmentRef ref = manifest.segmentContaining(from);
-    if (ref == null) {
-      return Future.succeededFuture(List.of());
-    }
-    cacheUsed = true;
-    Future<List<StoredMessage>> messages = ref.equals(cachedRef) ? Future.succeededFuture(cachedMessages)
-        : archive.read(ref).onSuccess(read -> {
-          cachedRef = ref;
-          cachedMessages = read;
-        });
-    return messages.map(all -> {
-      int start = (int) (from - ref.firstSequence());
-      return all.subList(start, Math.min(all.size(), start + maxMessages));
-    });
+    return segments.read(from, maxMessages);
   }
 }

@@ -40,6 +40,7 @@ public final class BrokerConfig {
   private final int dedupMaxEntries;
   private final S3Settings s3;
   private final ArchivePolicy archivePolicy;
+  private final CompactionPolicy compaction;
   private final AnonymousAccess anonymousAccess;
   private final int maxAppendBytes;
   private final JwtSettings jwt;
@@ -84,6 +85,7 @@ public final class BrokerConfig {
     this.dedupMaxEntries = positive(b.dedupMaxEntries, "dedupMaxEntries");
     this.s3 = Objects.requireNonNull(b.s3, "s3");
     this.archivePolicy = Objects.requireNonNull(b.archivePolicy, "archivePolicy");
+    this.compaction = Objects.requireNonNull(b.compaction, "compaction");
     this.anonymousAccess = Objects.requireNonNull(b.anonymousAccess, "anonymousAccess");
     this.maxAppendBytes = positive(b.maxAppendBytes, "maxAppendBytes");
     this.jwt = Objects.requireNonNull(b.jwt, "jwt");
@@ -132,7 +134,7 @@ public final class BrokerConfig {
         .maxInFlight(maxInFlight).ackTimeout(ackTimeout).maxDeliver(maxDeliver).idleTimeout(idleTimeout)
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes).shards(shards)
         .groupCommit(groupCommit).writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb)
-        .webSocketCompression(webSocketCompression).s3(s3).archivePolicy(archivePolicy)
+        .webSocketCompression(webSocketCompression).s3(s3).archivePolicy(archivePolicy).compaction(compaction)
         .jwt(jwt).tls(tls).connectionLimits(connectionLimits)
         .dedupWindow(dedupWindow).dedupMaxEntries(dedupMaxEntries)
         .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes)
@@ -215,6 +217,9 @@ public final class BrokerConfig {
 
   /** Checkpoint interval, hot window and retry bounds of the archive (docs/storage.md). */
   public ArchivePolicy archivePolicy() { return archivePolicy; }
+
+  /** Compaction and orphan sweep bounds of the archive's segments (docs/consumers-and-retention.md). */
+  public CompactionPolicy compaction() { return compaction; }
   /** What requests without credentials may do on the stream surfaces. */
   public AnonymousAccess anonymousAccess() { return anonymousAccess; }
 
@@ -289,6 +294,7 @@ public final class BrokerConfig {
     private int dedupMaxEntries = 10_000;
     private S3Settings s3 = S3Settings.EMBEDDED;
     private ArchivePolicy archivePolicy = ArchivePolicy.DEFAULT;
+    private CompactionPolicy compaction = CompactionPolicy.DEFAULT;
     private AnonymousAccess anonymousAccess = AnonymousAccess.NONE;
     private int maxAppendBytes = 16 * 1024 * 1024;
     private JwtSettings jwt = JwtSettings.DISABLED;
@@ -332,6 +338,7 @@ public final class BrokerConfig {
     public Builder dedupMaxEntries(int dedupMaxEntries) { this.dedupMaxEntries = dedupMaxEntries; return this; }
     public Builder s3(S3Settings s3) { this.s3 = s3; return this; }
     public Builder archivePolicy(ArchivePolicy archivePolicy) { this.archivePolicy = archivePolicy; return this; }
+    public Builder compaction(CompactionPolicy compaction) { this.compaction = compaction; return this; }
     public Builder anonymousAccess(AnonymousAccess anonymousAccess) { this.anonymousAccess = anonymousAccess; return this; }
     public Builder maxAppendBytes(int maxAppendBytes) { this.maxAppendBytes = maxAppendBytes; return this; }
     public Builder jwt(JwtSettings jwt) { this.jwt = jwt; return this; }
