@@ -134,7 +134,7 @@ public final class Broker {
             new RecordsHandler(registry, config, metrics, this::destroyCheckpoints), metrics, durableStreams,
             config, new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit(),
             config.uploadLimits(), memoryBudget, metrics, shares),
-            new AdminApi(store, readers, registry, overview, config.maxFrameBytes()), memoryBudget,
+            new AdminApi(store, readers, registry, overview, nats.consumerOperations(), config.maxFrameBytes()), memoryBudget,
             new Readiness(store, readers, s3, archive, config.dataDir(), Main.VERSION));
         Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()

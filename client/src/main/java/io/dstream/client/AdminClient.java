@@ -2,11 +2,14 @@ package io.dstream.client;
 
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.time.Instant;
 
 /**
  * The broker's admin API ({@code /admin/}, docs/admin.md), opened by {@link DurableStream#admin(ClientOptions)}: what
  * the NATS protocol has no word for. Subjects and their numbers, a subject's state object, its stored messages page
- * by page (an export reads them so: {@code dstream export} is built on this), deleting messages or a whole subject.
+ * by page (an export reads them so: {@code dstream export} is built on this), deleting messages or a whole subject,
+ * and operating JetStream consumers (their numbers, create, delete, pause, resume).
  * It needs the API key or a JWT with {@code "admin": true}.
  *
  * <p>Answers are the broker's JSON objects exactly as docs/admin.md documents them, so a field the broker adds is
@@ -66,6 +69,41 @@ public interface AdminClient extends AutoCloseable {
    * (The records API's {@code DELETE /stream/{subject}}, which the API key or a token with publish rights may do.)
    */
   Future<Void> deleteSubject(String subject);
+
+  /**
+   * Lists JetStream consumers with their numbers (docs/admin.md, "JetStream consumers").
+   *
+   * @param stream one declared stream's consumers, or null for every stream's
+   * @return {@code {"consumers":[{"stream","name","subject","type","durable","config",
+   *     "pending","ackPending","ackFloor","redelivered","waiting","lastActivityMs","paused","pauseUntil",...}]}};
+   *     {@code not_found} for a stream that is not declared
+   */
+  Future<JsonObject> consumers(String stream);
+
+  /** @return one consumer as {@link #consumers} shows it; {@code not_found} if it or its stream does not exist */
+  Future<JsonObject> consumer(String stream, String name);
+
+  /**
+   * Creates a durable consumer on a declared stream, checked by the same rules as the JetStream API.
+   *
+   * @param config {@code name} (required), {@code deliverSubject} (push; absent: pull), {@code ackPolicy},
+   *     {@code ackWaitMs}, {@code maxDeliver}, {@code maxAckPending}, {@code deliverPolicy} with
+   *     {@code startSequence} or {@code startTime}, {@code filterSubject}
+   * @return the new consumer; {@code consumer_exists} if one has that name
+   */
+  Future<JsonObject> addConsumer(String stream, JsonObject config);
+
+  /** Deletes a consumer with its saved state. */
+  Future<Void> deleteConsumer(String stream, String name);
+
+  /** Pauses a consumer's deliveries for {@code duration} (the broker's clock); @return the consumer */
+  Future<JsonObject> pauseConsumer(String stream, String name, Duration duration);
+
+  /** Pauses a consumer's deliveries until {@code until}; a past time resumes it. @return the consumer */
+  Future<JsonObject> pauseConsumer(String stream, String name, Instant until);
+
+  /** Resumes a paused consumer at once. @return the consumer */
+  Future<JsonObject> resumeConsumer(String stream, String name);
 
   /** Releases the client's threads. */
   @Override

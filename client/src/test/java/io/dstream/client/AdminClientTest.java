@@ -4,12 +4,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.dstream.broker.config.NatsSettings;
+import io.nats.client.Connection;
+import io.nats.client.Nats;
+import io.nats.client.Options;
+import io.nats.client.api.StreamConfiguration;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -53,6 +62,43 @@ class AdminClientTest {
       await(admin.deleteSubject("admin.orders.us"));
       StreamException gone = assertThrows(StreamException.class, () -> await(admin.subject("admin.orders.us")));
       assertEquals("not_found", gone.code());
+    }
+  }
+
+  @Test
+  void createsListsPausesResumesAndDeletesConsumers(Vertx vertx) throws Exception {
+    try (BrokerFixture broker = BrokerFixture.start(vertx, dir,
+        b -> b.nats(NatsSettings.DEFAULT.withPort(NatsSettings.ANY_FREE_PORT)));
+         AdminClient admin = DurableStream.admin(options(broker.url(), BrokerFixture.API_KEY))) {
+      Connection nc = Nats.connect(new Options.Builder().server(broker.natsUrl())
+          .token(BrokerFixture.API_KEY.toCharArray()).noReconnect().build());
+      try {
+        nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("JOBS").subjects("admin.jobs").build());
+        nc.jetStream().publish("admin.jobs", "j1".getBytes(StandardCharsets.UTF_8));
+        JsonObject created = await(admin.addConsumer("JOBS", new JsonObject().put("name", "runner")
+            .put("ackPolicy", "explicit").put("maxDeliver", 3)));
+        assertEquals("pull", created.getString("type"));
+        assertEquals(1L, created.getLong("pending"));
+        assertEquals("consumer_exists", assertThrows(StreamException.class,
+            () -> await(admin.addConsumer("JOBS", new JsonObject().put("name", "runner")))).code());
+
+        JsonObject paused = await(admin.pauseConsumer("JOBS", "runner", Duration.ofMinutes(10)));
+        assertEquals(true, paused.getBoolean("paused"));
+        Instant until = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.MILLIS);
+        assertEquals(until.toString(), await(admin.pauseConsumer("JOBS", "runner", until)).getString("pauseUntil"));
+        assertEquals(true, await(admin.consumer("JOBS", "runner")).getBoolean("paused"));
+        assertEquals(false, await(admin.resumeConsumer("JOBS", "runner")).getBoolean("paused"));
+        JsonArray listed = await(admin.consumers(null)).getJsonArray("consumers");
+        assertEquals(List.of("runner"), listed.stream().map(c -> ((JsonObject) c).getString("name")).toList());
+        assertEquals(1, await(admin.consumers("JOBS")).getJsonArray("consumers").size());
+
+        await(admin.deleteConsumer("JOBS", "runner"));
+        assertEquals("not_found", assertThrows(StreamException.class,
+            () -> await(admin.consumer("JOBS", "runner"))).code());
+        assertEquals("not_found", assertThrows(StreamException.class, () -> await(admin.consumers("NOPE"))).code());
+      } finally {
+        nc.close();
+      }
     }
   }
 

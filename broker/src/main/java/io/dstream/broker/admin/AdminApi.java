@@ -1,5 +1,6 @@
 package io.dstream.broker.admin;
 
+import io.dstream.broker.nats.ConsumerOperations;
 import io.dstream.broker.store.MessageStore;
 import io.dstream.broker.store.SubjectRecord;
 import io.dstream.broker.stream.ConsumerView;
@@ -22,7 +23,8 @@ import java.util.zip.CRC32;
  * {@code GET /admin/overview} (the broker's meters, {@link Overview}),
  * {@code GET /admin/subjects} pages through subjects in name order, optionally under a prefix,
  * {@code GET /admin/subjects/{subject}} adds the state object and the consumers, and the message
- * routes of {@link SubjectMessages} page, delete and replace state.
+ * routes of {@link SubjectMessages} page, delete and replace state; {@link ConsumerRoutes} operate the
+ * JetStream consumers.
  *
  * <p>Listings come from committed store data, so they show exactly what was acknowledged; store
  * reads run on the readers' worker pool, never on the event loop. A page costs one B-tree descent
@@ -44,16 +46,21 @@ public final class AdminApi {
   private final AdminRequests requests;
   private final SubjectMessages messages;
   private final Overview overview;
+  private final ConsumerRoutes consumers;
 
-  /** {@code maxStateBytes} bounds a state object replaced through {@code PUT .../state}. */
+  /**
+   * {@code maxStateBytes} bounds a state object replaced through {@code PUT .../state}, and the body of
+   * a consumer's create or pause request.
+   */
   public AdminApi(MessageStore store, WorkerExecutor readers, StreamRegistry registry, Overview overview,
-                  int maxStateBytes) {
+                  ConsumerOperations jetStreamConsumers, int maxStateBytes) {
     this.store = store;
     this.readers = readers;
     this.registry = registry;
     this.requests = new AdminRequests(store, readers, registry);
     this.messages = new SubjectMessages(requests, maxStateBytes);
     this.overview = overview;
+    this.consumers = new ConsumerRoutes(jetStreamConsumers, maxStateBytes);
   }
 
   /** Adds the admin routes to {@code router}. */
@@ -62,6 +69,7 @@ public final class AdminApi {
     router.get("/admin/subjects").handler(this::handleList);
     router.get("/admin/subjects/:subject").handler(this::handleSubject);
     messages.mount(router);
+    consumers.mount(router);
   }
 
   private void handleList(RoutingContext ctx) {

@@ -22,10 +22,12 @@ import java.util.concurrent.TimeUnit;
  * @param startTimeMs   for {@code by_start_time}: the first publish time wanted; else -1
  * @param policy        ack window, wait, max deliver and mode
  * @param heartbeatMs   idle heartbeat interval of a push consumer; 0 for none
- * @param json          the configuration with our defaults, as info answers show it
+ * @param pauseUntilMs  {@code pause_until} (NATS 2.11): created paused until then (epoch ms); 0 for not paused
+ * @param json          the configuration with our defaults, as info answers show it, without
+ *                      {@code pause_until}: the consumer's current pause is added to it ({@link JsConsumer#configJson})
  */
 record ConsumerConfig(String name, boolean durable, String deliverSubject, long start, long startTimeMs,
-                      DeliveryPolicy policy, long heartbeatMs, JsonObject json) {
+                      DeliveryPolicy policy, long heartbeatMs, long pauseUntilMs, JsonObject json) {
 
   static final long DEFAULT_ACK_WAIT_NANOS = TimeUnit.SECONDS.toNanos(30);
   static final int DEFAULT_MAX_ACK_PENDING = 1000;
@@ -98,6 +100,7 @@ record ConsumerConfig(String name, boolean durable, String deliverSubject, long 
       deliverSubject = null;
     }
     long heartbeatNanos = config.getLong("idle_heartbeat", 0L);
+    long pauseUntilMs = pauseUntilMs(config.getValue("pause_until"));
     JsonObject shown = config.copy().put("ack_policy", ackPolicy).put("deliver_policy", deliverPolicy)
         .put("ack_wait", ackWaitNanos).put("max_deliver", maxDeliver).put("max_ack_pending", window)
         .put("replay_policy", "instant").put("num_replicas", 0).put("filter_subject", subject);
@@ -105,8 +108,27 @@ record ConsumerConfig(String name, boolean durable, String deliverSubject, long 
       shown.put("durable_name", name);
     }
     shown.put("name", name);
+    shown.remove("pause_until");
     return new ConsumerConfig(name, durable, deliverSubject, start, startTimeMs, policy,
-        TimeUnit.NANOSECONDS.toMillis(Math.max(0, heartbeatNanos)), shown);
+        TimeUnit.NANOSECONDS.toMillis(Math.max(0, heartbeatNanos)), pauseUntilMs, shown);
+  }
+
+  /**
+   * A {@code pause_until} as clients send it (config or {@code CONSUMER.PAUSE}): an RFC 3339 time, or
+   * absent, empty or Go's zero time for none; 0 for none, else epoch ms (a past time is as good as none).
+   */
+  static long pauseUntilMs(Object value) {
+    if (value == null || "".equals(value)) {
+      return 0;
+    }
+    if (!(value instanceof String text)) {
+      throw invalid("pause_until must be an RFC 3339 time, got " + value);
+    }
+    try {
+      return Math.max(0, Instant.parse(text).toEpochMilli());
+    } catch (DateTimeParseException e) {
+      throw invalid("pause_until must be an RFC 3339 time, got '" + text + "'");
+    }
   }
 
   /** Clients send {@code ""} for a name they leave to the server. */

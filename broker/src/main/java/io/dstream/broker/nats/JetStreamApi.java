@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The JetStream API subset on {@code $JS.API.>}, mapped onto our model: a JetStream stream is one
@@ -78,7 +79,8 @@ final class JetStreamApi {
     return consumers.stop();
   }
 
-  private synchronized Future<Void> loaded(Context context) {
+  /** The declarations, loaded (or restored) on first use; every API request and operator's call waits for it. */
+  synchronized Future<Void> loaded(Context context) {
     if (loading == null || loading.failed()) {
       loading = loadFrom(context, 1).compose(v -> {
         List<Future<Void>> restored = new ArrayList<>();
@@ -112,6 +114,17 @@ final class JetStreamApi {
       byName.put(name, declared);
       nameBySubject.put(declared.subject(), name);
     }
+  }
+
+  /** The subject of the declared stream {@code name}, or null if none is declared by that name. */
+  String subjectOf(String name) {
+    Declared declared = byName.get(name);
+    return declared == null ? null : declared.subject();
+  }
+
+  /** The declared streams' names, in order. */
+  List<String> streamNames() {
+    return new ArrayList<>(new TreeMap<>(byName).keySet());
   }
 
   /** The stream name PubAcks give for {@code subject}: its declared name, else the subject itself. */
@@ -203,6 +216,7 @@ final class JetStreamApi {
     }
     return switch (parts[0]) {
       case "INFO" -> consumers.info(consumers.find(declared.name(), required(name)));
+      case "PAUSE" -> pause(consumers.find(declared.name(), required(name)), request);
       case "DELETE" -> consumers.delete(consumers.find(declared.name(), required(name)))
           .map(v -> new JsonObject().put("type", "io.nats.jetstream.api.v1.consumer_delete_response")
               .put("success", true).encode());
@@ -218,6 +232,24 @@ final class JetStreamApi {
           .encode());
       default -> throw StreamError.invalid("unknown_api", "unknown or unsupported JetStream API 'CONSUMER." + api + "'");
     };
+  }
+
+  /**
+   * {@code CONSUMER.PAUSE.<stream>.<consumer>} with {@code {"pause_until":"RFC 3339"}}: paused until
+   * then; no time, or a past one, resumes. Answered as nats-server 2.11 does.
+   */
+  private Future<String> pause(JsConsumer consumer, JsonObject request) {
+    long untilMs = ConsumerConfig.pauseUntilMs(request.getValue("pause_until"));
+    return consumers.pause(consumer, untilMs).map(v -> {
+      long now = System.currentTimeMillis();
+      JsonObject answer = new JsonObject().put("type", "io.nats.jetstream.api.v1.consumer_pause_response")
+          .put("paused", untilMs > now)
+          .put("pause_until", untilMs == 0 ? "0001-01-01T00:00:00Z" : Instant.ofEpochMilli(untilMs).toString());
+      if (untilMs > now) {
+        answer.put("pause_remaining", TimeUnit.MILLISECONDS.toNanos(untilMs - now));
+      }
+      return answer.encode();
+    });
   }
 
   private static String required(String name) {

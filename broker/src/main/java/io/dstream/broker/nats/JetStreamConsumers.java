@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * JetStream consumers: creation, info, listing and deletion through the API, pull requests, acks,
@@ -112,13 +113,44 @@ final class JetStreamConsumers {
     if (existing != null) {
       return info(existing);
     }
-    JsConsumer consumer = new JsConsumer(stream, subject, config, Instant.now().toString(),
-        config.durable() ? null : connection, server.delivery, vertx);
+    return register(stream, subject, config, config.durable() ? null : connection, connection.context)
+        .compose(this::info);
+  }
+
+  /**
+   * Creates a durable consumer for an operator (the admin API, through {@link ConsumerOperations}):
+   * the same configuration rules as {@link #create}, without a connection; one that exists is a conflict.
+   */
+  Future<JsConsumer> createDurable(String stream, String subject, JsonObject json, Context caller) {
+    ConsumerConfig config = ConsumerConfig.parse(json, null, subject);
+    if (!config.durable()) {
+      throw StreamError.invalid("invalid_consumer", "a consumer created by an operator is durable: give it a name");
+    }
+    if (consumers.containsKey(key(stream, config.name()))) {
+      throw StreamError.conflict("consumer_exists", "consumer '" + config.name()
+          + "' already exists on stream '" + stream + "'");
+    }
+    return register(stream, subject, config, null, caller);
+  }
+
+  private Future<JsConsumer> register(String stream, String subject, ConsumerConfig config, NatsConnection owner,
+                                      Context caller) {
+    JsConsumer consumer = new JsConsumer(stream, subject, config, Instant.now().toString(), owner, server.delivery,
+        vertx);
     consumers.put(key(stream, config.name()), consumer);
-    return subscribe(consumer, config.start(), List.of(), connection.context)
+    return subscribe(consumer, config.start(), List.of(), caller)
         .compose(v -> config.durable() ? save(stream) : Future.succeededFuture())
-        .compose(v -> info(consumer))
+        .map(v -> consumer)
         .onFailure(failure -> consumers.remove(key(stream, config.name()), consumer));
+  }
+
+  /**
+   * {@code CONSUMER.PAUSE}: pauses deliveries until {@code untilMs} (epoch ms), or resumes them for 0
+   * or a past time; a durable consumer's pause is saved at once, so it survives a restart.
+   */
+  Future<Void> pause(JsConsumer consumer, long untilMs) {
+    consumer.pauseUntil(untilMs);
+    return consumer.config.durable() ? save(consumer.stream) : Future.succeededFuture();
   }
 
   /** Attaches the consumer to its subject's actor and subscribes it where it starts (or resumes). */
@@ -156,8 +188,14 @@ final class JetStreamConsumers {
     return state(consumer).map(state -> consumerInfo(consumer, state).encode());
   }
 
-  /** The consumer's state and waiting pull requests, read on its actor's context. */
+  /**
+   * The consumer's state and waiting pull requests, read on its actor's context; a consumer still
+   * being created (no actor yet) has delivered nothing.
+   */
   private Future<JsonObject> state(JsConsumer consumer) {
+    if (consumer.actor() == null) {
+      return Future.succeededFuture(stateJson(null).put("num_waiting", 0));
+    }
     Promise<JsonObject> read = Promise.promise();
     consumer.actor().consumerState(consumer, (state, failure) -> {
       if (failure != null) {
@@ -184,14 +222,26 @@ final class JetStreamConsumers {
   private static JsonObject consumerInfo(JsConsumer consumer, JsonObject state) {
     long delivered = state.getLong("next") - 1;
     long floor = state.getLong("floor", delivered);
-    return new JsonObject().put("type", "io.nats.jetstream.api.v1.consumer_info_response")
+    long now = System.currentTimeMillis();
+    long pausedUntil = consumer.pausedUntil(now);
+    JsonObject info = new JsonObject().put("type", "io.nats.jetstream.api.v1.consumer_info_response")
         .put("stream_name", consumer.stream).put("name", consumer.name()).put("created", consumer.created)
-        .put("config", consumer.config.json())
-        .put("delivered", new JsonObject().put("consumer_seq", delivered).put("stream_seq", delivered))
-        .put("ack_floor", new JsonObject().put("consumer_seq", floor).put("stream_seq", floor))
+        .put("config", consumer.configJson())
+        .put("delivered", sequenceInfo(delivered, consumer.lastDeliveryMs()))
+        .put("ack_floor", sequenceInfo(floor, consumer.lastAckMs()))
         .put("num_ack_pending", state.getJsonArray("unacked").size())
         .put("num_redelivered", state.getLong("redelivered")).put("num_waiting", state.getInteger("num_waiting", 0))
-        .put("num_pending", state.getLong("lag")).put("ts", Instant.now().toString());
+        .put("num_pending", state.getLong("lag")).put("ts", Instant.ofEpochMilli(now).toString());
+    if (pausedUntil > 0) {
+      info.put("paused", true).put("pause_remaining", TimeUnit.MILLISECONDS.toNanos(pausedUntil - now));
+    }
+    return info;
+  }
+
+  /** JetStream's {@code SequenceInfo}: {@code last_active} only once there was some. */
+  private static JsonObject sequenceInfo(long sequence, long lastActiveMs) {
+    JsonObject info = new JsonObject().put("consumer_seq", sequence).put("stream_seq", sequence);
+    return lastActiveMs == 0 ? info : info.put("last_active", Instant.ofEpochMilli(lastActiveMs).toString());
   }
 
   List<String> names(String stream) {
@@ -313,6 +363,7 @@ final class JetStreamConsumers {
     String kind = new String(payload, StandardCharsets.US_ASCII).trim();
     StreamActor actor = consumer.actor();
     consumer.changed();
+    consumer.acknowledged();
     if (kind.isEmpty() || kind.startsWith("+ACK") || kind.startsWith("+NXT")) {
       batch.add(consumer, deliveryId);
       if (reply == null) {
@@ -360,7 +411,8 @@ final class JetStreamConsumers {
   private Future<Void> save(String stream) {
     List<JsConsumer> durable = new ArrayList<>();
     consumers.values().forEach(c -> {
-      if (c.stream.equals(stream) && c.config.durable()) {
+      // One still being created is saved by its creation, once it is subscribed where it starts.
+      if (c.stream.equals(stream) && c.config.durable() && c.actor() != null) {
         durable.add(c);
       }
     });
@@ -368,7 +420,7 @@ final class JetStreamConsumers {
     for (JsConsumer consumer : durable) {
       consumer.saved();
       states.add(state(consumer).map(state -> new JsonObject().put("name", consumer.name())
-          .put("config", consumer.config.json()).put("created", consumer.created).put("state", state)));
+          .put("config", consumer.configJson()).put("created", consumer.created).put("state", state)));
     }
     return Future.all(states).compose(all -> {
       JsonArray saved = new JsonArray();

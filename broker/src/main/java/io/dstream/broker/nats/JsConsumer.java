@@ -5,8 +5,10 @@ import io.dstream.broker.stream.StoredObject;
 import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.Subscriber;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 
@@ -18,9 +20,13 @@ import java.util.Iterator;
  * which clients parse for the metadata), sent to the deliver subject (push) or to the waiting pull
  * requests in order (pull).
  *
+ * <p>A consumer can be paused (NATS 2.11's {@code CONSUMER.PAUSE}): until its pause ends it pushes
+ * nothing, new or redelivered, while pull requests wait and expire as usual; the pause is part of its
+ * configuration ({@code pause_until}), so a durable consumer's survives a restart with its state.
+ *
  * <p>Threading: {@link #push}, {@link #mayPush} and the pull queue run on the subject actor's
- * context (pull requests reach it through {@link StreamActor#execute}); {@link #dirty} is read by
- * the state saver on another.
+ * context (pull requests reach it through {@link StreamActor#execute}); {@link #dirty}, the pause and
+ * the activity times are volatile, set and read on other contexts too (API calls, the state saver).
  */
 final class JsConsumer implements Subscriber {
 
@@ -59,6 +65,11 @@ final class JsConsumer implements Subscriber {
   private volatile StreamActor actor;
   private volatile boolean dirty = true;
   private volatile boolean deleted;
+  /** Nothing is pushed before this (epoch ms); 0: not paused. */
+  private volatile long pausedUntilMs;
+  /** When a message was last pushed, and when an ack of any kind last arrived (epoch ms; 0: never). */
+  private volatile long lastDeliveryMs;
+  private volatile long lastAckMs;
   private long heartbeatTimer = -1;
   /** Since when nobody listens or pulls (0 while someone does), for ephemeral consumers' deletion. */
   private long inactiveSinceMs;
@@ -74,6 +85,7 @@ final class JsConsumer implements Subscriber {
     this.vertx = vertx;
     this.ackPrefix = JetStreamConsumers.ACK_PREFIX + stream + "." + config.name() + ".";
     this.target = config.deliverSubject() == null ? null : delivery.new Target(config.deliverSubject());
+    this.pausedUntilMs = config.pauseUntilMs();
   }
 
   String name() {
@@ -87,6 +99,7 @@ final class JsConsumer implements Subscriber {
 
   void attached(StreamActor held) {
     this.actor = held;
+    resumeWhenPauseEnds();
     if (config.deliverSubject() != null && config.heartbeatMs() > 0) {
       heartbeatTimer = vertx.setPeriodic(config.heartbeatMs(), id -> held.execute(() -> {
         if (!deleted) {
@@ -121,6 +134,65 @@ final class JsConsumer implements Subscriber {
     dirty = true;
   }
 
+  /**
+   * Pauses deliveries until {@code untilMs} (epoch ms), or resumes them at once for 0 or a past time;
+   * the actor is woken when the pause ends, since a refused push waits for a {@link StreamActor#resume}.
+   */
+  void pauseUntil(long untilMs) {
+    pausedUntilMs = untilMs;
+    dirty = true;
+    resumeWhenPauseEnds();
+  }
+
+  private void resumeWhenPauseEnds() {
+    StreamActor held = actor;
+    if (held == null) {
+      return;
+    }
+    long wait = pausedUntilMs - System.currentTimeMillis();
+    if (wait <= 0) {
+      held.resume(this);
+      return;
+    }
+    // A timer of an earlier pause that fires meanwhile finds it still paused and does nothing.
+    vertx.setTimer(wait + 1, id -> {
+      if (!deleted && !paused()) {
+        held.resume(this);
+      }
+    });
+  }
+
+  /** The end of its pause (epoch ms), or 0 when it is not paused at {@code nowMs}. */
+  long pausedUntil(long nowMs) {
+    long until = pausedUntilMs;
+    return until > nowMs ? until : 0;
+  }
+
+  /** Whether it is paused now; reads the clock only when a pause was ever set (pushes ask this). */
+  private boolean paused() {
+    long until = pausedUntilMs;
+    return until != 0 && until > System.currentTimeMillis();
+  }
+
+  /** Its configuration as info answers show it: {@code pause_until} while paused, as JetStream does. */
+  JsonObject configJson() {
+    long until = pausedUntil(System.currentTimeMillis());
+    return until == 0 ? config.json() : config.json().copy().put("pause_until", Instant.ofEpochMilli(until).toString());
+  }
+
+  /** An ack of any kind arrived (its time is the ack floor's last activity). */
+  void acknowledged() {
+    lastAckMs = System.currentTimeMillis();
+  }
+
+  long lastDeliveryMs() {
+    return lastDeliveryMs;
+  }
+
+  long lastAckMs() {
+    return lastAckMs;
+  }
+
   @Override
   public DeliveryPolicy policy() {
     return config.policy();
@@ -137,10 +209,10 @@ final class JsConsumer implements Subscriber {
       return false;
     }
     if (config.deliverSubject() != null) {
-      return target.listening();
+      return target.listening() && !paused();
     }
     expirePulls(System.currentTimeMillis());
-    return !pulls.isEmpty();
+    return !pulls.isEmpty() && !paused();
   }
 
   @Override
@@ -152,6 +224,7 @@ final class JsConsumer implements Subscriber {
   public void push(long sequence, long deliveryId, int deliveryCount, long timestampMs, long remaining,
                    byte[] stored) {
     dirty = true;
+    lastDeliveryMs = System.currentTimeMillis();
     String ack = ackPrefix + deliveryCount + "." + sequence + "." + deliveryId + "." + timestampMs * 1_000_000L
         + "." + remaining;
     byte[] headers = StoredObject.natsHeaders(stored);

@@ -67,6 +67,7 @@ public final class NatsServer {
   Authenticator authenticator;
   StreamRegistry registry;
   JetStreamApi jetStream;
+  private final ConsumerOperations consumerOperations = new ConsumerOperations(this);
   private String deployment;
   private volatile int tcpPort;
 
@@ -107,6 +108,11 @@ public final class NatsServer {
             return null;
           });
     });
+  }
+
+  /** The JetStream consumers for operators (the admin API). */
+  public ConsumerOperations consumerOperations() {
+    return consumerOperations;
   }
 
   /** The bound TCP port (0 when off). */

@@ -22,8 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ConsoleAssetsTest {
 
   private static final List<String> FILES = List.of("/console/", "/console/app.js", "/console/api.js",
-      "/console/dom.js", "/console/overview.js", "/console/subjects.js", "/console/subject.js", "/console/files.js",
-      "/console/console.css");
+      "/console/dom.js", "/console/overview.js", "/console/subjects.js", "/console/subject.js",
+      "/console/consumers.js", "/console/files.js", "/console/console.css");
 
   private static HttpResponse<Buffer> get(WebClient web, TestBroker broker, String uri) {
     return web.request(HttpMethod.GET, broker.port(), "127.0.0.1", uri).send().await();

@@ -2,6 +2,15 @@ package io.dstream.broker.console;
 
 import io.dstream.broker.TestBroker;
 import io.dstream.broker.config.JwtSettings;
+import io.dstream.broker.config.NatsSettings;
+import io.nats.client.Connection;
+import io.nats.client.JetStreamSubscription;
+import io.nats.client.Message;
+import io.nats.client.Nats;
+import io.nats.client.Options;
+import io.nats.client.PullSubscribeOptions;
+import io.nats.client.api.ConsumerConfiguration;
+import io.nats.client.api.StreamConfiguration;
 import io.dstream.broker.ws.V1TestClient;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -43,7 +52,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * The web console in a real browser (headless Chromium) against a real broker: signing in and out,
  * a wrong key, subjects and messages appearing live, browsing, the state editor, deleting up to a
- * sequence, files up and down, and a stored XSS payload shown as text. Each test uses its own
+ * sequence, files up and down, a JetStream consumer's numbers with pause and resume, and a stored XSS
+ * payload shown as text. Each test uses its own
  * subjects or keys, so they do not depend on each other's order.
  */
 @Tag("slow")
@@ -64,7 +74,8 @@ class ConsoleBrowserTest {
     assumeTrue(installed.isPresent(), "browser tests skipped: Chromium is not installed "
         + "(apt-get install chromium chromium-driver; .ci/run installs them)");
     vertx = Vertx.vertx();
-    broker = TestBroker.start(vertx, b -> b.jwt(new JwtSettings(JWT_SECRET, null, null, List.of())));
+    broker = TestBroker.start(vertx, b -> b.jwt(new JwtSettings(JWT_SECRET, null, null, List.of()))
+        .nats(NatsSettings.DEFAULT.withPort(NatsSettings.ANY_FREE_PORT)));
     web = WebClient.create(vertx);
     browser = ConsoleBrowser.open(installed.get(), broker.port());
   }
@@ -283,6 +294,59 @@ class ConsoleBrowserTest {
     assertEquals(404, request(HttpMethod.HEAD,
         "/r2/console/" + URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20")).statusCode());
     assertThrows(NoAlertPresentException.class, () -> browser.driver.switchTo().alert());
+  }
+
+  @Test
+  void aJetStreamConsumersNumbersShowAndItPausesAndResumes() throws Exception {
+    Connection nc = Nats.connect(new Options.Builder().server("nats://127.0.0.1:" + broker.broker().natsPort())
+        .token(TestBroker.API_KEY.toCharArray()).noReconnect().build());
+    try {
+      nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("CONSOLE").subjects("console.jobs").build());
+      for (int i = 1; i <= 3; i++) {
+        nc.jetStream().publish("console.jobs", ("job" + i).getBytes(StandardCharsets.UTF_8));
+      }
+      nc.jetStreamManagement().addOrUpdateConsumer("CONSOLE", ConsumerConfiguration.builder().durable("worker").build());
+      JetStreamSubscription sub = nc.jetStream().subscribe("console.jobs", PullSubscribeOptions.bind("CONSOLE", "worker"));
+      List<Message> jobs = sub.fetch(3, Duration.ofSeconds(10));
+      jobs.get(0).ackSync(Duration.ofSeconds(10));
+      jobs.get(1).nak();
+      Message again = sub.fetch(1, Duration.ofSeconds(10)).get(0);
+      assertEquals(2, again.metaData().deliveredCount());
+      again.ackSync(Duration.ofSeconds(10));
+      // job3 stays unacked; a pull request waits for more.
+      nc.publish("$JS.API.CONSUMER.MSG.NEXT.CONSOLE.worker", "_INBOX.console.wait",
+          new JsonObject().put("batch", 1).put("expires", Duration.ofSeconds(60).toNanos()).encode()
+              .getBytes(StandardCharsets.UTF_8));
+
+      browser.signedIn(TestBroker.API_KEY);
+      browser.get("/console/#/consumers");
+      String row = "tr[data-consumer='CONSOLE/worker'] ";
+      browser.waitForText(By.cssSelector(row + "td[data-field='waiting']"), "1");
+      assertEquals("0", cell(row, "pending"));
+      assertEquals("1", cell(row, "ackPending"), "job3");
+      assertEquals("2", cell(row, "ackFloor"));
+      assertEquals("1", cell(row, "redelivered"), "job2 after its NAK");
+      assertFalse(cell(row, "lastActivity").equals("never"));
+      assertEquals("no", cell(row, "paused"));
+
+      browser.click(By.cssSelector(row + "button"));
+      browser.waitForText(By.cssSelector(row + "td[data-field='paused']"), "until ");
+      nc.jetStream().publish("console.jobs", "job4".getBytes(StandardCharsets.UTF_8));
+      browser.waitForText(By.cssSelector(row + "td[data-field='pending']"), "1");
+      assertEquals("1", cell(row, "waiting"), "paused: the waiting pull request gets nothing");
+      browser.screenshot("consumers");
+
+      browser.click(By.cssSelector(row + "button"));
+      browser.waitForText(By.cssSelector(row + "td[data-field='paused']"), "no");
+      browser.waitForText(By.cssSelector(row + "td[data-field='waiting']"), "0");
+      assertEquals("0", cell(row, "pending"), "resumed: job4 went to the waiting request");
+    } finally {
+      nc.close();
+    }
+  }
+
+  private String cell(String row, String field) {
+    return browser.driver.findElement(By.cssSelector(row + "td[data-field='" + field + "']")).getText();
   }
 
   private void publish(String subject, int count) {

@@ -7,6 +7,8 @@ import java.net.URLEncoder;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
 
 /** {@link AdminClient} over the JDK HTTP client ({@link HttpCalls}). Thread-safe. */
 public final class AdminClientImpl implements AdminClient {
@@ -62,6 +64,53 @@ public final class AdminClientImpl implements AdminClient {
       }
       return null;
     }));
+  }
+
+  @Override
+  public Future<JsonObject> consumers(String stream) {
+    return HttpCalls.future(calls.getJson("/admin/consumers" + (stream == null ? "" : "?stream=" + encode(stream))));
+  }
+
+  @Override
+  public Future<JsonObject> consumer(String stream, String name) {
+    return HttpCalls.future(calls.getJson(consumerPath(stream, name)));
+  }
+
+  @Override
+  public Future<JsonObject> addConsumer(String stream, JsonObject config) {
+    return HttpCalls.future(calls.json("POST", "/admin/consumers/" + encode(stream),
+        HttpRequest.BodyPublishers.ofString(config.encode())));
+  }
+
+  @Override
+  public Future<Void> deleteConsumer(String stream, String name) {
+    return HttpCalls.future(calls.json("DELETE", consumerPath(stream, name), HttpRequest.BodyPublishers.noBody()))
+        .mapEmpty();
+  }
+
+  @Override
+  public Future<JsonObject> pauseConsumer(String stream, String name, Duration duration) {
+    return pause(stream, name, new JsonObject().put("forMs", duration.toMillis()));
+  }
+
+  @Override
+  public Future<JsonObject> pauseConsumer(String stream, String name, Instant until) {
+    return pause(stream, name, new JsonObject().put("until", until.toString()));
+  }
+
+  private Future<JsonObject> pause(String stream, String name, JsonObject body) {
+    return HttpCalls.future(calls.json("POST", consumerPath(stream, name) + "/pause",
+        HttpRequest.BodyPublishers.ofString(body.encode())));
+  }
+
+  @Override
+  public Future<JsonObject> resumeConsumer(String stream, String name) {
+    return HttpCalls.future(calls.json("POST", consumerPath(stream, name) + "/resume",
+        HttpRequest.BodyPublishers.noBody()));
+  }
+
+  private static String consumerPath(String stream, String name) {
+    return "/admin/consumers/" + encode(stream) + "/" + encode(name);
   }
 
   @Override

@@ -1,10 +1,11 @@
 // The console's shell: sign-in, sign-out and the page router (#/overview, #/subjects,
-// #/subject/NAME, #/files). Each page module exports show(container) returning a stop function
+// #/subject/NAME, #/consumers, #/files). Each page module exports show(container) returning a stop function
 // that cancels its timers when the operator leaves the page.
 import {credential, forget, getJson, remember, whenUnauthorized} from './api.js';
 import * as overview from './overview.js';
 import * as subjects from './subjects.js';
 import * as subject from './subject.js';
+import * as consumers from './consumers.js';
 import * as files from './files.js';
 
 const page = document.getElementById('page');
@@ -48,6 +49,9 @@ function route() {
   } else if (hash.startsWith('#/subjects')) {
     name = 'subjects';
     stopPage = subjects.show(page);
+  } else if (hash.startsWith('#/consumers')) {
+    name = 'consumers';
+    stopPage = consumers.show(page);
   } else if (hash.startsWith('#/files')) {
     name = 'files';
     stopPage = files.show(page);
