@@ -4,7 +4,7 @@
 // own are skipped; streams are declared where JetStream needs one); FUZZ_SEED / FUZZ_CASES set the
 // protocol fuzz. Prints one line per case; exits 1 if any case failed.
 import assert from "node:assert/strict";
-import { headers } from "nats";
+import { AckPolicy, headers, nanos } from "nats";
 import { connectLine, jwt, open, rawConn, rejects, run, sc, sleep, streamFor, test, uniq, until } from "./lib.mjs";
 
 const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 16);
@@ -193,16 +193,38 @@ test("JetStream: streams add/info/names/getMessage/purge/delete on ORDERS (order
   return `seq 1 read back "order 0"`;
 });
 
-test("JetStream: a stream of several subjects or a wildcard is refused, saying one literal subject", async () => {
-  const jsm = await (await open()).jetstreamManager();
-  const out = [];
-  for (const subjects of [["multi.a", "multi.b"], ["wild.>"], ["orders.*"]]) {
-    const err = await rejects(jsm.streams.add({ name: "REFUSED", subjects }), `stream of ${subjects}`);
-    assert.ok(err.api_error, `a JetStream API error for ${subjects}: ${err.message}`);
-    assert.match(err.message, /one literal subject/i);
-    out.push(err.message);
+test("JetStream: several subjects are refused; one wildcard pattern is a stream over its subjects, acked per subject", async () => {
+  const nc = await open();
+  const jsm = await nc.jetstreamManager();
+  const js = nc.jetstream();
+  const err = await rejects(jsm.streams.add({ name: "REFUSED", subjects: ["multi.a", "multi.b"] }), "stream of two subjects");
+  assert.equal(err.api_error?.err_code, 10052, err.message);
+  assert.match(err.message, /exactly one subject or one wildcard pattern/i);
+  const t = uniq();
+  const stream = `WILD_${t}`;
+  await jsm.streams.add({ name: stream, subjects: [`wild${t}.>`] });
+  const first = await js.publish(`wild${t}.a`, sc.encode("a1"));
+  assert.equal(first.stream, stream, "the PubAck names the wildcard stream");
+  assert.equal(first.seq, 1);
+  assert.equal((await js.publish(`wild${t}.b`, sc.encode("b1"))).seq, 1, "each subject keeps its own sequence");
+  await jsm.consumers.add(stream, { durable_name: "w", ack_policy: AckPolicy.Explicit, ack_wait: nanos(1000) });
+  const consumer = await js.consumers.get(stream, "w");
+  const got = [];
+  for await (const m of await consumer.fetch({ max_messages: 2, expires: 3000 })) {
+    got.push(`${m.subject}#${m.info.streamSequence}`);
+    if (m.subject.endsWith(".a")) {
+      await m.ackAck();
+    }
   }
-  return JSON.stringify(out[0]);
+  got.sort();
+  assert.deepEqual(got, [`wild${t}.a#1`, `wild${t}.b#1`]);
+  const again = [];
+  for await (const m of await consumer.fetch({ max_messages: 2, expires: 3000 })) {
+    again.push(`${m.subject}#${m.info.streamSequence}#${m.info.redeliveryCount}`);
+    m.ack();
+  }
+  assert.deepEqual(again, [`wild${t}.b#1#2`], "only the unacked subject's message came again");
+  return `${got.join(", ")}; again ${again.join(", ")}`;
 }, { ours: true });
 
 // ---- seeded fuzz of the text protocol over raw sockets -------------------------------------

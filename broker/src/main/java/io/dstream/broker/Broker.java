@@ -123,7 +123,8 @@ public final class Broker {
         registry = started;
         Authenticator authenticator = new Authenticator(apiKeys, config.jwt().enabled()
             ? JwtAuthenticator.create(vertx, config.jwt()) : null, config.anonymousAccess());
-        return nats.start(vertx, registry, authenticator, this::destroyCheckpoints, store).map(authenticator);
+        return nats.start(vertx, registry, authenticator, this::destroyCheckpoints, store, archive)
+            .map(authenticator);
       }).compose(authenticator -> {
         overview = new Overview(metrics.registry(), Clock.systemUTC(), version());
         overview.start(vertx);

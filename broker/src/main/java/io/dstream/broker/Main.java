@@ -269,6 +269,9 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--nats-ephemeral", defaultValue = "${env:DSTREAM_NATS_EPHEMERAL:-_INBOX.>,$SRV.>,svc.>}", description = "Comma-separated subject patterns delivered but not stored (DSTREAM_NATS_EPHEMERAL).")
   String natsEphemeral;
 
+  @Option(names = "--nats-max-wildcard-subjects", defaultValue = "${env:DSTREAM_NATS_MAX_WILDCARD_SUBJECTS:-10000}", description = "Subjects one consumer of a wildcard JetStream stream follows at most (DSTREAM_NATS_MAX_WILDCARD_SUBJECTS).")
+  int natsMaxWildcardSubjects;
+
   BrokerConfig toConfig() {
     BrokerConfig.Builder builder = BrokerConfig.builder()
         .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(SyncMode.parse(sync)).osSyncInterval(Duration.ofMillis(syncIntervalMs))
@@ -298,7 +301,7 @@ public final class Main implements Callable<Integer> {
             Duration.ofMillis(slowConsumerGraceMs), maxActiveSubjects, Duration.ofMillis(idleConnectionTimeoutMs),
             Duration.ofMillis(requestHeaderTimeoutMs), Duration.ofMillis(pingIntervalMs)))
         .nats(new NatsSettings(natsPort, natsMaxPayload, NatsSettings.DEFAULT.maxControlLine(), natsMaxPendingBytes,
-            natsMaxSubscriptions, NatsSettings.DEFAULT.authTimeout(), commaSeparated(natsEphemeral)));
+            natsMaxSubscriptions, NatsSettings.DEFAULT.authTimeout(), commaSeparated(natsEphemeral), natsMaxWildcardSubjects));
     if (tlsCert != null || tlsKey != null) {
       if (tlsCert == null || tlsKey == null) {
         throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key (DSTREAM_TLS_CERT, DSTREAM_TLS_KEY)");

@@ -5,8 +5,8 @@ import java.util.IdentityHashMap;
 import java.util.Map;
 
 /**
- * The JetStream acks one connection read in one turn, per consumer: they reach each consumer's
- * actor in one task (a replaying client acks every message; one hop per ack was most of a replay's
+ * The JetStream acks one connection read in one turn, per consumer and subject: they reach each
+ * subject's actor in one task (a replaying client acks every message; one hop per ack was most of a replay's
  * cost in protocol v1). Not thread-safe: the connection's context only.
  */
 final class AckBatch {
@@ -16,10 +16,10 @@ final class AckBatch {
     int count;
   }
 
-  private final Map<JsConsumer, Ids> turn = new IdentityHashMap<>();
+  private final Map<SubjectFollower, Ids> turn = new IdentityHashMap<>();
 
-  void add(JsConsumer consumer, long deliveryId) {
-    Ids ids = turn.computeIfAbsent(consumer, c -> new Ids());
+  void add(SubjectFollower follower, long deliveryId) {
+    Ids ids = turn.computeIfAbsent(follower, c -> new Ids());
     if (ids.count == ids.ids.length) {
       ids.ids = Arrays.copyOf(ids.ids, 2 * ids.count);
     }
@@ -31,10 +31,10 @@ final class AckBatch {
     if (turn.isEmpty()) {
       return;
     }
-    turn.forEach((consumer, ids) -> {
-      if (consumer.actor() != null) {
-        consumer.actor().ack(consumer, Arrays.copyOf(ids.ids, ids.count));
-        consumer.changed();
+    turn.forEach((follower, ids) -> {
+      if (follower.actor() != null) {
+        follower.actor().ack(follower, Arrays.copyOf(ids.ids, ids.count));
+        follower.consumer.changed();
       }
     });
     turn.clear();

@@ -57,8 +57,7 @@ public final class ConsumerOperations {
   /** Creates a durable consumer from a JetStream {@code ConsumerConfig} (its {@code durable_name} is required). */
   public Future<JsonObject> create(String stream, JsonObject config, Context caller) {
     return ready(caller).compose(api -> {
-      String subject = declared(api, stream);
-      return api.consumers().createDurable(stream, subject, config, caller)
+      return api.consumers().createDurable(declared(api, stream), config, caller)
           .compose(consumer -> api.consumers().info(consumer)).map(JsonObject::new);
     });
   }
@@ -91,12 +90,12 @@ public final class ConsumerOperations {
     return api.loaded(caller).map(v -> api);
   }
 
-  private static String declared(JetStreamApi api, String stream) {
-    String subject = api.subjectOf(stream);
-    if (subject == null) {
+  private static StreamDeclaration declared(JetStreamApi api, String stream) {
+    StreamDeclaration declaration = api.declaration(stream);
+    if (declaration == null) {
       throw StreamError.notFound("stream_not_found", "no stream '" + stream + "' is declared (declare it with the"
           + " JetStream API, $JS.API.STREAM.CREATE." + stream + ", as nats stream add does)");
     }
-    return subject;
+    return declaration;
   }
 }

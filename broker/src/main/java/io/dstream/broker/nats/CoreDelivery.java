@@ -148,9 +148,9 @@ final class CoreDelivery implements DurableTap {
       return !match().isEmpty();
     }
 
-    /** Delivers a message of {@code messageSubject} here. */
-    void deliver(String messageSubject, String reply, byte[] headers, byte[] payload) {
-      route(match(), messageSubject, reply, headers, payload);
+    /** Delivers a message of {@code messageSubject} here; false when nobody listens any more. */
+    boolean deliver(String messageSubject, String reply, byte[] headers, byte[] payload) {
+      return route(match(), messageSubject, reply, headers, payload);
     }
 
     /** A status message (heartbeat, end of a pull), which carries this subject. */

@@ -1,5 +1,6 @@
 package io.dstream.broker.nats;
 
+import io.dstream.broker.store.SubjectRecord;
 import io.dstream.broker.stream.Published;
 import io.dstream.broker.stream.StoredObject;
 import io.dstream.broker.stream.StreamActor;
@@ -20,15 +21,18 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The JetStream API subset on {@code $JS.API.>}, mapped onto our model: a JetStream stream is one
- * subject (every subject is its own stream), so a stream config must name exactly one literal
- * subject. Declarations (name, subject, the config as the client sent it) are kept in the system
+ * The JetStream API subset on {@code $JS.API.>}, mapped onto our model: every subject is its own
+ * stream, so a stream config names exactly one subject: a literal one (the stream is that subject),
+ * or one wildcard pattern (the stream is a view over every matching subject, each keeping its own
+ * sequence; its consumers follow them all, see {@link WildcardFollowers}). Declarations (name, subject, the config as the client sent it) are kept in the system
  * subject {@value #DECLARATIONS}, a log of put and delete records replayed at start, so they are as
  * durable as any message.
  *
@@ -43,14 +47,12 @@ final class JetStreamApi {
   private static final int LIST_PAGE = 256;
   private static final long LOAD_PAGE_BYTES = 4L * 1024 * 1024;
 
-  /** A declared stream: its name, its one subject, the config as stored and when it was created. */
-  private record Declared(String name, String subject, JsonObject config, String created) {
-  }
-
   private final NatsServer server;
   private final SubjectDestroyedHook destroyed;
-  private final Map<String, Declared> byName = new ConcurrentHashMap<>();
+  private final Map<String, StreamDeclaration> byName = new ConcurrentHashMap<>();
   private final Map<String, String> nameBySubject = new ConcurrentHashMap<>();
+  /** The wildcard streams, for PubAcks of the subjects they match (a copy-on-write array: read on every PubAck). */
+  private final List<StreamDeclaration> wildcards = new CopyOnWriteArrayList<>();
   private final JetStreamConsumers consumers;
   private Future<Void> loading;
 
@@ -65,10 +67,11 @@ final class JetStreamApi {
   }
 
   /**
-   * Replays the declarations log now if the local store holds it ({@code present}), so PubAcks
-   * name declared streams from the first publish; otherwise at the first API request, which also
-   * restores it from the bucket after a lost disk. A broker that never saw a declaration keeps no
-   * actor for them.
+   * Replays the declarations log now and brings back the durable consumers, if the local store
+   * holds the log or the bucket may ({@code present}: it held checkpoints when the broker started,
+   * so after a lost disk the log and the consumers' state come back from it before any client asks,
+   * and deliveries resume). Otherwise at the first API request: a broker that never saw a
+   * declaration keeps no actor for them.
    */
   Future<Void> load(Vertx vertx, boolean present) {
     consumers.start(vertx);
@@ -84,7 +87,7 @@ final class JetStreamApi {
     if (loading == null || loading.failed()) {
       loading = loadFrom(context, 1).compose(v -> {
         List<Future<Void>> restored = new ArrayList<>();
-        byName.values().forEach(declared -> restored.add(consumers.restore(declared.name(), declared.subject())));
+        byName.values().forEach(declared -> restored.add(consumers.restore(declared)));
         return Future.all(restored).mapEmpty();
       });
     }
@@ -104,22 +107,26 @@ final class JetStreamApi {
 
   private void replay(JsonObject record) {
     String name = record.getString("name");
-    Declared old = byName.remove(name);
+    StreamDeclaration old = byName.remove(name);
     if (old != null) {
       nameBySubject.remove(old.subject(), name);
+      wildcards.remove(old);
     }
     if ("put".equals(record.getString("op"))) {
-      Declared declared = new Declared(name, record.getString("subject"), record.getJsonObject("config"),
-          record.getString("created"));
+      StreamDeclaration declared = new StreamDeclaration(name, record.getString("subject"),
+          record.getJsonObject("config"), record.getString("created"));
       byName.put(name, declared);
-      nameBySubject.put(declared.subject(), name);
+      if (declared.wildcard()) {
+        wildcards.add(declared);
+      } else {
+        nameBySubject.put(declared.subject(), name);
+      }
     }
   }
 
-  /** The subject of the declared stream {@code name}, or null if none is declared by that name. */
-  String subjectOf(String name) {
-    Declared declared = byName.get(name);
-    return declared == null ? null : declared.subject();
+  /** The declared stream {@code name}, or null if none is declared by that name. */
+  StreamDeclaration declaration(String name) {
+    return byName.get(name);
   }
 
   /** The declared streams' names, in order. */
@@ -127,10 +134,21 @@ final class JetStreamApi {
     return new ArrayList<>(new TreeMap<>(byName).keySet());
   }
 
-  /** The stream name PubAcks give for {@code subject}: its declared name, else the subject itself. */
+  /**
+   * The stream name PubAcks give for {@code subject}: the stream declared on it, else the wildcard
+   * stream matching it, else the subject itself.
+   */
   String streamName(String subject) {
     String name = nameBySubject.get(subject);
-    return name != null ? name : subject;
+    if (name != null) {
+      return name;
+    }
+    for (StreamDeclaration wildcard : wildcards) {
+      if (wildcard.pattern().matches(subject)) {
+        return wildcard.name();
+      }
+    }
+    return subject;
   }
 
   /** Serves one API request; the answer goes to {@code reply} (none without one). */
@@ -203,10 +221,10 @@ final class JetStreamApi {
     if (parts.length <= streamAt) {
       throw StreamError.invalid("unknown_api", "unknown or unsupported JetStream API 'CONSUMER." + api + "'");
     }
-    Declared declared = declared(parts[streamAt], connection, false);
+    StreamDeclaration declared = declared(parts[streamAt], connection, false);
     String name = parts.length > streamAt + 1 ? parts[streamAt + 1] : null;
     if (durableApi || parts[0].equals("CREATE")) {
-      return consumers.create(connection, declared.name(), declared.subject(), name, request, durableApi);
+      return consumers.create(connection, declared, name, request, durableApi);
     }
     if (next) {
       if (reply != null) {
@@ -259,8 +277,8 @@ final class JetStreamApi {
     return name;
   }
 
-  private Declared declared(String name, NatsConnection connection, boolean write) {
-    Declared declared = byName.get(name);
+  private StreamDeclaration declared(String name, NatsConnection connection, boolean write) {
+    StreamDeclaration declared = byName.get(name);
     if (declared == null) {
       throw StreamError.notFound("stream_not_found", "stream not found");
     }
@@ -288,24 +306,28 @@ final class JetStreamApi {
     if (config.getString("name") != null && !name.equals(config.getString("name"))) {
       throw StreamError.invalid("invalid_name", "stream name in subject does not match request");
     }
-    JsonArray subjects = config.getJsonArray("subjects", new JsonArray().add(name));
-    if (subjects.size() != 1 || !(subjects.getValue(0) instanceof String subject)
-        || Subjects.violation(subject) != null) {
-      throw StreamError.of(StreamError.Kind.INVALID, "invalid_config", "durable-stream: a stream is exactly one"
-          + " literal subject (every subject is its own stream with its own sequence), got " + subjects.encode()
-          + "; create one stream per subject, or subscribe with a wildcard instead");
+    String subject = subject(config.getJsonArray("subjects", new JsonArray().add(name)));
+    String retention = config.getString("retention", StreamDeclaration.LIMITS).toLowerCase(Locale.ROOT);
+    if (!retention.equals(StreamDeclaration.LIMITS) && !retention.equals(StreamDeclaration.WORK_QUEUE)) {
+      throw StreamError.invalid("invalid_config", "durable-stream: retention '" + retention
+          + "' is not supported; use 'limits' or 'workqueue'");
     }
     if (!connection.permissions().mayPublish(subject)) {
       throw StreamError.invalid("forbidden", "this credential may not publish to '" + subject + "'");
     }
-    Declared existing = byName.get(name);
+    StreamDeclaration existing = byName.get(name);
     if (existing != null && !existing.subject().equals(subject)) {
       throw StreamError.invalid("invalid_config", "stream '" + name + "' is on subject '" + existing.subject()
           + "'; a stream's subject cannot change");
     }
-    String owner = nameBySubject.get(subject);
-    if (owner != null && !owner.equals(name)) {
-      throw StreamError.of(StreamError.Kind.INVALID, "subjects_overlap", "subjects overlap with an existing stream");
+    if (existing != null && update && !existing.retention().equals(retention)) {
+      throw StreamError.invalid("invalid_config", "stream configuration update can not change retention policy"
+          + " to/from workqueue");
+    }
+    for (StreamDeclaration other : byName.values()) {
+      if (!other.name().equals(name) && SubjectPatterns.overlap(subject, other.subject())) {
+        throw StreamError.invalid("subjects_overlap", "subjects overlap with an existing stream");
+      }
     }
     if (update && existing == null) {
       throw StreamError.notFound("stream_not_found", "stream not found");
@@ -313,11 +335,41 @@ final class JetStreamApi {
     if (existing != null && !update) {
       return info(connection, existing);
     }
-    JsonObject stored = config.copy().put("name", name).put("subjects", new JsonArray().add(subject));
+    JsonObject stored = config.copy().put("name", name).put("subjects", new JsonArray().add(subject))
+        .put("retention", retention);
     String created = existing != null ? existing.created() : Instant.now().toString();
     JsonObject record = new JsonObject().put("op", "put").put("name", name).put("subject", subject)
         .put("config", stored).put("created", created);
     return appendDeclaration(connection, record).compose(v -> info(connection, byName.get(name)));
+  }
+
+  /**
+   * A stream's one subject: a literal subject, or one wildcard pattern (not over the broker's own
+   * {@code $} subjects). Several are refused: each subject is its own stream with its own sequence.
+   */
+  private static String subject(JsonArray subjects) {
+    if (subjects.size() != 1 || !(subjects.getValue(0) instanceof String subject)) {
+      throw StreamError.invalid("invalid_config", "durable-stream: a stream has exactly one subject or one wildcard"
+          + " pattern (every subject is its own stream with its own sequence), got " + subjects.encode()
+          + "; declare one stream per subject, or one stream on a pattern such as 'orders.>'");
+    }
+    if (SubjectPatterns.isPattern(subject)) {
+      try {
+        TokenPattern.subjects(subject);
+      } catch (IllegalArgumentException e) {
+        throw StreamError.invalid("invalid_config", e.getMessage());
+      }
+      if (subject.startsWith("$") || subject.startsWith(">") || subject.startsWith("*")) {
+        throw StreamError.invalid("invalid_config", "durable-stream: a wildcard stream's pattern must start with a"
+            + " literal token that is not one of the broker's own ('$...'), got '" + subject + "'");
+      }
+      return subject;
+    }
+    String violation = Subjects.violation(subject);
+    if (violation != null) {
+      throw StreamError.invalid("invalid_config", "invalid stream subject '" + subject + "': " + violation);
+    }
+    return subject;
   }
 
   private Future<Void> appendDeclaration(NatsConnection connection, JsonObject record) {
@@ -329,11 +381,14 @@ final class JetStreamApi {
         });
   }
 
-  private Future<String> info(NatsConnection connection, Declared declared) {
+  private Future<String> info(NatsConnection connection, StreamDeclaration declared) {
     return streamInfo(connection.context, declared).map(JsonObject::encode);
   }
 
-  private Future<JsonObject> streamInfo(Context context, Declared declared) {
+  private Future<JsonObject> streamInfo(Context context, StreamDeclaration declared) {
+    if (declared.wildcard()) {
+      return wildcardInfo(context, declared);
+    }
     return server.registry.<StreamInfo>ask(declared.subject(), context, StreamActor::info).map(info -> {
       JsonObject config = defaults(declared);
       long messages = info.messages();
@@ -346,10 +401,36 @@ final class JetStreamApi {
     });
   }
 
-  /** The declared config with the values our model fixes: limits retention, file storage, one replica. */
-  private JsonObject defaults(Declared declared) {
+  /**
+   * A wildcard stream's numbers, summed over the matching subjects' committed records in the local
+   * store (at most {@code DSTREAM_NATS_MAX_WILDCARD_SUBJECTS} of them, the first in name order):
+   * messages, bytes and {@code num_subjects}. It has no stream-wide sequence, so {@code first_seq}
+   * and {@code last_seq} are 0.
+   */
+  private Future<JsonObject> wildcardInfo(Context context, StreamDeclaration declared) {
+    int limit = server.settings.maxWildcardSubjects();
+    return context.executeBlocking(() -> MatchingSubjects.list(server.store, declared.subject(), limit), false)
+        .map(subjects -> {
+          long messages = 0;
+          long bytes = 0;
+          for (Map.Entry<String, SubjectRecord> entry : subjects) {
+            messages += entry.getValue().messages();
+            bytes += entry.getValue().bytes();
+          }
+          JsonObject state = new JsonObject().put("messages", messages).put("bytes", bytes).put("first_seq", 0L)
+              .put("last_seq", 0L).put("num_subjects", subjects.size())
+              .put("consumer_count", consumers.names(declared.name()).size())
+              .put("first_ts", "0001-01-01T00:00:00Z").put("last_ts", "0001-01-01T00:00:00Z");
+          return new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_info_response")
+              .put("config", defaults(declared)).put("created", declared.created()).put("state", state)
+              .put("ts", Instant.now().toString());
+        });
+  }
+
+  /** The declared config with the values our model fixes: file storage, one replica, no limits. */
+  private JsonObject defaults(StreamDeclaration declared) {
     JsonObject config = declared.config().copy();
-    config.put("retention", "limits").put("storage", "file").put("num_replicas", 1).put("discard", "old");
+    config.put("retention", declared.retention()).put("storage", "file").put("num_replicas", 1).put("discard", "old");
     config.put("max_msgs", -1L).put("max_bytes", -1L).put("max_age", 0L).put("max_msgs_per_subject", -1L)
         .put("max_consumers", -1).put("max_msg_size", server.settings.maxPayload())
         .put("duplicate_window", server.config.dedupWindow().toNanos());
@@ -360,7 +441,7 @@ final class JetStreamApi {
     String filter = request.getString("subject");
     List<String> names = new ArrayList<>();
     new TreeMap<>(byName).forEach((name, declared) -> {
-      if (filter == null || TokenPattern.subjects(filter).matches(declared.subject())) {
+      if (filter == null || SubjectPatterns.overlap(filter, declared.subject())) {
         names.add(name);
       }
     });
@@ -371,9 +452,9 @@ final class JetStreamApi {
   }
 
   private Future<String> list(NatsConnection connection, JsonObject request) {
-    List<Declared> all = new ArrayList<>(new TreeMap<>(byName).values());
+    List<StreamDeclaration> all = new ArrayList<>(new TreeMap<>(byName).values());
     int offset = Math.max(0, request.getInteger("offset", 0));
-    List<Declared> page = all.subList(Math.min(offset, all.size()), Math.min(all.size(), offset + LIST_PAGE));
+    List<StreamDeclaration> page = all.subList(Math.min(offset, all.size()), Math.min(all.size(), offset + LIST_PAGE));
     List<Future<JsonObject>> infos = new ArrayList<>();
     page.forEach(declared -> infos.add(streamInfo(connection.context, declared)));
     return Future.all(infos).map(done -> {
@@ -384,25 +465,34 @@ final class JetStreamApi {
     });
   }
 
-  /** Deletes the stream: its declaration and its subject's messages (the subject starts again at 1). */
-  private Future<String> delete(NatsConnection connection, Declared declared) {
-    return consumers.streamDeleted(declared.name())
+  /**
+   * Deletes the stream: its declaration, its consumers and its subject's messages (the subject
+   * starts again at 1). A wildcard stream's subjects are streams of their own and keep their messages.
+   */
+  private Future<String> delete(NatsConnection connection, StreamDeclaration declared) {
+    Future<Void> consumersGone = consumers.streamDeleted(declared.name());
+    Future<Void> messagesGone = declared.wildcard() ? consumersGone : consumersGone
         .compose(v -> server.registry.<Long>ask(declared.subject(), connection.context, StreamActor::destroy))
-        .compose(v -> destroyed.subjectDestroyed(declared.subject()))
+        .compose(v -> destroyed.subjectDestroyed(declared.subject()));
+    return messagesGone
         .compose(v -> appendDeclaration(connection, new JsonObject().put("op", "delete").put("name", declared.name())))
         .map(v -> new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_delete_response")
             .put("success", true).encode());
   }
 
   /** Purges messages: all, or those below {@code seq}, or all but the last {@code keep}. */
-  private Future<String> purge(NatsConnection connection, Declared declared, JsonObject request) {
-    if (request.getString("filter") != null && !request.getString("filter").equals(declared.subject())) {
-      throw StreamError.invalid("not_supported", "purge filter must be the stream's subject");
+  private Future<String> purge(NatsConnection connection, StreamDeclaration declared, JsonObject request) {
+    String subject = request.getString("filter", declared.subject());
+    if (declared.wildcard() ? SubjectPatterns.isPattern(subject) || !declared.pattern().matches(subject)
+        : !subject.equals(declared.subject())) {
+      throw StreamError.invalid("not_supported", declared.wildcard()
+          ? "purging a wildcard stream needs a filter naming one of its subjects (each has its own sequence)"
+          : "purge filter must be the stream's subject");
     }
     long below = request.getLong("seq", 0L);
     long keep = request.getLong("keep", 0L);
-    return server.registry.<StreamInfo>ask(declared.subject(), connection.context, StreamActor::info)
-        .compose(before -> server.registry.call(declared.subject(), connection.context, tx -> {
+    return server.registry.<StreamInfo>ask(subject, connection.context, StreamActor::info)
+        .compose(before -> server.registry.call(subject, connection.context, tx -> {
           long last = tx.lastSequence();
           long upTo = below > 0 ? Math.min(last, below - 1) : keep > 0 ? Math.max(0, last - keep) : last;
           tx.deleteUpTo(upTo);
@@ -412,20 +502,38 @@ final class JetStreamApi {
             .put("success", true).put("purged", purged).encode());
   }
 
+  /**
+   * {@code STREAM.MSG.GET}: by {@code seq}, or {@code last_by_subj}, or (a wildcard stream, whose
+   * sequences are per subject) {@code next_by_subj} with {@code seq}: the first message of that
+   * subject at or after it. A wildcard stream needs one of the two subject forms, naming one literal
+   * subject it matches.
+   */
   private Future<String> getMessage(NatsConnection connection, String name, JsonObject request) {
-    Declared declared = declared(name, connection, false);
+    StreamDeclaration declared = declared(name, connection, false);
     String lastBySubject = request.getString("last_by_subj");
+    String nextBySubject = request.getString("next_by_subj");
+    String named = lastBySubject != null ? lastBySubject : nextBySubject;
+    String subject = declared.wildcard() ? named : declared.subject();
+    if (declared.wildcard() && (subject == null || SubjectPatterns.isPattern(subject)
+        || !declared.pattern().matches(subject))) {
+      throw StreamError.invalid("not_supported", "stream '" + name + "' is a wildcard stream, whose subjects each"
+          + " have their own sequence: ask with last_by_subj, or next_by_subj and seq, naming one of its subjects");
+    }
+    if (!declared.wildcard() && named != null && !named.equals(subject)) {
+      throw StreamError.notFound("no_message", "no message found");
+    }
     long seq = request.getLong("seq", 0L);
+    boolean atOrAfter = lastBySubject == null && nextBySubject != null;
     Future<Long> sequence = lastBySubject != null
-        ? server.registry.<StreamInfo>ask(declared.subject(), connection.context, StreamActor::info)
-            .map(StreamInfo::lastSequence)
-        : Future.succeededFuture(seq);
-    return sequence.compose(wanted -> server.registry.<List<Published>>ask(declared.subject(), connection.context,
+        ? server.registry.<StreamInfo>ask(subject, connection.context, StreamActor::info).map(StreamInfo::lastSequence)
+        : Future.succeededFuture(atOrAfter ? Math.max(1, seq) : seq);
+    return sequence.compose(wanted -> server.registry.<List<Published>>ask(subject, connection.context,
         (actor, reply) -> actor.readPage(wanted, 1, 1, reply)).map(page -> {
-          if (wanted <= 0 || page.isEmpty() || page.get(0).sequence() != wanted) {
+          if (wanted <= 0 || page.isEmpty() || !atOrAfter && page.get(0).sequence() != wanted
+              || page.get(0).sequence() < wanted) {
             throw StreamError.notFound("no_message", "no message found");
           }
-          return messageResponse(declared.subject(), page.get(0));
+          return messageResponse(subject, page.get(0));
         }));
   }
 

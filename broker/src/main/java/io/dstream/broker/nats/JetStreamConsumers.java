@@ -20,15 +20,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /**
  * JetStream consumers: creation, info, listing and deletion through the API, pull requests, acks,
- * and the durable ones' state. A consumer is a subscriber of its stream's subject ({@link JsConsumer})
- * and holds that subject's actor while it exists.
+ * and the durable ones' state. A consumer ({@link JsConsumer}) follows its stream's subject through
+ * a subscriber of that subject's actor, or, on a wildcard stream, every matching subject through
+ * one subscriber each ({@link WildcardFollowers}), which hear of subjects created later through
+ * {@link #follows}/{@link #tapped} (the broker-wide tap).
+ *
+ * <p>On a work-queue stream only one consumer may take each subject's messages (JetStream's
+ * 10099/10100 refusals) and its policy removes what it acknowledged (see
+ * {@link io.dstream.broker.stream.Deliveries#removableUpTo}).
  *
  * <p>Durable consumers' state (configuration, next sequence, every delivery not yet acknowledged
- * with its delivery count) is saved, for each stream, as the last message of the system subject
+ * with its delivery count; per subject for a wildcard stream) is saved, for each stream, as the last message of the system subject
  * {@code $DS.JS.C.<stream>}: once when a consumer is created or deleted and then at most every
  * {@link #SAVE_INTERVAL_MS} while it changes. So it is in H2 like any message (and checkpointed to
  * the bucket), and after a crash a consumer resumes from its last save: deliveries acknowledged
@@ -48,6 +55,8 @@ final class JetStreamConsumers {
 
   private final NatsServer server;
   private final Map<String, JsConsumer> consumers = new ConcurrentHashMap<>();
+  /** Consumers of wildcard streams, for the tap: asked on every append, so a copy-on-write array. */
+  private final List<JsConsumer> wildcards = new CopyOnWriteArrayList<>();
   private Vertx vertx;
   private Context context;
   private long saveTimer = -1;
@@ -71,20 +80,21 @@ final class JetStreamConsumers {
   }
 
   /**
-   * Saves what changed; wakes push consumers whose deliver subject has listeners again (a durable
-   * consumer bound after it was created); deletes ephemeral consumers inactive for
+   * Saves what changed; lets wildcard consumers' settled subjects go idle; wakes push consumers
+   * whose deliver subject has listeners again (a durable consumer bound after it was created);
+   * deletes ephemeral consumers inactive for
    * {@link #INACTIVE_THRESHOLD_MS}.
    */
   private void tick() {
     saveChanged();
     long now = System.currentTimeMillis();
     for (JsConsumer consumer : List.copyOf(consumers.values())) {
-      if (consumer.actor() == null) {
-        continue;
+      if (consumer.wildcard() != null) {
+        consumer.wildcard().tick();
       }
       boolean active = consumer.active();
-      if (active && consumer.config.deliverSubject() != null) {
-        consumer.actor().resume(consumer);
+      if (active && consumer.push()) {
+        consumer.wake();
       }
       if (!consumer.config.durable() && consumer.inactiveFor(active, now) >= INACTIVE_THRESHOLD_MS) {
         delete(consumer);
@@ -99,49 +109,57 @@ final class JetStreamConsumers {
   // ---- API ------------------------------------------------------------------------------------
 
   /** {@code CONSUMER.CREATE.<stream>[.<name>[.<filter>]]} and {@code CONSUMER.DURABLE.CREATE.<stream>.<name>}. */
-  Future<String> create(NatsConnection connection, String stream, String subject, String apiName, JsonObject request,
+  Future<String> create(NatsConnection connection, StreamDeclaration stream, String apiName, JsonObject request,
                         boolean durableApi) {
     JsonObject json = request.getJsonObject("config", new JsonObject());
     if (durableApi && json.getString("durable_name") == null) {
       json = json.copy().put("durable_name", apiName);
     }
-    ConsumerConfig config = ConsumerConfig.parse(json, apiName, subject);
-    if (!connection.permissions().maySubscribe(subject)) {
-      throw StreamError.invalid("forbidden", "this credential may not read '" + subject + "'");
+    ConsumerConfig config = ConsumerConfig.parse(json, apiName, stream);
+    if (!connection.permissions().maySubscribe(config.filter())) {
+      throw StreamError.invalid("forbidden", "this credential may not read '" + config.filter() + "'");
     }
-    JsConsumer existing = consumers.get(key(stream, config.name()));
+    JsConsumer existing = consumers.get(key(stream.name(), config.name()));
     if (existing != null) {
       return info(existing);
     }
-    return register(stream, subject, config, config.durable() ? null : connection, connection.context)
-        .compose(this::info);
+    return register(stream, config, config.durable() ? null : connection, connection.context).compose(this::info);
   }
 
   /**
    * Creates a durable consumer for an operator (the admin API, through {@link ConsumerOperations}):
    * the same configuration rules as {@link #create}, without a connection; one that exists is a conflict.
    */
-  Future<JsConsumer> createDurable(String stream, String subject, JsonObject json, Context caller) {
-    ConsumerConfig config = ConsumerConfig.parse(json, null, subject);
+  Future<JsConsumer> createDurable(StreamDeclaration stream, JsonObject json, Context caller) {
+    ConsumerConfig config = ConsumerConfig.parse(json, null, stream);
     if (!config.durable()) {
       throw StreamError.invalid("invalid_consumer", "a consumer created by an operator is durable: give it a name");
     }
-    if (consumers.containsKey(key(stream, config.name()))) {
+    if (consumers.containsKey(key(stream.name(), config.name()))) {
       throw StreamError.conflict("consumer_exists", "consumer '" + config.name()
-          + "' already exists on stream '" + stream + "'");
+          + "' already exists on stream '" + stream.name() + "'");
     }
-    return register(stream, subject, config, null, caller);
+    return register(stream, config, null, caller);
   }
 
-  private Future<JsConsumer> register(String stream, String subject, ConsumerConfig config, NatsConnection owner,
+  private Future<JsConsumer> register(StreamDeclaration stream, ConsumerConfig config, NatsConnection owner,
                                       Context caller) {
-    JsConsumer consumer = new JsConsumer(stream, subject, config, Instant.now().toString(), owner, server.delivery,
-        vertx);
-    consumers.put(key(stream, config.name()), consumer);
-    return subscribe(consumer, config.start(), List.of(), caller)
-        .compose(v -> config.durable() ? save(stream) : Future.succeededFuture())
+    if (stream.workQueue()) {
+      checkWorkQueue(stream, config);
+    }
+    JsConsumer consumer = new JsConsumer(stream, config, Instant.now().toString(), owner, server, vertx, context);
+    consumers.put(key(stream.name(), config.name()), consumer);
+    Future<Void> started;
+    if (consumer.wildcard() != null) {
+      wildcards.add(consumer);
+      started = consumer.wildcard().start(config);
+    } else {
+      started = subscribe(consumer, config.start(), List.of(), caller);
+    }
+    return started
+        .compose(v -> config.durable() ? save(stream.name()) : Future.succeededFuture())
         .map(v -> consumer)
-        .onFailure(failure -> consumers.remove(key(stream, config.name()), consumer));
+        .onFailure(failure -> delete(consumer));
   }
 
   /**
@@ -153,16 +171,40 @@ final class JetStreamConsumers {
     return consumer.config.durable() ? save(consumer.stream) : Future.succeededFuture();
   }
 
-  /** Attaches the consumer to its subject's actor and subscribes it where it starts (or resumes). */
+  /**
+   * JetStream's work-queue rule: each message goes to one consumer, so a second consumer is refused
+   * unless both have filters that no subject matches together.
+   */
+  private void checkWorkQueue(StreamDeclaration stream, ConsumerConfig config) {
+    for (JsConsumer other : consumers.values()) {
+      if (!other.stream.equals(stream.name())) {
+        continue;
+      }
+      if (config.filter().equals(stream.subject()) || other.subject.equals(stream.subject())) {
+        throw StreamError.invalid("wq_multiple_unfiltered",
+            "multiple non-filtered consumers not allowed on workqueue stream");
+      }
+      if (SubjectPatterns.overlap(config.filter(), other.subject)) {
+        throw StreamError.invalid("wq_not_unique", "filtered consumer not unique on workqueue stream");
+      }
+    }
+  }
+
+  /** Attaches a literal stream's consumer to its subject's actor and subscribes it where it starts (or resumes). */
   private Future<Void> subscribe(JsConsumer consumer, long start, List<long[]> unacknowledged, Context caller) {
-    return server.registry.attach(consumer.subject, caller).compose(actor -> {
-      consumer.attached(actor);
+    SubjectFollower follower = consumer.single();
+    return server.registry.attach(follower.subject, caller).compose(actor -> {
+      follower.attached(actor);
+      if (consumer.isDeleted()) {
+        actor.detach(follower);
+        return Future.succeededFuture();
+      }
       Promise<Long> subscribed = Promise.promise();
       if (consumer.config.startTimeMs() >= 0 && unacknowledged.isEmpty() && start <= 0) {
-        actor.subscribeFromTime(consumer, consumer.config.startTimeMs(), (last, failure) -> complete(subscribed, last,
+        actor.subscribeFromTime(follower, consumer.config.startTimeMs(), (last, failure) -> complete(subscribed, last,
             failure));
       } else {
-        actor.subscribe(consumer, start, unacknowledged, (last, failure) -> complete(subscribed, last, failure));
+        actor.subscribe(follower, start, unacknowledged, (last, failure) -> complete(subscribed, last, failure));
       }
       return subscribed.future().mapEmpty();
     });
@@ -188,16 +230,17 @@ final class JetStreamConsumers {
     return state(consumer).map(state -> consumerInfo(consumer, state).encode());
   }
 
-  /**
-   * The consumer's state and waiting pull requests, read on its actor's context; a consumer still
-   * being created (no actor yet) has delivered nothing.
-   */
+  /** The consumer's state and waiting pull requests, read on its subjects' actors' contexts. */
   private Future<JsonObject> state(JsConsumer consumer) {
-    if (consumer.actor() == null) {
-      return Future.succeededFuture(stateJson(null).put("num_waiting", 0));
+    if (consumer.wildcard() != null) {
+      return consumer.wildcard().state().map(state -> state.put("num_waiting", consumer.waiting()));
+    }
+    SubjectFollower follower = consumer.single();
+    if (follower.actor() == null) {
+      return Future.succeededFuture(stateJson(null).put("num_waiting", consumer.waiting()));
     }
     Promise<JsonObject> read = Promise.promise();
-    consumer.actor().consumerState(consumer, (state, failure) -> {
+    follower.actor().consumerState(follower, (state, failure) -> {
       if (failure != null) {
         read.fail(failure);
       } else {
@@ -219,9 +262,16 @@ final class JetStreamConsumers {
         .put("floor", state.firstUnacknowledged() - 1);
   }
 
+  /**
+   * JetStream's consumer info. A wildcard stream's consumer has no stream-wide sequence: its
+   * delivered and ack floor sequences are 0, its counts are summed over its subjects, and
+   * {@code dstream_subjects} says how many it follows.
+   */
   private static JsonObject consumerInfo(JsConsumer consumer, JsonObject state) {
-    long delivered = state.getLong("next") - 1;
-    long floor = state.getLong("floor", delivered);
+    boolean wildcard = state.containsKey("subjects");
+    long delivered = wildcard ? 0 : state.getLong("next") - 1;
+    long floor = wildcard ? 0 : state.getLong("floor", delivered);
+    long ackPending = wildcard ? state.getLong("unacked_count") : state.getJsonArray("unacked").size();
     long now = System.currentTimeMillis();
     long pausedUntil = consumer.pausedUntil(now);
     JsonObject info = new JsonObject().put("type", "io.nats.jetstream.api.v1.consumer_info_response")
@@ -229,9 +279,12 @@ final class JetStreamConsumers {
         .put("config", consumer.configJson())
         .put("delivered", sequenceInfo(delivered, consumer.lastDeliveryMs()))
         .put("ack_floor", sequenceInfo(floor, consumer.lastAckMs()))
-        .put("num_ack_pending", state.getJsonArray("unacked").size())
+        .put("num_ack_pending", ackPending)
         .put("num_redelivered", state.getLong("redelivered")).put("num_waiting", state.getInteger("num_waiting", 0))
         .put("num_pending", state.getLong("lag")).put("ts", Instant.ofEpochMilli(now).toString());
+    if (wildcard) {
+      info.put("dstream_subjects", state.getJsonObject("subjects").size());
+    }
     if (pausedUntil > 0) {
       info.put("paused", true).put("pause_remaining", TimeUnit.MILLISECONDS.toNanos(pausedUntil - now));
     }
@@ -264,15 +317,17 @@ final class JetStreamConsumers {
     return Future.all(infos).map(all -> infos.stream().map(Future::result).toList());
   }
 
-  /** Deletes a consumer: it stops, lets go of its actor and (durable) leaves the saved state. */
+  /** Deletes a consumer: it stops, lets go of its subjects' actors and (durable) leaves the saved state. */
   Future<Void> delete(JsConsumer consumer) {
     if (!consumers.remove(key(consumer.stream, consumer.name()), consumer)) {
       return Future.succeededFuture();
     }
     consumer.deleted();
-    StreamActor actor = consumer.actor();
-    if (actor != null) {
-      actor.detach(consumer);
+    if (consumer.wildcard() != null) {
+      wildcards.remove(consumer);
+      consumer.wildcard().delete();
+    } else if (consumer.single().actor() != null) {
+      consumer.single().actor().detach(consumer.single());
     }
     return consumer.config.durable() ? save(consumer.stream) : Future.succeededFuture();
   }
@@ -323,59 +378,86 @@ final class JetStreamConsumers {
         }
       }
     }
-    int wanted = batch;
-    boolean once = noWait;
-    long expires = expiresMs;
-    long heartbeat = heartbeatMs;
-    consumer.actor().execute(() -> consumer.pull(reply, wanted, once, expires, heartbeat));
+    consumer.pull(reply, batch, noWait, expiresMs, heartbeatMs);
+  }
+
+  // ---- the tap --------------------------------------------------------------------------------
+
+  /** Whether a wildcard consumer follows {@code subject}; asked on every append, so cheap without any. */
+  boolean follows(String subject) {
+    for (JsConsumer consumer : wildcards) {
+      if (consumer.wildcard().matches(subject)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Messages of {@code subject} from {@code firstSequence} on are durable: wildcard consumers follow it if not yet. */
+  void tapped(String subject, long firstSequence) {
+    for (JsConsumer consumer : wildcards) {
+      if (consumer.wildcard().matches(subject)) {
+        consumer.wildcard().tapped(subject, firstSequence);
+      }
+    }
   }
 
   // ---- acks -----------------------------------------------------------------------------------
 
   /**
-   * An ack subject ({@code $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<delivery id>.<ts>.<pending>})
-   * with its payload: {@code +ACK} (or nothing), {@code -NAK} with an optional delay, {@code +WPI},
-   * {@code +TERM}, {@code +NXT}. Plain acks join the connection's {@link AckBatch}; with a reply
-   * (a synchronous ack) the answer follows the ack on the actor.
+   * An ack subject with its payload: {@code +ACK} (or nothing), {@code -NAK} with an optional delay,
+   * {@code +WPI}, {@code +TERM}, {@code +NXT}. The subject is one of the two forms
+   * {@link SubjectFollower} writes: {@code $JS.ACK.<stream>.<consumer>.<delivered>.<seq>.<delivery id>.<ts>.<pending>}
+   * or, naming the follower of a wildcard stream's subject by its slot,
+   * {@code $JS.ACK._.<slot>.<stream>.<consumer>.<delivered>.<seq>.<delivery id>.<ts>.<pending>.0}.
+   * Plain acks join the connection's {@link AckBatch}; with a reply (a synchronous ack) the answer
+   * follows the ack on the actor.
    */
   void ack(AckBatch batch, String subject, String reply, byte[] payload) {
-    // Cut in place (a split into nine strings was a tenth of a replay): stream, consumer, then the
-    // delivery id two tokens later.
-    int streamEnd = subject.indexOf('.', ACK_PREFIX.length());
-    int consumerEnd = streamEnd < 0 ? -1 : subject.indexOf('.', streamEnd + 1);
-    int deliveredEnd = consumerEnd < 0 ? -1 : subject.indexOf('.', consumerEnd + 1);
-    int sequenceEnd = deliveredEnd < 0 ? -1 : subject.indexOf('.', deliveredEnd + 1);
-    int idEnd = sequenceEnd < 0 ? -1 : subject.indexOf('.', sequenceEnd + 1);
-    if (idEnd < 0) {
+    // Cut in place (a split into nine strings was a tenth of a replay).
+    int[] dots = new int[11];
+    int count = 0;
+    for (int i = ACK_PREFIX.length(); i < subject.length() && count < dots.length; i++) {
+      if (subject.charAt(i) == '.') {
+        dots[count++] = i;
+      }
+    }
+    boolean slotted = count >= 9;
+    if (count < 6) {
       return;
     }
-    JsConsumer consumer = consumers.get(key(subject.substring(ACK_PREFIX.length(), streamEnd),
-        subject.substring(streamEnd + 1, consumerEnd)));
-    if (consumer == null || consumer.actor() == null) {
-      return;
-    }
+    int streamAt = slotted ? dots[1] + 1 : ACK_PREFIX.length();
+    int first = slotted ? 2 : 0;
+    JsConsumer consumer = consumers.get(key(subject.substring(streamAt, dots[first]),
+        subject.substring(dots[first] + 1, dots[first + 1])));
+    long slot;
     long deliveryId;
     try {
-      deliveryId = Long.parseLong(subject, sequenceEnd + 1, idEnd, 10);
+      slot = slotted ? Long.parseLong(subject, dots[0] + 1, dots[1], 10) : SubjectFollower.NO_SLOT;
+      deliveryId = Long.parseLong(subject, dots[first + 3] + 1, dots[first + 4], 10);
     } catch (NumberFormatException e) {
       return;
     }
+    SubjectFollower follower = consumer == null ? null : consumer.follower(slot);
+    StreamActor actor = follower == null ? null : follower.actor();
+    if (actor == null) {
+      return;
+    }
     String kind = new String(payload, StandardCharsets.US_ASCII).trim();
-    StreamActor actor = consumer.actor();
     consumer.changed();
     consumer.acknowledged();
     if (kind.isEmpty() || kind.startsWith("+ACK") || kind.startsWith("+NXT")) {
-      batch.add(consumer, deliveryId);
+      batch.add(follower, deliveryId);
       if (reply == null) {
         return;
       }
       batch.flush();
     } else if (kind.startsWith("-NAK")) {
-      actor.nak(consumer, deliveryId, nakDelayMs(kind.substring(4).trim()));
+      actor.nak(follower, deliveryId, nakDelayMs(kind.substring(4).trim()));
     } else if (kind.startsWith("+WPI")) {
-      actor.progress(consumer, deliveryId);
+      actor.progress(follower, deliveryId);
     } else if (kind.startsWith("+TERM")) {
-      actor.terminate(consumer, deliveryId);
+      actor.terminate(follower, deliveryId);
     }
     if (reply != null) {
       actor.execute(() -> server.delivery.route(reply, null, null, new byte[0]));
@@ -412,7 +494,7 @@ final class JetStreamConsumers {
     List<JsConsumer> durable = new ArrayList<>();
     consumers.values().forEach(c -> {
       // One still being created is saved by its creation, once it is subscribed where it starts.
-      if (c.stream.equals(stream) && c.config.durable() && c.actor() != null) {
+      if (c.stream.equals(stream) && c.config.durable() && (c.single() == null || c.single().actor() != null)) {
         durable.add(c);
       }
     });
@@ -434,9 +516,9 @@ final class JetStreamConsumers {
     }).onFailure(failure -> durable.forEach(JsConsumer::changed)).mapEmpty();
   }
 
-  /** Brings back the durable consumers of {@code stream} and {@code subject} from their last save, if any. */
-  Future<Void> restore(String stream, String subject) {
-    String stateSubject = STATE_PREFIX + stream;
+  /** Brings back the durable consumers of {@code stream} from their last save, if any. */
+  Future<Void> restore(StreamDeclaration stream) {
+    String stateSubject = STATE_PREFIX + stream.name();
     return server.registry.<StreamInfo>ask(stateSubject, context, StreamActor::info).compose(info -> {
       if (info.lastSequence() == 0) {
         return Future.succeededFuture();
@@ -450,24 +532,33 @@ final class JetStreamConsumers {
                 .getJsonArray("consumers");
             List<Future<Void>> resumed = new ArrayList<>();
             for (int i = 0; i < saved.size(); i++) {
-              resumed.add(resume(stream, subject, saved.getJsonObject(i)));
+              resumed.add(resume(stream, saved.getJsonObject(i)));
             }
             return Future.all(resumed).mapEmpty();
           });
     });
   }
 
-  private Future<Void> resume(String stream, String subject, JsonObject saved) {
-    ConsumerConfig config = ConsumerConfig.parse(saved.getJsonObject("config"), saved.getString("name"), subject);
+  private Future<Void> resume(StreamDeclaration stream, JsonObject saved) {
+    ConsumerConfig config = ConsumerConfig.parse(saved.getJsonObject("config"), saved.getString("name"), stream);
     JsonObject state = saved.getJsonObject("state");
+    JsConsumer consumer = new JsConsumer(stream, config, saved.getString("created"), null, server, vertx,
+        context);
+    consumers.put(key(stream.name(), config.name()), consumer);
+    if (consumer.wildcard() != null) {
+      wildcards.add(consumer);
+      return consumer.wildcard().resume(state.getJsonObject("subjects", new JsonObject()));
+    }
+    return subscribe(consumer, state.getLong("next", 1L), unacked(state), context);
+  }
+
+  /** The {@code unacked} pairs (sequence, delivery count) of a saved position. */
+  static List<long[]> unacked(JsonObject position) {
     List<long[]> unacked = new ArrayList<>();
-    JsonArray pairs = state.getJsonArray("unacked", new JsonArray());
+    JsonArray pairs = position.getJsonArray("unacked", new JsonArray());
     for (int i = 0; i < pairs.size(); i++) {
       unacked.add(new long[] {pairs.getJsonArray(i).getLong(0), pairs.getJsonArray(i).getLong(1)});
     }
-    JsConsumer consumer = new JsConsumer(stream, subject, config, saved.getString("created"), null, server.delivery,
-        vertx);
-    consumers.put(key(stream, config.name()), consumer);
-    return subscribe(consumer, state.getLong("next", 1L), unacked, context);
+    return unacked;
   }
 }

@@ -19,6 +19,11 @@ final class JetStreamErrors {
   static final int BAD_REQUEST = 10003;
   static final int UNAVAILABLE = 10008;
   static final int INTERNAL = 10000;
+  static final int CONSUMER_NOT_FOUND = 10014;
+  static final int WORK_QUEUE_EXPLICIT_ACK = 10098;
+  static final int WORK_QUEUE_MULTIPLE_UNFILTERED = 10099;
+  static final int WORK_QUEUE_NOT_UNIQUE = 10100;
+  static final int WORK_QUEUE_DELIVER_ALL = 10101;
 
   private JetStreamErrors() {
   }
@@ -36,8 +41,20 @@ final class JetStreamErrors {
         case "wrong_last_msg_id" -> WRONG_LAST_MSG_ID;
         default -> BAD_REQUEST;
       }, error.getMessage());
-      case INVALID -> json(400, BAD_REQUEST, error.getMessage());
-      case NOT_FOUND, GONE -> json(404, STREAM_NOT_FOUND, error.getMessage());
+      case INVALID -> json(400, switch (error.code()) {
+        case "invalid_config" -> INVALID_CONFIG;
+        case "subjects_overlap" -> SUBJECTS_OVERLAP;
+        case "wq_requires_explicit_ack" -> WORK_QUEUE_EXPLICIT_ACK;
+        case "wq_multiple_unfiltered" -> WORK_QUEUE_MULTIPLE_UNFILTERED;
+        case "wq_not_unique" -> WORK_QUEUE_NOT_UNIQUE;
+        case "wq_not_deliver_all" -> WORK_QUEUE_DELIVER_ALL;
+        default -> BAD_REQUEST;
+      }, error.getMessage());
+      case NOT_FOUND, GONE -> json(404, switch (error.code()) {
+        case "consumer_not_found" -> CONSUMER_NOT_FOUND;
+        case "no_message" -> NO_MESSAGE;
+        default -> STREAM_NOT_FOUND;
+      }, error.getMessage());
       case OVERLOADED, UNAVAILABLE, STORAGE -> json(503, UNAVAILABLE, error.getMessage());
       default -> json(500, INTERNAL, "internal error");
     };

@@ -1,68 +1,60 @@
 package io.dstream.broker.nats;
 
-import io.dstream.broker.stream.DeliveryPolicy;
 import io.dstream.broker.stream.StoredObject;
 import io.dstream.broker.stream.StreamActor;
-import io.dstream.broker.stream.Subscriber;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.ArrayDeque;
-import java.util.Iterator;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * One JetStream consumer, as a subscriber of its stream's subject: the actor's
- * {@link io.dstream.broker.stream.Deliveries} run its ack window, ack wait and redeliveries with its
- * {@link DeliveryPolicy}; this class turns deliveries into NATS messages whose reply subject is
- * the JetStream ack subject ({@code $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<delivery id>.<ts>.<pending>},
- * which clients parse for the metadata), sent to the deliver subject (push) or to the waiting pull
- * requests in order (pull).
+ * One JetStream consumer: its configuration, where its messages go (the deliver subject of a push
+ * consumer, or the {@link PullRequests} of a pull consumer, shared by every client pulling from it)
+ * and the subjects it follows, each through a {@link SubjectFollower} subscribed to that subject's
+ * actor: one for a literal stream, as many as it follows now for a wildcard stream
+ * ({@link WildcardFollowers}).
+ *
+ * <p>A follower that had a message to push but found no taker (no pull request waiting, nobody on
+ * the deliver subject) is remembered as starved; a new pull request, or a listener on the deliver
+ * subject, wakes exactly those, so a wildcard consumer over many quiet subjects costs nothing per
+ * pull for the quiet ones.
  *
  * <p>A consumer can be paused (NATS 2.11's {@code CONSUMER.PAUSE}): until its pause ends it pushes
  * nothing, new or redelivered, while pull requests wait and expire as usual; the pause is part of its
  * configuration ({@code pause_until}), so a durable consumer's survives a restart with its state.
  *
- * <p>Threading: {@link #push}, {@link #mayPush} and the pull queue run on the subject actor's
- * context (pull requests reach it through {@link StreamActor#execute}); {@link #dirty}, the pause and
- * the activity times are volatile, set and read on other contexts too (API calls, the state saver).
+ * <p>Threading: deliveries arrive on the followed subjects' actor contexts, pull requests on the
+ * connections'; the pull queue and the starved set are thread-safe, the rest immutable or volatile
+ * (the pause and the activity times are set and read on API and saver contexts too).
+ * {@link #dirty} is read by the state saver.
  */
-final class JsConsumer implements Subscriber {
-
-  private static final byte[] HEARTBEAT = "NATS/1.0 100 Idle Heartbeat\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] NO_MESSAGES = "NATS/1.0 404 No Messages\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] TIMEOUT = "NATS/1.0 408 Request Timeout\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-
-  /** A waiting {@code MSG.NEXT}: where its messages go and how many more it wants. */
-  private static final class Pull {
-    final CoreDelivery.Target target;
-    int remaining;
-    final long expiresAtMs;
-    long heartbeatTimer = -1;
-
-    Pull(CoreDelivery.Target target, int batch, long expiresAtMs) {
-      this.target = target;
-      this.remaining = batch;
-      this.expiresAtMs = expiresAtMs;
-    }
-  }
+final class JsConsumer {
 
   final String stream;
+  /** The subject it follows (a literal stream's), or the pattern of the subjects it follows (a wildcard stream's filter). */
   final String subject;
   final ConsumerConfig config;
   final String created;
   /** The connection that created an ephemeral consumer: it goes when that connection closes. */
   final NatsConnection owner;
-  private final CoreDelivery delivery;
   private final Vertx vertx;
-  private final String ackPrefix;
   /** A push consumer's deliver subject; null for a pull consumer. */
   private final CoreDelivery.Target target;
-  private final ArrayDeque<Pull> pulls = new ArrayDeque<>();
-  /** {@code pulls.size()}, for readers on other contexts (consumer info, the inactivity check). */
-  private volatile int waitingPulls;
-  private volatile StreamActor actor;
+  private final CoreDelivery delivery;
+  private final PullRequests pulls;
+  private final Set<SubjectFollower> starved = ConcurrentHashMap.newKeySet();
+  /** A literal stream's one follower; null for a wildcard stream's consumer. */
+  private final SubjectFollower single;
+  /** A wildcard stream's followers; null for a literal stream's consumer. */
+  private final WildcardFollowers wildcard;
   private volatile boolean dirty = true;
   private volatile boolean deleted;
   /** Nothing is pushed before this (epoch ms); 0: not paused. */
@@ -74,47 +66,75 @@ final class JsConsumer implements Subscriber {
   /** Since when nobody listens or pulls (0 while someone does), for ephemeral consumers' deletion. */
   private long inactiveSinceMs;
 
-  JsConsumer(String stream, String subject, ConsumerConfig config, String created, NatsConnection owner,
-             CoreDelivery delivery, Vertx vertx) {
-    this.stream = stream;
-    this.subject = subject;
+  /** A consumer of {@code declaration}; {@code manager} is the context its wildcard followers are managed on. */
+  JsConsumer(StreamDeclaration declaration, ConsumerConfig config, String created, NatsConnection owner,
+             NatsServer server, Vertx vertx, Context manager) {
+    this.stream = declaration.name();
+    this.subject = config.filter();
     this.config = config;
     this.created = created;
     this.owner = owner;
-    this.delivery = delivery;
     this.vertx = vertx;
-    this.ackPrefix = JetStreamConsumers.ACK_PREFIX + stream + "." + config.name() + ".";
+    this.delivery = server.delivery;
+    this.pulls = new PullRequests(vertx);
     this.target = config.deliverSubject() == null ? null : delivery.new Target(config.deliverSubject());
+    if (declaration.wildcard()) {
+      this.single = null;
+      this.wildcard = new WildcardFollowers(this, server, manager);
+    } else {
+      this.single = new SubjectFollower(this, declaration.subject(), SubjectFollower.NO_SLOT);
+      this.wildcard = null;
+    }
     this.pausedUntilMs = config.pauseUntilMs();
+    if (pausedUntilMs != 0) {
+      wakeWhenPauseEnds();
+    }
+    if (target != null && config.heartbeatMs() > 0) {
+      heartbeatTimer = vertx.setPeriodic(config.heartbeatMs(), id -> {
+        if (!deleted) {
+          target.status(PullRequests.HEARTBEAT);
+        }
+      });
+    }
   }
 
   String name() {
     return config.name();
   }
 
-  /** The subject's actor, held by this consumer while it exists (null until attached). */
-  StreamActor actor() {
-    return actor;
+  /** The one follower of a literal stream's consumer; null for a wildcard stream's. */
+  SubjectFollower single() {
+    return single;
   }
 
-  void attached(StreamActor held) {
-    this.actor = held;
-    resumeWhenPauseEnds();
-    if (config.deliverSubject() != null && config.heartbeatMs() > 0) {
-      heartbeatTimer = vertx.setPeriodic(config.heartbeatMs(), id -> held.execute(() -> {
-        if (!deleted) {
-          target.status(HEARTBEAT);
-        }
-      }));
+  /** The followers of a wildcard stream's consumer; null for a literal stream's. */
+  WildcardFollowers wildcard() {
+    return wildcard;
+  }
+
+  /** The followers subscribed to their subject's actor now. */
+  Collection<SubjectFollower> attached() {
+    if (wildcard != null) {
+      return wildcard.attached();
     }
+    return single.actor() == null ? List.of() : List.of(single);
   }
 
-  /** Deleted: no more deliveries; the caller unsubscribes and lets go of the actor. */
+  /** The follower an ack names by its slot ({@link SubjectFollower#NO_SLOT} for a literal stream's), or null. */
+  SubjectFollower follower(long slot) {
+    if (wildcard != null) {
+      return wildcard.follower(slot);
+    }
+    return slot == SubjectFollower.NO_SLOT ? single : null;
+  }
+
+  /** Deleted: no more deliveries; the caller lets go of the followers. */
   void deleted() {
     deleted = true;
     if (heartbeatTimer >= 0) {
       vertx.cancelTimer(heartbeatTimer);
     }
+    pulls.clear();
   }
 
   boolean isDeleted() {
@@ -136,28 +156,24 @@ final class JsConsumer implements Subscriber {
 
   /**
    * Pauses deliveries until {@code untilMs} (epoch ms), or resumes them at once for 0 or a past time;
-   * the actor is woken when the pause ends, since a refused push waits for a {@link StreamActor#resume}.
+   * the followers are woken when the pause ends, since a refused push waits for a wake.
    */
   void pauseUntil(long untilMs) {
     pausedUntilMs = untilMs;
     dirty = true;
-    resumeWhenPauseEnds();
+    wakeWhenPauseEnds();
   }
 
-  private void resumeWhenPauseEnds() {
-    StreamActor held = actor;
-    if (held == null) {
-      return;
-    }
+  private void wakeWhenPauseEnds() {
     long wait = pausedUntilMs - System.currentTimeMillis();
     if (wait <= 0) {
-      held.resume(this);
+      wake();
       return;
     }
     // A timer of an earlier pause that fires meanwhile finds it still paused and does nothing.
     vertx.setTimer(wait + 1, id -> {
       if (!deleted && !paused()) {
-        held.resume(this);
+        wake();
       }
     });
   }
@@ -193,96 +209,100 @@ final class JsConsumer implements Subscriber {
     return lastAckMs;
   }
 
-  @Override
-  public DeliveryPolicy policy() {
-    return config.policy();
-  }
-
-  @Override
-  public String description() {
-    return "jetstream consumer " + stream + "/" + config.name();
-  }
-
-  @Override
-  public boolean mayPush(boolean redelivery) {
+  /**
+   * Whether {@code follower} may push now; if not (nobody takes messages, or it is paused), it is
+   * woken when someone takes messages again or the pause ends.
+   */
+  boolean mayPush(SubjectFollower follower) {
     if (deleted) {
       return false;
     }
-    if (config.deliverSubject() != null) {
-      return target.listening() && !paused();
+    if (!paused() && takers()) {
+      return true;
     }
-    expirePulls(System.currentTimeMillis());
-    return !pulls.isEmpty() && !paused();
+    starved.add(follower);
+    // Checked again after joining the set: a pull request that came in between woke the set already or will.
+    return !paused() && takers();
   }
 
-  @Override
-  public void push(long sequence, long deliveryId, byte[] stored) {
-    push(sequence, deliveryId, 1, 0, 0, stored);
+  private boolean takers() {
+    return target != null ? target.listening() : pulls.ready(System.currentTimeMillis());
   }
 
-  @Override
-  public void push(long sequence, long deliveryId, int deliveryCount, long timestampMs, long remaining,
-                   byte[] stored) {
+  /**
+   * A follower's delivery, to the deliver subject or the oldest waiting pull request. If nobody
+   * takes it (the client went away between the check and the push) it is made available again at
+   * once instead of waiting for its ack wait.
+   */
+  void deliver(SubjectFollower follower, long deliveryId, String ack, byte[] stored) {
     dirty = true;
     lastDeliveryMs = System.currentTimeMillis();
-    String ack = ackPrefix + deliveryCount + "." + sequence + "." + deliveryId + "." + timestampMs * 1_000_000L
-        + "." + remaining;
     byte[] headers = StoredObject.natsHeaders(stored);
     byte[] payload = StoredObject.natsPayload(stored);
-    if (config.deliverSubject() != null) {
-      target.deliver(subject, ack, headers, payload);
-      return;
-    }
-    Pull pull = pulls.peek();
-    if (pull == null) {
-      return;
-    }
-    pull.target.deliver(subject, ack, headers, payload);
-    if (--pull.remaining == 0) {
-      finish(pulls.poll(), null);
+    boolean taken = target != null ? target.deliver(follower.subject, ack, headers, payload)
+        : pulls.deliver(follower.subject, ack, headers, payload);
+    if (!taken) {
+      starved.add(follower);
+      follower.actor().nak(follower, deliveryId, 0);
     }
   }
 
-  @Override
-  public void unknownAck(long deliveryId) {
-    // A late ack of a delivery already sent again, or of one from before a restart: JetStream ignores those too.
-  }
-
-  /** On the actor's context: a {@code MSG.NEXT} request. */
+  /**
+   * A {@code MSG.NEXT} request: queued, then the starved followers are woken; a {@code no_wait}
+   * request still waiting once they had their turn gets {@code 404 No Messages}.
+   */
   void pull(String reply, int batch, boolean noWait, long expiresMs, long heartbeatMs) {
     long expiresAt = expiresMs > 0 ? System.currentTimeMillis() + expiresMs : Long.MAX_VALUE;
-    Pull pull = new Pull(delivery.new Target(reply), Math.max(1, batch), expiresAt);
-    pulls.add(pull);
-    waitingPulls = pulls.size();
-    StreamActor held = actor;
+    PullRequests.Pull pull = pulls.add(delivery.new Target(reply), batch, expiresAt, heartbeatMs);
     if (expiresMs > 0) {
-      vertx.setTimer(expiresMs, id -> held.execute(() -> {
-        if (pulls.remove(pull)) {
-          finish(pull, TIMEOUT);
-        }
-      }));
+      vertx.setTimer(expiresMs, id -> pulls.end(pull, PullRequests.TIMEOUT));
     }
-    if (heartbeatMs > 0) {
-      pull.heartbeatTimer = vertx.setPeriodic(heartbeatMs, id -> held.execute(() -> {
-        if (pulls.contains(pull)) {
-          pull.target.status(HEARTBEAT);
-        }
-      }));
-    }
-    held.resume(this);
+    Future<Void> woken = wake();
     if (noWait) {
-      // Queued after the resume's pump: whatever could be sent at once has been.
-      held.execute(() -> {
-        if (pulls.remove(pull)) {
-          finish(pull, NO_MESSAGES);
-        }
-      });
+      woken.onComplete(ar -> pulls.end(pull, PullRequests.NO_MESSAGES));
     }
+  }
+
+  /**
+   * Lets the starved followers (and a literal stream's one follower, always) push again; completes
+   * once each of their actors ran that turn.
+   */
+  Future<Void> wake() {
+    List<SubjectFollower> woken = new ArrayList<>();
+    if (single != null && single.actor() != null) {
+      woken.add(single);
+      starved.remove(single);
+    }
+    for (SubjectFollower follower : List.copyOf(starved)) {
+      starved.remove(follower);
+      if (follower != single && follower.actor() != null) {
+        woken.add(follower);
+      }
+    }
+    List<Future<Void>> turns = new ArrayList<>(woken.size());
+    for (SubjectFollower follower : woken) {
+      StreamActor actor = follower.actor();
+      actor.resume(follower);
+      Promise<Void> turn = Promise.promise();
+      actor.execute(turn::complete);
+      turns.add(turn.future());
+    }
+    return Future.join(turns).mapEmpty();
+  }
+
+  /** A follower let go of its subject: it can be starved no more. */
+  void released(SubjectFollower follower) {
+    starved.remove(follower);
   }
 
   /** Whether someone listens to its deliver subject (push) or has a pull request waiting (pull); any thread. */
   boolean active() {
-    return target != null ? target.listening() : waitingPulls > 0;
+    return target != null ? target.listening() : pulls.waiting() > 0;
+  }
+
+  /** Whether it is a push consumer. */
+  boolean push() {
+    return target != null;
   }
 
   /** How long it has been inactive at {@code nowMs}, given whether it is {@code active} now; the manager's context. */
@@ -299,28 +319,6 @@ final class JsConsumer implements Subscriber {
 
   /** Waiting pull requests, for consumer info. */
   int waiting() {
-    return waitingPulls;
-  }
-
-  private void expirePulls(long nowMs) {
-    Iterator<Pull> it = pulls.iterator();
-    while (it.hasNext()) {
-      Pull pull = it.next();
-      if (pull.expiresAtMs <= nowMs) {
-        it.remove();
-        finish(pull, TIMEOUT);
-      }
-    }
-  }
-
-  /** Ends a pull request, with a status message when it ends unfulfilled. */
-  private void finish(Pull pull, byte[] status) {
-    waitingPulls = pulls.size();
-    if (pull.heartbeatTimer >= 0) {
-      vertx.cancelTimer(pull.heartbeatTimer);
-    }
-    if (status != null) {
-      pull.target.status(status);
-    }
+    return pulls.waiting();
   }
 }

@@ -240,13 +240,16 @@ final class NatsConnection implements ClientParser.Operations {
       server.jetStream.consumers().ack(acks, subject, reply, payload);
       return;
     }
+    if (subject.startsWith(JetStreamApi.PREFIX) && (reply == null || !invalidReply(reply))) {
+      // Before the subject check: a consumer's filter, wildcards included, may end the API subject.
+      server.jetStream.handle(this, subject, reply, payload);
+      return;
+    }
     if (Subjects.violation(subject) != null || reply != null && invalidReply(reply)) {
       error("Invalid Publish Subject");
       return;
     }
-    if (subject.startsWith(JetStreamApi.PREFIX)) {
-      server.jetStream.handle(this, subject, reply, payload);
-    } else if (!permissions.mayPublish(subject) || reserved(subject)) {
+    if (!permissions.mayPublish(subject) || reserved(subject)) {
       error("Permissions Violation for Publish to \"" + subject + "\"");
     } else if (server.ephemeral(subject)) {
       ok();

@@ -1,5 +1,6 @@
 package io.dstream.broker.nats;
 
+import io.dstream.broker.archive.Archive;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.NatsSettings;
@@ -9,6 +10,7 @@ import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.store.MessageStore;
 import io.dstream.broker.stream.DurableTap;
+import io.dstream.broker.stream.Published;
 import io.dstream.broker.stream.StreamRegistry;
 import io.dstream.broker.stream.SubjectDestroyedHook;
 import io.dstream.pattern.TokenPattern;
@@ -66,7 +68,10 @@ public final class NatsServer {
   private final SslContext tls;
   Authenticator authenticator;
   StreamRegistry registry;
-  JetStreamApi jetStream;
+  MessageStore store;
+  /** Set once by {@link #start}; read by the tap, which the actors use from before then. */
+  volatile JetStreamApi jetStream;
+  private final DurableTap tap = new Tap();
   private final ConsumerOperations consumerOperations = new ConsumerOperations(this);
   private String deployment;
   private volatile int tcpPort;
@@ -83,19 +88,50 @@ public final class NatsServer {
     this.tls = config.tls() == null ? null : serverTls(config);
   }
 
-  /** Where durable messages reach core subscriptions: the stream actors' {@link DurableTap}. */
+  /**
+   * Where durable messages reach core subscriptions and wildcard consumers (which learn of new
+   * subjects from it): the stream actors' {@link DurableTap}.
+   */
   public DurableTap tap() {
-    return delivery;
+    return tap;
   }
 
-  /** Starts the JetStream API and, unless the port is 0, the TCP listeners. */
+  /** The one tap of the actors: core delivery, then wildcard consumers following new or idle subjects. */
+  private final class Tap implements DurableTap {
+    @Override
+    public boolean listening(String subject) {
+      JetStreamApi api = jetStream;
+      return delivery.listening(subject) || api != null && api.consumers().follows(subject);
+    }
+
+    @Override
+    public void durable(String subject, List<Published> messages) {
+      delivery.durable(subject, messages);
+      JetStreamApi api = jetStream;
+      if (api != null && !messages.isEmpty()) {
+        api.consumers().tapped(subject, messages.get(0).sequence());
+      }
+    }
+  }
+
+  /**
+   * Starts the JetStream API and, unless the port is 0, the TCP listeners. Stream declarations and
+   * durable consumers come back at once if the store holds them, or if the bucket held checkpoints
+   * when the broker started ({@code archive}: a lost disk restores them from there).
+   */
   public Future<Void> start(Vertx vertx, StreamRegistry streams, Authenticator auth, SubjectDestroyedHook destroyed,
-                            MessageStore store) {
+                            MessageStore store, Archive archive) {
     this.registry = streams;
     this.authenticator = auth;
+    this.store = store;
     this.jetStream = new JetStreamApi(this, destroyed);
     return vertx.executeBlocking(() -> store.find(JetStreamApi.DECLARATIONS) != null)
-        .compose(present -> jetStream.load(vertx, present)).compose(loaded -> {
+        .compose(local -> local ? Future.succeededFuture(true) : archive.heldCheckpointsAtStart().otherwise(false))
+        .compose(present -> jetStream.load(vertx, present).recover(failure -> {
+          LOG.warn("stream declarations and consumers could not be loaded yet ({}); the first JetStream request"
+              + " tries again", failure.toString());
+          return Future.succeededFuture();
+        })).compose(loaded -> {
       if (settings.port() == 0) {
         return Future.succeededFuture();
       }

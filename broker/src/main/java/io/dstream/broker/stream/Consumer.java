@@ -72,6 +72,26 @@ final class Consumer {
     return dropped;
   }
 
+  /** The ack floor: every sequence up to it was delivered and acknowledged (or given up after max deliver). */
+  long floor() {
+    long lowest = nextSequence;
+    for (Pending p : pending.values()) {
+      lowest = Math.min(lowest, p.sequence());
+    }
+    for (Redelivery r : redeliveries) {
+      lowest = Math.min(lowest, r.sequence());
+    }
+    for (Redelivery r : delayed) {
+      lowest = Math.min(lowest, r.sequence());
+    }
+    return lowest - 1;
+  }
+
+  /** Whether nothing it was sent awaits an ack or a redelivery. */
+  boolean settled() {
+    return pending.isEmpty() && redeliveries.isEmpty() && delayed.isEmpty();
+  }
+
   /** Acknowledges {@code deliveryId} (and, for {@link DeliveryPolicy.AckMode#ALL}, every earlier one); false if it is not pending. */
   boolean ack(long deliveryId) {
     if (policy.mode() == DeliveryPolicy.AckMode.ALL) {

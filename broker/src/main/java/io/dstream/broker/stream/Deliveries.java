@@ -160,6 +160,39 @@ final class Deliveries {
     }
   }
 
+  /**
+   * The highest sequence a work queue may drop now: the lowest ack floor of the consumers whose
+   * policy {@link DeliveryPolicy#removesAcked removes acked messages}, or 0 without such a consumer.
+   * Messages acknowledged above a floor stay until the floor passes them; they are never sent to
+   * that consumer again (they are below its next sequence and in none of its queues).
+   */
+  long removableUpTo() {
+    long upTo = Long.MAX_VALUE;
+    for (Consumer consumer : consumers.values()) {
+      if (consumer.policy.removesAcked()) {
+        upTo = Math.min(upTo, Math.min(consumer.floor(), numbers.lastDurable()));
+      }
+    }
+    return upTo == Long.MAX_VALUE ? 0 : upTo;
+  }
+
+  /**
+   * Drops {@code subscriber} if it has nothing to wait for: every message sent to it acknowledged,
+   * none durable it was not sent, and (a work queue's consumer) nothing acknowledged still to be
+   * removed. Returns its next sequence then, else -1 (it stays subscribed).
+   */
+  long releaseIfSettled(Subscriber subscriber) {
+    Consumer consumer = consumers.get(subscriber);
+    if (consumer == null || consumer.fetching || !consumer.settled()
+        || consumer.nextSequence <= numbers.lastDurable()
+        || consumer.policy.removesAcked() && numbers.firstSequence() < consumer.nextSequence
+            && numbers.messages() > 0) {
+      return -1;
+    }
+    consumers.remove(subscriber);
+    return consumer.nextSequence;
+  }
+
   /** Pushes awaiting an ack. */
   int inFlight() {
     int pending = 0;

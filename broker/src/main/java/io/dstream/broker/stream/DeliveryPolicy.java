@@ -9,8 +9,10 @@ package io.dstream.broker.stream;
  * @param ackWaitMs  a delivery not acknowledged within this is sent again
  * @param maxDeliver after this many deliveries a message is skipped for this subscriber
  * @param mode       what an ack acknowledges
+ * @param removesAcked a work queue's consumer: what it acknowledged leaves the subject (up to its
+ *                   ack floor, at the actor's next tick; see {@link Deliveries#removableUpTo})
  */
-public record DeliveryPolicy(int window, long ackWaitMs, int maxDeliver, AckMode mode) {
+public record DeliveryPolicy(int window, long ackWaitMs, int maxDeliver, AckMode mode, boolean removesAcked) {
 
   /** JetStream's ack policies. */
   public enum AckMode {
@@ -20,6 +22,11 @@ public record DeliveryPolicy(int window, long ackWaitMs, int maxDeliver, AckMode
     ALL,
     /** Nothing is acknowledged: a delivery is done once sent ({@code none}). */
     NONE
+  }
+
+  /** A policy that leaves acknowledged messages in the subject. */
+  public DeliveryPolicy(int window, long ackWaitMs, int maxDeliver, AckMode mode) {
+    this(window, ackWaitMs, maxDeliver, mode, false);
   }
 
   public DeliveryPolicy {

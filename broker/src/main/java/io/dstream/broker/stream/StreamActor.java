@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 
 /**
  * The single owner of one subject: its lifecycle (loading, ready, destroying, hibernation) and the
@@ -73,6 +74,8 @@ public final class StreamActor {
   /** Sockets and requests holding this actor; -1 once it released itself (see {@link #hold}). */
   private final AtomicInteger holds = new AtomicInteger();
   private long lastActivityMs;
+  /** The highest sequence a work queue's removal was queued up to (see {@link #removeAcknowledged}). */
+  private long removingUpTo;
   /** Pushes awaiting an ack as last added to the broker-wide gauge. */
   private volatile long reportedInFlight;
 
@@ -261,11 +264,37 @@ public final class StreamActor {
         archive.archive().tick(nowMs);
       }
       deliveries.tick(nowMs);
+      if (phase == Phase.READY) {
+        removeAcknowledged();
+      }
       long inFlight = deliveries.inFlight();
       env.metrics().inFlight().addAndGet(inFlight - reportedInFlight);
       reportedInFlight = inFlight;
       if (hibernatable(nowMs) && holds.compareAndSet(0, -1)) {
         onReleased.accept(this, archive.detach());
+      }
+    });
+  }
+
+  /**
+   * A work queue's acknowledged messages leave the subject: one removal up to the consumers' lowest
+   * ack floor per tick at most (the store deletes prefixes), so a busy queue costs one store write
+   * a tick, not one per ack. A destroy resets the mark with the sequences.
+   */
+  private void removeAcknowledged() {
+    long upTo = deliveries.removableUpTo();
+    if (upTo < pipeline.firstSequence() || upTo <= removingUpTo) {
+      return;
+    }
+    removingUpTo = upTo;
+    new Transaction(pipeline, dedup, log, env.metrics()).run(tx -> {
+      tx.deleteUpTo(upTo);
+      return upTo;
+    }, (done, failure) -> {
+      if (failure != null) {
+        removingUpTo = 0;
+        LOG.warn("subject '{}': removing acknowledged messages up to {} failed ({}); retried at the next tick",
+            subject, upTo, failure.toString());
       }
     });
   }
@@ -314,6 +343,7 @@ public final class StreamActor {
         public void succeeded() {
           archive.archive().destroyed();
           pipeline.destroyed();
+          removingUpTo = 0;
           log.clear();
           dedup.clear();
           deliveries.destroyed();
@@ -493,6 +523,24 @@ public final class StreamActor {
   /** Runs {@code task} on this actor's context, in call order with every other call (a protocol view's own step). */
   public void execute(Runnable task) {
     run(task, failure -> { });
+  }
+
+  /**
+   * Lets go of {@code subscriber} if it has nothing to wait for (see
+   * {@link Deliveries#releaseIfSettled}): it is unsubscribed and its hold ends, as with
+   * {@link #detach(Subscriber)}, and {@code onDone} gets its next sequence, on this context and in
+   * the same task, so nothing can reach the subject in between. Otherwise {@code onDone} gets -1
+   * and it stays. A follower of many subjects uses it to let caught-up subjects hibernate.
+   */
+  public void releaseIfSettled(Subscriber subscriber, LongConsumer onDone) {
+    context.runOnContext(v -> {
+      long next = phase == Phase.READY ? deliveries.releaseIfSettled(subscriber) : -1;
+      if (next >= 0) {
+        lastActivityMs = env.clock().millis();
+        unhold();
+      }
+      onDone.accept(next);
+    });
   }
 
   /** Where {@code subscriber} is (null when not subscribed), for a durable consumer's saved state. */

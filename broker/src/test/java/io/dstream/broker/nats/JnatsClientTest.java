@@ -206,9 +206,10 @@ class JnatsClientTest {
       JetStreamManagement jsm = nc.jetStreamManagement();
       JetStreamApiException refused = assertThrows(JetStreamApiException.class, () -> jsm.addStream(
           StreamConfiguration.builder().name("MANY").subjects("many.a", "many.b").storageType(StorageType.File).build()));
-      assertTrue(refused.getMessage().contains("one literal subject"), refused.getMessage());
+      assertTrue(refused.getMessage().contains("exactly one subject or one wildcard pattern"), refused.getMessage());
+      assertEquals(10052, refused.getApiErrorCode());
       assertThrows(JetStreamApiException.class, () -> jsm.addStream(
-          StreamConfiguration.builder().name("WILD").subjects("many.>").build()));
+          StreamConfiguration.builder().name("EVERYTHING").subjects(">").build()), "a pattern over every subject");
       jsm.addStream(StreamConfiguration.builder().name("ORDERS").subjects("jsm.orders").storageType(StorageType.File)
           .build());
       JetStream js = nc.jetStream();
