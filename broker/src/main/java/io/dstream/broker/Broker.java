@@ -127,7 +127,10 @@ public final class Broker {
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
         // The rules are in force before anything is served: no publish gets past a limit stored earlier.
-        return retention.load(registry, vertx.getOrCreateContext());
+        // Looked for locally, else (a lost disk) in the bucket, if it holds any checkpoint.
+        return vertx.executeBlocking(() -> store.find(Retention.SUBJECT) != null)
+            .compose(local -> local ? Future.succeededFuture(true) : archive.heldCheckpointsAtStart().otherwise(false))
+            .compose(present -> retention.load(registry, vertx.getOrCreateContext(), present));
       }).compose(loaded -> {
         sweeper = new RetentionSweeper(vertx, store, readers, registry, retention, config.retention(), config.clock());
         sweeper.start();

@@ -51,9 +51,16 @@ public final class Retention {
     return current.effective(subject);
   }
 
-  /** Reads the stored rule set (none stored: only the default) through {@code registry}, which later changes use too. */
-  public Future<Void> load(StreamRegistry streams, Context context) {
+  /**
+   * Reads the stored rule set through {@code streams}, which later changes use too. {@code present}
+   * says whether it may exist (in the local store, or in the bucket for a restore): without it no
+   * actor is made for {@value #SUBJECT}, and only the default is in force.
+   */
+  public Future<Void> load(StreamRegistry streams, Context context, boolean present) {
     this.registry = streams;
+    if (!present) {
+      return Future.succeededFuture();
+    }
     return streams.<StreamInfo>ask(SUBJECT, context, StreamActor::info).compose(info -> {
       if (info.messages() == 0) {
         return Future.succeededFuture();
