@@ -20,6 +20,8 @@ import io.dstream.broker.router.HttpListener;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.nats.NatsServer;
 import io.dstream.broker.records.RecordsHandler;
+import io.dstream.broker.retention.Retention;
+import io.dstream.broker.retention.RetentionSweeper;
 import io.dstream.broker.s3.S3Connection;
 import io.dstream.broker.store.GroupCommitWriter;
 import io.dstream.broker.store.MessageStore;
@@ -75,11 +77,14 @@ public final class Broker {
   private FileShares shares;
   private Overview overview;
   private NatsServer nats;
+  private final Retention retention;
+  private RetentionSweeper sweeper;
 
   private Broker(Vertx vertx, BrokerConfig config) {
     this.vertx = vertx;
     this.config = config;
     this.memoryBudget = new MemoryBudget(config.memoryBudgetBytes());
+    this.retention = new Retention(config.retention().defaults(), config.retention().maxRules());
     metrics.watch(memoryBudget);
   }
 
@@ -116,11 +121,19 @@ public final class Broker {
       });
     }).compose(apiKeys -> {
       ConnectionGate gate = new ConnectionGate(config.connectionLimits(), metrics);
-      nats = new NatsServer(config, metrics, memoryBudget, gate, version());
-      StreamEnvironment env = new StreamEnvironment(store, writer, readers, config, Clock.systemUTC(), metrics, archive,
-          nats.tap());
+      nats = new NatsServer(config, metrics, memoryBudget, gate, retention, version());
+      StreamEnvironment env = new StreamEnvironment(store, writer, readers, config, config.clock(), metrics, archive,
+          nats.tap(), retention);
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
+        // The rules are in force before anything is served: no publish gets past a limit stored earlier.
+        // Looked for locally, else (a lost disk) in the bucket, if it holds any checkpoint.
+        return vertx.executeBlocking(() -> store.find(Retention.SUBJECT) != null)
+            .compose(local -> local ? Future.succeededFuture(true) : archive.heldCheckpointsAtStart().otherwise(false))
+            .compose(present -> retention.load(registry, vertx.getOrCreateContext(), present));
+      }).compose(loaded -> {
+        sweeper = new RetentionSweeper(vertx, store, readers, registry, retention, config.retention(), config.clock());
+        sweeper.start();
         Authenticator authenticator = new Authenticator(apiKeys, config.jwt().enabled()
             ? JwtAuthenticator.create(vertx, config.jwt()) : null, config.anonymousAccess());
         return nats.start(vertx, registry, authenticator, this::destroyCheckpoints, store, archive)
@@ -135,7 +148,8 @@ public final class Broker {
             new RecordsHandler(registry, config, metrics, this::destroyCheckpoints), metrics, durableStreams,
             config, new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit(),
             config.uploadLimits(), memoryBudget, metrics, shares),
-            new AdminApi(store, readers, registry, overview, nats.consumerOperations(), config.maxFrameBytes()), memoryBudget,
+            new AdminApi(store, readers, registry, overview, nats.consumerOperations(), retention,
+                config.maxFrameBytes()), memoryBudget,
             new Readiness(store, readers, s3, archive, config.dataDir(), Main.VERSION));
         Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()
@@ -244,6 +258,7 @@ public final class Broker {
     return closed
         .transform(ignored -> listeners == null ? Future.<Void>succeededFuture() : vertx.undeploy(listeners))
         .transform(ignored -> nats == null ? Future.<Void>succeededFuture() : nats.stop(vertx))
+        .transform(ignored -> sweeper == null ? Future.<Void>succeededFuture() : sweeper.stop())
         .transform(ignored -> registry == null ? Future.<Void>succeededFuture() : registry.stop(vertx))
         .transform(ignored -> vertx.<Void>executeBlocking(() -> {
           if (writer != null) {

@@ -7,9 +7,12 @@ import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.ConnectionLimits;
 import io.dstream.broker.config.NatsSettings;
 import io.dstream.broker.config.FileUploadLimits;
+import io.dstream.broker.config.RetentionSettings;
 import io.dstream.broker.config.S3Settings;
 import io.dstream.broker.config.JwtSettings;
 import io.dstream.broker.config.TlsSettings;
+import io.dstream.broker.retention.Discard;
+import io.dstream.broker.retention.Limits;
 import io.dstream.broker.store.GroupCommitPolicy;
 import io.dstream.broker.store.SyncMode;
 import io.vertx.core.Future;
@@ -271,6 +274,32 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = "--nats-max-wildcard-subjects", defaultValue = "${env:DSTREAM_NATS_MAX_WILDCARD_SUBJECTS:-10000}", description = "Subjects one consumer of a wildcard JetStream stream follows at most (DSTREAM_NATS_MAX_WILDCARD_SUBJECTS).")
   int natsMaxWildcardSubjects;
+  @Option(names = "--retention-max-age-ms", defaultValue = "${env:DSTREAM_RETENTION_MAX_AGE_MS:-0}", description = "Broker-wide default: delete messages older than this, 0 = unlimited (DSTREAM_RETENTION_MAX_AGE_MS).")
+  long retentionMaxAgeMs;
+
+  @Option(names = "--retention-max-messages", defaultValue = "${env:DSTREAM_RETENTION_MAX_MESSAGES:-0}", description = "Broker-wide default: messages a subject keeps, 0 = unlimited (DSTREAM_RETENTION_MAX_MESSAGES).")
+  long retentionMaxMessages;
+
+  @Option(names = "--retention-max-bytes", defaultValue = "${env:DSTREAM_RETENTION_MAX_BYTES:-0}", description = "Broker-wide default: payload bytes a subject keeps, 0 = unlimited (DSTREAM_RETENTION_MAX_BYTES).")
+  long retentionMaxBytes;
+
+  @Option(names = "--retention-max-message-size", defaultValue = "${env:DSTREAM_RETENTION_MAX_MESSAGE_SIZE:-0}", description = "Broker-wide default: largest message a subject takes, 0 = unlimited (DSTREAM_RETENTION_MAX_MESSAGE_SIZE).")
+  long retentionMaxMessageSize;
+
+  @Option(names = "--retention-discard", defaultValue = "${env:DSTREAM_RETENTION_DISCARD:-old}", description = "Broker-wide default at the message or byte limit: old deletes the oldest, new refuses the publish (DSTREAM_RETENTION_DISCARD).")
+  String retentionDiscard;
+
+  @Option(names = "--retention-sweep-interval-ms", defaultValue = "${env:DSTREAM_RETENTION_SWEEP_INTERVAL_MS:-1000}", description = "Pause between two retention sweeper ticks (DSTREAM_RETENTION_SWEEP_INTERVAL_MS).")
+  long retentionSweepIntervalMs;
+
+  @Option(names = "--retention-sweep-subjects", defaultValue = "${env:DSTREAM_RETENTION_SWEEP_SUBJECTS:-1000}", description = "Subjects one retention sweeper tick examines at most (DSTREAM_RETENTION_SWEEP_SUBJECTS).")
+  int retentionSweepSubjects;
+
+  @Option(names = "--retention-sweep-deletions", defaultValue = "${env:DSTREAM_RETENTION_SWEEP_DELETIONS:-10000}", description = "Messages one retention sweeper tick deletes at most (DSTREAM_RETENTION_SWEEP_DELETIONS).")
+  int retentionSweepDeletions;
+
+  @Option(names = "--retention-max-rules", defaultValue = "${env:DSTREAM_RETENTION_MAX_RULES:-1000}", description = "Retention rules the broker keeps at most (DSTREAM_RETENTION_MAX_RULES).")
+  int retentionMaxRules;
 
   BrokerConfig toConfig() {
     BrokerConfig.Builder builder = BrokerConfig.builder()
@@ -301,7 +330,10 @@ public final class Main implements Callable<Integer> {
             Duration.ofMillis(slowConsumerGraceMs), maxActiveSubjects, Duration.ofMillis(idleConnectionTimeoutMs),
             Duration.ofMillis(requestHeaderTimeoutMs), Duration.ofMillis(pingIntervalMs)))
         .nats(new NatsSettings(natsPort, natsMaxPayload, NatsSettings.DEFAULT.maxControlLine(), natsMaxPendingBytes,
-            natsMaxSubscriptions, NatsSettings.DEFAULT.authTimeout(), commaSeparated(natsEphemeral), natsMaxWildcardSubjects));
+            natsMaxSubscriptions, NatsSettings.DEFAULT.authTimeout(), commaSeparated(natsEphemeral), natsMaxWildcardSubjects))
+        .retention(new RetentionSettings(new Limits(retentionMaxAgeMs, retentionMaxMessages, retentionMaxBytes,
+            retentionMaxMessageSize, Discard.parse(retentionDiscard)), Duration.ofMillis(retentionSweepIntervalMs),
+            retentionSweepSubjects, retentionSweepDeletions, retentionMaxRules));
     if (tlsCert != null || tlsKey != null) {
       if (tlsCert == null || tlsKey == null) {
         throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key (DSTREAM_TLS_CERT, DSTREAM_TLS_KEY)");

@@ -33,8 +33,8 @@ public final class Dstream {
    */
   private static final Map<String, Class<?>> COMMANDS = commands(PubCommand.class, SubCommand.class, ReqCommand.class,
       ReplyCommand.class, InfoCommand.class, StateCommand.class, RmCommand.class, SubjectsCommand.class,
-      MsgCommand.class, ConsumerCommand.class, FilesCommand.class, ServerCommand.class, ContextCommand.class, ExportCommand.class,
-      BenchCommand.class, TokenCommand.class, CompletionCommand.class);
+      MsgCommand.class, ConsumerCommand.class, RetentionCommand.class, FilesCommand.class, ServerCommand.class,
+      ContextCommand.class, ExportCommand.class, BenchCommand.class, TokenCommand.class, CompletionCommand.class);
 
   private Dstream() {
   }

@@ -9,7 +9,7 @@ import java.time.Instant;
  * The broker's admin API ({@code /admin/}, docs/admin.md), opened by {@link DurableStream#admin(ClientOptions)}: what
  * the NATS protocol has no word for. Subjects and their numbers, a subject's state object, its stored messages page
  * by page (an export reads them so: {@code dstream export} is built on this), deleting messages or a whole subject,
- * and operating JetStream consumers (their numbers, create, delete, pause, resume).
+ * operating JetStream consumers (their numbers, create, delete, pause, resume) and the retention rules.
  * It needs the API key or a JWT with {@code "admin": true}.
  *
  * <p>Answers are the broker's JSON objects exactly as docs/admin.md documents them, so a field the broker adds is
@@ -104,6 +104,27 @@ public interface AdminClient extends AutoCloseable {
 
   /** Resumes a paused consumer at once. @return the consumer */
   Future<JsonObject> resumeConsumer(String stream, String name);
+
+  /**
+   * The retention rules (docs/consumers-and-retention.md).
+   *
+   * @return {@code {"default":{limits},"rules":[{"pattern",limits...}]}}, rules most specific first; limits are
+   *     {@code "maxAgeMs","maxMessages","maxBytes","maxMessageSize"} (0 = unlimited) and {@code "discard"}
+   */
+  Future<JsonObject> retention();
+
+  /**
+   * Sets the retention rule of a subject pattern ({@code *} one token, a final {@code >} the rest), replacing the
+   * pattern's previous rule; it applies to existing subjects from their next write and the next sweep.
+   *
+   * @param limits any of {@code "maxAgeMs","maxMessages","maxBytes","maxMessageSize"} (absent or 0 = unlimited) and
+   *     {@code "discard"} ({@code "old"}, the default, or {@code "new"})
+   * @return {@code {"pattern",limits...}} once the rule is durable and in force
+   */
+  Future<JsonObject> putRetention(String pattern, JsonObject limits);
+
+  /** Removes the rule of a pattern; fails with {@code not_found} if it has none. */
+  Future<Void> deleteRetention(String pattern);
 
   /** Releases the client's threads. */
   @Override

@@ -124,6 +124,33 @@ class CliCommandsTest {
   }
 
   @Test
+  void retentionSetLsAndRm() throws Exception {
+    assertEquals("retention of cmd.ret.>: max-age=86400000ms max-bytes=1073741824 discard=old",
+        ok("retention", "set", "cmd.ret.>", "--max-age", "24h", "--max-bytes", "1GiB").out().strip());
+    JsonObject rule = json("retention", "set", "cmd.ret.eu", "--max-msgs", "2", "--max-msg-size", "1KiB",
+        "--discard", "new", "--json");
+    assertEquals(2, rule.getLong("maxMessages"));
+    assertEquals(1024, rule.getLong("maxMessageSize"));
+    List<String> listed = ok("retention", "ls").lines();
+    assertTrue(listed.get(1).startsWith("(default)") && listed.get(1).endsWith("unlimited"), listed.toString());
+    assertTrue(listed.get(2).startsWith("cmd.ret.eu ") && listed.get(2).endsWith("max-msgs=2 max-msg-size=1024 discard=new"),
+        "the most specific first: " + listed);
+    assertTrue(listed.get(3).startsWith("cmd.ret.> "), listed.toString());
+
+    ok("pub", "cmd.ret.eu", "1");
+    ok("pub", "cmd.ret.eu", "2");
+    CliProcess.Result refused = CliProcess.run(env, null, "pub", "cmd.ret.eu", "3");
+    assertEquals(1, refused.exitCode());
+    assertTrue(refused.err().contains("subject 'cmd.ret.eu' is at its limit of 2 messages (rule 'cmd.ret.eu', discard new)"),
+        refused.err());
+
+    assertEquals(2, CliProcess.run(env, null, "retention", "set", "cmd.ret.>", "--max-bytes", "lots").exitCode());
+    ok("retention", "rm", "cmd.ret.eu");
+    assertEquals(5, CliProcess.run(env, null, "retention", "rm", "cmd.ret.eu").exitCode(), "no such rule any more");
+    assertEquals(1, new JsonObject(ok("retention", "ls", "--json").out()).getJsonArray("rules").size());
+  }
+
+  @Test
   void serverInfoPingAndCheck() throws Exception {
     JsonObject info = json("server", "info", "--json");
     assertEquals("ok", info.getString("status"));

@@ -103,6 +103,31 @@ class AdminClientTest {
   }
 
   @Test
+  void setsListsAndRemovesRetentionRules(Vertx vertx) throws Exception {
+    try (BrokerFixture broker = BrokerFixture.start(vertx, dir);
+         AdminClient admin = DurableStream.admin(options(broker.url(), BrokerFixture.API_KEY))) {
+      JsonObject rule = await(admin.putRetention("admin.ret.>", new JsonObject().put("maxMessages", 2)));
+      assertEquals(new JsonObject().put("pattern", "admin.ret.>").put("maxAgeMs", 0).put("maxMessages", 2)
+          .put("maxBytes", 0).put("maxMessageSize", 0).put("discard", "old"), rule);
+      publish(vertx, broker, "admin.ret.eu", List.of("a", "b", "c"));
+      JsonObject subject = await(admin.subject("admin.ret.eu"));
+      assertEquals(2, subject.getLong("messages"), "trimmed to the rule's count as the third was appended");
+      assertEquals("admin.ret.>", subject.getJsonObject("limits").getString("rule"));
+
+      JsonArray rules = await(admin.retention()).getJsonArray("rules");
+      assertEquals("admin.ret.>", rules.getJsonObject(0).getString("pattern"));
+      StreamException bad = assertThrows(StreamException.class,
+          () -> await(admin.putRetention("admin.ret.>", new JsonObject().put("discard", "sometimes"))));
+      assertEquals("invalid_limits", bad.code());
+
+      await(admin.deleteRetention("admin.ret.>"));
+      assertEquals(0, await(admin.retention()).getJsonArray("rules").size());
+      assertEquals("not_found", assertThrows(StreamException.class,
+          () -> await(admin.deleteRetention("admin.ret.>"))).code());
+    }
+  }
+
+  @Test
   void refusedCredentialsAreAnAuthenticationException(Vertx vertx) throws Exception {
     try (BrokerFixture broker = BrokerFixture.start(vertx, dir);
          AdminClient admin = DurableStream.admin(options(broker.url(), "not-the-key"))) {

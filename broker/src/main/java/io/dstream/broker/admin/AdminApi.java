@@ -1,6 +1,7 @@
 package io.dstream.broker.admin;
 
 import io.dstream.broker.nats.ConsumerOperations;
+import io.dstream.broker.retention.Retention;
 import io.dstream.broker.store.MessageStore;
 import io.dstream.broker.store.SubjectRecord;
 import io.dstream.broker.stream.ConsumerView;
@@ -22,9 +23,10 @@ import java.util.zip.CRC32;
  * The admin routes (docs/admin.md), for exports, operators and the web console:
  * {@code GET /admin/overview} (the broker's meters, {@link Overview}),
  * {@code GET /admin/subjects} pages through subjects in name order, optionally under a prefix,
- * {@code GET /admin/subjects/{subject}} adds the state object and the consumers, and the message
- * routes of {@link SubjectMessages} page, delete and replace state; {@link ConsumerRoutes} operate the
- * JetStream consumers.
+ * {@code GET /admin/subjects/{subject}} adds the state object, the consumers and the retention
+ * limits, the message routes of {@link SubjectMessages} page, delete and replace state,
+ * {@link ConsumerRoutes} operate the JetStream consumers and {@link RetentionRoutes} list, set and
+ * remove retention rules.
  *
  * <p>Listings come from committed store data, so they show exactly what was acknowledged; store
  * reads run on the readers' worker pool, never on the event loop. A page costs one B-tree descent
@@ -47,13 +49,14 @@ public final class AdminApi {
   private final SubjectMessages messages;
   private final Overview overview;
   private final ConsumerRoutes consumers;
+  private final RetentionRoutes retention;
 
   /**
    * {@code maxStateBytes} bounds a state object replaced through {@code PUT .../state}, and the body of
    * a consumer's create or pause request.
    */
   public AdminApi(MessageStore store, WorkerExecutor readers, StreamRegistry registry, Overview overview,
-                  ConsumerOperations jetStreamConsumers, int maxStateBytes) {
+                  ConsumerOperations jetStreamConsumers, Retention retention, int maxStateBytes) {
     this.store = store;
     this.readers = readers;
     this.registry = registry;
@@ -61,6 +64,7 @@ public final class AdminApi {
     this.messages = new SubjectMessages(requests, maxStateBytes);
     this.overview = overview;
     this.consumers = new ConsumerRoutes(jetStreamConsumers, maxStateBytes);
+    this.retention = new RetentionRoutes(retention);
   }
 
   /** Adds the admin routes to {@code router}. */
@@ -70,6 +74,7 @@ public final class AdminApi {
     router.get("/admin/subjects/:subject").handler(this::handleSubject);
     messages.mount(router);
     consumers.mount(router);
+    retention.mount(router);
   }
 
   private void handleList(RoutingContext ctx) {
@@ -145,7 +150,7 @@ public final class AdminApi {
           // The state is spliced in as stored: decoding it would change numbers and escapes (1e400, "\ud800").
           String answer = summary(subject, record, consumers)
               .put("producerVersion", SubjectRecord.longValue(record.view(SubjectRecord.RECORDS_VIEW)))
-              .put("consumers", views).encode();
+              .put("consumers", views).put("limits", retention.limits(subject)).encode();
           AdminRequests.json(ctx, answer.substring(0, answer.length() - 1) + ",\"state\":"
               + new String(record.state(), StandardCharsets.UTF_8) + "}");
         });

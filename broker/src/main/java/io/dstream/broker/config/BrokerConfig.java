@@ -5,6 +5,7 @@ import io.dstream.broker.store.GroupCommitPolicy;
 import io.dstream.broker.store.SyncMode;
 
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -56,6 +57,8 @@ public final class BrokerConfig {
   private final long connectionBudgetBytes;
   private final FileUploadLimits uploadLimits;
   private final NatsSettings nats;
+  private final RetentionSettings retention;
+  private final Clock clock;
 
   private BrokerConfig(Builder b) {
     this.host = b.host;
@@ -104,6 +107,8 @@ public final class BrokerConfig {
     this.connectionBudgetBytes = b.connectionBudgetBytes;
     this.uploadLimits = Objects.requireNonNull(b.uploadLimits, "uploadLimits");
     this.nats = Objects.requireNonNull(b.nats, "nats");
+    this.retention = Objects.requireNonNull(b.retention, "retention");
+    this.clock = Objects.requireNonNull(b.clock, "clock");
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be 0..65535, got " + port);
     }
@@ -141,7 +146,7 @@ public final class BrokerConfig {
         .maxRecordsPerRead(maxRecordsPerRead).longPollTimeout(longPollTimeout).maxLongPollWaiters(maxLongPollWaiters)
         .maxFileShare(maxFileShare).anonymousAccess(anonymousAccess).maxAppendBytes(maxAppendBytes)
         .memoryBudgetBytes(memoryBudgetBytes).connectionBudgetBytes(connectionBudgetBytes).uploadLimits(uploadLimits)
-        .nats(nats);
+        .nats(nats).retention(retention).clock(clock);
   }
 
   /** Bind address of the HTTP/WebSocket listener. */
@@ -268,6 +273,15 @@ public final class BrokerConfig {
   /** Concurrency and minimum-rate bounds of {@code /r2} uploads. */
   public FileUploadLimits uploadLimits() { return uploadLimits; }
 
+  /** The broker-wide retention default and the bounds of the retention sweeper. */
+  public RetentionSettings retention() { return retention; }
+
+  /**
+   * The clock of publish times and of retention by age (system UTC; tests move a clock of their own
+   * forward instead of sleeping).
+   */
+  public Clock clock() { return clock; }
+
   /** Mutable builder with the documented defaults. */
   public static final class Builder {
     private String host = "127.0.0.1";
@@ -310,6 +324,8 @@ public final class BrokerConfig {
     private long connectionBudgetBytes = 256 * 1024;
     private NatsSettings nats = NatsSettings.DEFAULT;
     private FileUploadLimits uploadLimits = FileUploadLimits.DEFAULT;
+    private RetentionSettings retention = RetentionSettings.DEFAULT;
+    private Clock clock = Clock.systemUTC();
 
     private Builder() {
     }
@@ -355,6 +371,8 @@ public final class BrokerConfig {
     public Builder connectionBudgetBytes(long bytes) { this.connectionBudgetBytes = bytes; return this; }
     public Builder nats(NatsSettings settings) { this.nats = settings; return this; }
     public Builder uploadLimits(FileUploadLimits limits) { this.uploadLimits = limits; return this; }
+    public Builder retention(RetentionSettings settings) { this.retention = settings; return this; }
+    public Builder clock(Clock clock) { this.clock = clock; return this; }
 
     public BrokerConfig build() {
       return new BrokerConfig(this);

@@ -66,7 +66,8 @@ public final class HttpErrors {
     return switch (kind) {
       case INVALID -> 400;
       case NOT_FOUND -> 404;
-      case CONFLICT, FENCED -> 409;
+      case CONFLICT, FENCED, LIMIT_REACHED -> 409;
+      case TOO_LARGE -> 413;
       case GONE -> 410;
       case OVERLOADED, UNAVAILABLE -> 503;
       case STORAGE, INTERNAL -> 500;

@@ -1,6 +1,8 @@
 package io.dstream.broker.nats;
 
 import io.dstream.broker.store.SubjectRecord;
+import io.dstream.broker.retention.Discard;
+import io.dstream.broker.retention.Limits;
 import io.dstream.broker.stream.Published;
 import io.dstream.broker.stream.StoredObject;
 import io.dstream.broker.stream.StreamActor;
@@ -34,7 +36,9 @@ import java.util.concurrent.TimeUnit;
  * or one wildcard pattern (the stream is a view over every matching subject, each keeping its own
  * sequence; its consumers follow them all, see {@link WildcardFollowers}). Declarations (name, subject, the config as the client sent it) are kept in the system
  * subject {@value #DECLARATIONS}, a log of put and delete records replayed at start, so they are as
- * durable as any message.
+ * durable as any message. A stream's limits ({@code max_age}, {@code max_msgs}, {@code max_bytes},
+ * {@code max_msg_size}, {@code discard}) are the retention rule of its subject, and its info reports
+ * the limits in force for the subject, whichever rule they come from.
  *
  * <p>Threading: requests are served on the calling connection's context; the name maps are
  * concurrent because PubAcks read them on the actors' contexts.
@@ -335,12 +339,43 @@ final class JetStreamApi {
     if (existing != null && !update) {
       return info(connection, existing);
     }
+    Limits limits = limits(config);
     JsonObject stored = config.copy().put("name", name).put("subjects", new JsonArray().add(subject))
         .put("retention", retention);
     String created = existing != null ? existing.created() : Instant.now().toString();
     JsonObject record = new JsonObject().put("op", "put").put("name", name).put("subject", subject)
         .put("config", stored).put("created", created);
-    return appendDeclaration(connection, record).compose(v -> info(connection, byName.get(name)));
+    return retentionRule(subject, limits, connection.context)
+        .compose(v -> appendDeclaration(connection, record)).compose(v -> info(connection, byName.get(name)));
+  }
+
+  /** A stream config's limits: {@code max_age} in nanoseconds, counts and sizes where 0 or less is unlimited. */
+  private static Limits limits(JsonObject config) {
+    try {
+      long maxAgeNs = config.getLong("max_age", 0L);
+      Object discard = config.getValue("discard", "old");
+      if (!(discard instanceof String text)) {
+        throw new IllegalArgumentException("discard must be \"old\" or \"new\"");
+      }
+      return new Limits(maxAgeNs <= 0 ? 0 : Math.max(1, maxAgeNs / 1_000_000), Math.max(0, config.getLong("max_msgs", 0L)),
+          Math.max(0, config.getLong("max_bytes", 0L)), Math.max(0, config.getLong("max_msg_size", 0L)),
+          Discard.parse(text));
+    } catch (ClassCastException | IllegalArgumentException e) {
+      throw StreamError.of(StreamError.Kind.INVALID, "invalid_config", "invalid stream limits: "
+          + (e instanceof ClassCastException ? "max_age, max_msgs, max_bytes and max_msg_size must be numbers"
+          : e.getMessage()));
+    }
+  }
+
+  /** Makes {@code limits} the rule of the stream's subject; no limit at all removes the rule, so wider rules apply. */
+  private Future<Void> retentionRule(String subject, Limits limits, Context context) {
+    if (!limits.unlimited()) {
+      return server.retention.put(subject, limits, context).mapEmpty();
+    }
+    if (server.retention.current().rule(subject) == null) {
+      return Future.succeededFuture();
+    }
+    return server.retention.remove(subject, context).mapEmpty();
   }
 
   /**
@@ -427,14 +462,24 @@ final class JetStreamApi {
         });
   }
 
-  /** The declared config with the values our model fixes: file storage, one replica, no limits. */
+  /**
+   * The declared config with the values our model fixes (file storage, one replica) and the
+   * retention limits in force for its subject or pattern (-1 or 0 where unlimited, as JetStream).
+   */
   private JsonObject defaults(StreamDeclaration declared) {
     JsonObject config = declared.config().copy();
-    config.put("retention", declared.retention()).put("storage", "file").put("num_replicas", 1).put("discard", "old");
-    config.put("max_msgs", -1L).put("max_bytes", -1L).put("max_age", 0L).put("max_msgs_per_subject", -1L)
-        .put("max_consumers", -1).put("max_msg_size", server.settings.maxPayload())
+    Limits limits = server.retention.effective(declared.subject()).limits();
+    config.put("retention", declared.retention()).put("storage", "file").put("num_replicas", 1)
+        .put("discard", limits.discard().wire());
+    config.put("max_msgs", unlimitedAsMinusOne(limits.maxMessages())).put("max_bytes", unlimitedAsMinusOne(limits.maxBytes()))
+        .put("max_age", limits.maxAgeMs() * 1_000_000).put("max_msgs_per_subject", -1L).put("max_consumers", -1)
+        .put("max_msg_size", limits.maxMessageSize() > 0 ? limits.maxMessageSize() : server.settings.maxPayload())
         .put("duplicate_window", server.config.dedupWindow().toNanos());
     return config;
+  }
+
+  private static long unlimitedAsMinusOne(long bound) {
+    return bound > 0 ? bound : -1L;
   }
 
   private String names(JsonObject request) {
@@ -475,6 +520,7 @@ final class JetStreamApi {
         .compose(v -> server.registry.<Long>ask(declared.subject(), connection.context, StreamActor::destroy))
         .compose(v -> destroyed.subjectDestroyed(declared.subject()));
     return messagesGone
+        .compose(v -> retentionRule(declared.subject(), Limits.UNLIMITED, connection.context))
         .compose(v -> appendDeclaration(connection, new JsonObject().put("op", "delete").put("name", declared.name())))
         .map(v -> new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_delete_response")
             .put("success", true).encode());

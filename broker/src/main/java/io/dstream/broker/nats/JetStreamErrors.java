@@ -17,6 +17,10 @@ final class JetStreamErrors {
   static final int WRONG_LAST_MSG_ID = 10070;
   static final int NO_MESSAGE = 10037;
   static final int BAD_REQUEST = 10003;
+  /** nats-server's JSStreamStoreFailedF, which it answers for a full stream with discard new ("maximum messages/bytes exceeded"). */
+  static final int STORE_FAILED = 10077;
+  /** JSStreamMessageExceedsMaximumErr: a message over the stream's max_msg_size. */
+  static final int MESSAGE_TOO_LARGE = 10054;
   static final int UNAVAILABLE = 10008;
   static final int INTERNAL = 10000;
   static final int CONSUMER_NOT_FOUND = 10014;
@@ -50,6 +54,8 @@ final class JetStreamErrors {
         case "wq_not_deliver_all" -> WORK_QUEUE_DELIVER_ALL;
         default -> BAD_REQUEST;
       }, error.getMessage());
+      case LIMIT_REACHED -> json(503, STORE_FAILED, error.getMessage());
+      case TOO_LARGE -> json(400, MESSAGE_TOO_LARGE, error.getMessage());
       case NOT_FOUND, GONE -> json(404, switch (error.code()) {
         case "consumer_not_found" -> CONSUMER_NOT_FOUND;
         case "no_message" -> NO_MESSAGE;

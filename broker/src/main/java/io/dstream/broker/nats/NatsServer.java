@@ -8,6 +8,7 @@ import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.http.FlushConsolidation;
 import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.retention.Retention;
 import io.dstream.broker.store.MessageStore;
 import io.dstream.broker.stream.DurableTap;
 import io.dstream.broker.stream.Published;
@@ -56,6 +57,8 @@ public final class NatsServer {
   final NatsSettings settings;
   final BrokerMetrics metrics;
   final MemoryBudget budget;
+  /** Retention rules: a JetStream stream's limits are the rule of its subject. */
+  final Retention retention;
   final SubjectIndex index = new SubjectIndex();
   final CoreDelivery delivery = new CoreDelivery(index);
   final String serverId = UUID.randomUUID().toString().replace("-", "").toUpperCase(Locale.ROOT);
@@ -77,8 +80,9 @@ public final class NatsServer {
   private volatile int tcpPort;
 
   public NatsServer(BrokerConfig config, BrokerMetrics metrics, MemoryBudget budget, ConnectionGate gate,
-                    String brokerVersion) {
+                    Retention retention, String brokerVersion) {
     this.config = config;
+    this.retention = retention;
     this.gate = gate;
     this.settings = config.nats();
     this.metrics = metrics;

@@ -1,6 +1,8 @@
 package io.dstream.broker.stream;
 
 import io.dstream.broker.archive.SubjectArchive;
+import io.dstream.broker.retention.EffectiveLimits;
+import io.dstream.broker.retention.RetentionRules;
 import io.dstream.broker.store.StoreException;
 import io.dstream.broker.store.StoreWrite;
 import io.dstream.broker.store.SubjectRecord;
@@ -78,6 +80,9 @@ public final class StreamActor {
   private long removingUpTo;
   /** Pushes awaiting an ack as last added to the broker-wide gauge. */
   private volatile long reportedInFlight;
+  /** The rule set {@link #limits} was computed from; a changed set (a new object) recomputes it. */
+  private RetentionRules limitsFrom;
+  private EffectiveLimits limits;
 
   /**
    * A new actor; {@code detached} is the subject's archive link if the shard kept one while the
@@ -287,7 +292,7 @@ public final class StreamActor {
       return;
     }
     removingUpTo = upTo;
-    new Transaction(pipeline, dedup, log, env.metrics()).run(tx -> {
+    transaction().run(tx -> {
       tx.deleteUpTo(upTo);
       return upTo;
     }, (done, failure) -> {
@@ -315,7 +320,7 @@ public final class StreamActor {
 
   /** Runs {@code step} (see {@link SubjectStep}); {@code onDone} gets its result once its writes are durable. */
   public <T> void call(SubjectStep<T> step, BiConsumer<T, Throwable> onDone) {
-    run(() -> new Transaction(pipeline, dedup, log, env.metrics()).run(step, onDone), failing(onDone));
+    run(() -> transaction().run(step, onDone), failing(onDone));
   }
 
   /**
@@ -327,7 +332,24 @@ public final class StreamActor {
   }
 
   private <T> void runCall(Call<T> call) {
-    new Transaction(pipeline, dedup, log, env.metrics()).run(call.step(), call.onDone());
+    transaction().run(call.step(), call.onDone());
+  }
+
+  private Transaction transaction() {
+    return new Transaction(subject, limits(), pipeline, dedup, log, env.metrics());
+  }
+
+  /**
+   * The subject's retention limits, matched again only when the rule set changed (an identity
+   * check per step), so a changed rule applies from the next write on.
+   */
+  private EffectiveLimits limits() {
+    RetentionRules rules = env.retention().current();
+    if (rules != limitsFrom) {
+      limits = rules.effective(subject);
+      limitsFrom = rules;
+    }
+    return limits;
   }
 
   /**

@@ -3,6 +3,7 @@ package io.dstream.broker.stream;
 import io.dstream.broker.archive.Archive;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.retention.Retention;
 import io.dstream.broker.store.GroupCommitWriter;
 import io.dstream.broker.store.MessageStore;
 import io.vertx.core.WorkerExecutor;
@@ -12,9 +13,10 @@ import java.time.Clock;
 /**
  * What every stream actor shares: the store (read from {@code readers}, written only through the
  * {@code writer}), the settings, the clock (injectable for timeout tests), the meters and the
- * archive (checkpoints in the bucket), and the tap that live subscribers across subjects listen on.
+ * archive (checkpoints in the bucket), the tap that live subscribers across subjects listen on, and
+ * the retention rules every append is checked against.
  */
 public record StreamEnvironment(MessageStore store, GroupCommitWriter writer, WorkerExecutor readers,
                                 BrokerConfig config, Clock clock, BrokerMetrics metrics, Archive archive,
-                                DurableTap tap) {
+                                DurableTap tap, Retention retention) {
 }

@@ -26,6 +26,10 @@ public final class StreamError extends RuntimeException {
     FENCED,
     /** A bound was reached (write queue, active subjects, waiters); the client may retry. */
     OVERLOADED,
+    /** The subject is at a retention limit that refuses new messages (discard new); nothing was stored. */
+    LIMIT_REACHED,
+    /** The message is larger than its subject's retention limit allows; nothing was stored. */
+    TOO_LARGE,
     /** What the request needs is in the bucket, which cannot be read right now; the client may retry. */
     UNAVAILABLE,
     /** The write could not be made durable, or the subject could not be loaded; nothing was stored. */
@@ -71,6 +75,16 @@ public final class StreamError extends RuntimeException {
 
   public static StreamError overloaded(String message) {
     return of(Kind.OVERLOADED, "overloaded", message);
+  }
+
+  /** A publish refused by a full subject's discard-new limit; the message names the limit, its value and its rule. */
+  public static StreamError limitReached(String message) {
+    return of(Kind.LIMIT_REACHED, "limit_reached", message);
+  }
+
+  /** A message over its subject's size limit; the message names the limit, its value and its rule. */
+  public static StreamError tooLarge(String message) {
+    return of(Kind.TOO_LARGE, "message_too_large", message);
   }
 
   public static StreamError fenced(long currentVersion, long providedVersion) {

@@ -1,6 +1,9 @@
 package io.dstream.broker.stream;
 
 import io.dstream.broker.metrics.BrokerMetrics;
+import io.dstream.broker.retention.Discard;
+import io.dstream.broker.retention.EffectiveLimits;
+import io.dstream.broker.retention.Limits;
 import io.dstream.broker.store.StoreWrite;
 import io.dstream.broker.store.SubjectRecord;
 
@@ -15,10 +18,17 @@ import java.util.function.LongFunction;
  * that throws is undone: its sequences, version, attributes, tail-cache entries and dedup keys are
  * forgotten, and nothing reaches the writer.
  *
+ * <p>Retention limits ({@link EffectiveLimits}) are applied here, on the one append path: a message
+ * over the size limit, or one that a full subject with discard new cannot take, makes the step
+ * throw (so none of its writes is stored); a subject over its message count with discard old gets
+ * the deletion of its oldest messages in the same batch as the appends that pushed it over.
+ *
  * <p>Threading: lives for one step on the actor's context.
  */
 final class Transaction implements SubjectTransaction {
 
+  private final String subject;
+  private final EffectiveLimits limits;
   private final WritePipeline pipeline;
   private final DedupWindow dedup;
   private final LogReader log;
@@ -28,9 +38,14 @@ final class Transaction implements SubjectTransaction {
   private final long versionBefore;
   private final byte[] attributesBefore;
   private final int attributeWritesBefore;
+  private final long bytesBefore;
+  private final long deletedUpToBefore;
   private int appended;
 
-  Transaction(WritePipeline pipeline, DedupWindow dedup, LogReader log, BrokerMetrics metrics) {
+  Transaction(String subject, EffectiveLimits limits, WritePipeline pipeline, DedupWindow dedup, LogReader log,
+              BrokerMetrics metrics) {
+    this.subject = subject;
+    this.limits = limits;
     this.pipeline = pipeline;
     this.dedup = dedup;
     this.log = log;
@@ -39,6 +54,8 @@ final class Transaction implements SubjectTransaction {
     this.versionBefore = pipeline.producerVersion();
     this.attributesBefore = pipeline.queuedAttributes();
     this.attributeWritesBefore = pipeline.queuedAttributeWrites();
+    this.bytesBefore = pipeline.queuedBytes();
+    this.deletedUpToBefore = pipeline.deletedUpTo();
   }
 
   /** Runs {@code step} and queues its writes; {@code onDone} gets its result once they are durable. */
@@ -51,6 +68,7 @@ final class Transaction implements SubjectTransaction {
       onDone.accept(null, e);
       return;
     }
+    trimToMessageLimit();
     int count = appended;
     pipeline.queue(writes, new WritePipeline.Completion() {
       @Override
@@ -71,8 +89,24 @@ final class Transaction implements SubjectTransaction {
     });
   }
 
+  /**
+   * Discard old with a message count: the oldest messages beyond it go in the same batch, as
+   * JetStream trims on insert, so the count never exceeds the limit once the batch is durable.
+   */
+  private void trimToMessageLimit() {
+    Limits bounds = limits.limits();
+    if (appended == 0 || bounds.maxMessages() == 0 || bounds.discard() != Discard.OLD) {
+      return;
+    }
+    long excess = pipeline.assignedMessages() - bounds.maxMessages();
+    if (excess > 0) {
+      deleteUpTo(pipeline.assignedFirstSequence() + excess - 1);
+    }
+  }
+
   private void undo() {
-    pipeline.unassign(sequenceBefore, versionBefore, attributesBefore, attributeWritesBefore);
+    pipeline.unassign(sequenceBefore, versionBefore, attributesBefore, attributeWritesBefore, bytesBefore,
+        deletedUpToBefore);
     log.forgetAfter(sequenceBefore);
     dedup.forgetAfter(sequenceBefore);
   }
@@ -125,6 +159,13 @@ final class Transaction implements SubjectTransaction {
   }
 
   private Published add(byte[] payload, long sequence) {
+    EffectiveLimits.Refusal refusal = limits.refusal(subject, pipeline.assignedMessages(),
+        pipeline.assignedBytes() + payload.length, payload.length);
+    if (refusal != null) {
+      throw refusal.reason() == EffectiveLimits.Refusal.Reason.MESSAGE_SIZE ? StreamError.tooLarge(refusal.message())
+          : StreamError.limitReached(refusal.message());
+    }
+    pipeline.assignBytes(payload.length);
     long timestamp = pipeline.assignTimestamp();
     writes.add(new StoreWrite.Append(sequence, timestamp, payload));
     log.appended(new CachedMessage(sequence, timestamp, payload));
@@ -158,6 +199,8 @@ final class Transaction implements SubjectTransaction {
 
   @Override
   public void deleteUpTo(long upTo) {
-    writes.add(new StoreWrite.DeleteUpTo(Math.min(upTo, pipeline.lastAssigned())));
+    long capped = Math.min(upTo, pipeline.lastAssigned());
+    pipeline.assignDeletion(capped);
+    writes.add(new StoreWrite.DeleteUpTo(capped));
   }
 }

@@ -68,6 +68,12 @@ final class WritePipeline {
   private int queuedAttributeWrites;
   private int inFlightAttributeWrites;
 
+  /** The highest sequence a queued or in-flight deletion removes (0: none beyond the durable first sequence). */
+  private long deletedUpTo;
+  /** Payload bytes of appends queued for the next batch, and of those in the batch at the writer. */
+  private long nextBytes;
+  private long inFlightBytes;
+
   private List<StoreWrite> nextWrites = new ArrayList<>();
   private List<Completion> nextCompletions = new ArrayList<>();
   private List<Completion> inFlightCompletions;
@@ -124,11 +130,24 @@ final class WritePipeline {
     queuedAttributeWrites++;
   }
 
+  /** Counts an assigned append's payload until it is durable (a retention byte limit sees it at once). */
+  void assignBytes(long payloadBytes) {
+    nextBytes += payloadBytes;
+  }
+
+  /** Counts a queued deletion up to {@code upTo}, so the retained count of the steps after it sees it. */
+  void assignDeletion(long upTo) {
+    deletedUpTo = Math.max(deletedUpTo, upTo);
+  }
+
   /**
    * Undoes assignments of a step that failed before queueing anything: back to {@code sequence},
-   * {@code version} and the attributes before it.
+   * {@code version}, the attributes, the queued payload bytes and the queued deletion before it.
    */
-  void unassign(long sequence, long version, byte[] attributesBefore, int attributeWritesBefore) {
+  void unassign(long sequence, long version, byte[] attributesBefore, int attributeWritesBefore, long bytesBefore,
+                long deletedUpToBefore) {
+    nextBytes = bytesBefore;
+    deletedUpTo = deletedUpToBefore;
     lastAssigned = sequence;
     producerVersion = version;
     queuedAttributes = attributesBefore;
@@ -160,6 +179,8 @@ final class WritePipeline {
     inFlightLastSequence = lastAssigned;
     inFlightAttributeWrites = queuedAttributeWrites;
     queuedAttributeWrites = 0;
+    inFlightBytes = nextBytes;
+    nextBytes = 0;
     nextWrites = new ArrayList<>();
     nextCompletions = new ArrayList<>();
     if (!env.writer().submit(new WriteBatch(subject, writes, context, this::written))) {
@@ -175,6 +196,7 @@ final class WritePipeline {
       return;
     }
     lastDurable = inFlightLastSequence;
+    inFlightBytes = 0;
     adopt(record);
     durableVersion++;
     if (inFlightAttributeWrites > 0 && queuedAttributeWrites == 0) {
@@ -193,6 +215,9 @@ final class WritePipeline {
     nextWrites = new ArrayList<>();
     nextCompletions = new ArrayList<>();
     lastAssigned = lastDurable;
+    nextBytes = 0;
+    inFlightBytes = 0;
+    deletedUpTo = 0;
     queuedAttributes = null;
     queuedAttributeWrites = 0;
     inFlightAttributeWrites = 0;
@@ -206,6 +231,7 @@ final class WritePipeline {
   void destroyed() {
     lastAssigned = 0;
     lastDurable = 0;
+    deletedUpTo = 0;
     producerVersion = 0;
     lastTimestampMs = 0;
   }
@@ -235,6 +261,29 @@ final class WritePipeline {
 
   long messages() {
     return messages;
+  }
+
+  /** Retained messages as of the last queued write: appends and deletions not yet durable included. */
+  long assignedMessages() {
+    return Math.max(0, lastAssigned - assignedFirstSequence() + 1);
+  }
+
+  /** The first retained sequence as of the last queued write. */
+  long assignedFirstSequence() {
+    return Math.max(firstSequence, deletedUpTo + 1);
+  }
+
+  /** Local payload bytes as of the last queued write: durable ones plus queued appends (queued deletions not subtracted). */
+  long assignedBytes() {
+    return bytes + inFlightBytes + nextBytes;
+  }
+
+  long queuedBytes() {
+    return nextBytes;
+  }
+
+  long deletedUpTo() {
+    return deletedUpTo;
   }
 
   long bytes() {

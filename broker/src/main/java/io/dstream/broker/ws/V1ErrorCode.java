@@ -22,6 +22,10 @@ public enum V1ErrorCode {
   RATE_LIMITED("rate_limited"),
   /** The broker's write queue is full; retry later. */
   OVERLOADED("overloaded"),
+  /** The subject is at a retention limit with discard new; nothing was stored (docs/consumers-and-retention.md). */
+  LIMIT_REACHED("limit_reached"),
+  /** The message is larger than the subject's retention limit allows; nothing was stored. */
+  MESSAGE_TOO_LARGE("message_too_large"),
   /** The write could not be made durable; nothing was stored. */
   STORAGE_ERROR("storage_error");
 
@@ -32,6 +36,8 @@ public enum V1ErrorCode {
     return switch (error.kind()) {
       case OVERLOADED -> OVERLOADED;
       case INVALID -> INVALID_ARGUMENT;
+      case LIMIT_REACHED -> LIMIT_REACHED;
+      case TOO_LARGE -> MESSAGE_TOO_LARGE;
       default -> STORAGE_ERROR;
     };
   }

@@ -114,6 +114,23 @@ public final class AdminClientImpl implements AdminClient {
   }
 
   @Override
+  public Future<JsonObject> retention() {
+    return HttpCalls.future(calls.getJson("/admin/retention"));
+  }
+
+  @Override
+  public Future<JsonObject> putRetention(String pattern, JsonObject limits) {
+    return HttpCalls.future(calls.json("PUT", "/admin/retention/" + encode(pattern),
+        HttpRequest.BodyPublishers.ofString(limits.encode())));
+  }
+
+  @Override
+  public Future<Void> deleteRetention(String pattern) {
+    return HttpCalls.future(calls.json("DELETE", "/admin/retention/" + encode(pattern),
+        HttpRequest.BodyPublishers.noBody())).mapEmpty();
+  }
+
+  @Override
   public void close() {
     calls.close();
   }
