@@ -246,6 +246,8 @@ final class NatsConnection implements ClientParser.Operations {
     }
     if (subject.startsWith(JetStreamApi.PREFIX)) {
       server.jetStream.handle(this, subject, reply, payload);
+    } else if (subject.startsWith(StateApi.PREFIX)) {
+      server.state.handle(this, subject, reply, headerBlock, payload);
     } else if (!permissions.mayPublish(subject) || reserved(subject)) {
       error("Permissions Violation for Publish to \"" + subject + "\"");
     } else if (server.ephemeral(subject)) {
@@ -296,7 +298,9 @@ final class NatsConnection implements ClientParser.Operations {
       error("Invalid Subject");
       return;
     }
-    if (!Scopes.covers(permissions.subscribe(), subject) && !subject.startsWith("_INBOX.")) {
+    // A state watch reads the state of the subjects it names: the same right as reading their messages.
+    String watched = StateApi.watched(subject);
+    if (!Scopes.covers(permissions.subscribe(), watched != null ? watched : subject) && !subject.startsWith("_INBOX.")) {
       error("Permissions Violation for Subscription to \"" + subject + "\"");
       return;
     }
@@ -313,6 +317,7 @@ final class NatsConnection implements ClientParser.Operations {
     subscriptions.put(sid, subscription);
     server.index.add(subscription);
     ok();
+    server.state.watchStarted(subscription);
   }
 
   @Override

@@ -67,6 +67,7 @@ public final class NatsServer {
   Authenticator authenticator;
   StreamRegistry registry;
   JetStreamApi jetStream;
+  final StateApi state = new StateApi(this);
   private String deployment;
   private volatile int tcpPort;
 

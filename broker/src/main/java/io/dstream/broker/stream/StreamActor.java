@@ -67,6 +67,7 @@ public final class StreamActor {
   private final LogReader log;
   private final Deliveries deliveries;
   private final ReadWaiters waiters;
+  private final StateWatchers watchers;
   private final ArrayDeque<Deferred> deferred = new ArrayDeque<>();
   private Throwable loadFailure;
   private Phase phase = Phase.LOADING;
@@ -91,6 +92,7 @@ public final class StreamActor {
     this.log = new LogReader(subject, env, pipeline, archive.archive());
     this.deliveries = new Deliveries(subject, context, env, pipeline, log, lastActivityMs);
     this.waiters = new ReadWaiters(subject, context, pipeline, log);
+    this.watchers = new StateWatchers(subject, env.tap());
     pipeline.listener(new WritePipeline.Listener() {
       @Override
       public void durable() {
@@ -278,7 +280,7 @@ public final class StreamActor {
 
   /** True when nothing but holds keeps this actor in memory: no reader, no write in flight, idle long enough. */
   private boolean hibernatable(long nowMs) {
-    return phase == Phase.READY && deliveries.isEmpty() && waiters.isEmpty() && pipeline.idle()
+    return phase == Phase.READY && deliveries.isEmpty() && waiters.isEmpty() && watchers.isEmpty() && pipeline.idle()
         && nowMs - lastActivityMs >= env.config().idleTimeout().toMillis();
   }
 
@@ -286,7 +288,7 @@ public final class StreamActor {
 
   /** Runs {@code step} (see {@link SubjectStep}); {@code onDone} gets its result once its writes are durable. */
   public <T> void call(SubjectStep<T> step, BiConsumer<T, Throwable> onDone) {
-    run(() -> new Transaction(pipeline, dedup, log, env.metrics()).run(step, onDone), failing(onDone));
+    run(() -> transaction().run(step, onDone), failing(onDone));
   }
 
   /**
@@ -298,13 +300,18 @@ public final class StreamActor {
   }
 
   private <T> void runCall(Call<T> call) {
-    new Transaction(pipeline, dedup, log, env.metrics()).run(call.step(), call.onDone());
+    transaction().run(call.step(), call.onDone());
+  }
+
+  private Transaction transaction() {
+    return new Transaction(pipeline, dedup, log, env.metrics(), watchers);
   }
 
   /**
    * Destroys the subject: log, state and producer version. Requests arriving meanwhile wait; once
-   * the removal is durable, subscribers are told ({@link Subscriber#subjectDestroyed}) and dropped,
-   * long-polls answer empty, and the subject starts again at sequence 1.
+   * the removal is durable, subscribers and state watchers are told ({@link Subscriber#subjectDestroyed},
+   * {@link StateWatcher#stateDestroyed}) and dropped, long-polls answer empty, and the subject starts
+   * again at sequence 1 and state revision 0.
    */
   public void destroy(BiConsumer<Long, Throwable> onDone) {
     run(() -> {
@@ -318,6 +325,7 @@ public final class StreamActor {
           dedup.clear();
           deliveries.destroyed();
           waiters.destroyed();
+          watchers.destroyed();
           phase = Phase.READY;
           onDone.accept(0L, null);
           runDeferred();
@@ -349,9 +357,33 @@ public final class StreamActor {
     onContext(() -> onViews.accept(deliveries.views()));
   }
 
-  /** The state object (UTF-8 JSON) with the last durable sequence. */
+  /** The state object (UTF-8 JSON) with its revision and the last durable sequence. */
   public void getState(BiConsumer<StateSnapshot, Throwable> onState) {
-    run(() -> onState.accept(new StateSnapshot(pipeline.state(), pipeline.lastDurable()), null), failing(onState));
+    run(() -> onState.accept(stateSnapshot(), null), failing(onState));
+  }
+
+  private StateSnapshot stateSnapshot() {
+    return new StateSnapshot(pipeline.state(), pipeline.stateRevision(), pipeline.lastDurable());
+  }
+
+  /**
+   * Starts telling {@code watcher} of every durable state change ({@link StateWatcher#state}), after
+   * {@code onWatching} got the state as it is now: no change is missed or told twice at the hand-over.
+   * Watching again changes nothing. The watcher's socket holds the actor meanwhile.
+   */
+  public void watchState(StateWatcher watcher, BiConsumer<StateSnapshot, Throwable> onWatching) {
+    run(() -> {
+      watchers.add(watcher);
+      onWatching.accept(stateSnapshot(), null);
+    }, failing(onWatching));
+  }
+
+  /** Stops telling {@code watcher} of state changes; {@code onDone} gets the last durable sequence. */
+  public void unwatchState(StateWatcher watcher, BiConsumer<Long, Throwable> onDone) {
+    run(() -> {
+      watchers.remove(watcher);
+      onDone.accept(pipeline.lastDurable(), null);
+    }, failing(onDone));
   }
 
   /** The subject as readers may see it (durable writes only). */

@@ -22,6 +22,8 @@ public enum V1ErrorCode {
   RATE_LIMITED("rate_limited"),
   /** The broker's write queue is full; retry later. */
   OVERLOADED("overloaded"),
+  /** A {@code putState} expected another revision than the state's; nothing was written. */
+  WRONG_REVISION("wrong_revision"),
   /** The write could not be made durable; nothing was stored. */
   STORAGE_ERROR("storage_error");
 
@@ -32,6 +34,7 @@ public enum V1ErrorCode {
     return switch (error.kind()) {
       case OVERLOADED -> OVERLOADED;
       case INVALID -> INVALID_ARGUMENT;
+      case CONFLICT -> StreamError.WRONG_REVISION.equals(error.code()) ? WRONG_REVISION : STORAGE_ERROR;
       default -> STORAGE_ERROR;
     };
   }
