@@ -269,7 +269,7 @@ final class NatsConnection implements ClientParser.Operations {
    * Subjects of the broker's own APIs, which clients may call but not store into, and the Durable
    * Streams namespace, whose streams that protocol writes (protocol v1 refuses it too).
    */
-  private static boolean reserved(String subject) {
+  static boolean reserved(String subject) {
     return subject.startsWith("$JS.") || subject.startsWith("$SYS.") || subject.startsWith("$DS.")
         || subject.startsWith("ds.");
   }

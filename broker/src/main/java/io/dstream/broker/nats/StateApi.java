@@ -69,7 +69,7 @@ final class StateApi {
     }
     if (subject.startsWith(PUT)) {
       String target = target(subject, PUT);
-      if (!connection.permissions().mayPublish(target)) {
+      if (!connection.permissions().mayPublish(target) || NatsConnection.reserved(target)) {
         throw forbidden("change the state of", target);
       }
       long expected = expectedRevision(headers);

@@ -96,6 +96,8 @@ class NatsStateApiTest {
       JsonObject badHeader = put(nc, "kv.cas", "{}", -1L).getJsonObject("error");
       assertEquals(10003, badHeader.getInteger("err_code"));
       assertEquals(3L, get(nc, "kv.cas").getLong("revision"));
+      assertEquals("this credential may not change the state of 'ds.stream'",
+          put(nc, "ds.stream", "{}", null).getJsonObject("error").getString("description"), "the broker's own subjects");
     }
   }
 
