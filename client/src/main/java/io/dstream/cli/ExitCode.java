@@ -70,7 +70,8 @@ final class ExitCode {
       case TIMEOUT -> code.equals(StreamException.REQUEST_TIMEOUT) && message.startsWith("request to ")
           ? "the service did not answer in time: retry, or allow more with --timeout-ms"
           : "the broker did not answer in time: retry, or allow more with --timeout-ms";
-      default -> null;
+      default -> code.equals(StreamException.WRONG_REVISION)
+          ? "someone changed it meanwhile: read it again (dstream state get) and retry with its revision" : null;
     };
     return "dstream: " + message + (hint == null ? "" : "; " + hint);
   }

@@ -53,7 +53,7 @@ public interface AdminClient extends AutoCloseable {
   /**
    * Replaces the subject's state object, ordered with the subject's publishes.
    *
-   * @return {@code {"subject","lastSequence","state"}} once it is durable
+   * @return {@code {"subject","lastSequence","state","revision"}} once it is durable
    */
   Future<JsonObject> putState(String subject, JsonObject state);
 

@@ -20,8 +20,9 @@ import java.util.List;
  * it with exponential backoff and jitter ({@link ClientOptions#maxReconnectAttempts()}), resubscribes
  * after the last acknowledged sequence and sends again the requests still waiting for a reply that
  * are safe to repeat: publishes (the broker's dedup window stores each at most once and answers a
- * repeat with the original sequence), {@code info}, {@code getState}, {@code putState},
- * {@code deleteMessages} and unsubscribe. A raw {@link #command(JsonObject)} is not repeated: it
+ * repeat with the original sequence), {@code info}, {@code getState}, {@code putState} (one with an
+ * expected revision may then fail with {@link StreamException#WRONG_REVISION} if its first attempt was
+ * written), {@code deleteMessages} and unsubscribe; a state watch is started again. A raw {@link #command(JsonObject)} is not repeated: it
  * fails with {@link StreamException#CONNECTION_CLOSED}. The error handler is told of each loss with
  * {@link StreamException#CONNECTION_LOST}. Refused credentials end the connection at once with an
  * {@link AuthenticationException}, as does giving up after the last attempt.
@@ -81,13 +82,36 @@ public interface StreamConnection {
   /** @return the subject's state object, empty if none was stored */
   Future<JsonObject> getState();
 
+  /** @return the subject's state object with its revision (0 and an empty object if none was stored) */
+  Future<VersionedState> getVersionedState();
+
   /**
    * Replaces the subject's state object.
    *
    * @param state the new state
-   * @return completes when the broker confirmed
+   * @return the state's new revision, when the broker confirmed
    */
-  Future<Void> putState(JsonObject state);
+  Future<Long> putState(JsonObject state);
+
+  /**
+   * Replaces the subject's state object if it is still at {@code expectedRevision} (optimistic
+   * concurrency: read with {@link #getVersionedState()}, change, write back expecting what was read).
+   *
+   * @param state the new state
+   * @param expectedRevision the revision the state must be at
+   * @return the state's new revision; fails with {@link StreamException#WRONG_REVISION} (nothing written)
+   *     when the state is at another revision
+   */
+  Future<Long> putState(JsonObject state, long expectedRevision);
+
+  /**
+   * Watches the subject's state: {@code handler} gets the current state first, then each change (see
+   * {@link StateWatch}). One watch per connection; after a reconnect it is started again.
+   *
+   * @param handler receives each state with its revision, on the connection's context
+   * @return the active watch, once the broker confirmed (the current state was handed over first)
+   */
+  Future<StateWatch> watchState(Handler<VersionedState> handler);
 
   /**
    * Sends a raw protocol command, for commands this interface has no method for yet.

@@ -20,6 +20,8 @@ public class StreamException extends RuntimeException {
   public static final String UNKNOWN_COMMAND = "unknown_command";
   /** Broker: a command argument is missing or of the wrong type. */
   public static final String INVALID_ARGUMENT = "invalid_argument";
+  /** Broker: a {@code putState} expected another revision than the state's; nothing was written. */
+  public static final String WRONG_REVISION = "wrong_revision";
   /** Broker: the subject breaks the naming rules (HTTP 400 before the upgrade). */
   public static final String INVALID_SUBJECT = "invalid_subject";
 

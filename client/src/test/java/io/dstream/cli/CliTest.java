@@ -54,6 +54,31 @@ class CliTest {
   }
 
   @Test
+  void stateRevisionsExpectedRevisionAndWatch() throws Exception {
+    assertEquals(List.of("state of cli.kv replaced: revision 1"), ok("state", "put", "cli.kv", "{\"n\":1}").lines());
+    CliProcess.Result conflict = dstream("state", "put", "cli.kv", "{\"n\":2}", "--expect-revision", "0");
+    assertEquals(1, conflict.exitCode());
+    assertTrue(conflict.err().startsWith("dstream: wrong revision: expected 0, state is at revision 1; "), conflict.err());
+    assertEquals(2L, new JsonObject(ok("state", "put", "cli.kv", "{\"n\":2}", "--expect-revision", "1", "--json").out())
+        .getLong("revision"));
+    assertTrue(ok("state", "get", "cli.kv").out().endsWith("revision 2" + System.lineSeparator()));
+
+    // The watch prints the state current when it starts, then the next change: keep changing it until it has both.
+    CliProcess.Running watch = CliProcess.start(env, null, "state", "watch", "cli.kv", "--count", "2", "--json");
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+    for (int n = 3; watch.isAlive() && System.nanoTime() < deadline; n++) {
+      ok("state", "put", "cli.kv", "{\"n\":" + n + "}");
+    }
+    List<String> watched = watch.finish().lines();
+    JsonObject first = new JsonObject(watched.get(0));
+    JsonObject second = new JsonObject(watched.get(1));
+    assertEquals("cli.kv", first.getString("subject"));
+    assertEquals(first.getLong("revision"), first.getJsonObject("state").getLong("n"), "state n is at revision n");
+    assertTrue(second.getLong("revision") > first.getLong("revision"), watched.toString());
+
+  }
+
+  @Test
   void pubSubInfoStateAndRmRoundTrip() throws Exception {
     assertEquals(List.of("1"), ok("pub", "cli.orders", "{\"item\":\"book\"}").lines());
     assertEquals(new JsonObject().put("subject", "cli.orders").put("stream", "cli.orders").put("sequence", 2)
@@ -70,7 +95,8 @@ class CliTest {
     assertTrue(ok("info", "cli.orders").out().contains("last sequence:  4"));
 
     ok("state", "put", "cli.orders", "{\"cursor\":3}");
-    assertEquals(new JsonObject().put("cursor", 3), new JsonObject(ok("state", "get", "cli.orders", "--json").out()));
+    assertEquals(new JsonObject().put("subject", "cli.orders").put("revision", 1).put("state", new JsonObject().put("cursor", 3)),
+        new JsonObject(ok("state", "get", "cli.orders", "--json").out()));
 
     JsonObject removed = new JsonObject(ok("rm", "cli.orders", "--upto", "2", "--json").out());
     assertEquals(3L, removed.getLong("firstSequence"));

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -270,6 +271,29 @@ class StreamConnectionTest {
     await(connection.putState(state));
 
     assertEquals(state, await(connection.getState()));
+  }
+
+  @Test
+  void stateRevisionsAnExpectedRevisionAndAWatch(Vertx vertx) throws Exception {
+    StreamConnection writer = connect(vertx, "test.versioned");
+    StreamConnection watcher = connect(vertx, "test.versioned");
+    assertEquals(new VersionedState(new JsonObject(), 0), await(writer.getVersionedState()));
+    assertEquals(1L, await(writer.putState(new JsonObject().put("n", 1))));
+    BlockingQueue<VersionedState> seen = new LinkedBlockingQueue<>();
+    StateWatch watch = await(watcher.watchState(seen::add));
+    assertEquals(new VersionedState(new JsonObject().put("n", 1), 1), seen.poll(AWAIT_SECONDS, TimeUnit.SECONDS),
+        "the current state first");
+    assertEquals(2L, await(writer.putState(new JsonObject().put("n", 2), 1)));
+    StreamException conflict = failure(writer.putState(new JsonObject().put("n", 3), 1), StreamException.class);
+    assertEquals(StreamException.WRONG_REVISION, conflict.code());
+    assertEquals("wrong revision: expected 1, state is at revision 2", conflict.getMessage());
+    assertEquals(new VersionedState(new JsonObject().put("n", 2), 2), seen.poll(AWAIT_SECONDS, TimeUnit.SECONDS));
+    assertEquals(2, watch.lastRevision());
+    await(watch.unwatch());
+    assertFalse(watch.isActive());
+    await(writer.putState(new JsonObject().put("n", 4)));
+    assertEquals(3L, await(watcher.getVersionedState()).revision());
+    assertNull(seen.poll(200, TimeUnit.MILLISECONDS), "nothing after unwatch");
   }
 
   @Test

@@ -23,10 +23,10 @@ import java.util.zip.CRC32;
  * The admin routes (docs/admin.md), for exports, operators and the web console:
  * {@code GET /admin/overview} (the broker's meters, {@link Overview}),
  * {@code GET /admin/subjects} pages through subjects in name order, optionally under a prefix,
- * {@code GET /admin/subjects/{subject}} adds the state object, the consumers and the retention
- * limits, the message routes of {@link SubjectMessages} page, delete and replace state,
- * {@link ConsumerRoutes} operate the JetStream consumers and {@link RetentionRoutes} list, set and
- * remove retention rules.
+ * {@code GET /admin/subjects/{subject}} adds the state object with its revision (also as the
+ * {@code ETag}), the consumers and the retention limits, the message routes of
+ * {@link SubjectMessages} page, delete and replace state, {@link ConsumerRoutes} operate the
+ * JetStream consumers and {@link RetentionRoutes} list, set and remove retention rules.
  *
  * <p>Listings come from committed store data, so they show exactly what was acknowledged; store
  * reads run on the readers' worker pool, never on the event loop. A page costs one B-tree descent
@@ -150,7 +150,9 @@ public final class AdminApi {
           // The state is spliced in as stored: decoding it would change numbers and escapes (1e400, "\ud800").
           String answer = summary(subject, record, consumers)
               .put("producerVersion", SubjectRecord.longValue(record.view(SubjectRecord.RECORDS_VIEW)))
-              .put("consumers", views).put("limits", retention.limits(subject)).encode();
+              .put("stateRevision", record.stateRevision()).put("consumers", views)
+              .put("limits", retention.limits(subject)).encode();
+          ctx.response().putHeader("ETag", SubjectMessages.etag(record.stateRevision()));
           AdminRequests.json(ctx, answer.substring(0, answer.length() - 1) + ",\"state\":"
               + new String(record.state(), StandardCharsets.UTF_8) + "}");
         });

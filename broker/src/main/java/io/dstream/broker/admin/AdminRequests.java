@@ -89,7 +89,12 @@ final class AdminRequests {
     if (error.kind() == StreamError.Kind.INTERNAL) {
       LOG.error("admin request {} {} failed", ctx.request().method(), ctx.request().path(), failure);
     }
-    HttpErrors.send(ctx.response(), error);
+    if (StreamError.WRONG_REVISION.equals(error.code())) {
+      // The precondition of an If-Match failed: HTTP's own status for it.
+      HttpErrors.send(ctx.response(), 412, error.code(), error.getMessage());
+    } else {
+      HttpErrors.send(ctx.response(), error);
+    }
   }
 
   /** {@code limit} between 1 and {@code max}, {@code defaultValue} if absent; null after answering 400. */

@@ -5,6 +5,7 @@ import io.dstream.broker.store.SubjectRecord;
 import io.dstream.broker.stream.Published;
 import io.dstream.broker.stream.StoredObject;
 import io.dstream.broker.stream.StreamActor;
+import io.dstream.broker.stream.SubjectTransaction;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.Json;
@@ -133,10 +134,51 @@ final class SubjectMessages {
     // such as 1e400 and strings holding a lone surrogate.
     String stateText = body.toString(StandardCharsets.UTF_8).strip();
     byte[] stateJson = stateText.getBytes(StandardCharsets.UTF_8);
-    requests.withActor(ctx, (record, actor, reply) -> actor.<Long>call(tx -> {
-      tx.putState(stateJson);
-      return tx.lastSequence();
-    }, (last, failure) -> reply.accept(last == null ? null : "{\"subject\":" + Json.encode(actor.subject())
-        + ",\"lastSequence\":" + last + ",\"state\":" + stateText + "}", failure)));
+    Long expected = expectedRevision(ctx);
+    if (expected == null) {
+      return;
+    }
+    requests.withActor(ctx, (record, actor, reply) -> actor.<long[]>call(
+        tx -> new long[] {tx.lastSequence(), tx.putState(stateJson, expected)}, (put, failure) -> {
+          if (put != null) {
+            ctx.response().putHeader("ETag", etag(put[1]));
+          }
+          reply.accept(put == null ? null : "{\"subject\":" + Json.encode(actor.subject()) + ",\"lastSequence\":" + put[0]
+              + ",\"state\":" + stateText + ",\"revision\":" + put[1] + "}", failure);
+        }));
+  }
+
+  /**
+   * The revision {@code If-Match} names ({@code "3"}, also unquoted or weak), {@link SubjectTransaction#ANY_REVISION}
+   * without one or for {@code *}; null after answering 400.
+   */
+  private static Long expectedRevision(RoutingContext ctx) {
+    String ifMatch = ctx.request().getHeader("If-Match");
+    if (ifMatch == null || ifMatch.strip().equals("*")) {
+      return SubjectTransaction.ANY_REVISION;
+    }
+    String tag = ifMatch.strip();
+    if (tag.startsWith("W/")) {
+      tag = tag.substring(2);
+    }
+    if (tag.length() >= 2 && tag.startsWith("\"") && tag.endsWith("\"")) {
+      tag = tag.substring(1, tag.length() - 1);
+    }
+    try {
+      long revision = Long.parseLong(tag);
+      if (revision >= 0) {
+        return revision;
+      }
+    } catch (NumberFormatException e) {
+      // answered below
+    }
+    HttpErrors.send(ctx.response(), 400, "invalid_argument",
+        "If-Match must name one state revision, as in If-Match: \"3\", got " + ifMatch);
+    return null;
+  }
+
+  /** A state revision as an entity tag. */
+  static String etag(long revision) {
+    return "\"" + revision + "\"";
   }
 }

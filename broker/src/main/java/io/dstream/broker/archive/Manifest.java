@@ -1,5 +1,6 @@
 package io.dstream.broker.archive;
 
+import io.dstream.broker.store.SubjectRecord;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -14,7 +15,7 @@ import java.util.List;
  *
  * <p>Format ({@code manifest.json}, UTF-8 JSON):
  * <pre>
- * {"format":1, "subject":"orders.eu", "firstSequence":1, "lastSequence":42, "state":"{...}",
+ * {"format":1, "subject":"orders.eu", "firstSequence":1, "lastSequence":42, "state":"{...}", "stateRevision":3,
  *  "producerVersion":0, "lastTimestamp":1763798399950, "attributes":"<base64>", "checkpointedAt":1763798400000,
  *  "segments":[{"key":"_dstream/subjects/orders.eu/segments/...seg.zst", "firstSequence":1, "lastSequence":40,
  *               "firstTimestamp":1763798399000, "lastTimestamp":1763798399950, "messages":40, "bytes":5120}]}
@@ -23,6 +24,8 @@ import java.util.List;
  * ({@code firstSequence > lastSequence}: none retained), {@code state} the state object then, its
  * JSON text as stored, in a JSON string (decoding and encoding it would change numbers such as
  * {@code 1e400}; manifests written before kept it as an object, which is still read),
+ * {@code stateRevision} its revision then (manifests written before revisions existed lack it: their
+ * state reads as revision 0 when it is {@code {}}, else 1, as old subject records do),
  * {@code producerVersion} the records API fencing token then, {@code lastTimestamp} the newest
  * publish time then (publish times stay non-decreasing across a restore), {@code attributes} the
  * protocol views' attributes of the subject then (opaque bytes, base64).
@@ -33,14 +36,16 @@ import java.util.List;
  * @param firstSequence  first retained sequence
  * @param lastSequence   last sequence assigned (and checkpointed)
  * @param state          the state object's JSON text, as stored
+ * @param stateRevision  the state's revision
  * @param producerVersion the records API producer version (fencing token)
  * @param lastTimestamp  the newest publish time (ms since the epoch)
  * @param attributes     the view attributes (opaque bytes)
  * @param checkpointedAt when the checkpoint was taken (ms since the epoch)
  * @param segments       the segments, in sequence order
  */
-public record Manifest(String subject, long firstSequence, long lastSequence, String state, long producerVersion,
-                       long lastTimestamp, byte[] attributes, long checkpointedAt, List<SegmentRef> segments) {
+public record Manifest(String subject, long firstSequence, long lastSequence, String state, long stateRevision,
+                       long producerVersion, long lastTimestamp, byte[] attributes, long checkpointedAt,
+                       List<SegmentRef> segments) {
 
   static final int FORMAT = 1;
   static final String EMPTY_STATE = "{}";
@@ -67,12 +72,13 @@ public record Manifest(String subject, long firstSequence, long lastSequence, St
 
   /** What a subject the bucket has never seen looks like. */
   public static Manifest empty(String subject) {
-    return new Manifest(subject, 1, 0, EMPTY_STATE, 0, 0, new byte[0], 0, List.of());
+    return new Manifest(subject, 1, 0, EMPTY_STATE, 0, 0, 0, new byte[0], 0, List.of());
   }
 
   /** True if restoring from this manifest would bring anything back. */
   public boolean hasContent() {
-    return lastSequence > 0 || !EMPTY_STATE.equals(state) || producerVersion != 0 || attributes.length > 0;
+    return lastSequence > 0 || !EMPTY_STATE.equals(state) || stateRevision != 0 || producerVersion != 0
+        || attributes.length > 0;
   }
 
   /** The compact JSON encoding of a state object, to tell an empty one however it is written. */
@@ -102,8 +108,8 @@ public record Manifest(String subject, long firstSequence, long lastSequence, St
    * The manifest after a checkpoint: {@code added} segments appended, segments wholly below
    * {@code newFirst} dropped.
    */
-  public Manifest next(long newFirst, long newLast, String newState, long newProducerVersion, long newLastTimestamp,
-                       byte[] newAttributes, long now, List<SegmentRef> added) {
+  public Manifest next(long newFirst, long newLast, String newState, long newStateRevision, long newProducerVersion,
+                       long newLastTimestamp, byte[] newAttributes, long now, List<SegmentRef> added) {
     List<SegmentRef> kept = new ArrayList<>(segments.size() + added.size());
     for (SegmentRef segment : segments) {
       if (segment.lastSequence() >= newFirst) {
@@ -111,8 +117,8 @@ public record Manifest(String subject, long firstSequence, long lastSequence, St
       }
     }
     kept.addAll(added);
-    return new Manifest(subject, newFirst, newLast, newState, newProducerVersion, newLastTimestamp, newAttributes, now,
-        kept);
+    return new Manifest(subject, newFirst, newLast, newState, newStateRevision, newProducerVersion, newLastTimestamp,
+        newAttributes, now, kept);
   }
 
   /**
@@ -132,8 +138,8 @@ public record Manifest(String subject, long firstSequence, long lastSequence, St
   }
 
   private Manifest withSegments(List<SegmentRef> newSegments) {
-    return new Manifest(subject, firstSequence, lastSequence, state, producerVersion, lastTimestamp, attributes,
-        checkpointedAt, newSegments);
+    return new Manifest(subject, firstSequence, lastSequence, state, stateRevision, producerVersion, lastTimestamp,
+        attributes, checkpointedAt, newSegments);
   }
 
   /** True if this manifest names the segment key. */
@@ -161,7 +167,8 @@ public record Manifest(String subject, long firstSequence, long lastSequence, St
     JsonArray list = new JsonArray();
     segments.forEach(segment -> list.add(segment.toJson()));
     return new JsonObject().put("format", FORMAT).put("subject", subject).put("firstSequence", firstSequence)
-        .put("lastSequence", lastSequence).put("state", state).put("producerVersion", producerVersion)
+        .put("lastSequence", lastSequence).put("state", state).put("stateRevision", stateRevision)
+        .put("producerVersion", producerVersion)
         .put("lastTimestamp", lastTimestamp).put("attributes", Base64.getEncoder().encodeToString(attributes))
         .put("checkpointedAt", checkpointedAt)
         .put("segments", list).encode().getBytes(StandardCharsets.UTF_8);
@@ -177,9 +184,12 @@ public record Manifest(String subject, long firstSequence, long lastSequence, St
     for (Object entry : json.getJsonArray("segments", new JsonArray())) {
       segments.add(SegmentRef.fromJson((JsonObject) entry));
     }
-    Object state = json.getValue("state", EMPTY_STATE);
-    return new Manifest(json.getString("subject"), json.getLong("firstSequence"), json.getLong("lastSequence"),
-        state instanceof JsonObject object ? object.encode() : (String) state, json.getLong("producerVersion", 0L), json.getLong("lastTimestamp", 0L),
+    Object stateValue = json.getValue("state", EMPTY_STATE);
+    String state = stateValue instanceof JsonObject object ? object.encode() : (String) stateValue;
+    Long stateRevision = json.getLong("stateRevision");
+    return new Manifest(json.getString("subject"), json.getLong("firstSequence"), json.getLong("lastSequence"), state,
+        stateRevision != null ? stateRevision : SubjectRecord.legacyRevision(state.getBytes(StandardCharsets.UTF_8)),
+        json.getLong("producerVersion", 0L), json.getLong("lastTimestamp", 0L),
         Base64.getDecoder().decode(json.getString("attributes", "")), json.getLong("checkpointedAt", 0L), segments);
   }
 }

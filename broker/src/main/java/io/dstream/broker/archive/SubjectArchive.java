@@ -47,7 +47,7 @@ public final class SubjectArchive {
   /** The actor's side: its current numbers, reads of its local store, and local eviction. */
   public interface Host {
 
-    /** First retained sequence, last durable sequence and state right now. */
+    /** First retained sequence, last durable sequence and state (with its revision) right now. */
     Snapshot snapshot();
 
     /** Committed local messages from {@code from} in order (read off the event loop). */
@@ -64,7 +64,7 @@ public final class SubjectArchive {
   }
 
   /** A subject's numbers at one moment. */
-  public record Snapshot(long firstSequence, long lastSequence, byte[] state, long producerVersion,
+  public record Snapshot(long firstSequence, long lastSequence, byte[] state, long stateRevision, long producerVersion,
                          long lastTimestampMs, byte[] attributes) {
   }
 
@@ -380,6 +380,7 @@ public final class SubjectArchive {
     // still drop the segments that hold them.
     if (snapshot.firstSequence() != manifest.firstSequence()
         || snapshot.producerVersion() != manifest.producerVersion()
+        || snapshot.stateRevision() != manifest.stateRevision()
         || !Arrays.equals(snapshot.attributes(), manifest.attributes())) {
       return true;
     }
@@ -404,7 +405,7 @@ public final class SubjectArchive {
       long covered = added.isEmpty() ? Math.max(previous.lastSequence(), Math.min(snapshot.lastSequence(), from - 1))
           : added.get(added.size() - 1).lastSequence();
       Manifest next = previous.next(snapshot.firstSequence(), covered, new String(snapshot.state(), StandardCharsets.UTF_8),
-          snapshot.producerVersion(), Math.max(previous.lastTimestamp(), snapshot.lastTimestampMs()),
+          snapshot.stateRevision(), snapshot.producerVersion(), Math.max(previous.lastTimestamp(), snapshot.lastTimestampMs()),
           snapshot.attributes(), nowMs, added);
       return archive.commit(next).map(next);
     }).onComplete(ar -> {

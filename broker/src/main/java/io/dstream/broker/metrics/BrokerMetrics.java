@@ -57,6 +57,8 @@ public final class BrokerMetrics {
   public final Counter connectionsRefused = counter("dstream_connections_refused", "Connections refused over maxConnections");
   public final Counter fencedWrites = counter("dstream_fenced_writes",
       "Records API writes refused because their producer version was older than the subject's");
+  public final Counter stateConflicts = counter("dstream_state_conflicts",
+      "State writes refused because they expected another revision than the state's");
 
   public final Counter natsPublishes = counter("dstream_nats_publishes", "PUB and HPUB operations read from NATS clients");
   public final Counter natsRefused = counter("dstream_nats_refused",

@@ -60,6 +60,30 @@ final class CoreDelivery implements DurableTap {
     batches.forEach(NatsConnection::send);
   }
 
+  /** Sends a state change to the watches of {@code subject} ({@link StateApi#WATCH}). */
+  @Override
+  public void stateChanged(String subject, byte[] stateJson, long revision) {
+    SubjectIndex.Match match = index.match(StateApi.WATCH + subject);
+    if (!match.isEmpty()) {
+      forEachTarget(match, subscription -> sendState(subscription, subject, stateJson, revision));
+    }
+  }
+
+  /** Sends the state of {@code subject} to one watch (the current state when a literal watch starts). */
+  void stateTo(Subscription subscription, String subject, byte[] stateJson, long revision) {
+    offer(subscription, target -> sendState(target, subject, stateJson, revision));
+  }
+
+  private static void sendState(Subscription subscription, String subject, byte[] stateJson, long revision) {
+    subscription.deliverState(revision, () -> {
+      byte[] headers = StateApi.watchHeaders(subject, revision);
+      String watched = StateApi.WATCH + subject;
+      Buffer one = Buffer.buffer(stateJson.length + headers.length + watched.length() + FRAMING);
+      subscription.connection.encode(one, subscription, watched, null, headers, stateJson);
+      subscription.connection.send(one);
+    });
+  }
+
   /**
    * Delivers one message not stored (an ephemeral subject, a reply, an API answer) to what
    * {@code subject} matches; false when nothing does.

@@ -41,7 +41,8 @@ final class JetStreamErrors {
     StreamError error = StreamError.from(failure);
     return switch (error.kind()) {
       case CONFLICT -> json(400, switch (error.code()) {
-        case "wrong_last_sequence" -> WRONG_LAST_SEQUENCE;
+        // A state revision is what a KV key's revision is to JetStream: its update refuses with 10071.
+        case "wrong_last_sequence", StreamError.WRONG_REVISION -> WRONG_LAST_SEQUENCE;
         case "wrong_last_msg_id" -> WRONG_LAST_MSG_ID;
         default -> BAD_REQUEST;
       }, error.getMessage());

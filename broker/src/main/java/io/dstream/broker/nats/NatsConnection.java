@@ -249,7 +249,9 @@ final class NatsConnection implements ClientParser.Operations {
       error("Invalid Publish Subject");
       return;
     }
-    if (!permissions.mayPublish(subject) || reserved(subject)) {
+    if (subject.startsWith(StateApi.PREFIX)) {
+      server.state.handle(this, subject, reply, headerBlock, payload);
+    } else if (!permissions.mayPublish(subject) || reserved(subject)) {
       error("Permissions Violation for Publish to \"" + subject + "\"");
     } else if (server.ephemeral(subject)) {
       ok();
@@ -270,7 +272,7 @@ final class NatsConnection implements ClientParser.Operations {
    * Subjects of the broker's own APIs, which clients may call but not store into, and the Durable
    * Streams namespace, whose streams that protocol writes (protocol v1 refuses it too).
    */
-  private static boolean reserved(String subject) {
+  static boolean reserved(String subject) {
     return subject.startsWith("$JS.") || subject.startsWith("$SYS.") || subject.startsWith("$DS.")
         || subject.startsWith("ds.");
   }
@@ -299,7 +301,9 @@ final class NatsConnection implements ClientParser.Operations {
       error("Invalid Subject");
       return;
     }
-    if (!Scopes.covers(permissions.subscribe(), subject) && !subject.startsWith("_INBOX.")) {
+    // A state watch reads the state of the subjects it names: the same right as reading their messages.
+    String watched = StateApi.watched(subject);
+    if (!Scopes.covers(permissions.subscribe(), watched != null ? watched : subject) && !subject.startsWith("_INBOX.")) {
       error("Permissions Violation for Subscription to \"" + subject + "\"");
       return;
     }
@@ -316,6 +320,7 @@ final class NatsConnection implements ClientParser.Operations {
     subscriptions.put(sid, subscription);
     server.index.add(subscription);
     ok();
+    server.state.watchStarted(subscription);
   }
 
   @Override

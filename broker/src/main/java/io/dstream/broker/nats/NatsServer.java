@@ -74,6 +74,7 @@ public final class NatsServer {
   MessageStore store;
   /** Set once by {@link #start}; read by the tap, which the actors use from before then. */
   volatile JetStreamApi jetStream;
+  final StateApi state = new StateApi(this);
   private final DurableTap tap = new Tap();
   private final ConsumerOperations consumerOperations = new ConsumerOperations(this);
   private String deployment;
@@ -115,6 +116,11 @@ public final class NatsServer {
       if (api != null && !messages.isEmpty()) {
         api.consumers().tapped(subject, messages.get(0).sequence());
       }
+    }
+
+    @Override
+    public void stateChanged(String subject, byte[] stateJson, long revision) {
+      delivery.stateChanged(subject, stateJson, revision);
     }
   }
 

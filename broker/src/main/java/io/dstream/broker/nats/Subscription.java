@@ -21,6 +21,12 @@ final class Subscription {
   private final AtomicLong delivered = new AtomicLong();
   /** {@code UNSUB sid max}: the most messages in all; {@link Long#MAX_VALUE} for no bound. */
   private volatile long max = Long.MAX_VALUE;
+  /**
+   * For a state watch of one literal subject ({@link StateApi#WATCH}), the last revision sent, so
+   * that the current state sent when it starts and a change told meanwhile never arrive twice or out
+   * of order; null for any other subscription. Guarded by itself.
+   */
+  final long[] stateWatch;
 
   Subscription(NatsConnection connection, String sid, String subject, String queue) {
     this.connection = connection;
@@ -29,6 +35,26 @@ final class Subscription {
     this.queue = queue;
     this.tokens = SubjectIndex.tokens(subject);
     this.sidField = (sid + " ").getBytes(StandardCharsets.UTF_8);
+    String watched = StateApi.watched(subject);
+    this.stateWatch = watched != null && !watched.contains("*") && !watched.contains(">") ? new long[] {-1} : null;
+  }
+
+  /**
+   * Runs {@code send} for the state at {@code revision} unless this literal watch already sent that
+   * revision or a later one; a revision of 0 (a destroyed subject) always goes. Any other subscription
+   * always sends.
+   */
+  void deliverState(long revision, Runnable send) {
+    if (stateWatch == null) {
+      send.run();
+      return;
+    }
+    synchronized (stateWatch) {
+      if (revision == 0 || revision > stateWatch[0]) {
+        stateWatch[0] = revision;
+        send.run();
+      }
+    }
   }
 
   String[] tokens() {

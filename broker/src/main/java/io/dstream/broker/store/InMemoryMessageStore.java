@@ -118,7 +118,7 @@ public final class InMemoryMessageStore implements MessageStore {
       undo.push(() -> local.remove(append.sequence()));
       return live.withAppend(append.payload().length, append.timestampMs());
     } else if (write instanceof StoreWrite.PutState putState) {
-      return live(record).withState(putState.stateJson());
+      return live(record).withState(subject, putState);
     } else if (write instanceof StoreWrite.PutView view) {
       return live(record).withView(view.view(), view.data());
     } else if (write instanceof StoreWrite.DeleteUpTo delete) {

@@ -226,7 +226,7 @@ public final class MvMessageStore implements MessageStore {
 
   private SubjectRecord applyOther(String subject, SubjectRecord record, StoreWrite write) {
     if (write instanceof StoreWrite.PutState putState) {
-      return live(record).withState(putState.stateJson());
+      return live(record).withState(subject, putState);
     } else if (write instanceof StoreWrite.PutView view) {
       return live(record).withView(view.view(), view.data());
     } else if (write instanceof StoreWrite.DeleteUpTo delete) {

@@ -23,8 +23,11 @@ public sealed interface StoreWrite {
     }
   }
 
-  /** A new state object (UTF-8 JSON). */
-  record PutState(byte[] stateJson) implements StoreWrite {
+  /**
+   * A new state object (UTF-8 JSON) at its (already assigned) revision, which must be the subject's
+   * state revision + 1: the store refuses anything else with {@link StoreException}.
+   */
+  record PutState(byte[] stateJson, long revision) implements StoreWrite {
     @Override
     public int bytes() {
       return stateJson.length;
@@ -89,10 +92,10 @@ public sealed interface StoreWrite {
 
   /**
    * Rebuilds a subject that has no local messages and last sequence 0 from its checkpoint: sequences,
-   * last publish time, state and view data; its messages stay in the archive. Refused with
+   * last publish time, state with its revision and view data; its messages stay in the archive. Refused with
    * {@link StoreException} if the subject already has a sequence.
    */
-  record Restore(long firstSequence, long lastSequence, long lastTimestampMs, byte[] stateJson,
+  record Restore(long firstSequence, long lastSequence, long lastTimestampMs, byte[] stateJson, long stateRevision,
                  Map<String, byte[]> views) implements StoreWrite {
     @Override
     public int bytes() {

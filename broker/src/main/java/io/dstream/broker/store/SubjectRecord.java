@@ -2,6 +2,7 @@ package io.dstream.broker.store;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
@@ -19,30 +20,38 @@ import java.util.TreeMap;
  * {@code lastTimestampMs} is the publish time of the newest message ever appended, so publish times
  * stay non-decreasing across restarts even if the clock steps back.
  *
+ * <p>{@code stateRevision} counts the changes of the state object: 0 while it was never set, one more
+ * for every {@link StoreWrite.PutState} (each carries the next revision, as an append carries the
+ * next sequence). A destroyed subject has no record, so a new one starts again at 0.
+ *
  * <p>{@code views} holds opaque bytes per protocol view, by view name (the records API keeps its
  * producer version under {@link #RECORDS_VIEW}, the Durable Streams view its stream metadata under
  * {@link #DURABLE_STREAMS_VIEW}); the store never looks inside. Those two names are fixed here
  * because format 3 kept their data in fields of its own, which format 4 decodes into these views.
  *
  * <p>On-disk format (value of the {@code subjects} map, key = subject name), big-endian:
- * {@code byte version(4) | long id | long firstSequence | long lastSequence | long messages |
+ * {@code byte version(5) | long id | long firstSequence | long lastSequence | long messages |
  * long bytes | long lastTimestampMs | int stateLength | stateLength bytes of UTF-8 JSON |
- * int viewCount | viewCount × (int nameLength | UTF-8 name | int dataLength | data)}, views in name
- * order. Older formats still decode: 3 is {@code version | id | first | last | messages | bytes |
+ * long stateRevision | int viewCount | viewCount × (int nameLength | UTF-8 name | int dataLength | data)},
+ * views in name order. Older formats still decode, with no revision: their state reads as revision 0
+ * when it is exactly {@code {}} (never set, as far as anyone can tell) and as revision 1 otherwise
+ * ({@link #legacyRevision}). Format 4 is format 5 without the revision; 3 is {@code version | id | first | last | messages | bytes |
  * long producerVersion | long lastTimestampMs | state | int attributesLength | attributes}, 2 ends
  * after the state, 1 also lacks the producer version and last publish time (decoded as 0). A
  * non-zero producer version becomes the {@link #RECORDS_VIEW} view ({@link #longView}), non-empty
  * attributes the {@link #DURABLE_STREAMS_VIEW} view.
  */
 public record SubjectRecord(long id, long firstSequence, long lastSequence, long messages, long bytes,
-                            long lastTimestampMs, byte[] state, Map<String, byte[]> views) {
+                            long lastTimestampMs, byte[] state, long stateRevision, Map<String, byte[]> views) {
 
   /** The view holding the records API producer version (fencing token), as {@link #longView}. */
   public static final String RECORDS_VIEW = "records";
   /** The view holding the Durable Streams view's stream metadata. */
   public static final String DURABLE_STREAMS_VIEW = "ds";
 
-  static final byte FORMAT_VERSION = 4;
+  static final byte FORMAT_VERSION = 5;
+  /** The last format with views but without a state revision. */
+  private static final byte VIEWS_FORMAT = 4;
   static final byte[] EMPTY_STATE = "{}".getBytes(StandardCharsets.UTF_8);
   private static final byte[] NO_DATA = new byte[0];
   /** The id of {@link #absent()}; real subject ids start at 1. */
@@ -68,7 +77,7 @@ public record SubjectRecord(long id, long firstSequence, long lastSequence, long
   }
 
   static SubjectRecord empty(long id) {
-    return new SubjectRecord(id, 1, 0, 0, 0, 0, EMPTY_STATE, Map.of());
+    return new SubjectRecord(id, 1, 0, 0, 0, 0, EMPTY_STATE, 0, Map.of());
   }
 
   /** What a subject without a record (never written, or destroyed) reads as: empty, id 0. */
@@ -82,11 +91,17 @@ public record SubjectRecord(long id, long firstSequence, long lastSequence, long
 
   SubjectRecord withAppend(int payloadBytes, long timestampMs) {
     return new SubjectRecord(id, firstSequence, lastSequence + 1, messages + 1, bytes + payloadBytes,
-        Math.max(lastTimestampMs, timestampMs), state, views);
+        Math.max(lastTimestampMs, timestampMs), state, stateRevision, views);
   }
 
-  SubjectRecord withState(byte[] newState) {
-    return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes, lastTimestampMs, newState, views);
+  /** After {@code put}, which must carry the next revision. */
+  SubjectRecord withState(String subject, StoreWrite.PutState put) {
+    if (put.revision() != stateRevision + 1) {
+      throw new StoreException("state of '" + subject + "' put at revision " + put.revision()
+          + " but its revision is " + stateRevision);
+    }
+    return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes, lastTimestampMs, put.stateJson(),
+        put.revision(), views);
   }
 
   SubjectRecord withView(String view, byte[] data) {
@@ -96,7 +111,8 @@ public record SubjectRecord(long id, long firstSequence, long lastSequence, long
     } else {
       changed.put(view, data);
     }
-    return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes, lastTimestampMs, state, changed);
+    return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes, lastTimestampMs, state, stateRevision,
+        changed);
   }
 
   /** After deleting up to {@code upTo}: the local messages removed held {@code deletedBytes}. */
@@ -106,29 +122,29 @@ public record SubjectRecord(long id, long firstSequence, long lastSequence, long
       return this;
     }
     return new SubjectRecord(id, end + 1, lastSequence, messages - (end - firstSequence + 1), bytes - deletedBytes,
-        lastTimestampMs, state, views);
+        lastTimestampMs, state, stateRevision, views);
   }
 
   SubjectRecord withEvicted(long evictedBytes) {
     return new SubjectRecord(id, firstSequence, lastSequence, messages, bytes - evictedBytes, lastTimestampMs, state,
-        views);
+        stateRevision, views);
   }
 
   SubjectRecord withRestored(StoreWrite.Restore restore) {
     return new SubjectRecord(id, restore.firstSequence(), restore.lastSequence(),
         Math.max(0, restore.lastSequence() - restore.firstSequence() + 1), 0, restore.lastTimestampMs(),
-        restore.stateJson(), restore.views());
+        restore.stateJson(), restore.stateRevision(), restore.views());
   }
 
   byte[] encode() {
-    int size = 1 + 6 * Long.BYTES + 2 * Integer.BYTES + state.length;
+    int size = 1 + 7 * Long.BYTES + 2 * Integer.BYTES + state.length;
     for (Map.Entry<String, byte[]> view : views.entrySet()) {
       size += 2 * Integer.BYTES + view.getKey().getBytes(StandardCharsets.UTF_8).length + view.getValue().length;
     }
     ByteBuffer buffer = ByteBuffer.allocate(size);
     buffer.put(FORMAT_VERSION).putLong(id).putLong(firstSequence).putLong(lastSequence)
         .putLong(messages).putLong(bytes).putLong(lastTimestampMs).putInt(state.length).put(state)
-        .putInt(views.size());
+        .putLong(stateRevision).putInt(views.size());
     for (Map.Entry<String, byte[]> view : views.entrySet()) {
       byte[] name = view.getKey().getBytes(StandardCharsets.UTF_8);
       buffer.putInt(name.length).put(name).putInt(view.getValue().length).put(view.getValue());
@@ -150,8 +166,9 @@ public record SubjectRecord(long id, long firstSequence, long lastSequence, long
     long producerVersion = version == 2 || version == 3 ? buffer.getLong() : 0;
     long lastTimestamp = version >= 2 ? buffer.getLong() : 0;
     byte[] state = bytes(buffer);
+    long stateRevision = version == FORMAT_VERSION ? buffer.getLong() : legacyRevision(state);
     Map<String, byte[]> views = new TreeMap<>();
-    if (version == FORMAT_VERSION) {
+    if (version >= VIEWS_FORMAT) {
       for (int count = buffer.getInt(); count > 0; count--) {
         views.put(new String(bytes(buffer), StandardCharsets.UTF_8), bytes(buffer));
       }
@@ -164,7 +181,15 @@ public record SubjectRecord(long id, long firstSequence, long lastSequence, long
         views.put(DURABLE_STREAMS_VIEW, attributes);
       }
     }
-    return new SubjectRecord(id, first, last, messages, bytes, lastTimestamp, state, views);
+    return new SubjectRecord(id, first, last, messages, bytes, lastTimestamp, state, stateRevision, views);
+  }
+
+  /**
+   * The revision of a state kept without one (a record or checkpoint written before revisions
+   * existed): 0 for exactly {@code {}}, the state of a subject whose state was never set, else 1.
+   */
+  public static long legacyRevision(byte[] state) {
+    return Arrays.equals(state, EMPTY_STATE) ? 0 : 1;
   }
 
   private static byte[] bytes(ByteBuffer buffer) {

@@ -49,7 +49,7 @@ final class ArchiveLink implements SubjectArchive.Host {
   @Override
   public SubjectArchive.Snapshot snapshot() {
     return new SubjectArchive.Snapshot(numbers.firstSequence(), numbers.lastDurable(), numbers.state(),
-        numbers.durableProducerVersion(), numbers.lastTimestampMs(), numbers.attributes());
+        numbers.stateRevision(), numbers.durableProducerVersion(), numbers.lastTimestampMs(), numbers.attributes());
   }
 
   @Override

@@ -70,6 +70,7 @@ public final class StreamActor {
   private final LogReader log;
   private final Deliveries deliveries;
   private final ReadWaiters waiters;
+  private final StateWatchers watchers;
   private final ArrayDeque<Deferred> deferred = new ArrayDeque<>();
   private Throwable loadFailure;
   private Phase phase = Phase.LOADING;
@@ -99,6 +100,7 @@ public final class StreamActor {
     this.log = new LogReader(subject, env, pipeline, archive.archive());
     this.deliveries = new Deliveries(subject, context, env, pipeline, log, lastActivityMs);
     this.waiters = new ReadWaiters(subject, context, pipeline, log);
+    this.watchers = new StateWatchers(subject, env.tap());
     pipeline.listener(new WritePipeline.Listener() {
       @Override
       public void durable() {
@@ -312,7 +314,7 @@ public final class StreamActor {
 
   /** True when nothing but holds keeps this actor in memory: no reader, no write in flight, idle long enough. */
   private boolean hibernatable(long nowMs) {
-    return phase == Phase.READY && deliveries.isEmpty() && waiters.isEmpty() && pipeline.idle()
+    return phase == Phase.READY && deliveries.isEmpty() && waiters.isEmpty() && watchers.isEmpty() && pipeline.idle()
         && nowMs - lastActivityMs >= env.config().idleTimeout().toMillis();
   }
 
@@ -336,7 +338,7 @@ public final class StreamActor {
   }
 
   private Transaction transaction() {
-    return new Transaction(subject, limits(), pipeline, dedup, log, env.metrics());
+    return new Transaction(subject, limits(), pipeline, dedup, log, env.metrics(), watchers);
   }
 
   /**
@@ -354,8 +356,9 @@ public final class StreamActor {
 
   /**
    * Destroys the subject: log, state and producer version. Requests arriving meanwhile wait; once
-   * the removal is durable, subscribers are told ({@link Subscriber#subjectDestroyed}) and dropped,
-   * long-polls answer empty, and the subject starts again at sequence 1.
+   * the removal is durable, subscribers and state watchers are told ({@link Subscriber#subjectDestroyed},
+   * {@link StateWatcher#stateDestroyed}) and dropped, long-polls answer empty, and the subject starts
+   * again at sequence 1 and state revision 0.
    */
   public void destroy(BiConsumer<Long, Throwable> onDone) {
     run(() -> {
@@ -370,6 +373,7 @@ public final class StreamActor {
           dedup.clear();
           deliveries.destroyed();
           waiters.destroyed();
+          watchers.destroyed();
           phase = Phase.READY;
           onDone.accept(0L, null);
           runDeferred();
@@ -401,9 +405,33 @@ public final class StreamActor {
     onContext(() -> onViews.accept(deliveries.views()));
   }
 
-  /** The state object (UTF-8 JSON) with the last durable sequence. */
+  /** The state object (UTF-8 JSON) with its revision and the last durable sequence. */
   public void getState(BiConsumer<StateSnapshot, Throwable> onState) {
-    run(() -> onState.accept(new StateSnapshot(pipeline.state(), pipeline.lastDurable()), null), failing(onState));
+    run(() -> onState.accept(stateSnapshot(), null), failing(onState));
+  }
+
+  private StateSnapshot stateSnapshot() {
+    return new StateSnapshot(pipeline.state(), pipeline.stateRevision(), pipeline.lastDurable());
+  }
+
+  /**
+   * Starts telling {@code watcher} of every durable state change ({@link StateWatcher#state}), after
+   * {@code onWatching} got the state as it is now: no change is missed or told twice at the hand-over.
+   * Watching again changes nothing. The watcher's socket holds the actor meanwhile.
+   */
+  public void watchState(StateWatcher watcher, BiConsumer<StateSnapshot, Throwable> onWatching) {
+    run(() -> {
+      watchers.add(watcher);
+      onWatching.accept(stateSnapshot(), null);
+    }, failing(onWatching));
+  }
+
+  /** Stops telling {@code watcher} of state changes; {@code onDone} gets the last durable sequence. */
+  public void unwatchState(StateWatcher watcher, BiConsumer<Long, Throwable> onDone) {
+    run(() -> {
+      watchers.remove(watcher);
+      onDone.accept(pipeline.lastDurable(), null);
+    }, failing(onDone));
   }
 
   /** The subject as readers may see it (durable writes only). */

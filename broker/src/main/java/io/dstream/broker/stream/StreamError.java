@@ -38,6 +38,9 @@ public final class StreamError extends RuntimeException {
     INTERNAL
   }
 
+  /** The {@link #code()} of {@link #wrongRevision}. */
+  public static final String WRONG_REVISION = "wrong_revision";
+
   private final Kind kind;
   private final String code;
   private final long currentVersion;
@@ -87,6 +90,12 @@ public final class StreamError extends RuntimeException {
     return of(Kind.TOO_LARGE, "message_too_large", message);
   }
 
+  /** A state write that expected another revision than the state's ({@link SubjectTransaction#putState(byte[], long)}). */
+  public static StreamError wrongRevision(long expectedRevision, long currentRevision) {
+    return new StreamError(Kind.CONFLICT, WRONG_REVISION, "wrong revision: expected " + expectedRevision
+        + ", state is at revision " + currentRevision, null, currentRevision, expectedRevision);
+  }
+
   public static StreamError fenced(long currentVersion, long providedVersion) {
     return new StreamError(Kind.FENCED, "fenced", "producer version " + providedVersion
         + " is older than the current version " + currentVersion, null, currentVersion, providedVersion);
@@ -118,12 +127,12 @@ public final class StreamError extends RuntimeException {
     return code;
   }
 
-  /** For {@link Kind#FENCED}: the subject's producer version. */
+  /** For {@link Kind#FENCED}: the subject's producer version; for {@link #WRONG_REVISION}: the state's revision. */
   public long currentVersion() {
     return currentVersion;
   }
 
-  /** For {@link Kind#FENCED}: the version the request carried. */
+  /** For {@link Kind#FENCED}: the version the request carried; for {@link #WRONG_REVISION}: the expected revision. */
   public long providedVersion() {
     return providedVersion;
   }

@@ -104,7 +104,7 @@ final class SubjectLoader {
     views.put(SubjectRecord.DURABLE_STREAMS_VIEW, manifest.attributes());
     views.values().removeIf(data -> data.length == 0);
     StoreWrite write = new StoreWrite.Restore(manifest.firstSequence(), manifest.lastSequence(),
-        manifest.lastTimestamp(), manifest.state().getBytes(StandardCharsets.UTF_8), views);
+        manifest.lastTimestamp(), manifest.state().getBytes(StandardCharsets.UTF_8), manifest.stateRevision(), views);
     WriteBatch batch = new WriteBatch(subject, List.of(write), context, (record, failure) -> {
       if (failure != null) {
         restored.fail(failure);

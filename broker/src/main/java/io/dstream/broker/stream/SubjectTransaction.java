@@ -53,8 +53,21 @@ public interface SubjectTransaction {
   /** Queues new view attributes. */
   void putAttributes(byte[] attributes);
 
-  /** Queues a new state object (UTF-8 JSON of an object). */
-  void putState(byte[] stateJson);
+  /** A state revision that is not checked ({@link #putState(byte[], long)}). */
+  long ANY_REVISION = -1;
+
+  /** The state revision as of the last queued write (0 while the state was never set). */
+  long stateRevision();
+
+  /** Queues a new state object (UTF-8 JSON of an object); returns its revision, one more than the last. */
+  long putState(byte[] stateJson);
+
+  /**
+   * As {@link #putState(byte[])} if the state is at {@code expectedRevision} (optimistic concurrency,
+   * checked against the queued writes before it); otherwise throws {@link StreamError#wrongRevision}
+   * and queues nothing. {@link #ANY_REVISION} skips the check.
+   */
+  long putState(byte[] stateJson, long expectedRevision);
 
   /** Queues the deletion of retained messages up to {@code upTo} (capped at the last sequence). */
   void deleteUpTo(long upTo);

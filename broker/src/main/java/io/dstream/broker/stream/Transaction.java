@@ -33,25 +33,32 @@ final class Transaction implements SubjectTransaction {
   private final DedupWindow dedup;
   private final LogReader log;
   private final BrokerMetrics metrics;
+  private final StateWatchers watchers;
   private final List<StoreWrite> writes = new ArrayList<>();
   private final long sequenceBefore;
   private final long versionBefore;
+  private final long revisionBefore;
   private final byte[] attributesBefore;
   private final int attributeWritesBefore;
   private final long bytesBefore;
   private final long deletedUpToBefore;
   private int appended;
+  /** The last state this step put, announced to the watchers once it is durable; null if none. */
+  private byte[] putState;
+  private long putRevision;
 
   Transaction(String subject, EffectiveLimits limits, WritePipeline pipeline, DedupWindow dedup, LogReader log,
-              BrokerMetrics metrics) {
+              BrokerMetrics metrics, StateWatchers watchers) {
     this.subject = subject;
     this.limits = limits;
     this.pipeline = pipeline;
     this.dedup = dedup;
     this.log = log;
     this.metrics = metrics;
+    this.watchers = watchers;
     this.sequenceBefore = pipeline.lastAssigned();
     this.versionBefore = pipeline.producerVersion();
+    this.revisionBefore = pipeline.assignedStateRevision();
     this.attributesBefore = pipeline.queuedAttributes();
     this.attributeWritesBefore = pipeline.queuedAttributeWrites();
     this.bytesBefore = pipeline.queuedBytes();
@@ -70,11 +77,16 @@ final class Transaction implements SubjectTransaction {
     }
     trimToMessageLimit();
     int count = appended;
+    byte[] state = putState;
+    long revision = putRevision;
     pipeline.queue(writes, new WritePipeline.Completion() {
       @Override
       public void succeeded() {
         if (count > 0) {
           metrics.published.increment(count);
+        }
+        if (state != null) {
+          watchers.changed(state, revision);
         }
         onDone.accept(result, null);
       }
@@ -105,8 +117,8 @@ final class Transaction implements SubjectTransaction {
   }
 
   private void undo() {
-    pipeline.unassign(sequenceBefore, versionBefore, attributesBefore, attributeWritesBefore, bytesBefore,
-        deletedUpToBefore);
+    pipeline.unassign(sequenceBefore, versionBefore, revisionBefore, attributesBefore, attributeWritesBefore,
+        bytesBefore, deletedUpToBefore);
     log.forgetAfter(sequenceBefore);
     dedup.forgetAfter(sequenceBefore);
   }
@@ -193,8 +205,27 @@ final class Transaction implements SubjectTransaction {
   }
 
   @Override
-  public void putState(byte[] stateJson) {
-    writes.add(new StoreWrite.PutState(stateJson));
+  public long stateRevision() {
+    return pipeline.assignedStateRevision();
+  }
+
+  @Override
+  public long putState(byte[] stateJson) {
+    return putState(stateJson, ANY_REVISION);
+  }
+
+  @Override
+  public long putState(byte[] stateJson, long expectedRevision) {
+    long current = pipeline.assignedStateRevision();
+    if (expectedRevision != ANY_REVISION && expectedRevision != current) {
+      metrics.stateConflicts.increment();
+      throw StreamError.wrongRevision(expectedRevision, current);
+    }
+    long revision = pipeline.assignStateRevision();
+    writes.add(new StoreWrite.PutState(stateJson, revision));
+    putState = stateJson;
+    putRevision = revision;
+    return revision;
   }
 
   @Override

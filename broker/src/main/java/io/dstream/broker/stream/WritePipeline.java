@@ -55,6 +55,7 @@ final class WritePipeline {
   private long messages;
   private long bytes;
   private byte[] state = new byte[0];
+  private long stateRevision;
   private byte[] attributes = new byte[0];
   private long durableProducerVersion;
   /** Counts durable writes, so a reader can tell whether anything changed since its snapshot. */
@@ -62,6 +63,8 @@ final class WritePipeline {
 
   private long lastAssigned;
   private long producerVersion;
+  /** The state revision as of the last queued write. */
+  private long assignedStateRevision;
   private long lastTimestampMs;
   /** Attributes of a queued or in-flight write, newer than {@link #attributes}; null when none. */
   private byte[] queuedAttributes;
@@ -96,6 +99,7 @@ final class WritePipeline {
     lastTimestampMs = record.lastTimestampMs();
     adopt(record);
     producerVersion = durableProducerVersion;
+    assignedStateRevision = stateRevision;
   }
 
   private void adopt(SubjectRecord record) {
@@ -105,6 +109,7 @@ final class WritePipeline {
     messages = record.messages();
     bytes = record.bytes();
     state = record.state();
+    stateRevision = record.stateRevision();
     attributes = record.view(SubjectRecord.DURABLE_STREAMS_VIEW);
   }
 
@@ -119,6 +124,11 @@ final class WritePipeline {
   long assignTimestamp() {
     lastTimestampMs = Math.max(lastTimestampMs, env.clock().millis());
     return lastTimestampMs;
+  }
+
+  /** The next state revision. */
+  long assignStateRevision() {
+    return ++assignedStateRevision;
   }
 
   void assignProducerVersion(long version) {
@@ -142,14 +152,16 @@ final class WritePipeline {
 
   /**
    * Undoes assignments of a step that failed before queueing anything: back to {@code sequence},
-   * {@code version}, the attributes, the queued payload bytes and the queued deletion before it.
+   * {@code version}, {@code revision}, the attributes, the queued payload bytes and the queued
+   * deletion before it.
    */
-  void unassign(long sequence, long version, byte[] attributesBefore, int attributeWritesBefore, long bytesBefore,
-                long deletedUpToBefore) {
+  void unassign(long sequence, long version, long revision, byte[] attributesBefore, int attributeWritesBefore,
+                long bytesBefore, long deletedUpToBefore) {
     nextBytes = bytesBefore;
     deletedUpTo = deletedUpToBefore;
     lastAssigned = sequence;
     producerVersion = version;
+    assignedStateRevision = revision;
     queuedAttributes = attributesBefore;
     queuedAttributeWrites = attributeWritesBefore;
   }
@@ -222,6 +234,7 @@ final class WritePipeline {
     queuedAttributeWrites = 0;
     inFlightAttributeWrites = 0;
     producerVersion = durableProducerVersion;
+    assignedStateRevision = stateRevision;
     listener.rewound();
     completions.forEach(c -> c.failed(failure));
     later.forEach(c -> c.failed(failure));
@@ -233,6 +246,7 @@ final class WritePipeline {
     lastDurable = 0;
     deletedUpTo = 0;
     producerVersion = 0;
+    assignedStateRevision = 0;
     lastTimestampMs = 0;
   }
 
@@ -292,6 +306,16 @@ final class WritePipeline {
 
   byte[] state() {
     return state;
+  }
+
+  /** The durable state's revision. */
+  long stateRevision() {
+    return stateRevision;
+  }
+
+  /** The state revision as of the last queued write. */
+  long assignedStateRevision() {
+    return assignedStateRevision;
   }
 
   /** Durable view attributes. */

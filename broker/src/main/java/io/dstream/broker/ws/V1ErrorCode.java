@@ -26,6 +26,8 @@ public enum V1ErrorCode {
   LIMIT_REACHED("limit_reached"),
   /** The message is larger than the subject's retention limit allows; nothing was stored. */
   MESSAGE_TOO_LARGE("message_too_large"),
+  /** A {@code putState} expected another revision than the state's; nothing was written. */
+  WRONG_REVISION("wrong_revision"),
   /** The write could not be made durable; nothing was stored. */
   STORAGE_ERROR("storage_error");
 
@@ -38,6 +40,7 @@ public enum V1ErrorCode {
       case INVALID -> INVALID_ARGUMENT;
       case LIMIT_REACHED -> LIMIT_REACHED;
       case TOO_LARGE -> MESSAGE_TOO_LARGE;
+      case CONFLICT -> StreamError.WRONG_REVISION.equals(error.code()) ? WRONG_REVISION : STORAGE_ERROR;
       default -> STORAGE_ERROR;
     };
   }

@@ -44,7 +44,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Memory: every byte the socket makes the broker hold is counted in its {@link SocketBudget}
  * (and so in the broker-wide budget): a request from the moment it is read until its reply has left
  * the broker (reserved as its frame's length plus {@link #REPLY_OVERHEAD}, and for {@code getState}
- * the largest state, since the reply carries it), and each push until it has left. A socket over its
+ * and {@code watchState} the largest state, since the reply carries it), and each push until it has
+ * left (state pushes: {@link V1StateCommands}). A socket over its
  * limit gets no pushes (the actor asks {@link #mayPush}) and a request that does not fit is held,
  * with the socket paused (TCP backpressure), until the socket has drained to half its limit; a
  * socket that stays over its limit for the slow-consumer grace period is closed (1008). A request
@@ -58,7 +59,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (1002, 1007, 1009) before the connection closes.
  *
  * <p>Access: every request is checked against the socket's {@link Permissions} (publish, putState and
- * deleteMessages need publish rights; subscribe, info and getState need subscribe rights) and
+ * deleteMessages need publish rights; subscribe, info, getState and watchState need subscribe rights) and
  * against the socket's request-rate {@link TokenBucket}. A socket authenticated by an expiring token
  * is closed (1008) when the token expires.
  */
@@ -91,6 +92,7 @@ final class V1Session implements Subscriber {
   private final V1MessageAssembler assembler;
   private final int maxMessageBytes;
   private final SocketBudget budget;
+  private final V1StateCommands state;
   private final AtomicInteger pendingRequests = new AtomicInteger();
   private volatile boolean pausedForRequests;
   /** Socket context only: frames read while a request waits for the socket to drain, in order. */
@@ -126,6 +128,7 @@ final class V1Session implements Subscriber {
     this.assembler = new V1MessageAssembler(maxMessageBytes);
     this.maxMessageBytes = maxMessageBytes;
     this.budget = budget;
+    this.state = new V1StateCommands(this, actor, budget);
   }
 
   @Override
@@ -145,6 +148,9 @@ final class V1Session implements Subscriber {
         context.owner().cancelTimer(expiryTimer);
       }
       context.owner().cancelTimer(pingTimer);
+      if (state.watching()) {
+        actor.unwatchState(state, (last, failure) -> { });
+      }
       actor.detach(this);
       onClose.run();
     });
@@ -241,7 +247,8 @@ final class V1Session implements Subscriber {
       queueAck(frame.ackId());
       return true;
     }
-    long reserved = text.length() + REPLY_OVERHEAD + ("getState".equals(frame.command()) ? maxMessageBytes : 0);
+    boolean carriesState = "getState".equals(frame.command()) || "watchState".equals(frame.command());
+    long reserved = text.length() + REPLY_OVERHEAD + (carriesState ? maxMessageBytes : 0);
     if (!budget.fits(reserved)) {
       return false;
     }
@@ -343,7 +350,7 @@ final class V1Session implements Subscriber {
     }
     return switch (frame.command()) {
       case "putState", "deleteMessages" -> mayPublish;
-      case "unsubscribe" -> true;
+      case "unsubscribe", "unwatchState" -> true;
       default -> maySubscribe;
     };
   }
@@ -369,6 +376,9 @@ final class V1Session implements Subscriber {
   }
 
   private void command(V1Frame frame, long reserved) {
+    if (state.serve(frame, reserved)) {
+      return;
+    }
     switch (frame.command()) {
       case "getStreamInfo":
       case "getServerInfo":
@@ -389,16 +399,10 @@ final class V1Session implements Subscriber {
       case "deleteMessages":
         deleteMessages(frame, reserved);
         break;
-      case "getState":
-        actor.getState((snapshot, failure) -> answer(frame, reserved, snapshot == null ? 0 : snapshot.lastSequence(), failure,
-            snapshot == null ? "" : ",\"state\":" + new String(snapshot.stateJson(), StandardCharsets.UTF_8)));
-        break;
-      case "putState":
-        putState(frame, reserved);
-        break;
       default:
         refuse(frame, reserved, V1ErrorCode.UNKNOWN_COMMAND, "unknown command '" + frame.command()
-            + "'; known: getStreamInfo, subscribe, unsubscribe, deleteMessages, getState, putState");
+            + "'; known: getStreamInfo, subscribe, unsubscribe, deleteMessages, getState, putState, watchState,"
+            + " unwatchState");
     }
   }
 
@@ -436,23 +440,8 @@ final class V1Session implements Subscriber {
     }, (last, failure) -> answer(frame, reserved, last, failure, ""));
   }
 
-  private void putState(V1Frame frame, long reserved) {
-    // Kept as sent, like published data: decoding and encoding again would turn 1e400 into
-    // "Infinity", 0.1000000000000000055511151231257827 into 0.1 and a lone surrogate into "?".
-    String state = V1Json.rawObjectField(frame.rawData(), "state");
-    if (state == null) {
-      refuse(frame, reserved, V1ErrorCode.INVALID_ARGUMENT, "putState needs a state that is a JSON object");
-      return;
-    }
-    byte[] json = state.getBytes(StandardCharsets.UTF_8);
-    actor.<Long>call(tx -> {
-      tx.putState(json);
-      return tx.lastSequence();
-    }, (last, failure) -> answer(frame, reserved, last, failure, ""));
-  }
-
   /** Command arguments; the frame parser already proved {@code data} is a well-formed object. */
-  private static JsonObject commandData(V1Frame frame) {
+  static JsonObject commandData(V1Frame frame) {
     try {
       return new JsonObject(frame.rawData());
     } catch (DecodeException e) {
@@ -460,7 +449,7 @@ final class V1Session implements Subscriber {
     }
   }
 
-  private void answer(V1Frame frame, long reserved, Long lastSequence, Throwable failure, String extraFields) {
+  void answer(V1Frame frame, long reserved, Long lastSequence, Throwable failure, String extraFields) {
     if (failure != null) {
       fail(frame, reserved, failure);
     } else {
@@ -478,7 +467,7 @@ final class V1Session implements Subscriber {
   }
 
   /** A request the client got wrong. */
-  private void refuse(V1Frame frame, long reserved, V1ErrorCode code, String message) {
+  void refuse(V1Frame frame, long reserved, V1ErrorCode code, String message) {
     metrics.badFrames.increment();
     reply(V1Json.error(frame.rawCMsgId(), code, message), reserved);
   }
@@ -525,6 +514,7 @@ final class V1Session implements Subscriber {
     if (pushesWaiting.compareAndSet(true, false)) {
       actor.resume(this);
     }
+    state.drained();
     if (Vertx.currentContext() == context) {
       serveHeldFrames();
     } else {
@@ -533,6 +523,12 @@ final class V1Session implements Subscriber {
   }
 
   // ---- Subscriber ------------------------------------------------------------------------------
+
+  /** A state watch's push (see {@link V1StateCommands}), counted until it has left. */
+  void pushState(byte[] json) {
+    budget.add(json.length);
+    write(json, json.length);
+  }
 
   @Override
   public void push(long sequence, long deliveryId, byte[] stored) {

@@ -25,7 +25,7 @@ class CompactionTest {
 
   private static Manifest manifest(List<Manifest.SegmentRef> segments) {
     long last = segments.isEmpty() ? 0 : segments.get(segments.size() - 1).lastSequence();
-    return new Manifest("s", 1, last, "{}", 0, 0, new byte[0], 0, segments);
+    return new Manifest("s", 1, last, "{}", 0, 0, 0, new byte[0], 0, segments);
   }
 
   /** Merges as long as the policy finds a run, counting how often each sequence is rewritten. */

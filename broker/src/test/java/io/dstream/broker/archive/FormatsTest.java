@@ -82,12 +82,13 @@ class FormatsTest {
   void aManifestRoundTripsFindsSegmentsAndDropsThoseWhollyBelowTheFirstSequence() {
     Manifest.SegmentRef first = new Manifest.SegmentRef("k1", 1, 10, 100, 190, 10, 500);
     Manifest.SegmentRef second = new Manifest.SegmentRef("k2", 11, 25, 200, 290, 15, 750);
-    Manifest manifest = Manifest.empty("a.b").next(1, 25, "{\"cursor\":3}", 7, 290, new byte[] {1, 2}, 999,
+    Manifest manifest = Manifest.empty("a.b").next(1, 25, "{\"cursor\":3}", 5, 7, 290, new byte[] {1, 2}, 999,
         List.of(first, second));
     Manifest decoded = Manifest.decode(manifest.encode());
     assertEquals(manifest.subject(), decoded.subject());
     assertEquals(25, decoded.lastSequence());
     assertEquals("{\"cursor\":3}", decoded.state());
+    assertEquals(5, decoded.stateRevision());
     assertEquals(7, decoded.producerVersion());
     assertEquals(290, decoded.lastTimestamp());
     assertArrayEquals(new byte[] {1, 2}, decoded.attributes());
@@ -100,10 +101,22 @@ class FormatsTest {
     assertNull(decoded.segmentContaining(26));
     assertNull(decoded.segmentContaining(0));
 
-    Manifest trimmed = decoded.next(11, 25, decoded.state(), 7, 290, decoded.attributes(), 1_000, List.of());
+    Manifest trimmed = decoded.next(11, 25, decoded.state(), decoded.stateRevision(), 7, 290, decoded.attributes(), 1_000, List.of());
     assertEquals(List.of(second), trimmed.segments());
     assertEquals(List.of("k1"), decoded.droppedIn(trimmed));
     assertEquals(List.of(), trimmed.droppedIn(trimmed));
+  }
+
+  @Test
+  void aManifestWrittenBeforeRevisionsReadsItsStateAsRevisionOneOrZeroWhenEmpty() {
+    String old = "{\"format\":1,\"subject\":\"a.b\",\"firstSequence\":1,\"lastSequence\":0,\"state\":%s,"
+        + "\"producerVersion\":0,\"lastTimestamp\":0,\"attributes\":\"\",\"checkpointedAt\":1,\"segments\":[]}";
+    Manifest set = Manifest.decode(String.format(old, "\"{\\\"cursor\\\":3}\"").getBytes(StandardCharsets.UTF_8));
+    assertEquals("{\"cursor\":3}", set.state());
+    assertEquals(1, set.stateRevision());
+    Manifest never = Manifest.decode(String.format(old, "\"{}\"").getBytes(StandardCharsets.UTF_8));
+    assertEquals(0, never.stateRevision());
+    assertFalse(never.hasContent());
   }
 
   @Test

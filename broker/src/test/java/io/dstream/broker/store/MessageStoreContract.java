@@ -110,7 +110,7 @@ abstract class MessageStoreContract {
   @Test
   void appliedWritesAreCommittedOnlyByCommit() {
     store.open("a");
-    apply("a", append(1, 1, "x"), new StoreWrite.PutState(bytes("{\"k\":1}")));
+    apply("a", append(1, 1, "x"), new StoreWrite.PutState(bytes("{\"k\":1}"), 1));
     assertEquals(0, store.find("a").lastSequence(), "find sees committed records only");
     store.commit();
     assertEquals(1, store.find("a").lastSequence());
@@ -163,7 +163,7 @@ abstract class MessageStoreContract {
   void destroyRemovesMessagesStateAndRecordAndTheNextWriteStartsANewSubject() {
     long id = store.open("a").id();
     long other = store.open("b").id();
-    commit("a", append(1, 1, "m1"), append(2, 2, "m2"), append(3, 3, "m3"), new StoreWrite.PutState(bytes("{\"k\":1}")),
+    commit("a", append(1, 1, "m1"), append(2, 2, "m2"), append(3, 3, "m3"), new StoreWrite.PutState(bytes("{\"k\":1}"), 1),
         new StoreWrite.PutView("records", SubjectRecord.longView(7)));
     commit("b", append(1, 1, "b1"));
     SubjectRecord destroyed = commit("a", new StoreWrite.Destroy());
@@ -254,19 +254,32 @@ abstract class MessageStoreContract {
   }
 
   @Test
+  void everyStatePutCarriesTheNextRevisionAndADestroyStartsAgainAtZero() {
+    store.open("s");
+    assertEquals(2, commit("s", new StoreWrite.PutState(bytes("{\"a\":1}"), 1),
+        new StoreWrite.PutState(bytes("{\"a\":2}"), 2)).stateRevision());
+    assertThrows(StoreException.class, () -> apply("s", new StoreWrite.PutState(bytes("{}"), 2)));
+    store.rollback();
+    assertEquals(2, store.find("s").stateRevision());
+    commit("s", new StoreWrite.Destroy());
+    assertEquals(1, commit("s", new StoreWrite.PutState(bytes("{\"b\":1}"), 1)).stateRevision());
+  }
+
+  @Test
   void restoreRebuildsAnEmptySubjectAndIsRefusedOnOneWithMessages() {
     store.open("r");
-    SubjectRecord restored = commit("r", new StoreWrite.Restore(5, 9, 777, bytes("{\"s\":1}"),
+    SubjectRecord restored = commit("r", new StoreWrite.Restore(5, 9, 777, bytes("{\"s\":1}"), 4,
         Map.of("records", SubjectRecord.longView(3))));
     assertEquals(5, restored.firstSequence());
     assertEquals(9, restored.lastSequence());
     assertEquals(5, restored.messages());
     assertEquals(0, restored.bytes());
     assertEquals(777, restored.lastTimestampMs());
+    assertEquals(4, restored.stateRevision());
     assertEquals(3, SubjectRecord.longValue(store.find("r").view("records")));
     commit("r", append(10, 800, "after the restore"));
     assertEquals(10, store.read(restored.id(), 1, 10, Long.MAX_VALUE).get(0).sequence());
-    assertThrows(StoreException.class, () -> apply("r", new StoreWrite.Restore(1, 2, 0, bytes("{}"), Map.of())));
+    assertThrows(StoreException.class, () -> apply("r", new StoreWrite.Restore(1, 2, 0, bytes("{}"), 0, Map.of())));
     store.rollback();
   }
 
@@ -274,7 +287,7 @@ abstract class MessageStoreContract {
   void rollbackDropsWritesSinceTheLastCommit() {
     long id = store.open("a").id();
     commit("a", append(1, 1, "kept"));
-    apply("a", append(2, 2, "dropped"), new StoreWrite.DeleteUpTo(1), new StoreWrite.PutState(bytes("{\"x\":1}")));
+    apply("a", append(2, 2, "dropped"), new StoreWrite.DeleteUpTo(1), new StoreWrite.PutState(bytes("{\"x\":1}"), 1));
     store.rollback();
     assertEquals(1, store.find("a").lastSequence());
     assertEquals(List.of(1L), store.read(id, 1, 10, Long.MAX_VALUE).stream().map(StoredMessage::sequence).toList());

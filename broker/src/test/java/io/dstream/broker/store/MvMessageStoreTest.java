@@ -124,7 +124,7 @@ class MvMessageStoreTest extends MessageStoreContract {
   @Test
   void committedWritesSurviveReopenAndIdsAreNeverReused() {
     long id = store.open("a").id();
-    commit("a", append(1, 1, "one"), new StoreWrite.PutState(bytes("{\"k\":1}")),
+    commit("a", append(1, 1, "one"), new StoreWrite.PutState(bytes("{\"k\":1}"), 1),
         new StoreWrite.PutView("records", SubjectRecord.longView(42)));
     apply("a", append(2, 2, "applied, never committed"));
     reopen(SyncPolicy.always());

@@ -7,11 +7,13 @@ import java.nio.charset.StandardCharsets;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The subject record's on-disk format: version 4 round-trips the views; versions 1 to 3 still decode,
- * their producer version and attributes becoming the records and Durable Streams views.
+ * The subject record's on-disk format: version 5 round-trips the views and the state revision;
+ * versions 1 to 4 still decode, their producer version and attributes becoming the records and
+ * Durable Streams views, their state revision 0 for {@code {}} and 1 for any other state.
  */
 class SubjectRecordTest {
 
@@ -19,8 +21,8 @@ class SubjectRecordTest {
   private static final byte[] ATTRIBUTES = "{\"ct\":\"text/plain\"}".getBytes(StandardCharsets.UTF_8);
 
   @Test
-  void versionFourRoundTripsViews() {
-    SubjectRecord record = SubjectRecord.empty(7).withAppend(5, 1000).withState(STATE)
+  void versionFiveRoundTripsViewsAndTheStateRevision() {
+    SubjectRecord record = SubjectRecord.empty(7).withAppend(5, 1000).withState("a", new StoreWrite.PutState(STATE, 1))
         .withView(SubjectRecord.RECORDS_VIEW, SubjectRecord.longView(4))
         .withView("zeta", new byte[] {1, 2, 3})
         .withView(SubjectRecord.DURABLE_STREAMS_VIEW, ATTRIBUTES);
@@ -30,10 +32,36 @@ class SubjectRecordTest {
     assertEquals(5, decoded.bytes());
     assertEquals(1000, decoded.lastTimestampMs());
     assertArrayEquals(STATE, decoded.state());
+    assertEquals(1, decoded.stateRevision());
     assertEquals(4, SubjectRecord.longValue(decoded.view(SubjectRecord.RECORDS_VIEW)));
     assertArrayEquals(ATTRIBUTES, decoded.view(SubjectRecord.DURABLE_STREAMS_VIEW));
     assertArrayEquals(new byte[] {1, 2, 3}, decoded.view("zeta"));
     assertEquals(3, decoded.views().size());
+  }
+
+  @Test
+  void aStatePutMustCarryTheNextRevision() {
+    SubjectRecord record = SubjectRecord.empty(7).withState("a", new StoreWrite.PutState(STATE, 1));
+    assertEquals(2, record.withState("a", new StoreWrite.PutState(STATE, 2)).stateRevision());
+    assertThrows(StoreException.class, () -> record.withState("a", new StoreWrite.PutState(STATE, 1)));
+    assertThrows(StoreException.class, () -> record.withState("a", new StoreWrite.PutState(STATE, 3)));
+  }
+
+  @Test
+  void versionFourDecodesItsStateAsRevisionOneAndAnEmptyStateAsRevisionZero() {
+    byte[] name = "zeta".getBytes(StandardCharsets.UTF_8);
+    for (byte[] state : new byte[][] {STATE, "{}".getBytes(StandardCharsets.UTF_8)}) {
+      ByteBuffer v4 = ByteBuffer.allocate(1 + 6 * Long.BYTES + 4 * Integer.BYTES + state.length + name.length + 3);
+      v4.put((byte) 4).putLong(3).putLong(2).putLong(9).putLong(8).putLong(100).putLong(1234)
+          .putInt(state.length).put(state).putInt(1).putInt(name.length).put(name).putInt(3).put(new byte[] {1, 2, 3});
+      SubjectRecord decoded = SubjectRecord.decode(v4.array());
+      assertEquals(9, decoded.lastSequence());
+      assertArrayEquals(state, decoded.state());
+      assertEquals(state == STATE ? 1 : 0, decoded.stateRevision());
+      assertArrayEquals(new byte[] {1, 2, 3}, decoded.view("zeta"));
+      SubjectRecord again = SubjectRecord.decode(decoded.encode());
+      assertEquals(decoded.stateRevision(), again.stateRevision());
+    }
   }
 
   @Test
@@ -47,6 +75,7 @@ class SubjectRecordTest {
     assertEquals(5, SubjectRecord.longValue(decoded.view(SubjectRecord.RECORDS_VIEW)));
     assertArrayEquals(ATTRIBUTES, decoded.view(SubjectRecord.DURABLE_STREAMS_VIEW));
     assertArrayEquals(STATE, decoded.state());
+    assertEquals(1, decoded.stateRevision());
   }
 
   @Test

@@ -2,6 +2,7 @@ package io.dstream.client.impl;
 
 import io.dstream.client.StreamException;
 import io.dstream.client.StreamInfo;
+import io.dstream.client.VersionedState;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
@@ -44,6 +45,12 @@ final class Protocol {
   static final String GET_STATE = "getState";
   static final String PUT_STATE = "putState";
   static final String STATE = "state";
+  static final String WATCH_STATE = "watchState";
+  static final String UNWATCH_STATE = "unwatchState";
+  static final String REVISION = "revision";
+  static final String EXPECTED_REVISION = "expectedRevision";
+  /** Marks a state watch's push (no {@code cMsgId}, no {@code sMsgId}). */
+  static final String STATE_PUSH_MARKER = "statePub";
   static final String STREAM = "stream";
 
   /** The code given to a broker error whose shape is not {@code {"code","message"}}. */
@@ -110,6 +117,13 @@ final class Protocol {
       throw new StreamException(StreamException.BAD_FRAME, "missing number \"" + field + "\" in " + frame.encode());
     }
     return number.longValue();
+  }
+
+  /** The state and revision of a {@code getState} or {@code watchState} reply, or of a state push. */
+  static VersionedState versionedState(JsonObject frame) {
+    JsonObject state = frame.getJsonObject(STATE);
+    Long revision = frame.getLong(REVISION);
+    return new VersionedState(state == null ? new JsonObject() : state, revision == null ? 0 : revision);
   }
 
   static StreamInfo streamInfo(JsonObject reply) {

@@ -2,12 +2,14 @@ package io.dstream.client.impl;
 
 import io.dstream.client.AuthenticationException;
 import io.dstream.client.ClientOptions;
+import io.dstream.client.StateWatch;
 import io.dstream.client.StreamConnection;
 import io.dstream.client.StreamException;
 import io.dstream.client.StreamInfo;
 import io.dstream.client.StreamMessage;
 import io.dstream.client.SubscribeOptions;
 import io.dstream.client.Subscription;
+import io.dstream.client.VersionedState;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -66,6 +68,7 @@ public final class StreamConnectionImpl implements StreamConnection {
   private final long clientId = ThreadLocalRandom.current().nextLong(1, 1L << 53);
   private final PendingRequests pending;
   private final AtomicReference<SubscriptionImpl> subscription = new AtomicReference<>();
+  private final StateWatches watches;
   private final AtomicBoolean closeHandled = new AtomicBoolean();
   private final long expiryTimerId;
   private volatile WebSocket socket;
@@ -88,6 +91,7 @@ public final class StreamConnectionImpl implements StreamConnection {
     this.options = options;
     this.subject = subject;
     this.endpoint = endpoint;
+    this.watches = new StateWatches(subject, command -> sendCommand(command, true));
     long timeoutMillis = options.requestTimeout().toMillis();
     this.pending = new PendingRequests(options.maxPendingRequests(), TimeUnit.MILLISECONDS.toNanos(timeoutMillis));
     this.expiryTimerId = timeoutMillis == 0 ? -1
@@ -248,9 +252,32 @@ public final class StreamConnectionImpl implements StreamConnection {
   }
 
   @Override
-  public Future<Void> putState(JsonObject state) {
+  public Future<VersionedState> getVersionedState() {
+    return sendCommand(Protocol.command(Protocol.GET_STATE), true).map(Protocol::versionedState);
+  }
+
+  @Override
+  public Future<Long> putState(JsonObject state) {
     Objects.requireNonNull(state, "state");
-    return sendCommand(Protocol.command(Protocol.PUT_STATE).put(Protocol.STATE, state.copy()), true).mapEmpty();
+    return sendCommand(Protocol.command(Protocol.PUT_STATE).put(Protocol.STATE, state.copy()), true)
+        .map(reply -> Protocol.requiredLong(reply, Protocol.REVISION));
+  }
+
+  @Override
+  public Future<Long> putState(JsonObject state, long expectedRevision) {
+    Objects.requireNonNull(state, "state");
+    if (expectedRevision < 0) {
+      return Future.failedFuture(new IllegalArgumentException("a revision is >= 0, got " + expectedRevision));
+    }
+    return sendCommand(Protocol.command(Protocol.PUT_STATE).put(Protocol.STATE, state.copy())
+        .put(Protocol.EXPECTED_REVISION, expectedRevision), true)
+        .map(reply -> Protocol.requiredLong(reply, Protocol.REVISION));
+  }
+
+  @Override
+  public Future<StateWatch> watchState(Handler<VersionedState> handler) {
+    Objects.requireNonNull(handler, "handler");
+    return watches.watch(handler);
   }
 
   @Override
@@ -374,6 +401,8 @@ public final class StreamConnectionImpl implements StreamConnection {
     try {
       if (frame.containsKey(Protocol.PUSH_MARKER)) {
         handlePush(frame);
+      } else if (frame.containsKey(Protocol.STATE_PUSH_MARKER)) {
+        watches.push(frame);
       } else if (frame.containsKey(Protocol.CLIENT_MESSAGE_ID)) {
         handleReply(frame);
       } else if (frame.containsKey(Protocol.ERROR)) {
@@ -485,19 +514,9 @@ public final class StreamConnectionImpl implements StreamConnection {
     reconnectAttempts = 0;
     SubscriptionImpl current = subscription.get();
     if (current != null && current.confirmed()) {
-      Promise<JsonObject> resubscribed = Promise.promise();
-      resubscribed.future().onFailure(e -> {
-        if (e instanceof StreamException failure && !failure.code().equals(StreamException.CONNECTION_CLOSED)) {
-          reportError(failure);
-        }
-      });
-      JsonObject command = current.subscribeCommand();
-      try {
-        write(pending.register(resubscribed, id -> Protocol.request(command, id, clientId).encode(), false));
-      } catch (StreamException e) {
-        resubscribed.fail(e);
-      }
+      reissue(current.subscribeCommand(), reply -> { });
     }
+    watches.reopened(this::reissue);
     for (PendingRequests.Pending request : pending.inOrder()) {
       write(request);
     }
@@ -507,13 +526,31 @@ public final class StreamConnectionImpl implements StreamConnection {
     }
   }
 
+  /** Sends {@code command} again on a reopened socket, ahead of the waiting requests; a failure is reported. */
+  private void reissue(JsonObject command, Handler<JsonObject> onReply) {
+    Promise<JsonObject> reissued = Promise.promise();
+    reissued.future().onComplete(ar -> {
+      if (ar.succeeded()) {
+        onReply.handle(ar.result());
+      } else if (ar.cause() instanceof StreamException failure
+          && !failure.code().equals(StreamException.CONNECTION_CLOSED)) {
+        reportError(failure);
+      }
+    });
+    try {
+      write(pending.register(reissued, id -> Protocol.request(command, id, clientId).encode(), false));
+    } catch (StreamException e) {
+      reissued.fail(e);
+    }
+  }
+
   private void giveUp(StreamException failure) {
     closed = true;
     reportError(failure);
     finish(failure);
   }
 
-  /** The connection is over: fail what waits, end the subscription, tell the close handler once. */
+  /** The connection is over: fail what waits, end the subscription and the watch, tell the close handler once. */
   private void finish(StreamException cause) {
     if (expiryTimerId != -1) {
       vertx.cancelTimer(expiryTimerId);
@@ -527,6 +564,7 @@ public final class StreamConnectionImpl implements StreamConnection {
     if (current != null) {
       current.deactivate();
     }
+    watches.closed();
     Handler<Void> handler = closeHandler;
     if (handler != null && closeHandled.compareAndSet(false, true)) {
       handler.handle(null);
