@@ -143,8 +143,9 @@ final class SubjectMessages {
           if (put != null) {
             ctx.response().putHeader("ETag", etag(put[1]));
           }
+          // The state stays last, spliced in as sent (see the admin GET).
           reply.accept(put == null ? null : "{\"subject\":" + Json.encode(actor.subject()) + ",\"lastSequence\":" + put[0]
-              + ",\"state\":" + stateText + ",\"revision\":" + put[1] + "}", failure);
+              + ",\"revision\":" + put[1] + ",\"state\":" + stateText + "}", failure);
         }));
   }
 

@@ -3,6 +3,7 @@ package io.dstream.broker.archive;
 import io.dstream.broker.TestBroker;
 import io.dstream.broker.config.ArchivePolicy;
 import io.dstream.broker.config.CompactionPolicy;
+import io.dstream.broker.retention.MovableClock;
 import io.dstream.broker.s3.TestS3;
 import io.dstream.broker.store.StoredMessage;
 import io.dstream.broker.ws.V1TestClient;
@@ -189,6 +190,74 @@ class BucketUpkeepTest {
       assertEquals(String.valueOf(first), records.getJsonObject(0).getString("offset"),
           "the deleted message of the partial segment stays hidden");
     }
+  }
+
+  /**
+   * Retention limits delete through the same path: by age (a clock the test moves), by count and by
+   * bytes, the expired messages leave the local store and then their whole segments the bucket.
+   */
+  @Test
+  void retentionByAgeCountAndBytesTakesExpiredSegmentsOutOfTheBucket() throws Exception {
+    MovableClock clock = new MovableClock();
+    try (TestBroker broker = TestBroker.start(vertx, Files.createTempDirectory("dstream-upkeep"),
+        b -> b.s3(s3.settings()).archivePolicy(hotWindow(100_000)).compaction(NO_COMPACTION).clock(clock));
+         V1TestClient aged = connect(broker, "aged.orders"); V1TestClient sized = connect(broker, "sized.orders")) {
+      // Three segments per subject, of five messages each; the aged subject's a minute apart.
+      for (int batch = 0; batch < 3; batch++) {
+        for (V1TestClient client : List.of(aged, sized)) {
+          for (int i = 0; i < 5; i++) {
+            client.request(new JsonObject().put("batch", batch).put("i", i).put("pad", "x".repeat(40)));
+          }
+        }
+        long last = 5L * (batch + 1);
+        eventually("checkpoints up to " + last, () -> manifest(broker, "aged.orders").lastSequence() == last
+            && manifest(broker, "sized.orders").lastSequence() == last);
+        clock.advanceMs(60_000);
+      }
+      int dropped = 0;
+      // Age: the first batch is three minutes old, the second two: a limit of 150 s expires the first.
+      List<Manifest.SegmentRef> before = manifest(broker, "aged.orders").segments();
+      putRule(broker, "aged.>", new JsonObject().put("maxAgeMs", 150_000));
+      dropped += expectBucketFrom(broker, "aged.orders", 6, before);
+      // Count: five messages left, the last batch.
+      before = manifest(broker, "aged.orders").segments();
+      putRule(broker, "aged.>", new JsonObject().put("maxMessages", 5));
+      dropped += expectBucketFrom(broker, "aged.orders", 11, before);
+      // Bytes: room for the last batch only.
+      long bytes = WebClient.create(vertx).get(broker.port(), "127.0.0.1", "/admin/subjects/sized.orders")
+          .putHeader("Authorization", "Bearer " + TestBroker.API_KEY).send().await().bodyAsJsonObject().getLong("bytes");
+      // A third of the bytes, plus the digit the last batch's two-digit sequences add to each of its stored objects.
+      before = manifest(broker, "sized.orders").segments();
+      putRule(broker, "sized.>", new JsonObject().put("maxBytes", bytes / 3 + 10));
+      dropped += expectBucketFrom(broker, "sized.orders", 11, before);
+      assertTrue(dropped >= 3, "at least one whole segment per deletion left the bucket");
+    }
+  }
+
+  private void putRule(TestBroker broker, String pattern, JsonObject limits) {
+    HttpResponse<Buffer> put = WebClient.create(vertx).put(broker.port(), "127.0.0.1",
+        "/admin/retention/" + pattern.replace(">", "%3E"))
+        .putHeader("Authorization", "Bearer " + TestBroker.API_KEY).sendJsonObject(limits).await();
+    assertEquals(200, put.statusCode(), put.bodyAsString());
+  }
+
+  /**
+   * The local store, then the manifest and the bucket, keep the subject from {@code first} on: of
+   * the segments {@code before} the deletion, those wholly below it leave (their number is
+   * returned), the others stay.
+   */
+  private int expectBucketFrom(TestBroker broker, String subject, long first, List<Manifest.SegmentRef> before)
+      throws InterruptedException {
+    List<Manifest.SegmentRef> kept = before.stream().filter(segment -> segment.lastSequence() >= first).toList();
+    eventually(subject + " retained from " + first, () -> WebClient.create(vertx).get(broker.port(), "127.0.0.1",
+        "/admin/subjects/" + subject).putHeader("Authorization", "Bearer " + TestBroker.API_KEY).send().await()
+        .bodyAsJsonObject().getLong("firstSequence") == first);
+    eventually(subject + "'s manifest from " + first, () -> manifest(broker, subject).firstSequence() == first);
+    Manifest manifest = manifest(broker, subject);
+    assertEquals(kept, manifest.segments());
+    eventually(subject + ": the bucket holds exactly the named segments",
+        () -> namedKeys(manifest).equals(segmentKeys(broker, subject)));
+    return before.size() - kept.size();
   }
 
   @Test

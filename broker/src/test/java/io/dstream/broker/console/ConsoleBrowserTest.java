@@ -313,7 +313,8 @@ class ConsoleBrowserTest {
       Message again = sub.fetch(1, Duration.ofSeconds(10)).get(0);
       assertEquals(2, again.metaData().deliveredCount());
       again.ackSync(Duration.ofSeconds(10));
-      // job3 stays unacked; a pull request waits for more.
+      // job3 stays unacked; a pull request waits for more (its inbox listened to: one nobody hears is dropped).
+      nc.subscribe("_INBOX.console.wait");
       nc.publish("$JS.API.CONSUMER.MSG.NEXT.CONSOLE.worker", "_INBOX.console.wait",
           new JsonObject().put("batch", 1).put("expires", Duration.ofSeconds(60).toNanos()).encode()
               .getBytes(StandardCharsets.UTF_8));

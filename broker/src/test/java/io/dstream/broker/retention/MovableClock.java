@@ -7,11 +7,11 @@ import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** The system clock plus an offset a test moves forward, so messages age without sleeping. Thread-safe. */
-final class MovableClock extends Clock {
+public final class MovableClock extends Clock {
 
   private final AtomicLong offsetMs = new AtomicLong();
 
-  void advanceMs(long ms) {
+  public void advanceMs(long ms) {
     offsetMs.addAndGet(ms);
   }
 
