@@ -83,6 +83,38 @@ class NatsProtocolFuzzTest {
     }
   }
 
+  /**
+   * What nats-server accepts is accepted: operation names in any case, tabs and repeated blanks
+   * between arguments, a bare newline, a subject repeated and then changed (the parser keeps the
+   * last one), every one stored with its own bytes and acknowledged with its sequence.
+   */
+  @Test
+  void publishesInEverySpellingNatsServerAcceptsAreStored() throws Exception {
+    int port = broker.broker().natsPort();
+    String connect = "CONNECT {\"auth_token\":\"" + TestBroker.API_KEY + "\",\"verbose\":false}\r\n";
+    String input = connect + "SUB _INBOX.spell.* 1\r\n"
+        + "pub spell.a _INBOX.spell.1 2\r\nA1\r\n"
+        + "PUB\tspell.a \t_INBOX.spell.2\t 2\nA2\r\n"
+        + "Pub spell.b _INBOX.spell.3 2\r\nB1\r\n"
+        + "hpub spell.a _INBOX.spell.4 12 14\r\nNATS/1.0\r\n\r\nA3\r\n"
+        + "PING\r\n";
+    String response = exchange(port, input.getBytes(StandardCharsets.ISO_8859_1));
+    assertTrue(response.contains("PONG"), response);
+    for (String ack : new String[] {"\"seq\":1", "\"seq\":2", "\"seq\":3"}) {
+      assertTrue(response.contains(ack), ack + " in " + response);
+    }
+    try (Connection nc = JnatsClientTest.connect(port, TestBroker.API_KEY)) {
+      JetStreamManagement jsm = nc.jetStreamManagement();
+      jsm.addStream(StreamConfiguration.builder().name("SPELL_A").subjects("spell.a").build());
+      jsm.addStream(StreamConfiguration.builder().name("SPELL_B").subjects("spell.b").build());
+      assertEquals(3, jsm.getStreamInfo("SPELL_A").getStreamState().getMsgCount());
+      for (int i = 1; i <= 3; i++) {
+        assertArrayEquals(("A" + i).getBytes(StandardCharsets.UTF_8), jsm.getMessage("SPELL_A", i).getData());
+      }
+      assertArrayEquals("B1".getBytes(StandardCharsets.UTF_8), jsm.getMessage("SPELL_B", 1).getData());
+    }
+  }
+
   /** One bad input of {@code kind} after a valid CONNECT (or instead of it, which is a violation too). */
   private static byte[] malformed(int kind, Random random) {
     String connect = "CONNECT {\"auth_token\":\"" + TestBroker.API_KEY + "\",\"verbose\":false}\r\n";
