@@ -214,10 +214,14 @@ final class MessageLog {
   }
 
   private long trim(long subjectId, long first, long position, long upTo, boolean durable) {
+    // One cursor walk to the run's end, not a lookup from the root per message: a work queue trims
+    // every message it acknowledges, so this was half of a removal's cost.
     long end = position;
-    for (long sequence = first; sequence <= upTo; sequence++, end++) {
-      LogEntry entry = log.get(end);
-      if (entry == null || entry.subjectId() != subjectId || entry.sequence() != sequence) {
+    Cursor<Long, LogEntry> cursor = log.cursor(position);
+    for (long sequence = first; sequence <= upTo && cursor.hasNext(); sequence++, end++) {
+      long at = cursor.next();
+      LogEntry entry = cursor.getValue();
+      if (at != end || entry.subjectId() != subjectId || entry.sequence() != sequence) {
         break;
       }
     }
