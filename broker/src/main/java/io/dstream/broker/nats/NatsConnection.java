@@ -53,6 +53,12 @@ final class NatsConnection implements ClientParser.Operations {
   /** Releases the connection's place under {@code DSTREAM_MAX_CONNECTIONS}. */
   private final Runnable onClose;
   private final AckBatch acks = new AckBatch();
+  /**
+   * The last subject published to that passed every check and is durable. The parser hands out the
+   * same String while a publisher repeats its subject, so an identity check skips the subject's
+   * validation, scope, reserved and ephemeral matching (which cannot change once connected).
+   */
+  private String checkedDurable;
   /** The JetStream API requests of this connection, answered one after the other. */
   Future<Void> apiQueue = Future.succeededFuture();
   private Permissions permissions;
@@ -234,6 +240,11 @@ final class NatsConnection implements ClientParser.Operations {
       return;
     }
     server.metrics.natsPublishes.increment();
+    if (subject == checkedDurable && (reply == null || !invalidReply(reply))) {
+      ok();
+      publisher.publish(subject, reply, headerBlock, payload);
+      return;
+    }
     if (subject.startsWith(JetStreamConsumers.ACK_PREFIX)) {
       // First: a consumer's client sends one per message, to a subject the broker made itself.
       ok();
@@ -260,6 +271,7 @@ final class NatsConnection implements ClientParser.Operations {
       }
     } else {
       ok();
+      checkedDurable = subject;
       publisher.publish(subject, reply, headerBlock, payload);
     }
   }
