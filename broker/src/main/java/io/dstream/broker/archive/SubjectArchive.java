@@ -3,6 +3,7 @@ package io.dstream.broker.archive;
 import io.dstream.broker.store.StoredMessage;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * One subject's link to the archive: its last known manifest, the checkpoint schedule with retry
@@ -397,23 +399,16 @@ public final class SubjectArchive {
     if (!archive.tryStartCheckpoint()) {
       return;
     }
-    busy = true;
-    int startedGeneration = generation;
     Manifest previous = manifest;
     long from = Math.max(previous.lastSequence() + 1, snapshot.firstSequence());
-    uploadSegments(from, snapshot.lastSequence(), new ArrayList<>()).compose(added -> {
+    inSlot(() -> uploadSegments(from, snapshot.lastSequence(), new ArrayList<>()).compose(added -> {
       long covered = added.isEmpty() ? Math.max(previous.lastSequence(), Math.min(snapshot.lastSequence(), from - 1))
           : added.get(added.size() - 1).lastSequence();
       Manifest next = previous.next(snapshot.firstSequence(), covered, new String(snapshot.state(), StandardCharsets.UTF_8),
           snapshot.stateRevision(), snapshot.producerVersion(), Math.max(previous.lastTimestamp(), snapshot.lastTimestampMs()),
           snapshot.attributes(), nowMs, added);
       return archive.commit(next).map(next);
-    }).onComplete(ar -> {
-      busy = false;
-      archive.checkpointEnded();
-      if (startedGeneration != generation) {
-        return;
-      }
+    }), ar -> {
       if (ar.failed()) {
         // Segments it uploaded (or a manifest whose answer was lost named) stay behind.
         requestSweep();
@@ -436,6 +431,23 @@ public final class SubjectArchive {
         // Everything up to the snapshot is covered: what is left changed after this checkpoint began.
         uncoveredSinceMs = 0;
         lagging(nowMs);
+      }
+    });
+  }
+
+  /**
+   * Runs one bucket operation that holds a slot of the archive (a checkpoint, a merge, a sweep
+   * step): the subject is busy until it ends, then the slot goes back, and {@code then} gets the
+   * result unless the subject was destroyed or handed over meanwhile (its generation moved).
+   */
+  private <T> void inSlot(Supplier<Future<T>> operation, Handler<AsyncResult<T>> then) {
+    busy = true;
+    int startedGeneration = generation;
+    operation.get().onComplete(ar -> {
+      busy = false;
+      archive.checkpointEnded();
+      if (startedGeneration == generation) {
+        then.handle(ar);
       }
     });
   }
@@ -504,18 +516,11 @@ public final class SubjectArchive {
     if (!archive.tryStartUpkeep()) {
       return;
     }
-    busy = true;
-    int startedGeneration = generation;
     Manifest previous = manifest;
-    archive.merge(subject, run, previous.firstSequence()).compose(merged -> {
+    inSlot(() -> archive.merge(subject, run, previous.firstSequence()).compose(merged -> {
       Manifest next = previous.replacing(run, merged);
       return archive.commit(next).map(next);
-    }).onComplete(ar -> {
-      busy = false;
-      archive.checkpointEnded();
-      if (startedGeneration != generation) {
-        return;
-      }
+    }), ar -> {
       if (ar.failed()) {
         requestSweep();
         upkeepFailed(nowMs, "merging " + run.size() + " segments", ar.cause());
@@ -532,14 +537,7 @@ public final class SubjectArchive {
     if (!archive.tryStartUpkeep()) {
       return;
     }
-    busy = true;
-    int startedGeneration = generation;
-    archive.sweep(manifest, sweptUpTo, archive.compaction().sweepKeys()).onComplete(ar -> {
-      busy = false;
-      archive.checkpointEnded();
-      if (startedGeneration != generation) {
-        return;
-      }
+    inSlot(() -> archive.sweep(manifest, sweptUpTo, archive.compaction().sweepKeys()), ar -> {
       if (ar.failed()) {
         upkeepFailed(nowMs, "sweeping orphan segments", ar.cause());
         return;
