@@ -44,20 +44,6 @@ final class BrokerHttp implements AutoCloseable {
     return admin.messages(subject, from, limit).await();
   }
 
-  /** @return {@code {"default":{limits},"rules":[{"pattern",limits...}]}} */
-  JsonObject retention() {
-    return admin.retention().await();
-  }
-
-  /** @return the rule as set */
-  JsonObject putRetention(String pattern, JsonObject limits) {
-    return admin.putRetention(pattern, limits).await();
-  }
-
-  void deleteRetention(String pattern) {
-    admin.deleteRetention(pattern).await();
-  }
-
   /** Destroys the subject ({@code DELETE /stream/{subject}}, the records API's destroy). */
   void destroy(String subject) {
     admin.deleteSubject(subject).await();

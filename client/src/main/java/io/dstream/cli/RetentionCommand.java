@@ -1,5 +1,7 @@
 package io.dstream.cli;
 
+import io.dstream.client.AdminClient;
+import io.dstream.client.DurableStream;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.Locale;
@@ -94,8 +96,8 @@ final class RetentionCommand {
       if (maxMessageSize != null) {
         limits.put("maxMessageSize", bytes(maxMessageSize, "--max-msg-size"));
       }
-      try (BrokerHttp admin = new BrokerHttp(common.clientOptions())) {
-        JsonObject rule = admin.putRetention(pattern, limits);
+      try (AdminClient admin = DurableStream.admin(common.clientOptions())) {
+        JsonObject rule = admin.putRetention(pattern, limits).await();
         common.print(System.out, rule, "retention of " + pattern + ": " + describe(rule));
       }
       return ExitCode.OK;
@@ -111,8 +113,8 @@ final class RetentionCommand {
 
     @Override
     public Integer call() {
-      try (BrokerHttp admin = new BrokerHttp(common.clientOptions())) {
-        JsonObject listing = admin.retention();
+      try (AdminClient admin = DurableStream.admin(common.clientOptions())) {
+        JsonObject listing = admin.retention().await();
         if (common.json) {
           System.out.println(listing.encode());
           return ExitCode.OK;
@@ -141,8 +143,8 @@ final class RetentionCommand {
 
     @Override
     public Integer call() {
-      try (BrokerHttp admin = new BrokerHttp(common.clientOptions())) {
-        admin.deleteRetention(pattern);
+      try (AdminClient admin = DurableStream.admin(common.clientOptions())) {
+        admin.deleteRetention(pattern).await();
         common.print(System.out, new JsonObject().put("pattern", pattern).put("deleted", true),
             "retention rule of " + pattern + " removed");
       }
