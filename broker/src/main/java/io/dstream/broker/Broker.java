@@ -7,6 +7,7 @@ import io.dstream.broker.archive.MinioObjectStore;
 import io.dstream.broker.auth.ApiKeyAuthenticator;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.JwtAuthenticator;
+import io.dstream.broker.cluster.ClusterNode;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.durablestreams.DurableStreamsApi;
 import io.dstream.broker.files.FileShares;
@@ -27,6 +28,7 @@ import io.dstream.broker.store.GroupCommitWriter;
 import io.dstream.broker.store.MessageStore;
 import io.dstream.broker.store.MvMessageStore;
 import io.dstream.broker.store.SyncPolicy;
+import io.dstream.broker.stream.Ownership;
 import io.dstream.broker.stream.StreamEnvironment;
 import io.dstream.broker.stream.StreamRegistry;
 import io.dstream.broker.ws.V1Endpoint;
@@ -67,7 +69,9 @@ public final class Broker {
   private final BrokerMetrics metrics = new BrokerMetrics();
   private final MemoryBudget memoryBudget;
   private MessageStore store;
-  private GroupCommitWriter writer;
+  /** The store's writer on a single node; in cluster mode the {@link ClusterNode} writes instead. */
+  private GroupCommitWriter groupCommit;
+  private ClusterNode cluster;
   private WorkerExecutor readers;
   private S3Connection s3;
   private Archive archive;
@@ -106,10 +110,15 @@ public final class Broker {
       store = MvMessageStore.open(config.dataDir(), config.storeCacheMb(), syncPolicy());
       shares = FileShares.load(config.dataDir(), config.maxFileShare(), Clock.systemUTC());
       metrics.measureStore(store::size);
+      if (config.cluster() != null) {
+        cluster = ClusterNode.start(vertx, config, store);
+      }
       return authenticator;
     }).compose(authenticator -> {
-      writer = new GroupCommitWriter(store, config.groupCommit(), syncPolicy(), config.writeQueueBatches(),
-          metrics.registry());
+      if (cluster == null) {
+        groupCommit = new GroupCommitWriter(store, config.groupCommit(), syncPolicy(), config.writeQueueBatches(),
+            metrics.registry());
+      }
       readers = vertx.createSharedWorkerExecutor("dstream-store-readers", STORE_READER_THREADS);
       return S3Connection.start(vertx, config.s3(), config.dataDir(), metrics.registry()).map(connection -> {
         s3 = connection;
@@ -122,18 +131,27 @@ public final class Broker {
     }).compose(apiKeys -> {
       ConnectionGate gate = new ConnectionGate(config.connectionLimits(), metrics);
       nats = new NatsServer(config, metrics, memoryBudget, gate, retention, version());
-      StreamEnvironment env = new StreamEnvironment(store, writer, readers, config, config.clock(), metrics, archive,
-          nats.tap(), retention);
+      StreamEnvironment env = new StreamEnvironment(store, cluster != null ? cluster.writer() : groupCommit, readers,
+          config, config.clock(), metrics, archive, nats.tap(), retention,
+          cluster != null ? cluster.leadership() : Ownership.SINGLE_NODE);
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
+        if (cluster != null) {
+          // Retention rules, stream declarations and consumers are subjects of partitions any node may
+          // lead: not cluster-aware yet (docs/cluster.md), so neither loaded nor swept here.
+          nats.joinCluster(vertx, cluster.leadership(), config.cluster().forwardTimeout());
+          return Future.<Void>succeededFuture();
+        }
         // The rules are in force before anything is served: no publish gets past a limit stored earlier.
         // Looked for locally, else (a lost disk) in the bucket, if it holds any checkpoint.
         return vertx.executeBlocking(() -> store.find(Retention.SUBJECT) != null)
             .compose(local -> local ? Future.succeededFuture(true) : archive.heldCheckpointsAtStart().otherwise(false))
             .compose(present -> retention.load(registry, vertx.getOrCreateContext(), present));
       }).compose(loaded -> {
-        sweeper = new RetentionSweeper(vertx, store, readers, registry, retention, config.retention(), config.clock());
-        sweeper.start();
+        if (cluster == null) {
+          sweeper = new RetentionSweeper(vertx, store, readers, registry, retention, config.retention(), config.clock());
+          sweeper.start();
+        }
         Authenticator authenticator = new Authenticator(apiKeys, config.jwt().enabled()
             ? JwtAuthenticator.create(vertx, config.jwt()) : null, config.anonymousAccess());
         return nats.start(vertx, registry, authenticator, this::destroyCheckpoints, store, archive)
@@ -149,7 +167,7 @@ public final class Broker {
             config, new FilesApi(s3, config.s3().partSizeBytes(), config.s3().maxListLimit(),
             config.uploadLimits(), memoryBudget, metrics, shares),
             new AdminApi(store, readers, registry, overview, nats.consumerOperations(), retention,
-                config.maxFrameBytes()), memoryBudget,
+                config.maxFrameBytes(), cluster == null ? null : cluster.leadership()), memoryBudget,
             new Readiness(store, readers, s3, archive, config.dataDir(), Main.VERSION));
         Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()
@@ -177,7 +195,11 @@ public final class Broker {
         });
       });
     }).map(ignored -> {
-      LOG.info("listening on {}://{}:{}", config.tls() != null ? "https" : "http", config.host(), server.actualPort());
+      String scheme = config.tls() != null ? "https" : "http";
+      LOG.info("listening on {}://{}:{}", scheme, config.host(), server.actualPort());
+      if (cluster != null) {
+        cluster.ready(scheme + "://" + config.host() + ":" + server.actualPort());
+      }
       return this;
     });
   }
@@ -261,8 +283,11 @@ public final class Broker {
         .transform(ignored -> sweeper == null ? Future.<Void>succeededFuture() : sweeper.stop())
         .transform(ignored -> registry == null ? Future.<Void>succeededFuture() : registry.stop(vertx))
         .transform(ignored -> vertx.<Void>executeBlocking(() -> {
-          if (writer != null) {
-            writer.close();
+          if (groupCommit != null) {
+            groupCommit.close();
+          }
+          if (cluster != null) {
+            cluster.close();
           }
           if (store != null) {
             store.close();

@@ -1,5 +1,6 @@
 package io.dstream.broker;
 
+import io.dstream.broker.cluster.ClusterNode;
 import io.dstream.broker.config.ArchivePolicy;
 import io.dstream.broker.config.CompactionPolicy;
 import io.dstream.broker.auth.AnonymousAccess;
@@ -8,6 +9,7 @@ import io.dstream.broker.config.ConnectionLimits;
 import io.dstream.broker.config.NatsSettings;
 import io.dstream.broker.config.FileUploadLimits;
 import io.dstream.broker.config.RetentionSettings;
+import io.dstream.broker.config.ClusterSettings;
 import io.dstream.broker.config.S3Settings;
 import io.dstream.broker.config.JwtSettings;
 import io.dstream.broker.config.TlsSettings;
@@ -301,6 +303,36 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--retention-max-rules", defaultValue = "${env:DSTREAM_RETENTION_MAX_RULES:-1000}", description = "Retention rules the broker keeps at most (DSTREAM_RETENTION_MAX_RULES).")
   int retentionMaxRules;
 
+  @Option(names = "--cluster-node-id", defaultValue = "${env:DSTREAM_CLUSTER_NODE_ID}", description = "This node's id; set = cluster mode, unset = single node (DSTREAM_CLUSTER_NODE_ID).")
+  String clusterNodeId;
+
+  @Option(names = "--cluster-peers", defaultValue = "${env:DSTREAM_CLUSTER_PEERS}", description = "Every node, this one included: id=host:hazelcastPort:raftPort,... (DSTREAM_CLUSTER_PEERS).")
+  String clusterPeers;
+
+  @Option(names = "--cluster-replicas", defaultValue = "${env:DSTREAM_CLUSTER_REPLICAS:-3}", description = "Nodes holding each partition, capped at the node count (DSTREAM_CLUSTER_REPLICAS).")
+  int clusterReplicas;
+
+  @Option(names = "--cluster-partitions", defaultValue = "${env:DSTREAM_CLUSTER_PARTITIONS:-16}", description = "Raft groups subjects are spread over; fixed for the cluster's life (DSTREAM_CLUSTER_PARTITIONS).")
+  int clusterPartitions;
+
+  @Option(names = "--cluster-election-timeout-min-ms", defaultValue = "${env:DSTREAM_CLUSTER_ELECTION_TIMEOUT_MIN_MS:-500}", description = "Raft election timeout, lower bound (DSTREAM_CLUSTER_ELECTION_TIMEOUT_MIN_MS).")
+  long clusterElectionMinMs;
+
+  @Option(names = "--cluster-election-timeout-max-ms", defaultValue = "${env:DSTREAM_CLUSTER_ELECTION_TIMEOUT_MAX_MS:-1000}", description = "Raft election timeout, upper bound (DSTREAM_CLUSTER_ELECTION_TIMEOUT_MAX_MS).")
+  long clusterElectionMaxMs;
+
+  @Option(names = "--cluster-step-down-wait-ms", defaultValue = "${env:DSTREAM_CLUSTER_STEP_DOWN_WAIT_MS:-2000}", description = "How long a leader that stepped down waits before it stands again (DSTREAM_CLUSTER_STEP_DOWN_WAIT_MS).")
+  long clusterStepDownWaitMs;
+
+  @Option(names = "--cluster-snapshot-entries", defaultValue = "${env:DSTREAM_CLUSTER_SNAPSHOT_ENTRIES:-10000}", description = "Raft entries of a partition between two snapshots (DSTREAM_CLUSTER_SNAPSHOT_ENTRIES).")
+  long clusterSnapshotEntries;
+
+  @Option(names = "--cluster-forward-timeout-ms", defaultValue = "${env:DSTREAM_CLUSTER_FORWARD_TIMEOUT_MS:-5000}", description = "Longest a request forwarded to a partition's leader may take, retries included (DSTREAM_CLUSTER_FORWARD_TIMEOUT_MS).")
+  long clusterForwardTimeoutMs;
+
+  @Option(names = "--cluster-max-entry-bytes", defaultValue = "${env:DSTREAM_CLUSTER_MAX_ENTRY_BYTES:-4194304}", description = "Largest Raft entry: one subject's write batch above it is refused (DSTREAM_CLUSTER_MAX_ENTRY_BYTES).")
+  int clusterMaxEntryBytes;
+
   BrokerConfig toConfig() {
     BrokerConfig.Builder builder = BrokerConfig.builder()
         .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(SyncMode.parse(sync)).osSyncInterval(Duration.ofMillis(syncIntervalMs))
@@ -343,6 +375,12 @@ public final class Main implements Callable<Integer> {
     if (shards > 0) {
       builder.shards(shards);
     }
+    if (clusterNodeId != null && !clusterNodeId.isBlank()) {
+      builder.cluster(new ClusterSettings(clusterNodeId.trim(), ClusterSettings.parsePeers(commaSeparated(clusterPeers)),
+          clusterReplicas, clusterPartitions, Duration.ofMillis(clusterElectionMinMs),
+          Duration.ofMillis(clusterElectionMaxMs), Duration.ofMillis(clusterStepDownWaitMs), clusterSnapshotEntries,
+          Duration.ofMillis(clusterForwardTimeoutMs), clusterMaxEntryBytes));
+    }
     return builder.build();
   }
 
@@ -376,7 +414,13 @@ public final class Main implements Callable<Integer> {
       LOG.error("invalid configuration: {}", e.getMessage());
       return 2;
     }
-    Vertx vertx = Vertx.vertx();
+    Vertx vertx;
+    try {
+      vertx = config.cluster() == null ? Vertx.vertx() : ClusterNode.clusteredVertx(config.cluster()).await();
+    } catch (Exception e) {
+      LOG.error("cannot join the cluster: {}", e.getMessage(), e);
+      return 1;
+    }
     OutOfMemoryGuard.watch(vertx);
     Broker broker;
     try {

@@ -1,5 +1,6 @@
 package io.dstream.broker.admin;
 
+import io.dstream.broker.cluster.Leadership;
 import io.dstream.broker.nats.ConsumerOperations;
 import io.dstream.broker.retention.Retention;
 import io.dstream.broker.store.MessageStore;
@@ -26,7 +27,9 @@ import java.util.zip.CRC32;
  * {@code GET /admin/subjects/{subject}} adds the state object with its revision (also as the
  * {@code ETag}), the consumers and the retention limits, the message routes of
  * {@link SubjectMessages} page, delete and replace state, {@link ConsumerRoutes} operate the
- * JetStream consumers and {@link RetentionRoutes} list, set and remove retention rules.
+ * JetStream consumers and {@link RetentionRoutes} list, set and remove retention rules. In cluster
+ * mode {@code GET /admin/cluster} shows the partitions as this node sees them (peers, leader, term,
+ * role, applied index) and {@code GET /admin/cluster/subject/{subject}} one subject's placement.
  *
  * <p>Listings come from committed store data, so they show exactly what was acknowledged; store
  * reads run on the readers' worker pool, never on the event loop. A page costs one B-tree descent
@@ -50,13 +53,16 @@ public final class AdminApi {
   private final Overview overview;
   private final ConsumerRoutes consumers;
   private final RetentionRoutes retention;
+  /** Cluster mode's view of the partitions (docs/cluster.md); null on a single node. */
+  private final Leadership cluster;
 
   /**
    * {@code maxStateBytes} bounds a state object replaced through {@code PUT .../state}, and the body of
    * a consumer's create or pause request.
    */
   public AdminApi(MessageStore store, WorkerExecutor readers, StreamRegistry registry, Overview overview,
-                  ConsumerOperations jetStreamConsumers, Retention retention, int maxStateBytes) {
+                  ConsumerOperations jetStreamConsumers, Retention retention, int maxStateBytes, Leadership cluster) {
+    this.cluster = cluster;
     this.store = store;
     this.readers = readers;
     this.registry = registry;
@@ -75,6 +81,11 @@ public final class AdminApi {
     messages.mount(router);
     consumers.mount(router);
     retention.mount(router);
+    if (cluster != null) {
+      router.get("/admin/cluster").handler(ctx -> AdminRequests.json(ctx, cluster.status().encode()));
+      router.get("/admin/cluster/subject/:subject").handler(ctx ->
+          AdminRequests.json(ctx, cluster.subject(ctx.pathParam("subject")).encode()));
+    }
   }
 
   private void handleList(RoutingContext ctx) {

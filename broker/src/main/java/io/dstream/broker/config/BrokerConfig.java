@@ -58,6 +58,7 @@ public final class BrokerConfig {
   private final FileUploadLimits uploadLimits;
   private final NatsSettings nats;
   private final RetentionSettings retention;
+  private final ClusterSettings cluster;
   private final Clock clock;
 
   private BrokerConfig(Builder b) {
@@ -108,6 +109,7 @@ public final class BrokerConfig {
     this.uploadLimits = Objects.requireNonNull(b.uploadLimits, "uploadLimits");
     this.nats = Objects.requireNonNull(b.nats, "nats");
     this.retention = Objects.requireNonNull(b.retention, "retention");
+    this.cluster = b.cluster;
     this.clock = Objects.requireNonNull(b.clock, "clock");
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be 0..65535, got " + port);
@@ -146,7 +148,7 @@ public final class BrokerConfig {
         .maxRecordsPerRead(maxRecordsPerRead).longPollTimeout(longPollTimeout).maxLongPollWaiters(maxLongPollWaiters)
         .maxFileShare(maxFileShare).anonymousAccess(anonymousAccess).maxAppendBytes(maxAppendBytes)
         .memoryBudgetBytes(memoryBudgetBytes).connectionBudgetBytes(connectionBudgetBytes).uploadLimits(uploadLimits)
-        .nats(nats).retention(retention).clock(clock);
+        .nats(nats).retention(retention).clock(clock).cluster(cluster);
   }
 
   /** Bind address of the HTTP/WebSocket listener. */
@@ -276,6 +278,9 @@ public final class BrokerConfig {
   /** The broker-wide retention default and the bounds of the retention sweeper. */
   public RetentionSettings retention() { return retention; }
 
+  /** Cluster mode's settings (docs/cluster.md), or null in single-node mode. */
+  public ClusterSettings cluster() { return cluster; }
+
   /**
    * The clock of publish times and of retention by age (system UTC; tests move a clock of their own
    * forward instead of sleeping).
@@ -325,6 +330,7 @@ public final class BrokerConfig {
     private NatsSettings nats = NatsSettings.DEFAULT;
     private FileUploadLimits uploadLimits = FileUploadLimits.DEFAULT;
     private RetentionSettings retention = RetentionSettings.DEFAULT;
+    private ClusterSettings cluster;
     private Clock clock = Clock.systemUTC();
 
     private Builder() {
@@ -372,6 +378,7 @@ public final class BrokerConfig {
     public Builder nats(NatsSettings settings) { this.nats = settings; return this; }
     public Builder uploadLimits(FileUploadLimits limits) { this.uploadLimits = limits; return this; }
     public Builder retention(RetentionSettings settings) { this.retention = settings; return this; }
+    public Builder cluster(ClusterSettings settings) { this.cluster = settings; return this; }
     public Builder clock(Clock clock) { this.clock = clock; return this; }
 
     public BrokerConfig build() {

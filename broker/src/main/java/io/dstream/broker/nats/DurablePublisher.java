@@ -5,6 +5,7 @@ import io.dstream.broker.stream.NatsStored;
 import io.dstream.broker.stream.Published;
 import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.StreamError;
+import io.dstream.broker.stream.SubjectStep;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -107,24 +108,36 @@ final class DurablePublisher {
       paused = true;
       connection.transport().pause();
     }
-    long expected = expectedLast;
-    String expectedKey = expectedLastKey;
-    String key = dedupKey;
-    StreamActor.Call<Published> call = new StreamActor.Call<>(tx -> {
-      if (expected >= 0 && tx.lastSequence() != expected) {
-        throw StreamError.conflict("wrong_last_sequence", "wrong last sequence: " + tx.lastSequence());
-      }
-      if (expectedKey != null && !expectedKey.equals(tx.lastDedupKey())) {
-        String actual = tx.lastDedupKey();
-        throw StreamError.conflict("wrong_last_msg_id", "wrong last msg ID: " + (actual == null ? "" : actual.substring(1)));
-      }
-      return tx.appendOnce(key, sequence -> stored);
-    }, (published, failure) -> done(subject, reply, stored.length, published, failure));
+    ClusterPublishes cluster = server.cluster;
+    if (cluster != null && cluster.remote(subject)) {
+      cluster.forward(subject, new ClusterPublishes.Publish(stored, dedupKey, expectedLast, expectedLastKey))
+          .onComplete(ar -> done(subject, reply, stored.length, ar.result(), ar.cause()));
+      return;
+    }
+    StreamActor.Call<Published> call = new StreamActor.Call<>(step(stored, dedupKey, expectedLast, expectedLastKey),
+        (published, failure) -> done(subject, reply, stored.length, published, failure));
     Held subjectHeld = held(subject);
     if (subjectHeld.calls.isEmpty()) {
       turn.add(subjectHeld);
     }
     subjectHeld.calls.add(call);
+  }
+
+  /**
+   * The actor's step of one publish: the {@code Nats-Expected-Last-*} checks, then the append, at
+   * most once per dedup key within the window.
+   */
+  static SubjectStep<Published> step(byte[] stored, String dedupKey, long expectedLast, String expectedLastKey) {
+    return tx -> {
+      if (expectedLast >= 0 && tx.lastSequence() != expectedLast) {
+        throw StreamError.conflict("wrong_last_sequence", "wrong last sequence: " + tx.lastSequence());
+      }
+      if (expectedLastKey != null && !expectedLastKey.equals(tx.lastDedupKey())) {
+        String actual = tx.lastDedupKey();
+        throw StreamError.conflict("wrong_last_msg_id", "wrong last msg ID: " + (actual == null ? "" : actual.substring(1)));
+      }
+      return tx.appendOnce(dedupKey, sequence -> stored);
+    };
   }
 
   /** Sends the publishes of this read to their actors, one task per subject. */
@@ -185,6 +198,15 @@ final class DurablePublisher {
     }
   }
 
+  /** Cluster mode: the subject's actor here was deposed; the next publish looks for the leader again. */
+  private void letGo(String subject) {
+    Held stale = held.get(subject);
+    if (stale != null && stale.actor != null && stale.calls.isEmpty()) {
+      held.remove(subject);
+      stale.actor.detach();
+    }
+  }
+
   /** The connection closed: every held actor is let go (publishes already sent still complete). */
   void close() {
     closed = true;
@@ -199,6 +221,9 @@ final class DurablePublisher {
   /** On the actor's context: the publish is durable (or failed); its PubAck goes out. */
   private void done(String subject, String reply, int bytes, Published published, Throwable failure) {
     budget.release(bytes);
+    if (failure instanceof StreamError error && "not_leader".equals(error.code())) {
+      connection.context.runOnContext(v -> letGo(subject));
+    }
     if (pending.decrementAndGet() <= maxPending / 2 && paused) {
       connection.context.runOnContext(v -> {
         if (paused && pending.get() <= maxPending / 2) {

@@ -2,6 +2,7 @@ package io.dstream.broker.nats;
 
 import io.dstream.broker.archive.Archive;
 import io.dstream.broker.auth.Authenticator;
+import io.dstream.broker.cluster.Leadership;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.NatsSettings;
 import io.dstream.broker.http.ConnectionGate;
@@ -71,6 +72,8 @@ public final class NatsServer {
   private final SslContext tls;
   Authenticator authenticator;
   StreamRegistry registry;
+  /** Cluster mode's forwarding and relaying (docs/cluster.md); null on a single node. */
+  ClusterPublishes cluster;
   MessageStore store;
   /** Set once by {@link #start}; read by the tap, which the actors use from before then. */
   volatile JetStreamApi jetStream;
@@ -106,12 +109,16 @@ public final class NatsServer {
     @Override
     public boolean listening(String subject) {
       JetStreamApi api = jetStream;
-      return delivery.listening(subject) || api != null && api.consumers().follows(subject);
+      return delivery.listening(subject) || api != null && api.consumers().follows(subject)
+          || cluster != null && cluster.remoteInterest(subject);
     }
 
     @Override
     public void durable(String subject, List<Published> messages) {
       delivery.durable(subject, messages);
+      if (cluster != null) {
+        cluster.relay(subject, messages);
+      }
       JetStreamApi api = jetStream;
       if (api != null && !messages.isEmpty()) {
         api.consumers().tapped(subject, messages.get(0).sequence());
@@ -135,25 +142,40 @@ public final class NatsServer {
     this.authenticator = auth;
     this.store = store;
     this.jetStream = new JetStreamApi(this, destroyed);
+    if (cluster != null) {
+      // Declarations and consumers are subjects of some partition, led by whichever node: not loaded here.
+      cluster.start();
+      return listen(vertx);
+    }
     return vertx.executeBlocking(() -> store.find(JetStreamApi.DECLARATIONS) != null)
         .compose(local -> local ? Future.succeededFuture(true) : archive.heldCheckpointsAtStart().otherwise(false))
         .compose(present -> jetStream.load(vertx, present).recover(failure -> {
           LOG.warn("stream declarations and consumers could not be loaded yet ({}); the first JetStream request"
               + " tries again", failure.toString());
           return Future.succeededFuture();
-        })).compose(loaded -> {
-      if (settings.port() == 0) {
-        return Future.succeededFuture();
-      }
-      // Vert.x shares a port among the listeners only when it is a fixed one.
-      int instances = settings.port() > 0 ? VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE : 1;
-      return vertx.deployVerticle(() -> new Listener(this), new DeploymentOptions().setInstances(instances))
-          .map(id -> {
-            deployment = id;
-            LOG.info("nats listening on nats://{}:{}", config.host(), tcpPort);
-            return null;
-          });
-    });
+        })).compose(loaded -> listen(vertx));
+  }
+
+  /**
+   * Cluster mode: publishes to subjects another node leads are forwarded there, and durable messages
+   * of every node reach this node's core subscriptions. Before {@link #start}.
+   */
+  public void joinCluster(Vertx vertx, Leadership leadership, java.time.Duration forwardTimeout) {
+    this.cluster = new ClusterPublishes(this, vertx, leadership, forwardTimeout);
+  }
+
+  private Future<Void> listen(Vertx vertx) {
+    if (settings.port() == 0) {
+      return Future.succeededFuture();
+    }
+    // Vert.x shares a port among the listeners only when it is a fixed one.
+    int instances = settings.port() > 0 ? VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE : 1;
+    return vertx.deployVerticle(() -> new Listener(this), new DeploymentOptions().setInstances(instances))
+        .map(id -> {
+          deployment = id;
+          LOG.info("nats listening on nats://{}:{}", config.host(), tcpPort);
+          return null;
+        });
   }
 
   /** The JetStream consumers for operators (the admin API). */

@@ -48,6 +48,8 @@ final class SubjectIndex {
   private final Map<String, Match> cache = new ConcurrentHashMap<>();
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private volatile int count;
+  /** The distinct subjects and patterns subscribed to, with how many subscriptions each (under the lock). */
+  private final java.util.Map<String, Integer> patterns = new java.util.HashMap<>();
   /** Counts changes, so a holder of a match can tell whether it is still the answer. */
   private volatile long generation;
 
@@ -71,6 +73,7 @@ final class SubjectIndex {
       };
     }
     node.subscriptions.add(subscription);
+    patterns.merge(subscription.subject, 1, Integer::sum);
     count++;
     generation++;
     cache.clear();
@@ -81,6 +84,7 @@ final class SubjectIndex {
     lock.writeLock().lock();
     try {
       if (remove(root, subscription.tokens(), 0, subscription)) {
+        patterns.computeIfPresent(subscription.subject, (pattern, n) -> n == 1 ? null : n - 1);
         count--;
         generation++;
         cache.clear();
@@ -111,6 +115,16 @@ final class SubjectIndex {
       }
     }
     return true;
+  }
+
+  /** Up to {@code limit} of the distinct subjects and patterns subscribed to; null if there are more. */
+  java.util.List<String> patterns(int limit) {
+    lock.readLock().lock();
+    try {
+      return patterns.size() > limit ? null : java.util.List.copyOf(patterns.keySet());
+    } finally {
+      lock.readLock().unlock();
+    }
   }
 
   /** Changes so far: a match taken at one generation is the answer until the next. */

@@ -33,7 +33,7 @@ import java.util.function.LongSupplier;
  *
  * <p>Thread-safety: {@link #submit} from any thread; everything else runs on the writer thread.
  */
-public final class GroupCommitWriter implements AutoCloseable {
+public final class GroupCommitWriter implements BatchWriter, AutoCloseable {
 
   /** Why a group was committed. */
   public enum FlushReason {
@@ -94,7 +94,7 @@ public final class GroupCommitWriter implements AutoCloseable {
     this.thread.start();
   }
 
-  /** Queues a batch; returns false (and keeps nothing) if the queue is full or the writer stopped. */
+  @Override
   public boolean submit(WriteBatch batch) {
     return !stopped && queue.offer(batch);
   }

@@ -13,7 +13,8 @@ import java.util.function.BiConsumer;
 public record WriteBatch(String subject, List<StoreWrite> writes, Context context,
                          BiConsumer<SubjectRecord, Throwable> onDone) {
 
-  int bytes() {
+  /** Payload bytes of its writes. */
+  public int bytes() {
     int total = 0;
     for (StoreWrite write : writes) {
       total += write.bytes();

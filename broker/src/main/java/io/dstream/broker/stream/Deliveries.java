@@ -221,6 +221,13 @@ final class Deliveries {
     return consumers.isEmpty();
   }
 
+  /** Another node serves the subject now (cluster mode): every subscriber is told and dropped. */
+  void moved() {
+    List<Subscriber> subscribers = new ArrayList<>(consumers.keySet());
+    consumers.clear();
+    subscribers.forEach(Subscriber::subjectMoved);
+  }
+
   /** The subject was destroyed: every subscriber is told and dropped. */
   void destroyed() {
     List<Subscriber> subscribers = new ArrayList<>(consumers.keySet());

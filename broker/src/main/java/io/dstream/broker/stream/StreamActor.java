@@ -62,6 +62,8 @@ public final class StreamActor {
   }
 
   private final String subject;
+  /** The {@link Ownership} term this actor runs under. */
+  private final long term;
   private final Context context;
   private final StreamEnvironment env;
   private final WritePipeline pipeline;
@@ -89,8 +91,9 @@ public final class StreamActor {
    * A new actor; {@code detached} is the subject's archive link if the shard kept one while the
    * subject hibernated with checkpoint work left, else {@code null}.
    */
-  StreamActor(String subject, Context context, StreamEnvironment env, SubjectArchive detached) {
+  StreamActor(String subject, Context context, StreamEnvironment env, SubjectArchive detached, long term) {
     this.subject = subject;
+    this.term = term;
     this.context = context;
     this.env = env;
     this.lastActivityMs = env.clock().millis();
@@ -124,6 +127,10 @@ public final class StreamActor {
 
   Context context() {
     return context;
+  }
+
+  long term() {
+    return term;
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------
@@ -303,6 +310,21 @@ public final class StreamActor {
         LOG.warn("subject '{}': removing acknowledged messages up to {} failed ({}); retried at the next tick",
             subject, upTo, failure.toString());
       }
+    });
+  }
+
+  /**
+   * This broker may no longer run the subject (cluster mode: another node leads its partition now):
+   * every request, queued or to come, is refused with {@code reason}, and subscribers are told to go.
+   */
+  void depose(StreamError reason) {
+    onContext(() -> {
+      phase = Phase.FAILED;
+      loadFailure = reason;
+      deferred.forEach(d -> d.onFailure().accept(reason));
+      deferred.clear();
+      deliveries.moved();
+      forgetInFlight();
     });
   }
 

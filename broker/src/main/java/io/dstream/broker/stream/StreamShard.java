@@ -144,8 +144,17 @@ final class StreamShard extends VerticleBase {
   /** On this context: the subject's actor, held, to {@code use}; or why there is none to {@code fail}. */
   private void withHeldActor(String subject, Context caller, java.util.function.Consumer<StreamActor> use,
                              java.util.function.Consumer<Throwable> fail) {
+    long term = env.ownership().term(subject);
+    if (term < 0) {
+      fail.accept(env.ownership().notOwned(subject));
+      return;
+    }
     List<Runnable> waiting = waitingForRelease.get(subject);
     StreamActor actor = actors.get(subject);
+    if (actor != null && actor.term() != term) {
+      depose(subject, actor);
+      actor = null;
+    }
     if (waiting == null && actor != null && actor.hold()) {
       use.accept(actor);
       return;
@@ -163,7 +172,7 @@ final class StreamShard extends VerticleBase {
     }
     Detached detached = detachedArchives.remove(subject);
     Context home = detached != null ? detached.context() : caller.isEventLoopContext() ? caller : context;
-    StreamActor created = new StreamActor(subject, home, env, detached == null ? null : detached.archive());
+    StreamActor created = new StreamActor(subject, home, env, detached == null ? null : detached.archive(), term);
     actors.put(subject, created);
     env.metrics().activeActors().incrementAndGet();
     env.metrics().actorsCreated.increment();
@@ -194,11 +203,27 @@ final class StreamShard extends VerticleBase {
     });
   }
 
+  /**
+   * Cluster mode: this node no longer leads the subject's partition under the actor's term. The
+   * actor refuses everything from now on and is forgotten; the next request, if this node leads
+   * again, loads a new one from the store the Raft log brought up to date.
+   */
+  private void depose(String subject, StreamActor actor) {
+    forget(subject, actor);
+    actor.depose(env.ownership().notOwned(subject));
+  }
+
   private void tick() {
     long now = env.clock().millis();
+    List<StreamActor> deposed = new ArrayList<>();
     for (StreamActor actor : actors.values()) {
-      actor.tick(now, this::released);
+      if (env.ownership().term(actor.subject()) != actor.term()) {
+        deposed.add(actor);
+      } else {
+        actor.tick(now, this::released);
+      }
     }
+    deposed.forEach(actor -> depose(actor.subject(), actor));
     int turns = Math.min(DETACHED_TICKS_PER_TICK, detachedArchives.size());
     for (int i = 0; i < turns; i++) {
       Iterator<Map.Entry<String, Detached>> head = detachedArchives.entrySet().iterator();

@@ -45,6 +45,14 @@ public interface Subscriber {
   default void subjectDestroyed() {
   }
 
+  /**
+   * Cluster mode: another node serves the subject now, and this subscription ended. A view should
+   * end the subscription's connection so that its client reconnects and resumes there; the default
+   * ignores it.
+   */
+  default void subjectMoved() {
+  }
+
   /** Who this is, for operators (the admin API's consumer list): a peer address, never a credential. */
   default String description() {
     return "subscriber";

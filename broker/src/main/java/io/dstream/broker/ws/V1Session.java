@@ -559,6 +559,12 @@ final class V1Session implements Subscriber {
     close(SUBJECT_DESTROYED_CLOSE_CODE, "subject deleted");
   }
 
+  /** Cluster mode: another node leads the subject now; the client reconnects and is relayed there. */
+  @Override
+  public void subjectMoved() {
+    close((short) 1012, "subject moved to another node, reconnect");
+  }
+
   @Override
   public void unknownAck(long deliveryId) {
     sendError(null, V1ErrorCode.UNKNOWN_ACK, "no delivery with sMsgId " + deliveryId

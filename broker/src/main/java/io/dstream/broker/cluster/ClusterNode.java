@@ -1,0 +1,231 @@
+package io.dstream.broker.cluster;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.MapConfig;
+import com.hazelcast.config.MultiMapConfig;
+import com.hazelcast.config.NetworkConfig;
+import com.hazelcast.config.TcpIpConfig;
+import io.dstream.broker.config.BrokerConfig;
+import io.dstream.broker.config.ClusterSettings;
+import io.dstream.broker.store.BatchWriter;
+import io.dstream.broker.store.MessageStore;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.GroupManagementRequest;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * This node's part of a cluster (docs/cluster.md): the Raft server hosting one group per partition
+ * it holds (Apache Ratis, one gRPC port), the {@link ReplicaWriter} applying their entries into the
+ * node's H2 store, the {@link ReplicatedWriter} the actors write through, and the
+ * {@link Leadership} that says which partitions this node leads. Membership and node-to-node
+ * requests are the clustered Vert.x event bus over Hazelcast ({@link #clusteredVertx}); Raft alone
+ * decides who owns a subject. Nothing here is created in single-node mode.
+ */
+public final class ClusterNode implements PartitionMachine.Node {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ClusterNode.class);
+  /** How often the partitions' roles are read from Ratis, besides its leader-change events. */
+  private static final long REFRESH_MS = 100;
+
+  private final ClusterSettings settings;
+  private final MessageStore store;
+  private final Placement placement;
+  private final Leadership leadership;
+  private final ReplicaWriter replicas;
+  private final ReplicatedWriter writer;
+  private RaftServer server;
+  private long refreshTimer = -1;
+  private Vertx vertx;
+
+  private ClusterNode(BrokerConfig config, MessageStore store) {
+    this.settings = config.cluster();
+    this.store = store;
+    this.placement = new Placement(settings);
+    this.leadership = new Leadership(settings.nodeId(), placement);
+    this.replicas = new ReplicaWriter(store);
+    this.writer = new ReplicatedWriter(settings.nodeId(), placement, leadership, config.groupCommit().maxMessages(),
+        Math.min(config.groupCommit().maxBytes(), settings.maxEntryBytes()), config.writeQueueBatches());
+  }
+
+  /**
+   * A Vert.x whose event bus spans the cluster: Hazelcast configured in code, joining by TCP/IP on
+   * the peers' addresses only (no multicast, no auto detection, no phone-home).
+   */
+  public static Future<Vertx> clusteredVertx(ClusterSettings settings) {
+    ClusterSettings.Peer self = settings.self();
+    Config hazelcast = new Config();
+    hazelcast.setClusterName("dstream");
+    hazelcast.setProperty("hazelcast.phone.home.enabled", "false");
+    hazelcast.setProperty("hazelcast.logging.type", "slf4j");
+    hazelcast.setProperty("hazelcast.shutdownhook.enabled", "false");
+    hazelcast.setProperty("hazelcast.wait.seconds.before.join", "0");
+    // A member that stops answering (a frozen process) is dropped after this, not after the default minute.
+    hazelcast.setProperty("hazelcast.max.no.heartbeat.seconds", "10");
+    hazelcast.setProperty("hazelcast.heartbeat.interval.seconds", "1");
+    NetworkConfig network = hazelcast.getNetworkConfig();
+    network.setPort(self.hazelcastPort()).setPortAutoIncrement(false);
+    network.getInterfaces().setEnabled(true).addInterface(self.host());
+    JoinConfig join = network.getJoin();
+    join.getMulticastConfig().setEnabled(false);
+    join.getAutoDetectionConfig().setEnabled(false);
+    TcpIpConfig tcp = join.getTcpIpConfig().setEnabled(true).setConnectionTimeoutSeconds(1);
+    for (ClusterSettings.Peer peer : settings.peers()) {
+      tcp.addMember(peer.host() + ":" + peer.hazelcastPort());
+    }
+    // What vertx-hazelcast's default XML declares for its own maps.
+    hazelcast.addMultiMapConfig(new MultiMapConfig("__vertx.subs").setBackupCount(1)
+        .setValueCollectionType(MultiMapConfig.ValueCollectionType.SET));
+    hazelcast.addMapConfig(new MapConfig("__vertx.haInfo").setBackupCount(1));
+    hazelcast.addMapConfig(new MapConfig("__vertx.nodeInfo").setBackupCount(1));
+    return Vertx.builder()
+        .with(new VertxOptions().setEventBusOptions(new EventBusOptions().setHost(self.host()).setPort(0)))
+        .withClusterManager(new HazelcastClusterManager(hazelcast))
+        .buildClustered();
+  }
+
+  /** Starts the Raft server (blocking: call off the event loop); its groups recover from the data dir. */
+  public static ClusterNode start(Vertx vertx, BrokerConfig config, MessageStore store) throws IOException {
+    ClusterNode node = new ClusterNode(config, store);
+    try {
+      node.startRaft(vertx, config.dataDir().resolve("raft"));
+    } catch (IOException | RuntimeException e) {
+      node.close();
+      throw e;
+    }
+    return node;
+  }
+
+  private void startRaft(Vertx vertx, Path dir) throws IOException {
+    this.vertx = vertx;
+    Files.createDirectories(dir);
+    RaftProperties properties = new RaftProperties();
+    RaftServerConfigKeys.setStorageDir(properties, List.of(dir.toFile()));
+    GrpcConfigKeys.Server.setPort(properties, settings.self().raftPort());
+    GrpcConfigKeys.Server.setHost(properties, settings.self().host());
+    RaftServerConfigKeys.Rpc.setTimeoutMin(properties, millis(settings.electionTimeoutMin().toMillis()));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(properties, millis(settings.electionTimeoutMax().toMillis()));
+    RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(properties, millis(settings.stepDownWait().toMillis()));
+    RaftServerConfigKeys.LeaderElection.setPreVote(properties, true);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, true);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(properties, settings.snapshotEntries());
+    RaftServerConfigKeys.Snapshot.setRetentionFileNum(properties, 2);
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(properties, true);
+    RaftServerConfigKeys.Log.setPurgeGap(properties, (int) Math.min(1024, settings.snapshotEntries()));
+    RaftServerConfigKeys.Log.setSegmentSizeMax(properties, SizeInBytes.valueOf("8MB"));
+    // The log's buffers take the largest entry (DSTREAM_CLUSTER_MAX_ENTRY_BYTES) and their framing.
+    long entry = settings.maxEntryBytes();
+    RaftServerConfigKeys.Log.Appender.setBufferByteLimit(properties, SizeInBytes.valueOf(entry));
+    RaftServerConfigKeys.Log.setWriteBufferSize(properties, SizeInBytes.valueOf(entry + 1024));
+    GrpcConfigKeys.setMessageSizeMax(properties, SizeInBytes.valueOf(entry + (2L << 20)));
+    server = RaftServer.newBuilder().setServerId(RaftPeerId.valueOf(settings.nodeId())).setProperties(properties)
+        .setStateMachineRegistry(groupId -> new PartitionMachine(placement.partitionOf(groupId), this))
+        .setOption(RaftStorage.StartupOption.RECOVER).build();
+    server.start();
+    Set<RaftGroupId> present = new HashSet<>();
+    server.getGroupIds().forEach(present::add);
+    for (int p = 0; p < placement.partitions(); p++) {
+      if (placement.holds(p) && !present.contains(placement.groupId(p))) {
+        RaftClientReply added = server.groupManagement(GroupManagementRequest.newAdd(ClientId.randomId(),
+            server.getId(), p, placement.group(p)));
+        if (!added.isSuccess()) {
+          throw new IOException("cannot create the Raft group of partition " + p + ": " + added.getException());
+        }
+      }
+    }
+    leadership.serve(server, writer::lost);
+    writer.serve(server);
+    refreshTimer = vertx.setPeriodic(REFRESH_MS, id -> leadership.refresh());
+    LOG.info("cluster: Raft server {} on {} holds {} of {} partitions", settings.nodeId(), settings.self().raftAddress(),
+        present.size() + (int) java.util.stream.IntStream.range(0, placement.partitions()).filter(placement::holds)
+            .filter(p -> !present.contains(placement.groupId(p))).count(), placement.partitions());
+  }
+
+  private static TimeDuration millis(long ms) {
+    return TimeDuration.valueOf(ms, TimeUnit.MILLISECONDS);
+  }
+
+  /** The actors' writer: the partitions' Raft logs. */
+  public BatchWriter writer() {
+    return writer;
+  }
+
+  public Leadership leadership() {
+    return leadership;
+  }
+
+  /** Once the HTTP listener is up: this node announces itself, and is ready. */
+  public void ready(String httpAddress) {
+    leadership.announce(vertx, httpAddress);
+    LOG.info("cluster: node {} ready", settings.nodeId());
+  }
+
+  @Override
+  public String nodeId() {
+    return settings.nodeId();
+  }
+
+  @Override
+  public MessageStore store() {
+    return store;
+  }
+
+  @Override
+  public ReplicaWriter replicas() {
+    return replicas;
+  }
+
+  @Override
+  public Placement placement() {
+    return placement;
+  }
+
+  @Override
+  public void applied(int partition, long entryId, List<ReplicaWriter.Outcome> outcomes) {
+    writer.applied(partition, entryId, outcomes);
+  }
+
+  @Override
+  public void leaderChanged() {
+    leadership.refresh();
+  }
+
+  /** Stops the Raft server (the groups stay on disk), then the replica writer. Blocking. */
+  public void close() {
+    if (vertx != null && refreshTimer >= 0) {
+      vertx.cancelTimer(refreshTimer);
+    }
+    if (server != null) {
+      try {
+        server.close();
+      } catch (IOException e) {
+        LOG.warn("closing the Raft server failed: {}", e.toString());
+      }
+    }
+    replicas.close();
+  }
+}

@@ -1,0 +1,224 @@
+package io.dstream.broker.cluster;
+
+import io.dstream.broker.stream.Ownership;
+import io.dstream.broker.stream.StreamError;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.DivisionInfo;
+import org.apache.ratis.server.RaftServer;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.IntConsumer;
+
+/**
+ * Who leads each partition, as this node knows it. Raft decides: this node runs a partition's actors
+ * only while its Raft division is the partition's leader and ready (it applied every entry of the
+ * terms before its own), under that term ({@link Ownership}). The other nodes learn where to send a
+ * subject's requests from their own division when they hold the partition, else from the nodes'
+ * announcements: every node publishes on the event bus, every {@link #ANNOUNCE_MS}, the partitions
+ * it leads with their terms and its HTTP address, and the highest term announced recently wins.
+ * Announcements are only hints for routing: a request that reaches a node which does not lead is
+ * refused there and retried.
+ */
+public final class Leadership implements Ownership, ClusterRouting {
+
+  static final String ANNOUNCEMENTS = "dstream.cluster.nodes";
+  static final long ANNOUNCE_MS = 500;
+  /** An announcement older than this no longer names a leader. */
+  private static final long ANNOUNCEMENT_TTL_MS = 3_000;
+
+  /** A node's last announcement. */
+  record Announcement(String node, String http, Map<Integer, Long> leads, long receivedMs) {
+  }
+
+  /** One partition as this node sees it. */
+  record PartitionView(int partition, List<String> peers, String leader, long term, String role, long applied) {
+  }
+
+  private final String nodeId;
+  private final Placement placement;
+  private final long[] ownedTerms;
+  private final String[] localLeaders;
+  private final Map<String, Announcement> announcements = new ConcurrentHashMap<>();
+  private volatile RaftServer server;
+  private volatile String http;
+  private IntConsumer onLost = p -> { };
+
+  Leadership(String nodeId, Placement placement) {
+    this.nodeId = nodeId;
+    this.placement = placement;
+    this.ownedTerms = new long[placement.partitions()];
+    this.localLeaders = new String[placement.partitions()];
+    java.util.Arrays.fill(ownedTerms, -1);
+  }
+
+  void serve(RaftServer raft, IntConsumer lost) {
+    this.server = raft;
+    this.onLost = lost;
+  }
+
+  @Override
+  public String nodeId() {
+    return nodeId;
+  }
+
+  public Placement placement() {
+    return placement;
+  }
+
+  /** Starts announcing this node (its HTTP address known now) and listening to the others'. */
+  void announce(Vertx vertx, String httpAddress) {
+    this.http = httpAddress;
+    vertx.eventBus().<JsonObject>consumer(ANNOUNCEMENTS, message -> heard(message.body()));
+    vertx.setPeriodic(0, ANNOUNCE_MS, id -> vertx.eventBus().publish(ANNOUNCEMENTS, announcement()));
+  }
+
+  private JsonObject announcement() {
+    JsonObject leads = new JsonObject();
+    for (int p = 0; p < ownedTerms.length; p++) {
+      if (ownedTerms[p] >= 0) {
+        leads.put(Integer.toString(p), ownedTerms[p]);
+      }
+    }
+    return new JsonObject().put("node", nodeId).put("http", http).put("leads", leads);
+  }
+
+  private void heard(JsonObject body) {
+    Map<Integer, Long> leads = new java.util.HashMap<>();
+    body.getJsonObject("leads", new JsonObject()).forEach(e -> leads.put(Integer.parseInt(e.getKey()),
+        ((Number) e.getValue()).longValue()));
+    announcements.put(body.getString("node"), new Announcement(body.getString("node"), body.getString("http"), leads,
+        System.currentTimeMillis()));
+  }
+
+  /** Reads every local division's role; a partition whose ready leadership ended fails its waiting writes. */
+  synchronized void refresh() {
+    RaftServer raft = server;
+    if (raft == null) {
+      return;
+    }
+    for (int p = 0; p < ownedTerms.length; p++) {
+      long owned = -1;
+      String leader = null;
+      if (placement.holds(p)) {
+        DivisionInfo info = info(raft, p);
+        if (info != null) {
+          if (info.isLeader() && info.isLeaderReady()) {
+            owned = info.getCurrentTerm();
+          }
+          RaftPeerId leaderId = info.getLeaderId();
+          leader = leaderId == null ? null : leaderId.toString();
+        }
+      }
+      long before = ownedTerms[p];
+      ownedTerms[p] = owned;
+      localLeaders[p] = leader;
+      if (before >= 0 && before != owned) {
+        onLost.accept(p);
+      }
+    }
+  }
+
+  private DivisionInfo info(RaftServer raft, int partition) {
+    try {
+      return raft.getDivision(placement.groupId(partition)).getInfo();
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  @Override
+  public long term(String subject) {
+    return ownedTerms[placement.partitionOf(subject)];
+  }
+
+  @Override
+  public StreamError notOwned(String subject) {
+    int p = placement.partitionOf(subject);
+    String leader = leaderOf(p);
+    return StreamError.of(StreamError.Kind.UNAVAILABLE, "not_leader", leader == null
+        ? "cluster: partition " + p + " of '" + subject + "' has no leader now (election or quorum lost); retry"
+        : "cluster: partition " + p + " of '" + subject + "' is led by node " + leader + ", not " + nodeId);
+  }
+
+  /** The partition's leader as this node knows it, or null. */
+  public String leaderOf(int partition) {
+    if (ownedTerms[partition] >= 0) {
+      return nodeId;
+    }
+    if (localLeaders[partition] != null) {
+      return localLeaders[partition];
+    }
+    long now = System.currentTimeMillis();
+    Announcement best = null;
+    for (Announcement a : announcements.values()) {
+      Long term = a.leads().get(partition);
+      if (term != null && now - a.receivedMs() < ANNOUNCEMENT_TTL_MS
+          && (best == null || term > best.leads().get(partition))) {
+        best = a;
+      }
+    }
+    return best == null ? null : best.node();
+  }
+
+  @Override
+  public String remoteLeaderHttp(String subject) {
+    int p = placement.partitionOf(subject);
+    if (ownedTerms[p] >= 0) {
+      return null;
+    }
+    String leader = leaderOf(p);
+    Announcement announced = leader == null ? null : announcements.get(leader);
+    if (announced == null || announced.http() == null || nodeId.equals(leader)) {
+      throw notOwned(subject);
+    }
+    return announced.http();
+  }
+
+  /** The nodes heard from recently, this one included. */
+  public List<String> members() {
+    long now = System.currentTimeMillis();
+    List<String> members = new ArrayList<>();
+    members.add(nodeId);
+    announcements.values().stream().filter(a -> now - a.receivedMs() < ANNOUNCEMENT_TTL_MS && !a.node().equals(nodeId))
+        .map(Announcement::node).forEach(members::add);
+    members.sort(null);
+    return members;
+  }
+
+  /** Every partition as this node sees it, for operators. */
+  public List<PartitionView> partitions() {
+    List<PartitionView> views = new ArrayList<>();
+    RaftServer raft = server;
+    for (int p = 0; p < ownedTerms.length; p++) {
+      DivisionInfo info = raft != null && placement.holds(p) ? info(raft, p) : null;
+      views.add(new PartitionView(p, placement.peersOf(p), leaderOf(p), info == null ? 0 : info.getCurrentTerm(),
+          info == null ? "NONE" : info.getCurrentRole().name(), info == null ? 0 : info.getLastAppliedIndex()));
+    }
+    return views;
+  }
+
+  /** The admin API's view of the cluster. */
+  public JsonObject status() {
+    JsonArray list = new JsonArray();
+    for (PartitionView view : partitions()) {
+      list.add(new JsonObject().put("partition", view.partition()).put("peers", new JsonArray(view.peers()))
+          .put("leader", view.leader()).put("term", view.term()).put("role", view.role()).put("applied", view.applied()));
+    }
+    return new JsonObject().put("node", nodeId).put("members", new JsonArray(members()))
+        .put("partitions", placement.partitions()).put("partition_list", list);
+  }
+
+  /** The admin API's view of one subject's placement. */
+  public JsonObject subject(String subject) {
+    int p = placement.partitionOf(subject);
+    return new JsonObject().put("subject", subject).put("partition", p).put("leader", leaderOf(p))
+        .put("peers", new JsonArray(placement.peersOf(p)));
+  }
+}

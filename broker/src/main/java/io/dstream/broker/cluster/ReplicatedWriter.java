@@ -1,0 +1,207 @@
+package io.dstream.broker.cluster;
+
+import io.dstream.broker.store.BatchWriter;
+import io.dstream.broker.store.SubjectWrites;
+import io.dstream.broker.store.WriteBatch;
+import io.dstream.broker.stream.StreamError;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The actors' {@link BatchWriter} in cluster mode: the batches of a partition's actors on its leader
+ * become entries of the partition's Raft log, several batches per entry (a group commit), a few
+ * entries in flight per partition. A batch completes when its entry is applied on this node, the
+ * leader, which Raft does only once the entry is committed: written and forced to disk on a
+ * majority of the partition's replicas. So an acknowledgement means exactly that.
+ *
+ * <p>An entry that does not commit (this node lost the leadership, or the quorum) fails its batches:
+ * their actors rewind. If such an entry is committed after all, by the next leader, its writes are in
+ * the store and its clients got an error: the ambiguous outcome every replicated log has, which a
+ * dedup key ({@code Nats-Msg-Id}, {@code cMsgId}) makes safe to retry.
+ *
+ * <p>Bounds: per partition at most {@code queueCapacity} batches wait (beyond, {@link #submit}
+ * refuses and the actor answers "overloaded"), at most {@link #ENTRIES_IN_FLIGHT} entries are
+ * proposed and not yet applied, and an entry holds up to the group-commit policy's messages and
+ * bytes. Thread-safe: actors submit from their contexts, Ratis completes from its threads.
+ */
+final class ReplicatedWriter implements BatchWriter {
+
+  /** Entries of one partition proposed and not yet answered; more batches wait and join the next entry. */
+  static final int ENTRIES_IN_FLIGHT = 4;
+  /** A bound of what {@link Entry}'s encoding adds per write (kind, numbers, lengths) and per batch (its subject). */
+  private static final int WRITE_FRAMING = 40;
+  private static final int BATCH_FRAMING = 1024;
+  private static final Logger LOG = LoggerFactory.getLogger(ReplicatedWriter.class);
+
+  private final class PartitionQueue {
+    final int partition;
+    final ArrayDeque<WriteBatch> waiting = new ArrayDeque<>();
+    int inFlight;
+
+    PartitionQueue(int partition) {
+      this.partition = partition;
+    }
+  }
+
+  private final String nodeId;
+  private final Placement placement;
+  private final Leadership leadership;
+  private final int entryMessages;
+  private final int entryBytes;
+  private final int queueCapacity;
+  private final PartitionQueue[] queues;
+  private final Map<Long, List<WriteBatch>> proposed = new ConcurrentHashMap<>();
+  private final AtomicLong ids = new AtomicLong();
+  private final ClientId clientId = ClientId.randomId();
+  private volatile RaftServer server;
+
+  ReplicatedWriter(String nodeId, Placement placement, Leadership leadership, int entryMessages, int entryBytes,
+                   int queueCapacity) {
+    this.nodeId = nodeId;
+    this.placement = placement;
+    this.leadership = leadership;
+    this.entryMessages = entryMessages;
+    this.entryBytes = entryBytes;
+    this.queueCapacity = queueCapacity;
+    this.queues = new PartitionQueue[placement.partitions()];
+    for (int p = 0; p < queues.length; p++) {
+      queues[p] = new PartitionQueue(p);
+    }
+  }
+
+  void serve(RaftServer raft) {
+    this.server = raft;
+  }
+
+  @Override
+  public boolean submit(WriteBatch batch) {
+    if (leadership.term(batch.subject()) < 0) {
+      fail(List.of(batch), leadership.notOwned(batch.subject()));
+      return true;
+    }
+    if (encoded(batch) > entryBytes) {
+      fail(List.of(batch), StreamError.tooLarge("cluster: a write of " + encoded(batch) + " bytes to '" + batch.subject()
+          + "' does not fit one Raft entry (DSTREAM_CLUSTER_MAX_ENTRY_BYTES " + entryBytes + "); nothing stored"));
+      return true;
+    }
+    PartitionQueue queue = queues[placement.partitionOf(batch.subject())];
+    synchronized (queue) {
+      if (queue.waiting.size() >= queueCapacity) {
+        return false;
+      }
+      queue.waiting.add(batch);
+      if (queue.inFlight < ENTRIES_IN_FLIGHT) {
+        propose(queue);
+      }
+    }
+    return true;
+  }
+
+  /** With the queue's lock: the waiting batches, up to the entry limits, become one entry. */
+  private void propose(PartitionQueue queue) {
+    List<WriteBatch> batches = new ArrayList<>();
+    int messages = 0;
+    long bytes = 0;
+    while (!queue.waiting.isEmpty() && (batches.isEmpty() || messages < entryMessages
+        && bytes + encoded(queue.waiting.peek()) <= entryBytes)) {
+      WriteBatch batch = queue.waiting.poll();
+      batches.add(batch);
+      messages += batch.writes().size();
+      bytes += encoded(batch);
+    }
+    if (batches.isEmpty()) {
+      return;
+    }
+    long id = ids.incrementAndGet();
+    List<SubjectWrites> writes = new ArrayList<>(batches.size());
+    batches.forEach(batch -> writes.add(new SubjectWrites(batch.subject(), batch.writes())));
+    byte[] entry = new Entry(nodeId, id, writes).encode();
+    proposed.put(id, batches);
+    queue.inFlight++;
+    RaftClientRequest request = RaftClientRequest.newBuilder().setClientId(clientId).setServerId(server.getId())
+        .setGroupId(placement.groupId(queue.partition)).setCallId(id)
+        .setMessage(Message.valueOf(ByteString.copyFrom(entry))).setType(RaftClientRequest.writeRequestType()).build();
+    CompletableFuture<RaftClientReply> reply;
+    try {
+      reply = server.submitClientRequestAsync(request);
+    } catch (IOException e) {
+      reply = CompletableFuture.failedFuture(e);
+    }
+    reply.whenComplete((answer, failure) -> answered(queue, id, answer, failure));
+  }
+
+  private static long encoded(WriteBatch batch) {
+    return (long) batch.bytes() + (long) WRITE_FRAMING * batch.writes().size() + BATCH_FRAMING;
+  }
+
+  private void answered(PartitionQueue queue, long id, RaftClientReply answer, Throwable failure) {
+    List<WriteBatch> unapplied = proposed.remove(id);
+    if (unapplied != null) {
+      String why = failure != null ? failure.toString()
+          : answer.isSuccess() ? "committed but not applied here" : String.valueOf(answer.getException());
+      LOG.debug("partition {}: entry {} not applied here: {}", queue.partition, id, why);
+      fail(unapplied, StreamError.of(StreamError.Kind.UNAVAILABLE, "not_leader", "cluster: partition "
+          + queue.partition + " did not commit the write (" + why + "); nothing acknowledged, retry"));
+    }
+    synchronized (queue) {
+      queue.inFlight--;
+      if (!queue.waiting.isEmpty() && queue.inFlight < ENTRIES_IN_FLIGHT) {
+        propose(queue);
+      }
+    }
+  }
+
+  /** On the partition's apply thread: an entry this node proposed was applied; its batches complete. */
+  void applied(int partition, long id, List<ReplicaWriter.Outcome> outcomes) {
+    List<WriteBatch> batches = proposed.remove(id);
+    if (batches == null) {
+      return;
+    }
+    for (int i = 0; i < batches.size(); i++) {
+      WriteBatch batch = batches.get(i);
+      ReplicaWriter.Outcome outcome = outcomes.get(i);
+      if (outcome.refusal() != null) {
+        StreamError refused = StreamError.of(StreamError.Kind.UNAVAILABLE, "not_leader", "cluster: partition "
+            + partition + " refused the write: " + outcome.refusal() + "; nothing stored, retry");
+        batch.context().runOnContext(v -> batch.onDone().accept(null, refused));
+      } else {
+        batch.context().runOnContext(v -> batch.onDone().accept(outcome.record(), null));
+      }
+    }
+  }
+
+  /** This node no longer leads the partition: the batches still waiting fail. */
+  void lost(int partition) {
+    PartitionQueue queue = queues[partition];
+    List<WriteBatch> waiting;
+    synchronized (queue) {
+      waiting = new ArrayList<>(queue.waiting);
+      queue.waiting.clear();
+    }
+    if (!waiting.isEmpty()) {
+      fail(waiting, StreamError.of(StreamError.Kind.UNAVAILABLE, "not_leader",
+          "cluster: this node stopped leading partition " + partition + "; nothing acknowledged, retry"));
+    }
+  }
+
+  private static void fail(List<WriteBatch> batches, StreamError failure) {
+    for (WriteBatch batch : batches) {
+      batch.context().runOnContext(v -> batch.onDone().accept(null, failure));
+    }
+  }
+}

@@ -1,0 +1,89 @@
+package io.dstream.broker.config;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Cluster mode (docs/cluster.md): this node's id, every node of the cluster with its Hazelcast and
+ * Raft addresses, R replicas per partition, the fixed number of partitions, the Raft timeouts, the
+ * snapshot period, how long a forwarded request may take and the largest Raft entry. Absent (null in {@link BrokerConfig})
+ * in single-node mode.
+ */
+public record ClusterSettings(String nodeId, List<Peer> peers, int replicas, int partitions,
+                              Duration electionTimeoutMin, Duration electionTimeoutMax, Duration stepDownWait,
+                              long snapshotEntries, Duration forwardTimeout, int maxEntryBytes) {
+
+  private static final Pattern ID = Pattern.compile("[A-Za-z0-9-]{1,64}");
+
+  /** One node: its id, host, Hazelcast port and Raft port. */
+  public record Peer(String id, String host, int hazelcastPort, int raftPort) {
+
+    /** {@code id=host:hazelcastPort:raftPort}. */
+    static Peer parse(String spec) {
+      String[] idAndAddress = spec.split("=", 2);
+      String[] parts = idAndAddress.length == 2 ? idAndAddress[1].split(":") : new String[0];
+      if (parts.length != 3) {
+        throw new IllegalArgumentException("cluster peer '" + spec + "' is not id=host:hazelcastPort:raftPort");
+      }
+      try {
+        return new Peer(idAndAddress[0].trim(), parts[0].trim(), Integer.parseInt(parts[1].trim()),
+            Integer.parseInt(parts[2].trim()));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("cluster peer '" + spec + "' has a port that is not a number", e);
+      }
+    }
+
+    public String raftAddress() {
+      return host + ":" + raftPort;
+    }
+  }
+
+  public ClusterSettings {
+    if (!ID.matcher(nodeId).matches()) {
+      throw new IllegalArgumentException("cluster node id '" + nodeId + "' must be 1-64 letters, digits or '-'");
+    }
+    List<Peer> sorted = new ArrayList<>(peers);
+    sorted.sort(Comparator.comparing(Peer::id));
+    Set<String> ids = new HashSet<>();
+    for (Peer peer : sorted) {
+      if (!ID.matcher(peer.id()).matches() || !ids.add(peer.id())) {
+        throw new IllegalArgumentException("cluster peer id '" + peer.id() + "' is invalid or repeated");
+      }
+    }
+    if (!ids.contains(nodeId)) {
+      throw new IllegalArgumentException("cluster peers " + ids + " do not include this node '" + nodeId + "'");
+    }
+    peers = List.copyOf(sorted);
+    if (replicas < 1) {
+      throw new IllegalArgumentException("cluster replicas must be at least 1, got " + replicas);
+    }
+    replicas = Math.min(replicas, peers.size());
+    if (partitions < 1 || partitions > 1024) {
+      throw new IllegalArgumentException("cluster partitions must be 1-1024, got " + partitions);
+    }
+    if (electionTimeoutMin.toMillis() < 50 || electionTimeoutMax.compareTo(electionTimeoutMin) <= 0) {
+      throw new IllegalArgumentException("cluster election timeouts must be at least 50 ms with max above min, got "
+          + electionTimeoutMin.toMillis() + "/" + electionTimeoutMax.toMillis() + " ms");
+    }
+    if (maxEntryBytes < 64 * 1024) {
+      throw new IllegalArgumentException("cluster max entry bytes must be at least 65536, got " + maxEntryBytes);
+    }
+    if (snapshotEntries < 1) {
+      throw new IllegalArgumentException("cluster snapshot entries must be at least 1, got " + snapshotEntries);
+    }
+  }
+
+  /** Parses {@code id=host:hazelcastPort:raftPort,...}. */
+  public static List<Peer> parsePeers(List<String> specs) {
+    return specs.stream().map(Peer::parse).toList();
+  }
+
+  public Peer self() {
+    return peers.stream().filter(p -> p.id().equals(nodeId)).findFirst().orElseThrow();
+  }
+}
