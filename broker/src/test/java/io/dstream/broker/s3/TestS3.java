@@ -27,11 +27,16 @@ public final class TestS3 implements AutoCloseable {
   }
 
   public static TestS3 start() throws Exception {
+    return start(Files.createTempDirectory("dstream-test-s3"));
+  }
+
+  /** The same with the bucket's files under {@code dir}. */
+  public static TestS3 start(Path dir) throws Exception {
     int port;
     try (ServerSocket probe = new ServerSocket(0)) {
       port = probe.getLocalPort();
     }
-    TestS3 s3 = new TestS3(Files.createTempDirectory("dstream-test-s3"), port);
+    TestS3 s3 = new TestS3(dir, port);
     s3.resume();
     return s3;
   }

@@ -1,0 +1,540 @@
+package io.dstream.broker.cluster;
+
+import io.dstream.broker.ClusterProcesses;
+import io.nats.client.Connection;
+import io.nats.client.JetStream;
+import io.nats.client.JetStreamApiException;
+import io.nats.client.JetStreamOptions;
+import io.nats.client.Message;
+import io.nats.client.Nats;
+import io.nats.client.Options;
+import io.nats.client.Subscription;
+import io.nats.client.api.PublishAck;
+import io.nats.client.impl.Headers;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Cluster mode (docs/cluster.md) with three brokers as child JVMs on loopback, R3, one shared S3
+ * server: the six claims of issue 17. One cluster for the class; each test starts from three live
+ * nodes (restarting what the previous one killed or stopped) and uses subjects of its own. Only
+ * claims are asserted; durations are printed (the 10 s failover bound is the issue's own claim).
+ */
+@Tag("slow")
+@Tag("cluster")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Timeout(value = 4, unit = TimeUnit.MINUTES)
+@SuppressWarnings("try") // jnats' Connection.close() may throw InterruptedException; try-with-resources still closes it
+class ClusterIT {
+
+  /** Small, so that case 3's wiped follower has to be sent a snapshot. */
+  private static final int SNAPSHOT_ENTRIES = 50;
+  private static final Duration CATCH_UP = Duration.ofSeconds(60);
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  private static final long FAILOVER_BOUND_MS = 10_000;
+  private static final long REFUSAL_BOUND_MS = 15_000;
+
+  @TempDir
+  static Path dir;
+  private static ClusterProcesses cluster;
+
+  @RegisterExtension
+  static final TestWatcher NODE_LOGS_ON_FAILURE = new TestWatcher() {
+    @Override
+    public void testFailed(ExtensionContext context, Throwable cause) {
+      if (cluster != null) {
+        System.out.println(context.getDisplayName() + " failed; the nodes:\n" + cluster.describe(50));
+      }
+    }
+  };
+
+  @BeforeAll
+  static void startCluster() throws Exception {
+    cluster = ClusterProcesses.start(dir, 3, Map.of(
+        "DSTREAM_CLUSTER_PARTITIONS", "8",
+        "DSTREAM_CLUSTER_SNAPSHOT_ENTRIES", Integer.toString(SNAPSHOT_ENTRIES)));
+  }
+
+  @AfterAll
+  static void stopCluster() {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  @BeforeEach
+  void everyNodeLive() throws Exception {
+    cluster.ensureAllLive();
+  }
+
+  /** Case 1: any node takes a publish for any subject, any node delivers it. */
+  @Test
+  @Order(1)
+  void aPublishOnOneNodeToASubjectLedByAnotherIsAcknowledgedInOrderAndDeliveredOnTheThird() throws Exception {
+    String subject = "c1.orders-0";
+    String leader = cluster.leaderOf(subject);
+    String publisherNode = cluster.otherThan(leader).get(0);
+    String subscriberNode = cluster.otherThan(leader).get(1);
+    System.out.printf("case 1: %s led by %s, published on %s, subscribed on %s%n", subject, leader, publisherNode,
+        subscriberNode);
+    int count = 200;
+    AckLedger ledger = new AckLedger(subject);
+    try (Connection publisherConnection = connect(publisherNode, Duration.ofSeconds(30));
+         Connection subscriberConnection = connect(subscriberNode, Duration.ofSeconds(30))) {
+      Subscription subscription = subscriberConnection.subscribe("c1.>");
+      subscriberConnection.flush(WAIT);
+      JetStream js = jetStream(publisherConnection, Duration.ofSeconds(10));
+      awaitDeliveryThrough(subscription, js, subjectInPartitionOf(subject, "c1.warm-"));
+
+      List<CompletableFuture<PublishAck>> acks = new ArrayList<>();
+      List<Long> sent = new ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        sent.add(System.nanoTime());
+        acks.add(js.publishAsync(subject, msgIdHeader("c1-" + i), AckLedger.payloadOf("c1-" + i)));
+      }
+      for (int i = 0; i < count; i++) {
+        PublishAck ack = acks.get(i).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertEquals(i + 1, ack.getSeqno(), "PubAck of publish " + (i + 1) + " through " + publisherNode);
+        ledger.record("c1-" + i, AckLedger.payloadOf("c1-" + i), ack, sent.get(i));
+      }
+
+      long deadline = System.nanoTime() + WAIT.toNanos();
+      for (int i = 0; i < count; i++) {
+        Message delivered = nextOn(subscription, subject, deadline);
+        assertNotNull(delivered, "delivery " + (i + 1) + " of " + count + " never reached the subscriber on " + subscriberNode);
+        assertArrayEquals(AckLedger.payloadOf("c1-" + i), delivered.getData(),
+            "delivery " + (i + 1) + " on " + subscriberNode + " (out of order or other bytes)");
+      }
+      assertNull(nextOn(subscription, subject, System.nanoTime() + TimeUnit.SECONDS.toNanos(1)),
+          "a delivery beyond the " + count + " messages published");
+    }
+    List<Replica> replicas = Replica.awaitConverged(cluster, cluster.nodeIds(), subject, count, CATCH_UP);
+    for (Replica replica : replicas) {
+      ledger.assertExactlyIn(replica);
+      replica.assertSameAs(replicas.get(0));
+    }
+  }
+
+  /** Case 2: kill -9 of the partition leader under pipelined publishing through another node. */
+  @Test
+  @Order(2)
+  void killingThePartitionLeaderUnderPipelinedPublishingLosesNoAcknowledgedMessage() throws Exception {
+    String subject = "c2.orders";
+    String leader = cluster.leaderOf(subject);
+    List<String> survivors = cluster.otherThan(leader);
+    String via = survivors.get(0);
+    AckLedger ledger = new AckLedger(subject);
+    long killed;
+    long failoverMs;
+    try (Connection nc = connect(via, Duration.ofSeconds(2));
+         PipelinedPublisher publisher = new PipelinedPublisher(jetStream(nc, WAIT), ledger, "c2", 100)) {
+      await(() -> ledger.size() >= 300, CATCH_UP, "300 acknowledged publishes before the kill");
+      killed = System.nanoTime();
+      cluster.kill9(leader);
+      PublishAck probe = publishUntilAcked(jetStream(nc, Duration.ofSeconds(1)), ledger, "c2-probe", Duration.ofSeconds(60));
+      failoverMs = firstAckAfterMs(ledger, killed);
+      System.out.printf("case 2: %s led by %s, published through %s; kill -9 at %d acknowledged; writes accepted "
+          + "again %d ms after the kill (probe at sequence %d)%n", subject, leader, via, ledger.size(), failoverMs,
+          probe.getSeqno());
+      long probeAcked = ledger.get("c2-probe").ackedNanos();
+      await(() -> ledger.ackedAfter(probeAcked) >= 200, CATCH_UP, "200 pipelined publishes acknowledged after the failover");
+      publisher.finish(CATCH_UP);
+      System.out.printf("case 2: %d messages acknowledged, %d publishes failed and were retried with their Nats-Msg-Id "
+          + "(last failure: %s)%n", ledger.size(), publisher.failures(), publisher.lastFailure());
+    }
+    assertTrue(failoverMs <= FAILOVER_BOUND_MS, "writes accepted again " + failoverMs + " ms after the leader's kill, over "
+        + FAILOVER_BOUND_MS + " ms");
+    List<Replica> replicas = Replica.awaitConverged(cluster, survivors, subject, ledger.maxSequence(), CATCH_UP);
+    for (Replica replica : replicas) {
+      ledger.assertExactlyIn(replica);
+    }
+    replicas.get(1).assertSameAs(replicas.get(0));
+  }
+
+  /** Case 3: a killed follower catches up; a wiped follower rebuilds, past the snapshot threshold. */
+  @Test
+  @Order(3)
+  void aKilledFollowerCatchesUpAndAWipedFollowerRebuilds() throws Exception {
+    String subject = "c3.orders";
+    AckLedger ledger = new AckLedger(subject);
+    String leader = cluster.leaderOf(subject);
+    String killed = cluster.otherThan(leader).get(0);
+    String via = cluster.otherThan(leader, killed).get(0);
+    try (Connection nc = connect(via, Duration.ofSeconds(2))) {
+      JetStream js = jetStream(nc, Duration.ofSeconds(5));
+      for (int i = 0; i < 30; i++) {
+        publishUntilAcked(js, ledger, "c3-" + i, WAIT);
+      }
+      cluster.kill9(killed);
+      try (PipelinedPublisher publisher = new PipelinedPublisher(js, ledger, "c3-while-down", 50)) {
+        await(() -> ledger.size() >= 330, CATCH_UP, "300 publishes acknowledged while " + killed + " is down");
+        publisher.finish(CATCH_UP);
+      }
+    }
+    cluster.restart(killed);
+    long restarted = System.nanoTime();
+    List<Replica> replicas = Replica.awaitConverged(cluster, cluster.nodeIds(), subject, ledger.maxSequence(), CATCH_UP);
+    System.out.printf("case 3: %s (follower of %s) killed, %d messages written meanwhile through %s, caught up %d ms "
+        + "after it was ready again%n", killed, leader, ledger.size() - 30, via, msSince(restarted));
+    for (Replica replica : replicas) {
+      ledger.assertExactlyIn(replica);
+      replica.assertSameAs(replicas.get(0));
+    }
+
+    String leaderNow = cluster.leaderOf(subject);
+    List<String> followers = cluster.otherThan(leaderNow);
+    String wiped = followers.contains(via) ? via : followers.get(0);
+    cluster.stop(wiped);
+    cluster.wipe(wiped);
+    int before = ledger.size();
+    int entries = 3 * SNAPSHOT_ENTRIES;
+    try (Connection nc = connect(leaderNow, Duration.ofSeconds(2))) {
+      // One synchronous publish at a time: each is a Raft entry of its own, so these pass the snapshot threshold.
+      JetStream js = jetStream(nc, Duration.ofSeconds(5));
+      for (int i = 0; i < entries; i++) {
+        publishUntilAcked(js, ledger, "c3-while-wiped-" + i, WAIT);
+      }
+    }
+    cluster.restart(wiped);
+    long rebuilding = System.nanoTime();
+    replicas = Replica.awaitConverged(cluster, cluster.nodeIds(), subject, ledger.maxSequence(), CATCH_UP);
+    long snapshotLines = cluster.tail(wiped, 100_000).stream().filter(line -> line.toLowerCase().contains("snapshot")).count();
+    System.out.printf("case 3: %s wiped, %d entries written meanwhile (snapshot every %d), rebuilt to sequence %d in %d ms "
+        + "after it was ready; %d of its log lines mention a snapshot%n", wiped, ledger.size() - before, SNAPSHOT_ENTRIES,
+        ledger.maxSequence(), msSince(rebuilding), snapshotLines);
+    for (Replica replica : replicas) {
+      ledger.assertExactlyIn(replica);
+      replica.assertSameAs(replicas.get(0));
+    }
+  }
+
+  /** Case 4: the whole cluster stopped (SIGTERM) and started again keeps everything and goes on. */
+  @Test
+  @Order(4)
+  void theWholeClusterStoppedAndStartedKeepsEverythingAndContinuesTheSequences() throws Exception {
+    List<AckLedger> ledgers = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      ledgers.add(new AckLedger("c4.orders-" + i));
+    }
+    try (Connection nc = connect(cluster.nodeIds().get(0), Duration.ofSeconds(2))) {
+      JetStream js = jetStream(nc, WAIT);
+      List<PipelinedPublisher> publishers = new ArrayList<>();
+      try {
+        for (AckLedger ledger : ledgers) {
+          publishers.add(new PipelinedPublisher(js, ledger, ledger.subject().replace('.', '-'), 20));
+        }
+        await(() -> ledgers.stream().allMatch(l -> l.size() >= 100), CATCH_UP, "100 acknowledged publishes per subject");
+        for (PipelinedPublisher publisher : publishers) {
+          publisher.finish(CATCH_UP);
+        }
+      } finally {
+        for (PipelinedPublisher publisher : publishers) {
+          publisher.close();
+        }
+      }
+    }
+    long stopping = System.nanoTime();
+    cluster.stopAll();
+    long starting = System.nanoTime();
+    cluster.startAllStopped();
+    System.out.printf("case 4: the cluster stopped in %d ms and was ready again in %d ms%n",
+        (starting - stopping) / 1_000_000, msSince(starting));
+    Map<String, Long> lastBefore = new HashMap<>();
+    for (AckLedger ledger : ledgers) {
+      List<Replica> replicas = Replica.awaitConverged(cluster, cluster.nodeIds(), ledger.subject(), ledger.maxSequence(), CATCH_UP);
+      for (Replica replica : replicas) {
+        ledger.assertExactlyIn(replica);
+        replica.assertSameAs(replicas.get(0));
+      }
+      lastBefore.put(ledger.subject(), replicas.get(0).lastSequence());
+    }
+    try (Connection nc = connect(cluster.nodeIds().get(1), Duration.ofSeconds(2))) {
+      JetStream js = jetStream(nc, Duration.ofSeconds(5));
+      for (AckLedger ledger : ledgers) {
+        PublishAck ack = publishUntilAcked(js, ledger, ledger.subject() + "-after-restart", WAIT);
+        assertEquals(lastBefore.get(ledger.subject()) + 1, ack.getSeqno(), "the sequence of " + ledger.subject()
+            + " after the restart");
+      }
+    }
+  }
+
+  /** Case 5: without a quorum a write fails fast and clearly, durable reads go on, writes resume with the quorum. */
+  @Test
+  @Order(5)
+  void withoutQuorumWritesFailClearlyReadsStillWorkAndWritesResumeWithTheQuorum() throws Exception {
+    String subject = "c5.orders";
+    String survivor = cluster.leaderOf(subject);
+    List<String> stopped = cluster.otherThan(survivor);
+    AckLedger ledger = new AckLedger(subject);
+    try (Connection nc = connect(survivor, Duration.ofSeconds(2))) {
+      JetStream js = jetStream(nc, Duration.ofSeconds(5));
+      for (int i = 0; i < 20; i++) {
+        publishUntilAcked(js, ledger, "c5-" + i, WAIT);
+      }
+      for (String node : stopped) {
+        cluster.stop(node);
+      }
+
+      // The survivor led the partition: it must not acknowledge, nor hang, without a majority.
+      JetStream patient = jetStream(nc, Duration.ofSeconds(25));
+      long publishing = System.nanoTime();
+      JetStreamApiException refused = assertThrows(JetStreamApiException.class, () -> patient.publish(subject,
+          msgIdHeader("c5-after"), AckLedger.payloadOf("c5-after")), "a publish without a quorum must get an error PubAck");
+      long refusedMs = msSince(publishing);
+      System.out.printf("case 5: %s without quorum on %s refused in %d ms: %d/%d %s%n", subject, survivor, refusedMs,
+          refused.getErrorCode(), refused.getApiErrorCode(), refused.getErrorDescription());
+      assertEquals(503, refused.getErrorCode(), refused.toString());
+      assertTrue(refusedMs < REFUSAL_BOUND_MS, "the refusal took " + refusedMs + " ms");
+
+      long posting = System.nanoTime();
+      HttpResponse<String> post = cluster.post(survivor, "/stream/c5.records", "{\"records\":[{\"n\":1}]}");
+      long postMs = msSince(posting);
+      System.out.printf("case 5: records API append without quorum: %d in %d ms, Retry-After %s: %s%n", post.statusCode(),
+          postMs, post.headers().firstValue("Retry-After").orElse("none"), post.body());
+      assertEquals(503, post.statusCode(), post.body());
+      assertTrue(post.headers().firstValue("Retry-After").isPresent(), "503 without Retry-After");
+      assertTrue(postMs < REFUSAL_BOUND_MS, "the records API refusal took " + postMs + " ms");
+
+      Replica durable = Replica.read(cluster, survivor, subject);
+      ledger.assertExactlyIn(durable);
+
+      cluster.restart(stopped.get(0));
+      long quorumBack = System.nanoTime();
+      // Same id as the refused publish: had its entry been committed after all, this is its duplicate.
+      PublishAck resumed = publishUntilAcked(js, ledger, "c5-after", WAIT);
+      System.out.printf("case 5: with %s back, writes resumed %d ms after it was ready (sequence %d, duplicate %b)%n",
+          stopped.get(0), msSince(quorumBack), resumed.getSeqno(), resumed.isDuplicate());
+      assertEquals(21, resumed.getSeqno(), "the sequence of the first write once the quorum is back");
+    }
+    List<Replica> replicas = Replica.awaitConverged(cluster, List.of(survivor, stopped.get(0)), subject, 21, CATCH_UP);
+    for (Replica replica : replicas) {
+      ledger.assertExactlyIn(replica);
+      replica.assertSameAs(replicas.get(0));
+    }
+  }
+
+  /** Case 6: a leader frozen by SIGSTOP (a partition of the network) is replaced, and no two leaders acknowledge. */
+  @Test
+  @Order(6)
+  void aFrozenLeaderIsReplacedWithoutSplitBrain() throws Exception {
+    String subject = "c6.orders";
+    String leader = cluster.leaderOf(subject);
+    String via = cluster.otherThan(leader).get(0);
+    AckLedger ledger = new AckLedger(subject);
+    try (Connection nc = connect(via, Duration.ofSeconds(2));
+         PipelinedPublisher publisher = new PipelinedPublisher(jetStream(nc, WAIT), ledger, "c6", 100)) {
+      await(() -> ledger.size() >= 300, CATCH_UP, "300 acknowledged publishes before the SIGSTOP");
+      long frozen = System.nanoTime();
+      cluster.sigstop(leader);
+      publishUntilAcked(jetStream(nc, Duration.ofSeconds(1)), ledger, "c6-probe", Duration.ofSeconds(60));
+      String newLeader = cluster.leaderOf(subject);
+      System.out.printf("case 6: %s led by %s, published through %s; SIGSTOP at %d acknowledged; %s took writes %d ms "
+          + "later%n", subject, leader, via, ledger.size(), newLeader, firstAckAfterMs(ledger, frozen));
+      assertNotEquals(leader, newLeader, "the frozen node still leads " + subject);
+      assertAtMostOneLeaderPerTerm(cluster.liveNodes());
+      await(() -> ledger.ackedAfter(frozen) >= 200, CATCH_UP, "200 publishes acknowledged while " + leader + " is frozen");
+
+      cluster.sigcont(leader);
+      long thawed = System.nanoTime();
+      assertAtMostOneLeaderPerTerm(cluster.nodeIds());
+      await(() -> ledger.ackedAfter(thawed) >= 200, CATCH_UP, "200 publishes acknowledged after the SIGCONT");
+      assertAtMostOneLeaderPerTerm(cluster.nodeIds());
+      publisher.finish(CATCH_UP);
+      System.out.printf("case 6: %d messages acknowledged, %d publishes retried (last failure: %s)%n", ledger.size(),
+          publisher.failures(), publisher.lastFailure());
+    }
+    List<Replica> replicas = Replica.awaitConverged(cluster, cluster.nodeIds(), subject, ledger.maxSequence(), CATCH_UP);
+    for (Replica replica : replicas) {
+      ledger.assertExactlyIn(replica);
+      replica.assertSameAs(replicas.get(0));
+    }
+    awaitOneAgreedLeaderPerPartition();
+  }
+
+  private static Connection connect(String node, Duration asyncPublishTimeout) throws Exception {
+    // An async publish unanswered for the cleanup interval fails (and is retried): a short one makes a dead forward visible quickly.
+    return Nats.connect(new Options.Builder().server(cluster.natsUrl(node)).token(ClusterProcesses.API_KEY.toCharArray())
+        .noReconnect().connectionTimeout(Duration.ofSeconds(10)).requestCleanupInterval(asyncPublishTimeout).build());
+  }
+
+  private static JetStream jetStream(Connection nc, Duration syncPublishTimeout) throws IOException {
+    return nc.jetStream(JetStreamOptions.builder().requestTimeout(syncPublishTimeout).build());
+  }
+
+  private static Headers msgIdHeader(String msgId) {
+    return new Headers().put("Nats-Msg-Id", msgId);
+  }
+
+  /**
+   * Publishes {@code msgId} synchronously until it is acknowledged (each try with the same id and
+   * bytes, so a try that was stored but not answered is not stored twice); records the PubAck.
+   */
+  private static PublishAck publishUntilAcked(JetStream js, AckLedger ledger, String msgId, Duration timeout) throws Exception {
+    byte[] payload = AckLedger.payloadOf(msgId);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    Exception last;
+    do {
+      long sent = System.nanoTime();
+      try {
+        PublishAck ack = js.publish(ledger.subject(), msgIdHeader(msgId), payload);
+        ledger.record(msgId, payload, ack, sent);
+        return ack;
+      } catch (IOException | JetStreamApiException e) {
+        last = e;
+        Thread.sleep(200);
+      }
+    } while (System.nanoTime() < deadline);
+    throw new AssertionError(msgId + " on " + ledger.subject() + " not acknowledged within " + timeout, last);
+  }
+
+  /** Milliseconds from {@code since} to the first acknowledgement of a publish sent after it. */
+  private static long firstAckAfterMs(AckLedger ledger, long since) {
+    long first = ledger.firstAckOfAttemptSentAfter(since);
+    assertTrue(first > 0, "no publish sent after the event was acknowledged");
+    return (first - since) / 1_000_000;
+  }
+
+  private static long msSince(long nanos) {
+    return (System.nanoTime() - nanos) / 1_000_000;
+  }
+
+  private static void await(BooleanSupplier done, Duration timeout, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!done.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        fail("not within " + timeout + ": " + what);
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  /** A subject other than {@code subject}, named {@code prefix<n>}, in the same partition. */
+  private static String subjectInPartitionOf(String subject, String prefix) throws Exception {
+    int partition = cluster.partitionOf(subject);
+    for (int i = 0; i < 1000; i++) {
+      if (cluster.partitionOf(prefix + i) == partition) {
+        return prefix + i;
+      }
+    }
+    throw new AssertionError("no subject " + prefix + "0..999 in partition " + partition);
+  }
+
+  /**
+   * Publishes to {@code warmSubject} until the subscription receives one: the contract does not say
+   * when a new subscription's interest reaches a remote leader, so case 1 starts only once it has.
+   */
+  private static void awaitDeliveryThrough(Subscription subscription, JetStream js, String warmSubject) throws Exception {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    AckLedger warm = new AckLedger(warmSubject);
+    for (int i = 0; System.nanoTime() < deadline; i++) {
+      publishUntilAcked(js, warm, "warm-" + i, WAIT);
+      if (nextOn(subscription, warmSubject, System.nanoTime() + TimeUnit.SECONDS.toNanos(1)) != null) {
+        return;
+      }
+    }
+    fail("no message on " + warmSubject + " reached the subscription within " + WAIT);
+  }
+
+  /** The next message the subscription gets on {@code subject} (others skipped) before the deadline, or null. */
+  private static Message nextOn(Subscription subscription, String subject, long deadlineNanos) throws InterruptedException {
+    while (true) {
+      long left = deadlineNanos - System.nanoTime();
+      if (left <= 0) {
+        return null;
+      }
+      Message message = subscription.nextMessage(Duration.ofNanos(left));
+      if (message != null && message.getSubject().equals(subject)) {
+        return message;
+      }
+    }
+  }
+
+  /** Which nodes each node says lead each partition at which term: partition -> term -> nodes reporting LEADER. */
+  private static Map<Integer, Map<Long, Set<String>>> leaderClaims(List<String> nodes) throws Exception {
+    Map<Integer, Map<Long, Set<String>>> claims = new HashMap<>();
+    for (String node : nodes) {
+      JsonArray partitions = cluster.adminGet(node, "/admin/cluster").getJsonArray("partition_list");
+      for (int i = 0; i < partitions.size(); i++) {
+        JsonObject partition = partitions.getJsonObject(i);
+        if ("LEADER".equals(partition.getString("role"))) {
+          claims.computeIfAbsent(partition.getInteger("partition"), p -> new HashMap<>())
+              .computeIfAbsent(partition.getLong("term"), t -> new TreeSet<>()).add(node);
+        }
+      }
+    }
+    return claims;
+  }
+
+  /** No partition has two nodes claiming its leadership for one term (a stale claim at an older term is allowed). */
+  private static void assertAtMostOneLeaderPerTerm(List<String> nodes) throws Exception {
+    Map<Integer, Map<Long, Set<String>>> claims = leaderClaims(nodes);
+    claims.forEach((partition, byTerm) -> byTerm.forEach((term, leaders) -> assertTrue(leaders.size() <= 1,
+        "split brain: partition " + partition + " has leaders " + leaders + " at term " + term + "; all claims: " + claims)));
+  }
+
+  /** Polls until each partition has exactly one node claiming its leadership and every node names that one. */
+  private static void awaitOneAgreedLeaderPerPartition() throws Exception {
+    long deadline = System.nanoTime() + CATCH_UP.toNanos();
+    String state;
+    do {
+      assertAtMostOneLeaderPerTerm(cluster.nodeIds());
+      Map<Integer, Map<Long, Set<String>>> claims = leaderClaims(cluster.nodeIds());
+      Map<Integer, Set<String>> named = new HashMap<>();
+      int partitions = 0;
+      for (String node : cluster.nodeIds()) {
+        JsonArray list = cluster.adminGet(node, "/admin/cluster").getJsonArray("partition_list");
+        partitions = list.size();
+        for (int i = 0; i < list.size(); i++) {
+          JsonObject partition = list.getJsonObject(i);
+          named.computeIfAbsent(partition.getInteger("partition"), p -> new TreeSet<>())
+              .add(String.valueOf(partition.getString("leader")));
+        }
+      }
+      boolean settled = claims.size() == partitions && claims.values().stream()
+          .allMatch(byTerm -> byTerm.values().stream().mapToInt(Set::size).sum() == 1)
+          && named.values().stream().allMatch(leaders -> leaders.size() == 1);
+      if (settled) {
+        return;
+      }
+      state = "claims " + claims + ", leaders named " + named;
+      Thread.sleep(250);
+    } while (System.nanoTime() < deadline);
+    fail("the partitions did not settle on one agreed leader each within " + CATCH_UP + ": " + state);
+  }
+}
