@@ -4,7 +4,9 @@
 # under one temp dir, interleaved in one run. Prints one Markdown table (median, min-max, ratio
 # ours/theirs) and stops every server. Our brokers are driven over WebSocket protocol v1 (ours-always,
 # ours-os) and over their NATS ports by the same jnats code as JetStream and core NATS (issue 16:
-# ours-nats, ours-nats-os, ours-nats-core).
+# ours-nats, ours-nats-os, ours-nats-core). Scenarios 1 and 2 also run against two 3-node clusters on
+# loopback, every stream replicated on all three nodes (issue 17): ours (ours-cluster, three brokers sharing
+# one S3 server) and nats-server's JetStream (jetstream-r3), both through node 1 by the same jnats code.
 #
 #   bench/run.sh                  the full run (scenarios 1-5, 7, 9 and 10, 3 repeats; then up to 45 minutes for 6)
 #   bench/run.sh --quick          tiny counts, 1 repeat: proves the harness works (CI)
@@ -13,7 +15,10 @@
 #   bench/run.sh --skip-idle      no scenario 6 (it publishes to 1,000,000 subjects)
 #   bench/run.sh --skip-sockets   no idle-sockets step (10,000 subscribed WebSockets, broker memory per socket)
 #   bench/run.sh --systems ours-nats,jetstream   only these systems in scenarios 1-5, 7, 9 and 10 (e.g. for a profile)
+#   bench/run.sh --scenarios 1,2 --systems ours-cluster,jetstream-r3 --skip-idle --skip-sockets   only the clusters
 #   bench/run.sh --jfr            record our brokers with JFR into bench/target/jfr/
+#
+# The clusters start only when the run includes scenario 1 or 2 and (with --systems) names them.
 #
 # Scenario 7 (HTTP) runs the records API (ours only) and the Durable Streams protocol against
 # @durable-streams/server, installed with npm into bench/target/ds-reference (pinned version).
@@ -38,7 +43,7 @@ while [ $# -gt 0 ]; do
     --skip-sockets) SOCKETS=0 ;;
     --jfr) JFR=1 ;;
     --systems) SYSTEMS=$2; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -92,9 +97,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mapfile -t PORTS < <(java -jar "$BENCH_JAR" free-ports 8)
+mapfile -t PORTS < <(java -jar "$BENCH_JAR" free-ports 30)
 P_ALWAYS=${PORTS[0]} P_OS=${PORTS[1]} P_NATS=${PORTS[2]} P_REDIS=${PORTS[3]} P_IDLE=${PORTS[4]} P_DSREF=${PORTS[5]}
 P_ALWAYS_NATS=${PORTS[6]} P_OS_NATS=${PORTS[7]}
+# The clusters' nodes, index 0 to 2: ours (HTTP, NATS, Hazelcast, Raft, and the shared S3 server) and
+# JetStream's (client, route, monitoring).
+CLUSTER_HTTP=("${PORTS[@]:8:3}") CLUSTER_NATS=("${PORTS[@]:11:3}") CLUSTER_HAZELCAST=("${PORTS[@]:14:3}")
+CLUSTER_RAFT=("${PORTS[@]:17:3}") P_CLUSTER_S3=${PORTS[20]}
+R3_CLIENT=("${PORTS[@]:21:3}") R3_ROUTE=("${PORTS[@]:24:3}") R3_MONITOR=("${PORTS[@]:27:3}")
 API_KEY=bench
 JFR_DIR=$ROOT/bench/target/jfr
 
@@ -119,16 +129,80 @@ start_ours() { # name port sync [java options...]; DSTREAM_NATS_PORT from the ca
   LAST_PID=$!
 }
 
-wait_ready() { # name command...
-  local name=$1
-  shift
-  for _ in $(seq 300); do
+wait_ready() { # name command...: at most 60 s (up to seven JVMs may be starting on the machine)
+  wait_ready_within 60 "$@"
+}
+
+wait_ready_within() { # seconds name command...; on failure prints the logs of name (a cluster's: every node's)
+  local deadline=$((SECONDS + $1)) name=$2
+  shift 2
+  while [ $SECONDS -lt $deadline ]; do
     if "$@" >/dev/null 2>&1; then return 0; fi
     sleep 0.1
   done
   log "$name did not start; its log:"
-  cat "$WORK/$name.log" >&2 || true
+  for file in "$WORK/$name".log "$WORK/$name"-*.log; do
+    if [ -f "$file" ]; then echo "--- $file" >&2; cat "$file" >&2; fi
+  done
   exit 1
+}
+
+# The clusters run scenarios 1 and 2 only; one starts when the run includes either and (with --systems) it.
+cluster_wanted() { # system
+  [[ ",$SCENARIOS," =~ ,(1|2), ]] && { [ -z "$SYSTEMS" ] || [[ ",$SYSTEMS," == *",$1,"* ]]; }
+}
+
+# Our 3-node cluster (issue 17), each node a broker as start_ours makes it (DSTREAM_SYNC=always, the bench
+# settings), with the cluster settings of docs/cluster.md: replicas 3, the default partitions. The nodes
+# must share one bucket, so they share one S3 server: the broker's own embedded one (EmbeddedS3, S3Proxy on
+# the filesystem) run alone in a process of its own by the bench module's SharedS3, since a node's embedded
+# server takes a port only its log names and stops with the node. Its keys are fixed for the run.
+CLUSTER_PIDS=()
+start_ours_cluster() {
+  mkdir -p "$WORK/ours-cluster-s3"
+  # Both jars hold a logback.xml (the broker's, first, is used): the status listener keeps logback from
+  # printing its whole setup for that.
+  java -Dlogback.statusListenerClass=ch.qos.logback.core.status.NopStatusListener -cp "$BROKER_JAR:$BENCH_JAR" \
+    io.dstream.bench.cluster.SharedS3 "$WORK/ours-cluster-s3" "$P_CLUSTER_S3" bench-access bench-secret \
+    >"$WORK/ours-cluster-s3.log" 2>&1 &
+  PIDS+=($!)
+  CLUSTER_PIDS+=($!)
+  wait_ready ours-cluster-s3 grep -q "listening on" "$WORK/ours-cluster-s3.log"
+  local peers=n1=127.0.0.1:${CLUSTER_HAZELCAST[0]}:${CLUSTER_RAFT[0]}
+  peers+=,n2=127.0.0.1:${CLUSTER_HAZELCAST[1]}:${CLUSTER_RAFT[1]},n3=127.0.0.1:${CLUSTER_HAZELCAST[2]}:${CLUSTER_RAFT[2]}
+  for i in 0 1 2; do
+    DSTREAM_NATS_PORT=${CLUSTER_NATS[i]} DSTREAM_CLUSTER_NODE_ID=n$((i + 1)) DSTREAM_CLUSTER_PEERS=$peers \
+      DSTREAM_CLUSTER_REPLICAS=3 DSTREAM_S3_ENDPOINT=http://127.0.0.1:$P_CLUSTER_S3 \
+      DSTREAM_S3_ACCESS_KEY=bench-access DSTREAM_S3_SECRET_KEY=bench-secret \
+      start_ours "ours-cluster-n$((i + 1))" "${CLUSTER_HTTP[i]}" always
+    CLUSTER_PIDS+=("$LAST_PID")
+  done
+}
+
+# Ready when node 1 knows a leader for every partition (GET /admin/cluster, docs/cluster.md). Its last
+# answer is kept in ours-cluster-admin.log, which a failed wait prints with the nodes' logs.
+cluster_has_leaders() {
+  local state=$WORK/ours-cluster-admin.log partitions leaders
+  curl -s -w '\nHTTP %{http_code}\n' "http://127.0.0.1:${CLUSTER_HTTP[0]}/admin/cluster?apiKey=$API_KEY" >"$state" \
+    && grep -q '^HTTP 200$' "$state" || return 1
+  partitions=$(grep -o '"partition":' "$state" | wc -l)
+  leaders=$(grep -Eo '"leader" *: *"' "$state" | wc -l)
+  [ "$partitions" -gt 0 ] && [ "$leaders" = "$partitions" ]
+}
+
+# nats-server's 3-node JetStream cluster: file storage and its default sync, as the single jetstream; the
+# same routes on every node (a node ignores the route to itself); the streams get 3 replicas (JetStreamTarget).
+R3_PIDS=()
+start_jetstream_r3() {
+  local routes=nats://127.0.0.1:${R3_ROUTE[0]},nats://127.0.0.1:${R3_ROUTE[1]},nats://127.0.0.1:${R3_ROUTE[2]}
+  for i in 0 1 2; do
+    local name=jetstream-r3-$((i + 1))
+    mkdir -p "$WORK/$name"
+    nats-server -a 127.0.0.1 -p "${R3_CLIENT[i]}" -m "${R3_MONITOR[i]}" -n "$name" -js -sd "$WORK/$name" \
+      --cluster_name bench-r3 --cluster "nats://127.0.0.1:${R3_ROUTE[i]}" --routes "$routes" >"$WORK/$name.log" 2>&1 &
+    PIDS+=($!)
+    R3_PIDS+=($!)
+  done
 }
 
 log "work dir $WORK"
@@ -152,6 +226,10 @@ mkdir -p "$WORK/ds-reference"
 node "$DS_REFERENCE_DIR/ds-reference-server.mjs" "$P_DSREF" "$WORK/ds-reference" >"$WORK/ds-reference.log" 2>&1 &
 PIDS+=($!)
 PID_DSREF=$!
+OURS_CLUSTER=0
+R3=0
+if cluster_wanted ours-cluster; then OURS_CLUSTER=1; start_ours_cluster; fi
+if cluster_wanted jetstream-r3; then R3=1; start_jetstream_r3; fi
 
 wait_ready ours-always curl -sf "http://127.0.0.1:$P_ALWAYS/health"
 wait_ready ours-os curl -sf "http://127.0.0.1:$P_OS/health"
@@ -160,6 +238,20 @@ wait_ready ours-os bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_OS_NATS"
 wait_ready nats bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_NATS"
 wait_ready redis redis-cli -h 127.0.0.1 -p "$P_REDIS" ping
 wait_ready ds-reference grep -q "listening on" "$WORK/ds-reference.log"
+if [ $OURS_CLUSTER = 1 ]; then
+  for i in 0 1 2; do
+    wait_ready "ours-cluster-n$((i + 1))" curl -sf "http://127.0.0.1:${CLUSTER_HTTP[i]}/health"
+    wait_ready "ours-cluster-n$((i + 1))" bash -c "exec 3<>/dev/tcp/127.0.0.1/${CLUSTER_NATS[i]}"
+  done
+  # Joining and the first elections of every partition; generous for a loaded 2-core machine.
+  wait_ready_within 120 ours-cluster cluster_has_leaders
+fi
+if [ $R3 = 1 ]; then
+  # A node's /healthz answers 200 once it is in contact with the JetStream meta leader.
+  for i in 0 1 2; do
+    wait_ready_within 60 "jetstream-r3-$((i + 1))" curl -sf "http://127.0.0.1:${R3_MONITOR[i]}/healthz"
+  done
+fi
 
 log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(java -version 2>&1 | head -1)"
 log "versions: $(nats-server --version), $(redis-server --version | cut -d' ' -f1-3), node $(node --version), @durable-streams/server $DS_REFERENCE_VERSION"
@@ -172,6 +264,13 @@ MATRIX=(matrix --ours-always "127.0.0.1:$P_ALWAYS" --ours-os "127.0.0.1:$P_OS" -
   --table "$WORK/table.md" --pid "ours-always=$PID_ALWAYS" --pid "ours-os=$PID_OS" --pid "ours-nats=$PID_ALWAYS"
   --pid "ours-nats-os=$PID_OS" --pid "ours-nats-core=$PID_ALWAYS" --pid "jetstream=$PID_NATS"
   --pid "nats-core=$PID_NATS" --pid "redis=$PID_REDIS" --pid "ds-reference=$PID_DSREF")
+# A cluster's CPU is the sum over its nodes (and, for ours, the S3 server they share).
+if [ $OURS_CLUSTER = 1 ]; then
+  MATRIX+=(--ours-cluster "nats://127.0.0.1:${CLUSTER_NATS[0]}" --pid "ours-cluster=$(IFS=,; echo "${CLUSTER_PIDS[*]}")")
+fi
+if [ $R3 = 1 ]; then
+  MATRIX+=(--jetstream-r3 "nats://127.0.0.1:${R3_CLIENT[0]}" --pid "jetstream-r3=$(IFS=,; echo "${R3_PIDS[*]}")")
+fi
 if [ $QUICK = 1 ]; then MATRIX+=(--quick --timeout-s 30); fi
 if [ -n "$SYSTEMS" ]; then MATRIX+=(--systems "$SYSTEMS"); fi
 status=0

@@ -17,13 +17,14 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
-import static io.dstream.bench.load.JetStreamTarget.ManySubjectsStreams.ONE_WILDCARD_STREAM;
-import static io.dstream.bench.load.JetStreamTarget.ManySubjectsStreams.SUBJECT_IS_STREAM;
+import static io.dstream.bench.load.JetStreamTarget.Streams.DECLARED;
+import static io.dstream.bench.load.JetStreamTarget.Streams.SUBJECT_IS_STREAM;
+import static io.dstream.bench.load.JetStreamTarget.Streams.SUBJECT_IS_STREAM_UNDECLARED;
 
 /** {@code java -jar bench/target/bench.jar}: the load generators behind bench/run.sh. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Load generators: our broker vs NATS JetStream, core NATS, Redis Streams and the Durable Streams "
-        + "reference server (issue 6).",
+        + "reference server (issue 6); our 3-node cluster vs a 3-node JetStream cluster (issue 17).",
     subcommands = {BenchMain.MatrixCommand.class, BenchMain.IdleCommand.class, BenchMain.SocketsCommand.class,
         BenchMain.TableCommand.class,
         BenchMain.FreePortsCommand.class})
@@ -55,6 +56,12 @@ public final class BenchMain {
     String apiKey;
     @Option(names = "--nats", description = "nats://host:port of a nats-server with JetStream")
     String nats;
+    @Option(names = "--ours-cluster", description = "nats://host:port, the NATS port of node 1 of our 3-node R3 cluster"
+        + " (system ours-cluster: scenarios 1 and 2)")
+    String oursCluster;
+    @Option(names = "--jetstream-r3", description = "nats://host:port of node 1 of a 3-node JetStream cluster"
+        + " (system jetstream-r3, streams of 3 replicas: scenarios 1 and 2)")
+    String jetStreamR3;
     @Option(names = "--redis", description = "host:port of a redis-server")
     String redis;
     @Option(names = "--ds-reference", description = "host:port of the npm Durable Streams reference server (7)")
@@ -72,8 +79,9 @@ public final class BenchMain {
     long timeoutSeconds;
     @Option(names = "--table", description = "also write the Markdown table to this file")
     Path tableFile;
-    @Option(names = "--pid", description = "SYSTEM=PID of a server process, for its CPU per message (Linux)")
-    Map<String, Long> serverPids = new HashMap<>();
+    @Option(names = "--pid", description = "SYSTEM=PID[,PID...] of a server's processes (a cluster's nodes), for its"
+        + " CPU per message, their sum (Linux)")
+    Map<String, String> serverPids = new HashMap<>();
 
     @Override
     public Integer call() throws Exception {
@@ -88,17 +96,27 @@ public final class BenchMain {
         }
         if (oursNats != null) {
           NatsEndpoint endpoint = new NatsEndpoint(oursNats, apiKey);
-          targets.add(new JetStreamTarget(ResultTable.OURS_NATS, endpoint, timeoutMs, SUBJECT_IS_STREAM));
+          targets.add(new JetStreamTarget(ResultTable.OURS_NATS, endpoint, timeoutMs, SUBJECT_IS_STREAM, 1,
+              JetStreamTarget.SCENARIOS));
           targets.add(new NatsCoreTarget(ResultTable.OURS_NATS_CORE, endpoint, timeoutMs));
         }
         if (oursNatsOs != null) {
           targets.add(new JetStreamTarget(ResultTable.OURS_NATS_OS, new NatsEndpoint(oursNatsOs, apiKey), timeoutMs,
-              SUBJECT_IS_STREAM));
+              SUBJECT_IS_STREAM, 1, JetStreamTarget.SCENARIOS));
         }
         if (nats != null) {
           NatsEndpoint endpoint = new NatsEndpoint(nats, null);
-          targets.add(new JetStreamTarget("jetstream", endpoint, timeoutMs, ONE_WILDCARD_STREAM));
+          targets.add(new JetStreamTarget("jetstream", endpoint, timeoutMs, DECLARED, 1, JetStreamTarget.SCENARIOS));
           targets.add(new NatsCoreTarget("nats-core", endpoint, timeoutMs));
+        }
+        if (oursCluster != null) {
+          // Replication is the cluster's own (DSTREAM_CLUSTER_REPLICAS); there is no stream to declare.
+          targets.add(new JetStreamTarget(ResultTable.OURS_CLUSTER, new NatsEndpoint(oursCluster, apiKey), timeoutMs,
+              SUBJECT_IS_STREAM_UNDECLARED, 1, Scenario.CLUSTER_ROW));
+        }
+        if (jetStreamR3 != null) {
+          targets.add(new JetStreamTarget(ResultTable.JETSTREAM_R3, new NatsEndpoint(jetStreamR3, null), timeoutMs,
+              DECLARED, 3, Scenario.CLUSTER_ROW));
         }
         if (redis != null) {
           targets.add(new RedisTarget(redis, timeoutMs));
@@ -118,7 +136,7 @@ public final class BenchMain {
         }
         PrintStream out = System.out;
         ResultTable table = new Matrix(targets, quick ? Counts.QUICK : Counts.FULL,
-            quick ? HttpCounts.QUICK : HttpCounts.FULL, timeoutMs, repeats, selected, serverPids,
+            quick ? HttpCounts.QUICK : HttpCounts.FULL, timeoutMs, repeats, selected, pids(serverPids),
             quick ? 0 : WarmUp.BOUND_MS, out).run();
         String markdown = table.markdown();
         if (tableFile != null) {
@@ -134,6 +152,23 @@ public final class BenchMain {
         }
       }
     }
+  }
+
+  /** {@code --pid}'s values: {@code SYSTEM -> "PID[,PID...]"} as {@code SYSTEM -> [PID, ...]}. */
+  private static Map<String, List<Long>> pids(Map<String, String> arguments) {
+    Map<String, List<Long>> pids = new HashMap<>();
+    arguments.forEach((system, list) -> {
+      List<Long> parsed = new ArrayList<>();
+      for (String pid : list.split(",")) {
+        try {
+          parsed.add(Long.parseLong(pid.trim()));
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException("--pid " + system + "=" + list + ": '" + pid + "' is not a process id");
+        }
+      }
+      pids.put(system, List.copyOf(parsed));
+    });
+    return pids;
   }
 
   @Command(name = "idle", mixinStandardHelpOptions = true,

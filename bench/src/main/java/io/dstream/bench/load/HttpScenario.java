@@ -42,7 +42,7 @@ final class HttpScenario {
   private final List<HttpTarget> targets;
   private final HttpCounts counts;
   private final long timeoutMs;
-  private final Map<String, Long> serverPids;
+  private final Map<String, List<Long>> serverPids;
   private final long warmUpBoundMs;
   /** Per system, the JSON stream the batch part wrote last: the catch-up part reads it. */
   private final Map<String, String> lastBatchStream = new HashMap<>();
@@ -55,7 +55,7 @@ final class HttpScenario {
    * {@code runNames}: a prefix of the names for one run of a part, given its repeat (0: a warm-up),
    * never the same twice; {@code failed} gets the system of a failed part.
    */
-  HttpScenario(List<HttpTarget> targets, HttpCounts counts, long timeoutMs, Map<String, Long> serverPids,
+  HttpScenario(List<HttpTarget> targets, HttpCounts counts, long timeoutMs, Map<String, List<Long>> serverPids,
                long warmUpBoundMs, IntFunction<String> runNames, PrintStream log, Consumer<Measurement> record,
                Consumer<String> failed) {
     this.warmUpBoundMs = warmUpBoundMs;
@@ -87,23 +87,28 @@ final class HttpScenario {
     for (HttpTarget target : targets) {
       for (Part part : Part.values()) {
         if (part.ranOn(target)) {
-          WarmUp.untilJitSettles(part.metric + " on " + target.name(), serverPids.getOrDefault(target.name(), 0L),
-              warmUpBoundMs, log, () -> measure(part, target, 0));
+          WarmUp.untilJitSettles(part.metric + " on " + target.name(), pids(target), warmUpBoundMs, log,
+              () -> measure(part, target, 0));
         }
       }
     }
   }
 
   private void runOne(Part part, HttpTarget target, int repeat) {
-    ProcessCpu.Sample before = ProcessCpu.sample(serverPids.getOrDefault(target.name(), 0L));
+    ProcessCpu.Sample before = ProcessCpu.sample(pids(target));
     try {
       long messages = measure(part, target, repeat);
-      ProcessCpu.perMessage(ProcessCpu.sample(serverPids.getOrDefault(target.name(), 0L)).since(before), messages,
-          part.label() + " ", (metric, value) -> record(target, metric, value, false));
+      ProcessCpu.perMessage(ProcessCpu.sample(pids(target)).since(before), messages, part.label() + " ",
+          (metric, value) -> record(target, metric, value, false));
     } catch (Exception e) {
       log.println("scenario 7 (" + part.metric + ") on " + target.name() + " (run " + repeat + ") failed: " + e);
       failed.accept(target.name());
     }
+  }
+
+  /** The server processes of {@code target}, for its CPU (none known: empty). */
+  private List<Long> pids(HttpTarget target) {
+    return serverPids.getOrDefault(target.name(), List.of());
   }
 
   /** Runs one part once and records its numbers (repeat 0: the warm-up, not recorded); returns the messages. */

@@ -9,6 +9,7 @@ import io.nats.client.JetStreamSubscription;
 import io.nats.client.MessageHandler;
 import io.nats.client.PushSubscribeOptions;
 import io.nats.client.api.AckPolicy;
+import io.nats.client.api.ClusterInfo;
 import io.nats.client.api.ConsumerConfiguration;
 import io.nats.client.api.ConsumerInfo;
 import io.nats.client.api.DeliverPolicy;
@@ -19,8 +20,11 @@ import io.nats.client.api.StreamInfo;
 import org.HdrHistogram.Histogram;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -29,14 +33,15 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * A JetStream server through jnats: nats-server ({@code jetstream}) or our broker's NATS port
- * ({@code ours-nats}), driven by this one code. A file-storage stream per subject, publishAsync with a
- * window for pipelining, push consumers with explicit acks for replay and fan-out; server defaults
- * everywhere else. Scenario 5's subjects get the stream their server's model asks for
- * ({@link ManySubjectsStreams}). Scenario 10's stream has work-queue retention and one durable pull
- * consumer shared by {@link PullWorkers}. A server that answers the consumer API with "consumers are
- * not supported" makes replay, fan-out and the work queue {@linkplain NotAvailableException not
- * available}, and so does one that keeps acked messages of a work-queue stream.
+ * A JetStream server through jnats: nats-server ({@code jetstream}, {@code jetstream-r3}) or our
+ * broker's NATS port ({@code ours-nats}, {@code ours-cluster}), driven by this one code. A file-storage
+ * stream per subject (with the replicas asked for, checked in the server's answer), publishAsync with
+ * a window for pipelining, push consumers with explicit acks for replay and fan-out; server defaults
+ * everywhere else. Which streams are declared follows the server's model ({@link Streams}). Scenario
+ * 10's stream has work-queue retention and one durable pull consumer shared by {@link PullWorkers}.
+ * A server that answers the consumer API with "consumers are not supported" makes replay, fan-out and
+ * the work queue {@linkplain NotAvailableException not available}, and so does one that keeps acked
+ * messages of a work-queue stream.
  */
 final class JetStreamTarget implements Target {
 
@@ -52,31 +57,53 @@ final class JetStreamTarget implements Target {
    */
   private static final long SETTLE_MS = 10_000;
 
-  /** How the subjects of scenario 5 get a stream. */
-  enum ManySubjectsStreams {
-    /** One stream {@code prefix.>} over all of them, as a NATS user models it on nats-server. */
-    ONE_WILDCARD_STREAM,
+  /** Every scenario but request/reply, which is core NATS's ({@link NatsCoreTarget}). */
+  static final Set<Scenario> SCENARIOS =
+      Collections.unmodifiableSet(EnumSet.complementOf(EnumSet.of(Scenario.REQUEST)));
+
+  /** How the server's streams come to be: which ones the target declares through the JetStream API. */
+  enum Streams {
     /**
-     * None: every subject is its own durable stream, created by its first publish, and a stream
-     * cannot span subjects (our broker); the PubAck names the subject as the stream.
+     * Declared (nats-server): a stream over the one subject a scenario publishes to, and one stream
+     * {@code prefix.>} over scenario 5's subjects, as a NATS user models it.
      */
-    SUBJECT_IS_STREAM
+    DECLARED,
+    /**
+     * Every subject is its own durable stream, created by its first publish, and a stream cannot span
+     * subjects (our broker): declared per subject as on nats-server (the declaration names it and sets
+     * its config, such as work-queue retention), none in scenario 5. The PubAck names the subject as
+     * the stream when none is declared.
+     */
+    SUBJECT_IS_STREAM,
+    /**
+     * As {@link #SUBJECT_IS_STREAM}, and nothing declared: our cluster (issue 17), whose stream API
+     * is not cluster-aware yet. Only the scenarios that need no declaration (1, 2 and 5) can run.
+     */
+    SUBJECT_IS_STREAM_UNDECLARED
   }
 
   private final String name;
   private final NatsEndpoint endpoint;
   private final long timeoutMs;
-  private final ManySubjectsStreams manySubjectsStreams;
+  private final Streams streams;
+  private final int replicas;
+  private final Set<Scenario> scenarios;
   private final Connection connection;
   private final JetStream jetStream;
   private final JetStreamManagement management;
 
-  JetStreamTarget(String name, NatsEndpoint endpoint, long timeoutMs, ManySubjectsStreams manySubjectsStreams)
-      throws Exception {
+  /**
+   * {@code replicas}: of every declared stream (1 on a single server, 3 on a 3-node cluster);
+   * {@code scenarios}: those this system runs ({@link #SCENARIOS}, or a cluster's {@link Scenario#CLUSTER_ROW}).
+   */
+  JetStreamTarget(String name, NatsEndpoint endpoint, long timeoutMs, Streams streams, int replicas,
+                  Set<Scenario> scenarios) throws Exception {
     this.name = name;
     this.endpoint = endpoint;
     this.timeoutMs = timeoutMs;
-    this.manySubjectsStreams = manySubjectsStreams;
+    this.streams = streams;
+    this.replicas = replicas;
+    this.scenarios = scenarios;
     this.connection = endpoint.connect();
     this.jetStream = connection.jetStream();
     this.management = connection.jetStreamManagement();
@@ -89,7 +116,7 @@ final class JetStreamTarget implements Target {
 
   @Override
   public boolean supports(Scenario scenario) {
-    return scenario != Scenario.REQUEST;
+    return scenarios.contains(scenario);
   }
 
   private String stream(String... subjects) throws Exception {
@@ -97,14 +124,31 @@ final class JetStreamTarget implements Target {
   }
 
   private StreamInfo stream(RetentionPolicy retention, String... subjects) throws Exception {
-    String name = subjects[0].replaceAll("[^A-Za-z0-9]", "_").toUpperCase(Locale.ROOT);
-    return management.addStream(StreamConfiguration.builder().name(name).subjects(subjects).retentionPolicy(retention)
-        .storageType(StorageType.File).build());
+    String streamName = subjects[0].replaceAll("[^A-Za-z0-9]", "_").toUpperCase(Locale.ROOT);
+    StreamInfo created = management.addStream(StreamConfiguration.builder().name(streamName).subjects(subjects)
+        .retentionPolicy(retention).storageType(StorageType.File).replicas(replicas).build());
+    if (replicas > 1) {
+      ClusterInfo cluster = created.getClusterInfo();
+      int peers = cluster == null || cluster.getLeader() == null ? 0
+          : 1 + (cluster.getReplicas() == null ? 0 : cluster.getReplicas().size());
+      if (created.getConfiguration().getReplicas() != replicas || peers != replicas) {
+        throw new IllegalStateException(name + " was asked for a stream of " + replicas + " replicas and answered "
+            + created.getConfiguration().getReplicas() + " replicas on " + peers + " peers (" + cluster + ")");
+      }
+    }
+    return created;
+  }
+
+  /** The stream of scenarios 1 and 2: the subject's own, declared unless the server's model declares none. */
+  private void publishStream(String subject) throws Exception {
+    if (streams != Streams.SUBJECT_IS_STREAM_UNDECLARED) {
+      stream(subject);
+    }
   }
 
   @Override
   public double publish(String subject, int count, int window) throws Exception {
-    stream(subject);
+    publishStream(subject);
     return publishWindowed(connection.jetStream(), List.of(subject), count, window, new Deadline(timeoutMs));
   }
 
@@ -140,7 +184,7 @@ final class JetStreamTarget implements Target {
 
   @Override
   public Histogram syncPublish(String subject, int count) throws Exception {
-    stream(subject);
+    publishStream(subject);
     Deadline deadline = new Deadline(timeoutMs);
     Histogram roundTrips = Rates.histogram();
     for (int i = 0; i < count; i++) {
@@ -300,7 +344,7 @@ final class JetStreamTarget implements Target {
   @Override
   public double manySubjects(String prefix, int subjects, int publishers, int count, int window) throws Exception {
     Deadline deadline = new Deadline(timeoutMs);
-    if (manySubjectsStreams == ManySubjectsStreams.ONE_WILDCARD_STREAM) {
+    if (streams == Streams.DECLARED) {
       stream(prefix + ".>");
     }
     List<Connection> connections = new ArrayList<>();

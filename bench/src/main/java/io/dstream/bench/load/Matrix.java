@@ -27,7 +27,7 @@ final class Matrix {
   private final int repeats;
   private final Set<Scenario> scenarios;
   private final PrintStream log;
-  private final Map<String, Long> serverPids;
+  private final Map<String, List<Long>> serverPids;
   private final long warmUpBoundMs;
   private int warmUpRuns;
   private final HttpCounts httpCounts;
@@ -36,11 +36,12 @@ final class Matrix {
   private final String runId = Long.toString(System.currentTimeMillis() % 1_000_000_000L, 36);
 
   /**
-   * {@code serverPids}: the server process of each system, for CPU per message (may be empty);
+   * {@code serverPids}: the server processes of each system (a cluster's: every node's), for CPU per
+   * message (may be empty);
    * {@code warmUpBoundMs}: how long a scenario may warm up on one system (0: one run).
    */
   Matrix(List<Target> targets, Counts counts, HttpCounts httpCounts, long timeoutMs, int repeats,
-         Set<Scenario> scenarios, Map<String, Long> serverPids, long warmUpBoundMs, PrintStream log) {
+         Set<Scenario> scenarios, Map<String, List<Long>> serverPids, long warmUpBoundMs, PrintStream log) {
     this.targets = targets;
     this.warmUpBoundMs = warmUpBoundMs;
     this.httpCounts = httpCounts;
@@ -80,7 +81,7 @@ final class Matrix {
     for (Target target : warming) {
       if (target.supports(scenario)) {
         WarmUp.untilJitSettles("scenario " + scenario.number + " on " + target.name(),
-            serverPids.getOrDefault(target.name(), 0L), warmUpBoundMs, log, () -> measure(scenario, target, 0));
+            pids(target.name()), warmUpBoundMs, log, () -> measure(scenario, target, 0));
       }
     }
   }
@@ -136,10 +137,10 @@ final class Matrix {
 
   private void runOne(Scenario scenario, Target target, int repeat) {
     String system = target.name();
-    ProcessCpu.Sample before = ProcessCpu.sample(serverPids.getOrDefault(system, 0L));
+    ProcessCpu.Sample before = ProcessCpu.sample(pids(system));
     try {
       long messages = measure(scenario, target, repeat);
-      ProcessCpu.perMessage(ProcessCpu.sample(serverPids.getOrDefault(system, 0L)).since(before), messages, "",
+      ProcessCpu.perMessage(ProcessCpu.sample(pids(system)).since(before), messages, "",
           (metric, value) -> record(repeat, scenario, system, metric, value, false));
     } catch (NotAvailableException e) {
       log.println("scenario " + scenario.number + " on " + system + " (run " + repeat + ") not available: "
@@ -149,6 +150,11 @@ final class Matrix {
       log.println("scenario " + scenario.number + " on " + system + " (run " + repeat + ") failed: " + e);
       table.failed(scenario, system);
     }
+  }
+
+  /** The server processes of {@code system}, for its CPU (none known: empty). */
+  private List<Long> pids(String system) {
+    return serverPids.getOrDefault(system, List.of());
   }
 
   /**

@@ -3,11 +3,13 @@ package io.dstream.bench.load;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.function.BiConsumer;
 import java.util.stream.Stream;
 
 /**
- * CPU time a server process has used (user + system), from Linux's {@code /proc/PID/stat}. CPU per
+ * CPU time a server has used (user + system), from Linux's {@code /proc/PID/stat}: the sum over its
+ * processes, one for a single server, every node (and what they share) for a cluster. CPU per
  * message is the number that stays comparable on a machine busy with other work, where rates and
  * latencies mostly measure the neighbours.
  */
@@ -44,11 +46,23 @@ final class ProcessCpu {
 
   private static final Sample UNKNOWN = new Sample(-1, -1);
 
-  /** The process's CPU now, or an unknown sample (see {@link Sample#since}) without a process or /proc. */
-  static Sample sample(long pid) {
-    long process = pid > 0 ? millis(pid) : -1;
-    long compiler = pid > 0 ? compilerMillis(pid) : -1;
-    return process < 0 || compiler < 0 ? UNKNOWN : new Sample(process, compiler);
+  /**
+   * The CPU of the processes {@code pids} now, summed, or an unknown sample (see {@link Sample#since})
+   * without a process, or if one of them (or /proc) is not there.
+   */
+  static Sample sample(List<Long> pids) {
+    long process = 0;
+    long compiler = 0;
+    for (long pid : pids) {
+      long processMs = pid > 0 ? millis(pid) : -1;
+      long compilerMs = pid > 0 ? compilerMillis(pid) : -1;
+      if (processMs < 0 || compilerMs < 0) {
+        return UNKNOWN;
+      }
+      process += processMs;
+      compiler += compilerMs;
+    }
+    return pids.isEmpty() ? UNKNOWN : new Sample(process, compiler);
   }
 
   /** Milliseconds of CPU, or -1 if the process (or /proc) is not there. */

@@ -1,5 +1,7 @@
 package io.dstream.bench.load;
 
+import java.util.Set;
+
 /**
  * The scenarios of issue 6, the idle sockets of issue 7, the request/reply row of issue 16 and the
  * work queue of issue 18.
@@ -20,6 +22,9 @@ enum Scenario {
   REQUEST(9, "request/reply round trip, 1 in flight, a service on a core subscription"),
   /** Issue 18: a work-queue stream, 1 publisher, 3 pull workers sharing one durable consumer (JetStream API only). */
   WORK_QUEUE(10, "work queue: 1 publisher, 3 pull workers sharing one durable consumer");
+
+  /** Issue 17's row: what the 3-node clusters run (pipelined and synchronous publish). */
+  static final Set<Scenario> CLUSTER_ROW = Set.of(PUBLISH, SYNC);
 
   final int number;
   final String title;

@@ -1,6 +1,7 @@
 package io.dstream.bench.load;
 
 import java.io.PrintStream;
+import java.util.List;
 
 /**
  * Unrecorded runs before the measured ones, as JMH's warm-up iterations: a JVM server is still
@@ -27,11 +28,14 @@ final class WarmUp {
   private WarmUp() {
   }
 
-  /** Runs {@code run} until the JIT of the server {@code pid} settled or {@code boundMs} passed (0: once). */
-  static void untilJitSettles(String what, long pid, long boundMs, PrintStream log, Run run) {
+  /**
+   * Runs {@code run} until the JIT of the server's processes {@code pids} settled or {@code boundMs}
+   * passed (0: once).
+   */
+  static void untilJitSettles(String what, List<Long> pids, long boundMs, PrintStream log, Run run) {
     long start = System.currentTimeMillis();
     for (int count = 1; ; count++) {
-      ProcessCpu.Sample before = ProcessCpu.sample(pid);
+      ProcessCpu.Sample before = ProcessCpu.sample(pids);
       try {
         run.once();
       } catch (NotAvailableException e) {
@@ -41,7 +45,7 @@ final class WarmUp {
         log.println("warm-up of " + what + " failed: " + e);
         return;
       }
-      ProcessCpu.Sample used = ProcessCpu.sample(pid).since(before);
+      ProcessCpu.Sample used = ProcessCpu.sample(pids).since(before);
       if (used == null || used.processMs() <= 0) {
         return;
       }
