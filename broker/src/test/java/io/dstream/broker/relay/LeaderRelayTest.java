@@ -3,6 +3,7 @@ package io.dstream.broker.relay;
 import io.dstream.broker.TestBroker;
 import io.dstream.broker.auth.AnonymousAccess;
 import io.dstream.broker.cluster.ClusterRouting;
+import io.dstream.broker.config.ConnectionLimits;
 import io.dstream.broker.stream.StreamError;
 import io.dstream.broker.ws.V1TestClient;
 import io.vertx.core.Future;
@@ -21,7 +22,9 @@ import io.vertx.core.http.WebSocketFrameType;
 import io.vertx.core.http.impl.websocket.WebSocketFrameImpl;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetSocket;
 import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
@@ -69,6 +72,7 @@ class LeaderRelayTest {
   private static NetServer frozen;
   private static int downPort;
   private static int mortalPort;
+  private static volatile int floodedPort;
   private static WebClient web;
   private static HttpClient http;
 
@@ -88,6 +92,8 @@ class LeaderRelayTest {
         return "http://127.0.0.1:" + strict.port();
       } else if (name.startsWith("mortal-")) {
         return "http://127.0.0.1:" + mortalPort;
+      } else if (name.startsWith("flooded-")) {
+        return "http://127.0.0.1:" + floodedPort;
       } else if (name.startsWith("down-")) {
         return "http://127.0.0.1:" + downPort;
       } else if (name.startsWith("frozen-")) {
@@ -392,6 +398,49 @@ class LeaderRelayTest {
     assertEquals(1013, closeCode(connect(relaying.port(), "mortal-ws", Map.of())), "and a new one cannot reach B");
   }
 
+  /**
+   * A client of A that stops reading: A's socket to it fills, so A stops reading the leader's pushes,
+   * and the leader sees a slow consumer and closes it, as it would the client itself. A relay that
+   * read on regardless would hold every push in its own memory, and the leader would never notice.
+   */
+  @Test
+  void aRelayedSubscriberThatStopsReadingHoldsBackTheLeader() throws Exception {
+    ConnectionLimits defaults = ConnectionLimits.DEFAULT;
+    try (TestBroker flooded = TestBroker.start(vertx, b -> b.maxInFlight(10_000).connectionLimits(new ConnectionLimits(
+        100, 100_000, 100_000, Duration.ofMillis(500), 100, defaults.idleTimeout(), defaults.requestHeaderTimeout(),
+        defaults.pingInterval())));
+         V1TestClient producer = V1TestClient.connect(vertx, flooded.port(), "flooded-ws", TestBroker.API_KEY)) {
+      floodedPort = flooded.port();
+      NetClient tcp = vertx.createNetClient();
+      try {
+        NetSocket silent = tcp.connect(relaying.port(), "127.0.0.1").await();
+        CompletableFuture<Void> upgraded = new CompletableFuture<>();
+        silent.handler(data -> {
+          if (!upgraded.isDone() && data.toString(StandardCharsets.ISO_8859_1).startsWith("HTTP/1.1 101")) {
+            upgraded.complete(null);
+            silent.pause();
+          }
+        });
+        silent.write("GET /stream/flooded-ws?apiKey=" + TestBroker.API_KEY + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            + "Sec-WebSocket-Version: 13\r\n\r\n").await();
+        upgraded.get(10, TimeUnit.SECONDS);
+        silent.write(maskedTextFrame("{\"data\":{\"cmd\":\"subscribe\",\"startSequence\":1},\"cMsgId\":1,\"clientId\":1}"))
+            .await();
+        String payload = "x".repeat(60_000);
+        for (int i = 0; i < 400 && flooded.broker().metrics().slowConsumersClosed.count() < 1; i++) {
+          producer.request(new JsonObject().put("blob", payload));
+        }
+        for (int i = 0; i < 100 && flooded.broker().metrics().slowConsumersClosed.count() < 1; i++) {
+          Thread.sleep(100);
+        }
+        assertEquals(1.0, flooded.broker().metrics().slowConsumersClosed.count(), "the leader closed the slow subscriber");
+      } finally {
+        tcp.close().await();
+      }
+    }
+  }
+
   // ---- helpers ---------------------------------------------------------------------------------
 
   /** A WebSocket to {@code port} for {@code subject}; its future fails with the refusal of an upgrade. */
@@ -447,6 +496,18 @@ class LeaderRelayTest {
       Thread.sleep(10);
     }
     assertTrue(text.indexOf(expected) >= 0, "never received '" + expected + "', only: " + text);
+  }
+
+  /** A client's text frame (masked, as a client must; a zero mask leaves the payload as it is). */
+  private static Buffer maskedTextFrame(String text) {
+    byte[] payload = text.getBytes(StandardCharsets.UTF_8);
+    Buffer frame = Buffer.buffer().appendByte((byte) 0x81);
+    if (payload.length < 126) {
+      frame.appendByte((byte) (0x80 | payload.length));
+    } else {
+      frame.appendByte((byte) (0x80 | 126)).appendShort((short) payload.length);
+    }
+    return frame.appendInt(0).appendBytes(payload);
   }
 
   /**
