@@ -8,6 +8,7 @@ import io.dstream.broker.auth.ApiKeyAuthenticator;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.JwtAuthenticator;
 import io.dstream.broker.cluster.ClusterNode;
+import io.dstream.broker.cluster.ClusterRouting;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.durablestreams.DurableStreamsApi;
 import io.dstream.broker.files.FileShares;
@@ -21,6 +22,7 @@ import io.dstream.broker.router.HttpListener;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.nats.NatsServer;
 import io.dstream.broker.records.RecordsHandler;
+import io.dstream.broker.relay.LeaderRelay;
 import io.dstream.broker.retention.Retention;
 import io.dstream.broker.retention.RetentionSweeper;
 import io.dstream.broker.s3.S3Connection;
@@ -48,6 +50,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
@@ -83,10 +86,15 @@ public final class Broker {
   private NatsServer nats;
   private final Retention retention;
   private RetentionSweeper sweeper;
+  private final ClusterRouting routing;
+  private final Duration forwardTimeout;
+  private LeaderRelay relay;
 
-  private Broker(Vertx vertx, BrokerConfig config) {
+  private Broker(Vertx vertx, BrokerConfig config, ClusterRouting routing, Duration forwardTimeout) {
     this.vertx = vertx;
     this.config = config;
+    this.routing = routing;
+    this.forwardTimeout = forwardTimeout;
     this.memoryBudget = new MemoryBudget(config.memoryBudgetBytes());
     this.retention = new Retention(config.retention().defaults(), config.retention().maxRules());
     metrics.watch(memoryBudget);
@@ -94,7 +102,16 @@ public final class Broker {
 
   /** Starts a broker; the future fails (with everything closed again) if any step fails. */
   public static Future<Broker> start(Vertx vertx, BrokerConfig config) {
-    Broker broker = new Broker(vertx, config);
+    return start(vertx, config, null, null);
+  }
+
+  /**
+   * Starts a broker whose subject requests (records, Durable Streams, v1 WebSockets) go where
+   * {@code routing} says: relayed to another node within {@code forwardTimeout}, or served here. A
+   * null routing is a single node, as {@link #start(Vertx, BrokerConfig)}.
+   */
+  public static Future<Broker> start(Vertx vertx, BrokerConfig config, ClusterRouting routing, Duration forwardTimeout) {
+    Broker broker = new Broker(vertx, config, routing, forwardTimeout);
     return broker.startSteps().recover(failure -> broker.stop().transform(ignored -> Future.failedFuture(failure)));
   }
 
@@ -161,6 +178,11 @@ public final class Broker {
         overview.start(vertx);
         DurableStreamsApi durableStreams = new DurableStreamsApi(vertx, registry, Clock.systemUTC(), metrics,
             config.longPollTimeout().toMillis(), config.maxLongPollWaiters(), DURABLE_READ_MAX_BYTES);
+        // Cluster mode routes by the Raft leaders; a test may hand its own routing to a single node.
+        ClusterRouting leaders = cluster != null ? cluster.leadership() : routing;
+        Duration relayTimeout = cluster != null ? config.cluster().forwardTimeout() : forwardTimeout;
+        relay = leaders == null ? null : new LeaderRelay(vertx, leaders, relayTimeout, config.longPollTimeout(),
+            frameBackstop(config.maxFrameBytes()), gate);
         HttpApi api = new HttpApi(authenticator, nats,
             new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate, memoryBudget),
             new RecordsHandler(registry, config, metrics, this::destroyCheckpoints), metrics, durableStreams,
@@ -168,7 +190,7 @@ public final class Broker {
             config.uploadLimits(), memoryBudget, metrics, shares),
             new AdminApi(store, readers, registry, overview, nats.consumerOperations(), retention,
                 config.maxFrameBytes(), cluster == null ? null : cluster.leadership()), memoryBudget,
-            new Readiness(store, readers, s3, archive, config.dataDir(), Main.VERSION));
+            new Readiness(store, readers, s3, archive, config.dataDir(), Main.VERSION), relay);
         Router router = api.router(vertx);
         HttpServerOptions options = new HttpServerOptions()
             .setHost(config.host())
@@ -279,6 +301,7 @@ public final class Broker {
     Future<Void> closed = server == null ? Future.succeededFuture() : server.close();
     return closed
         .transform(ignored -> listeners == null ? Future.<Void>succeededFuture() : vertx.undeploy(listeners))
+        .transform(ignored -> relay == null ? Future.<Void>succeededFuture() : relay.close())
         .transform(ignored -> nats == null ? Future.<Void>succeededFuture() : nats.stop(vertx))
         .transform(ignored -> sweeper == null ? Future.<Void>succeededFuture() : sweeper.stop())
         .transform(ignored -> registry == null ? Future.<Void>succeededFuture() : registry.stop(vertx))

@@ -62,12 +62,12 @@ public final class AdminApi {
    */
   public AdminApi(MessageStore store, WorkerExecutor readers, StreamRegistry registry, Overview overview,
                   ConsumerOperations jetStreamConsumers, Retention retention, int maxStateBytes, Leadership cluster) {
-    this.cluster = cluster;
     this.store = store;
     this.readers = readers;
     this.registry = registry;
+    this.cluster = cluster;
     this.requests = new AdminRequests(store, readers, registry);
-    this.messages = new SubjectMessages(requests, maxStateBytes);
+    this.messages = new SubjectMessages(requests, maxStateBytes, subject -> cluster != null && cluster.term(subject) < 0);
     this.overview = overview;
     this.consumers = new ConsumerRoutes(jetStreamConsumers, maxStateBytes);
     this.retention = new RetentionRoutes(retention);

@@ -74,6 +74,26 @@ final class AdminRequests {
     });
   }
 
+  /**
+   * Cluster mode, on a node that does not lead the subject: what {@code read} makes of the subject's
+   * record in this node's own store, on the readers' pool, with no actor; 404 if the store has none.
+   */
+  void withLocalRecord(RoutingContext ctx, java.util.function.BiFunction<MessageStore, SubjectRecord, String> read) {
+    String subject = ctx.pathParam("subject");
+    readers.executeBlocking(() -> {
+      SubjectRecord record = store.find(subject);
+      return record == null ? null : read.apply(store, record);
+    }, false).onComplete(done -> {
+      if (done.failed()) {
+        fail(ctx, done.cause());
+      } else if (done.result() == null) {
+        notFound(ctx);
+      } else {
+        json(ctx, done.result());
+      }
+    });
+  }
+
   static void json(RoutingContext ctx, String body) {
     if (!ctx.response().ended() && !ctx.response().closed()) {
       ctx.response().putHeader("Content-Type", "application/json").end(body);

@@ -23,16 +23,25 @@ import java.util.function.BiConsumer;
  * order with publishes): {@code GET .../messages} pages from a sequence or from a time (and reaches
  * messages the archive moved to the bucket), {@code DELETE .../messages?upTo=N} deletes up to a
  * sequence, {@code PUT .../state} replaces the state object. Each answers once the actor did, a
- * change only once it is durable. Runs on the request's event loop.
+ * change only once it is durable. In cluster mode a node that does not lead the subject pages
+ * through its own replica's store instead: the durable data stays readable without a leader, except
+ * messages a checkpoint already moved to the bucket. Runs on the request's event loop.
  */
 final class SubjectMessages {
 
   private final AdminRequests requests;
   private final int maxStateBytes;
 
-  SubjectMessages(AdminRequests requests, int maxStateBytes) {
+  /** Largest page read from the local store without an actor (cluster mode, not the leader). */
+  private static final long LOCAL_PAGE_BYTES = 4L * 1024 * 1024;
+
+  private final java.util.function.Predicate<String> replicaOnly;
+
+  /** {@code replicaOnly}: cluster mode, the subjects another node leads, read from this node's store. */
+  SubjectMessages(AdminRequests requests, int maxStateBytes, java.util.function.Predicate<String> replicaOnly) {
     this.requests = requests;
     this.maxStateBytes = maxStateBytes;
+    this.replicaOnly = replicaOnly;
   }
 
   void mount(Router router) {
@@ -51,6 +60,18 @@ final class SubjectMessages {
     }
     if (ctx.request().getParam("since") != null && since < 0) {
       HttpErrors.send(ctx.response(), 400, "invalid_argument", "since must be a time in epoch milliseconds (>= 0)");
+      return;
+    }
+    if (replicaOnly.test(ctx.pathParam("subject"))) {
+      requests.withLocalRecord(ctx, (store, record) -> {
+        long start = since >= 0 ? store.firstSequenceAtOrAfter(record.id(), since) : Math.max(from, record.firstSequence());
+        if (start == 0) {
+          start = record.lastSequence() + 1;
+        }
+        List<Published> page = store.read(record.id(), start, limit, LOCAL_PAGE_BYTES).stream()
+            .map(message -> new Published(message.sequence(), message.timestampMs(), message.payload())).toList();
+        return messagesPage(ctx.pathParam("subject"), record.lastSequence(), start, page);
+      });
       return;
     }
     requests.withActor(ctx, (record, actor, reply) -> start(record, actor, from, since, (start, startFailure) -> {

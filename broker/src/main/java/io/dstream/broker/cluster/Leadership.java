@@ -28,6 +28,8 @@ import java.util.function.IntConsumer;
  */
 public final class Leadership implements Ownership, ClusterRouting {
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Leadership.class);
+
   static final String ANNOUNCEMENTS = "dstream.cluster.nodes";
   static final long ANNOUNCE_MS = 500;
   /** An announcement older than this no longer names a leader. */
@@ -120,7 +122,11 @@ public final class Leadership implements Ownership, ClusterRouting {
       ownedTerms[p] = owned;
       localLeaders[p] = leader;
       if (before >= 0 && before != owned) {
+        LOG.info("cluster: node {} stopped leading partition {} (term {})", nodeId, p, before);
         onLost.accept(p);
+      }
+      if (owned >= 0 && before != owned) {
+        LOG.info("cluster: node {} leads partition {} (term {})", nodeId, p, owned);
       }
     }
   }

@@ -138,7 +138,24 @@ public final class DurableStreamsApi {
     return null;
   }
 
-  static void commonHeaders(HttpServerResponse response) {
+  /**
+   * The subject a {@code /v1/stream/{path}} request path names, or null when it names none: the
+   * reserved {@code __ds} paths, and paths that do not decode or map to no valid subject.
+   */
+  public static String subjectOf(String requestPath) {
+    String raw = requestPath.substring(PREFIX.length());
+    if (raw.equals(SubscriptionRoutes.CONTROL) || raw.startsWith(SubscriptionRoutes.CONTROL + "/")) {
+      return null;
+    }
+    try {
+      return StreamPaths.subject(PathSegments.decode(raw));
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  /** The CORS and browser-security headers every answer of the view carries. */
+  public static void commonHeaders(HttpServerResponse response) {
     response.putHeader("Access-Control-Allow-Origin", "*")
         .putHeader("Access-Control-Allow-Methods", Protocol.ALLOW_METHODS)
         .putHeader("Access-Control-Allow-Headers", Protocol.ALLOW_HEADERS)

@@ -17,6 +17,7 @@ import io.dstream.broker.limits.MemoryBudget;
 import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.nats.NatsServer;
 import io.dstream.broker.records.RecordsHandler;
+import io.dstream.broker.relay.LeaderRelay;
 import io.dstream.broker.stream.StreamError;
 import io.dstream.broker.stream.Subjects;
 import io.dstream.broker.ws.V1Endpoint;
@@ -35,7 +36,8 @@ import java.net.URISyntaxException;
 
 /**
  * The one HTTP port: the router is built once with a handler method per route. Authentication
- * runs before anything but {@code /health}, so a bad credential is a 401 before any upgrade.
+ * runs before anything but {@code /health}, so a bad credential is a 401 before any upgrade. In
+ * cluster mode the subject routes first offer each request to the {@link LeaderRelay}.
  */
 public final class HttpApi {
 
@@ -59,10 +61,12 @@ public final class HttpApi {
   private final int maxRecordsBodyBytes;
   private final Readiness readiness;
   private final NatsServer nats;
+  private final LeaderRelay relay;
 
+  /** {@code relay}: cluster mode's relay to subjects' leaders; null on a single node. */
   public HttpApi(Authenticator authenticator, NatsServer nats, ClientAddresses clientAddresses, V1Endpoint v1,
                  RecordsHandler records, BrokerMetrics metrics, DurableStreamsApi durableStreams, BrokerConfig config,
-                 FilesApi files, AdminApi admin, MemoryBudget memoryBudget, Readiness readiness) {
+                 FilesApi files, AdminApi admin, MemoryBudget memoryBudget, Readiness readiness, LeaderRelay relay) {
     this.authentication = new AuthenticationHandler(authenticator);
     this.nats = nats;
     this.clientAddresses = clientAddresses;
@@ -76,6 +80,7 @@ public final class HttpApi {
     this.admin = admin;
     this.readiness = readiness;
     this.memoryBudget = memoryBudget;
+    this.relay = relay;
   }
 
   public Router router(Vertx vertx) {
@@ -97,6 +102,11 @@ public final class HttpApi {
     // NATS clients authenticate in the protocol's CONNECT, after the upgrade (nats.ws sends no header).
     router.get("/nats").handler(this::handleNats);
     router.route().handler(authentication);
+    if (relay != null) {
+      // Before the body handlers: a relayed body streams to the leader instead of being buffered here.
+      router.route("/stream/*").handler(this::relayStream);
+      router.route("/v1/stream/*").handler(this::relayDurableStream);
+    }
     router.get("/metrics").handler(this::handleMetrics);
     router.post("/stream/*").handler(HttpApi::jsonUnlessDeclared);
     router.post("/stream/*").handler(new BodyBudget(memoryBudget, maxRecordsBodyBytes, metrics));
@@ -176,6 +186,46 @@ public final class HttpApi {
     }
   }
 
+  /** A request for a valid subject goes to the subject's leader unless this node leads it; anything else on. */
+  private void relayStream(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    String subject;
+    try {
+      subject = PathSegments.decode(request.path().substring(STREAM_PREFIX.length()));
+    } catch (IllegalArgumentException e) {
+      ctx.next();
+      return;
+    }
+    // What is invalid here is answered by handleStream, as on a single node.
+    boolean valid = violation(subject) == null && (!isUpgrade(request) || isUri(request.uri()));
+    if (!valid || !relay.relayed(ctx, subject)) {
+      ctx.next();
+    }
+  }
+
+  private void relayDurableStream(RoutingContext ctx) {
+    String subject = DurableStreamsApi.subjectOf(ctx.request().path());
+    if (subject == null) {
+      ctx.next();
+      return;
+    }
+    // An answer of this node (a 503) carries the view's CORS headers too; a relayed one gets the leader's.
+    DurableStreamsApi.commonHeaders(ctx.response());
+    if (!relay.relayed(ctx, subject)) {
+      ctx.next();
+    }
+  }
+
+  private static String violation(String subject) {
+    return subject.startsWith(DURABLE_NAMESPACE)
+        ? "subjects under '" + DURABLE_NAMESPACE + "' hold Durable Streams streams: use /v1/stream/{path}"
+        : Subjects.violation(subject);
+  }
+
+  private static boolean isUpgrade(HttpServerRequest request) {
+    return request.method() == HttpMethod.GET && "websocket".equalsIgnoreCase(request.getHeader("Upgrade"));
+  }
+
   private void handleStream(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();
     String subject;
@@ -185,14 +235,12 @@ public final class HttpApi {
       HttpErrors.send(ctx.response(), 400, "invalid_subject", "invalid subject: " + e.getMessage());
       return;
     }
-    String violation = subject.startsWith(DURABLE_NAMESPACE)
-        ? "subjects under '" + DURABLE_NAMESPACE + "' hold Durable Streams streams: use /v1/stream/{path}"
-        : Subjects.violation(subject);
+    String violation = violation(subject);
     if (violation != null) {
       HttpErrors.send(ctx.response(), 400, "invalid_subject", violation);
       return;
     }
-    if (request.method() == HttpMethod.GET && "websocket".equalsIgnoreCase(request.getHeader("Upgrade"))) {
+    if (isUpgrade(request)) {
       if (!isUri(request.uri())) {
         // Vert.x's handshake would answer a plain-text 400 for it.
         HttpErrors.send(ctx.response(), 400, "bad_request", "the request URI is not a valid URI");
