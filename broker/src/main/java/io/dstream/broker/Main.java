@@ -333,6 +333,9 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--cluster-max-entry-bytes", defaultValue = "${env:DSTREAM_CLUSTER_MAX_ENTRY_BYTES:-4194304}", description = "Largest Raft entry: one subject's write batch above it is refused (DSTREAM_CLUSTER_MAX_ENTRY_BYTES).")
   int clusterMaxEntryBytes;
 
+  @Option(names = "--cluster-member-timeout-ms", defaultValue = "${env:DSTREAM_CLUSTER_MEMBER_TIMEOUT_MS:-4000}", description = "A node silent this long leaves the membership (whole seconds, at least 1) (DSTREAM_CLUSTER_MEMBER_TIMEOUT_MS).")
+  long clusterMemberTimeoutMs;
+
   BrokerConfig toConfig() {
     BrokerConfig.Builder builder = BrokerConfig.builder()
         .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(SyncMode.parse(sync)).osSyncInterval(Duration.ofMillis(syncIntervalMs))
@@ -379,7 +382,7 @@ public final class Main implements Callable<Integer> {
       builder.cluster(new ClusterSettings(clusterNodeId.trim(), ClusterSettings.parsePeers(commaSeparated(clusterPeers)),
           clusterReplicas, clusterPartitions, Duration.ofMillis(clusterElectionMinMs),
           Duration.ofMillis(clusterElectionMaxMs), Duration.ofMillis(clusterStepDownWaitMs), clusterSnapshotEntries,
-          Duration.ofMillis(clusterForwardTimeoutMs), clusterMaxEntryBytes));
+          Duration.ofMillis(clusterForwardTimeoutMs), clusterMaxEntryBytes, Duration.ofMillis(clusterMemberTimeoutMs)));
     }
     return builder.build();
   }

@@ -84,8 +84,10 @@ public final class ClusterNode implements PartitionMachine.Node {
     hazelcast.setProperty("hazelcast.logging.type", "slf4j");
     hazelcast.setProperty("hazelcast.shutdownhook.enabled", "false");
     hazelcast.setProperty("hazelcast.wait.seconds.before.join", "0");
-    // A member that stops answering (a frozen process) is dropped after this, not after the default minute.
-    hazelcast.setProperty("hazelcast.max.no.heartbeat.seconds", "10");
+    // A member that stops answering (a frozen process) is dropped after this, not after the default
+    // minute: until then, event-bus lookups that need its Hazelcast partitions wait.
+    hazelcast.setProperty("hazelcast.max.no.heartbeat.seconds",
+        Long.toString(Math.max(1, settings.memberTimeout().toSeconds())));
     hazelcast.setProperty("hazelcast.heartbeat.interval.seconds", "1");
     NetworkConfig network = hazelcast.getNetworkConfig();
     network.setPort(self.hazelcastPort()).setPortAutoIncrement(false);
