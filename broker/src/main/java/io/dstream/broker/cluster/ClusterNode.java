@@ -58,6 +58,7 @@ public final class ClusterNode implements PartitionMachine.Node {
   private final Leadership leadership;
   private final ReplicaWriter replicas;
   private final ReplicatedWriter writer;
+  private final String origin;
   private RaftServer server;
   private long refreshTimer = -1;
   private Vertx vertx;
@@ -68,7 +69,8 @@ public final class ClusterNode implements PartitionMachine.Node {
     this.placement = new Placement(settings);
     this.leadership = new Leadership(settings.nodeId(), placement);
     this.replicas = new ReplicaWriter(store);
-    this.writer = new ReplicatedWriter(settings.nodeId(), placement, leadership, config.groupCommit().maxMessages(),
+    this.origin = settings.nodeId() + "/" + java.util.UUID.randomUUID();
+    this.writer = new ReplicatedWriter(origin, placement, leadership, config.groupCommit().maxMessages(),
         Math.min(config.groupCommit().maxBytes(), settings.maxEntryBytes()), config.writeQueueBatches());
   }
 
@@ -164,9 +166,9 @@ public final class ClusterNode implements PartitionMachine.Node {
     leadership.serve(server, writer::lost);
     writer.serve(server);
     refreshTimer = vertx.setPeriodic(REFRESH_MS, id -> leadership.refresh());
+    long held = java.util.stream.IntStream.range(0, placement.partitions()).filter(placement::holds).count();
     LOG.info("cluster: Raft server {} on {} holds {} of {} partitions", settings.nodeId(), settings.self().raftAddress(),
-        present.size() + (int) java.util.stream.IntStream.range(0, placement.partitions()).filter(placement::holds)
-            .filter(p -> !present.contains(placement.groupId(p))).count(), placement.partitions());
+        held, placement.partitions());
   }
 
   private static TimeDuration millis(long ms) {
@@ -189,8 +191,8 @@ public final class ClusterNode implements PartitionMachine.Node {
   }
 
   @Override
-  public String nodeId() {
-    return settings.nodeId();
+  public String origin() {
+    return origin;
   }
 
   @Override

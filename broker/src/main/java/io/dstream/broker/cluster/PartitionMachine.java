@@ -44,7 +44,11 @@ final class PartitionMachine extends BaseStateMachine {
 
   /** What the machine needs from its node. */
   interface Node {
-    String nodeId();
+    /**
+     * Who proposes this node's entries in this run of its process: the node id and a random part, so
+     * that an entry proposed before a restart, and applied after it, completes nothing of this run.
+     */
+    String origin();
 
     MessageStore store();
 
@@ -131,7 +135,7 @@ final class PartitionMachine extends BaseStateMachine {
       Entry decoded = Entry.decode(entry.getStateMachineLogEntry().getLogData().toByteArray());
       List<ReplicaWriter.Outcome> outcomes = node.replicas().apply(partition, entry.getTerm(), index, decoded.writes()).join();
       inStore = index;
-      if (decoded.origin().equals(node.nodeId())) {
+      if (decoded.origin().equals(node.origin())) {
         node.applied(partition, decoded.id(), outcomes);
       }
     }

@@ -58,7 +58,8 @@ final class ReplicatedWriter implements BatchWriter {
     }
   }
 
-  private final String nodeId;
+  /** This run's proposer id ({@link PartitionMachine.Node#origin}). */
+  private final String origin;
   private final Placement placement;
   private final Leadership leadership;
   private final int entryMessages;
@@ -70,9 +71,9 @@ final class ReplicatedWriter implements BatchWriter {
   private final ClientId clientId = ClientId.randomId();
   private volatile RaftServer server;
 
-  ReplicatedWriter(String nodeId, Placement placement, Leadership leadership, int entryMessages, int entryBytes,
+  ReplicatedWriter(String origin, Placement placement, Leadership leadership, int entryMessages, int entryBytes,
                    int queueCapacity) {
-    this.nodeId = nodeId;
+    this.origin = origin;
     this.placement = placement;
     this.leadership = leadership;
     this.entryMessages = entryMessages;
@@ -130,7 +131,7 @@ final class ReplicatedWriter implements BatchWriter {
     long id = ids.incrementAndGet();
     List<SubjectWrites> writes = new ArrayList<>(batches.size());
     batches.forEach(batch -> writes.add(new SubjectWrites(batch.subject(), batch.writes())));
-    byte[] entry = new Entry(nodeId, id, writes).encode();
+    byte[] entry = new Entry(origin, id, writes).encode();
     proposed.put(id, batches);
     queue.inFlight++;
     RaftClientRequest request = RaftClientRequest.newBuilder().setClientId(clientId).setServerId(server.getId())

@@ -149,6 +149,20 @@ class ClusterIT {
       ledger.assertExactlyIn(replica);
       replica.assertSameAs(replicas.get(0));
     }
+    // An acked subscription on the third node too: protocol v1, relayed to the leader, pushes in order
+    // and gets the next ones only as it acks (the leader's window).
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try (io.dstream.broker.ws.V1TestClient v1 = io.dstream.broker.ws.V1TestClient.connect(vertx,
+        cluster.httpPort(subscriberNode), subject, ClusterProcesses.API_KEY)) {
+      v1.request(new io.vertx.core.json.JsonObject().put("cmd", "subscribe").put("startSequence", 1));
+      for (int i = 1; i <= count; i++) {
+        io.vertx.core.json.JsonObject push = v1.nextPush();
+        assertEquals(i, push.getLong("sequence"), "v1 push " + i + " on " + subscriberNode);
+        v1.ack(push);
+      }
+    } finally {
+      vertx.close().await();
+    }
   }
 
   /** Case 2: kill -9 of the partition leader under pipelined publishing through another node. */

@@ -1,0 +1,142 @@
+package io.dstream.broker.cluster;
+
+import io.dstream.broker.config.ClusterSettings;
+import io.dstream.broker.store.MvMessageStore;
+import io.dstream.broker.store.StoreWrite;
+import io.dstream.broker.store.StoredMessage;
+import io.dstream.broker.store.SubjectRecord;
+import io.dstream.broker.store.SubjectWrites;
+import io.dstream.broker.store.SyncMode;
+import io.dstream.broker.store.SyncPolicy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+/**
+ * A replica's side of cluster mode on a real H2 file, without Raft: entries survive their encoding,
+ * a replica applies them with the partition's position in the same commit and refuses, the same way
+ * everywhere, what a deposed leader proposed, and a partition snapshot replaces exactly that
+ * partition's subjects in another replica's store.
+ */
+class ReplicaStoreTest {
+
+  private static final SyncPolicy SYNC = new SyncPolicy(SyncMode.OS, Duration.ofMillis(200));
+
+  @TempDir
+  Path dir;
+
+  private static ClusterSettings settings() {
+    return new ClusterSettings("n1", ClusterSettings.parsePeers(List.of("n1=127.0.0.1:1:2", "n2=127.0.0.1:3:4",
+        "n3=127.0.0.1:5:6")), 3, 8, Duration.ofMillis(500), Duration.ofMillis(1000), Duration.ofMillis(2000), 100,
+        Duration.ofSeconds(5), 1 << 20, Duration.ofSeconds(4));
+  }
+
+  private static StoreWrite.Append append(long sequence, String text) {
+    return new StoreWrite.Append(sequence, 1_000 + sequence, text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void anEntryDecodesToTheSameWrites() {
+    Entry entry = new Entry("n2", 42, List.of(
+        new SubjectWrites("a", List.of(append(1, "x"), new StoreWrite.PutState("{\"k\":1}".getBytes(StandardCharsets.UTF_8), 1),
+            new StoreWrite.PutView("ds", new byte[] {1, 2}), new StoreWrite.DeleteUpTo(1))),
+        new SubjectWrites("b", List.of(new StoreWrite.Evict(5, 1, 2, 3), new StoreWrite.Destroy(),
+            new StoreWrite.Restore(3, 9, 77, "{}".getBytes(StandardCharsets.UTF_8), 4, Map.of("records", new byte[] {7}))))));
+    Entry decoded = Entry.decode(entry.encode());
+    assertEquals("n2", decoded.origin());
+    assertEquals(42, decoded.id());
+    assertEquals(2, decoded.writes().size());
+    StoreWrite.Append first = (StoreWrite.Append) decoded.writes().get(0).writes().get(0);
+    assertEquals(1, first.sequence());
+    assertArrayEquals("x".getBytes(StandardCharsets.UTF_8), first.payload());
+    StoreWrite.Restore restore = (StoreWrite.Restore) decoded.writes().get(1).writes().get(2);
+    assertEquals(9, restore.lastSequence());
+    assertArrayEquals(new byte[] {7}, restore.views().get("records"));
+    assertEquals(new StoreWrite.Evict(5, 1, 2, 3), decoded.writes().get(1).writes().get(0));
+  }
+
+  @Test
+  void placementIsTheSameOnEveryNodeAndSpreadsPreferredLeaders() {
+    Placement placement = new Placement(settings());
+    assertEquals(List.of("n1", "n2", "n3"), placement.peersOf(0));
+    assertEquals(List.of("n2", "n3", "n1"), placement.peersOf(1));
+    assertEquals(List.of("n3", "n1", "n2"), placement.peersOf(2));
+    assertEquals(Math.floorMod("orders".hashCode(), 8), placement.partitionOf("orders"));
+    assertEquals(placement.groupId(3), new Placement(settings()).groupId(3));
+  }
+
+  @Test
+  void aReplicaAppliesEntriesWithItsPositionAndRefusesWhatDoesNotFollow() throws Exception {
+    try (MvMessageStore store = MvMessageStore.open(dir, 8, SYNC); ReplicaWriter writer = new ReplicaWriter(store)) {
+      List<ReplicaWriter.Outcome> first = writer.apply(2, 1, 10, List.of(new SubjectWrites("s", List.of(append(1, "a"),
+          append(2, "b"))))).get();
+      assertNull(first.get(0).refusal());
+      assertEquals(2, first.get(0).record().lastSequence());
+      // A deposed leader proposed sequence 2 again; another subject in the same entry is applied.
+      List<ReplicaWriter.Outcome> second = writer.apply(2, 2, 11, List.of(
+          new SubjectWrites("s", List.of(append(2, "stale"))),
+          new SubjectWrites("t", List.of(append(1, "c"))))).get();
+      assertNotNull(second.get(0).refusal());
+      assertNull(second.get(1).refusal());
+      assertEquals(new ReplicaWriter.Applied(2, 11), writer.applied(2));
+      assertEquals(ReplicaWriter.Applied.NONE, writer.applied(3));
+      List<StoredMessage> messages = store.read(store.find("s").id(), 1, 10, Long.MAX_VALUE);
+      assertEquals(List.of("a", "b"), messages.stream().map(m -> new String(m.payload(), StandardCharsets.UTF_8)).toList());
+    }
+  }
+
+  @Test
+  void aSnapshotReplacesExactlyItsPartitionsSubjects() throws Exception {
+    Placement placement = new Placement(settings());
+    List<String> inPartition = new ArrayList<>();
+    String elsewhere = null;
+    for (int i = 0; inPartition.size() < 3 || elsewhere == null; i++) {
+      String subject = "subject-" + i;
+      if (placement.partitionOf(subject) == 5 && inPartition.size() < 3) {
+        inPartition.add(subject);
+      } else if (placement.partitionOf(subject) != 5 && elsewhere == null) {
+        elsewhere = subject;
+      }
+    }
+    Path file = dir.resolve("snapshot");
+    java.nio.file.Files.createDirectories(dir.resolve("leader"));
+    java.nio.file.Files.createDirectories(dir.resolve("replica"));
+    try (MvMessageStore leader = MvMessageStore.open(dir.resolve("leader"), 8, SYNC);
+         ReplicaWriter leaderWriter = new ReplicaWriter(leader)) {
+      leaderWriter.write(List.of(
+          new SubjectWrites(inPartition.get(0), List.of(append(1, "a1"), append(2, "a2"), append(3, "a3"),
+              new StoreWrite.PutState("{\"v\":1}".getBytes(StandardCharsets.UTF_8), 1), new StoreWrite.DeleteUpTo(1))),
+          new SubjectWrites(inPartition.get(1), List.of(append(1, "b1"))))).get();
+      PartitionSnapshot.write(leader, placement, 5, file);
+    }
+    try (MvMessageStore replica = MvMessageStore.open(dir.resolve("replica"), 8, SYNC);
+         ReplicaWriter writer = new ReplicaWriter(replica)) {
+      writer.write(List.of(new SubjectWrites(inPartition.get(2), List.of(append(1, "stale"))),
+          new SubjectWrites(elsewhere, List.of(append(1, "other"))))).get();
+      PartitionSnapshot.install(writer, replica, placement, 5, file, 3, 70);
+
+      SubjectRecord a = replica.find(inPartition.get(0));
+      assertEquals(2, a.firstSequence());
+      assertEquals(3, a.lastSequence());
+      assertEquals(1, a.stateRevision());
+      assertEquals("{\"v\":1}", new String(a.state(), StandardCharsets.UTF_8));
+      assertEquals(List.of("a2", "a3"), replica.read(a.id(), 1, 10, Long.MAX_VALUE).stream()
+          .map(m -> new String(m.payload(), StandardCharsets.UTF_8)).toList());
+      assertEquals(1, replica.find(inPartition.get(1)).lastSequence());
+      assertNull(replica.find(inPartition.get(2)), "a subject the snapshot does not hold is gone");
+      assertEquals(1, replica.find(elsewhere).lastSequence(), "other partitions are untouched");
+      assertEquals(new ReplicaWriter.Applied(3, 70), writer.applied(5));
+    }
+  }
+}
