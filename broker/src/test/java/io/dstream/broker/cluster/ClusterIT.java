@@ -249,6 +249,9 @@ class ClusterIT {
     long rebuilding = System.nanoTime();
     replicas = Replica.awaitConverged(cluster, cluster.nodeIds(), subject, ledger.maxSequence(), CATCH_UP);
     long snapshotLines = cluster.tail(wiped, 100_000).stream().filter(line -> line.toLowerCase().contains("snapshot")).count();
+    // The leader's log was purged past what the wiped node lacks: it must have installed a snapshot, not replayed.
+    assertTrue(cluster.tail(wiped, 100_000).stream().anyMatch(line -> line.contains("installing snapshot")),
+        "the wiped follower installed no snapshot");
     System.out.printf("case 3: %s wiped, %d entries written meanwhile (snapshot every %d), rebuilt to sequence %d in %d ms "
         + "after it was ready; %d of its log lines mention a snapshot%n", wiped, ledger.size() - before, SNAPSHOT_ENTRIES,
         ledger.maxSequence(), msSince(rebuilding), snapshotLines);

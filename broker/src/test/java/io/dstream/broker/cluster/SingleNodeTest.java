@@ -1,0 +1,57 @@
+package io.dstream.broker.cluster;
+
+import io.dstream.broker.TestBroker;
+import io.dstream.broker.config.NatsSettings;
+import io.nats.client.Connection;
+import io.nats.client.Nats;
+import io.nats.client.Options;
+import io.nats.client.api.PublishAck;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Without cluster settings the broker is a single node: it publishes, and no thread of Hazelcast,
+ * Ratis or its gRPC transport exists (no test in this JVM starts a cluster; ClusterIT runs its nodes
+ * as child processes). Fails if single-node mode started either engine.
+ */
+class SingleNodeTest {
+
+  @Test
+  void aBrokerWithoutClusterSettingsStartsNeitherHazelcastNorRaft() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try (TestBroker broker = TestBroker.start(vertx, b -> b.nats(NatsSettings.DEFAULT.withPort(NatsSettings.ANY_FREE_PORT)))) {
+      try (Connection nats = Nats.connect(new Options.Builder().server("nats://127.0.0.1:" + broker.broker().natsPort())
+          .token(TestBroker.API_KEY.toCharArray()).build())) {
+        PublishAck ack = nats.jetStream().publish("single.node", "one".getBytes(StandardCharsets.UTF_8));
+        assertEquals(1, ack.getSeqno());
+      }
+      List<String> engines = Thread.getAllStackTraces().keySet().stream().map(Thread::getName)
+          .filter(name -> name.startsWith("hz.") || name.contains("StateMachineUpdater") || name.contains("RaftServer")
+              || name.startsWith("grpc-") || name.contains("replica-writer") || name.contains("SegmentedRaftLog"))
+          .toList();
+      assertTrue(engines.isEmpty(), "cluster threads in single-node mode: " + engines);
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void clusterSettingsAreCheckedAtStart() {
+    IllegalArgumentException missingSelf = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> new io.dstream.broker.config.ClusterSettings("n4",
+            io.dstream.broker.config.ClusterSettings.parsePeers(List.of("n1=h:1:2", "n2=h:3:4")), 3, 16,
+            Duration.ofMillis(500), Duration.ofMillis(1000), Duration.ofMillis(2000), 100, Duration.ofSeconds(5), 1 << 20,
+            Duration.ofSeconds(4)));
+    assertTrue(missingSelf.getMessage().contains("do not include this node 'n4'"), missingSelf.getMessage());
+    IllegalArgumentException malformed = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> io.dstream.broker.config.ClusterSettings.parsePeers(List.of("n1=host:7701")));
+    assertTrue(malformed.getMessage().contains("id=host:hazelcastPort:raftPort"), malformed.getMessage());
+  }
+}
