@@ -336,6 +336,9 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--cluster-member-timeout-ms", defaultValue = "${env:DSTREAM_CLUSTER_MEMBER_TIMEOUT_MS:-4000}", description = "A node silent this long leaves the membership (whole seconds, at least 1) (DSTREAM_CLUSTER_MEMBER_TIMEOUT_MS).")
   long clusterMemberTimeoutMs;
 
+  @Option(names = "--cluster-log-segment-bytes", defaultValue = "${env:DSTREAM_CLUSTER_LOG_SEGMENT_BYTES:-8388608}", description = "Size of a Raft log segment file, the unit a snapshot lets the log delete (DSTREAM_CLUSTER_LOG_SEGMENT_BYTES).")
+  long clusterLogSegmentBytes;
+
   BrokerConfig toConfig() {
     BrokerConfig.Builder builder = BrokerConfig.builder()
         .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(SyncMode.parse(sync)).osSyncInterval(Duration.ofMillis(syncIntervalMs))
@@ -382,7 +385,8 @@ public final class Main implements Callable<Integer> {
       builder.cluster(new ClusterSettings(clusterNodeId.trim(), ClusterSettings.parsePeers(commaSeparated(clusterPeers)),
           clusterReplicas, clusterPartitions, Duration.ofMillis(clusterElectionMinMs),
           Duration.ofMillis(clusterElectionMaxMs), Duration.ofMillis(clusterStepDownWaitMs), clusterSnapshotEntries,
-          Duration.ofMillis(clusterForwardTimeoutMs), clusterMaxEntryBytes, Duration.ofMillis(clusterMemberTimeoutMs)));
+          Duration.ofMillis(clusterForwardTimeoutMs), clusterMaxEntryBytes, Duration.ofMillis(clusterMemberTimeoutMs),
+          clusterLogSegmentBytes));
     }
     return builder.build();
   }

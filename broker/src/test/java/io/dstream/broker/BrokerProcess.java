@@ -103,10 +103,16 @@ public final class BrokerProcess implements AutoCloseable {
       ended = true;
       for (LineWaiter waiter : waiters) {
         waiter.line().completeExceptionally(new IOException("the broker (pid " + process.pid()
-            + ") ended before logging a line matching " + waiter.pattern()));
+            + ") ended before logging a line matching " + waiter.pattern() + "; its last lines:\n" + lastLines()));
       }
       waiters.clear();
     }
+  }
+
+  /** The last 40 lines it wrote, for a failure's message. */
+  private synchronized String lastLines() {
+    java.util.List<String> all = new java.util.ArrayList<>(output);
+    return String.join("\n", all.subList(Math.max(0, all.size() - 40), all.size()));
   }
 
   private synchronized void added(String line) {
@@ -131,7 +137,8 @@ public final class BrokerProcess implements AutoCloseable {
         }
       }
       if (ended) {
-        throw new IOException("the broker (pid " + process.pid() + ") ended before logging a line matching " + pattern);
+        throw new IOException("the broker (pid " + process.pid() + ") ended before logging a line matching " + pattern
+            + "; its last lines:\n" + lastLines());
       }
       waiters.add(new LineWaiter(pattern, line));
     }

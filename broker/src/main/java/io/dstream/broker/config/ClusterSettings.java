@@ -11,13 +11,14 @@ import java.util.regex.Pattern;
 /**
  * Cluster mode (docs/cluster.md): this node's id, every node of the cluster with its Hazelcast and
  * Raft addresses, R replicas per partition, the fixed number of partitions, the Raft timeouts, the
- * snapshot period, how long a forwarded request may take, the largest Raft entry and how long a
- * silent member stays in the membership. Absent (null in {@link BrokerConfig})
+ * snapshot period, how long a forwarded request may take, the largest Raft entry, how long a
+ * silent member stays in the membership and the Raft log's segment size. Absent (null in {@link BrokerConfig})
  * in single-node mode.
  */
 public record ClusterSettings(String nodeId, List<Peer> peers, int replicas, int partitions,
                               Duration electionTimeoutMin, Duration electionTimeoutMax, Duration stepDownWait,
-                              long snapshotEntries, Duration forwardTimeout, int maxEntryBytes, Duration memberTimeout) {
+                              long snapshotEntries, Duration forwardTimeout, int maxEntryBytes, Duration memberTimeout,
+                              long logSegmentBytes) {
 
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9-]{1,64}");
 
@@ -73,6 +74,9 @@ public record ClusterSettings(String nodeId, List<Peer> peers, int replicas, int
     }
     if (maxEntryBytes < 64 * 1024) {
       throw new IllegalArgumentException("cluster max entry bytes must be at least 65536, got " + maxEntryBytes);
+    }
+    if (logSegmentBytes < 16 * 1024) {
+      throw new IllegalArgumentException("cluster log segment bytes must be at least 16384, got " + logSegmentBytes);
     }
     if (memberTimeout.toSeconds() < 1) {
       throw new IllegalArgumentException("cluster member timeout must be at least 1 s, got " + memberTimeout.toMillis() + " ms");

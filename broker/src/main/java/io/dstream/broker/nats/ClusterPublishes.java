@@ -2,6 +2,7 @@ package io.dstream.broker.nats;
 
 import io.dstream.broker.cluster.Leadership;
 import io.dstream.broker.stream.Published;
+import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.StreamError;
 import io.dstream.pattern.TokenPattern;
 import io.vertx.core.Context;
@@ -23,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The NATS protocol in cluster mode (docs/cluster.md): a publish to a subject led by another node is
@@ -105,55 +107,102 @@ final class ClusterPublishes {
 
   // ---- forwarding -------------------------------------------------------------------------------
 
-  Future<Published> forward(String subject, Publish publish) {
-    Promise<Published> done = Promise.promise();
-    attempt(subject, publish, encode(subject, publish), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs),
-        done);
-    return done.future();
+  /** What became of one forwarded publish. */
+  record Outcome(Published published, Throwable failure) {
   }
 
-  private void attempt(String subject, Publish publish, Buffer body, long deadline, Promise<Published> done) {
+  /** One forwarded publish and where its outcome goes. */
+  private record Item(Publish publish, Promise<Published> done) {
+  }
+
+  /**
+   * Forwards a connection's publishes of one read to one subject, in order, as one request: the
+   * leader runs them on the subject's actor in one task, as a local read's publishes are.
+   */
+  List<Future<Published>> forward(String subject, List<Publish> publishes) {
+    List<Item> items = new ArrayList<>(publishes.size());
+    List<Future<Published>> outcomes = new ArrayList<>(publishes.size());
+    for (Publish publish : publishes) {
+      Promise<Published> done = Promise.promise();
+      items.add(new Item(publish, done));
+      outcomes.add(done.future());
+    }
+    attempt(subject, items, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs));
+    return outcomes;
+  }
+
+  private void attempt(String subject, List<Item> items, long deadline) {
     long remainingMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
     if (remainingMs <= 0) {
-      done.fail(leadership.notOwned(subject));
+      items.forEach(item -> item.done().fail(leadership.notOwned(subject)));
       return;
     }
+    List<Publish> publishes = items.stream().map(Item::publish).toList();
     if (!remote(subject)) {
-      server.registry.call(subject, vertx.getOrCreateContext(),
-          DurablePublisher.step(publish.stored(), publish.dedupKey(), publish.expectedLast(), publish.expectedLastKey()))
-          .onComplete(ar -> retryOr(subject, publish, body, deadline, done, ar.result(), ar.cause()));
+      runHere(subject, publishes, vertx.getOrCreateContext())
+          .onComplete(ar -> settle(subject, items, deadline, ar.result(), ar.cause()));
       return;
     }
     String leader = leadership.leaderOf(leadership.placement().partitionOf(subject));
     if (leader == null || leader.equals(leadership.nodeId())) {
-      vertx.setTimer(RETRY_MS, id -> attempt(subject, publish, body, deadline, done));
+      vertx.setTimer(RETRY_MS, id -> attempt(subject, items, deadline));
       return;
     }
-    vertx.eventBus().<Buffer>request(publishAddress(leader), body,
+    vertx.eventBus().<Buffer>request(publishAddress(leader), encode(subject, publishes),
         new DeliveryOptions().setSendTimeout(Math.max(1, Math.min(remainingMs, ATTEMPT_MS)))).onComplete(ar -> {
       if (ar.succeeded()) {
-        Buffer reply = ar.result().body();
-        done.complete(new Published(reply.getLong(0), reply.getLong(8), publish.stored(), reply.getByte(16) == 1));
-        return;
+        settle(subject, items, deadline, decodeOutcomes(ar.result().body(), publishes), null);
+      } else {
+        settle(subject, items, deadline, null, failure(ar.cause()));
       }
-      retryOr(subject, publish, body, deadline, done, null, failure(ar.cause()));
     });
   }
 
-  /** Retries what provably reached no actor (and what a dedup key makes safe), else completes. */
-  private void retryOr(String subject, Publish publish, Buffer body, long deadline, Promise<Published> done,
-                       Published result, Throwable failure) {
-    if (failure == null) {
-      done.complete(result);
-      return;
+  /**
+   * Completes each publish with its outcome, and tries again, together, those that provably reached
+   * no actor (the node was gone or no longer led) and those a dedup key makes safe to repeat.
+   */
+  private void settle(String subject, List<Item> items, long deadline, List<Outcome> outcomes, Throwable whole) {
+    List<Item> again = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      Item item = items.get(i);
+      Throwable failure = whole != null ? whole : outcomes.get(i).failure();
+      if (failure == null) {
+        item.done().complete(outcomes.get(i).published());
+        continue;
+      }
+      boolean retry = failure instanceof StreamError error && ("not_leader".equals(error.code())
+          || "forward_timeout".equals(error.code()) && item.publish().dedupKey() != null);
+      if (retry && System.nanoTime() < deadline) {
+        again.add(item);
+      } else {
+        item.done().fail(failure);
+      }
     }
-    boolean retry = failure instanceof StreamError error && ("not_leader".equals(error.code())
-        || "forward_timeout".equals(error.code()) && publish.dedupKey() != null);
-    if (retry && System.nanoTime() < deadline) {
-      vertx.setTimer(RETRY_MS, id -> attempt(subject, publish, body, deadline, done));
-    } else {
-      done.fail(failure);
+    if (!again.isEmpty()) {
+      vertx.setTimer(RETRY_MS, id -> attempt(subject, again, deadline));
     }
+  }
+
+  /** Runs the publishes on the subject's actor here, in one task; one outcome each, in order. */
+  private Future<List<Outcome>> runHere(String subject, List<Publish> publishes, Context context) {
+    return server.registry.<List<Outcome>>ask(subject, context, (actor, reply) -> {
+      Outcome[] outcomes = new Outcome[publishes.size()];
+      AtomicInteger left = new AtomicInteger(publishes.size());
+      List<StreamActor.Call<?>> calls = new ArrayList<>(publishes.size());
+      for (int i = 0; i < publishes.size(); i++) {
+        int at = i;
+        Publish publish = publishes.get(i);
+        calls.add(new StreamActor.Call<>(DurablePublisher.step(publish.stored(), publish.dedupKey(),
+            publish.expectedLast(), publish.expectedLastKey()), (published, failure) -> {
+          outcomes[at] = new Outcome(published, failure);
+          if (left.decrementAndGet() == 0) {
+            reply.accept(List.of(outcomes), null);
+          }
+        }));
+      }
+      actor.call(calls);
+    });
   }
 
   /** The leader's refusal as it was raised there, or why the request got no answer. */
@@ -175,36 +224,78 @@ final class ClusterPublishes {
     return StreamError.of(StreamError.Kind.valueOf(parts[0]), parts[1], parts[2]);
   }
 
-  /** On the leading node: the forwarded publish goes to the subject's actor, as a local one would. */
+  /** On the leading node: the forwarded publishes go to the subject's actor, as a local read's would. */
   private void publishHere(Message<Buffer> message, Context context) {
     Buffer body = message.body();
     int[] at = {0};
     String subject = string(body, at);
-    byte[] stored = bytes(body, at);
-    String dedupKey = string(body, at);
-    long expectedLast = body.getLong(at[0]);
-    at[0] += 8;
-    String expectedLastKey = string(body, at);
-    server.registry.call(subject, context, DurablePublisher.step(stored, dedupKey, expectedLast, expectedLastKey))
-        .onComplete(ar -> {
-          if (ar.succeeded()) {
-            Published published = ar.result();
-            message.reply(Buffer.buffer(17).appendLong(published.sequence()).appendLong(published.timestampMs())
-                .appendByte((byte) (published.duplicate() ? 1 : 0)));
-          } else {
-            StreamError error = StreamError.from(ar.cause());
-            message.fail(1, error.kind().name() + "\n" + error.code() + "\n" + error.getMessage());
-          }
-        });
+    int count = body.getInt(at[0]);
+    at[0] += 4;
+    List<Publish> publishes = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      byte[] stored = bytes(body, at);
+      String dedupKey = string(body, at);
+      long expectedLast = body.getLong(at[0]);
+      at[0] += 8;
+      publishes.add(new Publish(stored, dedupKey, expectedLast, string(body, at)));
+    }
+    runHere(subject, publishes, context).onComplete(ar -> {
+      if (ar.failed()) {
+        StreamError error = StreamError.from(ar.cause());
+        message.fail(1, error.kind().name() + "\n" + error.code() + "\n" + error.getMessage());
+        return;
+      }
+      Buffer reply = Buffer.buffer(count * 18);
+      for (Outcome outcome : ar.result()) {
+        if (outcome.failure() == null) {
+          Published published = outcome.published();
+          reply.appendByte((byte) 1).appendLong(published.sequence()).appendLong(published.timestampMs())
+              .appendByte((byte) (published.duplicate() ? 1 : 0));
+        } else {
+          StreamError error = StreamError.from(outcome.failure());
+          reply.appendByte((byte) 0);
+          string(reply, error.kind().name());
+          string(reply, error.code());
+          string(reply, error.getMessage());
+        }
+      }
+      message.reply(reply);
+    });
   }
 
-  private static Buffer encode(String subject, Publish publish) {
-    Buffer body = Buffer.buffer(publish.stored().length + subject.length() + 64);
+  private static List<Outcome> decodeOutcomes(Buffer reply, List<Publish> publishes) {
+    List<Outcome> outcomes = new ArrayList<>(publishes.size());
+    int[] at = {0};
+    for (Publish publish : publishes) {
+      byte ok = reply.getByte(at[0]);
+      at[0] += 1;
+      if (ok == 1) {
+        outcomes.add(new Outcome(new Published(reply.getLong(at[0]), reply.getLong(at[0] + 8), publish.stored(),
+            reply.getByte(at[0] + 16) == 1), null));
+        at[0] += 17;
+      } else {
+        String kind = string(reply, at);
+        String code = string(reply, at);
+        outcomes.add(new Outcome(null, StreamError.of(StreamError.Kind.valueOf(kind), code, string(reply, at))));
+      }
+    }
+    return outcomes;
+  }
+
+  private static Buffer encode(String subject, List<Publish> publishes) {
+    int bytes = subject.length() + 8;
+    for (Publish publish : publishes) {
+      bytes += publish.stored().length + 64;
+    }
+    Buffer body = Buffer.buffer(bytes);
     string(body, subject);
-    body.appendInt(publish.stored().length).appendBytes(publish.stored());
-    string(body, publish.dedupKey());
-    body.appendLong(publish.expectedLast());
-    string(body, publish.expectedLastKey());
+    body.appendInt(publishes.size());
+    for (Publish publish : publishes) {
+      body.appendInt(publish.stored().length).appendBytes(publish.stored());
+      string(body, publish.dedupKey());
+      body.appendLong(publish.expectedLast());
+      string(body, publish.expectedLastKey());
+    }
     return body;
   }
 

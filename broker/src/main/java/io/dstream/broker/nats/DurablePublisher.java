@@ -6,6 +6,7 @@ import io.dstream.broker.stream.Published;
 import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.StreamError;
 import io.dstream.broker.stream.SubjectStep;
+import io.vertx.core.Future;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -51,12 +52,18 @@ final class DurablePublisher {
     List<StreamActor.Call<?>> calls = new ArrayList<>();
   }
 
+  /** A publish forwarded to the subject's leader, and where its PubAck goes. */
+  private record Forward(ClusterPublishes.Publish publish, String reply, int bytes) {
+  }
+
   private final NatsConnection connection;
   private final NatsServer server;
   private final MemoryBudget budget;
   private final int maxPending;
   private final LinkedHashMap<String, Held> held = new LinkedHashMap<>(16, 0.75f, true);
   private final List<Held> turn = new ArrayList<>();
+  /** Cluster mode: this read's publishes to subjects another node leads, by subject, in order. */
+  private final LinkedHashMap<String, List<Forward>> forwards = new LinkedHashMap<>();
   private final AtomicInteger pending = new AtomicInteger();
   private volatile boolean paused;
   /** The match of this connection's reply inboxes, so a PubAck needs no index lookup of its own. */
@@ -108,10 +115,9 @@ final class DurablePublisher {
       paused = true;
       connection.transport().pause();
     }
-    ClusterPublishes cluster = server.cluster;
-    if (cluster != null && cluster.remote(subject)) {
-      cluster.forward(subject, new ClusterPublishes.Publish(stored, dedupKey, expectedLast, expectedLastKey))
-          .onComplete(ar -> done(subject, reply, stored.length, ar.result(), ar.cause()));
+    if (server.cluster != null && server.cluster.remote(subject)) {
+      forwards.computeIfAbsent(subject, s -> new ArrayList<>()).add(new Forward(
+          new ClusterPublishes.Publish(stored, dedupKey, expectedLast, expectedLastKey), reply, stored.length));
       return;
     }
     StreamActor.Call<Published> call = new StreamActor.Call<>(step(stored, dedupKey, expectedLast, expectedLastKey),
@@ -140,8 +146,22 @@ final class DurablePublisher {
     };
   }
 
-  /** Sends the publishes of this read to their actors, one task per subject. */
+  /**
+   * Sends the publishes of this read to their actors, one task per subject; in cluster mode those to
+   * subjects another node leads go there, one request per subject ({@link ClusterPublishes#forward}).
+   */
   void flush() {
+    if (!forwards.isEmpty()) {
+      forwards.forEach((subject, list) -> {
+        List<Future<Published>> outcomes = server.cluster.forward(subject,
+            list.stream().map(Forward::publish).toList());
+        for (int i = 0; i < list.size(); i++) {
+          Forward forward = list.get(i);
+          outcomes.get(i).onComplete(ar -> done(subject, forward.reply(), forward.bytes(), ar.result(), ar.cause()));
+        }
+      });
+      forwards.clear();
+    }
     for (Held subject : turn) {
       if (subject.actor != null && !subject.calls.isEmpty()) {
         List<StreamActor.Call<?>> calls = subject.calls;

@@ -156,6 +156,9 @@ public final class StreamActor {
         onFailure.handle(ar.cause());
         return;
       }
+      if (phase == Phase.FAILED) {
+        return; // deposed while loading (cluster mode): it stays refused
+      }
       SubjectRecord record = ar.result().record();
       ar.result().recentKeys().forEach(k -> dedup.remember(k.key(), k.sequence(), k.timestampMs()));
       pipeline.loaded(record);

@@ -88,7 +88,9 @@ class ClusterIT {
   static void startCluster() throws Exception {
     cluster = ClusterProcesses.start(dir, 3, Map.of(
         "DSTREAM_CLUSTER_PARTITIONS", "8",
-        "DSTREAM_CLUSTER_SNAPSHOT_ENTRIES", Integer.toString(SNAPSHOT_ENTRIES)));
+        "DSTREAM_CLUSTER_SNAPSHOT_ENTRIES", Integer.toString(SNAPSHOT_ENTRIES),
+        // Small segments: a snapshot lets the leader delete the log behind it, so case 3's wiped node needs the snapshot.
+        "DSTREAM_CLUSTER_LOG_SEGMENT_BYTES", "16384", "DSTREAM_CLUSTER_MAX_ENTRY_BYTES", "1048576"));
   }
 
   @AfterAll
