@@ -137,12 +137,13 @@ record Entry(String origin, long id, List<SubjectWrites> writes) {
     };
   }
 
-  private static void bytes(DataOutputStream out, byte[] data) throws IOException {
+  /** A byte array as {@code int length | bytes} (the snapshot files use the same form). */
+  static void bytes(DataOutputStream out, byte[] data) throws IOException {
     out.writeInt(data.length);
     out.write(data);
   }
 
-  private static byte[] bytes(DataInputStream in) throws IOException {
+  static byte[] bytes(DataInputStream in) throws IOException {
     byte[] data = new byte[in.readInt()];
     in.readFully(data);
     return data;

@@ -69,12 +69,12 @@ final class PartitionSnapshot {
     out.writeLong(record.firstSequence());
     out.writeLong(record.lastSequence());
     out.writeLong(record.lastTimestampMs());
-    bytes(out, record.state());
+    Entry.bytes(out, record.state());
     out.writeLong(record.stateRevision());
     out.writeInt(record.views().size());
     for (Map.Entry<String, byte[]> view : record.views().entrySet()) {
       out.writeUTF(view.getKey());
-      bytes(out, view.getValue());
+      Entry.bytes(out, view.getValue());
     }
     long from = record.firstSequence();
     while (from <= record.lastSequence()) {
@@ -86,7 +86,7 @@ final class PartitionSnapshot {
         out.writeByte(1);
         out.writeLong(message.sequence());
         out.writeLong(message.timestampMs());
-        bytes(out, message.payload());
+        Entry.bytes(out, message.payload());
       }
       from = page.get(page.size() - 1).sequence() + 1;
     }
@@ -134,18 +134,18 @@ final class PartitionSnapshot {
     long first = in.readLong();
     long last = in.readLong();
     long lastTimestamp = in.readLong();
-    byte[] state = bytes(in);
+    byte[] state = Entry.bytes(in);
     long revision = in.readLong();
     int viewCount = in.readInt();
     Map<String, byte[]> views = new LinkedHashMap<>();
     for (int i = 0; i < viewCount; i++) {
-      views.put(in.readUTF(), bytes(in));
+      views.put(in.readUTF(), Entry.bytes(in));
     }
     List<StoreWrite> page = new ArrayList<>();
     long pageBytes = 0;
     boolean restored = false;
     while (in.readByte() == 1) {
-      StoredMessage message = new StoredMessage(in.readLong(), in.readLong(), bytes(in));
+      StoredMessage message = new StoredMessage(in.readLong(), in.readLong(), Entry.bytes(in));
       if (!restored) {
         // Sequences before the first local message are in the bucket, as after a restore from a checkpoint.
         page.add(new StoreWrite.Restore(first, message.sequence() - 1, 0, state, revision, views));
@@ -173,16 +173,5 @@ final class PartitionSnapshot {
     } catch (java.util.concurrent.CompletionException e) {
       throw new IOException("installing a snapshot failed: " + e.getCause().getMessage(), e.getCause());
     }
-  }
-
-  private static void bytes(DataOutputStream out, byte[] data) throws IOException {
-    out.writeInt(data.length);
-    out.write(data);
-  }
-
-  private static byte[] bytes(DataInputStream in) throws IOException {
-    byte[] data = new byte[in.readInt()];
-    in.readFully(data);
-    return data;
   }
 }
