@@ -93,7 +93,8 @@ public final class ClusterNode implements PartitionMachine.Node {
     hazelcast.setProperty("hazelcast.heartbeat.interval.seconds", "1");
     NetworkConfig network = hazelcast.getNetworkConfig();
     network.setPort(self.hazelcastPort()).setPortAutoIncrement(false);
-    network.getInterfaces().setEnabled(true).addInterface(self.host());
+    // Hazelcast binds to an interface given as an address; a peer list may name hosts (docker compose).
+    network.getInterfaces().setEnabled(true).addInterface(address(self.host()));
     JoinConfig join = network.getJoin();
     join.getMulticastConfig().setEnabled(false);
     join.getAutoDetectionConfig().setEnabled(false);
@@ -110,6 +111,14 @@ public final class ClusterNode implements PartitionMachine.Node {
         .with(new VertxOptions().setEventBusOptions(new EventBusOptions().setHost(self.host()).setPort(0)))
         .withClusterManager(new HazelcastClusterManager(hazelcast))
         .buildClustered();
+  }
+
+  private static String address(String host) {
+    try {
+      return java.net.InetAddress.getByName(host).getHostAddress();
+    } catch (java.net.UnknownHostException e) {
+      throw new IllegalArgumentException("cluster: this node's host '" + host + "' does not resolve", e);
+    }
   }
 
   /** Starts the Raft server (blocking: call off the event loop); its groups recover from the data dir. */
