@@ -79,8 +79,7 @@ public final class StreamActor {
   /** Sockets and requests holding this actor; -1 once it released itself (see {@link #hold}). */
   private final AtomicInteger holds = new AtomicInteger();
   private long lastActivityMs;
-  /** The highest sequence a work queue's removal was queued up to (see {@link #removeAcknowledged}). */
-  private long removingUpTo;
+  private final AcknowledgedRemoval removal;
   /** Pushes awaiting an ack as last added to the broker-wide gauge. */
   private volatile long reportedInFlight;
   /** The rule set {@link #limits} was computed from; a changed set (a new object) recomputes it. */
@@ -104,6 +103,7 @@ public final class StreamActor {
     this.deliveries = new Deliveries(subject, context, env, pipeline, log, lastActivityMs);
     this.waiters = new ReadWaiters(subject, context, pipeline, log);
     this.watchers = new StateWatchers(subject, env.tap());
+    this.removal = new AcknowledgedRemoval(subject);
     pipeline.listener(new WritePipeline.Listener() {
       @Override
       public void durable() {
@@ -282,36 +282,14 @@ public final class StreamActor {
       }
       deliveries.tick(nowMs);
       if (phase == Phase.READY) {
-        removeAcknowledged();
+        removal.tick(deliveries.removableUpTo(), pipeline.firstSequence(),
+            (step, done) -> transaction().run(step, done));
       }
       long inFlight = deliveries.inFlight();
       env.metrics().inFlight().addAndGet(inFlight - reportedInFlight);
       reportedInFlight = inFlight;
       if (hibernatable(nowMs) && holds.compareAndSet(0, -1)) {
         onReleased.accept(this, archive.detach());
-      }
-    });
-  }
-
-  /**
-   * A work queue's acknowledged messages leave the subject: one removal up to the consumers' lowest
-   * ack floor per tick at most (the store deletes prefixes), so a busy queue costs one store write
-   * a tick, not one per ack. A destroy resets the mark with the sequences.
-   */
-  private void removeAcknowledged() {
-    long upTo = deliveries.removableUpTo();
-    if (upTo < pipeline.firstSequence() || upTo <= removingUpTo) {
-      return;
-    }
-    removingUpTo = upTo;
-    transaction().run(tx -> {
-      tx.deleteUpTo(upTo);
-      return upTo;
-    }, (done, failure) -> {
-      if (failure != null) {
-        removingUpTo = 0;
-        LOG.warn("subject '{}': removing acknowledged messages up to {} failed ({}); retried at the next tick",
-            subject, upTo, failure.toString());
       }
     });
   }
@@ -393,7 +371,7 @@ public final class StreamActor {
         public void succeeded() {
           archive.archive().destroyed();
           pipeline.destroyed();
-          removingUpTo = 0;
+          removal.reset();
           log.clear();
           dedup.clear();
           deliveries.destroyed();
