@@ -45,19 +45,11 @@ final class PartitionSnapshot {
   /** Writes the partition's committed state to {@code file}. */
   static void write(MessageStore store, Placement placement, int partition, Path file) throws IOException {
     try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(file), 1 << 16))) {
-      String after = null;
-      while (true) {
-        List<Map.Entry<String, SubjectRecord>> page = store.subjects(after, SUBJECTS_PER_PAGE);
+      forEachPage(store, placement, partition, page -> {
         for (Map.Entry<String, SubjectRecord> subject : page) {
-          if (!ReplicaWriter.isMarker(subject.getKey()) && placement.partitionOf(subject.getKey()) == partition) {
-            writeSubject(store, out, subject.getKey(), subject.getValue());
-          }
+          writeSubject(store, out, subject.getKey(), subject.getValue());
         }
-        if (page.size() < SUBJECTS_PER_PAGE) {
-          break;
-        }
-        after = page.get(page.size() - 1).getKey();
-      }
+      });
       out.writeByte(0);
     }
   }
@@ -110,22 +102,44 @@ final class PartitionSnapshot {
 
   private static void destroyAll(ReplicaWriter writer, MessageStore store, Placement placement, int partition)
       throws IOException {
-    String after = null;
-    while (true) {
-      List<Map.Entry<String, SubjectRecord>> page = store.subjects(after, SUBJECTS_PER_PAGE);
+    forEachPage(store, placement, partition, page -> {
       List<SubjectWrites> destroys = new ArrayList<>();
       for (Map.Entry<String, SubjectRecord> subject : page) {
-        if (!ReplicaWriter.isMarker(subject.getKey()) && placement.partitionOf(subject.getKey()) == partition) {
-          destroys.add(new SubjectWrites(subject.getKey(), List.of(new StoreWrite.Destroy())));
-        }
+        destroys.add(new SubjectWrites(subject.getKey(), List.of(new StoreWrite.Destroy())));
       }
       if (!destroys.isEmpty()) {
         await(writer.write(destroys));
       }
-      if (page.size() < SUBJECTS_PER_PAGE) {
+    });
+  }
+
+  /** What is done with one page of a partition's subjects. */
+  @FunctionalInterface
+  private interface PageAction {
+    void accept(List<Map.Entry<String, SubjectRecord>> page) throws IOException;
+  }
+
+  /**
+   * Hands {@code action} the partition's committed subjects in name order, one listing page
+   * ({@link #SUBJECTS_PER_PAGE} subjects read) at a time, without those of other partitions and the
+   * replicas' markers; a page may be empty.
+   */
+  private static void forEachPage(MessageStore store, Placement placement, int partition, PageAction action)
+      throws IOException {
+    String after = null;
+    while (true) {
+      List<Map.Entry<String, SubjectRecord>> listed = store.subjects(after, SUBJECTS_PER_PAGE);
+      List<Map.Entry<String, SubjectRecord>> ours = new ArrayList<>();
+      for (Map.Entry<String, SubjectRecord> subject : listed) {
+        if (!ReplicaWriter.isMarker(subject.getKey()) && placement.partitionOf(subject.getKey()) == partition) {
+          ours.add(subject);
+        }
+      }
+      action.accept(ours);
+      if (listed.size() < SUBJECTS_PER_PAGE) {
         return;
       }
-      after = page.get(page.size() - 1).getKey();
+      after = listed.get(listed.size() - 1).getKey();
     }
   }
 

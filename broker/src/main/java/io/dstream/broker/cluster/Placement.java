@@ -20,6 +20,8 @@ public final class Placement {
 
   private final ClusterSettings settings;
   private final RaftGroupId[] groupIds;
+  /** Each partition's peers, the preferred leader first; fixed by the settings. */
+  private final List<List<String>> peers;
 
   public Placement(ClusterSettings settings) {
     this.settings = settings;
@@ -27,6 +29,16 @@ public final class Placement {
     for (int p = 0; p < groupIds.length; p++) {
       groupIds[p] = RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("dstream-partition-" + p).getBytes(StandardCharsets.UTF_8)));
     }
+    List<ClusterSettings.Peer> nodes = settings.peers();
+    List<List<String>> all = new ArrayList<>(groupIds.length);
+    for (int p = 0; p < groupIds.length; p++) {
+      List<String> ids = new ArrayList<>(settings.replicas());
+      for (int k = 0; k < settings.replicas(); k++) {
+        ids.add(nodes.get((p + k) % nodes.size()).id());
+      }
+      all.add(List.copyOf(ids));
+    }
+    this.peers = List.copyOf(all);
   }
 
   public int partitions() {
@@ -53,12 +65,7 @@ public final class Placement {
 
   /** The ids of the partition's peers, the preferred leader first. */
   public List<String> peersOf(int partition) {
-    List<ClusterSettings.Peer> nodes = settings.peers();
-    List<String> peers = new ArrayList<>(settings.replicas());
-    for (int k = 0; k < settings.replicas(); k++) {
-      peers.add(nodes.get((partition + k) % nodes.size()).id());
-    }
-    return peers;
+    return peers.get(partition);
   }
 
   boolean holds(int partition) {

@@ -95,8 +95,9 @@ final class ReplicatedWriter implements BatchWriter {
       fail(List.of(batch), leadership.notOwned(batch.subject()));
       return true;
     }
-    if (encoded(batch) > entryBytes) {
-      fail(List.of(batch), StreamError.tooLarge("cluster: a write of " + encoded(batch) + " bytes to '" + batch.subject()
+    long encoded = encoded(batch);
+    if (encoded > entryBytes) {
+      fail(List.of(batch), StreamError.tooLarge("cluster: a write of " + encoded + " bytes to '" + batch.subject()
           + "' does not fit one Raft entry (DSTREAM_CLUSTER_MAX_ENTRY_BYTES " + entryBytes + "); nothing stored"));
       return true;
     }

@@ -310,15 +310,12 @@ final class ClusterPublishes {
   }
 
   private static String string(Buffer body, int[] at) {
-    byte[] utf8 = bytesOrNull(body, at);
+    byte[] utf8 = bytes(body, at);
     return utf8 == null ? null : new String(utf8, StandardCharsets.UTF_8);
   }
 
+  /** {@code int length (-1 for null) | bytes}. */
   private static byte[] bytes(Buffer body, int[] at) {
-    return bytesOrNull(body, at);
-  }
-
-  private static byte[] bytesOrNull(Buffer body, int[] at) {
     int length = body.getInt(at[0]);
     at[0] += 4;
     if (length < 0) {

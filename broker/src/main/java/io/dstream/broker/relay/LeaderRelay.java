@@ -3,11 +3,11 @@ package io.dstream.broker.relay;
 import io.dstream.broker.cluster.ClusterRouting;
 import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.http.HttpErrors;
+import io.dstream.broker.http.WebSocketUpgrade;
 import io.dstream.broker.stream.StreamError;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientOptions;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.WebSocketClientOptions;
@@ -107,7 +107,7 @@ public final class LeaderRelay {
       HttpErrors.send(ctx.response(), 500, "internal", "internal error");
       return true;
     }
-    if (isUpgrade(request)) {
+    if (WebSocketUpgrade.requested(request)) {
       sockets.relay(request, subject, address);
     } else {
       exchanges.relay(ctx, subject, address);
@@ -122,15 +122,11 @@ public final class LeaderRelay {
    */
   private void refuse(RoutingContext ctx, StreamError error, boolean fromClient) {
     boolean retry = error.kind() == StreamError.Kind.UNAVAILABLE || error.kind() == StreamError.Kind.OVERLOADED;
-    if (fromClient && retry && isUpgrade(ctx.request())) {
+    if (fromClient && retry && WebSocketUpgrade.requested(ctx.request())) {
       sockets.tryLater(ctx.request(), error.getMessage());
     } else {
       HttpRelay.refuse(ctx, error);
     }
-  }
-
-  private static boolean isUpgrade(HttpServerRequest request) {
-    return request.method() == HttpMethod.GET && "websocket".equalsIgnoreCase(request.getHeader("Upgrade"));
   }
 
   private static int clamp(long ms) {

@@ -5,6 +5,7 @@ import io.dstream.broker.http.BodyBudget;
 import io.dstream.broker.http.ClientAddresses;
 import io.dstream.broker.http.HttpErrors;
 import io.dstream.broker.http.PathSegments;
+import io.dstream.broker.http.WebSocketUpgrade;
 import io.dstream.broker.admin.AdminApi;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.Permissions;
@@ -149,7 +150,7 @@ public final class HttpApi {
 
   private void handleNats(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();
-    if (!"websocket".equalsIgnoreCase(request.getHeader("Upgrade"))) {
+    if (!WebSocketUpgrade.requested(request)) {
       HttpErrors.send(ctx.response(), 400, "bad_request", "/nats is the NATS protocol over WebSocket: upgrade to it");
       return;
     }
@@ -197,7 +198,7 @@ public final class HttpApi {
       return;
     }
     // What is invalid here is answered by handleStream, as on a single node.
-    boolean valid = violation(subject) == null && (!isUpgrade(request) || isUri(request.uri()));
+    boolean valid = violation(subject) == null && (!WebSocketUpgrade.requested(request) || isUri(request.uri()));
     if (!valid || !relay.relayed(ctx, subject)) {
       ctx.next();
     }
@@ -222,10 +223,6 @@ public final class HttpApi {
         : Subjects.violation(subject);
   }
 
-  private static boolean isUpgrade(HttpServerRequest request) {
-    return request.method() == HttpMethod.GET && "websocket".equalsIgnoreCase(request.getHeader("Upgrade"));
-  }
-
   private void handleStream(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();
     String subject;
@@ -240,7 +237,7 @@ public final class HttpApi {
       HttpErrors.send(ctx.response(), 400, "invalid_subject", violation);
       return;
     }
-    if (isUpgrade(request)) {
+    if (WebSocketUpgrade.requested(request)) {
       if (!isUri(request.uri())) {
         // Vert.x's handshake would answer a plain-text 400 for it.
         HttpErrors.send(ctx.response(), 400, "bad_request", "the request URI is not a valid URI");
