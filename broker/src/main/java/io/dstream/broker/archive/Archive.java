@@ -191,15 +191,41 @@ public final class Archive {
     return heldCheckpointsAtStart;
   }
 
-  /** The subject's manifest, or empty if the bucket has none. */
-  public Future<Optional<Manifest>> manifest(String subject) {
-    return connection.archive("get_manifest", () -> objects.get(ArchiveKeys.manifest(subject)).map(Manifest::decode));
+  /**
+   * The subject's manifest as a checkpoint under {@code term} builds on, or empty if the bucket has
+   * none. A single node (term 0) reads its one manifest. In cluster mode it is the manifest of the
+   * highest term (a single node's counts as term 0), and it fails with {@link ArchiveFencedException}
+   * if that term is newer than {@code term}.
+   */
+  public Future<Optional<Manifest>> manifest(String subject, long term) {
+    return connection.archive("get_manifest", () -> current(subject, term));
   }
 
-  /** Encodes and uploads a segment under a new unique key. */
-  public Future<Manifest.SegmentRef> upload(Segment segment) {
+  private Optional<Manifest> current(String subject, long term) throws Exception {
+    if (term == 0) {
+      return objects.get(ArchiveKeys.manifest(subject, 0)).map(Manifest::decode);
+    }
+    List<String> keys = objects.list(ArchiveKeys.manifestsPrefix(subject));
+    long newest = newestTerm(keys);
+    if (newest > term) {
+      throw new ArchiveFencedException(subject, newest, term);
+    }
+    String key = newest > 0 ? ArchiveKeys.manifest(subject, newest) : ArchiveKeys.manifest(subject, 0);
+    return objects.get(key).map(Manifest::decode);
+  }
+
+  private static long newestTerm(List<String> manifestKeys) {
+    long newest = 0;
+    for (String key : manifestKeys) {
+      newest = Math.max(newest, ArchiveKeys.manifestTerm(key));
+    }
+    return newest;
+  }
+
+  /** Encodes and uploads a segment under a new unique key of {@code term}. */
+  public Future<Manifest.SegmentRef> upload(Segment segment, long term) {
     return connection.archive("put_segment", () -> {
-      String key = ArchiveKeys.newSegment(segment.subject(), segment.firstSequence(), segment.lastSequence());
+      String key = ArchiveKeys.newSegment(segment.subject(), segment.firstSequence(), segment.lastSequence(), term);
       objects.put(key, segment.encode(), "application/zstd");
       segmentsUploaded.increment();
       return new Manifest.SegmentRef(key, segment.firstSequence(), segment.lastSequence(), segment.firstTimestampMs(),
@@ -208,13 +234,33 @@ public final class Archive {
   }
 
   /**
-   * Writes the manifest. The segments it no longer names are deleted only after it is written
-   * ({@link #deleteDropped}), so a manifest never names a missing segment.
+   * Writes the manifest under {@code term}. The segments it no longer names are deleted only after
+   * it is written ({@link #deleteDropped}), so a manifest never names a missing segment.
+   *
+   * <p>Cluster mode: the manifest goes to its term's own key, so it can never replace a newer term's.
+   * Then the subject's manifests are listed: if a newer term's is there, this commit fails with
+   * {@link ArchiveFencedException} (its caller, deposed, deletes nothing), else the older terms' are
+   * deleted.
    */
-  public Future<Void> commit(Manifest next) {
+  public Future<Void> commit(Manifest next, long term) {
     return connection.archive("put_manifest", () -> {
-      objects.put(ArchiveKeys.manifest(next.subject()), next.encode(), "application/json");
+      objects.put(ArchiveKeys.manifest(next.subject(), term), next.encode(), "application/json");
       manifestsWritten.increment();
+      if (term > 0) {
+        List<String> keys = objects.list(ArchiveKeys.manifestsPrefix(next.subject()));
+        long newest = newestTerm(keys);
+        if (newest > term) {
+          throw new ArchiveFencedException(next.subject(), newest, term);
+        }
+        List<String> older = new ArrayList<>();
+        for (String key : keys) {
+          if (ArchiveKeys.manifestTerm(key) < term) {
+            older.add(key);
+          }
+        }
+        older.add(ArchiveKeys.manifest(next.subject(), 0));
+        objects.delete(older);
+      }
       return null;
     });
   }
@@ -251,7 +297,7 @@ public final class Archive {
    * Downloads {@code run} (adjacent segments of a manifest) one by one and uploads their messages
    * from {@code firstSequence} on (the earlier ones are deleted) as one new segment.
    */
-  Future<Manifest.SegmentRef> merge(String subject, List<Manifest.SegmentRef> run, long firstSequence) {
+  Future<Manifest.SegmentRef> merge(String subject, List<Manifest.SegmentRef> run, long firstSequence, long term) {
     List<StoredMessage> merged = new ArrayList<>();
     Future<Void> downloaded = Future.succeededFuture();
     for (Manifest.SegmentRef ref : run) {
@@ -265,7 +311,7 @@ public final class Archive {
         return null;
       });
     }
-    return downloaded.compose(ignored -> upload(new Segment(subject, merged)))
+    return downloaded.compose(ignored -> upload(new Segment(subject, merged), term))
         .onSuccess(ref -> compactions.increment());
   }
 
@@ -285,20 +331,23 @@ public final class Archive {
    * its archive knows it) nor by the manifest in the bucket (read after the listing, so it names
    * every listed segment a finished checkpoint named, even one whose answer was lost). The caller
    * runs no checkpoint or merge of the subject meanwhile, so no listed segment is about to be named.
+   * In cluster mode a newer term's manifest fences the sweep, and segments of a newer term (which
+   * its leader may be about to name) are never orphans.
    *
    * @return the last key listed, or {@code null} if the listing ended
    */
-  Future<String> sweep(Manifest known, String startAfter, int maxKeys) {
+  Future<String> sweep(Manifest known, String startAfter, int maxKeys, long term) {
     String subject = known.subject();
     return connection.archive("sweep_segments", () -> {
       List<String> keys = objects.list(ArchiveKeys.segmentsPrefix(subject), startAfter, maxKeys);
       if (keys.isEmpty()) {
         return null;
       }
-      Optional<Manifest> stored = objects.get(ArchiveKeys.manifest(subject)).map(Manifest::decode);
+      Optional<Manifest> stored = current(subject, term);
       List<String> orphans = new ArrayList<>();
       for (String key : keys) {
-        if (!known.names(key) && stored.map(manifest -> !manifest.names(key)).orElse(true)) {
+        if (ArchiveKeys.segmentTerm(key) <= term && !known.names(key)
+            && stored.map(manifest -> !manifest.names(key)).orElse(true)) {
           orphans.add(key);
         }
       }
@@ -309,12 +358,14 @@ public final class Archive {
   }
 
   /**
-   * Deletes every checkpoint of the subject (its manifest first, so a crash half-way leaves no
+   * Deletes every checkpoint of the subject (its manifests first, so a crash half-way leaves no
    * manifest naming deleted segments). Called when a subject is destroyed.
    */
   public Future<Void> destroy(String subject) {
     return connection.archive("delete_checkpoints", () -> {
-      objects.delete(List.of(ArchiveKeys.manifest(subject)));
+      List<String> manifests = new ArrayList<>(objects.list(ArchiveKeys.manifestsPrefix(subject)));
+      manifests.add(ArchiveKeys.manifest(subject, 0));
+      objects.delete(manifests);
       List<String> segments = objects.list(ArchiveKeys.subjectPrefix(subject));
       objects.delete(segments);
       deletedWithSubject.increment(segments.size());

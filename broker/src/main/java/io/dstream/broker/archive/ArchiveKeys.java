@@ -6,9 +6,15 @@ import java.util.UUID;
  * Where the archive keeps things in the bucket. Everything lives under {@link #RESERVED_PREFIX},
  * which the file API refuses, so files and checkpoints never collide:
  * <pre>
- * _dstream/subjects/{subject}/manifest.json
+ * _dstream/subjects/{subject}/manifest.json                              a single node's
+ * _dstream/subjects/{subject}/manifests/{term:020d}.json                  a cluster leader's, by its term
  * _dstream/subjects/{subject}/segments/{first:020d}-{last:020d}-{uuid}.seg.zst
+ * _dstream/subjects/{subject}/segments/{first:020d}-{last:020d}-t{term}-{uuid}.seg.zst
  * </pre>
+ * In cluster mode the leader of a subject's partition checkpoints it under its Raft term, and the
+ * term is part of the keys it writes: a reader takes the manifest of the highest term, so a deposed
+ * leader's late write can never replace a newer leader's manifest, and an orphan sweep leaves alone
+ * the segments of a newer term (uploaded, not yet named). See docs/cluster.md.
  * Subjects contain no {@code /} (see {@link io.dstream.broker.stream.Subjects}), so the subject is
  * used as is. Zero-padded sequences make a listing come back in sequence order; the random part
  * makes every segment key unique, so a retried or repeated checkpoint never overwrites a segment
@@ -40,12 +46,48 @@ public final class ArchiveKeys {
     return subjectPrefix(subject) + "segments/";
   }
 
-  public static String manifest(String subject) {
-    return subjectPrefix(subject) + "manifest.json";
+  /** The manifest a checkpoint under {@code term} writes: a single node's (term 0) or a cluster term's. */
+  public static String manifest(String subject, long term) {
+    return term == 0 ? subjectPrefix(subject) + "manifest.json" : String.format("%s%020d.json", manifestsPrefix(subject), term);
   }
 
-  public static String newSegment(String subject, long firstSequence, long lastSequence) {
-    return String.format("%s%020d-%020d-%s.seg.zst", segmentsPrefix(subject), firstSequence, lastSequence,
+  /** Where a cluster's manifests of the subject live, one per term that checkpointed it. */
+  public static String manifestsPrefix(String subject) {
+    return subjectPrefix(subject) + "manifests/";
+  }
+
+  /** The term of a manifest key under {@link #manifestsPrefix}, or -1 if the key is not one. */
+  static long manifestTerm(String key) {
+    int slash = key.lastIndexOf('/');
+    String name = key.substring(slash + 1);
+    if (!name.endsWith(".json")) {
+      return -1;
+    }
+    try {
+      return Long.parseLong(name.substring(0, name.length() - ".json".length()));
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  public static String newSegment(String subject, long firstSequence, long lastSequence, long term) {
+    String termPart = term == 0 ? "" : "t" + term + "-";
+    return String.format("%s%020d-%020d-%s%s.seg.zst", segmentsPrefix(subject), firstSequence, lastSequence, termPart,
         UUID.randomUUID());
+  }
+
+  /** The term a segment key was written under (0: a single node's, or written before terms). */
+  static long segmentTerm(String key) {
+    String name = key.substring(key.lastIndexOf('/') + 1);
+    int third = name.indexOf('-', name.indexOf('-') + 1) + 1;
+    if (third == 0 || third >= name.length() || name.charAt(third) != 't') {
+      return 0;
+    }
+    int end = name.indexOf('-', third);
+    try {
+      return end < 0 ? 0 : Long.parseLong(name.substring(third + 1, end));
+    } catch (NumberFormatException e) {
+      return 0;
+    }
   }
 }

@@ -46,30 +46,6 @@ import java.util.function.Supplier;
  */
 public final class SubjectArchive {
 
-  /** The actor's side: its current numbers, reads of its local store, and local eviction. */
-  public interface Host {
-
-    /** First retained sequence, last durable sequence and state (with its revision) right now. */
-    Snapshot snapshot();
-
-    /** Committed local messages from {@code from} in order (read off the event loop). */
-    Future<List<StoredMessage>> readLocal(long from, int maxMessages, long maxBytes);
-
-    /** Removes checkpointed messages up to {@code upTo} from the local store as the hot window allows. */
-    void evict(long upTo);
-  }
-
-  /** Reads committed local messages of the subject (off the event loop). */
-  @FunctionalInterface
-  public interface LocalReader {
-    Future<List<StoredMessage>> read(long from, int maxMessages, long maxBytes);
-  }
-
-  /** A subject's numbers at one moment. */
-  public record Snapshot(long firstSequence, long lastSequence, byte[] state, long stateRevision, long producerVersion,
-                         long lastTimestampMs, byte[] attributes) {
-  }
-
   private static final Logger LOG = LoggerFactory.getLogger(SubjectArchive.class);
   /** Segment bounds: what one replay read downloads and decodes at most. */
   static final int SEGMENT_MAX_MESSAGES = 10_000;
@@ -84,7 +60,13 @@ public final class SubjectArchive {
 
   private final String subject;
   private final Archive archive;
-  private Host host;
+  /** The Raft term of the leadership this archive checkpoints under; 0 on a single node. */
+  private final long term;
+  /** Cluster mode: a newer term's manifest is in the bucket; this archive writes nothing more. */
+  private boolean fenced;
+  /** Cluster mode: a manifest was committed under {@link #term}, so none of an older term can be newer than ours. */
+  private boolean committedUnderTerm;
+  private ArchiveHost host;
   private boolean opened;
   private Manifest manifest;
   private boolean disabled;
@@ -116,9 +98,10 @@ public final class SubjectArchive {
   /** Completes when the manifest fetch in progress ends (either way); null when none is. */
   private Promise<Void> manifestFetch;
 
-  public SubjectArchive(String subject, Archive archive, Host host, long nowMs) {
+  public SubjectArchive(String subject, Archive archive, ArchiveHost host, long nowMs, long term) {
     this.subject = subject;
     this.archive = archive;
+    this.term = term;
     this.host = host;
     this.lastCheckpointMs = nowMs;
     this.lastEvictionMs = nowMs;
@@ -156,8 +139,12 @@ public final class SubjectArchive {
         manifest = Manifest.empty(subject);
         return Future.succeededFuture(Optional.<Manifest>empty());
       }
-      return archive.manifest(subject);
+      return archive.manifest(subject, term);
     }).transform(ar -> {
+      if (ar.failed() && ar.cause() instanceof ArchiveFencedException) {
+        fenced(ar.cause());
+        return Future.failedFuture(ar.cause());
+      }
       if (ar.failed()) {
         unverified = true;
         LOG.warn("subject '{}': manifest not readable ({}); it starts empty and is not restored from the bucket",
@@ -176,34 +163,16 @@ public final class SubjectArchive {
 
   /**
    * Hands the archive to another host: a new actor for the subject, or, while the subject
-   * hibernates with checkpoint work left, a {@link #detachedHost} the shard ticks.
+   * hibernates with checkpoint work left, a {@link ArchiveHost#detached} host the shard ticks.
    */
-  public void host(Host newHost) {
+  public void host(ArchiveHost newHost) {
     host = newHost;
     segments.clear();
   }
 
-  /**
-   * The host of a hibernated subject: its numbers as they were when its actor left (nothing was in
-   * flight then, and nothing changes until an actor takes the archive back), reads from the store,
-   * and no eviction (that waits until the subject is active again).
-   */
-  public static Host detachedHost(Snapshot snapshot, LocalReader reader) {
-    return new Host() {
-      @Override
-      public Snapshot snapshot() {
-        return snapshot;
-      }
-
-      @Override
-      public Future<List<StoredMessage>> readLocal(long from, int maxMessages, long maxBytes) {
-        return reader.read(from, maxMessages, maxBytes);
-      }
-
-      @Override
-      public void evict(long upTo) {
-      }
-    };
+  /** The term this archive checkpoints under (0: a single node). */
+  public long term() {
+    return term;
   }
 
   /** True once the manifest was read from the bucket. */
@@ -221,13 +190,13 @@ public final class SubjectArchive {
     if (busy || destroyPending) {
       return false;
     }
-    return disabled || manifest != null && !changed(host.snapshot()) && !sweepDue && mergeRun().isEmpty();
+    return disabled || fenced || manifest != null && !changed(host.snapshot()) && !sweepDue && mergeRun().isEmpty();
   }
 
   /** Starts a checkpoint or an eviction when one is due. */
   public void tick(long nowMs) {
     segments.tick();
-    if (disabled) {
+    if (disabled || fenced) {
       caughtUp();
       return;
     }
@@ -239,7 +208,7 @@ public final class SubjectArchive {
       }
       return;
     }
-    Snapshot snapshot = host.snapshot();
+    ArchiveHost.Snapshot snapshot = host.snapshot();
     if (manifest == null) {
       if (snapshot.lastSequence() > openedLastSequence) {
         lagging(nowMs);
@@ -342,7 +311,7 @@ public final class SubjectArchive {
     Promise<Void> fetched = Promise.promise();
     manifestFetch = fetched;
     int startedGeneration = generation;
-    archive.manifest(subject).onComplete(ar -> {
+    archive.manifest(subject, term).onComplete(ar -> {
       busy = false;
       manifestFetch = null;
       if (startedGeneration == generation) {
@@ -354,6 +323,10 @@ public final class SubjectArchive {
   }
 
   private void manifestFetched(AsyncResult<Optional<Manifest>> ar, long localLastSequence, long nowMs) {
+    if (ar.failed() && ar.cause() instanceof ArchiveFencedException) {
+      fenced(ar.cause());
+      return;
+    }
     if (ar.failed()) {
       failed(nowMs, ar.cause());
       return;
@@ -374,7 +347,7 @@ public final class SubjectArchive {
     }
   }
 
-  private boolean changed(Snapshot snapshot) {
+  private boolean changed(ArchiveHost.Snapshot snapshot) {
     if (snapshot.lastSequence() != manifest.lastSequence()) {
       return true;
     }
@@ -395,26 +368,31 @@ public final class SubjectArchive {
     return !comparedStateText.equals(manifest.state());
   }
 
-  private void checkpoint(Snapshot snapshot, long nowMs) {
+  private void checkpoint(ArchiveHost.Snapshot snapshot, long nowMs) {
     if (!archive.tryStartCheckpoint()) {
       return;
     }
-    Manifest previous = manifest;
-    long from = Math.max(previous.lastSequence() + 1, snapshot.firstSequence());
-    inSlot(() -> uploadSegments(from, snapshot.lastSequence(), new ArrayList<>()).compose(added -> {
-      long covered = added.isEmpty() ? Math.max(previous.lastSequence(), Math.min(snapshot.lastSequence(), from - 1))
-          : added.get(added.size() - 1).lastSequence();
-      Manifest next = previous.next(snapshot.firstSequence(), covered, new String(snapshot.state(), StandardCharsets.UTF_8),
-          snapshot.stateRevision(), snapshot.producerVersion(), Math.max(previous.lastTimestamp(), snapshot.lastTimestampMs()),
-          snapshot.attributes(), nowMs, added);
-      return archive.commit(next).map(next);
+    Manifest[] base = {manifest};
+    inSlot(() -> base().compose(previous -> {
+      base[0] = previous;
+      long from = Math.max(previous.lastSequence() + 1, snapshot.firstSequence());
+      return uploadSegments(from, snapshot.lastSequence(), new ArrayList<>()).compose(added -> {
+        long covered = added.isEmpty() ? Math.max(previous.lastSequence(), Math.min(snapshot.lastSequence(), from - 1))
+            : added.get(added.size() - 1).lastSequence();
+        Manifest next = previous.next(snapshot.firstSequence(), covered,
+            new String(snapshot.state(), StandardCharsets.UTF_8), snapshot.stateRevision(), snapshot.producerVersion(),
+            Math.max(previous.lastTimestamp(), snapshot.lastTimestampMs()), snapshot.attributes(), nowMs, added);
+        return archive.commit(next, term).map(next);
+      });
     }), ar -> {
+      Manifest previous = base[0];
       if (ar.failed()) {
         // Segments it uploaded (or a manifest whose answer was lost named) stay behind.
         requestSweep();
         failed(nowMs, ar.cause());
         return;
       }
+      committedUnderTerm = true;
       deleteDropped(previous, ar.result(), false);
       if (failures > 0) {
         LOG.info("subject '{}': checkpoints caught up after {} failed attempts", subject, failures);
@@ -436,9 +414,32 @@ public final class SubjectArchive {
   }
 
   /**
+   * The manifest a checkpoint builds on. Cluster mode: before this term's first commit it is read
+   * again, as a deposed leader may have written one of the older term since this archive fetched it,
+   * and building on the older one would drop what that one named.
+   */
+  private Future<Manifest> base() {
+    if (term == 0 || committedUnderTerm) {
+      return Future.succeededFuture(manifest);
+    }
+    return archive.manifest(subject, term).map(current -> {
+      manifest = current.orElse(Manifest.empty(subject));
+      return manifest;
+    });
+  }
+
+  /** A newer leader checkpoints the subject: this archive stops, and its actor is deposed in a moment. */
+  private void fenced(Throwable cause) {
+    fenced = true;
+    caughtUp();
+    LOG.info("subject '{}': {}", subject, cause.getMessage());
+  }
+
+  /**
    * Runs one bucket operation that holds a slot of the archive (a checkpoint, a merge, a sweep
    * step): the subject is busy until it ends, then the slot goes back, and {@code then} gets the
-   * result unless the subject was destroyed or handed over meanwhile (its generation moved).
+   * result unless the subject was destroyed or handed over meanwhile (its generation moved), or the
+   * bucket showed a newer leader's term (the archive stops).
    */
   private <T> void inSlot(Supplier<Future<T>> operation, Handler<AsyncResult<T>> then) {
     busy = true;
@@ -446,7 +447,9 @@ public final class SubjectArchive {
     operation.get().onComplete(ar -> {
       busy = false;
       archive.checkpointEnded();
-      if (startedGeneration == generation) {
+      if (ar.failed() && ar.cause() instanceof ArchiveFencedException) {
+        fenced(ar.cause());
+      } else if (startedGeneration == generation) {
         then.handle(ar);
       }
     });
@@ -472,7 +475,7 @@ public final class SubjectArchive {
         return Future.failedFuture(new IllegalStateException("local store of '" + subject + "' lacks sequence " + from
             + " which is not checkpointed yet"));
       }
-      return archive.upload(new Segment(subject, messages)).compose(ref -> {
+      return archive.upload(new Segment(subject, messages), term).compose(ref -> {
         added.add(ref);
         return uploadSegments(ref.lastSequence() + 1, to, added);
       });
@@ -498,7 +501,8 @@ public final class SubjectArchive {
 
   /** The adjacent segments to merge now, or none (also while the manifest is unknown). */
   private List<Manifest.SegmentRef> mergeRun() {
-    if (manifest == null || manifest == nothingToMerge) {
+    // Cluster mode: a merge builds on the manifest too, so it waits for this term's first checkpoint.
+    if (manifest == null || manifest == nothingToMerge || term > 0 && !committedUnderTerm) {
       return List.of();
     }
     List<Manifest.SegmentRef> run = compaction.nextRun(manifest);
@@ -517,9 +521,9 @@ public final class SubjectArchive {
       return;
     }
     Manifest previous = manifest;
-    inSlot(() -> archive.merge(subject, run, previous.firstSequence()).compose(merged -> {
+    inSlot(() -> archive.merge(subject, run, previous.firstSequence(), term).compose(merged -> {
       Manifest next = previous.replacing(run, merged);
-      return archive.commit(next).map(next);
+      return archive.commit(next, term).map(next);
     }), ar -> {
       if (ar.failed()) {
         requestSweep();
@@ -537,7 +541,7 @@ public final class SubjectArchive {
     if (!archive.tryStartUpkeep()) {
       return;
     }
-    inSlot(() -> archive.sweep(manifest, sweptUpTo, archive.compaction().sweepKeys()), ar -> {
+    inSlot(() -> archive.sweep(manifest, sweptUpTo, archive.compaction().sweepKeys(), term), ar -> {
       if (ar.failed()) {
         upkeepFailed(nowMs, "sweeping orphan segments", ar.cause());
         return;

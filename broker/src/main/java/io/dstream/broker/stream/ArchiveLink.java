@@ -1,5 +1,6 @@
 package io.dstream.broker.stream;
 
+import io.dstream.broker.archive.ArchiveHost;
 import io.dstream.broker.archive.SubjectArchive;
 import io.dstream.broker.store.StoreWrite;
 import io.dstream.broker.store.StoredMessage;
@@ -17,7 +18,7 @@ import java.util.List;
  *
  * <p>Threading: called on the actor's context only.
  */
-final class ArchiveLink implements SubjectArchive.Host {
+final class ArchiveLink implements ArchiveHost {
 
   private static final Logger LOG = LoggerFactory.getLogger(ArchiveLink.class);
 
@@ -30,11 +31,12 @@ final class ArchiveLink implements SubjectArchive.Host {
    * Links a new actor to {@code detached}, the archive the shard kept while it hibernated, or to a
    * new one. A detached archive becomes this link's in {@link #adopt}, on the actor's context.
    */
-  ArchiveLink(String subject, StreamEnvironment env, WritePipeline numbers, SubjectArchive detached, long nowMs) {
+  ArchiveLink(String subject, StreamEnvironment env, WritePipeline numbers, SubjectArchive detached, long nowMs,
+              long term) {
     this.subject = subject;
     this.env = env;
     this.numbers = numbers;
-    this.archive = detached != null ? detached : new SubjectArchive(subject, env.archive(), this, nowMs);
+    this.archive = detached != null ? detached : new SubjectArchive(subject, env.archive(), this, nowMs, term);
   }
 
   /** Makes this link the archive's host (a no-op for an archive created with it). */
@@ -47,8 +49,8 @@ final class ArchiveLink implements SubjectArchive.Host {
   }
 
   @Override
-  public SubjectArchive.Snapshot snapshot() {
-    return new SubjectArchive.Snapshot(numbers.firstSequence(), numbers.lastDurable(), numbers.state(),
+  public ArchiveHost.Snapshot snapshot() {
+    return new ArchiveHost.Snapshot(numbers.firstSequence(), numbers.lastDurable(), numbers.state(),
         numbers.stateRevision(), numbers.durableProducerVersion(), numbers.lastTimestampMs(), numbers.attributes());
   }
 
@@ -88,7 +90,7 @@ final class ArchiveLink implements SubjectArchive.Host {
     StreamEnvironment environment = env;
     // The reader must not capture the actor: the link can wait long for the bucket, and a retained
     // actor (its message cache above all) cost 4 KB per hibernated subject while checkpoints lagged.
-    archive.host(SubjectArchive.detachedHost(snapshot(),
+    archive.host(ArchiveHost.detached(snapshot(),
         (from, maxMessages, maxBytes) -> LogReader.readLocal(environment, id, from, maxMessages, maxBytes)));
     return archive;
   }

@@ -98,7 +98,7 @@ public final class StreamActor {
     this.lastActivityMs = env.clock().millis();
     this.pipeline = new WritePipeline(subject, context, env);
     this.dedup = new DedupWindow(env.config().dedupWindow().toMillis(), env.config().dedupMaxEntries());
-    this.archive = new ArchiveLink(subject, env, pipeline, detached, lastActivityMs);
+    this.archive = new ArchiveLink(subject, env, pipeline, detached, lastActivityMs, term);
     this.log = new LogReader(subject, env, pipeline, archive.archive());
     this.deliveries = new Deliveries(subject, context, env, pipeline, log, lastActivityMs);
     this.waiters = new ReadWaiters(subject, context, pipeline, log);

@@ -171,6 +171,10 @@ final class StreamShard extends VerticleBase {
       return;
     }
     Detached detached = detachedArchives.remove(subject);
+    if (detached != null && detached.archive().term() != term) {
+      // Cluster mode: checkpoints of an older term of leadership; this term's actor starts its own.
+      detached = null;
+    }
     Context home = detached != null ? detached.context() : caller.isEventLoopContext() ? caller : context;
     StreamActor created = new StreamActor(subject, home, env, detached == null ? null : detached.archive(), term);
     actors.put(subject, created);
@@ -231,6 +235,10 @@ final class StreamShard extends VerticleBase {
       head.remove();
       String subject = next.getKey();
       Detached detached = next.getValue();
+      if (env.ownership().term(subject) != detached.archive().term()) {
+        // Cluster mode: the leadership it checkpointed under ended; the next leader checkpoints.
+        continue;
+      }
       detachedArchives.put(subject, detached);
       detached.context().runOnContext(v -> {
         detached.archive().tick(now);

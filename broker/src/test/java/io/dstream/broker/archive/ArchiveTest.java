@@ -68,7 +68,7 @@ class ArchiveTest {
   }
 
   private static Manifest manifest(TestBroker broker, String subject) {
-    return broker.broker().archive().manifest(subject).await().orElse(Manifest.empty(subject));
+    return broker.broker().archive().manifest(subject, 0).await().orElse(Manifest.empty(subject));
   }
 
   private static void eventually(String what, BooleanSupplier condition) throws InterruptedException {
@@ -269,7 +269,7 @@ class ArchiveTest {
       publish(client, 5, "x");
       eventually("checkpoint", () -> manifest(broker, "gone.soon").lastSequence() == 5);
       broker.broker().archive().destroy("gone.soon").await();
-      assertFalse(broker.broker().archive().manifest("gone.soon").await().isPresent());
+      assertFalse(broker.broker().archive().manifest("gone.soon", 0).await().isPresent());
       assertEquals(List.of(), new MinioObjectStore(broker.broker().s3().client(), broker.broker().s3().bucket())
           .list(ArchiveKeys.subjectPrefix("gone.soon")));
     }
@@ -306,7 +306,7 @@ class ArchiveTest {
       HttpResponse<Buffer> deleted = http.delete(broker.port(), "127.0.0.1", "/stream/rec.archive")
           .putHeader("auth", TestBroker.API_KEY).send().await();
       assertEquals(204, deleted.statusCode());
-      eventually("checkpoints deleted", () -> !broker.broker().archive().manifest("rec.archive").await().isPresent());
+      eventually("checkpoints deleted", () -> !broker.broker().archive().manifest("rec.archive", 0).await().isPresent());
       assertEquals(List.of(), new MinioObjectStore(broker.broker().s3().client(), broker.broker().s3().bucket())
           .list(ArchiveKeys.subjectPrefix("rec.archive")));
       http.close();

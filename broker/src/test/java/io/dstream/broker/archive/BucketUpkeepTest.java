@@ -83,7 +83,7 @@ class BucketUpkeepTest {
   }
 
   private static Manifest manifest(TestBroker broker, String subject) {
-    return broker.broker().archive().manifest(subject).await().orElse(Manifest.empty(subject));
+    return broker.broker().archive().manifest(subject, 0).await().orElse(Manifest.empty(subject));
   }
 
   private static ObjectStore bucket(TestBroker broker) {
@@ -432,7 +432,7 @@ class BucketUpkeepTest {
   private static String putSegment(ObjectStore bucket, String subject, long sequence) throws Exception {
     Segment segment = new Segment(subject, List.of(new StoredMessage(sequence, System.currentTimeMillis(),
         "{\"data\":\"orphan\"}".getBytes(StandardCharsets.UTF_8))));
-    String key = ArchiveKeys.newSegment(subject, sequence, sequence);
+    String key = ArchiveKeys.newSegment(subject, sequence, sequence, 0);
     bucket.put(key, segment.encode(), "application/zstd");
     return key;
   }

@@ -60,7 +60,7 @@ class ExternalEndpointTest {
       }
       MinioObjectStore bucket = new MinioObjectStore(minio, "compose-bucket");
       for (int i = 0; i < 300; i++) {
-        Optional<byte[]> manifest = bucket.get(ArchiveKeys.manifest("compose.subject"));
+        Optional<byte[]> manifest = bucket.get(ArchiveKeys.manifest("compose.subject", 0));
         if (manifest.isPresent() && Manifest.decode(manifest.get()).lastSequence() == 2) {
           assertTrue(bucket.list(ArchiveKeys.subjectPrefix("compose.subject") + "segments/").size() >= 1);
           minio.close();

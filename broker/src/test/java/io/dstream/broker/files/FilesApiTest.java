@@ -217,7 +217,7 @@ class FilesApiTest {
           Buffer.buffer(key));
     }
     broker.broker().archive().upload(new io.dstream.broker.archive.Segment("hidden.subject",
-        List.of(new io.dstream.broker.store.StoredMessage(1, 1, "{}".getBytes(StandardCharsets.UTF_8))))).await();
+        List.of(new io.dstream.broker.store.StoredMessage(1, 1, "{}".getBytes(StandardCharsets.UTF_8)))), 0).await();
     assertTrue(keysInBucket().stream().anyMatch(k -> k.startsWith("_dstream/")), "the archive wrote its own keys");
 
     JsonObject all = files.get("/r2/").json();

@@ -76,7 +76,7 @@ class CheckpointLagAndS3ErrorsTest {
 
   private static void awaitCheckpoint(TestBroker broker, String subject, long sequence) throws InterruptedException {
     for (int i = 0; i < 300; i++) {
-      if (broker.broker().archive().manifest(subject).await().map(Manifest::lastSequence).orElse(0L) >= sequence) {
+      if (broker.broker().archive().manifest(subject, 0).await().map(Manifest::lastSequence).orElse(0L) >= sequence) {
         return;
       }
       Thread.sleep(100);

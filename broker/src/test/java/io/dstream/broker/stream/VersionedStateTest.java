@@ -190,7 +190,7 @@ class VersionedStateTest {
         for (int n = 1; n <= 4; n++) {
           putState(client, new JsonObject().put("n", n), null);
         }
-        eventually(() -> first.broker().archive().manifest("kv.restored").await()
+        eventually(() -> first.broker().archive().manifest("kv.restored", 0).await()
             .map(Manifest::stateRevision).orElse(0L) == 4);
       }
       try (TestBroker restored = TestBroker.start(vertx, Files.createTempDirectory("dstream-kv"),
