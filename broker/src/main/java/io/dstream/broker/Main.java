@@ -470,7 +470,23 @@ public final class Main implements Callable<Integer> {
     }
   }
 
+  /**
+   * On a machine of one or two cores the JDK sizes the common fork-join pool to one thread, and then
+   * every async step of a {@code CompletableFuture} given no executor starts a thread of its own.
+   * Ratis's followers run each append of a Raft log through such a step: under load a follower on
+   * 2 cores started about 180 threads a second (JFR thread-start events), time in thread creation
+   * and the scheduler that a bigger machine never spends. Two threads give it the pool it has there.
+   * Must run before anything touches the common pool; an operator's own setting wins.
+   */
+  private static void sizeCommonPool() {
+    String parallelism = "java.util.concurrent.ForkJoinPool.common.parallelism";
+    if (System.getProperty(parallelism) == null && Runtime.getRuntime().availableProcessors() <= 2) {
+      System.setProperty(parallelism, "2");
+    }
+  }
+
   public static void main(String[] args) {
+    sizeCommonPool();
     OutOfMemoryGuard.install();
     int code = new CommandLine(new Main()).execute(args);
     if (code != 0) {
