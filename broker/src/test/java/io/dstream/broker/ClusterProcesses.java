@@ -1,6 +1,8 @@
 package io.dstream.broker;
 
+import io.dstream.broker.archive.MinioObjectStore;
 import io.dstream.broker.s3.TestS3;
+import io.minio.MinioClient;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
@@ -374,6 +376,14 @@ public final class ClusterProcesses implements AutoCloseable {
             + seen.subList(Math.max(0, seen.size() - nodes.size()), seen.size()));
       }
       Thread.sleep(200);
+    }
+  }
+
+  /** The keys of the shared bucket under {@code prefix}, in key order. */
+  public List<String> bucketKeys(String prefix) throws Exception {
+    try (MinioClient minio = MinioClient.builder().endpoint(s3.endpoint())
+        .credentials(TestS3.ACCESS_KEY, TestS3.SECRET_KEY).build()) {
+      return new MinioObjectStore(minio, BUCKET).list(prefix);
     }
   }
 

@@ -1,6 +1,7 @@
 package io.dstream.broker.cluster;
 
 import io.dstream.broker.ClusterProcesses;
+import io.dstream.broker.archive.ArchiveKeys;
 import io.nats.client.Connection;
 import io.nats.client.JetStream;
 import io.nats.client.JetStreamApiException;
@@ -201,6 +202,29 @@ class ClusterIT {
       ledger.assertExactlyIn(replica);
     }
     replicas.get(1).assertSameAs(replicas.get(0));
+    assertCheckpointedUnderTheLeadersTermOnly(subject);
+  }
+
+  /**
+   * The subject's checkpoints are fenced by term (docs/cluster.md): its leader writes its manifest
+   * under its own term, and once that is in the bucket no older term's manifest is left.
+   */
+  private static void assertCheckpointedUnderTheLeadersTermOnly(String subject) throws Exception {
+    String leader = cluster.leaderOf(subject);
+    int partition = cluster.partitionOf(subject);
+    long term = cluster.adminGet(leader, "/admin/cluster").getJsonArray("partition_list").getJsonObject(partition)
+        .getLong("term");
+    String expected = ArchiveKeys.manifest(subject, term);
+    List<String> seen = new ArrayList<>();
+    await(() -> {
+      try {
+        seen.clear();
+        seen.addAll(cluster.bucketKeys(ArchiveKeys.manifestsPrefix(subject)));
+        return seen.equals(List.of(expected));
+      } catch (Exception e) {
+        return false;
+      }
+    }, CATCH_UP, "the only manifest of " + subject + " is " + expected + " (bucket: " + seen + ")");
   }
 
   /** Case 3: a killed follower catches up. */
