@@ -3,6 +3,7 @@ package io.dstream.broker;
 import io.dstream.broker.admin.AdminApi;
 import io.dstream.broker.admin.Overview;
 import io.dstream.broker.archive.Archive;
+import io.dstream.broker.archive.TermCheck;
 import io.dstream.broker.archive.MinioObjectStore;
 import io.dstream.broker.auth.ApiKeyAuthenticator;
 import io.dstream.broker.auth.Authenticator;
@@ -140,7 +141,7 @@ public final class Broker {
       return S3Connection.start(vertx, config.s3(), config.dataDir(), metrics.registry()).map(connection -> {
         s3 = connection;
         archive = new Archive(s3, new MinioObjectStore(s3.client(), s3.bucket()), config.archivePolicy(),
-            config.compaction(), metrics.registry());
+            config.compaction(), metrics.registry(), cluster != null ? cluster.termCheck() : TermCheck.SINGLE_NODE);
         // Asked before any subject loads, so that the answer predates this broker's own checkpoints.
         archive.heldCheckpointsAtStart();
         return authenticator;

@@ -45,6 +45,7 @@ public final class Archive {
   private final Counter deletedAsOrphans;
   private final Counter deletedWithSubject;
   private final CompactionPolicy compaction;
+  private final TermCheck termCheck;
   /** When this broker started: manifests written before may be followed by orphans of a crash. */
   private final long startedAtMs = System.currentTimeMillis();
   /** Checkpoints under way broker-wide, bounded so a crowd of subjects cannot flood memory and the pool. */
@@ -58,8 +59,9 @@ public final class Archive {
   private Future<Boolean> heldCheckpointsAtStart;
 
   public Archive(S3Connection connection, ObjectStore objects, ArchivePolicy policy, CompactionPolicy compaction,
-                 MeterRegistry registry) {
+                 MeterRegistry registry, TermCheck termCheck) {
     this.connection = connection;
+    this.termCheck = termCheck;
     this.objects = objects;
     this.policy = policy;
     this.compaction = compaction;
@@ -194,8 +196,10 @@ public final class Archive {
   /**
    * The subject's manifest as a checkpoint under {@code term} builds on, or empty if the bucket has
    * none. A single node (term 0) reads its one manifest. In cluster mode it is the manifest of the
-   * highest term (a single node's counts as term 0), and it fails with {@link ArchiveFencedException}
-   * if that term is newer than {@code term}.
+   * highest term (a single node's counts as term 0). If that term is higher than {@code term}, it is
+   * an earlier cluster's when {@link TermCheck} confirms {@code term} is current (and is still the
+   * subject's latest checkpoint), else a newer leader's: then this fails with
+   * {@link ArchiveFencedException}.
    */
   public Future<Optional<Manifest>> manifest(String subject, long term) {
     return connection.archive("get_manifest", () -> current(subject, term));
@@ -207,7 +211,7 @@ public final class Archive {
     }
     List<String> keys = objects.list(ArchiveKeys.manifestsPrefix(subject));
     long newest = newestTerm(keys);
-    if (newest > term) {
+    if (newest > term && !termCheck.confirmed(subject, term)) {
       throw new ArchiveFencedException(subject, newest, term);
     }
     String key = newest > 0 ? ArchiveKeys.manifest(subject, newest) : ArchiveKeys.manifest(subject, 0);
@@ -238,9 +242,10 @@ public final class Archive {
    * it is written ({@link #deleteDropped}), so a manifest never names a missing segment.
    *
    * <p>Cluster mode: the manifest goes to its term's own key, so it can never replace a newer term's.
-   * Then the subject's manifests are listed: if a newer term's is there, this commit fails with
-   * {@link ArchiveFencedException} (its caller, deposed, deletes nothing), else the older terms' are
-   * deleted.
+   * Then the subject's manifests are listed: if a higher term's is there and {@link TermCheck} does
+   * not confirm {@code term}, this commit fails with {@link ArchiveFencedException} (its caller,
+   * deposed, deletes nothing); else every other term's manifest is deleted (a higher one then being
+   * an earlier cluster's), so this one is the subject's.
    */
   public Future<Void> commit(Manifest next, long term) {
     return connection.archive("put_manifest", () -> {
@@ -249,17 +254,17 @@ public final class Archive {
       if (term > 0) {
         List<String> keys = objects.list(ArchiveKeys.manifestsPrefix(next.subject()));
         long newest = newestTerm(keys);
-        if (newest > term) {
+        if (newest > term && !termCheck.confirmed(next.subject(), term)) {
           throw new ArchiveFencedException(next.subject(), newest, term);
         }
-        List<String> older = new ArrayList<>();
+        List<String> others = new ArrayList<>();
         for (String key : keys) {
-          if (ArchiveKeys.manifestTerm(key) < term) {
-            older.add(key);
+          if (ArchiveKeys.manifestTerm(key) != term) {
+            others.add(key);
           }
         }
-        older.add(ArchiveKeys.manifest(next.subject(), 0));
-        objects.delete(older);
+        others.add(ArchiveKeys.manifest(next.subject(), 0));
+        objects.delete(others);
       }
       return null;
     });

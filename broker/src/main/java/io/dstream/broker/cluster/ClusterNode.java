@@ -6,6 +6,7 @@ import com.hazelcast.config.MapConfig;
 import com.hazelcast.config.MultiMapConfig;
 import com.hazelcast.config.NetworkConfig;
 import com.hazelcast.config.TcpIpConfig;
+import io.dstream.broker.archive.TermCheck;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.ClusterSettings;
 import io.dstream.broker.store.BatchWriter;
@@ -19,7 +20,9 @@ import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.GroupManagementRequest;
+import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.RaftServer;
@@ -144,6 +147,8 @@ public final class ClusterNode implements PartitionMachine.Node {
     RaftServerConfigKeys.Rpc.setTimeoutMax(properties, millis(settings.electionTimeoutMax().toMillis()));
     RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(properties, millis(settings.stepDownWait().toMillis()));
     RaftServerConfigKeys.LeaderElection.setPreVote(properties, true);
+    // Reads are used only to confirm a leadership (termCheck): they must ask a majority, not the leader's own view.
+    RaftServerConfigKeys.Read.setOption(properties, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
     // The default makes a leader wait 10 ms between two appends to a follower: 10 ms on every acknowledgement.
     RaftServerConfigKeys.Log.Appender.setWaitTimeMin(properties, millis(0));
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, true);
@@ -191,6 +196,25 @@ public final class ClusterNode implements PartitionMachine.Node {
 
   public Leadership leadership() {
     return leadership;
+  }
+
+  /**
+   * The archive's {@link TermCheck}: a linearizable read of the subject's partition, which Raft
+   * answers only after a majority confirmed this node still leads, checked to be in {@code term}.
+   * Blocks up to the forward timeout; the archive calls it on its own pool.
+   */
+  public TermCheck termCheck() {
+    return (subject, term) -> {
+      if (leadership.term(subject) != term) {
+        return false;
+      }
+      RaftClientRequest read = RaftClientRequest.newBuilder().setClientId(ClientId.randomId())
+          .setServerId(server.getId()).setGroupId(placement.groupId(placement.partitionOf(subject)))
+          .setCallId(0).setMessage(Message.EMPTY).setType(RaftClientRequest.readRequestType()).build();
+      RaftClientReply reply = server.submitClientRequestAsync(read)
+          .get(settings.forwardTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      return reply.isSuccess() && leadership.term(subject) == term;
+    };
   }
 
   /** Once the HTTP listener is up: this node announces itself, and is ready. */

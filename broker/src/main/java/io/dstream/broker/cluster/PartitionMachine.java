@@ -111,6 +111,12 @@ final class PartitionMachine extends BaseStateMachine {
     getLifeCycle().transition(LifeCycle.State.PAUSED);
   }
 
+  /** A read answers nothing: it serves only to confirm a leadership with a majority (ClusterNode#termCheck). */
+  @Override
+  public CompletableFuture<Message> query(Message request) {
+    return CompletableFuture.completedFuture(Message.EMPTY);
+  }
+
   /** After Ratis installed a snapshot from the leader: the store takes it. */
   @Override
   public void reinitialize() throws IOException {

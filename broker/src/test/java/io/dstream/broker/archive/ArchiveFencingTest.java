@@ -1,8 +1,11 @@
 package io.dstream.broker.archive;
 
 import io.dstream.broker.TestBroker;
+import io.dstream.broker.config.ArchivePolicy;
+import io.dstream.broker.config.CompactionPolicy;
 import io.dstream.broker.s3.TestS3;
 import io.dstream.broker.store.StoredMessage;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.minio.MinioClient;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
@@ -15,6 +18,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -24,7 +29,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Cluster mode's checkpoint fencing (docs/cluster.md), on the real archive and a real S3 server:
  * leaders of successive Raft terms write a subject's manifests, and a deposed leader's late writes,
- * reads and sweeps must never win over a newer term's.
+ * reads and sweeps must never win over a newer term's. The Raft confirmation of a term
+ * ({@link TermCheck}, a linearizable read in a cluster) is the set {@link #currentTerms}: a term in
+ * it is a live leader's, any other one a deposed leader's.
  */
 @ExtendWith(VertxExtension.class)
 class ArchiveFencingTest {
@@ -35,14 +42,16 @@ class ArchiveFencingTest {
   private TestBroker broker;
   private Archive archive;
   private MinioObjectStore bucket;
+  private final Set<Long> currentTerms = ConcurrentHashMap.newKeySet();
 
   @BeforeEach
   void start(Vertx vertx) throws Exception {
     s3 = TestS3.start();
     broker = TestBroker.start(vertx, Files.createTempDirectory("dstream-fencing"), b -> b.s3(s3.settings()));
-    archive = broker.broker().archive();
     bucket = new MinioObjectStore(MinioClient.builder().endpoint(s3.endpoint())
         .credentials(TestS3.ACCESS_KEY, TestS3.SECRET_KEY).build(), s3.settings().bucket());
+    archive = new Archive(broker.broker().s3(), bucket, ArchivePolicy.DEFAULT, CompactionPolicy.DEFAULT,
+        new SimpleMeterRegistry(), (subject, term) -> currentTerms.contains(term));
   }
 
   @AfterEach
@@ -108,6 +117,29 @@ class ArchiveFencingTest {
     assertTrue(bucket.list(ArchiveKeys.segmentsPrefix(SUBJECT)).contains(orphanOfTerm6.key()),
         "a fenced sweep deletes nothing");
     assertEquals(20, archive.manifest(SUBJECT, 7).await().orElseThrow().lastSequence());
+  }
+
+  @Test
+  void aClusterRebuiltOnTheSameBucketTakesOverAnEarlierClustersHigherTerms() throws Exception {
+    // The earlier cluster checkpointed under term 9; the rebuilt one's Raft terms start again at 1.
+    Manifest earlier = covering(Manifest.empty(SUBJECT), 10, upload(1, 10, 9));
+    archive.commit(earlier, 9).await();
+    currentTerms.add(1L);
+
+    Manifest restored = archive.manifest(SUBJECT, 1).await().orElseThrow();
+    assertEquals(10, restored.lastSequence(), "a confirmed term restores from the earlier cluster's manifest");
+    archive.commit(covering(restored, 12, upload(11, 12, 1)), 1).await();
+    assertEquals(List.of(ArchiveKeys.manifest(SUBJECT, 1)), bucket.list(ArchiveKeys.manifestsPrefix(SUBJECT)),
+        "the earlier cluster's manifest is replaced");
+    assertEquals(12, archive.manifest(SUBJECT, 1).await().orElseThrow().lastSequence());
+
+    // Without the confirmation (a deposed leader of the rebuilt cluster) a higher term still fences.
+    archive.commit(covering(restored, 14, upload(13, 14, 3)), 3).await();
+    currentTerms.clear();
+    assertInstanceOf(ArchiveFencedException.class, failure(() -> archive.manifest(SUBJECT, 1).await()));
+    assertInstanceOf(ArchiveFencedException.class,
+        failure(() -> archive.commit(covering(restored, 13, upload(13, 13, 1)), 1).await()));
+    assertEquals(14, archive.manifest(SUBJECT, 3).await().orElseThrow().lastSequence());
   }
 
   @Test
