@@ -174,16 +174,190 @@ class ClusterIT {
     }
   }
 
+  /** Case 2: kill -9 of the partition leader under pipelined publishing through another node. */
+  @Test
+  @Order(2)
+  void killingThePartitionLeaderUnderPipelinedPublishingLosesNoAcknowledgedMessage() throws Exception {
+    String subject = "c2.orders";
+    String leader = cluster.leaderOf(subject);
+    List<String> survivors = cluster.otherThan(leader);
+    String via = survivors.get(0);
+    AckLedger ledger = new AckLedger(subject);
+    long killed;
+    long failoverMs;
+    try (Connection nc = connect(via, Duration.ofSeconds(2));
+         PipelinedPublisher publisher = new PipelinedPublisher(jetStream(nc, WAIT), ledger, "c2", 100)) {
+      await(() -> ledger.size() >= 300, CATCH_UP, "300 acknowledged publishes before the kill");
+      killed = System.nanoTime();
+      cluster.kill9(leader);
+      PublishAck probe = publishUntilAcked(jetStream(nc, Duration.ofSeconds(1)), ledger, "c2-probe", Duration.ofSeconds(60));
+      failoverMs = firstAckAfterMs(ledger, killed);
+      System.out.printf("case 2: %s led by %s, published through %s; kill -9 at %d acknowledged; writes accepted "
+          + "again %d ms after the kill (probe at sequence %d)%n", subject, leader, via, ledger.size(), failoverMs,
+          probe.getSeqno());
+      long probeAcked = ledger.get("c2-probe").ackedNanos();
+      await(() -> ledger.ackedAfter(probeAcked) >= 200, CATCH_UP, "200 pipelined publishes acknowledged after the failover");
+      publisher.finish(CATCH_UP);
+      System.out.printf("case 2: %d messages acknowledged, %d publishes failed and were retried with their Nats-Msg-Id "
+          + "(last failure: %s)%n", ledger.size(), publisher.failures(), publisher.lastFailure());
+    }
+    assertTrue(failoverMs <= FAILOVER_BOUND_MS, "writes accepted again " + failoverMs + " ms after the leader's kill, over "
+        + FAILOVER_BOUND_MS + " ms");
+    List<Replica> replicas = Replica.awaitConverged(cluster, survivors, subject, ledger.maxSequence(), CATCH_UP);
+    for (Replica replica : replicas) {
+      ledger.assertExactlyIn(replica);
+    }
+    replicas.get(1).assertSameAs(replicas.get(0));
+  }
+
+  /** Case 3: a killed follower catches up. */
+  @Test
+  @Order(3)
+  void aKilledFollowerCatchesUp() throws Exception {
+    String subject = "c3.orders";
+    AckLedger ledger = new AckLedger(subject);
+    String leader = cluster.leaderOf(subject);
+    String killed = cluster.otherThan(leader).get(0);
+    String via = cluster.otherThan(leader, killed).get(0);
+    try (Connection nc = connect(via, Duration.ofSeconds(2))) {
+      JetStream js = jetStream(nc, Duration.ofSeconds(5));
+      for (int i = 0; i < 30; i++) {
+        publishUntilAcked(js, ledger, "c3-" + i, WAIT);
+      }
+      cluster.kill9(killed);
+      try (PipelinedPublisher publisher = new PipelinedPublisher(js, ledger, "c3-while-down", 50)) {
+        await(() -> ledger.size() >= 330, CATCH_UP, "300 publishes acknowledged while " + killed + " is down");
+        publisher.finish(CATCH_UP);
+      }
+    }
+    cluster.restart(killed);
+    long restarted = System.nanoTime();
+    List<Replica> replicas = Replica.awaitConverged(cluster, cluster.nodeIds(), subject, ledger.maxSequence(), CATCH_UP);
+    System.out.printf("case 3: %s (follower of %s) killed, %d messages written meanwhile through %s, caught up %d ms "
+        + "after it was ready again%n", killed, leader, ledger.size() - 30, via, msSince(restarted));
+    for (Replica replica : replicas) {
+      ledger.assertExactlyIn(replica);
+      replica.assertSameAs(replicas.get(0));
+    }
+  }
+
+  /** Case 4: the whole cluster stopped (SIGTERM) and started again keeps everything and goes on. */
+  @Test
+  @Order(4)
+  void theWholeClusterStoppedAndStartedKeepsEverythingAndContinuesTheSequences() throws Exception {
+    List<AckLedger> ledgers = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      ledgers.add(new AckLedger("c4.orders-" + i));
+    }
+    try (Connection nc = connect(cluster.nodeIds().get(0), Duration.ofSeconds(2))) {
+      JetStream js = jetStream(nc, WAIT);
+      List<PipelinedPublisher> publishers = new ArrayList<>();
+      try {
+        for (AckLedger ledger : ledgers) {
+          publishers.add(new PipelinedPublisher(js, ledger, ledger.subject().replace('.', '-'), 20));
+        }
+        await(() -> ledgers.stream().allMatch(l -> l.size() >= 100), CATCH_UP, "100 acknowledged publishes per subject");
+        for (PipelinedPublisher publisher : publishers) {
+          publisher.finish(CATCH_UP);
+        }
+      } finally {
+        for (PipelinedPublisher publisher : publishers) {
+          publisher.close();
+        }
+      }
+    }
+    long stopping = System.nanoTime();
+    cluster.stopAll();
+    long starting = System.nanoTime();
+    cluster.startAllStopped();
+    System.out.printf("case 4: the cluster stopped in %d ms and was ready again in %d ms%n",
+        (starting - stopping) / 1_000_000, msSince(starting));
+    Map<String, Long> lastBefore = new HashMap<>();
+    for (AckLedger ledger : ledgers) {
+      List<Replica> replicas = Replica.awaitConverged(cluster, cluster.nodeIds(), ledger.subject(), ledger.maxSequence(), CATCH_UP);
+      for (Replica replica : replicas) {
+        ledger.assertExactlyIn(replica);
+        replica.assertSameAs(replicas.get(0));
+      }
+      lastBefore.put(ledger.subject(), replicas.get(0).lastSequence());
+    }
+    try (Connection nc = connect(cluster.nodeIds().get(1), Duration.ofSeconds(2))) {
+      JetStream js = jetStream(nc, Duration.ofSeconds(5));
+      for (AckLedger ledger : ledgers) {
+        PublishAck ack = publishUntilAcked(js, ledger, ledger.subject() + "-after-restart", WAIT);
+        assertEquals(lastBefore.get(ledger.subject()) + 1, ack.getSeqno(), "the sequence of " + ledger.subject()
+            + " after the restart");
+      }
+    }
+  }
+
+  /** Case 5: without a quorum a write fails fast and clearly, durable reads go on, writes resume with the quorum. */
+  @Test
+  @Order(5)
+  void withoutQuorumWritesFailClearlyReadsStillWorkAndWritesResumeWithTheQuorum() throws Exception {
+    String subject = "c5.orders";
+    String survivor = cluster.leaderOf(subject);
+    List<String> stopped = cluster.otherThan(survivor);
+    AckLedger ledger = new AckLedger(subject);
+    try (Connection nc = connect(survivor, Duration.ofSeconds(2))) {
+      JetStream js = jetStream(nc, Duration.ofSeconds(5));
+      for (int i = 0; i < 20; i++) {
+        publishUntilAcked(js, ledger, "c5-" + i, WAIT);
+      }
+      for (String node : stopped) {
+        cluster.stop(node);
+      }
+
+      // The survivor led the partition: it must not acknowledge, nor hang, without a majority.
+      JetStream patient = jetStream(nc, Duration.ofSeconds(25));
+      long publishing = System.nanoTime();
+      JetStreamApiException refused = assertThrows(JetStreamApiException.class, () -> patient.publish(subject,
+          msgIdHeader("c5-after"), AckLedger.payloadOf("c5-after")), "a publish without a quorum must get an error PubAck");
+      long refusedMs = msSince(publishing);
+      System.out.printf("case 5: %s without quorum on %s refused in %d ms: %d/%d %s%n", subject, survivor, refusedMs,
+          refused.getErrorCode(), refused.getApiErrorCode(), refused.getErrorDescription());
+      assertEquals(503, refused.getErrorCode(), refused.toString());
+      assertTrue(refusedMs < REFUSAL_BOUND_MS, "the refusal took " + refusedMs + " ms");
+
+      long posting = System.nanoTime();
+      HttpResponse<String> post = cluster.post(survivor, "/stream/c5.records", "{\"records\":[{\"n\":1}]}");
+      long postMs = msSince(posting);
+      System.out.printf("case 5: records API append without quorum: %d in %d ms, Retry-After %s: %s%n", post.statusCode(),
+          postMs, post.headers().firstValue("Retry-After").orElse("none"), post.body());
+      assertEquals(503, post.statusCode(), post.body());
+      assertTrue(post.headers().firstValue("Retry-After").isPresent(), "503 without Retry-After");
+      assertTrue(postMs < REFUSAL_BOUND_MS, "the records API refusal took " + postMs + " ms");
+
+      Replica durable = Replica.read(cluster, survivor, subject);
+      ledger.assertExactlyIn(durable);
+
+      cluster.restart(stopped.get(0));
+      long quorumBack = System.nanoTime();
+      // Same id as the refused publish: had its entry been committed after all, this is its duplicate.
+      PublishAck resumed = publishUntilAcked(js, ledger, "c5-after", WAIT);
+      System.out.printf("case 5: with %s back, writes resumed %d ms after it was ready (sequence %d, duplicate %b)%n",
+          stopped.get(0), msSince(quorumBack), resumed.getSeqno(), resumed.isDuplicate());
+      assertEquals(21, resumed.getSeqno(), "the sequence of the first write once the quorum is back");
+    }
+    List<Replica> replicas = Replica.awaitConverged(cluster, List.of(survivor, stopped.get(0)), subject, 21, CATCH_UP);
+    for (Replica replica : replicas) {
+      ledger.assertExactlyIn(replica);
+      replica.assertSameAs(replicas.get(0));
+    }
+  }
+
   /**
    * Core NATS across nodes (docs/cluster.md): a request from node A reaches a service on node B and
    * its reply comes back, headers kept, also on a requester's very first request; a queue group with
    * a member on B and one on C gets each message once in the whole cluster, ephemeral or durable; a
-   * request that no node serves gets "no responders" at once. Early, while the three nodes are one
-   * event-bus cluster: after case 6's freeze, its node was once still alone in its Hazelcast
-   * membership (the others had dropped it) for the whole of this case, so no announcement crossed.
+   * request that no node serves gets "no responders" at once. Before case 6:
+   * after its freeze, that node was once still alone in its Hazelcast membership (the others had
+   * dropped it) for the whole of this case, so no announcement crossed. After case 5: run second, it
+   * was followed by case 4 stalling in 2 of 3 runs, while case 3's restarted follower caught up (the
+   * known problem in docs/cluster.md); whether this case's writes made that likelier is not known.
    */
   @Test
-  @Order(2)
+  @Order(6)
   void requestReplyAndQueueGroupsSpanTheNodes() throws Exception {
     String durable = "c8.jobs";
     // A leads the durable subject and has no group member: the group's messages must be spread over B and C.
@@ -256,178 +430,6 @@ class ClusterIT {
       System.out.printf("core NATS: a request from %s answered by %s; the group's %d ephemeral and %d durable messages "
           + "(leader %s) split %s:%d, %s:%d%n", a, b, count, count, a, b, jobs(received, b).size(), c,
           jobs(received, c).size());
-    }
-  }
-
-  /** Case 2: kill -9 of the partition leader under pipelined publishing through another node. */
-  @Test
-  @Order(3)
-  void killingThePartitionLeaderUnderPipelinedPublishingLosesNoAcknowledgedMessage() throws Exception {
-    String subject = "c2.orders";
-    String leader = cluster.leaderOf(subject);
-    List<String> survivors = cluster.otherThan(leader);
-    String via = survivors.get(0);
-    AckLedger ledger = new AckLedger(subject);
-    long killed;
-    long failoverMs;
-    try (Connection nc = connect(via, Duration.ofSeconds(2));
-         PipelinedPublisher publisher = new PipelinedPublisher(jetStream(nc, WAIT), ledger, "c2", 100)) {
-      await(() -> ledger.size() >= 300, CATCH_UP, "300 acknowledged publishes before the kill");
-      killed = System.nanoTime();
-      cluster.kill9(leader);
-      PublishAck probe = publishUntilAcked(jetStream(nc, Duration.ofSeconds(1)), ledger, "c2-probe", Duration.ofSeconds(60));
-      failoverMs = firstAckAfterMs(ledger, killed);
-      System.out.printf("case 2: %s led by %s, published through %s; kill -9 at %d acknowledged; writes accepted "
-          + "again %d ms after the kill (probe at sequence %d)%n", subject, leader, via, ledger.size(), failoverMs,
-          probe.getSeqno());
-      long probeAcked = ledger.get("c2-probe").ackedNanos();
-      await(() -> ledger.ackedAfter(probeAcked) >= 200, CATCH_UP, "200 pipelined publishes acknowledged after the failover");
-      publisher.finish(CATCH_UP);
-      System.out.printf("case 2: %d messages acknowledged, %d publishes failed and were retried with their Nats-Msg-Id "
-          + "(last failure: %s)%n", ledger.size(), publisher.failures(), publisher.lastFailure());
-    }
-    assertTrue(failoverMs <= FAILOVER_BOUND_MS, "writes accepted again " + failoverMs + " ms after the leader's kill, over "
-        + FAILOVER_BOUND_MS + " ms");
-    List<Replica> replicas = Replica.awaitConverged(cluster, survivors, subject, ledger.maxSequence(), CATCH_UP);
-    for (Replica replica : replicas) {
-      ledger.assertExactlyIn(replica);
-    }
-    replicas.get(1).assertSameAs(replicas.get(0));
-  }
-
-  /** Case 3: a killed follower catches up. */
-  @Test
-  @Order(4)
-  void aKilledFollowerCatchesUp() throws Exception {
-    String subject = "c3.orders";
-    AckLedger ledger = new AckLedger(subject);
-    String leader = cluster.leaderOf(subject);
-    String killed = cluster.otherThan(leader).get(0);
-    String via = cluster.otherThan(leader, killed).get(0);
-    try (Connection nc = connect(via, Duration.ofSeconds(2))) {
-      JetStream js = jetStream(nc, Duration.ofSeconds(5));
-      for (int i = 0; i < 30; i++) {
-        publishUntilAcked(js, ledger, "c3-" + i, WAIT);
-      }
-      cluster.kill9(killed);
-      try (PipelinedPublisher publisher = new PipelinedPublisher(js, ledger, "c3-while-down", 50)) {
-        await(() -> ledger.size() >= 330, CATCH_UP, "300 publishes acknowledged while " + killed + " is down");
-        publisher.finish(CATCH_UP);
-      }
-    }
-    cluster.restart(killed);
-    long restarted = System.nanoTime();
-    List<Replica> replicas = Replica.awaitConverged(cluster, cluster.nodeIds(), subject, ledger.maxSequence(), CATCH_UP);
-    System.out.printf("case 3: %s (follower of %s) killed, %d messages written meanwhile through %s, caught up %d ms "
-        + "after it was ready again%n", killed, leader, ledger.size() - 30, via, msSince(restarted));
-    for (Replica replica : replicas) {
-      ledger.assertExactlyIn(replica);
-      replica.assertSameAs(replicas.get(0));
-    }
-  }
-
-  /** Case 4: the whole cluster stopped (SIGTERM) and started again keeps everything and goes on. */
-  @Test
-  @Order(5)
-  void theWholeClusterStoppedAndStartedKeepsEverythingAndContinuesTheSequences() throws Exception {
-    List<AckLedger> ledgers = new ArrayList<>();
-    for (int i = 0; i < 4; i++) {
-      ledgers.add(new AckLedger("c4.orders-" + i));
-    }
-    try (Connection nc = connect(cluster.nodeIds().get(0), Duration.ofSeconds(2))) {
-      JetStream js = jetStream(nc, WAIT);
-      List<PipelinedPublisher> publishers = new ArrayList<>();
-      try {
-        for (AckLedger ledger : ledgers) {
-          publishers.add(new PipelinedPublisher(js, ledger, ledger.subject().replace('.', '-'), 20));
-        }
-        await(() -> ledgers.stream().allMatch(l -> l.size() >= 100), CATCH_UP, "100 acknowledged publishes per subject");
-        for (PipelinedPublisher publisher : publishers) {
-          publisher.finish(CATCH_UP);
-        }
-      } finally {
-        for (PipelinedPublisher publisher : publishers) {
-          publisher.close();
-        }
-      }
-    }
-    long stopping = System.nanoTime();
-    cluster.stopAll();
-    long starting = System.nanoTime();
-    cluster.startAllStopped();
-    System.out.printf("case 4: the cluster stopped in %d ms and was ready again in %d ms%n",
-        (starting - stopping) / 1_000_000, msSince(starting));
-    Map<String, Long> lastBefore = new HashMap<>();
-    for (AckLedger ledger : ledgers) {
-      List<Replica> replicas = Replica.awaitConverged(cluster, cluster.nodeIds(), ledger.subject(), ledger.maxSequence(), CATCH_UP);
-      for (Replica replica : replicas) {
-        ledger.assertExactlyIn(replica);
-        replica.assertSameAs(replicas.get(0));
-      }
-      lastBefore.put(ledger.subject(), replicas.get(0).lastSequence());
-    }
-    try (Connection nc = connect(cluster.nodeIds().get(1), Duration.ofSeconds(2))) {
-      JetStream js = jetStream(nc, Duration.ofSeconds(5));
-      for (AckLedger ledger : ledgers) {
-        PublishAck ack = publishUntilAcked(js, ledger, ledger.subject() + "-after-restart", WAIT);
-        assertEquals(lastBefore.get(ledger.subject()) + 1, ack.getSeqno(), "the sequence of " + ledger.subject()
-            + " after the restart");
-      }
-    }
-  }
-
-  /** Case 5: without a quorum a write fails fast and clearly, durable reads go on, writes resume with the quorum. */
-  @Test
-  @Order(6)
-  void withoutQuorumWritesFailClearlyReadsStillWorkAndWritesResumeWithTheQuorum() throws Exception {
-    String subject = "c5.orders";
-    String survivor = cluster.leaderOf(subject);
-    List<String> stopped = cluster.otherThan(survivor);
-    AckLedger ledger = new AckLedger(subject);
-    try (Connection nc = connect(survivor, Duration.ofSeconds(2))) {
-      JetStream js = jetStream(nc, Duration.ofSeconds(5));
-      for (int i = 0; i < 20; i++) {
-        publishUntilAcked(js, ledger, "c5-" + i, WAIT);
-      }
-      for (String node : stopped) {
-        cluster.stop(node);
-      }
-
-      // The survivor led the partition: it must not acknowledge, nor hang, without a majority.
-      JetStream patient = jetStream(nc, Duration.ofSeconds(25));
-      long publishing = System.nanoTime();
-      JetStreamApiException refused = assertThrows(JetStreamApiException.class, () -> patient.publish(subject,
-          msgIdHeader("c5-after"), AckLedger.payloadOf("c5-after")), "a publish without a quorum must get an error PubAck");
-      long refusedMs = msSince(publishing);
-      System.out.printf("case 5: %s without quorum on %s refused in %d ms: %d/%d %s%n", subject, survivor, refusedMs,
-          refused.getErrorCode(), refused.getApiErrorCode(), refused.getErrorDescription());
-      assertEquals(503, refused.getErrorCode(), refused.toString());
-      assertTrue(refusedMs < REFUSAL_BOUND_MS, "the refusal took " + refusedMs + " ms");
-
-      long posting = System.nanoTime();
-      HttpResponse<String> post = cluster.post(survivor, "/stream/c5.records", "{\"records\":[{\"n\":1}]}");
-      long postMs = msSince(posting);
-      System.out.printf("case 5: records API append without quorum: %d in %d ms, Retry-After %s: %s%n", post.statusCode(),
-          postMs, post.headers().firstValue("Retry-After").orElse("none"), post.body());
-      assertEquals(503, post.statusCode(), post.body());
-      assertTrue(post.headers().firstValue("Retry-After").isPresent(), "503 without Retry-After");
-      assertTrue(postMs < REFUSAL_BOUND_MS, "the records API refusal took " + postMs + " ms");
-
-      Replica durable = Replica.read(cluster, survivor, subject);
-      ledger.assertExactlyIn(durable);
-
-      cluster.restart(stopped.get(0));
-      long quorumBack = System.nanoTime();
-      // Same id as the refused publish: had its entry been committed after all, this is its duplicate.
-      PublishAck resumed = publishUntilAcked(js, ledger, "c5-after", WAIT);
-      System.out.printf("case 5: with %s back, writes resumed %d ms after it was ready (sequence %d, duplicate %b)%n",
-          stopped.get(0), msSince(quorumBack), resumed.getSeqno(), resumed.isDuplicate());
-      assertEquals(21, resumed.getSeqno(), "the sequence of the first write once the quorum is back");
-    }
-    List<Replica> replicas = Replica.awaitConverged(cluster, List.of(survivor, stopped.get(0)), subject, 21, CATCH_UP);
-    for (Replica replica : replicas) {
-      ledger.assertExactlyIn(replica);
-      replica.assertSameAs(replicas.get(0));
     }
   }
 
