@@ -38,6 +38,11 @@ final class CoreDelivery implements DurableTap {
 
   @Override
   public void durable(String subject, List<Published> messages) {
+    durable(subject, messages, QueueGroups.ALL);
+  }
+
+  /** Delivers a durable batch to the plain subscriptions and to the queue groups of {@code groups}. */
+  void durable(String subject, List<Published> messages, QueueGroups groups) {
     SubjectIndex.Match match = index.match(subject);
     if (match.isEmpty() || messages.isEmpty()) {
       return;
@@ -53,7 +58,7 @@ final class CoreDelivery implements DurableTap {
       byte[] stored = message.stored();
       byte[] headers = StoredObject.natsHeaders(stored);
       byte[] payload = StoredObject.natsPayload(stored);
-      forEachTarget(match, subscription -> subscription.connection.encode(
+      forEachTarget(match, groups, subscription -> subscription.connection.encode(
           batches.computeIfAbsent(subscription.connection, c -> Buffer.buffer(initial)), subscription, subject, null,
           headers, payload));
     }
@@ -65,7 +70,7 @@ final class CoreDelivery implements DurableTap {
   public void stateChanged(String subject, byte[] stateJson, long revision) {
     SubjectIndex.Match match = index.match(StateApi.WATCH + subject);
     if (!match.isEmpty()) {
-      forEachTarget(match, subscription -> sendState(subscription, subject, stateJson, revision));
+      forEachTarget(match, QueueGroups.ALL, subscription -> sendState(subscription, subject, stateJson, revision));
     }
   }
 
@@ -133,10 +138,16 @@ final class CoreDelivery implements DurableTap {
    * its own subject.
    */
   boolean route(SubjectIndex.Match match, String subject, String reply, byte[] headers, byte[] payload) {
+    return route(match, QueueGroups.ALL, subject, reply, headers, payload);
+  }
+
+  /** As {@link #route(SubjectIndex.Match, String, String, byte[], byte[])}, to the queue groups of {@code groups} only. */
+  boolean route(SubjectIndex.Match match, QueueGroups groups, String subject, String reply, byte[] headers,
+                byte[] payload) {
     if (match.isEmpty()) {
       return false;
     }
-    forEachTarget(match, subscription -> {
+    forEachTarget(match, groups, subscription -> {
       Buffer one = Buffer.buffer(payload.length + (headers == null ? 0 : headers.length) + subject.length()
           + (reply == null ? 0 : reply.length()) + FRAMING);
       subscription.connection.encode(one, subscription, subject, reply, headers, payload);
@@ -183,11 +194,14 @@ final class CoreDelivery implements DurableTap {
     }
   }
 
-  private void forEachTarget(SubjectIndex.Match match, Consumer<Subscription> deliver) {
+  private void forEachTarget(SubjectIndex.Match match, QueueGroups groups, Consumer<Subscription> deliver) {
     for (Subscription subscription : match.plain()) {
       offer(subscription, deliver);
     }
     for (List<Subscription> group : match.queues()) {
+      if (!groups.serves(group.get(0).queue())) {
+        continue;
+      }
       int start = ThreadLocalRandom.current().nextInt(group.size());
       for (int i = 0; i < group.size(); i++) {
         if (offer(group.get((start + i) % group.size()), deliver)) {

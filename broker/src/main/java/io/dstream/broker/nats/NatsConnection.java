@@ -266,7 +266,7 @@ final class NatsConnection implements ClientParser.Operations {
       error("Permissions Violation for Publish to \"" + subject + "\"");
     } else if (server.ephemeral(subject)) {
       ok();
-      if (!server.delivery.route(subject, reply, headerBlock, payload) && reply != null && noResponders && headers) {
+      if (!server.publishEphemeral(subject, reply, headerBlock, payload) && reply != null && noResponders && headers) {
         noResponders(reply);
       }
     } else {

@@ -72,8 +72,10 @@ public final class NatsServer {
   private final SslContext tls;
   Authenticator authenticator;
   StreamRegistry registry;
-  /** Cluster mode's forwarding and relaying (docs/cluster.md); null on a single node. */
+  /** Cluster mode's forwarding of publishes to their leader (docs/cluster.md); null on a single node. */
   ClusterPublishes cluster;
+  /** Cluster mode's core messages to the other nodes' subscriptions; null on a single node. */
+  ClusterInterest interest;
   MessageStore store;
   /** Set once by {@link #start}; read by the tap, which the actors use from before then. */
   volatile JetStreamApi jetStream;
@@ -110,14 +112,14 @@ public final class NatsServer {
     public boolean listening(String subject) {
       JetStreamApi api = jetStream;
       return delivery.listening(subject) || api != null && api.consumers().follows(subject)
-          || cluster != null && cluster.remoteInterest(subject);
+          || interest != null && interest.listening(subject);
     }
 
     @Override
     public void durable(String subject, List<Published> messages) {
       delivery.durable(subject, messages);
-      if (cluster != null) {
-        cluster.relay(subject, messages);
+      if (interest != null) {
+        interest.relay(subject, messages);
       }
       JetStreamApi api = jetStream;
       if (api != null && !messages.isEmpty()) {
@@ -145,6 +147,7 @@ public final class NatsServer {
     if (cluster != null) {
       // Declarations and consumers are subjects of some partition, led by whichever node: not loaded here.
       cluster.start();
+      interest.start();
       return listen(vertx);
     }
     return vertx.executeBlocking(() -> store.find(JetStreamApi.DECLARATIONS) != null)
@@ -157,11 +160,23 @@ public final class NatsServer {
   }
 
   /**
-   * Cluster mode: publishes to subjects another node leads are forwarded there, and durable messages
-   * of every node reach this node's core subscriptions. Before {@link #start}.
+   * Cluster mode: publishes to subjects another node leads are forwarded there, and core messages
+   * (durable or ephemeral) of every node reach this node's core subscriptions. Before {@link #start}.
    */
   public void joinCluster(Vertx vertx, Leadership leadership, java.time.Duration forwardTimeout) {
     this.cluster = new ClusterPublishes(this, vertx, leadership, forwardTimeout);
+    this.interest = new ClusterInterest(this, vertx, leadership.nodeId());
+  }
+
+  /**
+   * Delivers a publish to an ephemeral subject to every subscription it matches, here and, in
+   * cluster mode, on the other nodes; false when none matches anywhere (as far as the other nodes'
+   * announcements tell), which a requester learns as "no responders".
+   */
+  boolean publishEphemeral(String subject, String reply, byte[] headers, byte[] payload) {
+    SubjectIndex.Match match = index.match(subject);
+    boolean elsewhere = interest != null && interest.forward(subject, reply, headers, payload, match);
+    return delivery.route(match, subject, reply, headers, payload) || elsewhere;
   }
 
   private Future<Void> listen(Vertx vertx) {

@@ -2,8 +2,10 @@ package io.dstream.broker.nats;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -31,6 +33,16 @@ final class SubjectIndex {
     boolean isEmpty() {
       return plain.isEmpty() && queues.isEmpty();
     }
+
+    /** The queue groups with a member here. */
+    Set<String> groups() {
+      if (queues.isEmpty()) {
+        return Set.of();
+      }
+      Set<String> names = new HashSet<>();
+      queues.forEach(members -> names.add(members.get(0).queue()));
+      return names;
+    }
   }
 
   private static final class Node {
@@ -48,8 +60,10 @@ final class SubjectIndex {
   private final Map<String, Match> cache = new ConcurrentHashMap<>();
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private volatile int count;
-  /** The distinct subjects and patterns subscribed to, with how many subscriptions each (under the lock). */
-  private final java.util.Map<String, Integer> patterns = new java.util.HashMap<>();
+  /** The distinct patterns of plain subscriptions, with how many subscriptions each (under the lock). */
+  private final Map<String, Integer> plainPatterns = new HashMap<>();
+  /** The distinct patterns of queue subscriptions with their group, and how many subscriptions each (under the lock). */
+  private final Map<Interest, Integer> queueInterests = new HashMap<>();
   /** Counts changes, so a holder of a match can tell whether it is still the answer. */
   private volatile long generation;
 
@@ -73,7 +87,11 @@ final class SubjectIndex {
       };
     }
     node.subscriptions.add(subscription);
-    patterns.merge(subscription.subject, 1, Integer::sum);
+    if (subscription.queue() == null) {
+      plainPatterns.merge(subscription.subject, 1, Integer::sum);
+    } else {
+      queueInterests.merge(new Interest(subscription.subject, subscription.queue()), 1, Integer::sum);
+    }
     count++;
     generation++;
     cache.clear();
@@ -84,7 +102,12 @@ final class SubjectIndex {
     lock.writeLock().lock();
     try {
       if (remove(root, subscription.tokens(), 0, subscription)) {
-        patterns.computeIfPresent(subscription.subject, (pattern, n) -> n == 1 ? null : n - 1);
+        if (subscription.queue() == null) {
+          plainPatterns.computeIfPresent(subscription.subject, (pattern, n) -> n == 1 ? null : n - 1);
+        } else {
+          queueInterests.computeIfPresent(new Interest(subscription.subject, subscription.queue()),
+              (interest, n) -> n == 1 ? null : n - 1);
+        }
         count--;
         generation++;
         cache.clear();
@@ -117,11 +140,25 @@ final class SubjectIndex {
     return true;
   }
 
-  /** Up to {@code limit} of the distinct subjects and patterns subscribed to; null if there are more. */
-  java.util.List<String> patterns(int limit) {
+  /** A pattern some queue subscription has, with its group. */
+  record Interest(String pattern, String queue) {
+  }
+
+  /** The distinct patterns of plain subscriptions if there are at most {@code limit}; null if there are more. */
+  List<String> plainPatterns(int limit) {
     lock.readLock().lock();
     try {
-      return patterns.size() > limit ? null : java.util.List.copyOf(patterns.keySet());
+      return plainPatterns.size() > limit ? null : List.copyOf(plainPatterns.keySet());
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /** The distinct patterns and groups of queue subscriptions if there are at most {@code limit}; null if there are more. */
+  List<Interest> queueInterests(int limit) {
+    lock.readLock().lock();
+    try {
+      return queueInterests.size() > limit ? null : List.copyOf(queueInterests.keySet());
     } finally {
       lock.readLock().unlock();
     }

@@ -1,0 +1,221 @@
+package io.dstream.broker.nats;
+
+import io.dstream.broker.stream.Published;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Core NATS across the nodes of a cluster (docs/cluster.md): which node's connections subscribe to
+ * what, and the core messages sent to them over the clustered event bus, as nats-server's routes do.
+ *
+ * <ul>
+ *   <li><b>Interest.</b> Each node publishes its subscriptions' patterns and queue groups
+ *   ({@link PeerInterests.Announcement}) when they change (checked every 100 ms) and every second,
+ *   since the event bus may drop one.</li>
+ *   <li><b>Ephemeral publishes</b> ({@code DSTREAM_NATS_EPHEMERAL}: requests, replies) go to every
+ *   node whose announcement matches, at most once per node and so per subscription, with the queue
+ *   groups that node serves. As in core NATS a message lost on the way is lost (at most once).</li>
+ *   <li><b>Durable batches</b> go from the subject's leader to every node whose announcement
+ *   matches, with the queue groups that node serves, once the leader's actor has them.</li>
+ *   <li><b>Reply routes.</b> A request forwarded here names its node; until that node's
+ *   announcement covers the reply subject (a requester's inbox is announced up to a tick after its
+ *   first request) a reply to it goes back there anyway. At most {@link #MAX_REPLY_ROUTES}, each for
+ *   {@link #REPLY_ROUTE_MS}; beyond, such a reply is lost and the request times out.</li>
+ * </ul>
+ *
+ * <p>Threading: the event-bus handlers run on the context that started this; forwarding runs on the
+ * publishing connection's or actor's context. Nothing here blocks.
+ */
+final class ClusterInterest {
+
+  static final int MAX_REPLY_ROUTES = 10_000;
+  static final long REPLY_ROUTE_MS = 5_000;
+  private static final String ANNOUNCEMENTS = "dstream.cluster.interest";
+  private static final long ANNOUNCE_CHECK_MS = 100;
+  private static final long ANNOUNCE_EVERY_MS = 1_000;
+
+  private record ReplyRoute(String node, long expiresMs) {
+  }
+
+  private final NatsServer server;
+  private final Vertx vertx;
+  private final String nodeId;
+  private final PeerInterests peers = new PeerInterests();
+  /** Reply subject to the node of the request that carried it, while that node's announcement lacks it. */
+  private final Map<String, ReplyRoute> replyRoutes = new ConcurrentHashMap<>();
+  private long announcedGeneration = -1;
+  private long lastAnnounceMs;
+
+  ClusterInterest(NatsServer server, Vertx vertx, String nodeId) {
+    this.server = server;
+    this.vertx = vertx;
+    this.nodeId = nodeId;
+  }
+
+  private static String tapAddress(String node) {
+    return "dstream.node." + node + ".tap";
+  }
+
+  private static String coreAddress(String node) {
+    return "dstream.node." + node + ".core";
+  }
+
+  void start() {
+    vertx.eventBus().<Buffer>consumer(tapAddress(nodeId), message -> tapped(message.body()));
+    vertx.eventBus().<Buffer>consumer(coreAddress(nodeId), message -> received(message.body()));
+    vertx.eventBus().<JsonObject>consumer(ANNOUNCEMENTS, message -> heard(message.body()));
+    vertx.setPeriodic(ANNOUNCE_CHECK_MS, id -> {
+      announceIfChanged();
+      if (!replyRoutes.isEmpty()) {
+        long now = System.currentTimeMillis();
+        replyRoutes.values().removeIf(route -> route.expiresMs() <= now);
+      }
+    });
+  }
+
+  // ---- ephemeral publishes --------------------------------------------------------------------
+
+  /**
+   * Sends an ephemeral publish to the other nodes that listen to {@code subject}; {@code local} is
+   * what it matches here (its queue groups are served here). False when no other node listens, as
+   * far as their announcements tell.
+   */
+  boolean forward(String subject, String reply, byte[] headers, byte[] payload, SubjectIndex.Match local) {
+    long now = System.currentTimeMillis();
+    Map<String, QueueGroups> targets = peers.targets(subject, local.groups(), now);
+    ReplyRoute route = replyRoutes.isEmpty() ? null : replyRoutes.get(subject);
+    if (route != null && route.expiresMs() > now && !targets.containsKey(route.node())) {
+      targets = new HashMap<>(targets);
+      targets.put(route.node(), QueueGroups.NONE);
+    }
+    if (targets.isEmpty()) {
+      return false;
+    }
+    targets.forEach((node, groups) -> {
+      Buffer message = Buffer.buffer(payload.length + (headers == null ? 0 : headers.length) + subject.length() + 64);
+      ClusterPublishes.string(message, nodeId);
+      ClusterPublishes.string(message, subject);
+      ClusterPublishes.string(message, reply);
+      ClusterPublishes.bytes(message, headers);
+      ClusterPublishes.bytes(message, payload);
+      groups(message, groups);
+      vertx.eventBus().send(coreAddress(node), message);
+    });
+    return true;
+  }
+
+  private void received(Buffer message) {
+    int[] at = {0};
+    String origin = ClusterPublishes.string(message, at);
+    String subject = ClusterPublishes.string(message, at);
+    String reply = ClusterPublishes.string(message, at);
+    byte[] headers = ClusterPublishes.bytes(message, at);
+    byte[] payload = ClusterPublishes.bytes(message, at);
+    QueueGroups groups = groups(message, at);
+    long now = System.currentTimeMillis();
+    if (reply != null && replyRoutes.size() < MAX_REPLY_ROUTES && !peers.listens(origin, reply, now)) {
+      replyRoutes.put(reply, new ReplyRoute(origin, now + REPLY_ROUTE_MS));
+    }
+    server.delivery.route(server.index.match(subject), groups, subject, reply, headers, payload);
+  }
+
+  // ---- durable batches from a leader ----------------------------------------------------------
+
+  /** Whether another node listens to {@code subject}; per append, so it must be cheap. */
+  boolean listening(String subject) {
+    return peers.listening(subject, System.currentTimeMillis());
+  }
+
+  /** A leader's durable batch goes to every other node listening to its subject. */
+  void relay(String subject, List<Published> messages) {
+    if (messages.isEmpty()) {
+      return;
+    }
+    Map<String, QueueGroups> targets = peers.targets(subject, server.index.match(subject).groups(),
+        System.currentTimeMillis());
+    if (targets.isEmpty()) {
+      return;
+    }
+    int bytes = subject.length() + 16;
+    for (Published message : messages) {
+      bytes += message.stored().length + 20;
+    }
+    int size = bytes;
+    targets.forEach((node, groups) -> {
+      Buffer batch = Buffer.buffer(size);
+      ClusterPublishes.string(batch, subject);
+      groups(batch, groups);
+      batch.appendInt(messages.size());
+      for (Published message : messages) {
+        batch.appendLong(message.sequence()).appendLong(message.timestampMs()).appendInt(message.stored().length)
+            .appendBytes(message.stored());
+      }
+      vertx.eventBus().send(tapAddress(node), batch);
+    });
+  }
+
+  private void tapped(Buffer batch) {
+    int[] at = {0};
+    String subject = ClusterPublishes.string(batch, at);
+    QueueGroups groups = groups(batch, at);
+    int count = batch.getInt(at[0]);
+    at[0] += 4;
+    List<Published> messages = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      long sequence = batch.getLong(at[0]);
+      long timestamp = batch.getLong(at[0] + 8);
+      at[0] += 16;
+      messages.add(new Published(sequence, timestamp, ClusterPublishes.bytes(batch, at)));
+    }
+    server.delivery.durable(subject, messages, groups);
+  }
+
+  /** {@code byte others | int count | count strings}. */
+  private static void groups(Buffer out, QueueGroups groups) {
+    out.appendByte((byte) (groups.others() ? 1 : 0)).appendInt(groups.named().size());
+    groups.named().forEach(group -> ClusterPublishes.string(out, group));
+  }
+
+  private static QueueGroups groups(Buffer in, int[] at) {
+    boolean others = in.getByte(at[0]) == 1;
+    int count = in.getInt(at[0] + 1);
+    at[0] += 5;
+    if (count == 0) {
+      return others ? QueueGroups.ALL : QueueGroups.NONE;
+    }
+    Set<String> named = new HashSet<>();
+    for (int i = 0; i < count; i++) {
+      named.add(ClusterPublishes.string(in, at));
+    }
+    return new QueueGroups(others, named);
+  }
+
+  // ---- announcements --------------------------------------------------------------------------
+
+  private void announceIfChanged() {
+    long generation = server.index.generation();
+    long now = System.currentTimeMillis();
+    if (generation == announcedGeneration && now - lastAnnounceMs < ANNOUNCE_EVERY_MS) {
+      return;
+    }
+    announcedGeneration = generation;
+    lastAnnounceMs = now;
+    vertx.eventBus().publish(ANNOUNCEMENTS, PeerInterests.Announcement.of(nodeId, server.index).toJson());
+  }
+
+  private void heard(JsonObject json) {
+    PeerInterests.Announcement announcement = PeerInterests.Announcement.fromJson(json);
+    if (announcement.node() != null && !announcement.node().equals(nodeId)) {
+      peers.heard(announcement, System.currentTimeMillis());
+    }
+  }
+}
