@@ -94,6 +94,12 @@ public final class ClusterNode implements PartitionMachine.Node {
     hazelcast.setProperty("hazelcast.max.no.heartbeat.seconds",
         Long.toString(Math.max(1, settings.memberTimeout().toSeconds())));
     hazelcast.setProperty("hazelcast.heartbeat.interval.seconds", "1");
+    // A dropped member that comes back (SIGCONT, a healed network) is outside the membership, and so
+    // outside the event bus, until the split-brain check merges it: by default 300 s after start,
+    // then every 120 s. Checking as often as a member may be dropped bounds that to about as long.
+    String mergeCheck = Long.toString(Math.max(1, settings.memberTimeout().toSeconds()));
+    hazelcast.setProperty("hazelcast.merge.first.run.delay.seconds", mergeCheck);
+    hazelcast.setProperty("hazelcast.merge.next.run.delay.seconds", mergeCheck);
     NetworkConfig network = hazelcast.getNetworkConfig();
     network.setPort(self.hazelcastPort()).setPortAutoIncrement(false);
     // Hazelcast binds to an interface given as an address; a peer list may name hosts (docker compose).
