@@ -161,6 +161,9 @@ public final class ClusterNode implements PartitionMachine.Node {
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(properties, settings.snapshotEntries());
     RaftServerConfigKeys.Snapshot.setRetentionFileNum(properties, 2);
     RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(properties, true);
+    // Up to a snapshot interval of entries stays behind each snapshot, so a live follower that fell
+    // behind under load catches up from the log instead of being sent the whole partition again.
+    RaftServerConfigKeys.Log.setPurgePreservationLogNum(properties, settings.snapshotEntries());
     RaftServerConfigKeys.Log.setPurgeGap(properties, (int) Math.min(1024, settings.snapshotEntries()));
     RaftServerConfigKeys.Log.setSegmentSizeMax(properties, SizeInBytes.valueOf(settings.logSegmentBytes()));
     // The log's buffers take the largest entry (DSTREAM_CLUSTER_MAX_ENTRY_BYTES) and their framing.

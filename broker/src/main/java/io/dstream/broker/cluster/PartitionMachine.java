@@ -105,8 +105,17 @@ final class PartitionMachine extends BaseStateMachine {
     return storage;
   }
 
+  /**
+   * Ratis pauses the machine before it installs a snapshot from the leader. An installation that
+   * follows an unfinished one (the leader sent the snapshot again) finds it paused already: a second
+   * transition would throw, fail that installation too, and leave the follower behind for good.
+   */
   @Override
   public void pause() {
+    LifeCycle.State state = getLifeCycle().getCurrentState();
+    if (state == LifeCycle.State.PAUSING || state == LifeCycle.State.PAUSED) {
+      return;
+    }
     getLifeCycle().transition(LifeCycle.State.PAUSING);
     getLifeCycle().transition(LifeCycle.State.PAUSED);
   }
