@@ -242,16 +242,20 @@ public final class Archive {
    * it is written ({@link #deleteDropped}), so a manifest never names a missing segment.
    *
    * <p>Cluster mode: the manifest goes to its term's own key, so it can never replace a newer term's.
-   * Then the subject's manifests are listed: if a higher term's is there and {@link TermCheck} does
-   * not confirm {@code term}, this commit fails with {@link ArchiveFencedException} (its caller,
-   * deposed, deletes nothing); else every other term's manifest is deleted (a higher one then being
-   * an earlier cluster's), so this one is the subject's.
+   * With {@code fence} (the term's first commit, and every commit after which segments are to be
+   * deleted) the subject's manifests are then listed: if a higher term's is there and
+   * {@link TermCheck} does not confirm {@code term}, this commit fails with
+   * {@link ArchiveFencedException} (its caller, deposed, deletes nothing); else every other term's
+   * manifest is deleted (a higher one then being an earlier cluster's), so this one is the subject's.
+   * Without, a deposed leader's commit only adds a manifest no reader takes. Listing is the
+   * expensive call on some S3 servers (the embedded one walks the bucket), so it is not paid by
+   * every checkpoint.
    */
-  public Future<Void> commit(Manifest next, long term) {
+  public Future<Void> commit(Manifest next, long term, boolean fence) {
     return connection.archive("put_manifest", () -> {
       objects.put(ArchiveKeys.manifest(next.subject(), term), next.encode(), "application/json");
       manifestsWritten.increment();
-      if (term > 0) {
+      if (term > 0 && fence) {
         List<String> keys = objects.list(ArchiveKeys.manifestsPrefix(next.subject()));
         long newest = newestTerm(keys);
         if (newest > term && !termCheck.confirmed(next.subject(), term)) {

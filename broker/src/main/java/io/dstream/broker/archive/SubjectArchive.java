@@ -382,7 +382,7 @@ public final class SubjectArchive {
         Manifest next = previous.next(snapshot.firstSequence(), covered,
             new String(snapshot.state(), StandardCharsets.UTF_8), snapshot.stateRevision(), snapshot.producerVersion(),
             Math.max(previous.lastTimestamp(), snapshot.lastTimestampMs()), snapshot.attributes(), nowMs, added);
-        return archive.commit(next, term).map(next);
+        return archive.commit(next, term, !committedUnderTerm || !previous.droppedIn(next).isEmpty()).map(next);
       });
     }), ar -> {
       Manifest previous = base[0];
@@ -523,7 +523,7 @@ public final class SubjectArchive {
     Manifest previous = manifest;
     inSlot(() -> archive.merge(subject, run, previous.firstSequence(), term).compose(merged -> {
       Manifest next = previous.replacing(run, merged);
-      return archive.commit(next, term).map(next);
+      return archive.commit(next, term, true).map(next);
     }), ar -> {
       if (ar.failed()) {
         requestSweep();

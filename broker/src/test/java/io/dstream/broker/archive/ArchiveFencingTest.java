@@ -80,15 +80,17 @@ class ArchiveFencingTest {
   @Test
   void aDeposedLeadersLateManifestNeverReplacesANewerTermsOne() throws Exception {
     Manifest term5 = covering(Manifest.empty(SUBJECT), 10, upload(1, 10, 5));
-    archive.commit(term5, 5).await();
+    archive.commit(term5, 5, true).await();
     Manifest term6 = covering(term5, 20, upload(11, 20, 6));
-    archive.commit(term6, 6).await();
+    archive.commit(term6, 6, true).await();
     assertEquals(List.of(ArchiveKeys.manifest(SUBJECT, 6)), bucket.list(ArchiveKeys.manifestsPrefix(SUBJECT)),
         "the newer term's commit removed the older term's manifest");
 
     // The leader of term 5, deposed without knowing it yet, finishes a checkpoint it had started.
     Manifest late = covering(term5, 15, upload(11, 15, 5));
-    assertInstanceOf(ArchiveFencedException.class, failure(() -> archive.commit(late, 5).await()));
+    assertInstanceOf(ArchiveFencedException.class, failure(() -> archive.commit(late, 5, true).await()));
+    // A checkpoint that deletes nothing skips the listing: its manifest lands, and no reader takes it.
+    archive.commit(late, 5, false).await();
 
     assertEquals(20, archive.manifest(SUBJECT, 6).await().orElseThrow().lastSequence());
     assertEquals(20, archive.manifest(SUBJECT, 7).await().orElseThrow().lastSequence(),
@@ -101,7 +103,7 @@ class ArchiveFencingTest {
   void aSweepKeepsANewerTermsUnnamedSegmentsAndADeposedLeadersSweepDeletesNothing() throws Exception {
     Manifest.SegmentRef named = upload(1, 10, 6);
     Manifest term6 = covering(Manifest.empty(SUBJECT), 10, named);
-    archive.commit(term6, 6).await();
+    archive.commit(term6, 6, true).await();
     Manifest.SegmentRef orphanOfTerm5 = upload(11, 12, 5);
     Manifest.SegmentRef uploadingInTerm7 = upload(11, 20, 7);
 
@@ -111,7 +113,7 @@ class ArchiveFencingTest {
         "term 6 swept its predecessor's orphan and kept what term 7's leader is about to name");
     assertTrue(!left.contains(orphanOfTerm5.key()));
 
-    archive.commit(covering(term6, 20, uploadingInTerm7), 7).await();
+    archive.commit(covering(term6, 20, uploadingInTerm7), 7, true).await();
     Manifest.SegmentRef orphanOfTerm6 = upload(21, 22, 6);
     assertInstanceOf(ArchiveFencedException.class, failure(() -> archive.sweep(term6, null, 100, 6).await()));
     assertTrue(bucket.list(ArchiveKeys.segmentsPrefix(SUBJECT)).contains(orphanOfTerm6.key()),
@@ -123,36 +125,36 @@ class ArchiveFencingTest {
   void aClusterRebuiltOnTheSameBucketTakesOverAnEarlierClustersHigherTerms() throws Exception {
     // The earlier cluster checkpointed under term 9; the rebuilt one's Raft terms start again at 1.
     Manifest earlier = covering(Manifest.empty(SUBJECT), 10, upload(1, 10, 9));
-    archive.commit(earlier, 9).await();
+    archive.commit(earlier, 9, true).await();
     currentTerms.add(1L);
 
     Manifest restored = archive.manifest(SUBJECT, 1).await().orElseThrow();
     assertEquals(10, restored.lastSequence(), "a confirmed term restores from the earlier cluster's manifest");
-    archive.commit(covering(restored, 12, upload(11, 12, 1)), 1).await();
+    archive.commit(covering(restored, 12, upload(11, 12, 1)), 1, true).await();
     assertEquals(List.of(ArchiveKeys.manifest(SUBJECT, 1)), bucket.list(ArchiveKeys.manifestsPrefix(SUBJECT)),
         "the earlier cluster's manifest is replaced");
     assertEquals(12, archive.manifest(SUBJECT, 1).await().orElseThrow().lastSequence());
 
     // Without the confirmation (a deposed leader of the rebuilt cluster) a higher term still fences.
-    archive.commit(covering(restored, 14, upload(13, 14, 3)), 3).await();
+    archive.commit(covering(restored, 14, upload(13, 14, 3)), 3, true).await();
     currentTerms.clear();
     assertInstanceOf(ArchiveFencedException.class, failure(() -> archive.manifest(SUBJECT, 1).await()));
     assertInstanceOf(ArchiveFencedException.class,
-        failure(() -> archive.commit(covering(restored, 13, upload(13, 13, 1)), 1).await()));
+        failure(() -> archive.commit(covering(restored, 13, upload(13, 13, 1)), 1, true).await()));
     assertEquals(14, archive.manifest(SUBJECT, 3).await().orElseThrow().lastSequence());
   }
 
   @Test
   void aSingleNodeKeepsItsOneManifestKeyAndAClusterTakesItOver() throws Exception {
     Manifest single = covering(Manifest.empty(SUBJECT), 5, upload(1, 5, 0));
-    archive.commit(single, 0).await();
+    archive.commit(single, 0, true).await();
     assertTrue(bucket.get(ArchiveKeys.manifest(SUBJECT, 0)).isPresent());
     assertTrue(bucket.list(ArchiveKeys.manifestsPrefix(SUBJECT)).isEmpty());
 
     // A cluster formed on the same bucket reads the single node's manifest as term 0, then replaces it.
     Manifest first = archive.manifest(SUBJECT, 1).await().orElseThrow();
     assertEquals(5, first.lastSequence());
-    archive.commit(covering(first, 8, upload(6, 8, 1)), 1).await();
+    archive.commit(covering(first, 8, upload(6, 8, 1)), 1, true).await();
     assertTrue(bucket.get(ArchiveKeys.manifest(SUBJECT, 0)).isEmpty());
     assertEquals(8, archive.manifest(SUBJECT, 1).await().orElseThrow().lastSequence());
 
