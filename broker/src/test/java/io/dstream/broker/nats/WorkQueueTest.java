@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -106,6 +107,8 @@ class WorkQueueTest {
       Map<String, Integer> done = new ConcurrentHashMap<>();
       AtomicInteger redelivered = new AtomicInteger();
       ExecutorService workers = Executors.newFixedThreadPool(2);
+      // Both pull only once both are bound: a worker that connected first could otherwise drain the queue alone.
+      CountDownLatch bound = new CountDownLatch(2);
       try {
         List<Future<Integer>> shares = new ArrayList<>();
         for (int w = 0; w < 2; w++) {
@@ -113,6 +116,8 @@ class WorkQueueTest {
             int mine = 0;
             try (Connection nc = connect()) {
               JetStreamSubscription sub = nc.jetStream().subscribe(null, PullSubscribeOptions.bind("JOBS", "workers"));
+              bound.countDown();
+              assertTrue(bound.await(WAIT.toMillis(), TimeUnit.MILLISECONDS), "the other worker bound");
               long deadline = System.nanoTime() + 3 * WAIT.toNanos();
               while (done.size() < jobs && System.nanoTime() < deadline) {
                 for (Message message : sub.fetch(10, Duration.ofMillis(500))) {
