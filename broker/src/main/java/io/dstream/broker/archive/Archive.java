@@ -247,9 +247,9 @@ public final class Archive {
    * {@link TermCheck} does not confirm {@code term}, this commit fails with
    * {@link ArchiveFencedException} (its caller, deposed, deletes nothing); else every other term's
    * manifest is deleted (a higher one then being an earlier cluster's), so this one is the subject's.
-   * Without, a deposed leader's commit only adds a manifest no reader takes. Listing is the
-   * expensive call on some S3 servers (the embedded one walks the bucket), so it is not paid by
-   * every checkpoint.
+   * Without, a deposed leader's commit only adds a manifest no reader takes. A listing costs more
+   * than a read (one after every checkpoint held up the manifest reads of new subjects on the shared
+   * embedded S3 server of the cluster suite), so not every checkpoint pays one.
    */
   public Future<Void> commit(Manifest next, long term, boolean fence) {
     return connection.archive("put_manifest", () -> {
