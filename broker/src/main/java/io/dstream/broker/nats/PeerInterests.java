@@ -83,74 +83,50 @@ final class PeerInterests {
     }
   }
 
-  /** What one node announced, as a token trie of its patterns. */
-  private record Heard(Announcement announcement, Node root, long receivedMs) {
+  /**
+   * What one node announced, as a trie of its patterns: under each, {@link #PLAIN} for its plain
+   * subscriptions and the names of its queue groups.
+   */
+  private record Heard(Announcement announcement, TokenTrie<String> trie, long receivedMs) {
   }
 
-  /** A trie node: the plain subscriptions and queue groups whose pattern ends here. */
-  private static final class Node {
-    final Map<String, Node> literals = new HashMap<>();
-    Node star;
-    Node rest;
-    boolean plain;
-    Set<String> groups;
-
-    Node child(String token) {
-      return switch (token) {
-        case "*" -> star == null ? (star = new Node()) : star;
-        case ">" -> rest == null ? (rest = new Node()) : rest;
-        default -> literals.computeIfAbsent(token, t -> new Node());
-      };
+  /** What a subject matches on one node: whether a plain subscription, and which queue groups. */
+  private record Found(boolean plain, Set<String> groups) {
+    static Found in(TokenTrie<String> trie, String[] tokens) {
+      List<String> values = new ArrayList<>();
+      trie.collect(tokens, values);
+      Set<String> groups = new HashSet<>(values);
+      boolean plain = groups.remove(PLAIN);
+      return new Found(plain, groups);
     }
   }
 
-  /** What a subject matches on one node. */
-  private static final class Found {
-    boolean plain;
-    final Set<String> groups = new HashSet<>();
-
-    void add(Node node) {
-      plain |= node.plain;
-      if (node.groups != null) {
-        groups.addAll(node.groups);
-      }
-    }
-  }
+  /** Filed for a plain subscription: no queue group has this name, as a group is a token of a SUB line, never empty. */
+  private static final String PLAIN = "";
 
   private final Map<String, Heard> heard = new ConcurrentHashMap<>();
 
   /** Takes {@code announcement} as its node's interest from now on. */
   void heard(Announcement announcement, long nowMs) {
     Heard previous = heard.get(announcement.node());
-    Node root = previous != null && previous.announcement().equals(announcement) ? previous.root() : trie(announcement);
-    heard.put(announcement.node(), new Heard(announcement, root, nowMs));
+    TokenTrie<String> trie = previous != null && previous.announcement().equals(announcement) ? previous.trie()
+        : trie(announcement);
+    heard.put(announcement.node(), new Heard(announcement, trie, nowMs));
   }
 
-  private static Node trie(Announcement announcement) {
-    Node root = new Node();
+  private static TokenTrie<String> trie(Announcement announcement) {
+    TokenTrie<String> trie = new TokenTrie<>();
     if (announcement.plain() != null) {
       for (String pattern : announcement.plain()) {
-        at(root, pattern).plain = true;
+        trie.add(SubjectIndex.tokens(pattern), PLAIN);
       }
     }
     if (announcement.queues() != null) {
       for (SubjectIndex.Interest interest : announcement.queues()) {
-        Node node = at(root, interest.pattern());
-        if (node.groups == null) {
-          node.groups = new HashSet<>();
-        }
-        node.groups.add(interest.queue());
+        trie.add(SubjectIndex.tokens(interest.pattern()), interest.queue());
       }
     }
-    return root;
-  }
-
-  private static Node at(Node root, String pattern) {
-    Node node = root;
-    for (String token : SubjectIndex.tokens(pattern)) {
-      node = node.child(token);
-    }
-    return node;
+    return trie;
   }
 
   /** Whether another node has a subscription, plain or in a group, that {@code subject} matches. */
@@ -170,9 +146,8 @@ final class PeerInterests {
       if (tokens == null) {
         tokens = SubjectIndex.tokens(subject);
       }
-      Found found = new Found();
-      collect(node.root(), tokens, 0, found);
-      if (found.plain || !found.groups.isEmpty()) {
+      Found found = Found.in(node.trie(), tokens);
+      if (found.plain() || !found.groups().isEmpty()) {
         return true;
       }
     }
@@ -188,9 +163,7 @@ final class PeerInterests {
     if (entry.announcement().plain() == null) {
       return true;
     }
-    Found found = new Found();
-    collect(entry.root(), SubjectIndex.tokens(subject), 0, found);
-    return found.plain;
+    return Found.in(entry.trie(), SubjectIndex.tokens(subject)).plain();
   }
 
   /**
@@ -211,12 +184,11 @@ final class PeerInterests {
       if (nowMs - node.receivedMs() >= TTL_MS) {
         continue;
       }
-      Found found = new Found();
-      collect(node.root(), tokens, 0, found);
-      if (found.plain || node.announcement().plain() == null) {
+      Found found = Found.in(node.trie(), tokens);
+      if (found.plain() || node.announcement().plain() == null) {
         targets.put(entry.getKey(), QueueGroups.NONE);
       }
-      for (String group : found.groups) {
+      for (String group : found.groups()) {
         if (!servedHere.contains(group)) {
           members.computeIfAbsent(group, g -> new ArrayList<>()).add(entry.getKey());
         }
@@ -241,22 +213,5 @@ final class PeerInterests {
 
   private static String pick(List<String> nodes) {
     return nodes.size() == 1 ? nodes.get(0) : nodes.get(ThreadLocalRandom.current().nextInt(nodes.size()));
-  }
-
-  private static void collect(Node node, String[] tokens, int depth, Found found) {
-    if (node.rest != null && depth < tokens.length) {
-      found.add(node.rest);
-    }
-    if (depth == tokens.length) {
-      found.add(node);
-      return;
-    }
-    Node literal = node.literals.get(tokens[depth]);
-    if (literal != null) {
-      collect(literal, tokens, depth + 1, found);
-    }
-    if (node.star != null) {
-      collect(node.star, tokens, depth + 1, found);
-    }
   }
 }

@@ -45,18 +45,7 @@ final class SubjectIndex {
     }
   }
 
-  private static final class Node {
-    final Map<String, Node> literals = new HashMap<>();
-    Node star;
-    Node rest;
-    final List<Subscription> subscriptions = new ArrayList<>();
-
-    boolean isEmpty() {
-      return literals.isEmpty() && star == null && rest == null && subscriptions.isEmpty();
-    }
-  }
-
-  private final Node root = new Node();
+  private final TokenTrie<Subscription> trie = new TokenTrie<>();
   private final Map<String, Match> cache = new ConcurrentHashMap<>();
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private volatile int count;
@@ -78,15 +67,7 @@ final class SubjectIndex {
   }
 
   private void addLocked(Subscription subscription) {
-    Node node = root;
-    for (String token : subscription.tokens()) {
-      node = switch (token) {
-        case "*" -> node.star == null ? (node.star = new Node()) : node.star;
-        case ">" -> node.rest == null ? (node.rest = new Node()) : node.rest;
-        default -> node.literals.computeIfAbsent(token, t -> new Node());
-      };
-    }
-    node.subscriptions.add(subscription);
+    trie.add(subscription.tokens(), subscription);
     if (subscription.queue() == null) {
       plainPatterns.merge(subscription.subject, 1, Integer::sum);
     } else {
@@ -101,7 +82,7 @@ final class SubjectIndex {
   void remove(Subscription subscription) {
     lock.writeLock().lock();
     try {
-      if (remove(root, subscription.tokens(), 0, subscription)) {
+      if (trie.remove(subscription.tokens(), subscription)) {
         if (subscription.queue() == null) {
           plainPatterns.computeIfPresent(subscription.subject, (pattern, n) -> n == 1 ? null : n - 1);
         } else {
@@ -115,29 +96,6 @@ final class SubjectIndex {
     } finally {
       lock.writeLock().unlock();
     }
-  }
-
-  private static boolean remove(Node node, String[] tokens, int depth, Subscription subscription) {
-    if (depth == tokens.length) {
-      return node.subscriptions.remove(subscription);
-    }
-    String token = tokens[depth];
-    Node child = switch (token) {
-      case "*" -> node.star;
-      case ">" -> node.rest;
-      default -> node.literals.get(token);
-    };
-    if (child == null || !remove(child, tokens, depth + 1, subscription)) {
-      return false;
-    }
-    if (child.isEmpty()) {
-      switch (token) {
-        case "*" -> node.star = null;
-        case ">" -> node.rest = null;
-        default -> node.literals.remove(token);
-      }
-    }
-    return true;
   }
 
   /** A pattern some queue subscription has, with its group. */
@@ -184,7 +142,7 @@ final class SubjectIndex {
     lock.readLock().lock();
     try {
       List<Subscription> found = new ArrayList<>();
-      collect(root, tokens(subject), 0, found);
+      trie.collect(tokens(subject), found);
       computed = group(found);
       if (!subject.startsWith(INBOX_PREFIX)) {
         if (cache.size() >= CACHE_SUBJECTS) {
@@ -231,47 +189,9 @@ final class SubjectIndex {
     lock.readLock().lock();
     try {
       List<Subscription> found = new ArrayList<>();
-      return collectFamily(root, tokens(prefix), 0, found) ? group(found) : null;
+      return trie.collectFamily(tokens(prefix), found) ? group(found) : null;
     } finally {
       lock.readLock().unlock();
-    }
-  }
-
-  private static boolean collectFamily(Node node, String[] tokens, int depth, List<Subscription> found) {
-    // One more token follows the prefix, so a '>' anywhere on the way matches.
-    if (node.rest != null) {
-      found.addAll(node.rest.subscriptions);
-    }
-    if (depth == tokens.length) {
-      if (!node.literals.isEmpty()) {
-        return false;
-      }
-      if (node.star != null) {
-        found.addAll(node.star.subscriptions);
-      }
-      return true;
-    }
-    Node literal = node.literals.get(tokens[depth]);
-    if (literal != null && !collectFamily(literal, tokens, depth + 1, found)) {
-      return false;
-    }
-    return node.star == null || collectFamily(node.star, tokens, depth + 1, found);
-  }
-
-  private static void collect(Node node, String[] tokens, int depth, List<Subscription> found) {
-    if (node.rest != null && depth < tokens.length) {
-      found.addAll(node.rest.subscriptions);
-    }
-    if (depth == tokens.length) {
-      found.addAll(node.subscriptions);
-      return;
-    }
-    Node literal = node.literals.get(tokens[depth]);
-    if (literal != null) {
-      collect(literal, tokens, depth + 1, found);
-    }
-    if (node.star != null) {
-      collect(node.star, tokens, depth + 1, found);
     }
   }
 
