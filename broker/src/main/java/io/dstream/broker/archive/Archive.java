@@ -209,13 +209,23 @@ public final class Archive {
     if (term == 0) {
       return objects.get(ArchiveKeys.manifest(subject, 0)).map(Manifest::decode);
     }
+    List<String> keys = unfencedManifests(subject, term);
+    long newest = newestTerm(keys);
+    String key = newest > 0 ? ArchiveKeys.manifest(subject, newest) : ArchiveKeys.manifest(subject, 0);
+    return objects.get(key).map(Manifest::decode);
+  }
+
+  /**
+   * The subject's manifest keys in cluster mode; fails with {@link ArchiveFencedException} if one is
+   * of a higher term than {@code term} and {@link TermCheck} does not confirm {@code term}.
+   */
+  private List<String> unfencedManifests(String subject, long term) throws Exception {
     List<String> keys = objects.list(ArchiveKeys.manifestsPrefix(subject));
     long newest = newestTerm(keys);
     if (newest > term && !termCheck.confirmed(subject, term)) {
       throw new ArchiveFencedException(subject, newest, term);
     }
-    String key = newest > 0 ? ArchiveKeys.manifest(subject, newest) : ArchiveKeys.manifest(subject, 0);
-    return objects.get(key).map(Manifest::decode);
+    return keys;
   }
 
   private static long newestTerm(List<String> manifestKeys) {
@@ -256,13 +266,8 @@ public final class Archive {
       objects.put(ArchiveKeys.manifest(next.subject(), term), next.encode(), "application/json");
       manifestsWritten.increment();
       if (term > 0 && fence) {
-        List<String> keys = objects.list(ArchiveKeys.manifestsPrefix(next.subject()));
-        long newest = newestTerm(keys);
-        if (newest > term && !termCheck.confirmed(next.subject(), term)) {
-          throw new ArchiveFencedException(next.subject(), newest, term);
-        }
         List<String> others = new ArrayList<>();
-        for (String key : keys) {
+        for (String key : unfencedManifests(next.subject(), term)) {
           if (ArchiveKeys.manifestTerm(key) != term) {
             others.add(key);
           }
