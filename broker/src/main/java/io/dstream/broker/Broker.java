@@ -10,6 +10,7 @@ import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.JwtAuthenticator;
 import io.dstream.broker.cluster.ClusterNode;
 import io.dstream.broker.cluster.ClusterRouting;
+import io.dstream.broker.cluster.LeaderCalls;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.durablestreams.DurableStreamsApi;
 import io.dstream.broker.files.FileShares;
@@ -80,6 +81,7 @@ public final class Broker {
   private S3Connection s3;
   private Archive archive;
   private StreamRegistry registry;
+  private LeaderCalls calls;
   private HttpServer server;
   private String listeners;
   private FileShares shares;
@@ -154,6 +156,9 @@ public final class Broker {
           cluster != null ? cluster.leadership() : Ownership.SINGLE_NODE);
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
+        calls = new LeaderCalls(vertx, registry, cluster == null ? null : cluster.leadership(),
+            cluster == null ? Duration.ZERO : config.cluster().forwardTimeout());
+        calls.start();
         if (cluster != null) {
           // Retention rules, stream declarations and consumers are subjects of partitions any node may
           // lead: not cluster-aware yet (docs/cluster.md), so neither loaded nor swept here.

@@ -1,5 +1,6 @@
 package io.dstream.broker.nats;
 
+import io.dstream.broker.cluster.Wire;
 import io.dstream.broker.stream.Published;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -102,11 +103,11 @@ final class ClusterInterest {
     }
     targets.forEach((node, groups) -> {
       Buffer message = Buffer.buffer(payload.length + (headers == null ? 0 : headers.length) + subject.length() + 64);
-      ClusterPublishes.string(message, nodeId);
-      ClusterPublishes.string(message, subject);
-      ClusterPublishes.string(message, reply);
-      ClusterPublishes.bytes(message, headers);
-      ClusterPublishes.bytes(message, payload);
+      Wire.string(message, nodeId);
+      Wire.string(message, subject);
+      Wire.string(message, reply);
+      Wire.bytes(message, headers);
+      Wire.bytes(message, payload);
       groups(message, groups);
       vertx.eventBus().send(coreAddress(node), message);
     });
@@ -115,11 +116,11 @@ final class ClusterInterest {
 
   private void received(Buffer message) {
     int[] at = {0};
-    String origin = ClusterPublishes.string(message, at);
-    String subject = ClusterPublishes.string(message, at);
-    String reply = ClusterPublishes.string(message, at);
-    byte[] headers = ClusterPublishes.bytes(message, at);
-    byte[] payload = ClusterPublishes.bytes(message, at);
+    String origin = Wire.string(message, at);
+    String subject = Wire.string(message, at);
+    String reply = Wire.string(message, at);
+    byte[] headers = Wire.bytes(message, at);
+    byte[] payload = Wire.bytes(message, at);
     QueueGroups groups = groups(message, at);
     long now = System.currentTimeMillis();
     if (reply != null && replyRoutes.size() < MAX_REPLY_ROUTES && !peers.listens(origin, reply, now)) {
@@ -152,7 +153,7 @@ final class ClusterInterest {
     int size = bytes;
     targets.forEach((node, groups) -> {
       Buffer batch = Buffer.buffer(size);
-      ClusterPublishes.string(batch, subject);
+      Wire.string(batch, subject);
       groups(batch, groups);
       batch.appendInt(messages.size());
       for (Published message : messages) {
@@ -165,7 +166,7 @@ final class ClusterInterest {
 
   private void tapped(Buffer batch) {
     int[] at = {0};
-    String subject = ClusterPublishes.string(batch, at);
+    String subject = Wire.string(batch, at);
     QueueGroups groups = groups(batch, at);
     int count = batch.getInt(at[0]);
     at[0] += 4;
@@ -174,7 +175,7 @@ final class ClusterInterest {
       long sequence = batch.getLong(at[0]);
       long timestamp = batch.getLong(at[0] + 8);
       at[0] += 16;
-      messages.add(new Published(sequence, timestamp, ClusterPublishes.bytes(batch, at)));
+      messages.add(new Published(sequence, timestamp, Wire.bytes(batch, at)));
     }
     server.delivery.durable(subject, messages, groups);
   }
@@ -182,7 +183,7 @@ final class ClusterInterest {
   /** {@code byte others | int count | count strings}. */
   private static void groups(Buffer out, QueueGroups groups) {
     out.appendByte((byte) (groups.others() ? 1 : 0)).appendInt(groups.named().size());
-    groups.named().forEach(group -> ClusterPublishes.string(out, group));
+    groups.named().forEach(group -> Wire.string(out, group));
   }
 
   private static QueueGroups groups(Buffer in, int[] at) {
@@ -194,7 +195,7 @@ final class ClusterInterest {
     }
     Set<String> named = new HashSet<>();
     for (int i = 0; i < count; i++) {
-      named.add(ClusterPublishes.string(in, at));
+      named.add(Wire.string(in, at));
     }
     return new QueueGroups(others, named);
   }

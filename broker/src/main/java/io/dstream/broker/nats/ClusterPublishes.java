@@ -1,6 +1,7 @@
 package io.dstream.broker.nats;
 
 import io.dstream.broker.cluster.Leadership;
+import io.dstream.broker.cluster.Wire;
 import io.dstream.broker.stream.Published;
 import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.StreamError;
@@ -11,10 +12,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.eventbus.ReplyException;
-import io.vertx.core.eventbus.ReplyFailure;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -116,7 +114,7 @@ final class ClusterPublishes {
       if (ar.succeeded()) {
         settle(subject, items, deadline, decodeOutcomes(ar.result().body(), publishes), null);
       } else {
-        settle(subject, items, deadline, null, failure(ar.cause()));
+        settle(subject, items, deadline, null, Wire.failure(ar.cause()));
       }
     });
   }
@@ -168,44 +166,24 @@ final class ClusterPublishes {
     });
   }
 
-  /** The leader's refusal as it was raised there, or why the request got no answer. */
-  private static Throwable failure(Throwable cause) {
-    if (!(cause instanceof ReplyException reply)) {
-      return cause;
-    }
-    if (reply.failureType() == ReplyFailure.NO_HANDLERS) {
-      return StreamError.of(StreamError.Kind.UNAVAILABLE, "not_leader", "cluster: the leading node is gone");
-    }
-    if (reply.failureType() == ReplyFailure.TIMEOUT) {
-      return StreamError.of(StreamError.Kind.UNAVAILABLE, "forward_timeout",
-          "cluster: the leading node did not answer in time; the publish may or may not be stored");
-    }
-    String[] parts = String.valueOf(reply.getMessage()).split("\n", 3);
-    if (parts.length < 3) {
-      return StreamError.of(StreamError.Kind.INTERNAL, "internal", String.valueOf(reply.getMessage()));
-    }
-    return StreamError.of(StreamError.Kind.valueOf(parts[0]), parts[1], parts[2]);
-  }
-
   /** On the leading node: the forwarded publishes go to the subject's actor, as a local read's would. */
   private void publishHere(Message<Buffer> message, Context context) {
     Buffer body = message.body();
     int[] at = {0};
-    String subject = string(body, at);
+    String subject = Wire.string(body, at);
     int count = body.getInt(at[0]);
     at[0] += 4;
     List<Publish> publishes = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
-      byte[] stored = bytes(body, at);
-      String dedupKey = string(body, at);
+      byte[] stored = Wire.bytes(body, at);
+      String dedupKey = Wire.string(body, at);
       long expectedLast = body.getLong(at[0]);
       at[0] += 8;
-      publishes.add(new Publish(stored, dedupKey, expectedLast, string(body, at)));
+      publishes.add(new Publish(stored, dedupKey, expectedLast, Wire.string(body, at)));
     }
     runHere(subject, publishes, context).onComplete(ar -> {
       if (ar.failed()) {
-        StreamError error = StreamError.from(ar.cause());
-        message.fail(1, error.kind().name() + "\n" + error.code() + "\n" + error.getMessage());
+        message.fail(1, Wire.refusal(ar.cause()));
         return;
       }
       Buffer reply = Buffer.buffer(count * 18);
@@ -217,9 +195,9 @@ final class ClusterPublishes {
         } else {
           StreamError error = StreamError.from(outcome.failure());
           reply.appendByte((byte) 0);
-          string(reply, error.kind().name());
-          string(reply, error.code());
-          string(reply, error.getMessage());
+          Wire.string(reply, error.kind().name());
+          Wire.string(reply, error.code());
+          Wire.string(reply, error.getMessage());
         }
       }
       message.reply(reply);
@@ -237,9 +215,9 @@ final class ClusterPublishes {
             reply.getByte(at[0] + 16) == 1), null));
         at[0] += 17;
       } else {
-        String kind = string(reply, at);
-        String code = string(reply, at);
-        outcomes.add(new Outcome(null, StreamError.of(StreamError.Kind.valueOf(kind), code, string(reply, at))));
+        String kind = Wire.string(reply, at);
+        String code = Wire.string(reply, at);
+        outcomes.add(new Outcome(null, StreamError.of(StreamError.Kind.valueOf(kind), code, Wire.string(reply, at))));
       }
     }
     return outcomes;
@@ -251,49 +229,14 @@ final class ClusterPublishes {
       bytes += publish.stored().length + 64;
     }
     Buffer body = Buffer.buffer(bytes);
-    string(body, subject);
+    Wire.string(body, subject);
     body.appendInt(publishes.size());
     for (Publish publish : publishes) {
       body.appendInt(publish.stored().length).appendBytes(publish.stored());
-      string(body, publish.dedupKey());
+      Wire.string(body, publish.dedupKey());
       body.appendLong(publish.expectedLast());
-      string(body, publish.expectedLastKey());
+      Wire.string(body, publish.expectedLastKey());
     }
     return body;
-  }
-
-  /** A nullable string: {@code int length (-1 for null) | UTF-8}. */
-  static void string(Buffer body, String value) {
-    if (value == null) {
-      body.appendInt(-1);
-      return;
-    }
-    byte[] utf8 = value.getBytes(StandardCharsets.UTF_8);
-    body.appendInt(utf8.length).appendBytes(utf8);
-  }
-
-  static String string(Buffer body, int[] at) {
-    byte[] utf8 = bytes(body, at);
-    return utf8 == null ? null : new String(utf8, StandardCharsets.UTF_8);
-  }
-
-  /** {@code int length (-1 for null) | bytes}. */
-  static void bytes(Buffer body, byte[] value) {
-    if (value == null) {
-      body.appendInt(-1);
-    } else {
-      body.appendInt(value.length).appendBytes(value);
-    }
-  }
-
-  static byte[] bytes(Buffer body, int[] at) {
-    int length = body.getInt(at[0]);
-    at[0] += 4;
-    if (length < 0) {
-      return null;
-    }
-    byte[] data = body.getBytes(at[0], at[0] + length);
-    at[0] += length;
-    return data;
   }
 }
