@@ -177,7 +177,7 @@ public final class Broker {
         }
         Authenticator authenticator = new Authenticator(apiKeys, config.jwt().enabled()
             ? JwtAuthenticator.create(vertx, config.jwt()) : null, config.anonymousAccess());
-        return nats.start(vertx, registry, authenticator, this::destroyCheckpoints, store, archive)
+        return nats.start(vertx, registry, calls, authenticator, this::destroyCheckpoints, store, archive)
             .map(authenticator);
       }).compose(authenticator -> {
         overview = new Overview(metrics.registry(), Clock.systemUTC(), version());

@@ -82,6 +82,19 @@ public final class LeaderCalls {
     return leadership != null;
   }
 
+  /** This node's id in the cluster; null on a single node. */
+  public String nodeId() {
+    return leadership == null ? null : leadership.nodeId();
+  }
+
+  /**
+   * The term under which this node leads {@code subject}'s partition: 0 on a single node, -1 when
+   * another node leads it (or none does).
+   */
+  public long term(String subject) {
+    return leadership == null ? 0 : leadership.term(subject);
+  }
+
   /** Whether {@code subject}'s calls run on this node. */
   public boolean here(String subject) {
     return leadership == null || leadership.term(subject) >= 0;

@@ -36,7 +36,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Threading: the event-bus handlers run on the context that started this; forwarding runs on the
  * publishing connection's or actor's context. Nothing here blocks.
  */
-final class ClusterInterest {
+final class ClusterInterest implements CoreDelivery.Elsewhere {
 
   static final int MAX_REPLY_ROUTES = 10_000;
   static final long REPLY_ROUTE_MS = 5_000;
@@ -91,9 +91,30 @@ final class ClusterInterest {
    * far as their announcements tell.
    */
   boolean forward(String subject, String reply, byte[] headers, byte[] payload, SubjectIndex.Match local) {
+    return deliver(subject, local, subject, reply, headers, payload);
+  }
+
+  /** Whether another node listens to {@code target}; per append, so it must be cheap. */
+  @Override
+  public boolean listening(String target) {
+    if (peers.listening(target, System.currentTimeMillis())) {
+      return true;
+    }
+    ReplyRoute route = replyRoutes.isEmpty() ? null : replyRoutes.get(target);
+    return route != null && route.expiresMs() > System.currentTimeMillis();
+  }
+
+  /**
+   * Sends a message of {@code subject} to the other nodes' subscriptions of {@code target} (the
+   * subject itself, or a JetStream consumer's deliver subject or pull inbox, which keeps the
+   * message's own subject as JetStream does).
+   */
+  @Override
+  public boolean deliver(String target, SubjectIndex.Match local, String subject, String reply, byte[] headers,
+                         byte[] payload) {
     long now = System.currentTimeMillis();
-    Map<String, QueueGroups> targets = peers.targets(subject, local.groups(), now);
-    ReplyRoute route = replyRoutes.isEmpty() ? null : replyRoutes.get(subject);
+    Map<String, QueueGroups> targets = peers.targets(target, local.groups(), now);
+    ReplyRoute route = replyRoutes.isEmpty() ? null : replyRoutes.get(target);
     if (route != null && route.expiresMs() > now && !targets.containsKey(route.node())) {
       targets = new HashMap<>(targets);
       targets.put(route.node(), QueueGroups.NONE);
@@ -102,8 +123,10 @@ final class ClusterInterest {
       return false;
     }
     targets.forEach((node, groups) -> {
-      Buffer message = Buffer.buffer(payload.length + (headers == null ? 0 : headers.length) + subject.length() + 64);
+      Buffer message = Buffer.buffer(payload.length + (headers == null ? 0 : headers.length) + subject.length()
+          + target.length() + 64);
       Wire.string(message, nodeId);
+      Wire.string(message, target);
       Wire.string(message, subject);
       Wire.string(message, reply);
       Wire.bytes(message, headers);
@@ -114,27 +137,31 @@ final class ClusterInterest {
     return true;
   }
 
+  /**
+   * A request forwarded here from {@code node} has {@code reply}: answers to it go back there until
+   * that node's announcement covers it (bounded as the class comment says).
+   */
+  void replyTo(String reply, String node) {
+    long now = System.currentTimeMillis();
+    if (reply != null && replyRoutes.size() < MAX_REPLY_ROUTES && !peers.listens(node, reply, now)) {
+      replyRoutes.put(reply, new ReplyRoute(node, now + REPLY_ROUTE_MS));
+    }
+  }
+
   private void received(Buffer message) {
     int[] at = {0};
     String origin = Wire.string(message, at);
+    String target = Wire.string(message, at);
     String subject = Wire.string(message, at);
     String reply = Wire.string(message, at);
     byte[] headers = Wire.bytes(message, at);
     byte[] payload = Wire.bytes(message, at);
     QueueGroups groups = groups(message, at);
-    long now = System.currentTimeMillis();
-    if (reply != null && replyRoutes.size() < MAX_REPLY_ROUTES && !peers.listens(origin, reply, now)) {
-      replyRoutes.put(reply, new ReplyRoute(origin, now + REPLY_ROUTE_MS));
-    }
-    server.delivery.route(server.index.match(subject), groups, subject, reply, headers, payload);
+    replyTo(reply, origin);
+    server.delivery.route(server.index.match(target), groups, subject, reply, headers, payload);
   }
 
   // ---- durable batches from a leader ----------------------------------------------------------
-
-  /** Whether another node listens to {@code subject}; per append, so it must be cheap. */
-  boolean listening(String subject) {
-    return peers.listening(subject, System.currentTimeMillis());
-  }
 
   /** A leader's durable batch goes to every other node listening to its subject. */
   void relay(String subject, List<Published> messages) {

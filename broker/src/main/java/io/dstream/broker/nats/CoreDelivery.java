@@ -25,10 +25,29 @@ final class CoreDelivery implements DurableTap {
   /** A {@code MSG} line's bytes besides its subject, reply and payload: the verb, sid, counts, line ends. */
   private static final int FRAMING = 48;
 
+  /**
+   * The other nodes' subscriptions, in cluster mode: JetStream's deliveries, made on the node leading
+   * the stream, reach a consumer's subscribers wherever they are connected.
+   */
+  interface Elsewhere {
+    /** Whether a subscription on another node matches {@code target}. */
+    boolean listening(String target);
+
+    /** Delivers a message of {@code subject} to the other nodes' subscriptions matching {@code target}; false if none. */
+    boolean deliver(String target, SubjectIndex.Match local, String subject, String reply, byte[] headers,
+                    byte[] payload);
+  }
+
   private final SubjectIndex index;
+  private volatile Elsewhere elsewhere;
 
   CoreDelivery(SubjectIndex index) {
     this.index = index;
+  }
+
+  /** Cluster mode: JetStream deliveries also go to the other nodes' subscriptions. */
+  void reachElsewhere(Elsewhere others) {
+    this.elsewhere = others;
   }
 
   @Override
@@ -180,17 +199,21 @@ final class CoreDelivery implements DurableTap {
     }
 
     boolean listening() {
-      return !match().isEmpty();
+      Elsewhere others = elsewhere;
+      return !match().isEmpty() || others != null && others.listening(subject);
     }
 
     /** Delivers a message of {@code messageSubject} here; false when nobody listens any more. */
     boolean deliver(String messageSubject, String reply, byte[] headers, byte[] payload) {
-      return route(match(), messageSubject, reply, headers, payload);
+      SubjectIndex.Match local = match();
+      Elsewhere others = elsewhere;
+      boolean remote = others != null && others.deliver(subject, local, messageSubject, reply, headers, payload);
+      return route(local, messageSubject, reply, headers, payload) || remote;
     }
 
     /** A status message (heartbeat, end of a pull), which carries this subject. */
     void status(byte[] headers) {
-      route(match(), subject, null, headers, new byte[0]);
+      deliver(subject, null, headers, new byte[0]);
     }
   }
 

@@ -1,5 +1,6 @@
 package io.dstream.broker.nats;
 
+import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.store.SubjectRecord;
 import io.dstream.broker.retention.Discard;
 import io.dstream.broker.retention.Limits;
@@ -50,6 +51,17 @@ final class JetStreamApi {
   private static final int NAMES_PAGE = 1024;
   private static final int LIST_PAGE = 256;
   private static final long LOAD_PAGE_BYTES = 4L * 1024 * 1024;
+  private static final long CLUSTER_REFRESH_MS = 1_000;
+
+  /**
+   * Who asks: a client of this node ({@code connection}), or in cluster mode one of another node,
+   * which forwarded the request here (no connection: its ephemeral consumers end with inactivity).
+   */
+  record Requester(Permissions permissions, Context context, NatsConnection connection) {
+    static Requester of(NatsConnection connection) {
+      return new Requester(connection.permissions(), connection.context, connection);
+    }
+  }
 
   private final NatsServer server;
   private final SubjectDestroyedHook destroyed;
@@ -58,16 +70,24 @@ final class JetStreamApi {
   /** The wildcard streams, for PubAcks of the subjects they match (a copy-on-write array: read on every PubAck). */
   private final List<StreamDeclaration> wildcards = new CopyOnWriteArrayList<>();
   private final JetStreamConsumers consumers;
+  private final JetStreamForwarding forwarding;
   private Future<Void> loading;
+  /** The declarations log's last sequence replayed; written only by the one load running at a time. */
+  private volatile long declaredUpTo;
 
   JetStreamApi(NatsServer server, SubjectDestroyedHook destroyed) {
     this.server = server;
     this.destroyed = destroyed;
     this.consumers = new JetStreamConsumers(server);
+    this.forwarding = new JetStreamForwarding(server, this);
   }
 
   JetStreamConsumers consumers() {
     return consumers;
+  }
+
+  JetStreamForwarding forwarding() {
+    return forwarding;
   }
 
   /**
@@ -79,6 +99,12 @@ final class JetStreamApi {
    */
   Future<Void> load(Vertx vertx, boolean present) {
     consumers.start(vertx);
+    if (server.calls.clustered()) {
+      forwarding.start();
+      // Other nodes declare streams too: what they appended is read every second, so PubAcks name the stream.
+      vertx.setPeriodic(CLUSTER_REFRESH_MS, id -> loaded(vertx.getOrCreateContext()));
+      return Future.succeededFuture();
+    }
     return present ? loaded(vertx.getOrCreateContext()) : Future.succeededFuture();
   }
 
@@ -88,8 +114,15 @@ final class JetStreamApi {
 
   /** The declarations, loaded (or restored) on first use; every API request and operator's call waits for it. */
   synchronized Future<Void> loaded(Context context) {
+    if (server.calls.clustered()) {
+      // Another node may have declared or deleted a stream since the last look: read what was appended.
+      if (loading == null || loading.isComplete()) {
+        loading = loadFrom(declaredUpTo + 1);
+      }
+      return loading;
+    }
     if (loading == null || loading.failed()) {
-      loading = loadFrom(context, 1).compose(v -> {
+      loading = loadFrom(declaredUpTo + 1).compose(v -> {
         List<Future<Void>> restored = new ArrayList<>();
         byName.values().forEach(declared -> restored.add(consumers.restore(declared)));
         return Future.all(restored).mapEmpty();
@@ -98,15 +131,15 @@ final class JetStreamApi {
     return loading;
   }
 
-  private Future<Void> loadFrom(Context context, long from) {
-    return server.registry.<List<Published>>ask(DECLARATIONS, context,
-        (actor, reply) -> actor.readPage(from, 1000, LOAD_PAGE_BYTES, reply)).compose(page -> {
-          if (page.isEmpty()) {
-            return Future.succeededFuture();
-          }
-          page.forEach(record -> replay(new JsonObject(new String(record.stored(), StandardCharsets.UTF_8))));
-          return loadFrom(context, page.get(page.size() - 1).sequence() + 1);
-        });
+  private Future<Void> loadFrom(long from) {
+    return server.calls.read(DECLARATIONS, from, 1000, LOAD_PAGE_BYTES).compose(page -> {
+      if (page.isEmpty()) {
+        return Future.succeededFuture();
+      }
+      page.forEach(record -> replay(new JsonObject(new String(record.stored(), StandardCharsets.UTF_8))));
+      declaredUpTo = page.get(page.size() - 1).sequence();
+      return loadFrom(declaredUpTo + 1);
+    });
   }
 
   private void replay(JsonObject record) {
@@ -131,6 +164,11 @@ final class JetStreamApi {
   /** The declared stream {@code name}, or null if none is declared by that name. */
   StreamDeclaration declaration(String name) {
     return byName.get(name);
+  }
+
+  /** The declared streams. */
+  List<StreamDeclaration> declarations() {
+    return List.copyOf(byName.values());
   }
 
   /** The declared streams' names, in order. */
@@ -167,9 +205,12 @@ final class JetStreamApi {
       return;
     }
     // One connection's requests are answered in the order it sent them, as nats-server does.
+    Requester requester = Requester.of(connection);
     connection.apiQueue = connection.apiQueue.transform(previous -> loaded(connection.context).compose(v -> {
       try {
-        return route(connection, api, request, reply, payload);
+        String home = forwarding.home(api, request);
+        return home == null ? route(requester, api, request, reply, payload)
+            : forwarding.forward(requester, home, subject, reply, payload);
       } catch (StreamError e) {
         return Future.failedFuture(e);
       }
@@ -181,9 +222,22 @@ final class JetStreamApi {
     }));
   }
 
-  /** Answers {@code api}; a null answer means the request is answered otherwise (a pull request's messages). */
-  private Future<String> route(NatsConnection connection, String api, JsonObject request, String reply,
-                               byte[] payload) {
+  /**
+   * Answers {@code api} here; a null answer means the request is answered otherwise (a pull
+   * request's messages). In cluster mode, a stream's requests come here on the node leading its subject.
+   */
+  Future<String> route(Requester connection, String api, JsonObject request, String reply, byte[] payload) {
+    // Waits until this node, newly leading the stream's subject, has brought the stream's consumers back.
+    String name = JetStreamForwarding.streamOf(api);
+    StreamDeclaration stream = name == null ? null : byName.get(name);
+    if (stream != null) {
+      return consumers.adopted(stream).compose(v -> routeHere(connection, api, request, reply, payload));
+    }
+    return routeHere(connection, api, request, reply, payload);
+  }
+
+  private Future<String> routeHere(Requester connection, String api, JsonObject request, String reply,
+                                   byte[] payload) {
     if (api.equals("INFO")) {
       return Future.succeededFuture(accountInfo());
     }
@@ -216,7 +270,7 @@ final class JetStreamApi {
   }
 
   /** {@code $JS.API.CONSUMER.<operation>.<stream>[.<consumer>[.<filter>]]}. */
-  private Future<String> consumer(NatsConnection connection, String api, JsonObject request, String reply,
+  private Future<String> consumer(Requester connection, String api, JsonObject request, String reply,
                                   byte[] payload) {
     String[] parts = api.split("\\.", -1);
     boolean durableApi = parts.length >= 2 && parts[0].equals("DURABLE") && parts[1].equals("CREATE");
@@ -281,7 +335,7 @@ final class JetStreamApi {
     return name;
   }
 
-  private StreamDeclaration declared(String name, NatsConnection connection, boolean write) {
+  private StreamDeclaration declared(String name, Requester connection, boolean write) {
     StreamDeclaration declared = byName.get(name);
     if (declared == null) {
       throw StreamError.notFound("stream_not_found", "stream not found");
@@ -303,7 +357,7 @@ final class JetStreamApi {
         .put("api", new JsonObject().put("total", 0).put("errors", 0)).encode();
   }
 
-  private Future<String> create(NatsConnection connection, String name, JsonObject config, boolean update) {
+  private Future<String> create(Requester connection, String name, JsonObject config, boolean update) {
     if (name.isEmpty() || name.contains(".") || name.contains("*") || name.contains(">")) {
       throw StreamError.invalid("invalid_name", "invalid stream name '" + name + "'");
     }
@@ -311,6 +365,10 @@ final class JetStreamApi {
       throw StreamError.invalid("invalid_name", "stream name in subject does not match request");
     }
     String subject = subject(config.getJsonArray("subjects", new JsonArray().add(name)));
+    if (server.calls.clustered() && SubjectPatterns.isPattern(subject)) {
+      throw StreamError.invalid("not_supported", "durable-stream cluster mode: a stream on a wildcard pattern is"
+          + " not supported yet (its subjects are led by different nodes); declare one stream per subject");
+    }
     String retention = config.getString("retention", StreamDeclaration.LIMITS).toLowerCase(Locale.ROOT);
     if (!retention.equals(StreamDeclaration.LIMITS) && !retention.equals(StreamDeclaration.WORK_QUEUE)) {
       throw StreamError.invalid("invalid_config", "durable-stream: retention '" + retention
@@ -345,8 +403,8 @@ final class JetStreamApi {
     String created = existing != null ? existing.created() : Instant.now().toString();
     JsonObject record = new JsonObject().put("op", "put").put("name", name).put("subject", subject)
         .put("config", stored).put("created", created);
-    return retentionRule(subject, limits, connection.context)
-        .compose(v -> appendDeclaration(connection, record)).compose(v -> info(connection, byName.get(name)));
+    return retentionRule(subject, limits, connection.context())
+        .compose(v -> appendDeclaration(record)).compose(v -> info(connection, byName.get(name)));
   }
 
   /** A stream config's limits: {@code max_age} in nanoseconds, counts and sizes where 0 or less is unlimited. */
@@ -407,17 +465,16 @@ final class JetStreamApi {
     return subject;
   }
 
-  private Future<Void> appendDeclaration(NatsConnection connection, JsonObject record) {
+  private Future<Void> appendDeclaration(JsonObject record) {
     byte[] bytes = record.encode().getBytes(StandardCharsets.UTF_8);
-    return server.registry.call(DECLARATIONS, connection.context, tx -> tx.append(bytes))
-        .map(sequence -> {
-          replay(record);
-          return null;
-        });
+    return server.calls.append(DECLARATIONS, bytes, false).map(sequence -> {
+      replay(record);
+      return null;
+    });
   }
 
-  private Future<String> info(NatsConnection connection, StreamDeclaration declared) {
-    return streamInfo(connection.context, declared).map(JsonObject::encode);
+  private Future<String> info(Requester connection, StreamDeclaration declared) {
+    return streamInfo(connection.context(), declared).map(JsonObject::encode);
   }
 
   private Future<JsonObject> streamInfo(Context context, StreamDeclaration declared) {
@@ -496,12 +553,13 @@ final class JetStreamApi {
         .put("offset", offset).put("limit", NAMES_PAGE).put("streams", new JsonArray(new ArrayList<>(page))).encode();
   }
 
-  private Future<String> list(NatsConnection connection, JsonObject request) {
+  private Future<String> list(Requester connection, JsonObject request) {
     List<StreamDeclaration> all = new ArrayList<>(new TreeMap<>(byName).values());
     int offset = Math.max(0, request.getInteger("offset", 0));
     List<StreamDeclaration> page = all.subList(Math.min(offset, all.size()), Math.min(all.size(), offset + LIST_PAGE));
     List<Future<JsonObject>> infos = new ArrayList<>();
-    page.forEach(declared -> infos.add(streamInfo(connection.context, declared)));
+    page.forEach(declared -> infos.add(server.calls.here(declared.subject()) || declared.wildcard()
+        ? streamInfo(connection.context(), declared) : forwarding.info(declared)));
     return Future.all(infos).map(done -> {
       JsonArray streams = new JsonArray();
       infos.forEach(info -> streams.add(info.result()));
@@ -514,20 +572,20 @@ final class JetStreamApi {
    * Deletes the stream: its declaration, its consumers and its subject's messages (the subject
    * starts again at 1). A wildcard stream's subjects are streams of their own and keep their messages.
    */
-  private Future<String> delete(NatsConnection connection, StreamDeclaration declared) {
+  private Future<String> delete(Requester connection, StreamDeclaration declared) {
     Future<Void> consumersGone = consumers.streamDeleted(declared.name());
     Future<Void> messagesGone = declared.wildcard() ? consumersGone : consumersGone
-        .compose(v -> server.registry.<Long>ask(declared.subject(), connection.context, StreamActor::destroy))
+        .compose(v -> server.registry.<Long>ask(declared.subject(), connection.context(), StreamActor::destroy))
         .compose(v -> destroyed.subjectDestroyed(declared.subject()));
     return messagesGone
-        .compose(v -> retentionRule(declared.subject(), Limits.UNLIMITED, connection.context))
-        .compose(v -> appendDeclaration(connection, new JsonObject().put("op", "delete").put("name", declared.name())))
+        .compose(v -> retentionRule(declared.subject(), Limits.UNLIMITED, connection.context()))
+        .compose(v -> appendDeclaration(new JsonObject().put("op", "delete").put("name", declared.name())))
         .map(v -> new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_delete_response")
             .put("success", true).encode());
   }
 
   /** Purges messages: all, or those below {@code seq}, or all but the last {@code keep}. */
-  private Future<String> purge(NatsConnection connection, StreamDeclaration declared, JsonObject request) {
+  private Future<String> purge(Requester connection, StreamDeclaration declared, JsonObject request) {
     String subject = request.getString("filter", declared.subject());
     if (declared.wildcard() ? SubjectPatterns.isPattern(subject) || !declared.pattern().matches(subject)
         : !subject.equals(declared.subject())) {
@@ -537,8 +595,8 @@ final class JetStreamApi {
     }
     long below = request.getLong("seq", 0L);
     long keep = request.getLong("keep", 0L);
-    return server.registry.<StreamInfo>ask(subject, connection.context, StreamActor::info)
-        .compose(before -> server.registry.call(subject, connection.context, tx -> {
+    return server.registry.<StreamInfo>ask(subject, connection.context(), StreamActor::info)
+        .compose(before -> server.registry.call(subject, connection.context(), tx -> {
           long last = tx.lastSequence();
           long upTo = below > 0 ? Math.min(last, below - 1) : keep > 0 ? Math.max(0, last - keep) : last;
           tx.deleteUpTo(upTo);
@@ -554,7 +612,7 @@ final class JetStreamApi {
    * subject at or after it. A wildcard stream needs one of the two subject forms, naming one literal
    * subject it matches.
    */
-  private Future<String> getMessage(NatsConnection connection, String name, JsonObject request) {
+  private Future<String> getMessage(Requester connection, String name, JsonObject request) {
     StreamDeclaration declared = declared(name, connection, false);
     String lastBySubject = request.getString("last_by_subj");
     String nextBySubject = request.getString("next_by_subj");
@@ -571,9 +629,9 @@ final class JetStreamApi {
     long seq = request.getLong("seq", 0L);
     boolean atOrAfter = lastBySubject == null && nextBySubject != null;
     Future<Long> sequence = lastBySubject != null
-        ? server.registry.<StreamInfo>ask(subject, connection.context, StreamActor::info).map(StreamInfo::lastSequence)
+        ? server.registry.<StreamInfo>ask(subject, connection.context(), StreamActor::info).map(StreamInfo::lastSequence)
         : Future.succeededFuture(atOrAfter ? Math.max(1, seq) : seq);
-    return sequence.compose(wanted -> server.registry.<List<Published>>ask(subject, connection.context,
+    return sequence.compose(wanted -> server.registry.<List<Published>>ask(subject, connection.context(),
         (actor, reply) -> actor.readPage(wanted, 1, 1, reply)).map(page -> {
           if (wanted <= 0 || page.isEmpty() || !atOrAfter && page.get(0).sequence() != wanted
               || page.get(0).sequence() < wanted) {

@@ -1,10 +1,8 @@
 package io.dstream.broker.nats;
 
 import io.dstream.broker.stream.ConsumerState;
-import io.dstream.broker.stream.Published;
 import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.StreamError;
-import io.dstream.broker.stream.StreamInfo;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -57,9 +55,14 @@ final class JetStreamConsumers {
   private final Map<String, JsConsumer> consumers = new ConcurrentHashMap<>();
   /** Consumers of wildcard streams, for the tap: asked on every append, so a copy-on-write array. */
   private final List<JsConsumer> wildcards = new CopyOnWriteArrayList<>();
+  /** Cluster mode: per stream, the leadership term its consumers were brought back under here. */
+  private final Map<String, Adoption> adoptions = new ConcurrentHashMap<>();
   private Vertx vertx;
   private Context context;
   private long saveTimer = -1;
+
+  private record Adoption(long term, Future<Void> done) {
+  }
 
   JetStreamConsumers(NatsServer server) {
     this.server = server;
@@ -86,6 +89,9 @@ final class JetStreamConsumers {
    * {@link #INACTIVE_THRESHOLD_MS}.
    */
   private void tick() {
+    if (server.calls.clustered()) {
+      followLeadership();
+    }
     saveChanged();
     long now = System.currentTimeMillis();
     for (JsConsumer consumer : List.copyOf(consumers.values())) {
@@ -102,6 +108,52 @@ final class JetStreamConsumers {
     }
   }
 
+  /**
+   * Cluster mode: a stream's consumers run on the node leading its subject. Those of a subject this
+   * node no longer leads stop here (without a save: the new leader goes on from the last one); those
+   * of one it has come to lead come back from their last save, so push consumers deliver again
+   * without waiting for a request.
+   */
+  private void followLeadership() {
+    for (JsConsumer consumer : List.copyOf(consumers.values())) {
+      StreamDeclaration declared = server.jetStream.declaration(consumer.stream);
+      if (declared != null && !declared.wildcard() && !server.calls.here(declared.subject())) {
+        release(consumer);
+        adoptions.remove(consumer.stream);
+      }
+    }
+    for (StreamDeclaration declared : server.jetStream.declarations()) {
+      if (!declared.wildcard() && server.calls.here(declared.subject())) {
+        adopted(declared);
+      }
+    }
+  }
+
+  /**
+   * Completes once the consumers of {@code stream} run here under the current leadership of its
+   * subject: at once on a single node (they came back at start), or once this node, newly leading
+   * the subject, brought them back from their last save.
+   */
+  Future<Void> adopted(StreamDeclaration stream) {
+    long term = server.calls.term(stream.subject());
+    if (!server.calls.clustered() || stream.wildcard() || term < 0) {
+      return Future.succeededFuture();
+    }
+    Adoption adoption = adoptions.get(stream.name());
+    if (adoption != null && adoption.term() == term && !adoption.done().failed()) {
+      return adoption.done();
+    }
+    // Left from an earlier leadership of this node: the saved state is newer.
+    List.copyOf(consumers.values()).forEach(c -> {
+      if (c.stream.equals(stream.name())) {
+        release(c);
+      }
+    });
+    Future<Void> done = restore(stream);
+    adoptions.put(stream.name(), new Adoption(term, done));
+    return done;
+  }
+
   private static String key(String stream, String name) {
     return stream + "\u0000" + name;
   }
@@ -109,8 +161,8 @@ final class JetStreamConsumers {
   // ---- API ------------------------------------------------------------------------------------
 
   /** {@code CONSUMER.CREATE.<stream>[.<name>[.<filter>]]} and {@code CONSUMER.DURABLE.CREATE.<stream>.<name>}. */
-  Future<String> create(NatsConnection connection, StreamDeclaration stream, String apiName, JsonObject request,
-                        boolean durableApi) {
+  Future<String> create(JetStreamApi.Requester connection, StreamDeclaration stream, String apiName,
+                        JsonObject request, boolean durableApi) {
     JsonObject json = request.getJsonObject("config", new JsonObject());
     if (durableApi && json.getString("durable_name") == null) {
       json = json.copy().put("durable_name", apiName);
@@ -123,7 +175,8 @@ final class JetStreamConsumers {
     if (existing != null) {
       return info(existing);
     }
-    return register(stream, config, config.durable() ? null : connection, connection.context).compose(this::info);
+    return register(stream, config, config.durable() ? null : connection.connection(), connection.context())
+        .compose(this::info);
   }
 
   /**
@@ -319,8 +372,16 @@ final class JetStreamConsumers {
 
   /** Deletes a consumer: it stops, lets go of its subjects' actors and (durable) leaves the saved state. */
   Future<Void> delete(JsConsumer consumer) {
-    if (!consumers.remove(key(consumer.stream, consumer.name()), consumer)) {
+    if (!release(consumer)) {
       return Future.succeededFuture();
+    }
+    return consumer.config.durable() ? save(consumer.stream) : Future.succeededFuture();
+  }
+
+  /** Stops a consumer and lets go of its subjects' actors; false if it was gone already. */
+  private boolean release(JsConsumer consumer) {
+    if (!consumers.remove(key(consumer.stream, consumer.name()), consumer)) {
+      return false;
     }
     consumer.deleted();
     if (consumer.wildcard() != null) {
@@ -329,7 +390,7 @@ final class JetStreamConsumers {
     } else if (consumer.single().actor() != null) {
       consumer.single().actor().detach(consumer.single());
     }
-    return consumer.config.durable() ? save(consumer.stream) : Future.succeededFuture();
+    return true;
   }
 
   /** The stream was deleted: so are its consumers, and their saved state. */
@@ -428,8 +489,12 @@ final class JetStreamConsumers {
     }
     int streamAt = slotted ? dots[1] + 1 : ACK_PREFIX.length();
     int first = slotted ? 2 : 0;
-    JsConsumer consumer = consumers.get(key(subject.substring(streamAt, dots[first]),
-        subject.substring(dots[first] + 1, dots[first + 1])));
+    String stream = subject.substring(streamAt, dots[first]);
+    JsConsumer consumer = consumers.get(key(stream, subject.substring(dots[first] + 1, dots[first + 1])));
+    if (consumer == null && server.calls.clustered()) {
+      server.jetStream.forwarding().forwardAck(stream, subject, reply, payload);
+      return;
+    }
     long slot;
     long deliveryId;
     try {
@@ -460,7 +525,7 @@ final class JetStreamConsumers {
       actor.terminate(follower, deliveryId);
     }
     if (reply != null) {
-      actor.execute(() -> server.delivery.route(reply, null, null, new byte[0]));
+      actor.execute(() -> server.publishEphemeral(reply, null, null, new byte[0]));
     }
   }
 
@@ -480,7 +545,7 @@ final class JetStreamConsumers {
   private Future<Void> saveChanged() {
     List<String> streams = new ArrayList<>();
     consumers.values().forEach(c -> {
-      if (c.config.durable() && c.dirty() && !streams.contains(c.stream)) {
+      if (c.config.durable() && c.dirty() && !streams.contains(c.stream) && runsHere(c.stream)) {
         streams.add(c.stream);
       }
     });
@@ -508,34 +573,39 @@ final class JetStreamConsumers {
       JsonArray saved = new JsonArray();
       states.forEach(state -> saved.add(state.result()));
       byte[] snapshot = new JsonObject().put("consumers", saved).encode().getBytes(StandardCharsets.UTF_8);
-      return server.registry.call(STATE_PREFIX + stream, context, tx -> {
-        long sequence = tx.append(snapshot);
-        tx.deleteUpTo(sequence - 1);
-        return sequence;
-      });
+      return server.calls.append(STATE_PREFIX + stream, snapshot, true);
     }).onFailure(failure -> durable.forEach(JsConsumer::changed)).mapEmpty();
+  }
+
+  /**
+   * Whether this node runs the consumers of {@code stream}: always on a single node; in cluster
+   * mode while it leads the stream's subject (a deposed leader's save would take the new one's
+   * progress back).
+   */
+  private boolean runsHere(String stream) {
+    StreamDeclaration declared = server.jetStream.declaration(stream);
+    return declared == null || declared.wildcard() || server.calls.here(declared.subject());
   }
 
   /** Brings back the durable consumers of {@code stream} from their last save, if any. */
   Future<Void> restore(StreamDeclaration stream) {
     String stateSubject = STATE_PREFIX + stream.name();
-    return server.registry.<StreamInfo>ask(stateSubject, context, StreamActor::info).compose(info -> {
+    return server.calls.info(stateSubject).compose(info -> {
       if (info.lastSequence() == 0) {
         return Future.succeededFuture();
       }
-      return server.registry.<List<Published>>ask(stateSubject, context,
-          (actor, reply) -> actor.readPage(info.lastSequence(), 1, Long.MAX_VALUE, reply)).compose(page -> {
-            if (page.isEmpty()) {
-              return Future.succeededFuture();
-            }
-            JsonArray saved = new JsonObject(new String(page.get(0).stored(), StandardCharsets.UTF_8))
-                .getJsonArray("consumers");
-            List<Future<Void>> resumed = new ArrayList<>();
-            for (int i = 0; i < saved.size(); i++) {
-              resumed.add(resume(stream, saved.getJsonObject(i)));
-            }
-            return Future.all(resumed).mapEmpty();
-          });
+      return server.calls.read(stateSubject, info.lastSequence(), 1, Long.MAX_VALUE).compose(page -> {
+        if (page.isEmpty()) {
+          return Future.succeededFuture();
+        }
+        JsonArray saved = new JsonObject(new String(page.get(0).stored(), StandardCharsets.UTF_8))
+            .getJsonArray("consumers");
+        List<Future<Void>> resumed = new ArrayList<>();
+        for (int i = 0; i < saved.size(); i++) {
+          resumed.add(resume(stream, saved.getJsonObject(i)));
+        }
+        return Future.all(resumed).mapEmpty();
+      });
     });
   }
 

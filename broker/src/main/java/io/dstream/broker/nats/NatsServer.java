@@ -2,6 +2,7 @@ package io.dstream.broker.nats;
 
 import io.dstream.broker.archive.Archive;
 import io.dstream.broker.auth.Authenticator;
+import io.dstream.broker.cluster.LeaderCalls;
 import io.dstream.broker.cluster.Leadership;
 import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.NatsSettings;
@@ -72,6 +73,8 @@ public final class NatsServer {
   private final SslContext tls;
   Authenticator authenticator;
   StreamRegistry registry;
+  /** The broker's state subjects (stream declarations, consumers' positions) on whichever node leads them. */
+  LeaderCalls calls;
   /** Cluster mode's forwarding of publishes to their leader (docs/cluster.md); null on a single node. */
   ClusterPublishes cluster;
   /** Cluster mode's core messages to the other nodes' subscriptions; null on a single node. */
@@ -138,17 +141,18 @@ public final class NatsServer {
    * durable consumers come back at once if the store holds them, or if the bucket held checkpoints
    * when the broker started ({@code archive}: a lost disk restores them from there).
    */
-  public Future<Void> start(Vertx vertx, StreamRegistry streams, Authenticator auth, SubjectDestroyedHook destroyed,
-                            MessageStore store, Archive archive) {
+  public Future<Void> start(Vertx vertx, StreamRegistry streams, LeaderCalls leaderCalls, Authenticator auth,
+                            SubjectDestroyedHook destroyed, MessageStore store, Archive archive) {
     this.registry = streams;
+    this.calls = leaderCalls;
     this.authenticator = auth;
     this.store = store;
     this.jetStream = new JetStreamApi(this, destroyed);
     if (cluster != null) {
-      // Declarations and consumers are subjects of some partition, led by whichever node: not loaded here.
+      // Declarations and consumers' state are read from their subjects' leaders, once elected.
       cluster.start();
       interest.start();
-      return listen(vertx);
+      return jetStream.load(vertx, false).compose(v -> listen(vertx));
     }
     return vertx.executeBlocking(() -> store.find(JetStreamApi.DECLARATIONS) != null)
         .compose(local -> local ? Future.succeededFuture(true) : archive.heldCheckpointsAtStart().otherwise(false))
@@ -166,6 +170,7 @@ public final class NatsServer {
   public void joinCluster(Vertx vertx, Leadership leadership, java.time.Duration forwardTimeout) {
     this.cluster = new ClusterPublishes(this, vertx, leadership, forwardTimeout);
     this.interest = new ClusterInterest(this, vertx, leadership.nodeId());
+    delivery.reachElsewhere(interest);
   }
 
   /**
