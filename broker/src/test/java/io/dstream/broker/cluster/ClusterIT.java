@@ -457,9 +457,16 @@ class ClusterIT {
     }
   }
 
-  /** Case 6: a leader frozen by SIGSTOP (a partition of the network) is replaced, and no two leaders acknowledge. */
+  /** The JetStream API from any node: declarations, a durable consumer that survives its leader's kill, a push consumer. */
   @Test
   @Order(7)
+  void jetStreamStreamsAndConsumersWorkThroughAnyNodeAndSurviveTheirLeader() throws Exception {
+    new JetStreamAcrossNodes(cluster).check();
+  }
+
+  /** Case 6: a leader frozen by SIGSTOP (a partition of the network) is replaced, and no two leaders acknowledge. */
+  @Test
+  @Order(8)
   void aFrozenLeaderIsReplacedWithoutSplitBrain() throws Exception {
     String subject = "c6.orders";
     String leader = cluster.leaderOf(subject);
@@ -499,7 +506,7 @@ class ClusterIT {
    * node whose other partitions may still be catching up.
    */
   @Test
-  @Order(8)
+  @Order(9)
   void aWipedFollowerRebuildsFromASnapshot() throws Exception {
     String subject = "c7.orders";
     AckLedger ledger = new AckLedger(subject);

@@ -1,0 +1,150 @@
+package io.dstream.broker.cluster;
+
+import io.dstream.broker.ClusterProcesses;
+import io.nats.client.Connection;
+import io.nats.client.JetStream;
+import io.nats.client.JetStreamManagement;
+import io.nats.client.JetStreamOptions;
+import io.nats.client.JetStreamSubscription;
+import io.nats.client.Message;
+import io.nats.client.Nats;
+import io.nats.client.Options;
+import io.nats.client.PullSubscribeOptions;
+import io.nats.client.PushSubscribeOptions;
+import io.nats.client.api.AckPolicy;
+import io.nats.client.api.ConsumerConfiguration;
+import io.nats.client.api.ConsumerInfo;
+import io.nats.client.api.PublishAck;
+import io.nats.client.api.StorageType;
+import io.nats.client.api.StreamConfiguration;
+import io.nats.client.api.StreamInfo;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * ClusterIT's JetStream case: a stream declared through one node, published to through another,
+ * consumed through a third, while a fourth party (the node leading the stream's subject, where its
+ * consumers run) is killed. Only what a JetStream user is promised is asserted: every message is
+ * delivered to the durable consumer at least once, in order where nothing was redelivered, its
+ * acknowledged position survives the failover, and every node answers the same declarations.
+ */
+@SuppressWarnings("try") // jnats' Connection.close() may throw InterruptedException; try-with-resources still closes it
+final class JetStreamAcrossNodes {
+
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  private static final Duration FAILOVER = Duration.ofSeconds(60);
+  private static final int COUNT = 50;
+
+  private final ClusterProcesses cluster;
+
+  JetStreamAcrossNodes(ClusterProcesses cluster) {
+    this.cluster = cluster;
+  }
+
+  void check() throws Exception {
+    String subject = "c9.orders";
+    String leader = cluster.leaderOf(subject);
+    String declaring = cluster.otherThan(leader).get(0);
+    String consuming = cluster.otherThan(leader).get(1);
+    System.out.printf("JetStream: stream on %s led by %s, declared on %s, published and consumed on %s%n", subject,
+        leader, declaring, consuming);
+    try (Connection declarer = connect(declaring); Connection consumer = connect(consuming)) {
+      StreamInfo created = declarer.jetStreamManagement().addStream(StreamConfiguration.builder().name("C9")
+          .subjects(subject).storageType(StorageType.File).build());
+      assertEquals("C9", created.getConfiguration().getName());
+      for (String node : cluster.nodeIds()) {
+        try (Connection asked = connect(node)) {
+          assertEquals(List.of("C9"), asked.jetStreamManagement().getStreamNames(), "the streams node " + node + " names");
+        }
+      }
+      JetStream js = consumer.jetStream(JetStreamOptions.builder().requestTimeout(WAIT).build());
+      for (int i = 0; i < COUNT; i++) {
+        PublishAck ack = js.publish(subject, ("m" + i).getBytes(StandardCharsets.UTF_8));
+        assertEquals(i + 1, ack.getSeqno(), "PubAck " + (i + 1) + " through " + consuming);
+      }
+      JetStreamManagement management = consumer.jetStreamManagement();
+      management.addOrUpdateConsumer("C9", ConsumerConfiguration.builder().durable("worker")
+          .ackPolicy(AckPolicy.Explicit).ackWait(Duration.ofSeconds(5)).build());
+      JetStreamSubscription pull = js.subscribe(subject, PullSubscribeOptions.bind("C9", "worker"));
+      List<String> first = new ArrayList<>();
+      while (first.size() < COUNT / 2) {
+        for (Message message : pull.fetch(COUNT / 2 - first.size(), WAIT)) {
+          first.add(new String(message.getData(), StandardCharsets.UTF_8));
+          message.ackSync(WAIT);
+        }
+      }
+      assertEquals(expected(0, COUNT / 2), first, "the first half, fetched and acknowledged through " + consuming);
+      ConsumerInfo info = declarer.jetStreamManagement().getConsumerInfo("C9", "worker");
+      assertEquals(COUNT / 2, info.getAckFloor().getStreamSequence(), "the ack floor as " + declaring + " reports it");
+      assertEquals(COUNT, declarer.jetStreamManagement().getStreamInfo("C9").getStreamState().getMsgCount());
+      // The consumer's position is saved at most a second after it changes.
+      Thread.sleep(2_500);
+
+      cluster.kill9(leader);
+      long killed = System.nanoTime();
+      Set<String> rest = new TreeSet<>();
+      List<String> inOrder = new ArrayList<>();
+      long deadline = System.nanoTime() + FAILOVER.toNanos();
+      while (!rest.containsAll(expected(COUNT / 2, COUNT))) {
+        if (System.nanoTime() > deadline) {
+          fail("after " + leader + " was killed, the consumer got only " + inOrder);
+        }
+        for (Message message : fetchOrNothing(pull)) {
+          if (message.isJetStream()) {
+            String body = new String(message.getData(), StandardCharsets.UTF_8);
+            rest.add(body);
+            inOrder.add(body);
+            message.ackSync(WAIT);
+          }
+        }
+      }
+      System.out.printf("JetStream: the consumer resumed %d ms after %s was killed; got %s%n",
+          (System.nanoTime() - killed) / 1_000_000, leader, inOrder);
+      assertTrue(inOrder.stream().noneMatch(expected(0, COUNT / 2)::contains),
+          "a message acknowledged before the failover was delivered again: " + inOrder);
+
+      // A push consumer through the declaring node gets every message from the new leader.
+      JetStreamSubscription push = declarer.jetStream().subscribe(subject, PushSubscribeOptions.builder().build());
+      List<String> pushed = new ArrayList<>();
+      Message message;
+      while (pushed.size() < COUNT && (message = push.nextMessage(WAIT)) != null) {
+        pushed.add(new String(message.getData(), StandardCharsets.UTF_8));
+        message.ack();
+      }
+      assertEquals(expected(0, COUNT), pushed, "a push consumer's deliveries through " + declaring);
+    }
+  }
+
+  private static List<Message> fetchOrNothing(JetStreamSubscription pull) throws InterruptedException {
+    try {
+      return pull.fetch(COUNT, Duration.ofSeconds(2));
+    } catch (RuntimeException e) {
+      // No leader yet: the pull request's answer is an error; ask again.
+      Thread.sleep(200);
+      return List.of();
+    }
+  }
+
+  private static List<String> expected(int from, int to) {
+    List<String> bodies = new ArrayList<>();
+    for (int i = from; i < to; i++) {
+      bodies.add("m" + i);
+    }
+    return bodies;
+  }
+
+  private Connection connect(String node) throws IOException, InterruptedException {
+    return Nats.connect(new Options.Builder().server(cluster.natsUrl(node))
+        .token(ClusterProcesses.API_KEY.toCharArray()).connectionTimeout(Duration.ofSeconds(10)).noReconnect().build());
+  }
+}
