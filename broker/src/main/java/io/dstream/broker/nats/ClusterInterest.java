@@ -66,6 +66,10 @@ final class ClusterInterest implements CoreDelivery.Elsewhere {
     return "dstream.node." + node + ".tap";
   }
 
+  private static String stateAddress(String node) {
+    return "dstream.node." + node + ".state";
+  }
+
   private static String coreAddress(String node) {
     return "dstream.node." + node + ".core";
   }
@@ -73,6 +77,7 @@ final class ClusterInterest implements CoreDelivery.Elsewhere {
   void start() {
     vertx.eventBus().<Buffer>consumer(tapAddress(nodeId), message -> tapped(message.body()));
     vertx.eventBus().<Buffer>consumer(coreAddress(nodeId), message -> received(message.body()));
+    vertx.eventBus().<Buffer>consumer(stateAddress(nodeId), message -> stateReceived(message.body()));
     vertx.eventBus().<JsonObject>consumer(ANNOUNCEMENTS, message -> heard(message.body()));
     vertx.setPeriodic(ANNOUNCE_CHECK_MS, id -> {
       announceIfChanged();
@@ -205,6 +210,31 @@ final class ClusterInterest implements CoreDelivery.Elsewhere {
       messages.add(new Published(sequence, timestamp, Wire.bytes(batch, at)));
     }
     server.delivery.durable(subject, messages, groups);
+  }
+
+  // ---- state changes from a leader ------------------------------------------------------------
+
+  /** A subject's state changed on its leader: to every other node watching it ({@link StateApi#WATCH}). */
+  void relayState(String subject, byte[] stateJson, long revision) {
+    String watch = StateApi.WATCH + subject;
+    long now = System.currentTimeMillis();
+    if (!peers.listening(watch, now)) {
+      return;
+    }
+    peers.targets(watch, Set.of(), now).keySet().forEach(node -> {
+      Buffer change = Buffer.buffer(subject.length() + stateJson.length + 24);
+      Wire.string(change, subject);
+      Wire.bytes(change, stateJson);
+      change.appendLong(revision);
+      vertx.eventBus().send(stateAddress(node), change);
+    });
+  }
+
+  private void stateReceived(Buffer change) {
+    int[] at = {0};
+    String subject = Wire.string(change, at);
+    byte[] stateJson = Wire.bytes(change, at);
+    server.delivery.stateChanged(subject, stateJson, change.getLong(at[0]));
   }
 
   /** {@code byte others | int count | count strings}. */

@@ -133,6 +133,9 @@ public final class NatsServer {
     @Override
     public void stateChanged(String subject, byte[] stateJson, long revision) {
       delivery.stateChanged(subject, stateJson, revision);
+      if (interest != null) {
+        interest.relayState(subject, stateJson, revision);
+      }
     }
   }
 
@@ -145,6 +148,7 @@ public final class NatsServer {
                             SubjectDestroyedHook destroyed, MessageStore store, Archive archive) {
     this.registry = streams;
     this.calls = leaderCalls;
+    state.start();
     this.authenticator = auth;
     this.store = store;
     this.jetStream = new JetStreamApi(this, destroyed);

@@ -8,6 +8,7 @@ import io.dstream.broker.stream.StreamError;
 import io.dstream.broker.stream.SubjectTransaction;
 import io.dstream.broker.stream.Subjects;
 import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 
@@ -34,10 +35,34 @@ final class StateApi {
   static final String EXPECTED_REVISION = "Ds-Expected-Revision";
   private static final byte[] EXPECTED_REVISION_KEY = "ds-expected-revision:".getBytes(StandardCharsets.US_ASCII);
 
+  private static final String GET_CALL = "nats.state.get";
+  private static final String PUT_CALL = "nats.state.put";
+
   private final NatsServer server;
 
   StateApi(NatsServer server) {
     this.server = server;
+  }
+
+  /**
+   * Reading and writing a subject's state run on its actor, on the node leading it: in cluster mode
+   * another node's requests and watches come here through {@link io.dstream.broker.cluster.LeaderCalls}.
+   */
+  void start() {
+    server.calls.register(GET_CALL, (target, request, context) -> server.registry.<StateSnapshot>ask(target, context,
+        StreamActor::getState).map(snapshot -> Buffer.buffer(snapshot.stateJson().length + 8)
+        .appendLong(snapshot.revision()).appendBytes(snapshot.stateJson())));
+    server.calls.register(PUT_CALL, (target, request, context) -> {
+      long expected = request.getLong(0);
+      byte[] state = request.getBytes(8, request.length());
+      return server.registry.call(target, context, tx -> tx.putState(state, expected))
+          .map(revision -> Buffer.buffer(8).appendLong(revision));
+    });
+  }
+
+  /** The state of {@code target} and its revision, from the node leading it. */
+  private Future<Buffer> state(String target) {
+    return server.calls.call(target, GET_CALL, Buffer.buffer(0), true);
   }
 
   /** Serves a request to a subject under {@link #PREFIX}; the answer goes to {@code reply} (none without one). */
@@ -63,9 +88,8 @@ final class StateApi {
       if (!connection.permissions().maySubscribe(target)) {
         throw forbidden("read the state of", target);
       }
-      return server.registry.<StateSnapshot>ask(target, connection.context, StreamActor::getState)
-          .map(snapshot -> "{\"subject\":" + StoredObject.quote(target) + ",\"state\":"
-              + new String(snapshot.stateJson(), StandardCharsets.UTF_8) + ",\"revision\":" + snapshot.revision() + "}");
+      return state(target).map(answer -> "{\"subject\":" + StoredObject.quote(target) + ",\"state\":"
+          + answer.getString(8, answer.length(), "UTF-8") + ",\"revision\":" + answer.getLong(0) + "}");
     }
     if (subject.startsWith(PUT)) {
       String target = target(subject, PUT);
@@ -74,8 +98,9 @@ final class StateApi {
       }
       long expected = expectedRevision(headers);
       byte[] state = stateObject(payload);
-      return server.registry.call(target, connection.context, tx -> tx.putState(state, expected))
-          .map(revision -> "{\"subject\":" + StoredObject.quote(target) + ",\"revision\":" + revision + "}");
+      // Not sent again after a timeout: the put may have been made, and the revision would move twice.
+      return server.calls.call(target, PUT_CALL, Buffer.buffer(state.length + 8).appendLong(expected).appendBytes(state),
+          false).map(answer -> "{\"subject\":" + StoredObject.quote(target) + ",\"revision\":" + answer.getLong(0) + "}");
     }
     throw StreamError.invalid("unknown_api", "unknown state API '" + subject + "': requests go to " + GET
         + "<subject> or " + PUT + "<subject>; watches are subscriptions to " + WATCH + "<subject>");
@@ -127,22 +152,17 @@ final class StateApi {
   }
 
   /**
-   * A new watch of one literal subject gets the current state first, sent from the subject's actor
-   * context, where its changes are sent from too ({@link Subscription#deliverState} drops what it
-   * already had).
+   * A new watch of one literal subject gets the current state first, from the node leading the
+   * subject; a change that overtook it is not undone ({@link Subscription#deliverState} drops a
+   * revision older than what the watch had).
    */
   void watchStarted(Subscription subscription) {
     String target = watched(subscription.subject);
     if (target == null || subscription.stateWatch == null || Subjects.violation(target) != null) {
       return;
     }
-    server.registry.<StateSnapshot>ask(target, subscription.connection.context,
-        (actor, reply) -> actor.getState((snapshot, failure) -> {
-          if (snapshot != null) {
-            server.delivery.stateTo(subscription, target, snapshot.stateJson(), snapshot.revision());
-          }
-          reply.accept(snapshot, failure);
-        }));
+    state(target).onSuccess(answer -> server.delivery.stateTo(subscription, target,
+        answer.getBytes(8, answer.length()), answer.getLong(0)));
   }
 
   /** The header block of a watch message: the subject and the revision. */

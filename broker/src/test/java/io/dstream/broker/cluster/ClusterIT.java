@@ -461,12 +461,19 @@ class ClusterIT {
   @Test
   @Order(7)
   void jetStreamStreamsAndConsumersWorkThroughAnyNodeAndSurviveTheirLeader() throws Exception {
-    new JetStreamAcrossNodes(cluster).check();
+    new NatsApisAcrossNodes(cluster).jetStream();
+  }
+
+  /** Versioned state over NATS through nodes that do not lead the subject: read, written and watched. */
+  @Test
+  @Order(8)
+  void stateIsReadWrittenAndWatchedThroughAnyNode() throws Exception {
+    new NatsApisAcrossNodes(cluster).state();
   }
 
   /** Case 6: a leader frozen by SIGSTOP (a partition of the network) is replaced, and no two leaders acknowledge. */
   @Test
-  @Order(8)
+  @Order(9)
   void aFrozenLeaderIsReplacedWithoutSplitBrain() throws Exception {
     String subject = "c6.orders";
     String leader = cluster.leaderOf(subject);
@@ -506,7 +513,7 @@ class ClusterIT {
    * node whose other partitions may still be catching up.
    */
   @Test
-  @Order(9)
+  @Order(10)
   void aWipedFollowerRebuildsFromASnapshot() throws Exception {
     String subject = "c7.orders";
     AckLedger ledger = new AckLedger(subject);

@@ -11,6 +11,7 @@ import io.nats.client.Nats;
 import io.nats.client.Options;
 import io.nats.client.PullSubscribeOptions;
 import io.nats.client.PushSubscribeOptions;
+import io.nats.client.Subscription;
 import io.nats.client.api.AckPolicy;
 import io.nats.client.api.ConsumerConfiguration;
 import io.nats.client.api.ConsumerInfo;
@@ -18,6 +19,8 @@ import io.nats.client.api.PublishAck;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.api.StreamInfo;
+
+import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -32,14 +35,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * ClusterIT's JetStream case: a stream declared through one node, published to through another,
- * consumed through a third, while a fourth party (the node leading the stream's subject, where its
- * consumers run) is killed. Only what a JetStream user is promised is asserted: every message is
+ * ClusterIT's cases for the NATS APIs beyond core NATS. JetStream: a stream declared through one
+ * node, published to and consumed through another, while the third (the node leading the stream's
+ * subject, where its consumers run) is killed. Versioned state: read, written and watched through
+ * nodes that do not lead the subject. Only what a JetStream user is promised is asserted: every message is
  * delivered to the durable consumer at least once, in order where nothing was redelivered, its
  * acknowledged position survives the failover, and every node answers the same declarations.
  */
 @SuppressWarnings("try") // jnats' Connection.close() may throw InterruptedException; try-with-resources still closes it
-final class JetStreamAcrossNodes {
+final class NatsApisAcrossNodes {
 
   private static final Duration WAIT = Duration.ofSeconds(30);
   private static final Duration FAILOVER = Duration.ofSeconds(60);
@@ -47,11 +51,11 @@ final class JetStreamAcrossNodes {
 
   private final ClusterProcesses cluster;
 
-  JetStreamAcrossNodes(ClusterProcesses cluster) {
+  NatsApisAcrossNodes(ClusterProcesses cluster) {
     this.cluster = cluster;
   }
 
-  void check() throws Exception {
+  void jetStream() throws Exception {
     String subject = "c9.orders";
     String leader = cluster.leaderOf(subject);
     String declaring = cluster.otherThan(leader).get(0);
@@ -123,6 +127,45 @@ final class JetStreamAcrossNodes {
       }
       assertEquals(expected(0, COUNT), pushed, "a push consumer's deliveries through " + declaring);
     }
+  }
+
+  void state() throws Exception {
+    String subject = "c10.config";
+    String leader = cluster.leaderOf(subject);
+    String watching = cluster.otherThan(leader).get(0);
+    String writing = cluster.otherThan(leader).get(1);
+    try (Connection watcher = connect(watching); Connection writer = connect(writing)) {
+      Subscription watch = watcher.subscribe("$DS.STATE.WATCH." + subject);
+      watcher.flush(WAIT);
+      Message initial = watch.nextMessage(WAIT);
+      assertEquals("0", initial.getHeaders().getFirst("Ds-Revision"), "the watch's initial state, from " + leader);
+      // The watch is announced to the leader within a tick: until a change reaches it, keep writing.
+      Message changed = null;
+      for (int revision = 1; changed == null; revision++) {
+        assertTrue(revision < 100, "no change written through " + writing + " reached the watch on " + watching);
+        JsonObject put = answer(writer, "$DS.STATE.PUT." + subject, "{\"v\":" + revision + "}");
+        assertEquals(revision, put.getLong("revision"), "the revision of a put through " + writing + ": " + put);
+        changed = watch.nextMessage(Duration.ofMillis(500));
+      }
+      long revision = Long.parseLong(changed.getHeaders().getFirst("Ds-Revision"));
+      JsonObject read = answer(watcher, "$DS.STATE.GET." + subject, "");
+      assertTrue(read.getLong("revision") >= revision, "a read through " + watching + ": " + read);
+      Message next = null;
+      long last = read.getLong("revision");
+      JsonObject put = answer(writer, "$DS.STATE.PUT." + subject, "{\"v\":\"last\"}");
+      assertEquals(last + 1, put.getLong("revision"));
+      while (next == null || Long.parseLong(next.getHeaders().getFirst("Ds-Revision")) < last + 1) {
+        next = watch.nextMessage(WAIT);
+        assertTrue(next != null, "the watch on " + watching + " missed revision " + (last + 1));
+      }
+      assertEquals("{\"v\":\"last\"}", new String(next.getData(), StandardCharsets.UTF_8));
+    }
+  }
+
+  private static JsonObject answer(Connection connection, String subject, String body) throws Exception {
+    Message answer = connection.request(subject, body.getBytes(StandardCharsets.UTF_8), WAIT);
+    assertTrue(answer != null, "no answer to " + subject);
+    return new JsonObject(new String(answer.getData(), StandardCharsets.UTF_8));
   }
 
   private static List<Message> fetchOrNothing(JetStreamSubscription pull) throws InterruptedException {
