@@ -35,7 +35,7 @@ public final class ConsumerOperations {
       if (stream != null) {
         declared(api, stream);
       }
-      List<String> streams = stream == null ? api.streamNames() : List.of(stream);
+      List<String> streams = stream == null ? api.declarations().stream().map(StreamDeclaration::name).toList() : List.of(stream);
       List<Future<List<JsonObject>>> lists = new ArrayList<>();
       streams.forEach(name -> lists.add(api.consumers().list(name)));
       return Future.all(lists).map(done -> {

@@ -26,18 +26,13 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The JetStream API subset on {@code $JS.API.>}, mapped onto our model: every subject is its own
  * stream, so a stream config names exactly one subject: a literal one (the stream is that subject),
  * or one wildcard pattern (the stream is a view over every matching subject, each keeping its own
- * sequence; its consumers follow them all, see {@link WildcardFollowers}). Declarations (name, subject, the config as the client sent it) are kept in the system
- * subject {@value #DECLARATIONS}, a log of put and delete records replayed at start, so they are as
- * durable as any message. A stream's limits ({@code max_age}, {@code max_msgs}, {@code max_bytes},
+ * sequence; its consumers follow them all, see {@link WildcardFollowers}). Declarations are kept in {@link StreamDeclarations}. A stream's limits ({@code max_age}, {@code max_msgs}, {@code max_bytes},
  * {@code max_msg_size}, {@code discard}) are the retention rule of its subject, and its info reports
  * the limits in force for the subject, whichever rule they come from.
  *
@@ -47,10 +42,8 @@ import java.util.concurrent.TimeUnit;
 final class JetStreamApi {
 
   static final String PREFIX = "$JS.API.";
-  static final String DECLARATIONS = "$DS.JS.STREAMS";
   private static final int NAMES_PAGE = 1024;
   private static final int LIST_PAGE = 256;
-  private static final long LOAD_PAGE_BYTES = 4L * 1024 * 1024;
   private static final long CLUSTER_REFRESH_MS = 1_000;
 
   /**
@@ -65,19 +58,15 @@ final class JetStreamApi {
 
   private final NatsServer server;
   private final SubjectDestroyedHook destroyed;
-  private final Map<String, StreamDeclaration> byName = new ConcurrentHashMap<>();
-  private final Map<String, String> nameBySubject = new ConcurrentHashMap<>();
-  /** The wildcard streams, for PubAcks of the subjects they match (a copy-on-write array: read on every PubAck). */
-  private final List<StreamDeclaration> wildcards = new CopyOnWriteArrayList<>();
+  private final StreamDeclarations declarations;
   private final JetStreamConsumers consumers;
   private final JetStreamForwarding forwarding;
   private Future<Void> loading;
-  /** The declarations log's last sequence replayed; written only by the one load running at a time. */
-  private volatile long declaredUpTo;
 
   JetStreamApi(NatsServer server, SubjectDestroyedHook destroyed) {
     this.server = server;
     this.destroyed = destroyed;
+    this.declarations = new StreamDeclarations(server.calls);
     this.consumers = new JetStreamConsumers(server);
     this.forwarding = new JetStreamForwarding(server, this);
   }
@@ -115,82 +104,32 @@ final class JetStreamApi {
   /** The declarations, loaded (or restored) on first use; every API request and operator's call waits for it. */
   synchronized Future<Void> loaded(Context context) {
     if (server.calls.clustered()) {
-      // Another node may have declared or deleted a stream since the last look: read what was appended.
-      if (loading == null || loading.isComplete()) {
-        loading = loadFrom(declaredUpTo + 1);
-      }
-      return loading;
+      // Another node may have declared or deleted a stream since the last look.
+      return declarations.read();
     }
     if (loading == null || loading.failed()) {
-      loading = loadFrom(declaredUpTo + 1).compose(v -> {
+      loading = declarations.read().compose(v -> {
         List<Future<Void>> restored = new ArrayList<>();
-        byName.values().forEach(declared -> restored.add(consumers.restore(declared)));
+        declarations.all().forEach(declared -> restored.add(consumers.restore(declared)));
         return Future.all(restored).mapEmpty();
       });
     }
     return loading;
   }
 
-  private Future<Void> loadFrom(long from) {
-    return server.calls.read(DECLARATIONS, from, 1000, LOAD_PAGE_BYTES).compose(page -> {
-      if (page.isEmpty()) {
-        return Future.succeededFuture();
-      }
-      page.forEach(record -> replay(new JsonObject(new String(record.stored(), StandardCharsets.UTF_8))));
-      declaredUpTo = page.get(page.size() - 1).sequence();
-      return loadFrom(declaredUpTo + 1);
-    });
-  }
-
-  private void replay(JsonObject record) {
-    String name = record.getString("name");
-    StreamDeclaration old = byName.remove(name);
-    if (old != null) {
-      nameBySubject.remove(old.subject(), name);
-      wildcards.remove(old);
-    }
-    if ("put".equals(record.getString("op"))) {
-      StreamDeclaration declared = new StreamDeclaration(name, record.getString("subject"),
-          record.getJsonObject("config"), record.getString("created"));
-      byName.put(name, declared);
-      if (declared.wildcard()) {
-        wildcards.add(declared);
-      } else {
-        nameBySubject.put(declared.subject(), name);
-      }
-    }
-  }
-
   /** The declared stream {@code name}, or null if none is declared by that name. */
   StreamDeclaration declaration(String name) {
-    return byName.get(name);
+    return declarations.get(name);
   }
 
-  /** The declared streams. */
+  /** The declared streams, in name order. */
   List<StreamDeclaration> declarations() {
-    return List.copyOf(byName.values());
+    return declarations.all();
   }
 
-  /** The declared streams' names, in order. */
-  List<String> streamNames() {
-    return new ArrayList<>(new TreeMap<>(byName).keySet());
-  }
-
-  /**
-   * The stream name PubAcks give for {@code subject}: the stream declared on it, else the wildcard
-   * stream matching it, else the subject itself.
-   */
+  /** The stream name PubAcks give for {@code subject} (see {@link StreamDeclarations#streamName}). */
   String streamName(String subject) {
-    String name = nameBySubject.get(subject);
-    if (name != null) {
-      return name;
-    }
-    for (StreamDeclaration wildcard : wildcards) {
-      if (wildcard.pattern().matches(subject)) {
-        return wildcard.name();
-      }
-    }
-    return subject;
+    return declarations.streamName(subject);
   }
 
   /** Serves one API request; the answer goes to {@code reply} (none without one). */
@@ -229,7 +168,7 @@ final class JetStreamApi {
   Future<String> route(Requester connection, String api, JsonObject request, String reply, byte[] payload) {
     // Waits until this node, newly leading the stream's subject, has brought the stream's consumers back.
     String name = JetStreamForwarding.streamOf(api);
-    StreamDeclaration stream = name == null ? null : byName.get(name);
+    StreamDeclaration stream = name == null ? null : declarations.get(name);
     if (stream != null) {
       return consumers.adopted(stream).compose(v -> routeHere(connection, api, request, reply, payload));
     }
@@ -336,7 +275,7 @@ final class JetStreamApi {
   }
 
   private StreamDeclaration declared(String name, Requester connection, boolean write) {
-    StreamDeclaration declared = byName.get(name);
+    StreamDeclaration declared = declarations.get(name);
     if (declared == null) {
       throw StreamError.notFound("stream_not_found", "stream not found");
     }
@@ -351,7 +290,7 @@ final class JetStreamApi {
 
   private String accountInfo() {
     return new JsonObject().put("type", "io.nats.jetstream.api.v1.account_info_response")
-        .put("memory", 0).put("storage", 0).put("streams", byName.size()).put("consumers", 0)
+        .put("memory", 0).put("storage", 0).put("streams", declarations.size()).put("consumers", 0)
         .put("limits", new JsonObject().put("max_memory", -1).put("max_storage", -1).put("max_streams", -1)
             .put("max_consumers", -1))
         .put("api", new JsonObject().put("total", 0).put("errors", 0)).encode();
@@ -377,19 +316,11 @@ final class JetStreamApi {
     if (!connection.permissions().mayPublish(subject)) {
       throw StreamError.invalid("forbidden", "this credential may not publish to '" + subject + "'");
     }
-    StreamDeclaration existing = byName.get(name);
-    if (existing != null && !existing.subject().equals(subject)) {
-      throw StreamError.invalid("invalid_config", "stream '" + name + "' is on subject '" + existing.subject()
-          + "'; a stream's subject cannot change");
-    }
+    declarations.check(name, subject);
+    StreamDeclaration existing = declarations.get(name);
     if (existing != null && update && !existing.retention().equals(retention)) {
       throw StreamError.invalid("invalid_config", "stream configuration update can not change retention policy"
           + " to/from workqueue");
-    }
-    for (StreamDeclaration other : byName.values()) {
-      if (!other.name().equals(name) && SubjectPatterns.overlap(subject, other.subject())) {
-        throw StreamError.invalid("subjects_overlap", "subjects overlap with an existing stream");
-      }
     }
     if (update && existing == null) {
       throw StreamError.notFound("stream_not_found", "stream not found");
@@ -404,7 +335,7 @@ final class JetStreamApi {
     JsonObject record = new JsonObject().put("op", "put").put("name", name).put("subject", subject)
         .put("config", stored).put("created", created);
     return retentionRule(subject, limits, connection.context())
-        .compose(v -> appendDeclaration(record)).compose(v -> info(connection, byName.get(name)));
+        .compose(v -> declarations.append(record)).compose(v -> info(connection, declarations.get(name)));
   }
 
   /** A stream config's limits: {@code max_age} in nanoseconds, counts and sizes where 0 or less is unlimited. */
@@ -463,14 +394,6 @@ final class JetStreamApi {
       throw StreamError.invalid("invalid_config", "invalid stream subject '" + subject + "': " + violation);
     }
     return subject;
-  }
-
-  private Future<Void> appendDeclaration(JsonObject record) {
-    byte[] bytes = record.encode().getBytes(StandardCharsets.UTF_8);
-    return server.calls.append(DECLARATIONS, bytes, false).map(sequence -> {
-      replay(record);
-      return null;
-    });
   }
 
   private Future<String> info(Requester connection, StreamDeclaration declared) {
@@ -542,9 +465,9 @@ final class JetStreamApi {
   private String names(JsonObject request) {
     String filter = request.getString("subject");
     List<String> names = new ArrayList<>();
-    new TreeMap<>(byName).forEach((name, declared) -> {
+    declarations.all().forEach(declared -> {
       if (filter == null || SubjectPatterns.overlap(filter, declared.subject())) {
-        names.add(name);
+        names.add(declared.name());
       }
     });
     int offset = Math.max(0, request.getInteger("offset", 0));
@@ -554,7 +477,7 @@ final class JetStreamApi {
   }
 
   private Future<String> list(Requester connection, JsonObject request) {
-    List<StreamDeclaration> all = new ArrayList<>(new TreeMap<>(byName).values());
+    List<StreamDeclaration> all = declarations.all();
     int offset = Math.max(0, request.getInteger("offset", 0));
     List<StreamDeclaration> page = all.subList(Math.min(offset, all.size()), Math.min(all.size(), offset + LIST_PAGE));
     List<Future<JsonObject>> infos = new ArrayList<>();
@@ -579,7 +502,7 @@ final class JetStreamApi {
         .compose(v -> destroyed.subjectDestroyed(declared.subject()));
     return messagesGone
         .compose(v -> retentionRule(declared.subject(), Limits.UNLIMITED, connection.context()))
-        .compose(v -> appendDeclaration(new JsonObject().put("op", "delete").put("name", declared.name())))
+        .compose(v -> declarations.append(new JsonObject().put("op", "delete").put("name", declared.name())))
         .map(v -> new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_delete_response")
             .put("success", true).encode());
   }

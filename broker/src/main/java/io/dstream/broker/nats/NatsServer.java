@@ -158,7 +158,7 @@ public final class NatsServer {
       interest.start();
       return jetStream.load(vertx, false).compose(v -> listen(vertx));
     }
-    return vertx.executeBlocking(() -> store.find(JetStreamApi.DECLARATIONS) != null)
+    return vertx.executeBlocking(() -> store.find(StreamDeclarations.SUBJECT) != null)
         .compose(local -> local ? Future.succeededFuture(true) : archive.heldCheckpointsAtStart().otherwise(false))
         .compose(present -> jetStream.load(vertx, present).recover(failure -> {
           LOG.warn("stream declarations and consumers could not be loaded yet ({}); the first JetStream request"
