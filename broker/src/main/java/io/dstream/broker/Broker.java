@@ -164,7 +164,8 @@ public final class Broker {
           // Stream declarations and consumers are subjects of partitions any node may lead: not
           // cluster-aware yet (docs/cluster.md).
           nats.joinCluster(vertx, cluster.leadership(), config.cluster().forwardTimeout());
-          // From the leader of the rules' subject, waiting for it at most the forward timeout (docs/cluster.md).
+          // From the leader of the rules' subject, waiting for it at most the forward timeout
+          // (docs/consumers-and-retention.md).
           return retention.follow(vertx, config.retention().refreshInterval());
         }
         // The rules are in force before anything is served: no publish gets past a limit stored earlier.

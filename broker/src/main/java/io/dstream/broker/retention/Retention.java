@@ -132,6 +132,9 @@ public final class Retention {
   /** One check: completes (never fails) once the set is current, or with the failure logged once until a check succeeds. */
   private Future<Void> check() {
     return calls.info(SUBJECT).compose(this::readIfNewer).transform(ar -> {
+      if (stopped) {
+        return Future.succeededFuture();
+      }
       if (ar.failed() && !refreshFailing) {
         LOG.warn("retention rules not read from the node leading {}, {} in force here until a check succeeds: {}",
             SUBJECT, currentSequence() == 0 ? "the default alone" : "the last rules read", ar.cause().toString());
