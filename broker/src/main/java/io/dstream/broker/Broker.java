@@ -158,23 +158,25 @@ public final class Broker {
         registry = started;
         calls = new LeaderCalls(vertx, registry, cluster == null ? null : cluster.leadership(),
             cluster == null ? Duration.ZERO : config.cluster().forwardTimeout());
+        retention.serve(registry, calls);
         calls.start();
         if (cluster != null) {
-          // Retention rules, stream declarations and consumers are subjects of partitions any node may
-          // lead: not cluster-aware yet (docs/cluster.md), so neither loaded nor swept here.
+          // Stream declarations and consumers are subjects of partitions any node may lead: not
+          // cluster-aware yet (docs/cluster.md).
           nats.joinCluster(vertx, cluster.leadership(), config.cluster().forwardTimeout());
-          return Future.<Void>succeededFuture();
+          // From the leader of the rules' subject, waiting for it at most the forward timeout
+          // (docs/consumers-and-retention.md).
+          return retention.follow(vertx, config.retention().refreshInterval());
         }
         // The rules are in force before anything is served: no publish gets past a limit stored earlier.
         // Looked for locally, else (a lost disk) in the bucket, if it holds any checkpoint.
         return vertx.executeBlocking(() -> store.find(Retention.SUBJECT) != null)
             .compose(local -> local ? Future.succeededFuture(true) : archive.heldCheckpointsAtStart().otherwise(false))
-            .compose(present -> retention.load(registry, vertx.getOrCreateContext(), present));
+            .compose(retention::load);
       }).compose(loaded -> {
-        if (cluster == null) {
-          sweeper = new RetentionSweeper(vertx, store, readers, registry, retention, config.retention(), config.clock());
-          sweeper.start();
-        }
+        sweeper = new RetentionSweeper(vertx, store, readers, registry, retention, config.retention(), config.clock(),
+            cluster != null ? cluster.leadership() : Ownership.SINGLE_NODE);
+        sweeper.start();
         Authenticator authenticator = new Authenticator(apiKeys, config.jwt().enabled()
             ? JwtAuthenticator.create(vertx, config.jwt()) : null, config.anonymousAccess());
         return nats.start(vertx, registry, calls, authenticator, this::destroyCheckpoints, store, archive)
@@ -309,7 +311,10 @@ public final class Broker {
         .transform(ignored -> listeners == null ? Future.<Void>succeededFuture() : vertx.undeploy(listeners))
         .transform(ignored -> relay == null ? Future.<Void>succeededFuture() : relay.close())
         .transform(ignored -> nats == null ? Future.<Void>succeededFuture() : nats.stop(vertx))
-        .transform(ignored -> sweeper == null ? Future.<Void>succeededFuture() : sweeper.stop())
+        .transform(ignored -> {
+          retention.stop();
+          return sweeper == null ? Future.<Void>succeededFuture() : sweeper.stop();
+        })
         .transform(ignored -> registry == null ? Future.<Void>succeededFuture() : registry.stop(vertx))
         .transform(ignored -> vertx.<Void>executeBlocking(() -> {
           if (groupCommit != null) {

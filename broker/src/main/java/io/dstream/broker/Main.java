@@ -303,6 +303,9 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--retention-max-rules", defaultValue = "${env:DSTREAM_RETENTION_MAX_RULES:-1000}", description = "Retention rules the broker keeps at most (DSTREAM_RETENTION_MAX_RULES).")
   int retentionMaxRules;
 
+  @Option(names = "--retention-refresh-interval-ms", defaultValue = "${env:DSTREAM_RETENTION_REFRESH_INTERVAL_MS:-1000}", description = "Cluster mode: pause between two checks for retention rules changed through another node (DSTREAM_RETENTION_REFRESH_INTERVAL_MS).")
+  long retentionRefreshIntervalMs;
+
   @Option(names = "--cluster-node-id", defaultValue = "${env:DSTREAM_CLUSTER_NODE_ID}", description = "This node's id; set = cluster mode, unset = single node (DSTREAM_CLUSTER_NODE_ID).")
   String clusterNodeId;
 
@@ -371,7 +374,8 @@ public final class Main implements Callable<Integer> {
             natsMaxSubscriptions, NatsSettings.DEFAULT.authTimeout(), commaSeparated(natsEphemeral), natsMaxWildcardSubjects))
         .retention(new RetentionSettings(new Limits(retentionMaxAgeMs, retentionMaxMessages, retentionMaxBytes,
             retentionMaxMessageSize, Discard.parse(retentionDiscard)), Duration.ofMillis(retentionSweepIntervalMs),
-            retentionSweepSubjects, retentionSweepDeletions, retentionMaxRules));
+            retentionSweepSubjects, retentionSweepDeletions, retentionMaxRules,
+            Duration.ofMillis(retentionRefreshIntervalMs)));
     if (tlsCert != null || tlsKey != null) {
       if (tlsCert == null || tlsKey == null) {
         throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key (DSTREAM_TLS_CERT, DSTREAM_TLS_KEY)");

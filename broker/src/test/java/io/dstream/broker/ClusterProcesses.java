@@ -333,6 +333,17 @@ public final class ClusterProcesses implements AutoCloseable {
         .POST(HttpRequest.BodyPublishers.ofString(json)));
   }
 
+  /** {@code PUT path} with a JSON body on the node's HTTP port with the API key, whatever the status. */
+  public HttpResponse<String> put(String node, String path, String json) throws IOException, InterruptedException {
+    return send(node, HttpRequest.newBuilder(uri(node, path)).header("Content-Type", "application/json")
+        .PUT(HttpRequest.BodyPublishers.ofString(json)));
+  }
+
+  /** {@code DELETE path} on the node's HTTP port with the API key, whatever the status. */
+  public HttpResponse<String> delete(String node, String path) throws IOException, InterruptedException {
+    return send(node, HttpRequest.newBuilder(uri(node, path)).DELETE());
+  }
+
   private URI uri(String node, String path) {
     return URI.create("http://127.0.0.1:" + httpPort(node) + path);
   }

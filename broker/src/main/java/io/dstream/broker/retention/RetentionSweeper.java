@@ -4,6 +4,7 @@ import io.dstream.broker.config.RetentionSettings;
 import io.dstream.broker.store.MessageStore;
 import io.dstream.broker.store.StoredMessage;
 import io.dstream.broker.store.SubjectRecord;
+import io.dstream.broker.stream.Ownership;
 import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.StreamRegistry;
 import io.vertx.core.Context;
@@ -34,6 +35,10 @@ import java.util.Map;
  * subject examined). A tick deletes at most {@link RetentionSettings#deletionsPerTick} messages in
  * all; a subject with more to go is examined again first at the next tick.
  *
+ * <p>In cluster mode the local store also holds replicas of subjects other nodes lead: a tick
+ * skips every subject whose partition this node does not lead now ({@link Ownership#term}), as its
+ * leader sweeps it and the deletion replicates here.
+ *
  * <p>The age of a message is its publish time ({@link StreamActor#firstSequenceAt}'s order: publish
  * times never decrease within a subject) against the broker's clock. Only when a subject's oldest
  * retained messages already left the local store for the bucket (the hot window) and the oldest
@@ -55,6 +60,7 @@ public final class RetentionSweeper {
   private final Retention retention;
   private final RetentionSettings settings;
   private final Clock clock;
+  private final Ownership ownership;
   private Context context;
   private String cursor;
   private long timer = -1;
@@ -73,7 +79,7 @@ public final class RetentionSweeper {
   }
 
   public RetentionSweeper(Vertx vertx, MessageStore store, WorkerExecutor readers, StreamRegistry registry,
-                          Retention retention, RetentionSettings settings, Clock clock) {
+                          Retention retention, RetentionSettings settings, Clock clock, Ownership ownership) {
     this.vertx = vertx;
     this.store = store;
     this.readers = readers;
@@ -81,6 +87,7 @@ public final class RetentionSweeper {
     this.retention = retention;
     this.settings = settings;
     this.clock = clock;
+    this.ownership = ownership;
   }
 
   /** Starts ticking on the caller's context. */
@@ -141,7 +148,7 @@ public final class RetentionSweeper {
       String subject = entry.getKey();
       SubjectRecord record = entry.getValue();
       Limits limits = rules.effective(subject).limits();
-      if (limits.trimsOld() && record.messages() > 0) {
+      if (limits.trimsOld() && record.messages() > 0 && ownership.term(subject) >= 0) {
         long first = record.firstSequence();
         long upTo = upTo(record, limits, nowMs, budget);
         if (upTo >= first) {

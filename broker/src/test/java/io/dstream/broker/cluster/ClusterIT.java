@@ -47,6 +47,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
+import java.util.stream.LongStream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -553,6 +555,103 @@ class ClusterIT {
     }
   }
 
+
+  /**
+   * Retention rules in cluster mode (docs/cluster.md): a rule set through a node that does not lead
+   * the rules' subject is listed by every node and trims a subject led by a third node (its leader's
+   * sweeper, the deletion replicated), also publishes after it (the leader's actor); a removal
+   * through another node reaches every node and the subject grows again.
+   */
+  @Test
+  @Order(9)
+  void aRetentionRuleSetThroughOneNodeIsInForceOnTheLeaderOfAnotherSubjectAndItsRemovalToo() throws Exception {
+    String rulesLeader = cluster.leaderOf("$DS.RETENTION");
+    String setter = cluster.otherThan(rulesLeader).get(0);
+    String third = cluster.otherThan(rulesLeader, setter).get(0);
+    String subject = null;
+    for (int i = 0; i < 200 && subject == null; i++) {
+      if (cluster.leaderOf("cr.orders-" + i).equals(third)) {
+        subject = "cr.orders-" + i;
+      }
+    }
+    if (subject == null) {
+      // The third node leads no partition now: a subject led by any node but the setter still crosses nodes.
+      for (int i = 0; subject == null; i++) {
+        subject = cluster.leaderOf("cr.orders-" + i).equals(setter) ? null : "cr.orders-" + i;
+      }
+    }
+    String subjectLeader = cluster.leaderOf(subject);
+    System.out.printf("retention: rules led by %s, set through %s, %s led by %s%n", rulesLeader, setter, subject,
+        subjectLeader);
+    AckLedger ledger = new AckLedger(subject);
+    try (Connection nc = connect(setter, Duration.ofSeconds(2))) {
+      JetStream js = jetStream(nc, Duration.ofSeconds(5));
+      for (int i = 0; i < 12; i++) {
+        publishUntilAcked(js, ledger, "cr-" + i, WAIT);
+      }
+      String rulePath = "/admin/retention/" + ClusterProcesses.segment("cr.>");
+      HttpResponse<String> put = cluster.put(setter, rulePath, "{\"maxMessages\":5}");
+      assertEquals(200, put.statusCode(), put.body());
+      assertEquals(5, new JsonObject(put.body()).getLong("maxMessages"), put.body());
+      for (String node : cluster.nodeIds()) {
+        awaitRules(node, rules -> rules.size() == 1 && "cr.>".equals(rules.getJsonObject(0).getString("pattern"))
+            && rules.getJsonObject(0).getLong("maxMessages") == 5, "the rule cr.> with maxMessages 5");
+      }
+      awaitRetained(subject, 8, 12);
+      for (int i = 12; i < 15; i++) {
+        publishUntilAcked(js, ledger, "cr-" + i, WAIT);
+      }
+      awaitRetained(subject, 11, 15);
+
+      String remover = cluster.otherThan(setter).get(0);
+      HttpResponse<String> delete = cluster.delete(remover, rulePath);
+      assertEquals(200, delete.statusCode(), delete.body());
+      for (String node : cluster.nodeIds()) {
+        awaitRules(node, JsonArray::isEmpty, "no rule after its removal through " + remover);
+      }
+      HttpResponse<String> again = cluster.delete(setter, rulePath);
+      assertEquals(404, again.statusCode(), "a second removal, through " + setter + ": " + again.body());
+      for (int i = 15; i < 18; i++) {
+        publishUntilAcked(js, ledger, "cr-" + i, WAIT);
+      }
+      awaitRetained(subject, 11, 18);
+    }
+  }
+
+  /** Polls {@code GET /admin/retention} on {@code node} until its rules pass {@code check}. */
+  private static void awaitRules(String node, Predicate<JsonArray> check, String what) throws Exception {
+    JsonArray[] rules = {null};
+    await(() -> {
+      try {
+        rules[0] = cluster.adminGet(node, "/admin/retention").getJsonArray("rules");
+        return check.test(rules[0]);
+      } catch (IOException e) {
+        return false;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }, WAIT, what + " on " + node + " (last listing: " + rules[0] + ")");
+  }
+
+  /** Polls every node's replica of {@code subject} until it holds exactly the sequences {@code first..last}. */
+  private static void awaitRetained(String subject, long first, long last) throws Exception {
+    for (String node : cluster.nodeIds()) {
+      List<Long> seen = new ArrayList<>();
+      await(() -> {
+        try {
+          seen.clear();
+          Replica.read(cluster, node, subject).messages().forEach(message -> seen.add(message.sequence()));
+          return seen.equals(LongStream.rangeClosed(first, last).boxed().toList());
+        } catch (IOException e) {
+          return false;
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+      }, CATCH_UP, subject + " on " + node + " holds sequences " + first + ".." + last + " (holds " + seen + ")");
+    }
+  }
 
   private static Connection connect(String node, Duration asyncPublishTimeout) throws Exception {
     // An async publish unanswered for the cleanup interval fails (and is retried): a short one makes a dead forward visible quickly.

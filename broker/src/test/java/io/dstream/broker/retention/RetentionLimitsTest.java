@@ -13,6 +13,7 @@ import io.nats.client.Options;
 import io.nats.client.api.DiscardPolicy;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.api.StreamInfo;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
@@ -25,6 +26,8 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Predicate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -53,7 +56,8 @@ class RetentionLimitsTest {
     vertx = Vertx.vertx();
     broker = TestBroker.start(vertx, b -> b.clock(clock).idleTimeout(Duration.ofMillis(300))
         .nats(NatsSettings.DEFAULT.withPort(NatsSettings.ANY_FREE_PORT))
-        .retention(new RetentionSettings(Limits.UNLIMITED, Duration.ofMillis(50), 1000, 10_000, 1000)));
+        .retention(new RetentionSettings(Limits.UNLIMITED, Duration.ofMillis(50), 1000, 10_000, 1000,
+            Duration.ofSeconds(1))));
     http = WebClient.create(vertx);
   }
 
@@ -258,6 +262,30 @@ class RetentionLimitsTest {
     assertEquals(200, http.delete(broker.port(), "127.0.0.1", "/admin/retention/keep.eu")
         .bearerTokenAuthentication(TestBroker.API_KEY).send().await().statusCode());
     assertEquals("keep.>", subject("keep.eu").getJsonObject("limits").getString("rule"));
+  }
+
+  /** Changes run one after another on the rules' leader (here, on a single node): concurrent ones lose none. */
+  @Test
+  void concurrentChangesLoseNoneOfEachOther() {
+    putRule("race.gone", new JsonObject().put("maxMessages", 1));
+    List<Future<HttpResponse<Buffer>>> sent = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      sent.add(http.put(broker.port(), "127.0.0.1", "/admin/retention/race." + i)
+          .bearerTokenAuthentication(TestBroker.API_KEY).sendBuffer(Buffer.buffer("{\"maxMessages\":" + (i + 1) + "}")));
+    }
+    sent.add(http.delete(broker.port(), "127.0.0.1", "/admin/retention/race.gone")
+        .bearerTokenAuthentication(TestBroker.API_KEY).send());
+    for (Future<HttpResponse<Buffer>> response : sent) {
+      assertEquals(200, response.await().statusCode(), response.await().bodyAsString());
+    }
+    broker.stop();
+    broker.restart();
+    JsonArray rules = rules().getJsonArray("rules");
+    assertEquals(20, rules.size(), rules.encode());
+    for (int i = 0; i < 20; i++) {
+      post("race." + i, 1);
+      assertEquals(i + 1, subject("race." + i).getJsonObject("limits").getLong("maxMessages"));
+    }
   }
 
   // ---- helpers --------------------------------------------------------------------------------
