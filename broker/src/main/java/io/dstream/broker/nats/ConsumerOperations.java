@@ -3,6 +3,7 @@ package io.dstream.broker.nats;
 import io.dstream.broker.stream.StreamError;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.util.ArrayList;
@@ -23,24 +24,32 @@ import java.util.List;
  */
 public final class ConsumerOperations {
 
+  private static final String CALL = "nats.consumer.operation";
+
   private final NatsServer server;
 
   ConsumerOperations(NatsServer server) {
     this.server = server;
   }
 
+  /**
+   * A stream's consumers run on the node leading its subject (docs/cluster.md): in cluster mode an
+   * operation on them is sent there through {@link io.dstream.broker.cluster.LeaderCalls}.
+   */
+  void start() {
+    server.calls.register(CALL, (subject, request, context) -> ready(context)
+        .compose(api -> here(api, new JsonObject(request), context)).map(JsonObject::toBuffer));
+  }
+
   /** Info of every consumer of {@code stream}, or of every declared stream for null; by stream, then name. */
   public Future<List<JsonObject>> list(String stream, Context caller) {
     return ready(caller).compose(api -> {
-      if (stream != null) {
-        declared(api, stream);
-      }
-      List<String> streams = stream == null ? api.declarations().stream().map(StreamDeclaration::name).toList() : List.of(stream);
-      List<Future<List<JsonObject>>> lists = new ArrayList<>();
-      streams.forEach(name -> lists.add(api.consumers().list(name)));
+      List<StreamDeclaration> streams = stream == null ? api.declarations() : List.of(declared(api, stream));
+      List<Future<JsonObject>> lists = new ArrayList<>();
+      streams.forEach(declared -> lists.add(run(api, declared, new JsonObject().put("op", "list"), caller)));
       return Future.all(lists).map(done -> {
         List<JsonObject> all = new ArrayList<>();
-        lists.forEach(list -> all.addAll(list.result()));
+        lists.forEach(list -> list.result().getJsonArray("consumers").forEach(info -> all.add((JsonObject) info)));
         return all;
       });
     });
@@ -48,35 +57,55 @@ public final class ConsumerOperations {
 
   /** One consumer's info. */
   public Future<JsonObject> info(String stream, String name, Context caller) {
-    return ready(caller).compose(api -> {
-      declared(api, stream);
-      return api.consumers().info(api.consumers().find(stream, name)).map(JsonObject::new);
-    });
+    return operation(stream, new JsonObject().put("op", "info").put("name", name), caller);
   }
 
   /** Creates a durable consumer from a JetStream {@code ConsumerConfig} (its {@code durable_name} is required). */
   public Future<JsonObject> create(String stream, JsonObject config, Context caller) {
-    return ready(caller).compose(api -> {
-      return api.consumers().createDurable(declared(api, stream), config, caller)
-          .compose(consumer -> api.consumers().info(consumer)).map(JsonObject::new);
-    });
+    return operation(stream, new JsonObject().put("op", "create").put("config", config), caller);
   }
 
   /** Deletes a consumer, durable or ephemeral, with its saved state. */
   public Future<Void> delete(String stream, String name, Context caller) {
-    return ready(caller).compose(api -> {
-      declared(api, stream);
-      return api.consumers().delete(api.consumers().find(stream, name));
-    });
+    return operation(stream, new JsonObject().put("op", "delete").put("name", name), caller).mapEmpty();
   }
 
   /** Pauses a consumer until {@code untilMs} (epoch ms), or resumes it for 0; answers its info after. */
   public Future<JsonObject> pause(String stream, String name, long untilMs, Context caller) {
-    return ready(caller).compose(api -> {
-      declared(api, stream);
-      JsConsumer consumer = api.consumers().find(stream, name);
-      return api.consumers().pause(consumer, untilMs).compose(done -> api.consumers().info(consumer))
-          .map(JsonObject::new);
+    return operation(stream, new JsonObject().put("op", "pause").put("name", name).put("until", untilMs), caller);
+  }
+
+  private Future<JsonObject> operation(String stream, JsonObject request, Context caller) {
+    return ready(caller).compose(api -> run(api, declared(api, stream), request.put("stream", stream), caller));
+  }
+
+  /** Runs an operation on the node that runs the stream's consumers: here, or the one leading its subject. */
+  private Future<JsonObject> run(JetStreamApi api, StreamDeclaration declared, JsonObject request, Context caller) {
+    request.put("stream", declared.name());
+    if (declared.wildcard() || server.calls.here(declared.subject())) {
+      return here(api, request, caller);
+    }
+    // Not repeated after a timeout: a create or a delete may have been made.
+    return server.calls.call(declared.subject(), CALL, request.toBuffer(), false).map(JsonObject::new);
+  }
+
+  private Future<JsonObject> here(JetStreamApi api, JsonObject request, Context caller) {
+    StreamDeclaration declared = declared(api, request.getString("stream"));
+    JetStreamConsumers consumers = api.consumers();
+    String name = request.getString("name");
+    return consumers.adopted(declared).compose(v -> switch (request.getString("op")) {
+      case "list" -> consumers.list(declared.name()).map(infos -> new JsonObject()
+          .put("consumers", new JsonArray(new ArrayList<>(infos))));
+      case "info" -> consumers.info(consumers.find(declared.name(), name)).map(JsonObject::new);
+      case "create" -> consumers.createDurable(declared, request.getJsonObject("config"), caller)
+          .compose(consumers::info).map(JsonObject::new);
+      case "delete" -> consumers.delete(consumers.find(declared.name(), name)).map(done -> new JsonObject());
+      case "pause" -> {
+        JsConsumer consumer = consumers.find(declared.name(), name);
+        yield consumers.pause(consumer, request.getLong("until")).compose(done -> consumers.info(consumer))
+            .map(JsonObject::new);
+      }
+      default -> Future.failedFuture(StreamError.invalid("unknown_operation", "unknown consumer operation"));
     });
   }
 

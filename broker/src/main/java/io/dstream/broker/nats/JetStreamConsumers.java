@@ -1,6 +1,5 @@
 package io.dstream.broker.nats;
 
-import io.dstream.broker.stream.ConsumerState;
 import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.StreamError;
 import io.vertx.core.Context;
@@ -19,7 +18,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 
 /**
  * JetStream consumers: creation, info, listing and deletion through the API, pull requests, acks,
@@ -280,74 +278,7 @@ final class JetStreamConsumers {
   }
 
   Future<String> info(JsConsumer consumer) {
-    return state(consumer).map(state -> consumerInfo(consumer, state).encode());
-  }
-
-  /** The consumer's state and waiting pull requests, read on its subjects' actors' contexts. */
-  private Future<JsonObject> state(JsConsumer consumer) {
-    if (consumer.wildcard() != null) {
-      return consumer.wildcard().state().map(state -> state.put("num_waiting", consumer.waiting()));
-    }
-    SubjectFollower follower = consumer.single();
-    if (follower.actor() == null) {
-      return Future.succeededFuture(stateJson(null).put("num_waiting", consumer.waiting()));
-    }
-    Promise<JsonObject> read = Promise.promise();
-    follower.actor().consumerState(follower, (state, failure) -> {
-      if (failure != null) {
-        read.fail(failure);
-      } else {
-        read.complete(stateJson(state).put("num_waiting", consumer.waiting()));
-      }
-    });
-    return read.future();
-  }
-
-  private static JsonObject stateJson(ConsumerState state) {
-    if (state == null) {
-      return new JsonObject().put("next", 1L).put("unacked", new JsonArray()).put("pending", 0).put("redelivered", 0L)
-          .put("lag", 0L);
-    }
-    JsonArray unacked = new JsonArray();
-    state.unacknowledged().forEach(pair -> unacked.add(new JsonArray().add(pair[0]).add(pair[1])));
-    return new JsonObject().put("next", state.nextSequence()).put("unacked", unacked).put("pending", state.pending())
-        .put("redelivered", state.redelivered()).put("lag", state.lag())
-        .put("floor", state.firstUnacknowledged() - 1);
-  }
-
-  /**
-   * JetStream's consumer info. A wildcard stream's consumer has no stream-wide sequence: its
-   * delivered and ack floor sequences are 0, its counts are summed over its subjects, and
-   * {@code dstream_subjects} says how many it follows.
-   */
-  private static JsonObject consumerInfo(JsConsumer consumer, JsonObject state) {
-    boolean wildcard = state.containsKey("subjects");
-    long delivered = wildcard ? 0 : state.getLong("next") - 1;
-    long floor = wildcard ? 0 : state.getLong("floor", delivered);
-    long ackPending = wildcard ? state.getLong("unacked_count") : state.getJsonArray("unacked").size();
-    long now = System.currentTimeMillis();
-    long pausedUntil = consumer.pausedUntil(now);
-    JsonObject info = new JsonObject().put("type", "io.nats.jetstream.api.v1.consumer_info_response")
-        .put("stream_name", consumer.stream).put("name", consumer.name()).put("created", consumer.created)
-        .put("config", consumer.configJson())
-        .put("delivered", sequenceInfo(delivered, consumer.lastDeliveryMs()))
-        .put("ack_floor", sequenceInfo(floor, consumer.lastAckMs()))
-        .put("num_ack_pending", ackPending)
-        .put("num_redelivered", state.getLong("redelivered")).put("num_waiting", state.getInteger("num_waiting", 0))
-        .put("num_pending", state.getLong("lag")).put("ts", Instant.ofEpochMilli(now).toString());
-    if (wildcard) {
-      info.put("dstream_subjects", state.getJsonObject("subjects").size());
-    }
-    if (pausedUntil > 0) {
-      info.put("paused", true).put("pause_remaining", TimeUnit.MILLISECONDS.toNanos(pausedUntil - now));
-    }
-    return info;
-  }
-
-  /** JetStream's {@code SequenceInfo}: {@code last_active} only once there was some. */
-  private static JsonObject sequenceInfo(long sequence, long lastActiveMs) {
-    JsonObject info = new JsonObject().put("consumer_seq", sequence).put("stream_seq", sequence);
-    return lastActiveMs == 0 ? info : info.put("last_active", Instant.ofEpochMilli(lastActiveMs).toString());
+    return consumer.state().map(state -> consumer.info(state).encode());
   }
 
   List<String> names(String stream) {
@@ -364,7 +295,7 @@ final class JetStreamConsumers {
     List<Future<JsonObject>> infos = new ArrayList<>();
     new TreeMap<>(consumers).values().forEach(c -> {
       if (c.stream.equals(stream)) {
-        infos.add(state(c).map(state -> consumerInfo(c, state)));
+        infos.add(c.state().map(c::info));
       }
     });
     return Future.all(infos).map(all -> infos.stream().map(Future::result).toList());
@@ -566,7 +497,7 @@ final class JetStreamConsumers {
     List<Future<JsonObject>> states = new ArrayList<>();
     for (JsConsumer consumer : durable) {
       consumer.saved();
-      states.add(state(consumer).map(state -> new JsonObject().put("name", consumer.name())
+      states.add(consumer.state().map(state -> new JsonObject().put("name", consumer.name())
           .put("config", consumer.configJson()).put("created", consumer.created).put("state", state)));
     }
     return Future.all(states).compose(all -> {

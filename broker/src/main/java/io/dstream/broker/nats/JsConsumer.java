@@ -1,11 +1,13 @@
 package io.dstream.broker.nats;
 
+import io.dstream.broker.stream.ConsumerState;
 import io.dstream.broker.stream.StoredObject;
 import io.dstream.broker.stream.StreamActor;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.time.Instant;
@@ -14,6 +16,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One JetStream consumer: its configuration, where its messages go (the deliver subject of a push
@@ -320,5 +323,72 @@ final class JsConsumer {
   /** Waiting pull requests, for consumer info. */
   int waiting() {
     return pulls.waiting();
+  }
+
+  /** Its position and waiting pull requests, read on its subjects' actors' contexts. */
+  Future<JsonObject> state() {
+    if (wildcard != null) {
+      return wildcard.state().map(state -> state.put("num_waiting", waiting()));
+    }
+    SubjectFollower follower = single;
+    if (follower.actor() == null) {
+      return Future.succeededFuture(stateJson(null).put("num_waiting", waiting()));
+    }
+    Promise<JsonObject> read = Promise.promise();
+    follower.actor().consumerState(follower, (state, failure) -> {
+      if (failure != null) {
+        read.fail(failure);
+      } else {
+        read.complete(stateJson(state).put("num_waiting", waiting()));
+      }
+    });
+    return read.future();
+  }
+
+  private static JsonObject stateJson(ConsumerState state) {
+    if (state == null) {
+      return new JsonObject().put("next", 1L).put("unacked", new JsonArray()).put("pending", 0).put("redelivered", 0L)
+          .put("lag", 0L);
+    }
+    JsonArray unacked = new JsonArray();
+    state.unacknowledged().forEach(pair -> unacked.add(new JsonArray().add(pair[0]).add(pair[1])));
+    return new JsonObject().put("next", state.nextSequence()).put("unacked", unacked).put("pending", state.pending())
+        .put("redelivered", state.redelivered()).put("lag", state.lag())
+        .put("floor", state.firstUnacknowledged() - 1);
+  }
+
+  /**
+   * JetStream's consumer info. A wildcard stream's consumer has no stream-wide sequence: its
+   * delivered and ack floor sequences are 0, its counts are summed over its subjects, and
+   * {@code dstream_subjects} says how many it follows.
+   */
+  JsonObject info(JsonObject state) {
+    boolean wildcard = state.containsKey("subjects");
+    long delivered = wildcard ? 0 : state.getLong("next") - 1;
+    long floor = wildcard ? 0 : state.getLong("floor", delivered);
+    long ackPending = wildcard ? state.getLong("unacked_count") : state.getJsonArray("unacked").size();
+    long now = System.currentTimeMillis();
+    long pausedUntil = pausedUntil(now);
+    JsonObject info = new JsonObject().put("type", "io.nats.jetstream.api.v1.consumer_info_response")
+        .put("stream_name", stream).put("name", name()).put("created", created)
+        .put("config", configJson())
+        .put("delivered", sequenceInfo(delivered, lastDeliveryMs()))
+        .put("ack_floor", sequenceInfo(floor, lastAckMs()))
+        .put("num_ack_pending", ackPending)
+        .put("num_redelivered", state.getLong("redelivered")).put("num_waiting", state.getInteger("num_waiting", 0))
+        .put("num_pending", state.getLong("lag")).put("ts", Instant.ofEpochMilli(now).toString());
+    if (wildcard) {
+      info.put("dstream_subjects", state.getJsonObject("subjects").size());
+    }
+    if (pausedUntil > 0) {
+      info.put("paused", true).put("pause_remaining", TimeUnit.MILLISECONDS.toNanos(pausedUntil - now));
+    }
+    return info;
+  }
+
+  /** JetStream's {@code SequenceInfo}: {@code last_active} only once there was some. */
+  private static JsonObject sequenceInfo(long sequence, long lastActiveMs) {
+    JsonObject info = new JsonObject().put("consumer_seq", sequence).put("stream_seq", sequence);
+    return lastActiveMs == 0 ? info : info.put("last_active", Instant.ofEpochMilli(lastActiveMs).toString());
   }
 }

@@ -149,6 +149,7 @@ public final class NatsServer {
     this.registry = streams;
     this.calls = leaderCalls;
     state.start();
+    consumerOperations.start();
     this.authenticator = auth;
     this.store = store;
     this.jetStream = new JetStreamApi(this, destroyed);

@@ -5,15 +5,10 @@ import io.dstream.broker.archive.ArchiveKeys;
 import io.nats.client.Connection;
 import io.nats.client.JetStream;
 import io.nats.client.JetStreamApiException;
-import io.nats.client.JetStreamOptions;
 import io.nats.client.Message;
 import io.nats.client.Nats;
-import io.nats.client.Options;
 import io.nats.client.Subscription;
 import io.nats.client.api.PublishAck;
-import io.nats.client.JetStreamStatusException;
-import io.nats.client.impl.Headers;
-import io.nats.client.impl.NatsMessage;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
@@ -30,9 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,17 +35,16 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
-import java.util.function.Predicate;
-import java.util.stream.LongStream;
 
+import static io.dstream.broker.cluster.ClusterClients.await;
+import static io.dstream.broker.cluster.ClusterClients.firstAckAfterMs;
+import static io.dstream.broker.cluster.ClusterClients.jetStream;
+import static io.dstream.broker.cluster.ClusterClients.msSince;
+import static io.dstream.broker.cluster.ClusterClients.msgIdHeader;
+import static io.dstream.broker.cluster.ClusterClients.publishUntilAcked;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -385,78 +377,7 @@ class ClusterIT {
   @Test
   @Order(6)
   void requestReplyAndQueueGroupsSpanTheNodes() throws Exception {
-    String durable = "c8.jobs";
-    // A leads the durable subject and has no group member: the group's messages must be spread over B and C.
-    String a = cluster.leaderOf(durable);
-    String b = cluster.otherThan(a).get(0);
-    String c = cluster.otherThan(a).get(1);
-    try (Connection requester = connectCore(a); Connection service = connectCore(b);
-         Connection workerB = connectCore(b); Connection workerC = connectCore(c)) {
-      service.createDispatcher(request -> service.publish(request.getReplyTo(), request.getHeaders(), request.getData()))
-          .subscribe("svc.echo");
-      service.flush(WAIT);
-      Message answer = requestUntilAnswered(requester, "svc.echo", WAIT);
-      assertEquals("trace-1", answer.getHeaders().getFirst("X-Trace"), "the request's header, echoed");
-      try (Connection fresh = connectCore(c)) {
-        // Its reply inbox is announced a tick after this request: the reply must find it all the same.
-        Message first = fresh.request(NatsMessage.builder().subject("svc.echo").data("first").build(), WAIT);
-        assertNotNull(first, "the first request of a new connection on " + c + " got no answer from " + b);
-        assertEquals("first", new String(first.getData(), StandardCharsets.UTF_8));
-      }
-
-      ExecutionException nobody = assertThrows(ExecutionException.class,
-          () -> requester.request("svc.nobody", new byte[0]).get(WAIT.toSeconds(), TimeUnit.SECONDS),
-          "a request that no node serves");
-      JetStreamStatusException status = assertInstanceOf(JetStreamStatusException.class, nobody.getCause());
-      assertEquals(503, status.getStatus().getCode(), status.toString());
-
-      Map<String, List<String>> received = new ConcurrentHashMap<>();
-      for (Connection worker : List.of(workerB, workerC)) {
-        String node = worker == workerB ? b : c;
-        worker.createDispatcher(message -> received.computeIfAbsent(node, n -> new CopyOnWriteArrayList<>())
-            .add(message.getSubject() + ":" + new String(message.getData(), StandardCharsets.UTF_8)))
-            .subscribe("svc.work", "workers").subscribe(durable, "workers");
-        worker.flush(WAIT);
-      }
-      List<String> plainOnC = new CopyOnWriteArrayList<>();
-      workerC.createDispatcher(message -> plainOnC.add(new String(message.getData(), StandardCharsets.UTF_8)))
-          .subscribe("svc.work");
-      workerC.flush(WAIT);
-      JetStream js = jetStream(requester, WAIT);
-      int count = 100;
-      // Warm until both members got one of each kind: each node's interest has then reached A.
-      long deadline = System.nanoTime() + WAIT.toNanos();
-      for (int i = 0; !bothGotOneOfEach(received, b, c, durable); i++) {
-        assertTrue(System.nanoTime() < deadline, "the group's members on " + b + " and " + c + " did not both get"
-            + " messages published on " + a + ": " + received);
-        requester.publish("svc.work", ("warm-" + i).getBytes(StandardCharsets.UTF_8));
-        js.publish(durable, ("warm-" + i).getBytes(StandardCharsets.UTF_8));
-        Thread.sleep(20);
-      }
-      for (int i = 0; i < count; i++) {
-        requester.publish("svc.work", ("job-" + i).getBytes(StandardCharsets.UTF_8));
-        js.publishAsync(durable, ("job-" + i).getBytes(StandardCharsets.UTF_8));
-      }
-      requester.flush(WAIT);
-      await(() -> jobs(received, null).size() >= 2 * count && plainOnC.stream().filter(m -> m.startsWith("job-")).count() >= count,
-          WAIT, 2 * count + " group deliveries and " + count + " plain ones on " + c);
-      Thread.sleep(1_000);
-      List<String> all = jobs(received, null);
-      assertEquals(2 * count, all.size(), "group deliveries (each message once in the cluster): " + all);
-      for (int i = 0; i < count; i++) {
-        assertTrue(all.contains("svc.work:job-" + i), "svc.work job-" + i + " never reached the group");
-        assertTrue(all.contains(durable + ":job-" + i), durable + " job-" + i + " never reached the group");
-      }
-      List<String> expected = new ArrayList<>();
-      for (int i = 0; i < count; i++) {
-        expected.add("job-" + i);
-      }
-      assertEquals(expected, plainOnC.stream().filter(m -> m.startsWith("job-")).toList(),
-          "the plain subscription beside the member on " + c + ": each once, in the publisher's order");
-      System.out.printf("core NATS: a request from %s answered by %s; the group's %d ephemeral and %d durable messages "
-          + "(leader %s) split %s:%d, %s:%d%n", a, b, count, count, a, b, jobs(received, b).size(), c,
-          jobs(received, c).size());
-    }
+    new CoreNatsAcrossNodes(cluster).check();
   }
 
   /** The JetStream API from any node: declarations, a durable consumer that survives its leader's kill, a push consumer. */
@@ -466,16 +387,23 @@ class ClusterIT {
     new NatsApisAcrossNodes(cluster).jetStream();
   }
 
-  /** Versioned state over NATS through nodes that do not lead the subject: read, written and watched. */
+  /** Retention rules set and removed through nodes that lead neither the rules nor the trimmed subject. */
   @Test
   @Order(8)
+  void aRetentionRuleSetThroughOneNodeIsInForceOnTheLeaderOfAnotherSubjectAndItsRemovalToo() throws Exception {
+    new RetentionAcrossNodes(cluster).check();
+  }
+
+  /** Versioned state over NATS through nodes that do not lead the subject: read, written and watched. */
+  @Test
+  @Order(9)
   void stateIsReadWrittenAndWatchedThroughAnyNode() throws Exception {
     new NatsApisAcrossNodes(cluster).state();
   }
 
   /** Case 6: a leader frozen by SIGSTOP (a partition of the network) is replaced, and no two leaders acknowledge. */
   @Test
-  @Order(9)
+  @Order(10)
   void aFrozenLeaderIsReplacedWithoutSplitBrain() throws Exception {
     String subject = "c6.orders";
     String leader = cluster.leaderOf(subject);
@@ -515,7 +443,7 @@ class ClusterIT {
    * node whose other partitions may still be catching up.
    */
   @Test
-  @Order(10)
+  @Order(11)
   void aWipedFollowerRebuildsFromASnapshot() throws Exception {
     String subject = "c7.orders";
     AckLedger ledger = new AckLedger(subject);
@@ -556,198 +484,8 @@ class ClusterIT {
   }
 
 
-  /**
-   * Retention rules in cluster mode (docs/cluster.md): a rule set through a node that does not lead
-   * the rules' subject is listed by every node and trims a subject led by a third node (its leader's
-   * sweeper, the deletion replicated), also publishes after it (the leader's actor); a removal
-   * through another node reaches every node and the subject grows again.
-   */
-  @Test
-  @Order(9)
-  void aRetentionRuleSetThroughOneNodeIsInForceOnTheLeaderOfAnotherSubjectAndItsRemovalToo() throws Exception {
-    String rulesLeader = cluster.leaderOf("$DS.RETENTION");
-    String setter = cluster.otherThan(rulesLeader).get(0);
-    String third = cluster.otherThan(rulesLeader, setter).get(0);
-    String subject = null;
-    for (int i = 0; i < 200 && subject == null; i++) {
-      if (cluster.leaderOf("cr.orders-" + i).equals(third)) {
-        subject = "cr.orders-" + i;
-      }
-    }
-    if (subject == null) {
-      // The third node leads no partition now: a subject led by any node but the setter still crosses nodes.
-      for (int i = 0; subject == null; i++) {
-        subject = cluster.leaderOf("cr.orders-" + i).equals(setter) ? null : "cr.orders-" + i;
-      }
-    }
-    String subjectLeader = cluster.leaderOf(subject);
-    System.out.printf("retention: rules led by %s, set through %s, %s led by %s%n", rulesLeader, setter, subject,
-        subjectLeader);
-    AckLedger ledger = new AckLedger(subject);
-    try (Connection nc = connect(setter, Duration.ofSeconds(2))) {
-      JetStream js = jetStream(nc, Duration.ofSeconds(5));
-      for (int i = 0; i < 12; i++) {
-        publishUntilAcked(js, ledger, "cr-" + i, WAIT);
-      }
-      String rulePath = "/admin/retention/" + ClusterProcesses.segment("cr.>");
-      HttpResponse<String> put = cluster.put(setter, rulePath, "{\"maxMessages\":5}");
-      assertEquals(200, put.statusCode(), put.body());
-      assertEquals(5, new JsonObject(put.body()).getLong("maxMessages"), put.body());
-      for (String node : cluster.nodeIds()) {
-        awaitRules(node, rules -> rules.size() == 1 && "cr.>".equals(rules.getJsonObject(0).getString("pattern"))
-            && rules.getJsonObject(0).getLong("maxMessages") == 5, "the rule cr.> with maxMessages 5");
-      }
-      awaitRetained(subject, 8, 12);
-      for (int i = 12; i < 15; i++) {
-        publishUntilAcked(js, ledger, "cr-" + i, WAIT);
-      }
-      awaitRetained(subject, 11, 15);
-
-      String remover = cluster.otherThan(setter).get(0);
-      HttpResponse<String> delete = cluster.delete(remover, rulePath);
-      assertEquals(200, delete.statusCode(), delete.body());
-      for (String node : cluster.nodeIds()) {
-        awaitRules(node, JsonArray::isEmpty, "no rule after its removal through " + remover);
-      }
-      HttpResponse<String> again = cluster.delete(setter, rulePath);
-      assertEquals(404, again.statusCode(), "a second removal, through " + setter + ": " + again.body());
-      for (int i = 15; i < 18; i++) {
-        publishUntilAcked(js, ledger, "cr-" + i, WAIT);
-      }
-      awaitRetained(subject, 11, 18);
-    }
-  }
-
-  /** Polls {@code GET /admin/retention} on {@code node} until its rules pass {@code check}. */
-  private static void awaitRules(String node, Predicate<JsonArray> check, String what) throws Exception {
-    JsonArray[] rules = {null};
-    await(() -> {
-      try {
-        rules[0] = cluster.adminGet(node, "/admin/retention").getJsonArray("rules");
-        return check.test(rules[0]);
-      } catch (IOException e) {
-        return false;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return false;
-      }
-    }, WAIT, what + " on " + node + " (last listing: " + rules[0] + ")");
-  }
-
-  /** Polls every node's replica of {@code subject} until it holds exactly the sequences {@code first..last}. */
-  private static void awaitRetained(String subject, long first, long last) throws Exception {
-    for (String node : cluster.nodeIds()) {
-      List<Long> seen = new ArrayList<>();
-      await(() -> {
-        try {
-          seen.clear();
-          Replica.read(cluster, node, subject).messages().forEach(message -> seen.add(message.sequence()));
-          return seen.equals(LongStream.rangeClosed(first, last).boxed().toList());
-        } catch (IOException e) {
-          return false;
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return false;
-        }
-      }, CATCH_UP, subject + " on " + node + " holds sequences " + first + ".." + last + " (holds " + seen + ")");
-    }
-  }
-
   private static Connection connect(String node, Duration asyncPublishTimeout) throws Exception {
-    // An async publish unanswered for the cleanup interval fails (and is retried): a short one makes a dead forward visible quickly.
-    return Nats.connect(new Options.Builder().server(cluster.natsUrl(node)).token(ClusterProcesses.API_KEY.toCharArray())
-        .noReconnect().connectionTimeout(Duration.ofSeconds(10)).requestCleanupInterval(asyncPublishTimeout).build());
-  }
-
-  /** A core NATS client: a request nobody serves fails with its 503 status instead of being cancelled. */
-  private static Connection connectCore(String node) throws Exception {
-    return Nats.connect(new Options.Builder().server(cluster.natsUrl(node)).token(ClusterProcesses.API_KEY.toCharArray())
-        .noReconnect().connectionTimeout(Duration.ofSeconds(10)).reportNoResponders().build());
-  }
-
-  /** Requests {@code subject} with a header until answered: a new subscription on another node is announced within a tick. */
-  private static Message requestUntilAnswered(Connection requester, String subject, Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    Exception last = null;
-    while (System.nanoTime() < deadline) {
-      try {
-        Message answer = requester.request(NatsMessage.builder().subject(subject).headers(new Headers().put("X-Trace",
-            "trace-1")).data("ping").build()).get(5, TimeUnit.SECONDS);
-        assertEquals("ping", new String(answer.getData(), StandardCharsets.UTF_8));
-        return answer;
-      } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
-        last = e;
-        Thread.sleep(100);
-      }
-    }
-    throw new AssertionError("no answer to " + subject + " within " + timeout, last);
-  }
-
-  private static boolean bothGotOneOfEach(Map<String, List<String>> received, String b, String c, String durable) {
-    for (String node : List.of(b, c)) {
-      List<String> got = received.getOrDefault(node, List.of());
-      if (got.stream().noneMatch(m -> m.startsWith("svc.work:")) || got.stream().noneMatch(m -> m.startsWith(durable + ":"))) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /** The {@code job-} deliveries (not the warm ones) of {@code node}, or of all nodes for null. */
-  private static List<String> jobs(Map<String, List<String>> received, String node) {
-    return received.entrySet().stream().filter(e -> node == null || e.getKey().equals(node))
-        .flatMap(e -> e.getValue().stream()).filter(m -> m.contains(":job-")).toList();
-  }
-
-  private static JetStream jetStream(Connection nc, Duration syncPublishTimeout) throws IOException {
-    return nc.jetStream(JetStreamOptions.builder().requestTimeout(syncPublishTimeout).build());
-  }
-
-  private static Headers msgIdHeader(String msgId) {
-    return new Headers().put("Nats-Msg-Id", msgId);
-  }
-
-  /**
-   * Publishes {@code msgId} synchronously until it is acknowledged (each try with the same id and
-   * bytes, so a try that was stored but not answered is not stored twice); records the PubAck.
-   */
-  private static PublishAck publishUntilAcked(JetStream js, AckLedger ledger, String msgId, Duration timeout) throws Exception {
-    byte[] payload = AckLedger.payloadOf(msgId);
-    long deadline = System.nanoTime() + timeout.toNanos();
-    Exception last;
-    do {
-      long sent = System.nanoTime();
-      try {
-        PublishAck ack = js.publish(ledger.subject(), msgIdHeader(msgId), payload);
-        ledger.record(msgId, payload, ack, sent);
-        return ack;
-      } catch (IOException | JetStreamApiException e) {
-        last = e;
-        Thread.sleep(200);
-      }
-    } while (System.nanoTime() < deadline);
-    throw new AssertionError(msgId + " on " + ledger.subject() + " not acknowledged within " + timeout, last);
-  }
-
-  /** Milliseconds from {@code since} to the first acknowledgement of a publish sent after it. */
-  private static long firstAckAfterMs(AckLedger ledger, long since) {
-    long first = ledger.firstAckOfAttemptSentAfter(since);
-    assertTrue(first > 0, "no publish sent after the event was acknowledged");
-    return (first - since) / 1_000_000;
-  }
-
-  private static long msSince(long nanos) {
-    return (System.nanoTime() - nanos) / 1_000_000;
-  }
-
-  private static void await(BooleanSupplier done, Duration timeout, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!done.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        fail("not within " + timeout + ": " + what);
-      }
-      Thread.sleep(50);
-    }
+    return ClusterClients.connect(cluster.natsUrl(node), asyncPublishTimeout);
   }
 
   /** A subject other than {@code subject}, named {@code prefix<n>}, in the same partition. */

@@ -7,8 +7,6 @@ import io.nats.client.JetStreamManagement;
 import io.nats.client.JetStreamOptions;
 import io.nats.client.JetStreamSubscription;
 import io.nats.client.Message;
-import io.nats.client.Nats;
-import io.nats.client.Options;
 import io.nats.client.PullSubscribeOptions;
 import io.nats.client.PushSubscribeOptions;
 import io.nats.client.Subscription;
@@ -91,6 +89,9 @@ final class NatsApisAcrossNodes {
       ConsumerInfo info = declarer.jetStreamManagement().getConsumerInfo("C9", "worker");
       assertEquals(COUNT / 2, info.getAckFloor().getStreamSequence(), "the ack floor as " + declaring + " reports it");
       assertEquals(COUNT, declarer.jetStreamManagement().getStreamInfo("C9").getStreamState().getMsgCount());
+      JsonObject operated = cluster.adminGet(declaring, "/admin/consumers/C9/worker");
+      assertEquals(COUNT / 2, operated.getLong("ackFloor"), "the admin API's consumer through " + declaring + ": "
+          + operated);
       // The consumer's position is saved at most a second after it changes.
       Thread.sleep(2_500);
 
@@ -187,7 +188,6 @@ final class NatsApisAcrossNodes {
   }
 
   private Connection connect(String node) throws IOException, InterruptedException {
-    return Nats.connect(new Options.Builder().server(cluster.natsUrl(node))
-        .token(ClusterProcesses.API_KEY.toCharArray()).connectionTimeout(Duration.ofSeconds(10)).noReconnect().build());
+    return ClusterClients.connect(cluster.natsUrl(node), WAIT);
   }
 }
