@@ -89,17 +89,19 @@ final class CoreDelivery implements DurableTap {
   public void stateChanged(String subject, byte[] stateJson, long revision) {
     SubjectIndex.Match match = index.match(StateApi.WATCH + subject);
     if (!match.isEmpty()) {
-      forEachTarget(match, QueueGroups.ALL, subscription -> sendState(subscription, subject, stateJson, revision));
+      forEachTarget(match, QueueGroups.ALL, subscription -> sendState(subscription, subject, stateJson, revision,
+          false));
     }
   }
 
-  /** Sends the state of {@code subject} to one watch (the current state when a literal watch starts). */
+  /** Sends the state of {@code subject} to one watch: its first message, the state when a literal watch starts. */
   void stateTo(Subscription subscription, String subject, byte[] stateJson, long revision) {
-    offer(subscription, target -> sendState(target, subject, stateJson, revision));
+    offer(subscription, target -> sendState(target, subject, stateJson, revision, true));
   }
 
-  private static void sendState(Subscription subscription, String subject, byte[] stateJson, long revision) {
-    subscription.deliverState(revision, () -> {
+  private static void sendState(Subscription subscription, String subject, byte[] stateJson, long revision,
+                                boolean first) {
+    subscription.deliverState(revision, first, () -> {
       byte[] headers = StateApi.watchHeaders(subject, revision);
       String watched = StateApi.WATCH + subject;
       Buffer one = Buffer.buffer(stateJson.length + headers.length + watched.length() + FRAMING);

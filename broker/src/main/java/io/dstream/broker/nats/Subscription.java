@@ -41,16 +41,17 @@ final class Subscription {
 
   /**
    * Runs {@code send} for the state at {@code revision} unless this literal watch already sent that
-   * revision or a later one; a revision of 0 (a destroyed subject) always goes. Any other subscription
+   * revision or a later one; a change to revision 0 (a destroyed subject) always goes, the state read
+   * when the watch started ({@code first}) only if nothing went before it. Any other subscription
    * always sends.
    */
-  void deliverState(long revision, Runnable send) {
+  void deliverState(long revision, boolean first, Runnable send) {
     if (stateWatch == null) {
       send.run();
       return;
     }
     synchronized (stateWatch) {
-      if (revision == 0 || revision > stateWatch[0]) {
+      if (first ? stateWatch[0] < 0 : revision == 0 || revision > stateWatch[0]) {
         stateWatch[0] = revision;
         send.run();
       }
