@@ -423,7 +423,7 @@ final class JetStreamConsumers {
     String stream = subject.substring(streamAt, dots[first]);
     JsConsumer consumer = consumers.get(key(stream, subject.substring(dots[first] + 1, dots[first + 1])));
     if (consumer == null && server.calls.clustered()) {
-      server.jetStream.forwarding().forwardAck(stream, subject, reply, payload);
+      server.jetStream.forwarding().forwardAck(batch, stream, subject, reply, payload);
       return;
     }
     long slot;

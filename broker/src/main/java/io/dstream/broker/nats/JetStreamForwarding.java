@@ -130,36 +130,54 @@ final class JetStreamForwarding {
   }
 
   /**
-   * An ack for a consumer of {@code stream} that this node does not run: to the node leading the
-   * stream's subject, if another node does (else it is dropped, as an ack for no consumer is; the
-   * message is sent again after its ack wait).
+   * An ack for a consumer of {@code stream} that this node does not run: joins {@code batch}, which
+   * sends it to the node leading the stream's subject with the others of its turn, if another node
+   * leads it (else it is dropped, as an ack for no consumer is; the message is sent again after its
+   * ack wait).
    */
-  void forwardAck(String stream, String ackSubject, String reply, byte[] payload) {
+  void forwardAck(AckBatch batch, String stream, String ackSubject, String reply, byte[] payload) {
     StreamDeclaration declared = api.declaration(stream);
     if (!server.calls.clustered() || declared == null || declared.wildcard()
         || server.calls.here(declared.subject())) {
       return;
     }
-    Buffer request = Buffer.buffer(ackSubject.length() + payload.length + 64);
+    batch.forward(this, declared.subject(), new AckBatch.Forwarded(ackSubject, reply, payload));
+  }
+
+  /** One turn's acks for consumers that the node leading {@code leaderSubject} runs; not retried. */
+  void sendAcks(String leaderSubject, List<AckBatch.Forwarded> acks) {
+    int bytes = 64;
+    for (AckBatch.Forwarded ack : acks) {
+      bytes += ack.subject().length() + ack.payload().length + 16 + (ack.reply() == null ? 0 : ack.reply().length());
+    }
+    Buffer request = Buffer.buffer(bytes);
     Wire.string(request, server.calls.nodeId());
-    Wire.string(request, ackSubject);
-    Wire.string(request, reply);
-    Wire.bytes(request, payload);
-    server.calls.call(declared.subject(), ACK_CALL, request, false)
-        .onFailure(failure -> LOG.debug("ack {} not forwarded: {}", ackSubject, failure.toString()));
+    request.appendInt(acks.size());
+    for (AckBatch.Forwarded ack : acks) {
+      Wire.string(request, ack.subject());
+      Wire.string(request, ack.reply());
+      Wire.bytes(request, ack.payload());
+    }
+    server.calls.call(leaderSubject, ACK_CALL, request, false)
+        .onFailure(failure -> LOG.debug("{} acks for consumers on {}'s leader not forwarded: {}", acks.size(),
+            leaderSubject, failure.toString()));
   }
 
   private Future<Buffer> ackServed(String home, Buffer body, Context context) {
     int[] at = {0};
     String origin = Wire.string(body, at);
-    String ackSubject = Wire.string(body, at);
-    String reply = Wire.string(body, at);
-    byte[] payload = Wire.bytes(body, at);
-    if (reply != null && server.interest != null) {
-      server.interest.replyTo(reply, origin);
-    }
+    int count = body.getInt(at[0]);
+    at[0] += 4;
     AckBatch batch = new AckBatch();
-    api.consumers().ack(batch, ackSubject, reply, payload);
+    for (int i = 0; i < count; i++) {
+      String ackSubject = Wire.string(body, at);
+      String reply = Wire.string(body, at);
+      byte[] payload = Wire.bytes(body, at);
+      if (reply != null && server.interest != null) {
+        server.interest.replyTo(reply, origin);
+      }
+      api.consumers().ack(batch, ackSubject, reply, payload);
+    }
     batch.flush();
     return Future.succeededFuture(Buffer.buffer(0));
   }

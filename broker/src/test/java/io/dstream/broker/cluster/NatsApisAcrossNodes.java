@@ -127,6 +127,13 @@ final class NatsApisAcrossNodes {
         message.ack();
       }
       assertEquals(expected(0, COUNT), pushed, "a push consumer's deliveries through " + declaring);
+      // Its acks, plain ones, are forwarded to the leader in batches: all of them arrive.
+      long acknowledgedBy = System.nanoTime() + WAIT.toNanos();
+      while (push.getConsumerInfo().getNumAckPending() > 0) {
+        assertTrue(System.nanoTime() < acknowledgedBy, "acks of the push consumer through " + declaring
+            + " still pending: " + push.getConsumerInfo());
+        Thread.sleep(100);
+      }
     }
   }
 
