@@ -26,6 +26,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -127,14 +128,29 @@ public final class ClusterProcesses implements AutoCloseable {
     }
   }
 
-  /** {@code count} sets of {@code perSet} distinct free ports, all held open while chosen. */
+  /**
+   * {@code count} sets of {@code perSet} distinct free ports, all held open while chosen. Below the
+   * kernel's ephemeral range (32768 and up by default): a restarted node binds its ports again, and
+   * a port from that range could meanwhile be the local end of some outgoing connection (seen once:
+   * "port ... is in use").
+   */
   private static int[][] freePorts(int count, int perSet) throws IOException {
     List<ServerSocket> held = new ArrayList<>();
     try {
       int[][] ports = new int[count][perSet];
       for (int i = 0; i < count; i++) {
         for (int j = 0; j < perSet; j++) {
-          ServerSocket socket = new ServerSocket(0);
+          ServerSocket socket = null;
+          for (int attempt = 0; socket == null; attempt++) {
+            if (attempt == 1000) {
+              throw new IOException("no free port in 20000-32767 after 1000 tries");
+            }
+            try {
+              socket = new ServerSocket(20_000 + ThreadLocalRandom.current().nextInt(12_768));
+            } catch (IOException taken) {
+              // another one
+            }
+          }
           held.add(socket);
           ports[i][j] = socket.getLocalPort();
         }
