@@ -18,6 +18,8 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -42,6 +44,8 @@ import java.util.concurrent.TimeUnit;
 final class JetStreamApi {
 
   static final String PREFIX = "$JS.API.";
+  private static final String PULL = "CONSUMER.MSG.NEXT.";
+  private static final Logger LOG = LoggerFactory.getLogger(JetStreamApi.class);
   private static final int NAMES_PAGE = 1024;
   private static final int LIST_PAGE = 256;
   private static final long CLUSTER_REFRESH_MS = 1_000;
@@ -154,8 +158,14 @@ final class JetStreamApi {
         return Future.failedFuture(e);
       }
     }).transform(ar -> {
-      if (ar.failed() || ar.result() != null) {
+      // A pull request that fails (no such consumer; in cluster mode, its node out of reach) gets no
+      // answer, as from nats-server: its client's fetch ends empty and pulls again, where an error
+      // body on the pull inbox made jnats's fetch throw.
+      boolean pull = api.startsWith(PULL);
+      if (ar.failed() && !pull || ar.succeeded() && ar.result() != null) {
         server.delivery.answer(reply, ar.succeeded() ? ar.result() : JetStreamErrors.of(ar.cause()));
+      } else if (ar.failed()) {
+        LOG.debug("pull request {} not served: {}", subject, ar.cause().toString());
       }
       return Future.succeededFuture();
     }));

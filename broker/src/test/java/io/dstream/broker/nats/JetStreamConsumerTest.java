@@ -65,6 +65,20 @@ class JetStreamConsumerTest {
   }
 
   @Test
+  void aPullFromADeletedConsumerEndsEmptyAsFromNatsServer() throws Exception {
+    try (Connection nc = connect()) {
+      stream(nc, "GONE", "cons.gone", 2);
+      JetStreamManagement jsm = nc.jetStreamManagement();
+      jsm.addOrUpdateConsumer("GONE", ConsumerConfiguration.builder().durable("w").build());
+      JetStreamSubscription pull = nc.jetStream().subscribe("cons.gone", PullSubscribeOptions.bind("GONE", "w"));
+      assertEquals(1, pull.fetch(1, WAIT).size(), "a pull from the consumer while it exists");
+      jsm.deleteConsumer("GONE", "w");
+      // An error body on the pull inbox made jnats's fetch throw a NullPointerException.
+      assertEquals(List.of(), pull.fetch(1, Duration.ofSeconds(1)), "a pull after the consumer was deleted");
+    }
+  }
+
+  @Test
   void aPushConsumerReplaysThenGoesLiveWithExplicitAcks() throws Exception {
     try (Connection nc = connect()) {
       stream(nc, "PUSH", "cons.push", 3);
