@@ -14,7 +14,6 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -207,7 +206,7 @@ public final class LeaderCalls {
   /** Up to {@code max} messages (at most {@code maxBytes}, but at least one) from sequence {@code from} on. */
   public Future<List<Published>> read(String subject, long from, int max, long maxBytes) {
     Buffer request = Buffer.buffer(20).appendLong(from).appendInt(max).appendLong(maxBytes);
-    return call(subject, READ, request, true).map(LeaderCalls::decodePage);
+    return call(subject, READ, request, true).map(body -> Wire.messages(body, new int[] {0}));
   }
 
   /**
@@ -230,24 +229,8 @@ public final class LeaderCalls {
     for (Published message : page) {
       bytes += message.stored().length + 20;
     }
-    Buffer body = Buffer.buffer(bytes).appendInt(page.size());
-    for (Published message : page) {
-      body.appendLong(message.sequence()).appendLong(message.timestampMs());
-      Wire.bytes(body, message.stored());
-    }
+    Buffer body = Buffer.buffer(bytes);
+    Wire.messages(body, page);
     return body;
-  }
-
-  private static List<Published> decodePage(Buffer body) {
-    int count = body.getInt(0);
-    int[] at = {4};
-    List<Published> page = new ArrayList<>(count);
-    for (int i = 0; i < count; i++) {
-      long sequence = body.getLong(at[0]);
-      long timestamp = body.getLong(at[0] + 8);
-      at[0] += 16;
-      page.add(new Published(sequence, timestamp, Wire.bytes(body, at)));
-    }
-    return page;
   }
 }

@@ -1,15 +1,18 @@
 package io.dstream.broker.cluster;
 
+import io.dstream.broker.stream.Published;
 import io.dstream.broker.stream.StreamError;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * The encoding of node-to-node messages on the clustered event bus: length-prefixed strings and
- * byte arrays, and a leader's refusal carried as an event-bus failure, so the caller raises the
+ * The encoding of node-to-node messages on the clustered event bus: length-prefixed strings, byte
+ * arrays and stored messages, and a leader's refusal carried as an event-bus failure, so the caller raises the
  * same {@link StreamError} the leader did.
  */
 public final class Wire {
@@ -45,6 +48,28 @@ public final class Wire {
     byte[] data = body.getBytes(at[0], at[0] + length);
     at[0] += length;
     return data;
+  }
+
+  /** Stored messages: {@code int count | count × (long sequence | long timestamp | bytes stored)}. */
+  public static void messages(Buffer body, List<Published> messages) {
+    body.appendInt(messages.size());
+    for (Published message : messages) {
+      body.appendLong(message.sequence()).appendLong(message.timestampMs());
+      bytes(body, message.stored());
+    }
+  }
+
+  public static List<Published> messages(Buffer body, int[] at) {
+    int count = body.getInt(at[0]);
+    at[0] += 4;
+    List<Published> messages = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      long sequence = body.getLong(at[0]);
+      long timestamp = body.getLong(at[0] + 8);
+      at[0] += 16;
+      messages.add(new Published(sequence, timestamp, bytes(body, at)));
+    }
+    return messages;
   }
 
   /** A refusal as the event-bus failure message that {@link #failure} turns back into it. */

@@ -6,7 +6,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -187,11 +186,7 @@ final class ClusterInterest implements CoreDelivery.Elsewhere {
       Buffer batch = Buffer.buffer(size);
       Wire.string(batch, subject);
       groups(batch, groups);
-      batch.appendInt(messages.size());
-      for (Published message : messages) {
-        batch.appendLong(message.sequence()).appendLong(message.timestampMs()).appendInt(message.stored().length)
-            .appendBytes(message.stored());
-      }
+      Wire.messages(batch, messages);
       vertx.eventBus().send(tapAddress(node), batch);
     });
   }
@@ -200,16 +195,7 @@ final class ClusterInterest implements CoreDelivery.Elsewhere {
     int[] at = {0};
     String subject = Wire.string(batch, at);
     QueueGroups groups = groups(batch, at);
-    int count = batch.getInt(at[0]);
-    at[0] += 4;
-    List<Published> messages = new ArrayList<>(count);
-    for (int i = 0; i < count; i++) {
-      long sequence = batch.getLong(at[0]);
-      long timestamp = batch.getLong(at[0] + 8);
-      at[0] += 16;
-      messages.add(new Published(sequence, timestamp, Wire.bytes(batch, at)));
-    }
-    server.delivery.durable(subject, messages, groups);
+    server.delivery.durable(subject, Wire.messages(batch, at), groups);
   }
 
   // ---- state changes from a leader ------------------------------------------------------------
