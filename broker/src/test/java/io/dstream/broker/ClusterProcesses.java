@@ -407,6 +407,7 @@ public final class ClusterProcesses implements AutoCloseable {
   }
 
   /** The keys of the shared bucket under {@code prefix}, in key order. */
+  @SuppressWarnings("try") // the client's close() may throw InterruptedException; try-with-resources still closes it
   public List<String> bucketKeys(String prefix) throws Exception {
     try (MinioClient minio = MinioClient.builder().endpoint(s3.endpoint())
         .credentials(TestS3.ACCESS_KEY, TestS3.SECRET_KEY).build()) {

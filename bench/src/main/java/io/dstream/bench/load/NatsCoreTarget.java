@@ -83,6 +83,7 @@ final class NatsCoreTarget implements Target {
   }
 
   @Override
+  @SuppressWarnings("try") // the client's close() may throw InterruptedException; try-with-resources still closes it
   public Histogram requestReply(String subject, int count) throws Exception {
     Deadline deadline = new Deadline(timeoutMs);
     try (Connection service = endpoint.connect(); Connection client = endpoint.connect()) {

@@ -21,6 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Ratis or its gRPC transport exists (no test in this JVM starts a cluster; ClusterIT runs its nodes
  * as child processes). Fails if single-node mode started either engine.
  */
+@SuppressWarnings("try") // jnats' Connection.close() may throw InterruptedException; try-with-resources still closes it
 class SingleNodeTest {
 
   @Test

@@ -184,7 +184,7 @@ class LeaderRelayTest {
       }
       post.end("]}");
     });
-    post.sendHead();
+    post.writeHead();
     for (int i = 0; i < 200; i++) {
       expected.append(i == 0 ? "" : ",").append("{\"n\":").append(i).append('}');
     }

@@ -200,7 +200,7 @@ class RetentionLimitsTest {
     try (Connection nats = nats()) {
       JetStreamManagement jsm = nats.jetStreamManagement();
       StreamInfo created = jsm.addStream(StreamConfiguration.builder().name("LIMITED").subjects("js.limited")
-          .maxMessages(2).maxBytes(1_000_000).maxMsgSize(500).maxAge(Duration.ofHours(1))
+          .maxMessages(2).maxBytes(1_000_000).maximumMessageSize(500).maxAge(Duration.ofHours(1))
           .discardPolicy(DiscardPolicy.New).build());
       assertEquals(2, created.getConfiguration().getMaxMsgs());
       assertEquals(1_000_000, created.getConfiguration().getMaxBytes());
@@ -218,7 +218,7 @@ class RetentionLimitsTest {
           .getApiErrorCode());
 
       jsm.updateStream(StreamConfiguration.builder(created.getConfiguration()).maxMessages(-1).maxBytes(-1)
-          .maxMsgSize(-1).maxAge(Duration.ZERO).discardPolicy(DiscardPolicy.Old).build());
+          .maximumMessageSize(-1).maxAge(Duration.ZERO).discardPolicy(DiscardPolicy.Old).build());
       assertEquals(0, rules().getJsonArray("rules").size(), "a stream without limits has no rule of its own");
       putRule("js.>", new JsonObject().put("maxMessages", 7));
       assertEquals(7, jsm.getStreamInfo("LIMITED").getConfiguration().getMaxMsgs(), "a wider rule in force");
