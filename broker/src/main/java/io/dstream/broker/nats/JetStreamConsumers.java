@@ -130,9 +130,10 @@ final class JetStreamConsumers {
   /**
    * Completes once the consumers of {@code stream} run here under the current leadership of its
    * subject: at once on a single node (they came back at start), or once this node, newly leading
-   * the subject, brought them back from their last save.
+   * the subject, brought them back from their last save. Synchronized: connections, the calls of
+   * other nodes and the tick ask at once, and the consumers must come back once.
    */
-  Future<Void> adopted(StreamDeclaration stream) {
+  synchronized Future<Void> adopted(StreamDeclaration stream) {
     long term = server.calls.term(stream.subject());
     if (!server.calls.clustered() || stream.wildcard() || term < 0) {
       return Future.succeededFuture();
