@@ -120,6 +120,12 @@ public final class HttpApi {
     router.route("/v1/stream/*").handler(durableStreams::handle);
     router.route("/r2/*").handler(ctx -> files.handle(ctx, clientAddresses.resolve(ctx.request())));
     router.route("/admin/*").handler(this::handleAdminPermission);
+    if (relay != null) {
+      // An operator's writes to a subject go through its actor, on its leader. Its summary and
+      // message listing read this node's replica, so they answer while the subject has no leader too.
+      router.delete("/admin/subjects/:subject/messages").handler(this::relayAdminWrite);
+      router.put("/admin/subjects/:subject/state").handler(this::relayAdminWrite);
+    }
     admin.mount(router);
     router.route().handler(ctx -> HttpErrors.send(ctx.response(), 404, "not_found", "no route for " + ctx.request().path()));
     router.route().failureHandler(this::handleFailure);
@@ -213,6 +219,13 @@ public final class HttpApi {
     // An answer of this node (a 503) carries the view's CORS headers too; a relayed one gets the leader's.
     DurableStreamsApi.commonHeaders(ctx.response());
     if (!relay.relayed(ctx, subject)) {
+      ctx.next();
+    }
+  }
+
+  private void relayAdminWrite(RoutingContext ctx) {
+    String subject = ctx.pathParam("subject");
+    if (Subjects.violation(subject) != null || !relay.relayed(ctx, subject)) {
       ctx.next();
     }
   }

@@ -21,6 +21,7 @@ import io.nats.client.api.StreamInfo;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -167,6 +168,14 @@ final class NatsApisAcrossNodes {
         assertTrue(next != null, "the watch on " + watching + " missed revision " + (last + 1));
       }
       assertEquals("{\"v\":\"last\"}", new String(next.getData(), StandardCharsets.UTF_8));
+
+      // An operator's write through a node that does not lead the subject reaches its leader too.
+      HttpResponse<String> operated = cluster.put(watching, "/admin/subjects/" + subject + "/state", "{\"v\":\"admin\"}");
+      assertEquals(200, operated.statusCode(), "PUT /admin/subjects/" + subject + "/state through " + watching + ": "
+          + operated.body());
+      Message adminChange = watch.nextMessage(WAIT);
+      assertTrue(adminChange != null, "the watch on " + watching + " missed the operator's write");
+      assertEquals("{\"v\":\"admin\"}", new String(adminChange.getData(), StandardCharsets.UTF_8));
     }
   }
 
