@@ -157,7 +157,7 @@ public final class Broker {
       return StreamRegistry.start(vertx, env).compose(started -> {
         registry = started;
         calls = new LeaderCalls(vertx, registry, cluster == null ? null : cluster.leadership(),
-            cluster == null ? Duration.ZERO : config.cluster().forwardTimeout());
+            cluster == null ? Duration.ZERO : config.cluster().forwardTimeout(), metrics);
         retention.serve(registry, calls);
         calls.start();
         if (cluster != null) {
@@ -190,7 +190,7 @@ public final class Broker {
         ClusterRouting leaders = cluster != null ? cluster.leadership() : routing;
         Duration relayTimeout = cluster != null ? config.cluster().forwardTimeout() : forwardTimeout;
         relay = leaders == null ? null : new LeaderRelay(vertx, leaders, relayTimeout, config.longPollTimeout(),
-            frameBackstop(config.maxFrameBytes()), gate);
+            frameBackstop(config.maxFrameBytes()), gate, metrics);
         HttpApi api = new HttpApi(authenticator, nats,
             new ClientAddresses(config.trustedProxies()), new V1Endpoint(registry, config, metrics, gate, memoryBudget),
             new RecordsHandler(registry, config, metrics, this::destroyCheckpoints), metrics, durableStreams,

@@ -1,10 +1,12 @@
 package io.dstream.broker.cluster;
 
+import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.stream.Published;
 import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.StreamError;
 import io.dstream.broker.stream.StreamInfo;
 import io.dstream.broker.stream.StreamRegistry;
+import io.micrometer.core.instrument.Counter;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -51,13 +53,19 @@ public final class LeaderCalls {
   private final Leadership leadership;
   private final long timeoutMs;
   private final Map<String, Operation> operations = new ConcurrentHashMap<>();
+  private final Counter forwarded;
+  private final Counter failed;
 
   /** {@code leadership} null: a single node, where every call runs here. */
-  public LeaderCalls(Vertx vertx, StreamRegistry registry, Leadership leadership, Duration timeout) {
+  public LeaderCalls(Vertx vertx, StreamRegistry registry, Leadership leadership, Duration timeout,
+                     BrokerMetrics metrics) {
     this.vertx = vertx;
     this.registry = registry;
     this.leadership = leadership;
     this.timeoutMs = timeout.toMillis();
+    // Counted in cluster mode only: a single node forwards nothing.
+    this.forwarded = leadership == null ? null : metrics.clusterForwarded("call");
+    this.failed = leadership == null ? null : metrics.clusterForwardFailed("call");
     register(INFO, (subject, request, context) -> registry.<StreamInfo>ask(subject, context, StreamActor::info)
         .map(LeaderCalls::encodeInfo));
     register(READ, (subject, request, context) -> registry.<List<Published>>ask(subject, context,
@@ -135,6 +143,7 @@ public final class LeaderCalls {
       return;
     }
     if (remainingMs <= 0) {
+      failed.increment();
       done.fail(leadership.notOwned(subject));
       return;
     }
@@ -143,6 +152,7 @@ public final class LeaderCalls {
       vertx.setTimer(RETRY_MS, id -> attempt(subject, name, request, idempotent, deadline, done));
       return;
     }
+    forwarded.increment();
     vertx.eventBus().<Buffer>request(address(leader), request, new DeliveryOptions()
             .addHeader("op", name).addHeader("subject", subject)
             .setSendTimeout(Math.max(1, Math.min(remainingMs, ATTEMPT_MS))))
@@ -161,6 +171,10 @@ public final class LeaderCalls {
     if (again && System.nanoTime() < deadline) {
       vertx.setTimer(RETRY_MS, id -> attempt(subject, name, request, idempotent, deadline, done));
     } else {
+      if (leadership != null && failure instanceof StreamError error
+          && ("not_leader".equals(error.code()) || "forward_timeout".equals(error.code()))) {
+        failed.increment();
+      }
       done.fail(failure);
     }
   }

@@ -111,6 +111,21 @@ public final class BrokerMetrics {
         .description("Size of the local store file").baseUnit("bytes").register(registry);
   }
 
+  /**
+   * Cluster mode: requests this node sent to the node leading their subject, by {@code kind}
+   * ({@code publish}, {@code call}, {@code http}, {@code websocket}); each attempt counts.
+   */
+  public Counter clusterForwarded(String kind) {
+    return Counter.builder("dstream_cluster_forwarded").tag("kind", kind)
+        .description("Requests sent to the node leading their subject (cluster mode), each attempt").register(registry);
+  }
+
+  /** Cluster mode: forwarded requests that failed in the end (no leader in time, node gone, timeout), by {@code kind}. */
+  public Counter clusterForwardFailed(String kind) {
+    return Counter.builder("dstream_cluster_forward_failures").tag("kind", kind)
+        .description("Forwarded requests that failed after their retries (cluster mode)").register(registry);
+  }
+
   private Counter counter(String name, String description) {
     return Counter.builder(name).description(description).register(registry);
   }

@@ -5,6 +5,7 @@ import io.dstream.broker.cluster.Wire;
 import io.dstream.broker.stream.Published;
 import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.StreamError;
+import io.micrometer.core.instrument.Counter;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -44,12 +45,16 @@ final class ClusterPublishes {
   private final Vertx vertx;
   private final Leadership leadership;
   private final long timeoutMs;
+  private final Counter forwarded;
+  private final Counter failed;
 
   ClusterPublishes(NatsServer server, Vertx vertx, Leadership leadership, Duration forwardTimeout) {
     this.server = server;
     this.vertx = vertx;
     this.leadership = leadership;
     this.timeoutMs = forwardTimeout.toMillis();
+    this.forwarded = server.metrics.clusterForwarded("publish");
+    this.failed = server.metrics.clusterForwardFailed("publish");
   }
 
   private static String publishAddress(String node) {
@@ -95,6 +100,7 @@ final class ClusterPublishes {
   private void attempt(String subject, List<Item> items, long deadline) {
     long remainingMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
     if (remainingMs <= 0) {
+      failed.increment(items.size());
       items.forEach(item -> item.done().fail(leadership.notOwned(subject)));
       return;
     }
@@ -109,6 +115,7 @@ final class ClusterPublishes {
       vertx.setTimer(RETRY_MS, id -> attempt(subject, items, deadline));
       return;
     }
+    forwarded.increment(items.size());
     vertx.eventBus().<Buffer>request(publishAddress(leader), encode(subject, publishes),
         new DeliveryOptions().setSendTimeout(Math.max(1, Math.min(remainingMs, ATTEMPT_MS)))).onComplete(ar -> {
       if (ar.succeeded()) {
@@ -137,6 +144,9 @@ final class ClusterPublishes {
       if (retry && System.nanoTime() < deadline) {
         again.add(item);
       } else {
+        if (retry) {
+          failed.increment();
+        }
         item.done().fail(failure);
       }
     }

@@ -4,7 +4,9 @@ import io.dstream.broker.cluster.ClusterRouting;
 import io.dstream.broker.http.ConnectionGate;
 import io.dstream.broker.http.HttpErrors;
 import io.dstream.broker.http.WebSocketUpgrade;
+import io.dstream.broker.metrics.BrokerMetrics;
 import io.dstream.broker.stream.StreamError;
+import io.micrometer.core.instrument.Counter;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientOptions;
@@ -44,6 +46,9 @@ public final class LeaderRelay {
   private final ClusterRouting routing;
   private final HttpRelay exchanges;
   private final SocketRelay sockets;
+  private final Counter relayedExchanges;
+  private final Counter relayedSockets;
+  private final Counter refused;
 
   /**
    * @param forwardTimeout         the cluster forward timeout (connect and silence bounds, above)
@@ -51,14 +56,19 @@ public final class LeaderRelay {
    * @param maxWebSocketFrameBytes the largest WebSocket frame the broker's server accepts, which the
    *                               leader may send as well
    * @param gate                   counts the relayed client sockets as the broker's own
+   * @param metrics                counts the requests relayed ({@code http}, {@code websocket}) and
+   *                               those answered here because no leader could take them ({@code relay})
    */
   public LeaderRelay(Vertx vertx, ClusterRouting routing, Duration forwardTimeout, Duration longPollTimeout,
-                     int maxWebSocketFrameBytes, ConnectionGate gate) {
+                     int maxWebSocketFrameBytes, ConnectionGate gate, BrokerMetrics metrics) {
     long forwardMs = forwardTimeout.toMillis();
     if (forwardMs <= 0) {
       throw new IllegalArgumentException("the cluster forward timeout must be positive, was " + forwardTimeout);
     }
     this.routing = routing;
+    this.relayedExchanges = metrics.clusterForwarded("http");
+    this.relayedSockets = metrics.clusterForwarded("websocket");
+    this.refused = metrics.clusterForwardFailed("relay");
     int connections = gate.maxConnections();
     this.exchanges = new HttpRelay(vertx.createHttpClient(new HttpClientOptions()
             .setConnectTimeout(clamp(forwardMs))
@@ -108,8 +118,10 @@ public final class LeaderRelay {
       return true;
     }
     if (WebSocketUpgrade.requested(request)) {
+      relayedSockets.increment();
       sockets.relay(request, subject, address);
     } else {
+      relayedExchanges.increment();
       exchanges.relay(ctx, subject, address);
     }
     return true;
@@ -121,6 +133,7 @@ public final class LeaderRelay {
    * relayed ones included (their relaying node passes the 503 on as it sees fit), gets the HTTP error.
    */
   private void refuse(RoutingContext ctx, StreamError error, boolean fromClient) {
+    refused.increment();
     boolean retry = error.kind() == StreamError.Kind.UNAVAILABLE || error.kind() == StreamError.Kind.OVERLOADED;
     if (fromClient && retry && WebSocketUpgrade.requested(ctx.request())) {
       sockets.tryLater(ctx.request(), error.getMessage());

@@ -167,6 +167,16 @@ class ClusterIT {
     } finally {
       vertx.close().await();
     }
+    // What went to the leader shows in the forwarding nodes' metrics.
+    assertTrue(forwarded(publisherNode, "publish") >= count, "publishes forwarded by " + publisherNode);
+    assertTrue(forwarded(subscriberNode, "websocket") >= 1, "v1 sockets relayed by " + subscriberNode);
+  }
+
+  /** {@code dstream_cluster_forwarded_total} of {@code kind} in the node's {@code /metrics}. */
+  private static double forwarded(String node, String kind) throws Exception {
+    String prefix = "dstream_cluster_forwarded_total{kind=\"" + kind + "\"";
+    return cluster.get(node, "/metrics").body().lines().filter(line -> line.startsWith(prefix))
+        .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))).sum();
   }
 
   /** Case 2: kill -9 of the partition leader under pipelined publishing through another node. */
