@@ -128,6 +128,21 @@ public final class LeaderRelay {
   }
 
   /**
+   * As {@link #relayed}, for a read this node can also answer from its own replica: false (the route
+   * serves it here) when no leader is known, as well as when this node leads the subject.
+   */
+  public boolean relayedIfLed(RoutingContext ctx, String subject) {
+    try {
+      if (routing.remoteLeaderHttp(subject) == null) {
+        return false;
+      }
+    } catch (StreamError noLeader) {
+      return false;
+    }
+    return relayed(ctx, subject);
+  }
+
+  /**
    * A request this node can neither serve nor relay. A v1 client's upgrade is accepted and closed with
    * 1013 when the refusal is worth retrying, since that is what it reconnects on; any other request,
    * relayed ones included (their relaying node passes the 503 on as it sees fit), gets the HTTP error.

@@ -121,10 +121,12 @@ public final class HttpApi {
     router.route("/r2/*").handler(ctx -> files.handle(ctx, clientAddresses.resolve(ctx.request())));
     router.route("/admin/*").handler(this::handleAdminPermission);
     if (relay != null) {
-      // An operator's writes to a subject go through its actor, on its leader. Its summary and
-      // message listing read this node's replica, so they answer while the subject has no leader too.
+      // An operator's writes to a subject go through its actor, on its leader. Its summary (with the
+      // subscribers, which only the leader has) comes from the leader too, or from this node's
+      // replica while the subject has none. The message listing always reads this node's replica.
       router.delete("/admin/subjects/:subject/messages").handler(this::relayAdminWrite);
       router.put("/admin/subjects/:subject/state").handler(this::relayAdminWrite);
+      router.get("/admin/subjects/:subject").handler(this::relayAdminSummary);
     }
     admin.mount(router);
     router.route().handler(ctx -> HttpErrors.send(ctx.response(), 404, "not_found", "no route for " + ctx.request().path()));
@@ -226,6 +228,13 @@ public final class HttpApi {
   private void relayAdminWrite(RoutingContext ctx) {
     String subject = ctx.pathParam("subject");
     if (Subjects.violation(subject) != null || !relay.relayed(ctx, subject)) {
+      ctx.next();
+    }
+  }
+
+  private void relayAdminSummary(RoutingContext ctx) {
+    String subject = ctx.pathParam("subject");
+    if (Subjects.violation(subject) != null || !relay.relayedIfLed(ctx, subject)) {
       ctx.next();
     }
   }

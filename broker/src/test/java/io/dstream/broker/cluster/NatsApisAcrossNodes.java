@@ -90,6 +90,9 @@ final class NatsApisAcrossNodes {
       ConsumerInfo info = declarer.jetStreamManagement().getConsumerInfo("C9", "worker");
       assertEquals(COUNT / 2, info.getAckFloor().getStreamSequence(), "the ack floor as " + declaring + " reports it");
       assertEquals(COUNT, declarer.jetStreamManagement().getStreamInfo("C9").getStreamState().getMsgCount());
+      JsonObject summary = cluster.adminGet(declaring, "/admin/subjects/" + subject);
+      assertEquals(1, summary.getJsonArray("consumers").size(), "the subject's subscribers, as " + declaring
+          + " shows them from its leader: " + summary);
       JsonObject operated = cluster.adminGet(declaring, "/admin/consumers/C9/worker");
       assertEquals(COUNT / 2, operated.getLong("ackFloor"), "the admin API's consumer through " + declaring + ": "
           + operated);
