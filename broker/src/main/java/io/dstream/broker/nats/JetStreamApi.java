@@ -34,9 +34,10 @@ import java.util.concurrent.TimeUnit;
  * The JetStream API subset on {@code $JS.API.>}, mapped onto our model: every subject is its own
  * stream, so a stream config names exactly one subject: a literal one (the stream is that subject),
  * or one wildcard pattern (the stream is a view over every matching subject, each keeping its own
- * sequence; its consumers follow them all, see {@link WildcardFollowers}). Declarations are kept in {@link StreamDeclarations}. A stream's limits ({@code max_age}, {@code max_msgs}, {@code max_bytes},
- * {@code max_msg_size}, {@code discard}) are the retention rule of its subject, and its info reports
- * the limits in force for the subject, whichever rule they come from.
+ * sequence; its consumers follow them all, see {@link WildcardFollowers}). Declarations are kept
+ * in {@link StreamDeclarations}. A stream's limits ({@code max_age}, {@code max_msgs},
+ * {@code max_bytes}, {@code max_msg_size}, {@code discard}) are the retention rule of its subject,
+ * and its info reports the limits in force for the subject, whichever rule they come from.
  *
  * <p>Threading: requests are served on the calling connection's context; the name maps are
  * concurrent because PubAcks read them on the actors' contexts.
@@ -121,6 +122,21 @@ final class JetStreamApi {
     return loading;
   }
 
+  /**
+   * The declarations as the request {@code api} needs them. In cluster mode other nodes declare
+   * streams too: they are read again for a request that lists streams or names one this node does
+   * not know; one naming a stream known here goes on at once (the copy is read every second anyway).
+   */
+  Future<Void> declarationsFor(String api, Context context) {
+    if (server.calls.clustered()) {
+      String name = JetStreamForwarding.streamOf(api);
+      if (name != null && declarations.get(name) != null) {
+        return Future.succeededFuture();
+      }
+    }
+    return loaded(context);
+  }
+
   /** The declared stream {@code name}, or null if none is declared by that name. */
   StreamDeclaration declaration(String name) {
     return declarations.get(name);
@@ -149,7 +165,7 @@ final class JetStreamApi {
     }
     // One connection's requests are answered in the order it sent them, as nats-server does.
     Requester requester = Requester.of(connection);
-    connection.apiQueue = connection.apiQueue.transform(previous -> loaded(connection.context).compose(v -> {
+    connection.apiQueue = connection.apiQueue.transform(previous -> declarationsFor(api, connection.context).compose(v -> {
       try {
         String home = forwarding.home(api, request);
         return home == null ? route(requester, api, request, reply, payload)
@@ -313,7 +329,7 @@ final class JetStreamApi {
     if (config.getString("name") != null && !name.equals(config.getString("name"))) {
       throw StreamError.invalid("invalid_name", "stream name in subject does not match request");
     }
-    String subject = subject(config.getJsonArray("subjects", new JsonArray().add(name)));
+    String subject = requestedSubject(name, config);
     if (server.calls.clustered() && SubjectPatterns.isPattern(subject)) {
       throw StreamError.invalid("not_supported", "durable-stream cluster mode: a stream on a wildcard pattern is"
           + " not supported yet (its subjects are led by different nodes); declare one stream per subject");
@@ -381,6 +397,11 @@ final class JetStreamApi {
    * A stream's one subject: a literal subject, or one wildcard pattern (not over the broker's own
    * {@code $} subjects). Several are refused: each subject is its own stream with its own sequence.
    */
+  /** The subject or pattern a create or update request names: its one {@code subjects} entry, else the stream's name. */
+  static String requestedSubject(String name, JsonObject config) {
+    return subject(config.getJsonArray("subjects", new JsonArray().add(name)));
+  }
+
   private static String subject(JsonArray subjects) {
     if (subjects.size() != 1 || !(subjects.getValue(0) instanceof String subject)) {
       throw StreamError.invalid("invalid_config", "durable-stream: a stream has exactly one subject or one wildcard"

@@ -2,11 +2,11 @@ package io.dstream.broker.nats;
 
 import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.cluster.Wire;
+import io.dstream.broker.stream.StreamError;
 import io.dstream.pattern.TokenPattern;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,13 +82,15 @@ final class JetStreamForwarding {
     String subject = null;
     if (declared != null) {
       subject = declared.wildcard() ? null : declared.subject();
-    } else if (apiName.startsWith("STREAM.CREATE.") && request.getValue("subjects") instanceof JsonArray subjects
-        && subjects.size() == 1 && subjects.getValue(0) instanceof String only && !SubjectPatterns.isPattern(only)) {
-      subject = only;
-    } else if (apiName.startsWith("STREAM.CREATE.") && request.getValue("subjects") == null) {
-      subject = name;
+    } else if (apiName.startsWith("STREAM.CREATE.")) {
+      try {
+        subject = JetStreamApi.requestedSubject(name, request);
+      } catch (StreamError | ClassCastException invalid) {
+        // Refused here, as on a single node.
+        return null;
+      }
     }
-    return subject == null || server.calls.here(subject) ? null : subject;
+    return subject == null || SubjectPatterns.isPattern(subject) || server.calls.here(subject) ? null : subject;
   }
 
   /** Sends a client's request to the node leading {@code home}; completes with its answer (null: answered otherwise). */
@@ -124,8 +126,9 @@ final class JetStreamForwarding {
     JsonObject request = payload.length == 0 ? new JsonObject() : new JsonObject(new String(payload,
         StandardCharsets.UTF_8));
     JetStreamApi.Requester remote = new JetStreamApi.Requester(permissions, context, null);
-    return api.loaded(context)
-        .compose(v -> api.route(remote, apiSubject.substring(JetStreamApi.PREFIX.length()), request, reply, payload))
+    String apiName = apiSubject.substring(JetStreamApi.PREFIX.length());
+    return api.declarationsFor(apiName, context)
+        .compose(v -> api.route(remote, apiName, request, reply, payload))
         .map(answer -> answer == null ? Buffer.buffer(0) : Buffer.buffer(answer));
   }
 
