@@ -161,8 +161,6 @@ public final class Broker {
         retention.serve(registry, calls);
         calls.start();
         if (cluster != null) {
-          // Stream declarations and consumers are subjects of partitions any node may lead: not
-          // cluster-aware yet (docs/cluster.md).
           nats.joinCluster(vertx, cluster.leadership(), config.cluster().forwardTimeout());
           // From the leader of the rules' subject, waiting for it at most the forward timeout
           // (docs/consumers-and-retention.md).

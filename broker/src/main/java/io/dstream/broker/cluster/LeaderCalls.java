@@ -104,7 +104,7 @@ public final class LeaderCalls {
 
   /** Whether {@code subject}'s calls run on this node. */
   public boolean here(String subject) {
-    return leadership == null || leadership.term(subject) >= 0;
+    return term(subject) >= 0;
   }
 
   /** The operation {@code name} runs {@code operation} on the leading node; every node registers the same ones. */
@@ -166,17 +166,17 @@ public final class LeaderCalls {
       done.complete(answer);
       return;
     }
-    boolean again = leadership != null && failure instanceof StreamError error
-        && ("not_leader".equals(error.code()) || "forward_timeout".equals(error.code()) && idempotent);
-    if (again && System.nanoTime() < deadline) {
+    String code = leadership != null && failure instanceof StreamError error ? error.code() : null;
+    boolean unreached = "not_leader".equals(code);
+    boolean unanswered = "forward_timeout".equals(code);
+    if ((unreached || unanswered && idempotent) && System.nanoTime() < deadline) {
       vertx.setTimer(RETRY_MS, id -> attempt(subject, name, request, idempotent, deadline, done));
-    } else {
-      if (leadership != null && failure instanceof StreamError error
-          && ("not_leader".equals(error.code()) || "forward_timeout".equals(error.code()))) {
-        failed.increment();
-      }
-      done.fail(failure);
+      return;
     }
+    if (unreached || unanswered) {
+      failed.increment();
+    }
+    done.fail(failure);
   }
 
   private static Future<Buffer> runSafely(Operation operation, String subject, Buffer request, Context context) {

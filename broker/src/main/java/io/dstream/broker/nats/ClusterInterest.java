@@ -101,11 +101,12 @@ final class ClusterInterest implements CoreDelivery.Elsewhere {
   /** Whether another node listens to {@code target}; per append, so it must be cheap. */
   @Override
   public boolean listening(String target) {
-    if (peers.listening(target, System.currentTimeMillis())) {
+    long now = System.currentTimeMillis();
+    if (peers.listening(target, now)) {
       return true;
     }
     ReplyRoute route = replyRoutes.isEmpty() ? null : replyRoutes.get(target);
-    return route != null && route.expiresMs() > System.currentTimeMillis();
+    return route != null && route.expiresMs() > now;
   }
 
   /**
@@ -204,6 +205,7 @@ final class ClusterInterest implements CoreDelivery.Elsewhere {
   void relayState(String subject, byte[] stateJson, long revision) {
     String watch = StateApi.WATCH + subject;
     long now = System.currentTimeMillis();
+    // The common case, nobody watching elsewhere, costs no target map.
     if (!peers.listening(watch, now)) {
       return;
     }

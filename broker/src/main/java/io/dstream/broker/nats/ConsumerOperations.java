@@ -76,7 +76,7 @@ public final class ConsumerOperations {
   }
 
   private Future<JsonObject> operation(String stream, JsonObject request, Context caller) {
-    return ready(caller).compose(api -> run(api, declared(api, stream), request.put("stream", stream), caller));
+    return ready(caller).compose(api -> run(api, declared(api, stream), request, caller));
   }
 
   /** Runs an operation on the node that runs the stream's consumers: here, or the one leading its subject. */
