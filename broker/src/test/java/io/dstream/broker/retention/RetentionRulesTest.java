@@ -1,6 +1,9 @@
 package io.dstream.broker.retention;
 
+import io.dstream.broker.config.RetentionSettings;
 import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -44,5 +47,14 @@ class RetentionRulesTest {
 
   private static Limits limit(long messages) {
     return new Limits(0, messages, 0, 0, Discard.OLD);
+  }
+
+  @Test
+  void aClusterRefreshIntervalThatIsNotPositiveIsRefused() {
+    for (Duration interval : new Duration[] {Duration.ZERO, Duration.ofMillis(-1), null}) {
+      IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> new RetentionSettings(
+          Limits.UNLIMITED, Duration.ofSeconds(1), 1000, 10_000, 1000, interval), "refresh interval " + interval);
+      assertEquals("the retention refresh interval must be a positive duration", refused.getMessage());
+    }
   }
 }
