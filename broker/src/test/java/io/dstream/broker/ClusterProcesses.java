@@ -56,6 +56,7 @@ public final class ClusterProcesses implements AutoCloseable {
   private final Map<String, String> environment;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(HTTP_TIMEOUT).build();
   private final Thread killOnExit = new Thread(this::killAll, "cluster-kill-on-exit");
+  private final Path logDir = Path.of("target", "cluster-logs", Long.toString(System.currentTimeMillis()));
 
   /** One broker of the cluster: its fixed ports and data dir, and its current process if any. */
   private static final class Node {
@@ -244,6 +245,7 @@ public final class ClusterProcesses implements AutoCloseable {
     BrokerProcess process = BrokerProcess.start(JVM_OPTIONS, env, node.dataDir, API_KEY, node.httpPort,
         "--nats-port", Integer.toString(node.natsPort));
     synchronized (this) {
+      keepLog(node);
       node.process = process;
       node.paused = false;
       node.incarnation++;
@@ -502,10 +504,55 @@ public final class ClusterProcesses implements AutoCloseable {
     }
   }
 
-  /** Kills every node by its pid and stops the S3 server. */
+  /**
+   * Writes the output of the node's last process to {@code target/cluster-logs/<start>/<node>-<n>.log}
+   * (whole, unlike a failure message's tail), for reading after a failed run.
+   */
+  private void keepLog(Node node) {
+    if (node.process == null) {
+      return;
+    }
+    try {
+      Files.createDirectories(logDir);
+      Files.write(logDir.resolve(node.id + "-" + node.incarnation + ".log"), node.process.output());
+    } catch (IOException e) {
+      System.out.println("the log of " + node.id + " was not kept: " + e);
+    }
+  }
+
+  /**
+   * Each live node's threads ({@code jcmd <pid> Thread.print}) into the directory of the kept logs,
+   * for a failure that leaves nothing in the logs (a stall). Returns that directory.
+   */
+  public Path dumpThreads() {
+    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    for (String id : liveNodes()) {
+      Node node = node(id);
+      try {
+        Files.createDirectories(logDir);
+        Path file = logDir.resolve(id + "-" + node.incarnation + "-threads-" + System.currentTimeMillis() + ".txt");
+        Process dump = new ProcessBuilder(jcmd.toString(), Long.toString(node.process.pid()), "Thread.print")
+            .redirectErrorStream(true).redirectOutput(file.toFile()).start();
+        if (!dump.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+          dump.destroyForcibly();
+        }
+      } catch (IOException e) {
+        System.out.println("no thread dump of " + id + ": " + e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return logDir;
+      }
+    }
+    return logDir;
+  }
+
+  /** Kills every node by its pid, keeps their logs and stops the S3 server. */
   @Override
   public void close() {
     killAll();
+    synchronized (this) {
+      nodes.values().forEach(this::keepLog);
+    }
     try {
       Runtime.getRuntime().removeShutdownHook(killOnExit);
     } catch (IllegalStateException e) {

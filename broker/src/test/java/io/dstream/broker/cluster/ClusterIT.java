@@ -81,7 +81,8 @@ class ClusterIT {
     @Override
     public void testFailed(ExtensionContext context, Throwable cause) {
       if (cluster != null) {
-        System.out.println(context.getDisplayName() + " failed; the nodes:\n" + cluster.describe(50));
+        System.out.println(context.getDisplayName() + " failed; threads of the live nodes in " + cluster.dumpThreads()
+            + "; the nodes:\n" + cluster.describe(50));
       }
     }
   };
