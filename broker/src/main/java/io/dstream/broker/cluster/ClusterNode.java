@@ -54,6 +54,11 @@ public final class ClusterNode implements PartitionMachine.Node {
   private static final Logger LOG = LoggerFactory.getLogger(ClusterNode.class);
   /** How often the partitions' roles are read from Ratis, besides its leader-change events. */
   private static final long REFRESH_MS = 100;
+  /**
+   * A leader's handover to its preferred replica refuses writes for at most an election timeout; one
+   * refusing them for this many maximum election timeouts is stuck, and steps down (ReplicatedWriter).
+   */
+  private static final int STUCK_STEP_DOWN_TIMEOUTS = 4;
 
   private final ClusterSettings settings;
   private final MessageStore store;
@@ -74,7 +79,8 @@ public final class ClusterNode implements PartitionMachine.Node {
     this.replicas = new ReplicaWriter(store);
     this.origin = settings.nodeId() + "/" + java.util.UUID.randomUUID();
     this.writer = new ReplicatedWriter(origin, placement, leadership, config.groupCommit().maxMessages(),
-        Math.min(config.groupCommit().maxBytes(), settings.maxEntryBytes()), config.writeQueueBatches());
+        Math.min(config.groupCommit().maxBytes(), settings.maxEntryBytes()), config.writeQueueBatches(),
+        settings.electionTimeoutMax().multipliedBy(STUCK_STEP_DOWN_TIMEOUTS));
   }
 
   /**
@@ -262,11 +268,12 @@ public final class ClusterNode implements PartitionMachine.Node {
     leadership.refresh();
   }
 
-  /** Stops the Raft server (the groups stay on disk), then the replica writer. Blocking. */
+  /** Stops proposing, then the Raft server (the groups stay on disk), then the replica writer. Blocking. */
   public void close() {
     if (vertx != null && refreshTimer >= 0) {
       vertx.cancelTimer(refreshTimer);
     }
+    writer.close();
     if (server != null) {
       try {
         server.close();

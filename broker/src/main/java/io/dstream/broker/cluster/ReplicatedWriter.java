@@ -8,18 +8,25 @@ import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.TransferLeadershipRequest;
+import org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -52,6 +59,10 @@ final class ReplicatedWriter implements BatchWriter {
     final int partition;
     final ArrayDeque<WriteBatch> waiting = new ArrayDeque<>();
     int inFlight;
+    /** A run of {@link #proposeWaiting} is queued or running. */
+    boolean proposing;
+    /** When Raft began to refuse this partition's entries as "stepping down" (System.nanoTime), or 0. */
+    long steppingDownSince;
 
     PartitionQueue(int partition) {
       this.partition = partition;
@@ -65,15 +76,30 @@ final class ReplicatedWriter implements BatchWriter {
   private final int entryMessages;
   private final int entryBytes;
   private final int queueCapacity;
+  private final long stuckStepDownNanos;
   private final PartitionQueue[] queues;
   private final Map<Long, List<WriteBatch>> proposed = new ConcurrentHashMap<>();
   private final AtomicLong ids = new AtomicLong();
+  /**
+   * The one thread that hands entries to Ratis. Ratis's submit runs on a Ratis thread and waits for
+   * it, for seconds when the division is busy (seen after a SIGCONT): an actor's event loop must not.
+   */
+  private final ExecutorService proposer = Executors.newSingleThreadExecutor(task -> {
+    Thread thread = new Thread(task, "dstream-raft-proposer");
+    thread.setDaemon(true);
+    return thread;
+  });
   private final ClientId clientId = ClientId.randomId();
   private volatile RaftServer server;
 
+  /**
+   * {@code stuckStepDown}: how long Raft may refuse a partition's entries because its leader is
+   * handing the leadership over before the handover counts as stuck ({@link #answered}).
+   */
   ReplicatedWriter(String origin, Placement placement, Leadership leadership, int entryMessages, int entryBytes,
-                   int queueCapacity) {
+                   int queueCapacity, Duration stuckStepDown) {
     this.origin = origin;
+    this.stuckStepDownNanos = stuckStepDown.toNanos();
     this.placement = placement;
     this.leadership = leadership;
     this.entryMessages = entryMessages;
@@ -107,15 +133,47 @@ final class ReplicatedWriter implements BatchWriter {
         return false;
       }
       queue.waiting.add(batch);
-      if (queue.inFlight < ENTRIES_IN_FLIGHT) {
-        propose(queue);
-      }
+      scheduleProposals(queue);
     }
     return true;
   }
 
-  /** With the queue's lock: the waiting batches, up to the entry limits, become one entry. */
-  private void propose(PartitionQueue queue) {
+  /** With the queue's lock: unless it is on its way, a run of {@link #proposeWaiting} on the proposer thread. */
+  private void scheduleProposals(PartitionQueue queue) {
+    if (!queue.proposing && !queue.waiting.isEmpty() && queue.inFlight < ENTRIES_IN_FLIGHT) {
+      try {
+        proposer.execute(() -> proposeWaiting(queue));
+        queue.proposing = true;
+      } catch (RejectedExecutionException closed) {
+        failWaiting(queue, "cluster: this node is shutting down; nothing acknowledged, retry");
+      }
+    }
+  }
+
+  /**
+   * On the proposer thread: the waiting batches become entries while entries may be in flight. One
+   * run per partition at a time, so a partition's entries reach its log in the order of their batches.
+   */
+  private void proposeWaiting(PartitionQueue queue) {
+    while (true) {
+      List<WriteBatch> batches;
+      long id;
+      synchronized (queue) {
+        if (queue.waiting.isEmpty() || queue.inFlight >= ENTRIES_IN_FLIGHT) {
+          queue.proposing = false;
+          return;
+        }
+        batches = nextEntry(queue);
+        id = ids.incrementAndGet();
+        proposed.put(id, batches);
+        queue.inFlight++;
+      }
+      propose(queue, id, batches);
+    }
+  }
+
+  /** With the queue's lock: the waiting batches, up to the entry limits, that make one entry. */
+  private List<WriteBatch> nextEntry(PartitionQueue queue) {
     List<WriteBatch> batches = new ArrayList<>();
     int messages = 0;
     long bytes = 0;
@@ -126,32 +184,79 @@ final class ReplicatedWriter implements BatchWriter {
       messages += batch.writes().size();
       bytes += encoded(batch);
     }
-    if (batches.isEmpty()) {
-      return;
-    }
-    long id = ids.incrementAndGet();
+    return batches;
+  }
+
+  /** Proposes the entry; Ratis's submit waits for a thread of its own, so never call this on an event loop. */
+  private void propose(PartitionQueue queue, long id, List<WriteBatch> batches) {
     List<SubjectWrites> writes = new ArrayList<>(batches.size());
     batches.forEach(batch -> writes.add(new SubjectWrites(batch.subject(), batch.writes())));
     byte[] entry = new Entry(origin, id, writes).encode();
-    proposed.put(id, batches);
-    queue.inFlight++;
     RaftClientRequest request = RaftClientRequest.newBuilder().setClientId(clientId).setServerId(server.getId())
         .setGroupId(placement.groupId(queue.partition)).setCallId(id)
         .setMessage(Message.valueOf(ByteString.copyFrom(entry))).setType(RaftClientRequest.writeRequestType()).build();
     CompletableFuture<RaftClientReply> reply;
     try {
       reply = server.submitClientRequestAsync(request);
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
+      // The server is closing (or refused the call): the entry fails, and the proposer goes on.
       reply = CompletableFuture.failedFuture(e);
     }
     reply.whenComplete((answer, failure) -> answered(queue, id, answer, failure));
+  }
+
+  /** Asks this node's Raft division of the partition to give up its leadership (a transfer to nobody). */
+  private void stepDown(int partition) {
+    LOG.warn("cluster: partition {} has refused writes as \"stepping down\" for over {} ms: its leader steps down",
+        partition, TimeUnit.NANOSECONDS.toMillis(stuckStepDownNanos));
+    TransferLeadershipRequest request = new TransferLeadershipRequest(clientId, server.getId(),
+        placement.groupId(partition), ids.incrementAndGet(), null, TimeUnit.NANOSECONDS.toMillis(stuckStepDownNanos));
+    try {
+      server.transferLeadershipAsync(request).whenComplete((reply, failure) -> {
+        if (failure != null || !reply.isSuccess()) {
+          LOG.warn("cluster: partition {}: the step-down failed: {}", partition,
+              failure != null ? failure.toString() : String.valueOf(reply.getException()));
+        }
+      });
+    } catch (IOException e) {
+      LOG.warn("cluster: partition {}: the step-down failed: {}", partition, e.toString());
+    }
   }
 
   private static long encoded(WriteBatch batch) {
     return (long) batch.bytes() + (long) WRITE_FRAMING * batch.writes().size() + BATCH_FRAMING;
   }
 
+  /**
+   * Also watches for a leader stuck in a handover. Ratis 3.2.2 hands a partition's leadership to its
+   * preferred (higher priority) replica once that replica has the whole log, and refuses entries
+   * meanwhile ({@link LeaderSteppingDownException}) for at most an election timeout. But when its
+   * request to the replica fails at once (the replica's process just died), Ratis never clears the
+   * handover: the leader keeps its leadership and refuses every entry until some election. Seen in
+   * the cluster suite, several partitions refused writes for minutes. So a partition refused that way
+   * for longer than {@code stuckStepDown} is made to step down, and the election that follows clears it.
+   */
   private void answered(PartitionQueue queue, long id, RaftClientReply answer, Throwable failure) {
+    boolean handover = answer != null && answer.getException() instanceof LeaderSteppingDownException;
+    long now = System.nanoTime();
+    boolean stuck = false;
+    synchronized (queue) {
+      if (!handover) {
+        queue.steppingDownSince = 0;
+      } else if (queue.steppingDownSince == 0) {
+        queue.steppingDownSince = now;
+      } else if (now - queue.steppingDownSince > stuckStepDownNanos) {
+        queue.steppingDownSince = 0;
+        stuck = true;
+      }
+    }
+    if (stuck) {
+      try {
+        proposer.execute(() -> stepDown(queue.partition));
+      } catch (RejectedExecutionException closed) {
+        // the node is shutting down: its leadership ends anyway
+      }
+    }
     List<WriteBatch> unapplied = proposed.remove(id);
     if (unapplied != null) {
       String why = failure != null ? failure.toString()
@@ -162,9 +267,7 @@ final class ReplicatedWriter implements BatchWriter {
     }
     synchronized (queue) {
       queue.inFlight--;
-      if (!queue.waiting.isEmpty() && queue.inFlight < ENTRIES_IN_FLIGHT) {
-        propose(queue);
-      }
+      scheduleProposals(queue);
     }
   }
 
@@ -190,14 +293,26 @@ final class ReplicatedWriter implements BatchWriter {
   /** This node no longer leads the partition: the batches still waiting fail. */
   void lost(int partition) {
     PartitionQueue queue = queues[partition];
-    List<WriteBatch> waiting;
     synchronized (queue) {
-      waiting = new ArrayList<>(queue.waiting);
-      queue.waiting.clear();
+      failWaiting(queue, "cluster: this node stopped leading partition " + partition + "; nothing acknowledged, retry");
     }
-    if (!waiting.isEmpty()) {
-      fail(waiting, StreamError.of(StreamError.Kind.UNAVAILABLE, "not_leader",
-          "cluster: this node stopped leading partition " + partition + "; nothing acknowledged, retry"));
+  }
+
+  /** Stops proposing: the batches still waiting fail (those in flight fail as the Raft server closes). */
+  void close() {
+    proposer.shutdownNow();
+    for (PartitionQueue queue : queues) {
+      synchronized (queue) {
+        failWaiting(queue, "cluster: this node is shutting down; nothing acknowledged, retry");
+      }
+    }
+  }
+
+  /** With the queue's lock. */
+  private static void failWaiting(PartitionQueue queue, String why) {
+    if (!queue.waiting.isEmpty()) {
+      fail(new ArrayList<>(queue.waiting), StreamError.of(StreamError.Kind.UNAVAILABLE, "not_leader", why));
+      queue.waiting.clear();
     }
   }
 
