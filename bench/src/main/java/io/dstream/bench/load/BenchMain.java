@@ -110,7 +110,7 @@ public final class BenchMain {
           targets.add(new NatsCoreTarget("nats-core", endpoint, timeoutMs));
         }
         if (oursCluster != null) {
-          // Replication is the cluster's own (DSTREAM_CLUSTER_REPLICAS); there is no stream to declare.
+          // Replication is the cluster's own (DSTREAM_CLUSTER_REPLICAS), not a stream's setting.
           targets.add(new JetStreamTarget(ResultTable.OURS_CLUSTER, new NatsEndpoint(oursCluster, apiKey), timeoutMs,
               SUBJECT_IS_STREAM_UNDECLARED, 1, Scenario.CLUSTER_ROW));
         }

@@ -76,8 +76,10 @@ final class JetStreamTarget implements Target {
      */
     SUBJECT_IS_STREAM,
     /**
-     * As {@link #SUBJECT_IS_STREAM}, and nothing declared: our cluster (issue 17), whose stream API
-     * is not cluster-aware yet. Only the scenarios that need no declaration (1, 2 and 5) can run.
+     * As {@link #SUBJECT_IS_STREAM}, and nothing declared: our cluster (issue 17), whose row was
+     * built before its stream API was; a declaration changes nothing on the publish path, so the row
+     * kept this client code and its runs compare. Only the scenarios that need no declaration (1, 2
+     * and 5) can run.
      */
     SUBJECT_IS_STREAM_UNDECLARED
   }
