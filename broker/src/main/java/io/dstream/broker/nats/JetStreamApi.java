@@ -442,8 +442,9 @@ final class JetStreamApi {
           .put("first_seq", messages == 0 ? info.lastSequence() + 1 : info.firstSequence())
           .put("last_seq", info.lastSequence()).put("consumer_count", consumers.names(declared.name()).size())
           .put("first_ts", "0001-01-01T00:00:00Z").put("last_ts", "0001-01-01T00:00:00Z");
-      return new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_info_response").put("config", config)
-          .put("created", declared.created()).put("state", state).put("ts", Instant.now().toString());
+      return server.replicas.described(declared.subject(), new JsonObject()
+          .put("type", "io.nats.jetstream.api.v1.stream_info_response").put("config", config)
+          .put("created", declared.created()).put("state", state).put("ts", Instant.now().toString()));
     });
   }
 
@@ -474,13 +475,14 @@ final class JetStreamApi {
   }
 
   /**
-   * The declared config with the values our model fixes (file storage, one replica) and the
+   * The declared config with the values our model fixes (file storage, the subject's copies) and the
    * retention limits in force for its subject or pattern (-1 or 0 where unlimited, as JetStream).
    */
   private JsonObject defaults(StreamDeclaration declared) {
     JsonObject config = declared.config().copy();
     Limits limits = server.retention.effective(declared.subject()).limits();
-    config.put("retention", declared.retention()).put("storage", "file").put("num_replicas", 1)
+    config.put("retention", declared.retention()).put("storage", "file")
+        .put("num_replicas", server.replicas.count(declared.subject()))
         .put("discard", limits.discard().wire());
     config.put("max_msgs", unlimitedAsMinusOne(limits.maxMessages())).put("max_bytes", unlimitedAsMinusOne(limits.maxBytes()))
         .put("max_age", limits.maxAgeMs() * 1_000_000).put("max_msgs_per_subject", -1L).put("max_consumers", -1)

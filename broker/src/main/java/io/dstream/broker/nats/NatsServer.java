@@ -79,6 +79,8 @@ public final class NatsServer {
   ClusterPublishes cluster;
   /** Cluster mode's core messages to the other nodes' subscriptions; null on a single node. */
   ClusterInterest interest;
+  /** What a stream's info says of its copies: one here, its partition's replicas in cluster mode. */
+  StreamReplicas replicas = new StreamReplicas(null);
   MessageStore store;
   /** Set once by {@link #start}; read by the tap, which the actors use from before then. */
   volatile JetStreamApi jetStream;
@@ -175,6 +177,7 @@ public final class NatsServer {
   public void joinCluster(Vertx vertx, Leadership leadership, java.time.Duration forwardTimeout) {
     this.cluster = new ClusterPublishes(this, vertx, leadership, forwardTimeout);
     this.interest = new ClusterInterest(this, vertx, leadership.nodeId());
+    this.replicas = new StreamReplicas(leadership);
     delivery.reachElsewhere(interest);
   }
 

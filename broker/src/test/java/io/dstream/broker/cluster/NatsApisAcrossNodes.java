@@ -14,6 +14,7 @@ import io.nats.client.api.AckPolicy;
 import io.nats.client.api.ConsumerConfiguration;
 import io.nats.client.api.ConsumerInfo;
 import io.nats.client.api.PublishAck;
+import io.nats.client.api.Replica;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.api.StreamInfo;
@@ -28,6 +29,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -65,6 +67,11 @@ final class NatsApisAcrossNodes {
       StreamInfo created = declarer.jetStreamManagement().addStream(StreamConfiguration.builder().name("C9")
           .subjects(subject).storageType(StorageType.File).build());
       assertEquals("C9", created.getConfiguration().getName());
+      // Declared without a replica count (1 for jnats), it has the cluster's three copies, and says so as JetStream would.
+      assertEquals(3, created.getConfiguration().getReplicas(), "num_replicas of a stream on a 3-replica cluster");
+      assertEquals(leader, created.getClusterInfo().getLeader(), "the stream's leader in its info");
+      assertEquals(new TreeSet<>(cluster.otherThan(leader)), created.getClusterInfo().getReplicas().stream()
+          .map(Replica::getName).collect(Collectors.toCollection(TreeSet::new)), "the stream's other replicas in its info");
       for (String node : cluster.nodeIds()) {
         try (Connection asked = connect(node)) {
           assertEquals(List.of("C9"), asked.jetStreamManagement().getStreamNames(), "the streams node " + node + " names");

@@ -221,6 +221,8 @@ class JnatsClientTest {
       StreamInfo info = jsm.getStreamInfo("ORDERS");
       assertEquals(5, info.getStreamState().getMsgCount());
       assertEquals(5, info.getStreamState().getLastSequence());
+      assertEquals(1, info.getConfiguration().getReplicas(), "one copy on a single node");
+      assertNull(info.getClusterInfo(), "no cluster block on a single node, as from a lone nats-server");
       assertTrue(jsm.getStreamNames().contains("ORDERS"));
       MessageInfo second = jsm.getMessage("ORDERS", 2);
       assertArrayEquals(bytes("order 2"), second.getData());
