@@ -27,6 +27,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -533,7 +534,7 @@ public final class ClusterProcesses implements AutoCloseable {
         Path file = logDir.resolve(id + "-" + node.incarnation + "-threads-" + System.currentTimeMillis() + ".txt");
         Process dump = new ProcessBuilder(jcmd.toString(), Long.toString(node.process.pid()), "Thread.print")
             .redirectErrorStream(true).redirectOutput(file.toFile()).start();
-        if (!dump.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+        if (!dump.waitFor(30, TimeUnit.SECONDS)) {
           dump.destroyForcibly();
         }
       } catch (IOException e) {

@@ -393,15 +393,15 @@ final class JetStreamApi {
     return server.retention.remove(subject, context).mapEmpty();
   }
 
-  /**
-   * A stream's one subject: a literal subject, or one wildcard pattern (not over the broker's own
-   * {@code $} subjects). Several are refused: each subject is its own stream with its own sequence.
-   */
   /** The subject or pattern a create or update request names: its one {@code subjects} entry, else the stream's name. */
   static String requestedSubject(String name, JsonObject config) {
     return subject(config.getJsonArray("subjects", new JsonArray().add(name)));
   }
 
+  /**
+   * A stream's one subject: a literal subject, or one wildcard pattern (not over the broker's own
+   * {@code $} subjects). Several are refused: each subject is its own stream with its own sequence.
+   */
   private static String subject(JsonArray subjects) {
     if (subjects.size() != 1 || !(subjects.getValue(0) instanceof String subject)) {
       throw StreamError.invalid("invalid_config", "durable-stream: a stream has exactly one subject or one wildcard"

@@ -34,6 +34,7 @@ import org.slf4j.LoggerFactory;
 
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.util.function.BiPredicate;
 
 /**
  * The one HTTP port: the router is built once with a handler method per route. Authentication
@@ -124,9 +125,9 @@ public final class HttpApi {
       // An operator's writes to a subject go through its actor, on its leader. Its summary (with the
       // subscribers, which only the leader has) comes from the leader too, or from this node's
       // replica while the subject has none. The message listing always reads this node's replica.
-      router.delete("/admin/subjects/:subject/messages").handler(this::relayAdminWrite);
-      router.put("/admin/subjects/:subject/state").handler(this::relayAdminWrite);
-      router.get("/admin/subjects/:subject").handler(this::relayAdminSummary);
+      router.delete("/admin/subjects/:subject/messages").handler(ctx -> relayAdmin(ctx, relay::relayed));
+      router.put("/admin/subjects/:subject/state").handler(ctx -> relayAdmin(ctx, relay::relayed));
+      router.get("/admin/subjects/:subject").handler(ctx -> relayAdmin(ctx, relay::relayedIfLed));
     }
     admin.mount(router);
     router.route().handler(ctx -> HttpErrors.send(ctx.response(), 404, "not_found", "no route for " + ctx.request().path()));
@@ -225,16 +226,10 @@ public final class HttpApi {
     }
   }
 
-  private void relayAdminWrite(RoutingContext ctx) {
+  /** An admin subject route through {@code relaying}; served here (the next handler) when it relays nothing. */
+  private static void relayAdmin(RoutingContext ctx, BiPredicate<RoutingContext, String> relaying) {
     String subject = ctx.pathParam("subject");
-    if (Subjects.violation(subject) != null || !relay.relayed(ctx, subject)) {
-      ctx.next();
-    }
-  }
-
-  private void relayAdminSummary(RoutingContext ctx) {
-    String subject = ctx.pathParam("subject");
-    if (Subjects.violation(subject) != null || !relay.relayedIfLed(ctx, subject)) {
+    if (Subjects.violation(subject) != null || !relaying.test(ctx, subject)) {
       ctx.next();
     }
   }

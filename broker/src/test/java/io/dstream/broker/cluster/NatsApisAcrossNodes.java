@@ -115,7 +115,8 @@ final class NatsApisAcrossNodes {
         if (System.nanoTime() > deadline) {
           fail("after " + leader + " was killed, the consumer got only " + inOrder);
         }
-        for (Message message : fetchOrNothing(pull)) {
+        // A pull that no node serves yet (an election) gets no answer: the fetch ends empty.
+        for (Message message : pull.fetch(COUNT, Duration.ofSeconds(2))) {
           if (message.isJetStream()) {
             String body = new String(message.getData(), StandardCharsets.UTF_8);
             rest.add(body);
@@ -193,11 +194,6 @@ final class NatsApisAcrossNodes {
     Message answer = connection.request(subject, body.getBytes(StandardCharsets.UTF_8), WAIT);
     assertTrue(answer != null, "no answer to " + subject);
     return new JsonObject(new String(answer.getData(), StandardCharsets.UTF_8));
-  }
-
-  /** A pull that no node serves yet (an election) gets no answer: the fetch ends empty. */
-  private static List<Message> fetchOrNothing(JetStreamSubscription pull) {
-    return pull.fetch(COUNT, Duration.ofSeconds(2));
   }
 
   private static List<String> expected(int from, int to) {
