@@ -67,6 +67,8 @@ public final class ClusterNode implements PartitionMachine.Node {
   private final ReplicaWriter replicas;
   private final ReplicatedWriter writer;
   private final String origin;
+  private CopySource copySource;
+  private CopyTarget copyTarget;
   private RaftServer server;
   private long refreshTimer = -1;
   private Vertx vertx;
@@ -140,7 +142,7 @@ public final class ClusterNode implements PartitionMachine.Node {
   public static ClusterNode start(Vertx vertx, BrokerConfig config, MessageStore store) throws IOException {
     ClusterNode node = new ClusterNode(config, store);
     try {
-      node.startRaft(vertx, config.dataDir().resolve("raft"));
+      node.startRaft(vertx, config.dataDir().resolve("raft"), config.dataDir().resolve("raft-copies"));
     } catch (IOException | RuntimeException e) {
       node.close();
       throw e;
@@ -148,9 +150,14 @@ public final class ClusterNode implements PartitionMachine.Node {
     return node;
   }
 
-  private void startRaft(Vertx vertx, Path dir) throws IOException {
+  private void startRaft(Vertx vertx, Path dir, Path copies) throws IOException {
     this.vertx = vertx;
     Files.createDirectories(dir);
+    copySource = new CopySource(store, replicas, placement, copies);
+    copySource.listen(vertx, settings.nodeId());
+    copyTarget = new CopyTarget(settings.nodeId(), store, replicas, placement, leadership::leaderOf,
+        CopyTarget.overEventBus(vertx));
+    forgetInterruptedCopies(dir);
     RaftProperties properties = new RaftProperties();
     RaftServerConfigKeys.setStorageDir(properties, List.of(dir.toFile()));
     GrpcConfigKeys.Server.setPort(properties, settings.self().raftPort());
@@ -163,6 +170,8 @@ public final class ClusterNode implements PartitionMachine.Node {
     RaftServerConfigKeys.Read.setOption(properties, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
     // The default makes a leader wait 10 ms between two appends to a follower: 10 ms on every acknowledgement.
     RaftServerConfigKeys.Log.Appender.setWaitTimeMin(properties, millis(0));
+    // A snapshot holds no data (PartitionMachine): a replica the log cannot catch up copies the partition itself.
+    RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(properties, false);
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, true);
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(properties, settings.snapshotEntries());
     RaftServerConfigKeys.Snapshot.setRetentionFileNum(properties, 2);
@@ -198,6 +207,26 @@ public final class ClusterNode implements PartitionMachine.Node {
     long held = java.util.stream.IntStream.range(0, placement.partitions()).filter(placement::holds).count();
     LOG.info("cluster: Raft server {} on {} holds {} of {} partitions", settings.nodeId(), settings.self().raftAddress(),
         held, placement.partitions());
+  }
+
+  /**
+   * A partition whose copy from another replica a crash interrupted holds part of a copy and an
+   * older Raft log that no longer matches it: its Raft directory goes, so the partition's group is
+   * created again below and this replica rejoins empty, as a wiped one (PartitionMachine#recover
+   * clears the store's part).
+   */
+  private void forgetInterruptedCopies(Path dir) throws IOException {
+    for (int p = 0; p < placement.partitions(); p++) {
+      Path group = dir.resolve(placement.groupId(p).getUuid().toString());
+      if (placement.holds(p) && replicas.applied(p).copying() && Files.exists(group)) {
+        LOG.warn("partition {}: a copy from another replica was interrupted; removing its Raft directory {}", p, group);
+        try (java.util.stream.Stream<Path> files = Files.walk(group)) {
+          for (Path file : (Iterable<Path>) files.sorted(java.util.Comparator.reverseOrder())::iterator) {
+            Files.delete(file);
+          }
+        }
+      }
+    }
   }
 
   private static TimeDuration millis(long ms) {
@@ -268,18 +297,34 @@ public final class ClusterNode implements PartitionMachine.Node {
     leadership.refresh();
   }
 
+  @Override
+  public java.util.concurrent.CompletableFuture<ReplicaWriter.Applied> copy(int partition, String source, Runnable first) {
+    return copyTarget.copy(partition, source, first);
+  }
+
+  @Override
+  public boolean servingCopy(int partition) {
+    return copySource.serving(partition);
+  }
+
   /** Stops proposing, then the Raft server (the groups stay on disk), then the replica writer. Blocking. */
   public void close() {
     if (vertx != null && refreshTimer >= 0) {
       vertx.cancelTimer(refreshTimer);
     }
     writer.close();
+    if (copyTarget != null) {
+      copyTarget.close();
+    }
     if (server != null) {
       try {
         server.close();
       } catch (IOException e) {
         LOG.warn("closing the Raft server failed: {}", e.toString());
       }
+    }
+    if (copySource != null) {
+      copySource.close();
     }
     replicas.close();
   }

@@ -2,6 +2,7 @@ package io.dstream.broker.cluster;
 
 import io.dstream.broker.store.MessageStore;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftGroupMemberId;
@@ -23,6 +24,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.File;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -33,10 +35,14 @@ import java.util.concurrent.CompletableFuture;
  * on one thread per partition (its state machine updater).
  *
  * <p>Restart: Ratis replays the log from the last snapshot; entries the store already holds (its
- * recorded position) are skipped, so replay is idempotent. Snapshots are {@link PartitionSnapshot}
- * files; Ratis ships the newest to a replica that lost its disk or fell behind the purged log, and
- * {@link #reinitialize} installs it. A store found behind the newest snapshot (an OS crash lost
- * commits that were never forced) installs it at start.
+ * recorded position) are skipped, so replay is idempotent.
+ *
+ * <p>Snapshots hold no data: the store records its applied position in every commit, so a snapshot
+ * at index {@code i} is the store forced to the disk once it applied {@code i}, and a file that says
+ * so, which lets Ratis purge the log up to {@code i}. A replica that needs entries the leader purged
+ * is told so by Ratis ({@link #notifyInstallSnapshotFromLeader}; the leader sends no snapshot files)
+ * and copies the partition's state from the leader ({@link CopyTarget}, {@link PartitionCopy}); while
+ * it does, its entries wait.
  */
 final class PartitionMachine extends BaseStateMachine {
 
@@ -61,13 +67,23 @@ final class PartitionMachine extends BaseStateMachine {
 
     /** Leadership of some partition may have changed. */
     void leaderChanged();
+
+    /** Copies the partition from {@code source} (or its leader), running {@code first} on the copying thread first. */
+    CompletableFuture<ReplicaWriter.Applied> copy(int partition, String source, Runnable first);
+
+    /** Whether this node is serving a copy of the partition to another replica. */
+    boolean servingCopy(int partition);
   }
 
   private final int partition;
   private final Node node;
   private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
-  /** The last index the store holds; updater thread only. */
+  /** Guards {@link #inStore} and {@link #copying}: the copy thread waits for an entry being applied, and entries for a copy. */
+  private final Object gate = new Object();
+  /** The last index the store holds. */
   private long inStore;
+  /** Whether a copy from another replica is replacing the partition in the store. */
+  private boolean copying;
 
   PartitionMachine(int partition, Node node) {
     this.partition = partition;
@@ -78,22 +94,30 @@ final class PartitionMachine extends BaseStateMachine {
   public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
     super.initialize(server, groupId, raftStorage);
     storage.init(raftStorage);
-    catchUp();
-    // BaseStateMachine leaves its life cycle NEW; installing a snapshot needs RUNNING (pause, then reinitialize).
+    recover();
+    // BaseStateMachine leaves its life cycle NEW; the reload after a copy needs RUNNING (pause, then reinitialize).
     getLifeCycle().transition(LifeCycle.State.STARTING);
     getLifeCycle().transition(LifeCycle.State.RUNNING);
   }
 
-  /** The store's position, or the newest snapshot installed first if the store is behind it. */
-  private void catchUp() throws IOException {
+  /**
+   * The store's position. A copy interrupted by a crash left the partition incomplete: it is cleared,
+   * and this replica starts empty (ClusterNode removed its Raft directory, so it joins as a new one).
+   */
+  private void recover() throws IOException {
     ReplicaWriter.Applied applied = node.replicas().applied(partition);
+    if (applied.copying()) {
+      LOG.warn("partition {}: a copy from another replica was interrupted; this replica starts empty", partition);
+      PartitionCopy.clear(node.replicas(), node.store(), node.placement(), partition);
+      node.replicas().write(List.of(ReplicaWriter.markerWrite(partition, ReplicaWriter.Applied.NONE))).join();
+      applied = ReplicaWriter.Applied.NONE;
+    }
     inStore = applied.index();
     SingleFileSnapshotInfo snapshot = storage.getLatestSnapshot();
     if (snapshot != null && snapshot.getIndex() > inStore) {
-      LOG.info("partition {}: store at {} is behind snapshot {}, installing it", partition, inStore, snapshot.getTermIndex());
-      PartitionSnapshot.install(node.replicas(), node.store(), node.placement(), partition, snapshot.getFile().getPath(),
-          snapshot.getTerm(), snapshot.getIndex());
-      inStore = snapshot.getIndex();
+      throw new IOException("partition " + partition + ": the store holds entries up to " + inStore
+          + " but the Raft log starts after snapshot " + snapshot.getIndex() + ", forced to the store before: the "
+          + "store file was lost or replaced: remove this node's whole data directory to rebuild it from its peers");
     }
     if (snapshot != null) {
       setLastAppliedTermIndex(snapshot.getTermIndex());
@@ -106,9 +130,9 @@ final class PartitionMachine extends BaseStateMachine {
   }
 
   /**
-   * Ratis pauses the machine before it installs a snapshot from the leader. An installation that
-   * follows an unfinished one (the leader sent the snapshot again) finds it paused already: a second
-   * transition would throw, fail that installation too, and leave the follower behind for good.
+   * Ratis pauses the machine before it reloads it after a copy was installed. A pause that finds it
+   * paused already (a reload that failed) must not throw: that would fail the next reload too, and
+   * leave the follower behind for good.
    */
   @Override
   public void pause() {
@@ -126,32 +150,69 @@ final class PartitionMachine extends BaseStateMachine {
     return CompletableFuture.completedFuture(Message.EMPTY);
   }
 
-  /** After Ratis installed a snapshot from the leader: the store takes it. */
+  /** After a copy was installed ({@link #notifyInstallSnapshotFromLeader}), Ratis reloads its snapshot. */
   @Override
   public void reinitialize() throws IOException {
     storage.loadLatestSnapshot();
     SingleFileSnapshotInfo snapshot = storage.getLatestSnapshot();
     if (snapshot != null) {
-      LOG.info("partition {}: installing snapshot {} from the leader", partition, snapshot.getTermIndex());
-      PartitionSnapshot.install(node.replicas(), node.store(), node.placement(), partition, snapshot.getFile().getPath(),
-          snapshot.getTerm(), snapshot.getIndex());
-      inStore = snapshot.getIndex();
       setLastAppliedTermIndex(snapshot.getTermIndex());
     }
     getLifeCycle().transition(LifeCycle.State.STARTING);
     getLifeCycle().transition(LifeCycle.State.RUNNING);
   }
 
+  /**
+   * The leader no longer has the entries this replica lacks: copy the partition from it. Entries
+   * this replica still applies from its own log wait until the copy is in, then those it covers are
+   * skipped; Ratis then resumes the log after the copy's index.
+   */
+  @Override
+  public CompletableFuture<TermIndex> notifyInstallSnapshotFromLeader(RoleInfoProto role, TermIndex firstInLeaderLog) {
+    String leader = role.getFollowerInfo().getLeaderInfo().getId().getId().toStringUtf8();
+    LOG.info("partition {}: the leader's log starts at {}, after this replica's; copying the partition from {}",
+        partition, firstInLeaderLog, leader);
+    return node.copy(partition, leader, () -> {
+      synchronized (gate) {
+        copying = true;
+      }
+    }).thenApply(applied -> {
+      TermIndex copied = TermIndex.valueOf(applied.term(), applied.index());
+      try {
+        recordSnapshot(copied);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      synchronized (gate) {
+        inStore = applied.index();
+        copying = false;
+        gate.notifyAll();
+      }
+      return copied;
+    });
+  }
+
   @Override
   public CompletableFuture<Message> applyTransaction(TransactionContext transaction) {
     LogEntryProto entry = transaction.getLogEntry();
     long index = entry.getIndex();
-    if (index > inStore) {
-      Entry decoded = Entry.decode(entry.getStateMachineLogEntry().getLogData().toByteArray());
-      List<ReplicaWriter.Outcome> outcomes = node.replicas().apply(partition, entry.getTerm(), index, decoded.writes()).join();
-      inStore = index;
-      if (decoded.origin().equals(node.origin())) {
-        node.applied(partition, decoded.id(), outcomes);
+    synchronized (gate) {
+      while (copying) {
+        try {
+          gate.wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return CompletableFuture.failedFuture(e);
+        }
+      }
+      if (index > inStore) {
+        Entry decoded = Entry.decode(entry.getStateMachineLogEntry().getLogData().toByteArray());
+        List<ReplicaWriter.Outcome> outcomes = node.replicas().apply(partition, entry.getTerm(), index, decoded.writes())
+            .join();
+        inStore = index;
+        if (decoded.origin().equals(node.origin())) {
+          node.applied(partition, decoded.id(), outcomes);
+        }
       }
     }
     updateLastAppliedTermIndex(entry.getTerm(), index);
@@ -159,21 +220,33 @@ final class PartitionMachine extends BaseStateMachine {
   }
 
   /**
-   * Runs on the updater thread, so the store holds exactly the applied entries of this partition.
-   * While the replay at start is still below what the store holds, there is no consistent snapshot
-   * to take: it is skipped.
+   * Runs on the updater thread, once the store applied every entry up to the last applied index:
+   * records that index in the store and forces it, then takes it as the snapshot. Skipped while the partition is being
+   * copied here, or served as a copy from here (its replica applies the log after the copy's cut).
    */
   @Override
   public long takeSnapshot() throws IOException {
     TermIndex applied = getLastAppliedTermIndex();
-    if (applied == null || applied.getIndex() <= 0 || applied.getIndex() < inStore) {
-      return RaftLog.INVALID_LOG_INDEX;
+    synchronized (gate) {
+      if (copying || applied == null || applied.getIndex() <= 0 || node.servingCopy(partition)) {
+        return RaftLog.INVALID_LOG_INDEX;
+      }
     }
-    File file = storage.getSnapshotFile(applied.getTerm(), applied.getIndex());
-    PartitionSnapshot.write(node.store(), node.placement(), partition, file.toPath());
-    storage.updateLatestSnapshot(new SingleFileSnapshotInfo(
-        new FileInfo(file.toPath(), MD5FileUtil.computeAndSaveMd5ForFile(file)), applied));
+    try {
+      node.replicas().forcePosition(partition, new ReplicaWriter.Applied(applied.getTerm(), applied.getIndex())).join();
+    } catch (java.util.concurrent.CompletionException e) {
+      throw new IOException("forcing the store for a snapshot failed: " + e.getCause().getMessage(), e.getCause());
+    }
+    recordSnapshot(applied);
     return applied.getIndex();
+  }
+
+  /** The snapshot file: the position alone (the store holds the data), for Ratis and for anyone reading the directory. */
+  private void recordSnapshot(TermIndex position) throws IOException {
+    File file = storage.getSnapshotFile(position.getTerm(), position.getIndex());
+    Files.writeString(file.toPath(), "store forced at term " + position.getTerm() + ", index " + position.getIndex() + "\n");
+    storage.updateLatestSnapshot(new SingleFileSnapshotInfo(
+        new FileInfo(file.toPath(), MD5FileUtil.computeAndSaveMd5ForFile(file)), position));
   }
 
   @Override

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -31,7 +32,7 @@ import java.util.concurrent.TimeUnit;
  * lost with the OS is applied again from it.
  *
  * <p>Bound: each partition's state machine waits for its entry before it applies the next, so at
- * most one entry per partition (plus snapshot work) is queued here.
+ * most one entry per partition (plus a copy's work) is queued here.
  */
 final class ReplicaWriter implements AutoCloseable {
 
@@ -48,6 +49,12 @@ final class ReplicaWriter implements AutoCloseable {
   /** A partition's applied position, as recorded in the store. */
   record Applied(long term, long index) {
     static final Applied NONE = new Applied(0, 0);
+    /** Recorded while a copy from another replica replaces the partition (PartitionCopy#install). */
+    static final Applied COPYING = new Applied(-1, 0);
+
+    boolean copying() {
+      return term < 0;
+    }
   }
 
   private interface Work {
@@ -58,6 +65,16 @@ final class ReplicaWriter implements AutoCloseable {
   }
 
   private record Direct(List<SubjectWrites> writes, CompletableFuture<Void> done) implements Work {
+  }
+
+  private record Task<T>(Callable<T> task, CompletableFuture<T> done) implements Work {
+    void run() {
+      try {
+        done.complete(task.call());
+      } catch (Exception e) {
+        done.completeExceptionally(e);
+      }
+    }
   }
 
   private static final Work STOP = new Work() { };
@@ -94,9 +111,42 @@ final class ReplicaWriter implements AutoCloseable {
     return done;
   }
 
+  /**
+   * Records that {@code partition} applied up to {@code applied} and forces the store to the disk: a
+   * snapshot's promise that the store holds its entries, also those Ratis applies without the
+   * machine (configuration entries), which leave no position of their own.
+   */
+  CompletableFuture<Void> forcePosition(int partition, Applied applied) {
+    return run(() -> {
+      try {
+        store.apply(List.of(markerWrite(partition, applied)));
+        store.commit();
+      } catch (RuntimeException e) {
+        rollbackQuietly();
+        throw e;
+      }
+      store.sync();
+      return null;
+    });
+  }
+
+  /**
+   * Runs {@code task} on the writer thread, between two commits: it sees exactly the committed
+   * entries, and no commit runs until it returns (PartitionCopy#cut).
+   */
+  <T> CompletableFuture<T> run(Callable<T> task) {
+    CompletableFuture<T> done = new CompletableFuture<>();
+    queue.add(new Task<>(task, done));
+    return done;
+  }
+
   /** The marker write recording that {@code partition} applied up to {@code (term, index)}. */
   static SubjectWrites markerWrite(int partition, long term, long index) {
-    byte[] position = ByteBuffer.allocate(2 * Long.BYTES).putLong(term).putLong(index).array();
+    return markerWrite(partition, new Applied(term, index));
+  }
+
+  static SubjectWrites markerWrite(int partition, Applied applied) {
+    byte[] position = ByteBuffer.allocate(2 * Long.BYTES).putLong(applied.term()).putLong(applied.index()).array();
     return new SubjectWrites(marker(partition), List.of(new StoreWrite.PutView(MARKER_VIEW, position)));
   }
 
@@ -124,6 +174,10 @@ final class ReplicaWriter implements AutoCloseable {
         }
         if (first instanceof Direct direct) {
           direct(direct);
+          continue;
+        }
+        if (first instanceof Task<?> task) {
+          task.run();
           continue;
         }
         group.add((Unit) first);

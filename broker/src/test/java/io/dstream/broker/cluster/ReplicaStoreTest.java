@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 /**
  * A replica's side of cluster mode on a real H2 file, without Raft: entries survive their encoding,
  * a replica applies them with the partition's position in the same commit and refuses, the same way
- * everywhere, what a deposed leader proposed, and a partition snapshot replaces exactly that
+ * everywhere, what a deposed leader proposed, and a copy of a partition replaces exactly that
  * partition's subjects in another replica's store.
  */
 class ReplicaStoreTest {
@@ -96,9 +96,8 @@ class ReplicaStoreTest {
     }
   }
 
-  @Test
-  void aSnapshotReplacesExactlyItsPartitionsSubjects() throws Exception {
-    Placement placement = new Placement(settings());
+  /** Three subjects of partition 5 (in name order) and one of another partition, last. */
+  private static List<String> subjects(Placement placement) {
     List<String> inPartition = new ArrayList<>();
     String elsewhere = null;
     for (int i = 0; inPartition.size() < 3 || elsewhere == null; i++) {
@@ -109,34 +108,123 @@ class ReplicaStoreTest {
         elsewhere = subject;
       }
     }
-    Path file = dir.resolve("snapshot");
+    inPartition.sort(null);
+    inPartition.add(elsewhere);
+    return inPartition;
+  }
+
+  /** Copies partition 5 from {@code source}'s store into {@code target}'s, through the page requests of a real copy. */
+  private static ReplicaWriter.Applied copy(MvMessageStore source, ReplicaWriter sourceWriter, Path copies,
+                                            MvMessageStore target, ReplicaWriter targetWriter, Placement placement,
+                                            List<Integer> pageSizes, Runnable afterFirstPage) throws Exception {
+    try (CopySource served = new CopySource(source, sourceWriter, placement, copies);
+         CopyTarget copier = new CopyTarget("n1", target, targetWriter, placement, p -> "n2", (node, request) -> {
+           io.vertx.core.buffer.Buffer page = served.serve(request);
+           pageSizes.add(page.length());
+           if (pageSizes.size() == 1) {
+             boolean last = page.getByte(4 + page.getInt(0)) == 1;
+             assertEquals(!last, served.serving(5), "a copy under way, and only that, keeps the source from taking snapshots");
+             afterFirstPage.run();
+           }
+           return page;
+         })) {
+      ReplicaWriter.Applied applied = copier.copy(5, "n2", () -> { }).get();
+      assertEquals(false, served.serving(5), "the session ended with its last page");
+      try (java.util.stream.Stream<Path> left = java.nio.file.Files.list(copies)) {
+        assertEquals(0, left.count(), "the manifest is deleted once the last page was sent");
+      }
+      return applied;
+    }
+  }
+
+  @Test
+  void aCopyReplacesExactlyItsPartitionsSubjects() throws Exception {
+    Placement placement = new Placement(settings());
+    List<String> subjects = subjects(placement);
     java.nio.file.Files.createDirectories(dir.resolve("leader"));
     java.nio.file.Files.createDirectories(dir.resolve("replica"));
     try (MvMessageStore leader = MvMessageStore.open(dir.resolve("leader"), 8, SYNC);
-         ReplicaWriter leaderWriter = new ReplicaWriter(leader)) {
-      leaderWriter.write(List.of(
-          new SubjectWrites(inPartition.get(0), List.of(append(1, "a1"), append(2, "a2"), append(3, "a3"),
-              new StoreWrite.PutState("{\"v\":1}".getBytes(StandardCharsets.UTF_8), 1), new StoreWrite.DeleteUpTo(1))),
-          new SubjectWrites(inPartition.get(1), List.of(append(1, "b1"))))).get();
-      PartitionSnapshot.write(leader, placement, 5, file);
-    }
-    try (MvMessageStore replica = MvMessageStore.open(dir.resolve("replica"), 8, SYNC);
+         ReplicaWriter leaderWriter = new ReplicaWriter(leader);
+         MvMessageStore replica = MvMessageStore.open(dir.resolve("replica"), 8, SYNC);
          ReplicaWriter writer = new ReplicaWriter(replica)) {
-      writer.write(List.of(new SubjectWrites(inPartition.get(2), List.of(append(1, "stale"))),
-          new SubjectWrites(elsewhere, List.of(append(1, "other"))))).get();
-      PartitionSnapshot.install(writer, replica, placement, 5, file, 3, 70);
+      leaderWriter.write(List.of(
+          new SubjectWrites(subjects.get(0), List.of(append(1, "a1"), append(2, "a2"), append(3, "a3"),
+              new StoreWrite.PutState("{\"v\":1}".getBytes(StandardCharsets.UTF_8), 1), new StoreWrite.DeleteUpTo(1))),
+          new SubjectWrites(subjects.get(1), List.of(append(1, "b1"))),
+          ReplicaWriter.markerWrite(5, 3, 70))).get();
+      writer.write(List.of(new SubjectWrites(subjects.get(2), List.of(append(1, "stale"))),
+          new SubjectWrites(subjects.get(3), List.of(append(1, "other"))))).get();
 
-      SubjectRecord a = replica.find(inPartition.get(0));
+      assertEquals(new ReplicaWriter.Applied(3, 70),
+          copy(leader, leaderWriter, dir.resolve("copies"), replica, writer, placement, new ArrayList<>(), () -> { }));
+
+      SubjectRecord a = replica.find(subjects.get(0));
       assertEquals(2, a.firstSequence());
       assertEquals(3, a.lastSequence());
       assertEquals(1, a.stateRevision());
       assertEquals("{\"v\":1}", new String(a.state(), StandardCharsets.UTF_8));
       assertEquals(List.of("a2", "a3"), replica.read(a.id(), 1, 10, Long.MAX_VALUE).stream()
           .map(m -> new String(m.payload(), StandardCharsets.UTF_8)).toList());
-      assertEquals(1, replica.find(inPartition.get(1)).lastSequence());
-      assertNull(replica.find(inPartition.get(2)), "a subject the snapshot does not hold is gone");
-      assertEquals(1, replica.find(elsewhere).lastSequence(), "other partitions are untouched");
+      assertEquals(1, replica.find(subjects.get(1)).lastSequence());
+      assertNull(replica.find(subjects.get(2)), "a subject the copy does not hold is gone");
+      assertEquals(1, replica.find(subjects.get(3)).lastSequence(), "other partitions are untouched");
       assertEquals(new ReplicaWriter.Applied(3, 70), writer.applied(5));
+    }
+  }
+
+  /**
+   * Pages end inside a subject's messages and between subjects; the copy is the state at its cut,
+   * not what the source applied after it (the replica applies that from the log).
+   */
+  @Test
+  void aCopyLargerThanAPageArrivesWholeAndAtItsCut() throws Exception {
+    Placement placement = new Placement(settings());
+    List<String> subjects = subjects(placement);
+    java.nio.file.Files.createDirectories(dir.resolve("leader"));
+    java.nio.file.Files.createDirectories(dir.resolve("replica"));
+    byte[] payload = new byte[10_000];
+    int perSubject = 2 * PartitionCopy.PAGE_BYTES / payload.length + 7;
+    try (MvMessageStore leader = MvMessageStore.open(dir.resolve("leader"), 8, SYNC);
+         ReplicaWriter leaderWriter = new ReplicaWriter(leader);
+         MvMessageStore replica = MvMessageStore.open(dir.resolve("replica"), 8, SYNC);
+         ReplicaWriter writer = new ReplicaWriter(replica)) {
+      for (int s = 0; s < 3; s++) {
+        List<StoreWrite> writes = new ArrayList<>();
+        for (int i = 1; i <= perSubject; i++) {
+          payload[0] = (byte) i;
+          writes.add(new StoreWrite.Append(i, i, payload.clone()));
+        }
+        leaderWriter.write(List.of(new SubjectWrites(subjects.get(s), writes))).get();
+      }
+      leaderWriter.write(List.of(ReplicaWriter.markerWrite(5, 2, 9))).get();
+      List<Integer> pages = new ArrayList<>();
+      // An entry applied after the cut: the copy must not contain it.
+      Runnable later = () -> leaderWriter.write(List.of(new SubjectWrites(subjects.get(2),
+          List.of(new StoreWrite.Append(perSubject + 1, 0, payload))), ReplicaWriter.markerWrite(5, 2, 10))).join();
+      ReplicaWriter.Applied applied = copy(leader, leaderWriter, dir.resolve("copies"), replica, writer, placement, pages,
+          later);
+      assertEquals(new ReplicaWriter.Applied(2, 9), applied);
+      assertEquals(perSubject + 1, leader.find(subjects.get(2)).lastSequence());
+      assertEquals(true, pages.size() >= 6, "pages " + pages);
+      for (int page : pages) {
+        assertEquals(true, page <= PartitionCopy.PAGE_BYTES + payload.length + 200, "page of " + page + " bytes");
+      }
+      for (int s = 0; s < 3; s++) {
+        SubjectRecord copied = replica.find(subjects.get(s));
+        long last = perSubject;
+        assertEquals(last, copied.lastSequence());
+        List<StoredMessage> read = new ArrayList<>();
+        for (long from = 1; from <= last; ) {
+          List<StoredMessage> page = replica.read(copied.id(), from, 100, Long.MAX_VALUE);
+          read.addAll(page);
+          from = page.get(page.size() - 1).sequence() + 1;
+        }
+        assertEquals(last, read.size());
+        for (int i = 0; i < read.size(); i++) {
+          assertEquals(i + 1, read.get(i).sequence());
+          assertEquals((byte) (i + 1), read.get(i).payload()[0]);
+        }
+      }
     }
   }
 }
