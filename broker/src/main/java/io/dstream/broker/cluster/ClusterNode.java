@@ -77,7 +77,7 @@ public final class ClusterNode implements PartitionMachine.Node {
     this.settings = config.cluster();
     this.store = store;
     this.placement = new Placement(settings);
-    this.leadership = new Leadership(settings.nodeId(), placement);
+    this.leadership = new Leadership(settings.nodeId(), placement, settings.electionTimeoutMax());
     this.replicas = new ReplicaWriter(store);
     this.origin = settings.nodeId() + "/" + java.util.UUID.randomUUID();
     this.writer = new ReplicatedWriter(origin, placement, leadership, config.groupCommit().maxMessages(),

@@ -5,6 +5,7 @@ import io.dstream.broker.stream.StreamError;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import org.apache.ratis.proto.RaftProtos.ServerRpcProto;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
@@ -43,8 +44,17 @@ public final class Leadership implements Ownership, ClusterRouting {
   record PartitionView(int partition, List<String> peers, String leader, long term, String role, long applied) {
   }
 
+  /**
+   * Another replica of a partition this node leads, as its Raft leader sees it: the applied entries
+   * it lacks, how long ago it last answered, and whether it is current (lacks none, and answered
+   * within an election timeout).
+   */
+  public record Follower(String node, long lag, long lastAnsweredMs, boolean current) {
+  }
+
   private final String nodeId;
   private final Placement placement;
+  private final long currentWithinMs;
   private final long[] ownedTerms;
   private final String[] localLeaders;
   private final Map<String, Announcement> announcements = new ConcurrentHashMap<>();
@@ -52,9 +62,11 @@ public final class Leadership implements Ownership, ClusterRouting {
   private volatile String http;
   private IntConsumer onLost = p -> { };
 
-  Leadership(String nodeId, Placement placement) {
+  /** {@code currentWithin}: how recently a follower must have answered to be current (the maximum election timeout). */
+  Leadership(String nodeId, Placement placement, java.time.Duration currentWithin) {
     this.nodeId = nodeId;
     this.placement = placement;
+    this.currentWithinMs = currentWithin.toMillis();
     this.ownedTerms = new long[placement.partitions()];
     this.localLeaders = new String[placement.partitions()];
     java.util.Arrays.fill(ownedTerms, -1);
@@ -208,6 +220,27 @@ public final class Leadership implements Ownership, ClusterRouting {
           info == null ? "NONE" : info.getCurrentRole().name(), info == null ? 0 : info.getLastAppliedIndex()));
     }
     return views;
+  }
+
+  /** The other replicas of {@code partition} while this node leads it; none otherwise. */
+  public List<Follower> followers(int partition) {
+    RaftServer raft = server;
+    DivisionInfo info = raft != null && placement.holds(partition) ? info(raft, partition) : null;
+    long[] matched = info == null || !info.isLeader() ? null : info.getFollowerMatchIndices();
+    if (matched == null) {
+      return List.of();
+    }
+    // Ratis lists both in the order of its log appenders, one per follower.
+    List<ServerRpcProto> answered = info.getRoleInfoProto().getLeaderInfo().getFollowerInfoList();
+    long applied = info.getLastAppliedIndex();
+    List<Follower> followers = new ArrayList<>();
+    for (int i = 0; i < Math.min(matched.length, answered.size()); i++) {
+      long lag = Math.max(0, applied - matched[i]);
+      long lastAnsweredMs = answered.get(i).getLastRpcElapsedTimeMs();
+      followers.add(new Follower(answered.get(i).getId().getId().toStringUtf8(), lag, lastAnsweredMs,
+          lag == 0 && lastAnsweredMs <= currentWithinMs));
+    }
+    return followers;
   }
 
   /** The admin API's view of the cluster. */

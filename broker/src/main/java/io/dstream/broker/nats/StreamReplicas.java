@@ -4,7 +4,10 @@ import io.dstream.broker.cluster.Leadership;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What a stream's info says of its copies, as JetStream's {@code num_replicas} and {@code cluster}
@@ -30,19 +33,32 @@ final class StreamReplicas {
 
   /**
    * The stream info {@code info} of the subject's stream, in cluster mode with the block
-   * {@code cluster: {name, leader, replicas: [{name}]}} (the replicas other than the leader, as
-   * JetStream lists them); on a single node as it is, since a lone nats-server has no such block.
-   * Whether a replica is current is not known here, so it is not said (jnats reads it as false).
+   * {@code cluster: {name, leader, replicas: [{name, current, active, lag}]}} (the replicas other
+   * than the leader, as JetStream lists them: {@code active} is the nanoseconds since the replica
+   * last answered the leader, {@code lag} the applied entries it lacks); on a single node as it is,
+   * since a lone nats-server has no such block. The leader answers stream info requests; a node
+   * that does not lead the partition knows its replicas' names only.
    */
   JsonObject described(String subject, JsonObject info) {
     if (leadership == null) {
       return info;
     }
-    String leader = leadership.leaderOf(leadership.placement().partitionOf(subject));
+    int partition = leadership.placement().partitionOf(subject);
+    String leader = leadership.leaderOf(partition);
+    Map<String, Leadership.Follower> followers = new HashMap<>();
+    for (Leadership.Follower follower : leadership.followers(partition)) {
+      followers.put(follower.node(), follower);
+    }
     JsonArray replicas = new JsonArray();
     for (String peer : peers(subject)) {
       if (!peer.equals(leader)) {
-        replicas.add(new JsonObject().put("name", peer));
+        JsonObject replica = new JsonObject().put("name", peer);
+        Leadership.Follower seen = followers.get(peer);
+        if (seen != null) {
+          replica.put("current", seen.current()).put("active", TimeUnit.MILLISECONDS.toNanos(seen.lastAnsweredMs()))
+              .put("lag", seen.lag());
+        }
+        replicas.add(replica);
       }
     }
     JsonObject cluster = new JsonObject().put("name", CLUSTER_NAME).put("replicas", replicas);

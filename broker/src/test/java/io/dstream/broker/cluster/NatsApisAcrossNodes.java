@@ -82,6 +82,9 @@ final class NatsApisAcrossNodes {
         PublishAck ack = js.publish(subject, ("m" + i).getBytes(StandardCharsets.UTF_8));
         assertEquals(i + 1, ack.getSeqno(), "PubAck " + (i + 1) + " through " + consuming);
       }
+      // The leader answers stream info, and says how its replicas keep up: both current once idle.
+      awaitReplicas(declarer, replica -> replica.isCurrent() && replica.getLag() == 0
+          && replica.getActive().compareTo(Duration.ofSeconds(2)) < 0, "both replicas current");
       JetStreamManagement management = consumer.jetStreamManagement();
       management.addOrUpdateConsumer("C9", ConsumerConfiguration.builder().durable("worker")
           .ackPolicy(AckPolicy.Explicit).ackWait(Duration.ofSeconds(5)).build());
@@ -127,6 +130,9 @@ final class NatsApisAcrossNodes {
       }
       System.out.printf("JetStream: the consumer resumed %d ms after %s was killed; got %s%n",
           (System.nanoTime() - killed) / 1_000_000, leader, inOrder);
+      // The new leader's stream info tells of the killed node: not current, silent for longer and longer.
+      awaitReplicas(declarer, replica -> !replica.getName().equals(leader) || !replica.isCurrent()
+          && replica.getActive().compareTo(Duration.ofSeconds(1)) > 0, "the killed " + leader + " not current");
       assertTrue(inOrder.stream().noneMatch(expected(0, COUNT / 2)::contains),
           "a message acknowledged before the failover was delivered again: " + inOrder);
 
@@ -146,6 +152,21 @@ final class NatsApisAcrossNodes {
             + " still pending: " + push.getConsumerInfo());
         Thread.sleep(100);
       }
+    }
+  }
+
+  /** Waits until every replica listed in the stream info of C9 passes {@code check}. */
+  private static void awaitReplicas(Connection connection, java.util.function.Predicate<Replica> check, String what)
+      throws Exception {
+    long deadline = System.nanoTime() + FAILOVER.toNanos();
+    while (true) {
+      List<Replica> replicas = connection.jetStreamManagement().getStreamInfo("C9").getClusterInfo().getReplicas();
+      if (replicas.size() == 2 && replicas.stream().allMatch(check)) {
+        return;
+      }
+      assertTrue(System.nanoTime() < deadline, what + ": the stream info's replicas are " + replicas.stream()
+          .map(r -> r.getName() + " current " + r.isCurrent() + " active " + r.getActive() + " lag " + r.getLag()).toList());
+      Thread.sleep(200);
     }
   }
 
