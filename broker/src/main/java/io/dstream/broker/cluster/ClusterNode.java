@@ -69,6 +69,8 @@ public final class ClusterNode implements PartitionMachine.Node {
   private final String origin;
   private CopySource copySource;
   private CopyTarget copyTarget;
+  /** The partitions whose groups this node created empty at start (Rejoin). */
+  private final Set<Integer> joinedEmpty = new HashSet<>();
   private RaftServer server;
   private long refreshTimer = -1;
   private Vertx vertx;
@@ -194,6 +196,7 @@ public final class ClusterNode implements PartitionMachine.Node {
     server.getGroupIds().forEach(present::add);
     for (int p = 0; p < placement.partitions(); p++) {
       if (placement.holds(p) && !present.contains(placement.groupId(p))) {
+        joinedEmpty.add(p);
         RaftClientReply added = server.groupManagement(GroupManagementRequest.newAdd(ClientId.randomId(),
             server.getId(), p, placement.group(p)));
         if (!added.isSuccess()) {
@@ -202,6 +205,7 @@ public final class ClusterNode implements PartitionMachine.Node {
       }
     }
     leadership.serve(server, writer::lost);
+    Rejoin.serve(vertx, settings.nodeId(), server, placement, writer, settings.forwardTimeout().toMillis());
     writer.serve(server);
     refreshTimer = vertx.setPeriodic(REFRESH_MS, id -> leadership.refresh());
     long held = java.util.stream.IntStream.range(0, placement.partitions()).filter(placement::holds).count();
@@ -264,6 +268,7 @@ public final class ClusterNode implements PartitionMachine.Node {
   /** Once the HTTP listener is up: this node announces itself, and is ready. */
   public void ready(String httpAddress) {
     leadership.announce(vertx, httpAddress);
+    Rejoin.ask(vertx, leadership, joinedEmpty, settings.forwardTimeout().toMillis());
     LOG.info("cluster: node {} ready", settings.nodeId());
   }
 

@@ -205,6 +205,34 @@ final class ReplicatedWriter implements BatchWriter {
     reply.whenComplete((answer, failure) -> answered(queue, id, answer, failure));
   }
 
+  /**
+   * Watches an answer to an entry this node proposed to {@code partition} (here, or an empty one for
+   * a replica that rejoined, see Rejoin) for the stuck handover described at {@link #answered}.
+   */
+  void watch(int partition, RaftClientReply answer) {
+    PartitionQueue queue = queues[partition];
+    boolean handover = answer != null && answer.getException() instanceof LeaderSteppingDownException;
+    long now = System.nanoTime();
+    boolean stuck = false;
+    synchronized (queue) {
+      if (!handover) {
+        queue.steppingDownSince = 0;
+      } else if (queue.steppingDownSince == 0) {
+        queue.steppingDownSince = now;
+      } else if (now - queue.steppingDownSince > stuckStepDownNanos) {
+        queue.steppingDownSince = 0;
+        stuck = true;
+      }
+    }
+    if (stuck) {
+      try {
+        proposer.execute(() -> stepDown(partition));
+      } catch (RejectedExecutionException closed) {
+        // the node is shutting down: its leadership ends anyway
+      }
+    }
+  }
+
   /** Asks this node's Raft division of the partition to give up its leadership (a transfer to nobody). */
   private void stepDown(int partition) {
     LOG.warn("cluster: partition {} has refused writes as \"stepping down\" for over {} ms: its leader steps down",
@@ -237,26 +265,7 @@ final class ReplicatedWriter implements BatchWriter {
    * for longer than {@code stuckStepDown} is made to step down, and the election that follows clears it.
    */
   private void answered(PartitionQueue queue, long id, RaftClientReply answer, Throwable failure) {
-    boolean handover = answer != null && answer.getException() instanceof LeaderSteppingDownException;
-    long now = System.nanoTime();
-    boolean stuck = false;
-    synchronized (queue) {
-      if (!handover) {
-        queue.steppingDownSince = 0;
-      } else if (queue.steppingDownSince == 0) {
-        queue.steppingDownSince = now;
-      } else if (now - queue.steppingDownSince > stuckStepDownNanos) {
-        queue.steppingDownSince = 0;
-        stuck = true;
-      }
-    }
-    if (stuck) {
-      try {
-        proposer.execute(() -> stepDown(queue.partition));
-      } catch (RejectedExecutionException closed) {
-        // the node is shutting down: its leadership ends anyway
-      }
-    }
+    watch(queue.partition, answer);
     List<WriteBatch> unapplied = proposed.remove(id);
     if (unapplied != null) {
       String why = failure != null ? failure.toString()

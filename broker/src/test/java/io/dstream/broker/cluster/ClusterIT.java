@@ -493,6 +493,31 @@ class ClusterIT {
       ledger.assertExactlyIn(replica);
       replica.assertSameAs(replicas.get(0));
     }
+    // Also the partitions nobody wrote to since the wipe: it asked their leaders for an empty entry (Rejoin).
+    awaitEveryPartitionCaughtUp(wiped);
+  }
+
+  /** Waits until {@code node} applied every partition as far as the partition's leader did. */
+  private static void awaitEveryPartitionCaughtUp(String node) throws Exception {
+    long deadline = System.nanoTime() + CATCH_UP.toNanos();
+    while (true) {
+      JsonArray partitions = cluster.adminGet(node, "/admin/cluster").getJsonArray("partition_list");
+      List<String> behind = new ArrayList<>();
+      for (int p = 0; p < partitions.size(); p++) {
+        JsonObject mine = partitions.getJsonObject(p);
+        String leader = mine.getString("leader");
+        long leaders = leader == null ? Long.MAX_VALUE : cluster.adminGet(leader, "/admin/cluster")
+            .getJsonArray("partition_list").getJsonObject(p).getLong("applied");
+        if (mine.getLong("applied") < leaders) {
+          behind.add("partition " + p + " at " + mine.getLong("applied") + ", its leader " + leader + " at " + leaders);
+        }
+      }
+      if (behind.isEmpty()) {
+        return;
+      }
+      assertTrue(System.nanoTime() < deadline, node + " stayed behind: " + behind);
+      Thread.sleep(500);
+    }
   }
 
 
