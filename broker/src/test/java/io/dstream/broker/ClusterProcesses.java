@@ -229,11 +229,13 @@ public final class ClusterProcesses implements AutoCloseable {
     startAllStopped();
   }
 
-  /**
-   * Starts the node again, with its ports and data dir, and waits for {@code listening on} and
-   * {@code cluster: node <id> ready}.
-   */
+  /** Starts the node again, with its ports and data dir, and waits for {@code cluster: node <id> ready}. */
   public void restart(String id) throws Exception {
+    restartUntil(id, "cluster: node " + id + " ready");
+  }
+
+  /** Starts the node again, with its ports and data dir, and waits for a log line containing {@code line}. */
+  public void restartUntil(String id, String line) throws Exception {
     Node node = node(id);
     synchronized (this) {
       if (node.running()) {
@@ -251,7 +253,7 @@ public final class ClusterProcesses implements AutoCloseable {
       node.paused = false;
       node.incarnation++;
     }
-    process.awaitLine(Pattern.compile("cluster: node " + id + " ready", Pattern.LITERAL), READY_TIMEOUT);
+    process.awaitLine(Pattern.compile(line, Pattern.LITERAL), READY_TIMEOUT);
   }
 
   /** SIGKILL of the node's JVM; returns once it is gone. */

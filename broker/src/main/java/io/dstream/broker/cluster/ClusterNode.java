@@ -195,6 +195,18 @@ public final class ClusterNode implements PartitionMachine.Node {
     Set<RaftGroupId> present = new HashSet<>();
     server.getGroupIds().forEach(present::add);
     for (int p = 0; p < placement.partitions(); p++) {
+      if (placement.holds(p) && present.contains(placement.groupId(p)) && withoutConfiguration(placement.groupId(p))) {
+        // Its group was created here but its first entry never arrived (see Rejoin): recovered without
+        // a configuration, the division would leave the group at its first election timeout.
+        LOG.warn("partition {}: its Raft group holds no configuration (created here, never reached by its leader); "
+            + "created again", p);
+        RaftClientReply removed = server.groupManagement(GroupManagementRequest.newRemove(ClientId.randomId(),
+            server.getId(), p, placement.groupId(p), true, false));
+        if (!removed.isSuccess()) {
+          throw new IOException("cannot remove the empty Raft group of partition " + p + ": " + removed.getException());
+        }
+        present.remove(placement.groupId(p));
+      }
       if (placement.holds(p) && !present.contains(placement.groupId(p))) {
         joinedEmpty.add(p);
         RaftClientReply added = server.groupManagement(GroupManagementRequest.newAdd(ClientId.randomId(),
@@ -211,6 +223,10 @@ public final class ClusterNode implements PartitionMachine.Node {
     long held = java.util.stream.IntStream.range(0, placement.partitions()).filter(placement::holds).count();
     LOG.info("cluster: Raft server {} on {} holds {} of {} partitions", settings.nodeId(), settings.self().raftAddress(),
         held, placement.partitions());
+  }
+
+  private boolean withoutConfiguration(RaftGroupId group) throws IOException {
+    return server.getDivision(group).getRaftConf().getAllPeers().isEmpty();
   }
 
   /**
