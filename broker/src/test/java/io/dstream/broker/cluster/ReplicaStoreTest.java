@@ -11,12 +11,15 @@ import io.dstream.broker.store.SyncPolicy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -96,6 +99,26 @@ class ReplicaStoreTest {
     }
   }
 
+  /** A leader's store and a replica's, each written by its replica writer, under the test's directory. */
+  private record Stores(MvMessageStore leader, ReplicaWriter leaderWriter, MvMessageStore replica, ReplicaWriter writer)
+      implements AutoCloseable {
+    static Stores open(Path dir) throws IOException {
+      Files.createDirectories(dir.resolve("leader"));
+      Files.createDirectories(dir.resolve("replica"));
+      MvMessageStore leader = MvMessageStore.open(dir.resolve("leader"), 8, SYNC);
+      MvMessageStore replica = MvMessageStore.open(dir.resolve("replica"), 8, SYNC);
+      return new Stores(leader, new ReplicaWriter(leader), replica, new ReplicaWriter(replica));
+    }
+
+    @Override
+    public void close() {
+      writer.close();
+      replica.close();
+      leaderWriter.close();
+      leader.close();
+    }
+  }
+
   /** Three subjects of partition 5 (in name order) and one of another partition, last. */
   private static List<String> subjects(Placement placement) {
     List<String> inPartition = new ArrayList<>();
@@ -130,7 +153,7 @@ class ReplicaStoreTest {
          })) {
       ReplicaWriter.Applied applied = copier.copy(5, "n2", () -> { }).get();
       assertEquals(false, served.serving(5), "the session ended with its last page");
-      try (java.util.stream.Stream<Path> left = java.nio.file.Files.list(copies)) {
+      try (Stream<Path> left = Files.list(copies)) {
         assertEquals(0, left.count(), "the manifest is deleted once the last page was sent");
       }
       return applied;
@@ -141,12 +164,11 @@ class ReplicaStoreTest {
   void aCopyReplacesExactlyItsPartitionsSubjects() throws Exception {
     Placement placement = new Placement(settings());
     List<String> subjects = subjects(placement);
-    java.nio.file.Files.createDirectories(dir.resolve("leader"));
-    java.nio.file.Files.createDirectories(dir.resolve("replica"));
-    try (MvMessageStore leader = MvMessageStore.open(dir.resolve("leader"), 8, SYNC);
-         ReplicaWriter leaderWriter = new ReplicaWriter(leader);
-         MvMessageStore replica = MvMessageStore.open(dir.resolve("replica"), 8, SYNC);
-         ReplicaWriter writer = new ReplicaWriter(replica)) {
+    try (Stores stores = Stores.open(dir)) {
+      MvMessageStore leader = stores.leader();
+      ReplicaWriter leaderWriter = stores.leaderWriter();
+      MvMessageStore replica = stores.replica();
+      ReplicaWriter writer = stores.writer();
       leaderWriter.write(List.of(
           new SubjectWrites(subjects.get(0), List.of(append(1, "a1"), append(2, "a2"), append(3, "a3"),
               new StoreWrite.PutState("{\"v\":1}".getBytes(StandardCharsets.UTF_8), 1), new StoreWrite.DeleteUpTo(1))),
@@ -180,14 +202,13 @@ class ReplicaStoreTest {
   void aCopyLargerThanAPageArrivesWholeAndAtItsCut() throws Exception {
     Placement placement = new Placement(settings());
     List<String> subjects = subjects(placement);
-    java.nio.file.Files.createDirectories(dir.resolve("leader"));
-    java.nio.file.Files.createDirectories(dir.resolve("replica"));
     byte[] payload = new byte[10_000];
     int perSubject = 2 * PartitionCopy.PAGE_BYTES / payload.length + 7;
-    try (MvMessageStore leader = MvMessageStore.open(dir.resolve("leader"), 8, SYNC);
-         ReplicaWriter leaderWriter = new ReplicaWriter(leader);
-         MvMessageStore replica = MvMessageStore.open(dir.resolve("replica"), 8, SYNC);
-         ReplicaWriter writer = new ReplicaWriter(replica)) {
+    try (Stores stores = Stores.open(dir)) {
+      MvMessageStore leader = stores.leader();
+      ReplicaWriter leaderWriter = stores.leaderWriter();
+      MvMessageStore replica = stores.replica();
+      ReplicaWriter writer = stores.writer();
       for (int s = 0; s < 3; s++) {
         List<StoreWrite> writes = new ArrayList<>();
         for (int i = 1; i <= perSubject; i++) {
