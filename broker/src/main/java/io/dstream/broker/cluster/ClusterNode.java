@@ -36,10 +36,13 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * This node's part of a cluster (docs/cluster.md): the Raft server hosting one group per partition
@@ -240,8 +243,8 @@ public final class ClusterNode implements PartitionMachine.Node {
       Path group = dir.resolve(placement.groupId(p).getUuid().toString());
       if (placement.holds(p) && replicas.applied(p).copying() && Files.exists(group)) {
         LOG.warn("partition {}: a copy from another replica was interrupted; removing its Raft directory {}", p, group);
-        try (java.util.stream.Stream<Path> files = Files.walk(group)) {
-          for (Path file : (Iterable<Path>) files.sorted(java.util.Comparator.reverseOrder())::iterator) {
+        try (Stream<Path> files = Files.walk(group)) {
+          for (Path file : (Iterable<Path>) files.sorted(Comparator.reverseOrder())::iterator) {
             Files.delete(file);
           }
         }
@@ -319,7 +322,7 @@ public final class ClusterNode implements PartitionMachine.Node {
   }
 
   @Override
-  public java.util.concurrent.CompletableFuture<ReplicaWriter.Applied> copy(int partition, String source, Runnable first) {
+  public CompletableFuture<ReplicaWriter.Applied> copy(int partition, String source, Runnable first) {
     return copyTarget.copy(partition, source, first);
   }
 

@@ -94,8 +94,9 @@ final class CopyTarget implements AutoCloseable {
           LOG.info("partition {}: installed a copy from {} at {} in {} ms", partition, from, applied,
               TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
           return applied;
-        } catch (IOException e) {
-          LOG.warn("partition {}: copying it from {} failed, again in {} ms: {}", partition, from, RETRY_MS, e.getMessage());
+        } catch (IOException | RuntimeException e) {
+          // Whatever failed, the partition's entries wait for a copy: only a closing node gives up.
+          LOG.warn("partition {}: copying it from {} failed, again in {} ms: {}", partition, from, RETRY_MS, e.toString());
         }
         try {
           Thread.sleep(RETRY_MS);

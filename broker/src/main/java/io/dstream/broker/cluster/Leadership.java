@@ -11,6 +11,7 @@ import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -63,7 +64,7 @@ public final class Leadership implements Ownership, ClusterRouting {
   private IntConsumer onLost = p -> { };
 
   /** {@code currentWithin}: how recently a follower must have answered to be current (the maximum election timeout). */
-  Leadership(String nodeId, Placement placement, java.time.Duration currentWithin) {
+  Leadership(String nodeId, Placement placement, Duration currentWithin) {
     this.nodeId = nodeId;
     this.placement = placement;
     this.currentWithinMs = currentWithin.toMillis();

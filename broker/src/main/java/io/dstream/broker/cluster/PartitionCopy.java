@@ -8,6 +8,7 @@ import io.dstream.broker.store.SubjectWrites;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -136,7 +137,7 @@ final class PartitionCopy {
         file.seek(offset);
         byte[] entry = new byte[file.readInt()];
         file.readFully(entry);
-        DataInputStream fields = new DataInputStream(new java.io.ByteArrayInputStream(entry));
+        DataInputStream fields = new DataInputStream(new ByteArrayInputStream(entry));
         long id = fields.readLong();
         long first = fields.readLong();
         long last = fields.readLong();

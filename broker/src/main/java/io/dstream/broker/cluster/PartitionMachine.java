@@ -24,9 +24,11 @@ import org.slf4j.LoggerFactory;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * One partition's Raft state machine on this node: applies the partition's committed entries into
@@ -181,7 +183,7 @@ final class PartitionMachine extends BaseStateMachine {
       try {
         recordSnapshot(copied);
       } catch (IOException e) {
-        throw new java.io.UncheckedIOException(e);
+        throw new UncheckedIOException(e);
       }
       synchronized (gate) {
         inStore = applied.index();
@@ -234,7 +236,7 @@ final class PartitionMachine extends BaseStateMachine {
     }
     try {
       node.replicas().forcePosition(partition, new ReplicaWriter.Applied(applied.getTerm(), applied.getIndex())).join();
-    } catch (java.util.concurrent.CompletionException e) {
+    } catch (CompletionException e) {
       throw new IOException("forcing the store for a snapshot failed: " + e.getCause().getMessage(), e.getCause());
     }
     recordSnapshot(applied);
