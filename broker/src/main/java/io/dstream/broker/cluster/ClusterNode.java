@@ -220,7 +220,7 @@ public final class ClusterNode implements PartitionMachine.Node {
       }
     }
     leadership.serve(server, writer::lost);
-    Rejoin.serve(vertx, settings.nodeId(), server, placement, writer, settings.forwardTimeout().toMillis());
+    Rejoin.serve(vertx, settings.nodeId(), writer);
     writer.serve(server);
     refreshTimer = vertx.setPeriodic(REFRESH_MS, id -> leadership.refresh());
     long held = java.util.stream.IntStream.range(0, placement.partitions()).filter(placement::holds).count();

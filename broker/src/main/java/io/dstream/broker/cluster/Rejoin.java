@@ -1,18 +1,11 @@
 package io.dstream.broker.cluster;
 
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
-import org.apache.ratis.protocol.ClientId;
-import org.apache.ratis.protocol.Message;
-import org.apache.ratis.protocol.RaftClientReply;
-import org.apache.ratis.protocol.RaftClientRequest;
-import org.apache.ratis.server.RaftServer;
-import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -28,8 +21,6 @@ import java.util.concurrent.TimeUnit;
 final class Rejoin {
 
   private static final Logger LOG = LoggerFactory.getLogger(Rejoin.class);
-  /** Entries of no node's proposing: their outcomes complete nothing anywhere. */
-  private static final String NO_ORIGIN = "";
   private static final long RETRY_MS = 500;
   /** How long a node keeps asking (the partition may have no leader, or a leader that does not know it yet). */
   private static final long ASK_FOR_MS = 120_000;
@@ -41,32 +32,16 @@ final class Rejoin {
     return "dstream.node." + node + ".rejoin";
   }
 
-  /**
-   * Answers the requests of the other nodes: an empty entry in a partition this node leads, once
-   * committed. Its answer is watched like the writer's own ({@link ReplicatedWriter#watch}): a
-   * replica that rejoins is often the one a stuck handover waits for.
-   */
-  static void serve(Vertx vertx, String self, RaftServer server, Placement placement, ReplicatedWriter writer,
-                    long timeoutMs) {
-    vertx.eventBus().<Integer>consumer(address(self), request -> vertx.executeBlocking(() -> {
-      int partition = request.body();
-      RaftClientRequest empty = RaftClientRequest.newBuilder().setClientId(ClientId.randomId())
-          .setServerId(server.getId()).setGroupId(placement.groupId(partition)).setCallId(0)
-          .setMessage(Message.valueOf(UnsafeByteOperations.unsafeWrap(new Entry(NO_ORIGIN, 0, List.of()).encode())))
-          .setType(RaftClientRequest.writeRequestType()).build();
-      RaftClientReply reply = server.submitClientRequestAsync(empty).get(timeoutMs, TimeUnit.MILLISECONDS);
-      writer.watch(partition, reply);
-      if (!reply.isSuccess()) {
-        throw new IOException("partition " + partition + " did not commit an empty entry: " + reply.getException());
-      }
-      return reply.getLogIndex();
-    }, false).onComplete(ar -> {
-      if (ar.succeeded()) {
-        request.reply(ar.result());
-      } else {
-        request.fail(1, String.valueOf(ar.cause().getMessage()));
-      }
-    }));
+  /** Answers the requests of the other nodes: an empty entry in a partition this node leads, once committed. */
+  static void serve(Vertx vertx, String self, ReplicatedWriter writer) {
+    vertx.eventBus().<Integer>consumer(address(self), request ->
+        Future.fromCompletionStage(writer.proposeEmpty(request.body()), vertx.getOrCreateContext()).onComplete(ar -> {
+          if (ar.succeeded()) {
+            request.reply(ar.result());
+          } else {
+            request.fail(1, String.valueOf(ar.cause().getMessage()));
+          }
+        }));
   }
 
   /** Asks each partition's leader for an empty entry, again every {@link #RETRY_MS} ms until it answers. */

@@ -191,25 +191,51 @@ final class ReplicatedWriter implements BatchWriter {
   private void propose(PartitionQueue queue, long id, List<WriteBatch> batches) {
     List<SubjectWrites> writes = new ArrayList<>(batches.size());
     batches.forEach(batch -> writes.add(new SubjectWrites(batch.subject(), batch.writes())));
+    submit(queue.partition, id, writes).whenComplete((answer, failure) -> answered(queue, id, answer, failure));
+  }
+
+  /** Submits one entry of {@code writes} to the partition's Raft division; proposer thread only. */
+  private CompletableFuture<RaftClientReply> submit(int partition, long id, List<SubjectWrites> writes) {
     byte[] entry = new Entry(origin, id, writes).encode();
     RaftClientRequest request = RaftClientRequest.newBuilder().setClientId(clientId).setServerId(server.getId())
-        .setGroupId(placement.groupId(queue.partition)).setCallId(id)
+        .setGroupId(placement.groupId(partition)).setCallId(id)
         .setMessage(Message.valueOf(ByteString.copyFrom(entry))).setType(RaftClientRequest.writeRequestType()).build();
-    CompletableFuture<RaftClientReply> reply;
     try {
-      reply = server.submitClientRequestAsync(request);
+      return server.submitClientRequestAsync(request);
     } catch (IOException | RuntimeException e) {
       // The server is closing (or refused the call): the entry fails, and the proposer goes on.
-      reply = CompletableFuture.failedFuture(e);
+      return CompletableFuture.failedFuture(e);
     }
-    reply.whenComplete((answer, failure) -> answered(queue, id, answer, failure));
   }
 
   /**
-   * Watches an answer to an entry this node proposed to {@code partition} (here, or an empty one for
-   * a replica that rejoined, see Rejoin) for the stuck handover described at {@link #answered}.
+   * An entry without writes in a partition this node leads, for a replica that joined it empty
+   * (Rejoin), proposed from the proposer thread like the actors' entries and its answer watched the
+   * same way; completes with the entry's log index once committed, else fails. Applied here, it
+   * completes no batch: none was proposed under its id.
    */
-  void watch(int partition, RaftClientReply answer) {
+  CompletableFuture<Long> proposeEmpty(int partition) {
+    CompletableFuture<Long> done = new CompletableFuture<>();
+    try {
+      proposer.execute(() -> submit(partition, ids.incrementAndGet(), List.of()).whenComplete((answer, failure) -> {
+        watch(partition, answer);
+        if (failure != null) {
+          done.completeExceptionally(failure);
+        } else if (!answer.isSuccess()) {
+          done.completeExceptionally(new IOException("partition " + partition + " did not commit an empty entry: "
+              + answer.getException()));
+        } else {
+          done.complete(answer.getLogIndex());
+        }
+      }));
+    } catch (RejectedExecutionException closed) {
+      done.completeExceptionally(new IOException("this node is shutting down"));
+    }
+    return done;
+  }
+
+  /** Watches an answer to an entry this node proposed to {@code partition} for the stuck handover described at {@link #answered}. */
+  private void watch(int partition, RaftClientReply answer) {
     PartitionQueue queue = queues[partition];
     boolean handover = answer != null && answer.getException() instanceof LeaderSteppingDownException;
     long now = System.nanoTime();
