@@ -113,14 +113,14 @@ final class CopySource implements AutoCloseable {
     }
     session.lastUsedNanos = System.nanoTime();
     PartitionCopy.Page page = PartitionCopy.page(store, session.manifest, at);
-    if (page.next() == null) {
+    boolean last = page.next() == null;
+    if (last) {
       end(id);
     }
-    PartitionCopy.Position next = page.next() == null ? at : page.next();
+    PartitionCopy.Position next = last ? at : page.next();
     byte[] name = id.getBytes(StandardCharsets.UTF_8);
     return Buffer.buffer(page.data().length + name.length + 21).appendInt(name.length).appendBytes(name)
-        .appendByte((byte) (page.next() == null ? 1 : 0)).appendLong(next.offset()).appendLong(next.from())
-        .appendBytes(page.data());
+        .appendByte((byte) (last ? 1 : 0)).appendLong(next.offset()).appendLong(next.from()).appendBytes(page.data());
   }
 
   private Session open(int partition) throws IOException {

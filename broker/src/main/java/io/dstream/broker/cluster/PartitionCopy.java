@@ -61,7 +61,6 @@ final class PartitionCopy {
 
   /** Where a page starts: the manifest entry at {@code offset}, and within it the message sequence {@code from} (0: its header not sent yet). */
   record Position(long offset, long from) {
-    static final Position START = new Position(0, 0);
   }
 
   /** One page of the copy and where the next one starts (null after the last page). */
@@ -80,25 +79,47 @@ final class PartitionCopy {
     try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(manifest), 1 << 16))) {
       out.writeLong(applied.term());
       out.writeLong(applied.index());
-      String after = null;
-      while (true) {
-        List<Map.Entry<String, SubjectRecord>> listed = store.subjects(after, SUBJECTS_PER_LISTING);
-        for (Map.Entry<String, SubjectRecord> subject : listed) {
-          if (!ReplicaWriter.isMarker(subject.getKey()) && placement.partitionOf(subject.getKey()) == partition) {
-            byte[] header = header(subject.getKey(), subject.getValue());
-            SubjectRecord record = subject.getValue();
-            out.writeInt(3 * Long.BYTES + header.length);
-            out.writeLong(record.id());
-            out.writeLong(record.firstSequence());
-            out.writeLong(record.lastSequence());
-            out.write(header);
-          }
+      forEachListing(store, placement, partition, subjects -> {
+        for (Map.Entry<String, SubjectRecord> subject : subjects) {
+          SubjectRecord record = subject.getValue();
+          byte[] header = header(subject.getKey(), record);
+          out.writeInt(3 * Long.BYTES + header.length);
+          out.writeLong(record.id());
+          out.writeLong(record.firstSequence());
+          out.writeLong(record.lastSequence());
+          out.write(header);
         }
-        if (listed.size() < SUBJECTS_PER_LISTING) {
-          return;
+      });
+    }
+  }
+
+  /** What is done with the partition's subjects of one listing of the store. */
+  @FunctionalInterface
+  private interface ListingAction {
+    void accept(List<Map.Entry<String, SubjectRecord>> subjects) throws IOException;
+  }
+
+  /**
+   * Hands {@code action} the partition's subjects in name order, {@link #SUBJECTS_PER_LISTING}
+   * subjects of the store listed at a time, without those of other partitions and the replicas'
+   * position markers; a listing's share may be empty.
+   */
+  private static void forEachListing(MessageStore store, Placement placement, int partition, ListingAction action)
+      throws IOException {
+    String after = null;
+    while (true) {
+      List<Map.Entry<String, SubjectRecord>> listed = store.subjects(after, SUBJECTS_PER_LISTING);
+      List<Map.Entry<String, SubjectRecord>> ours = new ArrayList<>();
+      for (Map.Entry<String, SubjectRecord> subject : listed) {
+        if (!ReplicaWriter.isMarker(subject.getKey()) && placement.partitionOf(subject.getKey()) == partition) {
+          ours.add(subject);
         }
-        after = listed.get(listed.size() - 1).getKey();
       }
+      action.accept(ours);
+      if (listed.size() < SUBJECTS_PER_LISTING) {
+        return;
+      }
+      after = listed.get(listed.size() - 1).getKey();
     }
   }
 
@@ -195,25 +216,17 @@ final class PartitionCopy {
     return applied;
   }
 
-  /** Destroys every subject of the partition in the store, a listing page per commit. */
+  /** Destroys every subject of the partition in the store, a listing per commit. */
   static void clear(ReplicaWriter writer, MessageStore store, Placement placement, int partition) throws IOException {
-    String after = null;
-    while (true) {
-      List<Map.Entry<String, SubjectRecord>> listed = store.subjects(after, SUBJECTS_PER_LISTING);
+    forEachListing(store, placement, partition, subjects -> {
       List<SubjectWrites> destroys = new ArrayList<>();
-      for (Map.Entry<String, SubjectRecord> subject : listed) {
-        if (!ReplicaWriter.isMarker(subject.getKey()) && placement.partitionOf(subject.getKey()) == partition) {
-          destroys.add(new SubjectWrites(subject.getKey(), List.of(new StoreWrite.Destroy())));
-        }
+      for (Map.Entry<String, SubjectRecord> subject : subjects) {
+        destroys.add(new SubjectWrites(subject.getKey(), List.of(new StoreWrite.Destroy())));
       }
       if (!destroys.isEmpty()) {
         await(writer.write(destroys));
       }
-      if (listed.size() < SUBJECTS_PER_LISTING) {
-        return;
-      }
-      after = listed.get(listed.size() - 1).getKey();
-    }
+    });
   }
 
   private static void installSubject(ReplicaWriter writer, DataInputStream in) throws IOException {

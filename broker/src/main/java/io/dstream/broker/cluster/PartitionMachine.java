@@ -230,9 +230,12 @@ final class PartitionMachine extends BaseStateMachine {
   public long takeSnapshot() throws IOException {
     TermIndex applied = getLastAppliedTermIndex();
     synchronized (gate) {
-      if (copying || applied == null || applied.getIndex() <= 0 || node.servingCopy(partition)) {
+      if (copying) {
         return RaftLog.INVALID_LOG_INDEX;
       }
+    }
+    if (applied == null || applied.getIndex() <= 0 || node.servingCopy(partition)) {
+      return RaftLog.INVALID_LOG_INDEX;
     }
     try {
       node.replicas().forcePosition(partition, new ReplicaWriter.Applied(applied.getTerm(), applied.getIndex())).join();

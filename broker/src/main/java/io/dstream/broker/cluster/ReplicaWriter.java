@@ -64,9 +64,6 @@ final class ReplicaWriter implements AutoCloseable {
                       CompletableFuture<List<Outcome>> done) implements Work {
   }
 
-  private record Direct(List<SubjectWrites> writes, CompletableFuture<Void> done) implements Work {
-  }
-
   private record Task<T>(Callable<T> task, CompletableFuture<T> done) implements Work {
     void run() {
       try {
@@ -104,11 +101,12 @@ final class ReplicaWriter implements AutoCloseable {
     return done;
   }
 
-  /** Applies and commits {@code writes} as they are, in one commit (a snapshot's installation). */
+  /** Applies and commits {@code writes} as they are, in one commit (a copy's installation). */
   CompletableFuture<Void> write(List<SubjectWrites> writes) {
-    CompletableFuture<Void> done = new CompletableFuture<>();
-    queue.add(new Direct(writes, done));
-    return done;
+    return run(() -> {
+      commitAsIs(writes);
+      return null;
+    });
   }
 
   /**
@@ -118,13 +116,7 @@ final class ReplicaWriter implements AutoCloseable {
    */
   CompletableFuture<Void> forcePosition(int partition, Applied applied) {
     return run(() -> {
-      try {
-        store.apply(List.of(markerWrite(partition, applied)));
-        store.commit();
-      } catch (RuntimeException e) {
-        rollbackQuietly();
-        throw e;
-      }
+      commitAsIs(List.of(markerWrite(partition, applied)));
       store.sync();
       return null;
     });
@@ -172,10 +164,6 @@ final class ReplicaWriter implements AutoCloseable {
         if (first == STOP) {
           return;
         }
-        if (first instanceof Direct direct) {
-          direct(direct);
-          continue;
-        }
         if (first instanceof Task<?> task) {
           task.run();
           continue;
@@ -192,14 +180,14 @@ final class ReplicaWriter implements AutoCloseable {
     }
   }
 
-  private void direct(Direct direct) {
+  /** Writer thread: applies and commits {@code writes}, or rolls them back and throws. */
+  private void commitAsIs(List<SubjectWrites> writes) {
     try {
-      store.apply(direct.writes());
+      store.apply(writes);
       store.commit();
-      direct.done().complete(null);
     } catch (RuntimeException e) {
       rollbackQuietly();
-      direct.done().completeExceptionally(e);
+      throw e;
     }
   }
 
