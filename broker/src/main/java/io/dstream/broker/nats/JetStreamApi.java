@@ -449,7 +449,7 @@ final class JetStreamApi {
   }
 
   /**
-   * A wildcard stream's numbers, summed over the matching subjects' committed records in the local
+   * A wildcard stream's numbers, summed over the matching subjects' applied records in the local
    * store (at most {@code DSTREAM_NATS_MAX_WILDCARD_SUBJECTS} of them, the first in name order):
    * messages, bytes and {@code num_subjects}. It has no stream-wide sequence, so {@code first_seq}
    * and {@code last_seq} are 0.

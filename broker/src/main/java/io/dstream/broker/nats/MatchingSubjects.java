@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The subjects of the local store that a pattern matches, with their committed records, read page
+ * The subjects of the local store that a pattern matches, with their applied records, read page
  * by page from the store's sorted subject listing between the pattern's literal prefix and the
  * first name past it. The broker's own subjects ({@code $...}) never match. Blocking: run it on a
  * worker.

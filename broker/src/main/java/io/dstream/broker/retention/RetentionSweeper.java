@@ -28,7 +28,7 @@ import java.util.Map;
  * the store, after a cursor that walks the whole listing and starts over at its end, so subjects
  * whose actors hibernated are reached too. Only subjects whose limits may delete anything are
  * looked at further, and only when some rule or the default may ({@link RetentionRules#trimsOld}),
- * else a tick reads nothing. What to delete is worked out from the committed record and, for age
+ * else a tick reads nothing. What to delete is worked out from the applied record and, for age
  * and bytes, from the oldest local messages, on the store readers' pool; the deletions then go to
  * each subject's actor as a {@code deleteUpTo} step, so they are ordered with its publishes and
  * written by the group-commit writer like any write (waking a hibernated subject, at most one per

@@ -15,8 +15,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link MessageStore} in memory: the same contract as {@link MvMessageStore} without a file, for
  * tests that need a store whose every call can be watched, and as the second implementation that
  * keeps the contract honest ({@code MessageStoreContract} runs on both). Nothing survives
- * {@link #close}; {@link #commit} publishes the
- * applied records and {@link #sync} has nothing to force.
+ * {@link #close}; {@link #apply} publishes the
+ * records it changed, {@link #commit} ends what a rollback undoes, and {@link #sync} has nothing to force.
  *
  * <p>Threading as the contract says. Messages live in one concurrent sorted map per subject id,
  * written in place by the writer thread (readers may see applied but uncommitted messages, as with
@@ -29,8 +29,7 @@ public final class InMemoryMessageStore implements MessageStore {
   private final ConcurrentSkipListMap<String, SubjectRecord> subjects = new ConcurrentSkipListMap<>();
   private final Map<Long, ConcurrentSkipListMap<Long, StoredMessage>> messages = new ConcurrentHashMap<>();
   private final AtomicLong nextSubjectId = new AtomicLong(1);
-  /** Writer thread only: records changed since the last commit, and how to undo the message changes. */
-  private final Map<String, SubjectRecord> dirty = new HashMap<>();
+  /** Writer thread only: how to undo the changes since the last commit, newest first. */
   private final Deque<Runnable> undo = new ArrayDeque<>();
 
   @Override
@@ -93,16 +92,30 @@ public final class InMemoryMessageStore implements MessageStore {
   @Override
   public List<SubjectRecord> apply(List<SubjectWrites> group) {
     List<SubjectRecord> records = new ArrayList<>(group.size());
+    Map<String, SubjectRecord> changed = new HashMap<>();
     for (SubjectWrites writes : group) {
-      SubjectRecord record = dirty.containsKey(writes.subject()) ? dirty.get(writes.subject())
+      SubjectRecord record = changed.containsKey(writes.subject()) ? changed.get(writes.subject())
           : subjects.getOrDefault(writes.subject(), SubjectRecord.absent());
       for (StoreWrite write : writes.writes()) {
         record = applyOne(writes.subject(), record, write);
       }
-      dirty.put(writes.subject(), record);
+      changed.put(writes.subject(), record);
       records.add(record);
     }
+    changed.forEach(this::publish);
     return records;
+  }
+
+  /** Makes {@code record} the subject's, readable at once, and remembers how to undo it. */
+  private void publish(String subject, SubjectRecord record) {
+    SubjectRecord before = record.isAbsent() ? subjects.remove(subject) : subjects.put(subject, record);
+    undo.push(() -> {
+      if (before == null) {
+        subjects.remove(subject);
+      } else {
+        subjects.put(subject, before);
+      }
+    });
   }
 
   private SubjectRecord applyOne(String subject, SubjectRecord record, StoreWrite write) {
@@ -157,14 +170,6 @@ public final class InMemoryMessageStore implements MessageStore {
 
   @Override
   public void commit() {
-    dirty.forEach((subject, record) -> {
-      if (record.isAbsent()) {
-        subjects.remove(subject);
-      } else {
-        subjects.put(subject, record);
-      }
-    });
-    dirty.clear();
     undo.clear();
   }
 
@@ -175,7 +180,6 @@ public final class InMemoryMessageStore implements MessageStore {
 
   @Override
   public void rollback() {
-    dirty.clear();
     while (!undo.isEmpty()) {
       undo.pop().run();
     }

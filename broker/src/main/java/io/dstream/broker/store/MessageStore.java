@@ -12,15 +12,16 @@ import java.util.Map;
  * <p>Threading: {@link #open}, {@link #find}, {@link #subjects}, {@link #size}, {@link #read} and
  * {@link #firstSequenceAtOrAfter} may be called from any thread. {@link #apply}, {@link #commit},
  * {@link #sync}, {@link #rollback} and {@link #compact} are called by one thread, the
- * {@link GroupCommitWriter}'s. Applied writes are invisible to a restart until {@link #commit}
- * returns, and survive an OS crash once a later {@link #sync} returned.
+ * {@link GroupCommitWriter}'s (in cluster mode, the replica writer's). Applied writes are readable
+ * once {@link #apply} returns, until a {@link #rollback} takes them back; they survive a restart once
+ * {@link #commit} returned, and an OS crash once a later {@link #sync} returned.
  */
 public interface MessageStore extends AutoCloseable {
 
-  /** The subject's committed record, creating an empty one (last sequence 0) on first use. */
+  /** The subject's applied record, creating an empty one (last sequence 0) on first use. */
   SubjectRecord open(String subject);
 
-  /** The committed record of an existing subject, or null; never creates one. */
+  /** The applied record of an existing subject, or null; never creates one. */
   SubjectRecord find(String subject);
 
   /** Up to {@code limit} subjects whose name sorts after {@code after} (null: from the first), in name order (UTF-16). */

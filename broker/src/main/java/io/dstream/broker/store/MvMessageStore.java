@@ -28,10 +28,11 @@ import java.util.function.Supplier;
  * messages were one map ordered by subject and sequence, is migrated when it opens
  * ({@link LegacyLayout}).
  *
- * <p>The background writer of MVStore is disabled: the {@link GroupCommitWriter} thread is the only
- * committer, so {@link MVStore#commit()} writes synchronously and {@link MVStore#sync()} forces exactly
- * what was committed. Records touched by the writer are kept in {@link #dirty} (writer thread only)
- * and written to the {@code subjects} map once per commit.
+ * <p>The background writer of MVStore is disabled: the writer thread ({@link GroupCommitWriter}, or a
+ * cluster node's replica writer) is the only committer, so {@link MVStore#commit()} writes synchronously
+ * and {@link MVStore#sync()} forces exactly what was committed. The records a group changes are
+ * written to the {@code subjects} map once, at the end of its {@link #apply}: readers see them from
+ * then on, as they see its messages, and a rollback takes them back with the messages.
  *
  * <p>Chunk reuse: MVStore keeps a chunk it no longer needs for a retention time before it may
  * overwrite it, because the version that freed the chunk might not be on the disk yet. Its default
@@ -63,7 +64,8 @@ public final class MvMessageStore implements MessageStore {
   private volatile MessageLog log;
   private volatile MVMap<String, byte[]> subjects;
   private volatile MVMap<String, Long> meta;
-  private final Map<String, SubjectRecord> dirty = new HashMap<>();
+  /** Writer thread only: whether anything was applied since the last commit or rollback. */
+  private boolean applied;
   private final Map<String, SubjectRecord> createdSinceCommit = new ConcurrentHashMap<>();
   private final Object createLock = new Object();
   private long nextSubjectId;
@@ -186,18 +188,28 @@ public final class MvMessageStore implements MessageStore {
 
   @Override
   public List<SubjectRecord> apply(List<SubjectWrites> group) {
+    applied = true;
     List<SubjectRecord> records = new ArrayList<>(group.size());
+    // A subject may have several writes in a group: its record is encoded and written once.
+    Map<String, SubjectRecord> changed = new HashMap<>();
     for (SubjectWrites writes : group) {
-      SubjectRecord record = applyWrites(writes);
-      dirty.put(writes.subject(), record);
+      SubjectRecord before = changed.get(writes.subject());
+      SubjectRecord record = applyWrites(writes, before != null ? before : record(writes.subject()));
+      changed.put(writes.subject(), record);
       records.add(record);
     }
+    changed.forEach((subject, record) -> {
+      if (record.isAbsent()) {
+        subjects.remove(subject);
+      } else {
+        subjects.put(subject, record.encode());
+      }
+    });
     return records;
   }
 
-  /** One subject's writes; its consecutive appends go to the log together, as one run. */
-  private SubjectRecord applyWrites(SubjectWrites writes) {
-    SubjectRecord record = record(writes.subject());
+  /** One subject's writes after {@code record}; its consecutive appends go to the log together, as one run. */
+  private SubjectRecord applyWrites(SubjectWrites writes, SubjectRecord record) {
     List<StoreWrite.Append> appends = new ArrayList<>();
     for (StoreWrite write : writes.writes()) {
       if (write instanceof StoreWrite.Append append) {
@@ -256,12 +268,8 @@ public final class MvMessageStore implements MessageStore {
     }
   }
 
-  /** The record including the writer's uncommitted writes; an absent one (id 0) if there is none. */
+  /** The subject's applied record; an absent one (id 0) if there is none. */
   private SubjectRecord record(String subject) {
-    SubjectRecord record = dirty.get(subject);
-    if (record != null) {
-      return record;
-    }
     byte[] encoded = subjects.get(subject);
     return encoded == null ? SubjectRecord.absent() : SubjectRecord.decode(encoded);
   }
@@ -281,16 +289,9 @@ public final class MvMessageStore implements MessageStore {
   @Override
   public void commit() {
     Set<String> created = Set.copyOf(createdSinceCommit.keySet());
-    dirty.forEach((subject, record) -> {
-      if (record.isAbsent()) {
-        subjects.remove(subject);
-      } else {
-        subjects.put(subject, record.encode());
-      }
-    });
-    dirty.clear();
     log.beforeCommit(false);
     store.commit();
+    applied = false;
     log.afterCommit();
     created.forEach(createdSinceCommit::remove);
   }
@@ -308,7 +309,7 @@ public final class MvMessageStore implements MessageStore {
    */
   @Override
   public void rollback() {
-    dirty.clear();
+    applied = false;
     synchronized (createLock) {
       try {
         store.rollback();
@@ -348,7 +349,7 @@ public final class MvMessageStore implements MessageStore {
 
   @Override
   public void close() {
-    if (!dirty.isEmpty()) {
+    if (applied) {
       // Applied without a commit (the writer failed between the two): never half of it on the disk.
       rollback();
     }

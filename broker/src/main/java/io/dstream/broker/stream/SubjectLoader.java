@@ -58,7 +58,7 @@ final class SubjectLoader {
   }
 
   /**
-   * The subject's committed record, or an absent one (id 0) that the first write replaces: reads
+   * The subject's applied record, or an absent one (id 0) that the first write replaces: reads
    * never create a subject, only writes do, so readers cannot grow the store.
    */
   private SubjectRecord existingRecord() {

@@ -108,12 +108,16 @@ abstract class MessageStoreContract {
   }
 
   @Test
-  void appliedWritesAreCommittedOnlyByCommit() {
+  void appliedRecordsAreReadableUntilARollbackTakesThemBack() {
     store.open("a");
     apply("a", append(1, 1, "x"), new StoreWrite.PutState(bytes("{\"k\":1}"), 1));
-    assertEquals(0, store.find("a").lastSequence(), "find sees committed records only");
+    assertEquals(1, store.find("a").lastSequence(), "find sees the applied record");
+    store.rollback();
+    assertEquals(0, store.find("a").lastSequence(), "the rollback took it back");
+    apply("a", append(1, 1, "x"), new StoreWrite.PutState(bytes("{\"k\":1}"), 1));
     store.commit();
-    assertEquals(1, store.find("a").lastSequence());
+    store.rollback();
+    assertEquals(1, store.find("a").lastSequence(), "a rollback keeps what was committed");
     assertArrayEquals(bytes("{\"k\":1}"), store.find("a").state());
   }
 
