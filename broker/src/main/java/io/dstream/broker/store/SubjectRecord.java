@@ -57,8 +57,16 @@ public record SubjectRecord(long id, long firstSequence, long lastSequence, long
   /** The id of {@link #absent()}; real subject ids start at 1. */
   static final long ABSENT_ID = 0;
 
+  /** The class of the read-only sorted views this constructor makes, which later records share. */
+  private static final Class<?> SORTED_VIEWS = Collections.unmodifiableSortedMap(new TreeMap<>()).getClass();
+
   public SubjectRecord {
-    views = Collections.unmodifiableMap(new TreeMap<>(views));
+    // A record is made for every appended message: views this constructor already copied are shared, not copied again.
+    if (views.isEmpty()) {
+      views = Map.of();
+    } else if (views.getClass() != SORTED_VIEWS) {
+      views = Collections.unmodifiableSortedMap(new TreeMap<>(views));
+    }
   }
 
   /** The data of {@code view}, empty if the view never wrote any. */
