@@ -342,6 +342,9 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--cluster-log-segment-bytes", defaultValue = "${env:DSTREAM_CLUSTER_LOG_SEGMENT_BYTES:-8388608}", description = "Size of a Raft log segment file, the unit a snapshot lets the log delete (DSTREAM_CLUSTER_LOG_SEGMENT_BYTES).")
   long clusterLogSegmentBytes;
 
+  @Option(names = "--cluster-store-commit-ms", defaultValue = "${env:DSTREAM_CLUSTER_STORE_COMMIT_MS:-100}", description = "How long entries applied to a node's store may wait for its next commit (DSTREAM_CLUSTER_STORE_COMMIT_MS).")
+  long clusterStoreCommitMs;
+
   BrokerConfig toConfig() {
     BrokerConfig.Builder builder = BrokerConfig.builder()
         .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(SyncMode.parse(sync)).osSyncInterval(Duration.ofMillis(syncIntervalMs))
@@ -390,7 +393,7 @@ public final class Main implements Callable<Integer> {
           clusterReplicas, clusterPartitions, Duration.ofMillis(clusterElectionMinMs),
           Duration.ofMillis(clusterElectionMaxMs), Duration.ofMillis(clusterStepDownWaitMs), clusterSnapshotEntries,
           Duration.ofMillis(clusterForwardTimeoutMs), clusterMaxEntryBytes, Duration.ofMillis(clusterMemberTimeoutMs),
-          clusterLogSegmentBytes));
+          clusterLogSegmentBytes, Duration.ofMillis(clusterStoreCommitMs)));
     }
     return builder.build();
   }

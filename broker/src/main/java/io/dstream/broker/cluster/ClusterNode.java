@@ -62,6 +62,8 @@ public final class ClusterNode implements PartitionMachine.Node {
    * refusing them for this many maximum election timeouts is stuck, and steps down (ReplicatedWriter).
    */
   private static final int STUCK_STEP_DOWN_TIMEOUTS = 4;
+  /** Entries of the largest size the store may hold applied and not yet committed, before the commit interval passed. */
+  private static final int STORE_COMMIT_ENTRIES = 4;
 
   private final ClusterSettings settings;
   private final MessageStore store;
@@ -83,7 +85,8 @@ public final class ClusterNode implements PartitionMachine.Node {
     this.store = store;
     this.placement = new Placement(settings);
     this.leadership = new Leadership(settings.nodeId(), placement, settings.electionTimeoutMax());
-    this.replicas = new ReplicaWriter(store);
+    this.replicas = new ReplicaWriter(store, settings.storeCommitInterval(),
+        STORE_COMMIT_ENTRIES * (long) settings.maxEntryBytes());
     this.origin = settings.nodeId() + "/" + java.util.UUID.randomUUID();
     this.writer = new ReplicatedWriter(origin, placement, leadership, config.groupCommit().maxMessages(),
         Math.min(config.groupCommit().maxBytes(), settings.maxEntryBytes()), config.writeQueueBatches(),

@@ -8,10 +8,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -19,10 +18,18 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * In cluster mode, the one thread that writes the node's H2 store: it applies the committed Raft
- * entries of every partition this node holds, several partitions' entries in one store commit, and
- * records with each entry the partition's applied index (a view of the system subject
- * {@code $DS.CLUSTER.P<p>}), in the same commit. So after a crash the store itself says which entries
- * it holds, and the replay of the Raft log skips them.
+ * entries of every partition this node holds and records with each entry the partition's applied
+ * index (a view of the system subject {@code $DS.CLUSTER.P<p>}), so that every store commit holds
+ * the entries up to a recorded index. After a crash the store itself says which entries it holds,
+ * and the replay of the Raft log skips them.
+ *
+ * <p>An entry is answered once applied (its writes are readable), and the store commits the entries
+ * applied since its last commit every {@code commitInterval}, or sooner past
+ * {@code commitBytes} of their writes: a store commit costs about as much for one entry as for
+ * hundreds (it rewrites the changed pages of every map), and one commit per entry was 70 % of this
+ * thread's time under load (docs/benchmarks.md, run 14). Deferring it loses nothing: the Raft log
+ * holds the entries, and a crash applies those after the last commit again. Should a store commit
+ * fail, the store rolls back to its last commit and the entries answered since are applied again.
  *
  * <p>Applying is deterministic: every replica applies the same entries in the same order to the same
  * state. The actor on the leader assigned the sequences when it proposed them; an entry whose
@@ -39,8 +46,8 @@ final class ReplicaWriter implements AutoCloseable {
   static final String MARKER_PREFIX = "$DS.CLUSTER.P";
   private static final String MARKER_VIEW = "raft";
   private static final Logger LOG = LoggerFactory.getLogger(ReplicaWriter.class);
-  /** Entries of several partitions committed together at most; more wait for the next commit. */
-  private static final int MAX_ENTRIES_PER_COMMIT = 64;
+  /** Entries of several partitions applied as one group at most; more wait for the next group. */
+  private static final int MAX_ENTRIES_PER_GROUP = 64;
 
   /** What became of one subject's writes of an entry: its record after them, or why they were refused. */
   record Outcome(SubjectRecord record, String refusal) {
@@ -62,6 +69,15 @@ final class ReplicaWriter implements AutoCloseable {
 
   private record Unit(int partition, long term, long index, List<SubjectWrites> writes,
                       CompletableFuture<List<Outcome>> done) implements Work {
+    long bytes() {
+      long bytes = 0;
+      for (SubjectWrites subject : writes) {
+        for (StoreWrite write : subject.writes()) {
+          bytes += write.bytes();
+        }
+      }
+      return bytes;
+    }
   }
 
   private record Task<T>(Callable<T> task, CompletableFuture<T> done) implements Work {
@@ -77,11 +93,23 @@ final class ReplicaWriter implements AutoCloseable {
   private static final Work STOP = new Work() { };
 
   private final MessageStore store;
+  private final long commitIntervalNanos;
+  private final long commitBytes;
   private final LinkedBlockingQueue<Work> queue = new LinkedBlockingQueue<>();
   private final Thread thread;
+  /** Writer thread only: the entries applied and answered since the last store commit, in order. */
+  private final List<Unit> uncommitted = new ArrayList<>();
+  private long uncommittedBytes;
+  private long firstUncommittedNanos;
 
-  ReplicaWriter(MessageStore store) {
+  /**
+   * {@code commitInterval}: how long applied entries may wait for the store's commit;
+   * {@code commitBytes}: how many bytes of their writes may (a bound of the heap they hold).
+   */
+  ReplicaWriter(MessageStore store, Duration commitInterval, long commitBytes) {
     this.store = store;
+    this.commitIntervalNanos = commitInterval.toNanos();
+    this.commitBytes = commitBytes;
     this.thread = new Thread(this::run, "dstream-replica-writer");
     this.thread.start();
   }
@@ -94,7 +122,7 @@ final class ReplicaWriter implements AutoCloseable {
     return subject.startsWith(MARKER_PREFIX);
   }
 
-  /** Applies a committed entry's writes; completes with one outcome per subject, in order, once committed. */
+  /** Applies a committed entry's writes; completes with one outcome per subject, in order, once applied. */
   CompletableFuture<List<Outcome>> apply(int partition, long term, long index, List<SubjectWrites> writes) {
     CompletableFuture<List<Outcome>> done = new CompletableFuture<>();
     queue.add(new Unit(partition, term, index, writes, done));
@@ -123,8 +151,8 @@ final class ReplicaWriter implements AutoCloseable {
   }
 
   /**
-   * Runs {@code task} on the writer thread, between two commits: it sees exactly the committed
-   * entries, and no commit runs until it returns (PartitionCopy#cut).
+   * Runs {@code task} on the writer thread, between two commits: the entries applied before it are
+   * committed, and no entry is applied until it returns (PartitionCopy#cut).
    */
   <T> CompletableFuture<T> run(Callable<T> task) {
     CompletableFuture<T> done = new CompletableFuture<>();
@@ -157,27 +185,75 @@ final class ReplicaWriter implements AutoCloseable {
     List<Unit> group = new ArrayList<>();
     try {
       while (true) {
-        Work first = queue.poll(1, TimeUnit.SECONDS);
+        Work first = queue.poll(untilCommitDue(), TimeUnit.NANOSECONDS);
         if (first == null) {
+          commitIfDue();
           continue;
         }
         if (first == STOP) {
+          commitApplied();
           return;
         }
         if (first instanceof Task<?> task) {
+          commitApplied();
           task.run();
           continue;
         }
         group.add((Unit) first);
-        while (group.size() < MAX_ENTRIES_PER_COMMIT && queue.peek() instanceof Unit) {
+        while (group.size() < MAX_ENTRIES_PER_GROUP && queue.peek() instanceof Unit) {
           group.add((Unit) queue.poll());
         }
-        commit(group);
+        applyGroup(group);
         group.clear();
+        commitIfDue();
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      LOG.error("the replica writer stopped: the store fails; this node applies no more entries until it restarts", e);
+      throw e;
     }
+  }
+
+  private long untilCommitDue() {
+    return uncommitted.isEmpty() ? TimeUnit.SECONDS.toNanos(1)
+        : Math.max(0, firstUncommittedNanos + commitIntervalNanos - System.nanoTime());
+  }
+
+  private void commitIfDue() {
+    if (!uncommitted.isEmpty() && (uncommittedBytes >= commitBytes
+        || System.nanoTime() - firstUncommittedNanos >= commitIntervalNanos)) {
+      commitApplied();
+    }
+  }
+
+  /**
+   * Commits the entries applied since the last commit. If the commit fails, the store is back at its
+   * last commit: the entries, already answered, are applied again and committed once more; if that
+   * fails too, the exception stops the writer (the disk is full or failing).
+   */
+  private void commitApplied() {
+    if (uncommitted.isEmpty()) {
+      return;
+    }
+    try {
+      store.commit();
+    } catch (RuntimeException e) {
+      LOG.warn("the replica store's commit failed; the {} entries applied since the last one are applied again",
+          uncommitted.size(), e);
+      rollbackQuietly();
+      reapplyUncommitted();
+    }
+    uncommitted.clear();
+    uncommittedBytes = 0;
+  }
+
+  /** After a rollback: the entries answered since the last commit, applied again and committed. */
+  private void reapplyUncommitted() {
+    for (Unit unit : uncommitted) {
+      applyUnit(unit);
+    }
+    store.commit();
   }
 
   /** Writer thread: applies and commits {@code writes}, or rolls them back and throws. */
@@ -192,20 +268,29 @@ final class ReplicaWriter implements AutoCloseable {
   }
 
   /**
-   * Applies the group in one commit. If the store refuses anything (the checks below should have
-   * caught it), each entry is applied again alone, and an entry the store refuses alone is refused
-   * whole, with its marker still recorded: the same outcome every replica reaches.
+   * Applies the group and answers its entries. If the store refuses anything (the checks below should
+   * have caught it), it rolls back to its last commit, the entries answered since are applied again,
+   * and each entry of the group is applied alone: an entry the store refuses alone is refused whole,
+   * with its marker still recorded, the same outcome every replica reaches.
    */
-  private void commit(List<Unit> group) {
+  private void applyGroup(List<Unit> group) {
     List<List<Outcome>> outcomes = new ArrayList<>(group.size());
     try {
-      Map<String, SubjectRecord> current = new HashMap<>();
       for (Unit unit : group) {
-        outcomes.add(applyUnit(unit, current));
+        outcomes.add(applyUnit(unit));
       }
-      store.commit();
+      if (uncommitted.isEmpty()) {
+        firstUncommittedNanos = System.nanoTime();
+      }
+      for (Unit unit : group) {
+        uncommitted.add(unit);
+        uncommittedBytes += unit.bytes();
+      }
     } catch (RuntimeException e) {
       rollbackQuietly();
+      reapplyUncommitted();
+      uncommitted.clear();
+      uncommittedBytes = 0;
       outcomes.clear();
       for (Unit unit : group) {
         outcomes.add(applyAlone(unit));
@@ -218,7 +303,7 @@ final class ReplicaWriter implements AutoCloseable {
 
   private List<Outcome> applyAlone(Unit unit) {
     try {
-      List<Outcome> outcome = applyUnit(unit, new HashMap<>());
+      List<Outcome> outcome = applyUnit(unit);
       store.commit();
       return outcome;
     } catch (RuntimeException e) {
@@ -240,14 +325,13 @@ final class ReplicaWriter implements AutoCloseable {
     }
   }
 
-  private List<Outcome> applyUnit(Unit unit, Map<String, SubjectRecord> current) {
+  /** Applies one entry (the store publishes the records it changes, so the next entry's checks see them). */
+  private List<Outcome> applyUnit(Unit unit) {
     List<Outcome> outcomes = new ArrayList<>(unit.writes().size());
     List<SubjectWrites> accepted = new ArrayList<>(unit.writes().size() + 1);
     List<Integer> positions = new ArrayList<>(unit.writes().size());
     for (SubjectWrites writes : unit.writes()) {
-      SubjectRecord before = current.containsKey(writes.subject()) ? current.get(writes.subject())
-          : store.find(writes.subject());
-      String refusal = refusal(writes, before);
+      String refusal = refusal(writes, store.find(writes.subject()));
       outcomes.add(new Outcome(null, refusal));
       if (refusal == null) {
         positions.add(outcomes.size() - 1);
@@ -257,9 +341,7 @@ final class ReplicaWriter implements AutoCloseable {
     accepted.add(markerWrite(unit.partition(), unit.term(), unit.index()));
     List<SubjectRecord> records = store.apply(accepted);
     for (int i = 0; i < positions.size(); i++) {
-      SubjectRecord record = records.get(i);
-      current.put(accepted.get(i).subject(), record);
-      outcomes.set(positions.get(i), new Outcome(record, null));
+      outcomes.set(positions.get(i), new Outcome(records.get(i), null));
     }
     return outcomes;
   }
@@ -301,7 +383,7 @@ final class ReplicaWriter implements AutoCloseable {
     }
   }
 
-  /** Applies what is queued, then stops the thread. */
+  /** Applies what is queued and commits it, then stops the thread. */
   @Override
   public void close() {
     queue.add(STOP);

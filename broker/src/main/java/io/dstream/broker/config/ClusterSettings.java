@@ -12,13 +12,14 @@ import java.util.regex.Pattern;
  * Cluster mode (docs/cluster.md): this node's id, every node of the cluster with its Hazelcast and
  * Raft addresses, R replicas per partition, the fixed number of partitions, the Raft timeouts, the
  * snapshot period, how long a forwarded request may take, the largest Raft entry, how long a
- * silent member stays in the membership and the Raft log's segment size. Absent (null in {@link BrokerConfig})
+ * silent member stays in the membership, the Raft log's segment size and how long applied entries
+ * may wait for the store's commit. Absent (null in {@link BrokerConfig})
  * in single-node mode.
  */
 public record ClusterSettings(String nodeId, List<Peer> peers, int replicas, int partitions,
                               Duration electionTimeoutMin, Duration electionTimeoutMax, Duration stepDownWait,
                               long snapshotEntries, Duration forwardTimeout, int maxEntryBytes, Duration memberTimeout,
-                              long logSegmentBytes) {
+                              long logSegmentBytes, Duration storeCommitInterval) {
 
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9-]{1,64}");
 
@@ -80,6 +81,10 @@ public record ClusterSettings(String nodeId, List<Peer> peers, int replicas, int
     }
     if (memberTimeout.toSeconds() < 1) {
       throw new IllegalArgumentException("cluster member timeout must be at least 1 s, got " + memberTimeout.toMillis() + " ms");
+    }
+    if (storeCommitInterval.isNegative() || storeCommitInterval.toMillis() > 10_000) {
+      throw new IllegalArgumentException("cluster store commit interval must be 0-10000 ms, got "
+          + storeCommitInterval.toMillis() + " ms");
     }
     if (snapshotEntries < 1) {
       throw new IllegalArgumentException("cluster snapshot entries must be at least 1, got " + snapshotEntries);

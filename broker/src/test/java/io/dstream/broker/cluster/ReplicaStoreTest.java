@@ -35,6 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 class ReplicaStoreTest {
 
   private static final SyncPolicy SYNC = new SyncPolicy(SyncMode.OS, Duration.ofMillis(200));
+  private static final Duration COMMIT_INTERVAL = Duration.ofMillis(100);
+  private static final long COMMIT_BYTES = 1 << 20;
 
   @TempDir
   Path dir;
@@ -42,7 +44,7 @@ class ReplicaStoreTest {
   private static ClusterSettings settings() {
     return new ClusterSettings("n1", ClusterSettings.parsePeers(List.of("n1=127.0.0.1:1:2", "n2=127.0.0.1:3:4",
         "n3=127.0.0.1:5:6")), 3, 8, Duration.ofMillis(500), Duration.ofMillis(1000), Duration.ofMillis(2000), 100,
-        Duration.ofSeconds(5), 1 << 20, Duration.ofSeconds(4), 8 << 20);
+        Duration.ofSeconds(5), 1 << 20, Duration.ofSeconds(4), 8 << 20, COMMIT_INTERVAL);
   }
 
   private static StoreWrite.Append append(long sequence, String text) {
@@ -81,7 +83,8 @@ class ReplicaStoreTest {
 
   @Test
   void aReplicaAppliesEntriesWithItsPositionAndRefusesWhatDoesNotFollow() throws Exception {
-    try (MvMessageStore store = MvMessageStore.open(dir, 8, SYNC); ReplicaWriter writer = new ReplicaWriter(store)) {
+    try (MvMessageStore store = MvMessageStore.open(dir, 8, SYNC);
+         ReplicaWriter writer = new ReplicaWriter(store, COMMIT_INTERVAL, COMMIT_BYTES)) {
       List<ReplicaWriter.Outcome> first = writer.apply(2, 1, 10, List.of(new SubjectWrites("s", List.of(append(1, "a"),
           append(2, "b"))))).get();
       assertNull(first.get(0).refusal());
@@ -107,7 +110,8 @@ class ReplicaStoreTest {
       Files.createDirectories(dir.resolve("replica"));
       MvMessageStore leader = MvMessageStore.open(dir.resolve("leader"), 8, SYNC);
       MvMessageStore replica = MvMessageStore.open(dir.resolve("replica"), 8, SYNC);
-      return new Stores(leader, new ReplicaWriter(leader), replica, new ReplicaWriter(replica));
+      return new Stores(leader, new ReplicaWriter(leader, COMMIT_INTERVAL, COMMIT_BYTES), replica,
+          new ReplicaWriter(replica, COMMIT_INTERVAL, COMMIT_BYTES));
     }
 
     @Override

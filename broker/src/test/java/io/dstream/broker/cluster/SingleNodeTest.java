@@ -49,7 +49,7 @@ class SingleNodeTest {
         () -> new io.dstream.broker.config.ClusterSettings("n4",
             io.dstream.broker.config.ClusterSettings.parsePeers(List.of("n1=h:1:2", "n2=h:3:4")), 3, 16,
             Duration.ofMillis(500), Duration.ofMillis(1000), Duration.ofMillis(2000), 100, Duration.ofSeconds(5), 1 << 20,
-            Duration.ofSeconds(4), 8 << 20));
+            Duration.ofSeconds(4), 8 << 20, Duration.ofMillis(100)));
     assertTrue(missingSelf.getMessage().contains("do not include this node 'n4'"), missingSelf.getMessage());
     IllegalArgumentException malformed = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> io.dstream.broker.config.ClusterSettings.parsePeers(List.of("n1=host:7701")));

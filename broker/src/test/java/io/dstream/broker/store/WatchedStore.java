@@ -6,31 +6,35 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A real store, watched through the store interface: every call of the writer's lifecycle is
  * written to {@link #events} in order, commits and forces are counted, and a test can hold the
  * writer inside {@link #apply} or {@link #sync} (to see what happens meanwhile) or make commits fail
- * like a full disk. It delegates everything, so the writer under test writes a real file.
+ * like a full disk. It delegates everything, so the writer under test writes a real file. Public for
+ * the cluster's replica writer, which writes the store through the same interface.
  */
-final class WatchedStore implements MessageStore {
+public final class WatchedStore implements MessageStore {
 
   final MessageStore real;
-  final ConcurrentLinkedQueue<String> events = new ConcurrentLinkedQueue<>();
-  final AtomicLong commits = new AtomicLong();
+  public final ConcurrentLinkedQueue<String> events = new ConcurrentLinkedQueue<>();
+  public final AtomicLong commits = new AtomicLong();
   /** The number of commits that had returned when the last force returned: what is on the disk. */
   final AtomicLong forcedCommits = new AtomicLong();
   final AtomicLong syncs = new AtomicLong();
   /** "subject#sequence" of every applied append, to the number of the commit that holds it. */
   final Map<String, Long> appliedInCommit = new ConcurrentHashMap<>();
   volatile boolean failCommits;
+  /** How many of the next commits fail like a full disk, before anything reaches the file. */
+  public final AtomicInteger failingCommits = new AtomicInteger();
   volatile CountDownLatch syncEntered = new CountDownLatch(1);
   volatile CountDownLatch applyEntered = new CountDownLatch(1);
   private volatile CountDownLatch syncGate;
   private volatile CountDownLatch applyGate;
 
-  WatchedStore(MessageStore real) {
+  public WatchedStore(MessageStore real) {
     this.real = real;
   }
 
@@ -99,7 +103,7 @@ final class WatchedStore implements MessageStore {
 
   @Override
   public void commit() {
-    if (failCommits) {
+    if (failCommits || failingCommits.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
       throw new IllegalStateException("No space left on device");
     }
     real.commit();
