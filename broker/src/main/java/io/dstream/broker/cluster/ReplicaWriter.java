@@ -241,19 +241,28 @@ final class ReplicaWriter implements AutoCloseable {
     } catch (RuntimeException e) {
       LOG.warn("the replica store's commit failed; the {} entries applied since the last one are applied again",
           uncommitted.size(), e);
-      rollbackQuietly();
-      reapplyUncommitted();
+      recommit();
+      return;
     }
     uncommitted.clear();
     uncommittedBytes = 0;
   }
 
-  /** After a rollback: the entries answered since the last commit, applied again and committed. */
-  private void reapplyUncommitted() {
+  /**
+   * Rolls the store back to its last commit, then applies the entries answered since again and
+   * commits them (a rollback must never take back an answered entry).
+   */
+  private void recommit() {
+    rollbackQuietly();
+    if (uncommitted.isEmpty()) {
+      return;
+    }
     for (Unit unit : uncommitted) {
       applyUnit(unit);
     }
     store.commit();
+    uncommitted.clear();
+    uncommittedBytes = 0;
   }
 
   /** Writer thread: applies and commits {@code writes}, or rolls them back and throws. */
@@ -287,10 +296,7 @@ final class ReplicaWriter implements AutoCloseable {
         uncommittedBytes += unit.bytes();
       }
     } catch (RuntimeException e) {
-      rollbackQuietly();
-      reapplyUncommitted();
-      uncommitted.clear();
-      uncommittedBytes = 0;
+      recommit();
       outcomes.clear();
       for (Unit unit : group) {
         outcomes.add(applyAlone(unit));

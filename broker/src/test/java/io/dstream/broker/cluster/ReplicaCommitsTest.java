@@ -12,7 +12,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -29,6 +28,7 @@ class ReplicaCommitsTest {
 
   private static final SyncPolicy SYNC = new SyncPolicy(SyncMode.OS, Duration.ofMillis(200));
   private static final Duration NEVER = Duration.ofHours(1);
+  private static final Duration WAIT = Duration.ofSeconds(10);
 
   @TempDir
   Path dir;
@@ -55,7 +55,8 @@ class ReplicaCommitsTest {
       assertEquals(new ReplicaWriter.Applied(1, 10), writer.applied(1));
       assertEquals(0, store.commits.get(), "ten entries of 10 bytes wait for the commit");
       apply(writer, 11, append(11, 5000));
-      await(() -> store.commits.get() == 1, "the commit of the entry past the byte bound, with those before it");
+      ClusterClients.await(() -> store.commits.get() == 1, WAIT,
+          "the commit of the entry past the byte bound, with those before it");
       apply(writer, 12, append(12, 10));
       assertEquals(1, store.commits.get());
       writer.close();
@@ -69,7 +70,7 @@ class ReplicaCommitsTest {
       WatchedStore store = new WatchedStore(real);
       try (ReplicaWriter writer = new ReplicaWriter(store, Duration.ofMillis(50), 1 << 20)) {
         apply(writer, 1, append(1, 10));
-        await(() -> store.commits.get() == 1, "the commit after the interval");
+        ClusterClients.await(() -> store.commits.get() == 1, WAIT, "the commit after the interval");
       }
     }
   }
@@ -99,16 +100,6 @@ class ReplicaCommitsTest {
   private static ReplicaWriter.Applied applied(MvMessageStore store) {
     try (ReplicaWriter writer = new ReplicaWriter(store, NEVER, 1 << 20)) {
       return writer.applied(1);
-    }
-  }
-
-  private static void await(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within 10 s: " + what);
-      }
-      Thread.sleep(10);
     }
   }
 }
