@@ -54,5 +54,13 @@ class SingleNodeTest {
     IllegalArgumentException malformed = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> io.dstream.broker.config.ClusterSettings.parsePeers(List.of("n1=host:7701")));
     assertTrue(malformed.getMessage().contains("id=host:hazelcastPort:raftPort"), malformed.getMessage());
+    for (Duration commit : List.of(Duration.ofMillis(-1), Duration.ofMillis(10_001))) {
+      IllegalArgumentException interval = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> new io.dstream.broker.config.ClusterSettings("n1",
+              io.dstream.broker.config.ClusterSettings.parsePeers(List.of("n1=h:1:2")), 1, 16, Duration.ofMillis(500),
+              Duration.ofMillis(1000), Duration.ofMillis(2000), 100, Duration.ofSeconds(5), 1 << 20,
+              Duration.ofSeconds(4), 8 << 20, commit));
+      assertTrue(interval.getMessage().contains("store commit interval must be 0-10000 ms"), interval.getMessage());
+    }
   }
 }
