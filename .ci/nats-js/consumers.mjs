@@ -189,13 +189,14 @@ test("a core subscriber that reads is not closed as a slow consumer when a publi
   const before = await serverStats();
   const payload = new Uint8Array(64 * 1024).fill(121);
   const count = Math.ceil((2 * MAX_PENDING) / payload.length);
-  // Fire and forget, an eighth of the limit between flushes. The broker delivers what one commit
-  // stored as one write, and a write counts as pending until the socket took all of it: with half
-  // the limit between flushes, a reader in the same process as the publisher was closed in about
-  // one run in four, two such writes pending while its event loop was busy sending; with a quarter,
-  // once in about ten CI runs.
+  // Fire and forget, half the limit between flushes. A flush's PONG leaves once the publishes before
+  // it are durable, and their deliveries are written as the commit ends: the publisher is paced by
+  // the commits, as nats-server paces it by its routing. When the PONG left as soon as the PING was
+  // read, the publisher ran ahead of the commits, whose deliveries then reached the reader as a few
+  // large writes, and a reader in the same process as the publisher was closed in one run in eight
+  // with a busy CPU (one in four in CI).
   for (let sent = 0; sent < count;) {
-    for (let i = 0; i < 4 && sent < count; i++, sent++) pub.publish(subject, payload);
+    for (let i = 0; i < 16 && sent < count; i++, sent++) pub.publish(subject, payload);
     await pub.flush();
   }
   await until(() => watched === count || closedWith !== null, 15000, () => `the reader's ${count} messages (got ${watched})`);

@@ -9,6 +9,7 @@ import io.dstream.broker.stream.SubjectStep;
 import io.vertx.core.Future;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -26,6 +27,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link #MAX_HELD_SUBJECTS}, the least recently used let go first), so a publish costs one hop to
  * the actor, and the publishes of one read from the socket reach each actor in one task, whose
  * writes share a batch. Publishes to a subject whose actor is still being found wait in order.
+ *
+ * <p>A {@code PING} is answered once every publish read before it is durable (or refused), so a
+ * client's flush means what it means on nats-server (everything before it was processed) and more:
+ * stored. It also paces a publisher that flushes by the commits, not by the socket.
  *
  * <p>Bounds: at most {@code maxPendingRequests} publishes await their commit; at that count the
  * socket is not read until half are acknowledged. Their bytes count in the broker-wide budget; a
@@ -52,8 +57,18 @@ final class DurablePublisher {
     List<StreamActor.Call<?>> calls = new ArrayList<>();
   }
 
+  /**
+   * The publishes read between two {@code PING}s: {@code outstanding} counts them plus one while
+   * no {@code PING} has closed it; {@code pongs} are the closing {@code PING} and any that followed
+   * with no publish between them.
+   */
+  private static final class PingBarrier {
+    final AtomicInteger outstanding = new AtomicInteger(1);
+    int pongs;
+  }
+
   /** A publish forwarded to the subject's leader, and where its PubAck goes. */
-  private record Forward(ClusterPublishes.Publish publish, String reply, int bytes) {
+  private record Forward(ClusterPublishes.Publish publish, String reply, int bytes, PingBarrier barrier) {
   }
 
   private final NatsConnection connection;
@@ -69,6 +84,9 @@ final class DurablePublisher {
   /** The match of this connection's reply inboxes, so a PubAck needs no index lookup of its own. */
   private final CoreDelivery.ReplyFamily replies = new CoreDelivery.ReplyFamily();
   private boolean closed;
+  private PingBarrier open = new PingBarrier();
+  /** Closed barriers whose PONGs wait for their publishes, oldest first: at most one per pending publish, plus one. */
+  private final ArrayDeque<PingBarrier> waitingPongs = new ArrayDeque<>();
 
   DurablePublisher(NatsConnection connection) {
     this.connection = connection;
@@ -115,13 +133,15 @@ final class DurablePublisher {
       paused = true;
       connection.transport().pause();
     }
+    PingBarrier barrier = open;
+    barrier.outstanding.incrementAndGet();
     if (server.cluster != null && server.cluster.remote(subject)) {
       forwards.computeIfAbsent(subject, s -> new ArrayList<>()).add(new Forward(
-          new ClusterPublishes.Publish(stored, dedupKey, expectedLast, expectedLastKey), reply, stored.length));
+          new ClusterPublishes.Publish(stored, dedupKey, expectedLast, expectedLastKey), reply, stored.length, barrier));
       return;
     }
     StreamActor.Call<Published> call = new StreamActor.Call<>(step(stored, dedupKey, expectedLast, expectedLastKey),
-        (published, failure) -> done(subject, reply, stored.length, published, failure));
+        (published, failure) -> done(subject, reply, stored.length, barrier, published, failure));
     Held subjectHeld = held(subject);
     if (subjectHeld.calls.isEmpty()) {
       turn.add(subjectHeld);
@@ -157,7 +177,8 @@ final class DurablePublisher {
             list.stream().map(Forward::publish).toList());
         for (int i = 0; i < list.size(); i++) {
           Forward forward = list.get(i);
-          outcomes.get(i).onComplete(ar -> done(subject, forward.reply(), forward.bytes(), ar.result(), ar.cause()));
+          outcomes.get(i).onComplete(ar -> done(subject, forward.reply(), forward.bytes(), forward.barrier(),
+              ar.result(), ar.cause()));
         }
       });
       forwards.clear();
@@ -238,9 +259,41 @@ final class DurablePublisher {
     held.clear();
   }
 
+  /** A {@code PING} was read: its PONG goes once the publishes read before it are durable or refused. */
+  void ping() {
+    if (waitingPongs.isEmpty() && open.outstanding.get() == 1) {
+      connection.answerPing();
+      return;
+    }
+    if (open.outstanding.get() == 1 && !waitingPongs.isEmpty()) {
+      waitingPongs.peekLast().pongs++; // no publish since the last PING: the same wait
+      return;
+    }
+    PingBarrier closing = open;
+    open = new PingBarrier();
+    closing.pongs = 1;
+    waitingPongs.add(closing);
+    if (closing.outstanding.decrementAndGet() == 0) {
+      answerPings();
+    }
+  }
+
+  /** On the connection's context: sends the PONGs, in order, whose publishes are all done. */
+  private void answerPings() {
+    while (!waitingPongs.isEmpty() && waitingPongs.peekFirst().outstanding.get() == 0) {
+      for (int i = waitingPongs.pollFirst().pongs; i > 0; i--) {
+        connection.answerPing();
+      }
+    }
+  }
+
   /** On the actor's context: the publish is durable (or failed); its PubAck goes out. */
-  private void done(String subject, String reply, int bytes, Published published, Throwable failure) {
+  private void done(String subject, String reply, int bytes, PingBarrier barrier, Published published,
+      Throwable failure) {
     budget.release(bytes);
+    if (barrier.outstanding.decrementAndGet() == 0) {
+      connection.context.runOnContext(v -> answerPings());
+    }
     if (failure instanceof StreamError error && "not_leader".equals(error.code())) {
       connection.context.runOnContext(v -> letGo(subject));
     }

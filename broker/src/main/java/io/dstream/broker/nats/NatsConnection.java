@@ -361,6 +361,11 @@ final class NatsConnection implements ClientParser.Operations {
 
   @Override
   public void ping() {
+    publisher.ping();
+  }
+
+  /** Answers a client's {@code PING}, once {@link DurablePublisher#ping} says its publishes are done. */
+  void answerPing() {
     send(PONG.copy());
   }
 

@@ -31,7 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The NATS protocol next to the others: NATS and protocol v1 see the same messages of a subject in
  * the same order, jnats works over {@code /nats} (WebSocket), and a subscriber that never reads is
- * closed at its pending limit without costing the broker more.
+ * closed at its pending limit without costing the broker more; a PONG follows the commits of the
+ * publishes read before its PING.
  */
 @SuppressWarnings("try") // jnats' Connection.close() may throw InterruptedException; try-with-resources still closes it best
 class NatsInteropTest {
@@ -185,5 +186,47 @@ class NatsInteropTest {
       } while (held > 0 && System.nanoTime() < drained);
       assertEquals(0.0, held, "what the slow consumer held was released");
     }
+  }
+
+  @Test
+  void aPongLeavesOnlyOnceThePublishesReadBeforeItsPingAreDurable() throws Exception {
+    try (Socket socket = new Socket("127.0.0.1", broker.broker().natsPort())) {
+      socket.setSoTimeout((int) WAIT.toMillis());
+      OutputStream out = socket.getOutputStream();
+      // Three subjects (three actors, three commits), then two PINGs with nothing between them and a
+      // third after one more publish: five PubAcks, three PONGs, each PONG after the PubAcks before it.
+      out.write(("CONNECT {\"auth_token\":\"" + TestBroker.API_KEY + "\"}\r\nSUB _INBOX.pong.* 1\r\n"
+          + "PUB pong.a _INBOX.pong.1 1\r\na\r\nPUB pong.b _INBOX.pong.2 1\r\nb\r\n"
+          + "PUB pong.c _INBOX.pong.3 1\r\nc\r\nPING\r\nPING\r\n"
+          + "PUB pong.a _INBOX.pong.4 1\r\nd\r\nPING\r\nPUB pong.b _INBOX.pong.5 1\r\ne\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      InputStream in = socket.getInputStream();
+      StringBuilder seen = new StringBuilder();
+      byte[] chunk = new byte[4096];
+      while (countOf(seen, "PONG") < 3 || countOf(seen, "MSG _INBOX.pong.") < 5) {
+        int n = in.read(chunk);
+        assertTrue(n > 0, "the connection closed after: " + seen);
+        seen.append(new String(chunk, 0, n, StandardCharsets.US_ASCII));
+      }
+      String wire = seen.toString();
+      int firstPong = wire.indexOf("PONG");
+      int lastPong = wire.lastIndexOf("PONG");
+      for (int reply = 1; reply <= 3; reply++) {
+        int ack = wire.indexOf("MSG _INBOX.pong." + reply + " ");
+        assertTrue(ack >= 0 && ack < firstPong, "PubAck " + reply + " before the first PONG: " + wire);
+      }
+      int fourth = wire.indexOf("MSG _INBOX.pong.4 ");
+      assertTrue(fourth >= 0 && fourth < lastPong, "PubAck 4 before the third PONG: " + wire);
+      assertEquals(3, countOf(seen, "PONG"), wire);
+    }
+  }
+
+  private static int countOf(CharSequence text, String part) {
+    int count = 0;
+    for (int at = text.toString().indexOf(part); at >= 0; at = text.toString().indexOf(part, at + 1)) {
+      count++;
+    }
+    return count;
   }
 }
