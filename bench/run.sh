@@ -17,6 +17,8 @@
 #   bench/run.sh --systems ours-nats,jetstream   only these systems in scenarios 1-5, 7, 9 and 10 (e.g. for a profile)
 #   bench/run.sh --scenarios 1,2 --systems ours-cluster,jetstream-r3 --skip-idle --skip-sockets   only the clusters
 #   bench/run.sh --jfr            record our brokers with JFR into bench/target/jfr/
+#   bench/run.sh --warm-up-s 300  let a scenario warm up on a system for up to 300 s (60 s) until
+#                                 its JIT compiler settles (under 5 % of the server's CPU in a run)
 #
 # The clusters start only when the run includes scenario 1 or 2 and (with --systems) names them.
 #
@@ -34,6 +36,7 @@ IDLE=1
 SOCKETS=1
 JFR=0
 SYSTEMS=
+WARM_UP_S=60
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1; REPEATS=1 ;;
@@ -43,7 +46,8 @@ while [ $# -gt 0 ]; do
     --skip-sockets) SOCKETS=0 ;;
     --jfr) JFR=1 ;;
     --systems) SYSTEMS=$2; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --warm-up-s) WARM_UP_S=$2; shift ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -260,7 +264,7 @@ log "versions: $(nats-server --version), $(redis-server --version | cut -d' ' -f
 RESULTS=$WORK/results.log
 MATRIX=(matrix --ours-always "127.0.0.1:$P_ALWAYS" --ours-os "127.0.0.1:$P_OS" --api-key "$API_KEY"
   --ours-nats "nats://127.0.0.1:$P_ALWAYS_NATS" --ours-nats-os "nats://127.0.0.1:$P_OS_NATS"
-  --nats "nats://127.0.0.1:$P_NATS" --redis "127.0.0.1:$P_REDIS" --ds-reference "127.0.0.1:$P_DSREF" --repeats "$REPEATS" --scenarios "$SCENARIOS"
+  --nats "nats://127.0.0.1:$P_NATS" --redis "127.0.0.1:$P_REDIS" --ds-reference "127.0.0.1:$P_DSREF" --repeats "$REPEATS" --scenarios "$SCENARIOS" --warm-up-s "$WARM_UP_S"
   --table "$WORK/table.md" --pid "ours-always=$PID_ALWAYS" --pid "ours-os=$PID_OS" --pid "ours-nats=$PID_ALWAYS"
   --pid "ours-nats-os=$PID_OS" --pid "ours-nats-core=$PID_ALWAYS" --pid "jetstream=$PID_NATS"
   --pid "nats-core=$PID_NATS" --pid "redis=$PID_REDIS" --pid "ds-reference=$PID_DSREF")

@@ -75,6 +75,9 @@ public final class BenchMain {
     @Option(names = "--systems", split = ",", description = "only these of the given systems (e.g. ours-nats,jetstream"
         + " for a profile of one); default: all")
     List<String> systems;
+    @Option(names = "--warm-up-s", description = "bound of one scenario's warm-up on one system (WarmUp)",
+        defaultValue = "60")
+    int warmUpSeconds;
     @Option(names = "--timeout-s", description = "bound of one scenario run against one system", defaultValue = "180")
     long timeoutSeconds;
     @Option(names = "--table", description = "also write the Markdown table to this file")
@@ -137,7 +140,7 @@ public final class BenchMain {
         PrintStream out = System.out;
         ResultTable table = new Matrix(targets, quick ? Counts.QUICK : Counts.FULL,
             quick ? HttpCounts.QUICK : HttpCounts.FULL, timeoutMs, repeats, selected, pids(serverPids),
-            quick ? 0 : WarmUp.BOUND_MS, out).run();
+            quick ? 0 : warmUpSeconds * 1000L, out).run();
         String markdown = table.markdown();
         if (tableFile != null) {
           Files.writeString(tableFile, markdown, StandardCharsets.UTF_8);

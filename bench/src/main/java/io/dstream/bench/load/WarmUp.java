@@ -10,16 +10,13 @@ import java.util.List;
  * thread was still busy through the second measured repeat (22 s of compiler CPU, the CPU per
  * message falling from 51 to 26 us over four repeats). So a server whose threads show a JIT compiler
  * warms up again while its compiler used more than {@link #SETTLED_COMPILER_SHARE} of its CPU, within
- * a time bound; the log says how many runs it took and the compiler's share in the last one. Servers
+ * a time bound ({@code bench/run.sh --warm-up-s}, 60 s); the log says how many runs it took and the compiler's share in the last one. Servers
  * without compiler threads (nats-server, Redis; Node's compiler is not a thread of its own) warm up once.
  */
 final class WarmUp {
 
   /** The share of a warm-up's server CPU below which the JIT compiler counts as settled. */
   static final double SETTLED_COMPILER_SHARE = 0.05;
-  /** Bound of the warm-up of one scenario on one system (the run under way when it passes ends it). */
-  static final long BOUND_MS = 60_000;
-
   /** One warm-up run. */
   interface Run {
     void once() throws Exception;
