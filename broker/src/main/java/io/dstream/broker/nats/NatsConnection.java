@@ -50,6 +50,7 @@ final class NatsConnection implements ClientParser.Operations {
   private final Map<String, Subscription> subscriptions = new HashMap<>();
   private final DurablePublisher publisher;
   private final AtomicLong pendingBytes = new AtomicLong();
+  private final Outbox outbox;
   /** Releases the connection's place under {@code DSTREAM_MAX_CONNECTIONS}. */
   private final Runnable onClose;
   private final AckBatch acks = new AckBatch();
@@ -84,6 +85,10 @@ final class NatsConnection implements ClientParser.Operations {
     this.ip = transport.remoteAddress();
     this.parser = new ClientParser(server.settings.maxControlLine(), server.settings.maxPayload());
     this.publisher = new DurablePublisher(this);
+    this.outbox = new Outbox(context, transport, bytes -> {
+      pendingBytes.addAndGet(-bytes);
+      server.budget.release(bytes);
+    });
   }
 
   void start() {
@@ -398,6 +403,7 @@ final class NatsConnection implements ClientParser.Operations {
     closed = true;
     server.metrics.natsRefused.increment();
     LOG.debug("closing NATS connection {} from {}: {}", clientId, ip, message);
+    outbox.drain(); // what was sent before the error leaves before it
     transport.write(Buffer.buffer("-ERR '" + message + "'\r\n")).onComplete(ar -> transport.close());
     context.owner().setTimer(CLOSE_FLUSH_MS, id -> {
       if (!gone) {
@@ -475,8 +481,9 @@ final class NatsConnection implements ClientParser.Operations {
   }
 
   /**
-   * Writes {@code data}; any thread. Counted until it has left: past {@code maxPendingBytes} the
-   * client is a slow consumer and the connection closes.
+   * Writes {@code data}, which the connection now owns; any thread. Counted until it has left: past
+   * {@code maxPendingBytes} the client is a slow consumer and the connection closes. Goes out with
+   * whatever else reaches the connection before its context runs ({@link Outbox}).
    */
   void send(Buffer data) {
     if (closed) {
@@ -493,10 +500,7 @@ final class NatsConnection implements ClientParser.Operations {
       return;
     }
     server.budget.add(bytes);
-    transport.write(data).onComplete(ar -> {
-      pendingBytes.addAndGet(-bytes);
-      server.budget.release(bytes);
-    });
+    outbox.add(data);
   }
 
 }
