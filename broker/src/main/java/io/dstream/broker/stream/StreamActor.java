@@ -178,6 +178,7 @@ public final class StreamActor {
   /** Runs the requests that waited, in order, until one of them starts a new wait (a destroy). */
   private void runDeferred() {
     while (phase == Phase.READY && !deferred.isEmpty()) {
+      log.taskStarted();
       deferred.poll().task().run();
     }
   }
@@ -206,7 +207,10 @@ public final class StreamActor {
     switch (phase) {
       case LOADING, DESTROYING -> deferred.add(new Deferred(task, onFailure));
       case FAILED -> onFailure.accept(StreamError.from(loadFailure));
-      default -> task.run();
+      default -> {
+        log.taskStarted();
+        task.run();
+      }
     }
   }
 
