@@ -16,6 +16,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.ClientId;
@@ -194,7 +195,15 @@ public final class ClusterNode implements PartitionMachine.Node {
     RaftServerConfigKeys.Log.Appender.setBufferByteLimit(properties, SizeInBytes.valueOf(entry));
     RaftServerConfigKeys.Log.setWriteBufferSize(properties, SizeInBytes.valueOf(entry + 1024));
     GrpcConfigKeys.setMessageSizeMax(properties, SizeInBytes.valueOf(entry + (2L << 20)));
+    // gRPC hands every request it reads (each append, each reply) from its Netty thread to an executor
+    // thread; Ratis's handlers pass their work on (an append goes to the log worker's queue; a vote,
+    // rare, writes its metadata), so they run where the request was read. One message at a time, this
+    // cut the three nodes' CPU per acknowledged message by a fifth and raised the rate by as much (a
+    // follower's executor thread alone had spent 140 us per message).
+    Parameters parameters = new Parameters();
+    GrpcConfigKeys.Server.setServicesCustomizer(parameters, (builder, types) -> builder.directExecutor());
     server = RaftServer.newBuilder().setServerId(RaftPeerId.valueOf(settings.nodeId())).setProperties(properties)
+        .setParameters(parameters)
         .setStateMachineRegistry(groupId -> new PartitionMachine(placement.partitionOf(groupId), this))
         .setOption(RaftStorage.StartupOption.RECOVER).build();
     server.start();
