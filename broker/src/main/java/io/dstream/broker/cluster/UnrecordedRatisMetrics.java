@@ -16,7 +16,7 @@ import java.util.function.Supplier;
 
 /**
  * Ratis's metrics, not recorded. Ratis times every log write, append and request into Dropwizard
- * timers ({@code ratis-metrics-default}), whose reservoir updates were 3-7 % of each node's samples in
+ * timers ({@code ratis-metrics-default}), whose reservoir updates were 2-7 % of each node's samples in
  * scenario 1, and the broker never reported them (Ratis only reports to JMX or the console when
  * asked). Ratis finds its {@link MetricRegistries} with the {@link java.util.ServiceLoader}
  * ({@code META-INF/services}); this is the only one on the class path. The cluster's health is in
