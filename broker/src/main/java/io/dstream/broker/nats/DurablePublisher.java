@@ -261,12 +261,12 @@ final class DurablePublisher {
 
   /** A {@code PING} was read: its PONG goes once the publishes read before it are durable or refused. */
   void ping() {
-    if (waitingPongs.isEmpty() && open.outstanding.get() == 1) {
-      connection.answerPing();
-      return;
-    }
-    if (open.outstanding.get() == 1 && !waitingPongs.isEmpty()) {
-      waitingPongs.peekLast().pongs++; // no publish since the last PING: the same wait
+    if (open.outstanding.get() == 1) { // no publish since the last PING
+      if (waitingPongs.isEmpty()) {
+        connection.answerPing();
+      } else {
+        waitingPongs.peekLast().pongs++; // the same wait as that PING's
+      }
       return;
     }
     PingBarrier closing = open;
