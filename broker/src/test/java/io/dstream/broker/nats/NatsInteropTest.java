@@ -32,7 +32,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The NATS protocol next to the others: NATS and protocol v1 see the same messages of a subject in
  * the same order, jnats works over {@code /nats} (WebSocket), and a subscriber that never reads is
  * closed at its pending limit without costing the broker more; a PONG follows the commits of the
- * publishes read before its PING.
+ * publishes read before its PING; a subscription made after a subject's first messages gets the
+ * next ones.
  */
 @SuppressWarnings("try") // jnats' Connection.close() may throw InterruptedException; try-with-resources still closes it best
 class NatsInteropTest {
@@ -222,9 +223,25 @@ class NatsInteropTest {
     }
   }
 
+  @Test
+  void aSubscriptionMadeAfterASubjectsFirstMessagesGetsTheNextOnes() throws Exception {
+    try (Connection publisher = JnatsClientTest.connect(broker.broker().natsPort(), TestBroker.API_KEY);
+         Connection subscriber = JnatsClientTest.connect(broker.broker().natsPort(), TestBroker.API_KEY)) {
+      // The actor asks once per task whether anyone listens (LogReader#taskStarted): nobody did here.
+      assertEquals(1, publisher.jetStream().publish("late.sub", bytes("unheard")).getSeqno());
+      Subscription late = subscriber.subscribe("late.sub");
+      subscriber.flush(WAIT);
+      assertEquals(2, publisher.jetStream().publish("late.sub", bytes("heard")).getSeqno());
+      Message message = late.nextMessage(WAIT);
+      assertTrue(message != null, "the message published after the subscription reached it");
+      assertEquals("heard", new String(message.getData(), StandardCharsets.UTF_8));
+    }
+  }
+
   private static int countOf(CharSequence text, String part) {
+    String all = text.toString();
     int count = 0;
-    for (int at = text.toString().indexOf(part); at >= 0; at = text.toString().indexOf(part, at + 1)) {
+    for (int at = all.indexOf(part); at >= 0; at = all.indexOf(part, at + 1)) {
       count++;
     }
     return count;
