@@ -111,11 +111,20 @@ class NatsInteropTest {
       assertEquals("hello", new String(sub.nextMessage(WAIT).getData(), StandardCharsets.UTF_8));
       assertEquals(before + 1, openConnections(), "counted under DSTREAM_MAX_CONNECTIONS");
     }
+    assertEquals(before, awaitOpenConnections(before), "and released when it closes");
+  }
+
+  /**
+   * Waits (at most {@link #WAIT}) until the broker counts {@code count} open connections, and returns
+   * its count: a closed client is released once the broker has seen the close, and a case that
+   * closes its clients waits for that, so that the next case's count starts where it should.
+   */
+  private static double awaitOpenConnections(double count) throws InterruptedException {
     long deadline = System.nanoTime() + WAIT.toNanos();
-    while (openConnections() > before && System.nanoTime() < deadline) {
+    while (openConnections() != count && System.nanoTime() < deadline) {
       Thread.sleep(20);
     }
-    assertEquals(before, openConnections(), "and released when it closes");
+    return openConnections();
   }
 
   @Test
@@ -191,6 +200,7 @@ class NatsInteropTest {
 
   @Test
   void aPongLeavesOnlyOnceThePublishesReadBeforeItsPingAreDurable() throws Exception {
+    double before = openConnections();
     try (Socket socket = new Socket("127.0.0.1", broker.broker().natsPort())) {
       socket.setSoTimeout((int) WAIT.toMillis());
       OutputStream out = socket.getOutputStream();
@@ -221,10 +231,12 @@ class NatsInteropTest {
       assertTrue(fourth >= 0 && fourth < lastPong, "PubAck 4 before the third PONG: " + wire);
       assertEquals(3, countOf(seen, "PONG"), wire);
     }
+    assertEquals(before, awaitOpenConnections(before), "the connection is released");
   }
 
   @Test
   void aSubscriptionMadeAfterASubjectsFirstMessagesGetsTheNextOnes() throws Exception {
+    double before = openConnections();
     try (Connection publisher = JnatsClientTest.connect(broker.broker().natsPort(), TestBroker.API_KEY);
          Connection subscriber = JnatsClientTest.connect(broker.broker().natsPort(), TestBroker.API_KEY)) {
       // The actor asks once per task whether anyone listens (LogReader#taskStarted): nobody did here.
@@ -236,6 +248,7 @@ class NatsInteropTest {
       assertTrue(message != null, "the message published after the subscription reached it");
       assertEquals("heard", new String(message.getData(), StandardCharsets.UTF_8));
     }
+    assertEquals(before, awaitOpenConnections(before), "both connections are released");
   }
 
   private static int countOf(CharSequence text, String part) {
