@@ -102,10 +102,11 @@ final class ConsoleExamples {
   /** Runs the examples in one bash session and returns what each printed. */
   static List<Outcome> run(List<Example> examples, Path workDir, int port, int natsPort, Map<String, String> env)
       throws IOException, InterruptedException {
+    DocPorts ports = new DocPorts(port, natsPort);
     StringBuilder script = new StringBuilder("shopt -s expand_aliases\n");
     for (Example example : examples) {
       // Each command on lines of its own (an alias takes effect from the next line), its output and status marked.
-      script.append(example.command().replace("8787", Integer.toString(port)).replace("4222", Integer.toString(natsPort)))
+      script.append(ports.toTest(example.command()))
           .append(" 2>&1\n")
           .append("echo \"").append(MARK).append(" $?\"\n");
     }
@@ -123,14 +124,14 @@ final class ConsoleExamples {
       if (!bash.waitFor(LIMIT_SECONDS, TimeUnit.SECONDS)) {
         throw new AssertionError("the examples did not finish within " + LIMIT_SECONDS + " s");
       }
-      return outcomes(examples, Files.readAllLines(output, StandardCharsets.UTF_8), port, natsPort);
+      return outcomes(examples, Files.readAllLines(output, StandardCharsets.UTF_8), ports);
     } finally {
       bash.destroyForcibly();
       Files.deleteIfExists(output);
     }
   }
 
-  private static List<Outcome> outcomes(List<Example> examples, List<String> lines, int port, int natsPort) {
+  private static List<Outcome> outcomes(List<Example> examples, List<String> lines, DocPorts ports) {
     List<Outcome> outcomes = new ArrayList<>();
     List<String> printed = new ArrayList<>();
     for (String line : lines) {
@@ -141,8 +142,7 @@ final class ConsoleExamples {
           printed.add(line.substring(0, mark));
         }
         Example example = examples.get(outcomes.size());
-        outcomes.add(new Outcome(example, printed.stream().map(l -> l.replace(Integer.toString(port), "8787")
-            .replace(Integer.toString(natsPort), "4222")).toList(),
+        outcomes.add(new Outcome(example, printed.stream().map(ports::toDocs).toList(),
             Integer.parseInt(line.substring(mark + MARK.length()).strip())));
         printed = new ArrayList<>();
       } else {

@@ -60,6 +60,7 @@ final class JavaExamples {
   /** @return the program of every {@code java} block of {@code markdown}, with the test broker's ports */
   static Program parse(Path markdown, int httpPort, int natsPort) throws IOException {
     List<String> lines = Files.readAllLines(markdown, StandardCharsets.UTF_8);
+    DocPorts ports = new DocPorts(httpPort, natsPort);
     TreeSet<String> imports = new TreeSet<>();
     StringBuilder body = new StringBuilder();
     List<Expected> expected = new ArrayList<>();
@@ -84,8 +85,7 @@ final class JavaExamples {
       if (line.contains("System.out.println(") && prints >= 0) {
         expected.add(new Expected(i + 1, line.substring(prints + PRINTS.length()).strip()));
       }
-      body.append("    ").append(line.replace("8787", Integer.toString(httpPort))
-          .replace("4222", Integer.toString(natsPort))).append('\n');
+      body.append("    ").append(ports.toTest(line)).append('\n');
     }
     String source = String.join("\n", imports) + "\n\npublic class DocsExamples {\n"
         + "  public static void main(String[] args) throws Exception {\n" + body + "  }\n}\n";
@@ -110,7 +110,7 @@ final class JavaExamples {
             + " s; they printed:\n" + Files.readString(out) + Files.readString(err));
       }
       List<String> printed = Files.readAllLines(out, StandardCharsets.UTF_8).stream()
-          .map(line -> line.replace(Integer.toString(httpPort), "8787").replace(Integer.toString(natsPort), "4222"))
+          .map(new DocPorts(httpPort, natsPort)::toDocs)
           .toList();
       return new Outcome(program, printed, Files.readString(err), java.exitValue());
     } finally {
