@@ -38,6 +38,7 @@ import io.dstream.broker.stream.StreamRegistry;
 import io.dstream.broker.ws.V1Endpoint;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.WorkerExecutor;
@@ -66,6 +67,8 @@ public final class Broker {
 
   private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
   private static final int STORE_READER_THREADS = 4;
+  /** How often a stopping broker looks again whether the bucket holds every subject's last changes. */
+  private static final long LAST_CHECKPOINTS_PASS_MS = 100;
   /** Most payload bytes one Durable Streams read answers; the client continues from the returned offset. */
   private static final long DURABLE_READ_MAX_BYTES = 4L * 1024 * 1024;
 
@@ -299,6 +302,40 @@ public final class Broker {
     return s3;
   }
 
+  /**
+   * Once no client can write any more: checkpoints every subject whose last changes the bucket does
+   * not hold, for at most {@link BrokerConfig#checkpointOnStop()}, so that a disk lost after a clean
+   * stop loses nothing the broker acknowledged. The shards tick again every
+   * {@link #LAST_CHECKPOINTS_PASS_MS} ms until no subject is behind; an unreachable bucket costs the whole bound.
+   */
+  private Future<Void> lastCheckpoints() {
+    if (archive == null || registry == null || config.checkpointOnStop().isZero()) {
+      return Future.succeededFuture();
+    }
+    archive.stopping();
+    Promise<Void> done = Promise.promise();
+    long startNanos = System.nanoTime();
+    lastCheckpointsPass(startNanos, startNanos + config.checkpointOnStop().toNanos(), done);
+    return done.future();
+  }
+
+  private void lastCheckpointsPass(long startNanos, long deadlineNanos, Promise<Void> done) {
+    registry.tickNow().onComplete(ticked -> {
+      int behind = archive.checkpointHealth().subjectsBehind();
+      long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+      if (behind == 0) {
+        LOG.info("last checkpoints written: the bucket holds every subject's changes ({} ms)", tookMs);
+        done.complete();
+      } else if (System.nanoTime() - deadlineNanos >= 0) {
+        LOG.warn("stopping with {} subjects whose last changes are not in the bucket after {} ms "
+            + "(DSTREAM_CHECKPOINT_ON_STOP_MS); they stay in the local store", behind, tookMs);
+        done.complete();
+      } else {
+        vertx.setTimer(LAST_CHECKPOINTS_PASS_MS, id -> lastCheckpointsPass(startNanos, deadlineNanos, done));
+      }
+    });
+  }
+
   /** Stops listening, stops the actors, commits what the writer holds and closes the store. */
   public Future<Void> stop() {
     if (overview != null) {
@@ -313,6 +350,7 @@ public final class Broker {
           retention.stop();
           return sweeper == null ? Future.<Void>succeededFuture() : sweeper.stop();
         })
+        .transform(ignored -> lastCheckpoints())
         .transform(ignored -> registry == null ? Future.<Void>succeededFuture() : registry.stop(vertx))
         .transform(ignored -> vertx.<Void>executeBlocking(() -> {
           if (groupCommit != null) {

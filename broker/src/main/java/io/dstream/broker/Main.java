@@ -150,6 +150,9 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--checkpoint-interval-ms", defaultValue = "${env:DSTREAM_CHECKPOINT_INTERVAL_MS:-5000}", description = "Most time between a change to a subject and its checkpoint (DSTREAM_CHECKPOINT_INTERVAL_MS).")
   long checkpointIntervalMs;
 
+  @Option(names = "--checkpoint-on-stop-ms", defaultValue = "${env:DSTREAM_CHECKPOINT_ON_STOP_MS:-5000}", description = "Longest a clean stop waits for the last checkpoints of the subjects the bucket is behind on; 0: none (DSTREAM_CHECKPOINT_ON_STOP_MS).")
+  long checkpointOnStopMs;
+
   @Option(names = "--hot-window-messages", defaultValue = "${env:DSTREAM_HOT_WINDOW_MESSAGES:-100000}", description = "Checkpointed messages kept locally per subject (DSTREAM_HOT_WINDOW_MESSAGES).")
   long hotWindowMessages;
 
@@ -359,6 +362,7 @@ public final class Main implements Callable<Integer> {
             s3PartSizeBytes, filesMaxListLimit))
         .archivePolicy(new ArchivePolicy(Duration.ofMillis(checkpointIntervalMs), hotWindowMessages, hotWindowBytes,
             Duration.ofMillis(hotWindowAgeMs), Duration.ofMillis(checkpointRetryMinMs), Duration.ofMillis(checkpointRetryMaxMs)))
+        .checkpointOnStop(Duration.ofMillis(checkpointOnStopMs))
         .compaction(new CompactionPolicy(archiveCompactMinSegments, archiveCompactMaxSegments, archiveCompactSegmentBytes,
             archiveSweepKeys))
         .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes).maxRecordsPerRead(maxRecordsPerRead)
@@ -452,8 +456,9 @@ public final class Main implements Callable<Integer> {
     // Vert.x's non-daemon event-loop threads keep the JVM running until this hook has stopped it.
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping");
-      awaitQuietly(broker.stop(), "broker stop");
-      awaitQuietly(vertx.close(), "vert.x close");
+      // The last checkpoints come first in a stop; the rest keeps its own bound after them.
+      awaitQuietly(broker.stop(), "broker stop", SHUTDOWN_TIMEOUT_SECONDS + config.checkpointOnStop().toSeconds());
+      awaitQuietly(vertx.close(), "vert.x close", SHUTDOWN_TIMEOUT_SECONDS);
       LOG.info("stopped");
     }, "dstream-shutdown"));
     return 0;
@@ -469,9 +474,9 @@ public final class Main implements Callable<Integer> {
     return false;
   }
 
-  private static void awaitQuietly(Future<?> future, String what) {
+  private static void awaitQuietly(Future<?> future, String what, long seconds) {
     try {
-      future.toCompletionStage().toCompletableFuture().get(SHUTDOWN_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      future.toCompletionStage().toCompletableFuture().get(seconds, TimeUnit.SECONDS);
     } catch (Exception e) {
       LOG.warn("{} did not finish cleanly: {}", what, e.toString());
     }

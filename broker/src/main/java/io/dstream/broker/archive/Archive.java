@@ -55,6 +55,8 @@ public final class Archive {
   private final Map<String, Long> uncoveredSince = new ConcurrentHashMap<>();
   /** The latest checkpoint outcome broker-wide, for the readiness answer; see {@link #checkpointHealth()}. */
   private volatile CheckpointOutcome latestOutcome = new CheckpointOutcome(0, null);
+  /** The broker is stopping: every subject the bucket is behind on is checkpointed at once, and upkeep stops. */
+  private volatile boolean stopping;
   /** Completed once the bucket was asked whether it held any checkpoints when this broker started. */
   private Future<Boolean> heldCheckpointsAtStart;
 
@@ -148,6 +150,19 @@ public final class Archive {
 
   public ArchivePolicy policy() {
     return policy;
+  }
+
+  /**
+   * The broker stops: from now on a subject with changes the bucket does not hold is checkpointed at
+   * its next tick, without waiting for its checkpoint interval, and no merge, sweep or eviction
+   * starts (they are not needed to keep what the broker acknowledged).
+   */
+  public void stopping() {
+    stopping = true;
+  }
+
+  boolean isStopping() {
+    return stopping;
   }
 
   CompactionPolicy compaction() {

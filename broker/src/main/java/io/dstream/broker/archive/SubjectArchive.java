@@ -232,8 +232,11 @@ public final class SubjectArchive {
       return;
     }
     long interval = archive.policy().checkpointInterval().toMillis();
-    if (changed && (behind || nowMs - lastCheckpointMs >= interval)) {
+    if (changed && (behind || archive.isStopping() || nowMs - lastCheckpointMs >= interval)) {
       checkpoint(snapshot, nowMs);
+      return;
+    }
+    if (archive.isStopping()) {
       return;
     }
     boolean ageDue = nowMs - lastEvictionMs >= Math.min(AGE_EVICTION_PERIOD_MS, archive.policy().hotAge().toMillis());

@@ -41,6 +41,7 @@ public final class BrokerConfig {
   private final int dedupMaxEntries;
   private final S3Settings s3;
   private final ArchivePolicy archivePolicy;
+  private final Duration checkpointOnStop;
   private final CompactionPolicy compaction;
   private final AnonymousAccess anonymousAccess;
   private final int maxAppendBytes;
@@ -89,6 +90,10 @@ public final class BrokerConfig {
     this.dedupMaxEntries = positive(b.dedupMaxEntries, "dedupMaxEntries");
     this.s3 = Objects.requireNonNull(b.s3, "s3");
     this.archivePolicy = Objects.requireNonNull(b.archivePolicy, "archivePolicy");
+    this.checkpointOnStop = Objects.requireNonNull(b.checkpointOnStop, "checkpointOnStop");
+    if (checkpointOnStop.isNegative()) {
+      throw new IllegalArgumentException("checkpointOnStop must be >= 0, got " + checkpointOnStop);
+    }
     this.compaction = Objects.requireNonNull(b.compaction, "compaction");
     this.anonymousAccess = Objects.requireNonNull(b.anonymousAccess, "anonymousAccess");
     this.maxAppendBytes = positive(b.maxAppendBytes, "maxAppendBytes");
@@ -142,6 +147,7 @@ public final class BrokerConfig {
         .actorCacheMessages(actorCacheMessages).actorCacheBytes(actorCacheBytes).shards(shards)
         .groupCommit(groupCommit).writeQueueBatches(writeQueueBatches).storeCacheMb(storeCacheMb)
         .webSocketCompression(webSocketCompression).s3(s3).archivePolicy(archivePolicy).compaction(compaction)
+        .checkpointOnStop(checkpointOnStop)
         .jwt(jwt).tls(tls).connectionLimits(connectionLimits)
         .dedupWindow(dedupWindow).dedupMaxEntries(dedupMaxEntries)
         .maxRecordsPerPost(maxRecordsPerPost).maxRecordsBodyBytes(maxRecordsBodyBytes)
@@ -224,6 +230,9 @@ public final class BrokerConfig {
 
   /** Checkpoint interval, hot window and retry bounds of the archive (docs/storage.md). */
   public ArchivePolicy archivePolicy() { return archivePolicy; }
+
+  /** The longest a clean stop waits for the last checkpoints of the subjects the bucket is behind on; 0: none. */
+  public Duration checkpointOnStop() { return checkpointOnStop; }
 
   /** Compaction and orphan sweep bounds of the archive's segments (docs/consumers-and-retention.md). */
   public CompactionPolicy compaction() { return compaction; }
@@ -313,6 +322,7 @@ public final class BrokerConfig {
     private int dedupMaxEntries = 10_000;
     private S3Settings s3 = S3Settings.EMBEDDED;
     private ArchivePolicy archivePolicy = ArchivePolicy.DEFAULT;
+    private Duration checkpointOnStop = Duration.ofSeconds(5);
     private CompactionPolicy compaction = CompactionPolicy.DEFAULT;
     private AnonymousAccess anonymousAccess = AnonymousAccess.NONE;
     private int maxAppendBytes = 16 * 1024 * 1024;
@@ -360,6 +370,7 @@ public final class BrokerConfig {
     public Builder dedupMaxEntries(int dedupMaxEntries) { this.dedupMaxEntries = dedupMaxEntries; return this; }
     public Builder s3(S3Settings s3) { this.s3 = s3; return this; }
     public Builder archivePolicy(ArchivePolicy archivePolicy) { this.archivePolicy = archivePolicy; return this; }
+    public Builder checkpointOnStop(Duration checkpointOnStop) { this.checkpointOnStop = checkpointOnStop; return this; }
     public Builder compaction(CompactionPolicy compaction) { this.compaction = compaction; return this; }
     public Builder anonymousAccess(AnonymousAccess anonymousAccess) { this.anonymousAccess = anonymousAccess; return this; }
     public Builder maxAppendBytes(int maxAppendBytes) { this.maxAppendBytes = maxAppendBytes; return this; }

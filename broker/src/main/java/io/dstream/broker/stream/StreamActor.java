@@ -7,7 +7,9 @@ import io.dstream.broker.store.StoreException;
 import io.dstream.broker.store.StoreWrite;
 import io.dstream.broker.store.SubjectRecord;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -276,26 +278,34 @@ public final class StreamActor {
   /**
    * Expires overdue deliveries, refills windows, ticks the archive and reports the pushes awaiting
    * an ack; then, if nothing holds it and it idled long enough, releases itself and hands
-   * {@code onReleased} its archive link if that still has work (else null). Called by the shard.
+   * {@code onReleased} its archive link if that still has work (else null). Called by the shard;
+   * completes once it ran.
    */
-  void tick(long nowMs, BiConsumer<StreamActor, SubjectArchive> onReleased) {
+  Future<Void> tick(long nowMs, BiConsumer<StreamActor, SubjectArchive> onReleased) {
+    Promise<Void> ticked = Promise.promise();
     // Not through run(): a tick is no activity, and a loading actor has nothing to tick.
     onContext(() -> {
-      if (phase == Phase.READY) {
-        archive.archive().tick(nowMs);
-      }
-      deliveries.tick(nowMs);
-      if (phase == Phase.READY) {
-        removal.tick(deliveries.removableUpTo(), pipeline.firstSequence(),
-            (step, done) -> transaction().run(step, done));
-      }
-      long inFlight = deliveries.inFlight();
-      env.metrics().inFlight().addAndGet(inFlight - reportedInFlight);
-      reportedInFlight = inFlight;
-      if (hibernatable(nowMs) && holds.compareAndSet(0, -1)) {
-        onReleased.accept(this, archive.detach());
+      try {
+        if (phase == Phase.READY) {
+          archive.archive().tick(nowMs);
+        }
+        deliveries.tick(nowMs);
+        if (phase == Phase.READY) {
+          removal.tick(deliveries.removableUpTo(), pipeline.firstSequence(),
+              (step, done) -> transaction().run(step, done));
+        }
+        long inFlight = deliveries.inFlight();
+        env.metrics().inFlight().addAndGet(inFlight - reportedInFlight);
+        reportedInFlight = inFlight;
+        if (hibernatable(nowMs) && holds.compareAndSet(0, -1)) {
+          onReleased.accept(this, archive.detach());
+        }
+      } finally {
+        // A stopping broker waits for its ticks: one that threw must not hold the stop.
+        ticked.complete();
       }
     });
+    return ticked.future();
   }
 
   /**

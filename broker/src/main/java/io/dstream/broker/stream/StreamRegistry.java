@@ -90,6 +90,15 @@ public final class StreamRegistry {
     return shards.get(Math.floorMod(subject.hashCode(), shards.size()));
   }
 
+  /** Ticks every shard once now (see {@link StreamShard#tickNow}); completes when all ticks ran. */
+  public Future<Void> tickNow() {
+    List<Future<Void>> ticked = new ArrayList<>();
+    for (StreamShard shard : shards) {
+      ticked.add(shard.tickNow());
+    }
+    return Future.all(ticked).mapEmpty();
+  }
+
   /** Undeploys the shards. */
   public Future<Void> stop(Vertx vertx) {
     List<Future<Void>> undeployed = new ArrayList<>();

@@ -217,14 +217,26 @@ final class StreamShard extends VerticleBase {
     actor.depose(env.ownership().notOwned(subject));
   }
 
-  private void tick() {
+  /**
+   * Ticks the shard once now, outside its period; completes when every tick it posted ran. The
+   * broker repeats it as it stops, until the bucket holds every subject's last changes.
+   */
+  Future<Void> tickNow() {
+    Promise<Void> ticked = Promise.promise();
+    context.runOnContext(v -> tick().onComplete(all -> ticked.complete()));
+    return ticked.future();
+  }
+
+  /** Ticks the actors and a turn of the detached archive links; completes when every tick ran. */
+  private Future<Void> tick() {
     long now = env.clock().millis();
+    List<Future<Void>> ticks = new ArrayList<>();
     List<StreamActor> deposed = new ArrayList<>();
     for (StreamActor actor : actors.values()) {
       if (env.ownership().term(actor.subject()) != actor.term()) {
         deposed.add(actor);
       } else {
-        actor.tick(now, this::released);
+        ticks.add(actor.tick(now, this::released));
       }
     }
     deposed.forEach(actor -> depose(actor.subject(), actor));
@@ -240,12 +252,19 @@ final class StreamShard extends VerticleBase {
         continue;
       }
       detachedArchives.put(subject, detached);
+      Promise<Void> ticked = Promise.promise();
       detached.context().runOnContext(v -> {
-        detached.archive().tick(now);
-        if (detached.archive().idle()) {
-          context.runOnContext(w -> detachedArchives.remove(subject, detached));
+        try {
+          detached.archive().tick(now);
+          if (detached.archive().idle()) {
+            context.runOnContext(w -> detachedArchives.remove(subject, detached));
+          }
+        } finally {
+          ticked.complete();
         }
       });
+      ticks.add(ticked.future());
     }
+    return Future.all(ticks).mapEmpty();
   }
 }
