@@ -19,6 +19,8 @@
 #   bench/run.sh --jfr            record our brokers with JFR into bench/target/jfr/
 #   bench/run.sh --warm-up-s 300  let a scenario warm up on a system for up to 300 s (60 s) until
 #                                 its JIT compiler settles (under 5 % of the server's CPU in a run)
+#   bench/run.sh --cluster-sync os  our cluster's nodes with DSTREAM_SYNC=os (always): an entry counts once
+#                                 the OS of a majority has it, as JetStream R3 acknowledges (docs/cluster.md)
 #
 # The clusters start only when the run includes scenario 1 or 2 and (with --systems) names them.
 #
@@ -37,6 +39,7 @@ SOCKETS=1
 JFR=0
 SYSTEMS=
 WARM_UP_S=60
+CLUSTER_SYNC=always
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1; REPEATS=1 ;;
@@ -47,7 +50,8 @@ while [ $# -gt 0 ]; do
     --jfr) JFR=1 ;;
     --systems) SYSTEMS=$2; shift ;;
     --warm-up-s) WARM_UP_S=$2; shift ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    --cluster-sync) CLUSTER_SYNC=$2; shift ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -156,13 +160,14 @@ cluster_wanted() { # system
   [[ ",$SCENARIOS," =~ ,(1|2), ]] && { [ -z "$SYSTEMS" ] || [[ ",$SYSTEMS," == *",$1,"* ]]; }
 }
 
-# Our 3-node cluster (issue 17), each node a broker as start_ours makes it (DSTREAM_SYNC=always, the bench
-# settings), with the cluster settings of docs/cluster.md: replicas 3, the default partitions. The nodes
+# Our 3-node cluster (issue 17), each node a broker as start_ours makes it (DSTREAM_SYNC=always unless
+# --cluster-sync says otherwise, the bench settings), with the cluster settings of docs/cluster.md: replicas 3, the default partitions. The nodes
 # must share one bucket, so they share one S3 server: the broker's own embedded one (EmbeddedS3, S3Proxy on
 # the filesystem) run alone in a process of its own by the bench module's SharedS3, since a node's embedded
 # server takes a port only its log names and stops with the node. Its keys are fixed for the run.
 CLUSTER_PIDS=()
 start_ours_cluster() {
+  log "ours-cluster: three nodes with DSTREAM_SYNC=$CLUSTER_SYNC"
   mkdir -p "$WORK/ours-cluster-s3"
   # Both jars hold a logback.xml (the broker's, first, is used): the status listener keeps logback from
   # printing its whole setup for that.
@@ -178,7 +183,7 @@ start_ours_cluster() {
     DSTREAM_NATS_PORT=${CLUSTER_NATS[i]} DSTREAM_CLUSTER_NODE_ID=n$((i + 1)) DSTREAM_CLUSTER_PEERS=$peers \
       DSTREAM_CLUSTER_REPLICAS=3 DSTREAM_S3_ENDPOINT=http://127.0.0.1:$P_CLUSTER_S3 \
       DSTREAM_S3_ACCESS_KEY=bench-access DSTREAM_S3_SECRET_KEY=bench-secret \
-      start_ours "ours-cluster-n$((i + 1))" "${CLUSTER_HTTP[i]}" always
+      start_ours "ours-cluster-n$((i + 1))" "${CLUSTER_HTTP[i]}" "$CLUSTER_SYNC"
     CLUSTER_PIDS+=("$LAST_PID")
   done
 }

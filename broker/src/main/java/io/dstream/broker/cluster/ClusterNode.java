@@ -11,6 +11,7 @@ import io.dstream.broker.config.BrokerConfig;
 import io.dstream.broker.config.ClusterSettings;
 import io.dstream.broker.store.BatchWriter;
 import io.dstream.broker.store.MessageStore;
+import io.dstream.broker.store.SyncMode;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -67,6 +68,8 @@ public final class ClusterNode implements PartitionMachine.Node {
   private static final int STORE_COMMIT_ENTRIES = 4;
 
   private final ClusterSettings settings;
+  /** When a replica counts an entry as written: forced to its disk ({@code always}) or handed to its OS ({@code os}). */
+  private final SyncMode sync;
   private final MessageStore store;
   private final Placement placement;
   private final Leadership leadership;
@@ -83,6 +86,7 @@ public final class ClusterNode implements PartitionMachine.Node {
 
   private ClusterNode(BrokerConfig config, MessageStore store) {
     this.settings = config.cluster();
+    this.sync = config.syncMode();
     this.store = store;
     this.placement = new Placement(settings);
     this.leadership = new Leadership(settings.nodeId(), placement, settings.electionTimeoutMax());
@@ -167,34 +171,7 @@ public final class ClusterNode implements PartitionMachine.Node {
     copyTarget = new CopyTarget(settings.nodeId(), store, replicas, placement, leadership::leaderOf,
         CopyTarget.overEventBus(vertx));
     forgetInterruptedCopies(dir);
-    RaftProperties properties = new RaftProperties();
-    RaftServerConfigKeys.setStorageDir(properties, List.of(dir.toFile()));
-    GrpcConfigKeys.Server.setPort(properties, settings.self().raftPort());
-    GrpcConfigKeys.Server.setHost(properties, settings.self().host());
-    RaftServerConfigKeys.Rpc.setTimeoutMin(properties, millis(settings.electionTimeoutMin().toMillis()));
-    RaftServerConfigKeys.Rpc.setTimeoutMax(properties, millis(settings.electionTimeoutMax().toMillis()));
-    RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(properties, millis(settings.stepDownWait().toMillis()));
-    RaftServerConfigKeys.LeaderElection.setPreVote(properties, true);
-    // Reads are used only to confirm a leadership (termCheck): they must ask a majority, not the leader's own view.
-    RaftServerConfigKeys.Read.setOption(properties, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
-    // The default makes a leader wait 10 ms between two appends to a follower: 10 ms on every acknowledgement.
-    RaftServerConfigKeys.Log.Appender.setWaitTimeMin(properties, millis(0));
-    // A snapshot holds no data (PartitionMachine): a replica the log cannot catch up copies the partition itself.
-    RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(properties, false);
-    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, true);
-    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(properties, settings.snapshotEntries());
-    RaftServerConfigKeys.Snapshot.setRetentionFileNum(properties, 2);
-    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(properties, true);
-    // Up to a snapshot interval of entries stays behind each snapshot, so a live follower that fell
-    // behind under load catches up from the log instead of being sent the whole partition again.
-    RaftServerConfigKeys.Log.setPurgePreservationLogNum(properties, settings.snapshotEntries());
-    RaftServerConfigKeys.Log.setPurgeGap(properties, (int) Math.min(1024, settings.snapshotEntries()));
-    RaftServerConfigKeys.Log.setSegmentSizeMax(properties, SizeInBytes.valueOf(settings.logSegmentBytes()));
-    // The log's buffers take the largest entry (DSTREAM_CLUSTER_MAX_ENTRY_BYTES) and their framing.
-    long entry = settings.maxEntryBytes();
-    RaftServerConfigKeys.Log.Appender.setBufferByteLimit(properties, SizeInBytes.valueOf(entry));
-    RaftServerConfigKeys.Log.setWriteBufferSize(properties, SizeInBytes.valueOf(entry + 1024));
-    GrpcConfigKeys.setMessageSizeMax(properties, SizeInBytes.valueOf(entry + (2L << 20)));
+    RaftProperties properties = raftProperties(settings, sync, dir);
     // gRPC hands every request it reads (each append, each reply) from its Netty thread to an executor
     // thread; Ratis's handlers pass their work on (an append goes to the log worker's queue; a vote,
     // rare, writes its metadata), so they run where the request was read. One message at a time, this
@@ -238,6 +215,44 @@ public final class ClusterNode implements PartitionMachine.Node {
     long held = java.util.stream.IntStream.range(0, placement.partitions()).filter(placement::holds).count();
     LOG.info("cluster: Raft server {} on {} holds {} of {} partitions", settings.nodeId(), settings.self().raftAddress(),
         held, placement.partitions());
+  }
+
+  /** The Raft settings of this node's server, from the cluster settings and {@code DSTREAM_SYNC}. */
+  static RaftProperties raftProperties(ClusterSettings settings, SyncMode sync, Path dir) {
+    RaftProperties properties = new RaftProperties();
+    RaftServerConfigKeys.setStorageDir(properties, List.of(dir.toFile()));
+    GrpcConfigKeys.Server.setPort(properties, settings.self().raftPort());
+    GrpcConfigKeys.Server.setHost(properties, settings.self().host());
+    RaftServerConfigKeys.Rpc.setTimeoutMin(properties, millis(settings.electionTimeoutMin().toMillis()));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(properties, millis(settings.electionTimeoutMax().toMillis()));
+    RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(properties, millis(settings.stepDownWait().toMillis()));
+    RaftServerConfigKeys.LeaderElection.setPreVote(properties, true);
+    // Reads are used only to confirm a leadership (termCheck): they must ask a majority, not the leader's own view.
+    RaftServerConfigKeys.Read.setOption(properties, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+    // The default makes a leader wait 10 ms between two appends to a follower: 10 ms on every acknowledgement.
+    RaftServerConfigKeys.Log.Appender.setWaitTimeMin(properties, millis(0));
+    // A snapshot holds no data (PartitionMachine): a replica the log cannot catch up copies the partition itself.
+    RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(properties, false);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, true);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(properties, settings.snapshotEntries());
+    RaftServerConfigKeys.Snapshot.setRetentionFileNum(properties, 2);
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(properties, true);
+    // Up to a snapshot interval of entries stays behind each snapshot, so a live follower that fell
+    // behind under load catches up from the log instead of being sent the whole partition again.
+    RaftServerConfigKeys.Log.setPurgePreservationLogNum(properties, settings.snapshotEntries());
+    RaftServerConfigKeys.Log.setPurgeGap(properties, (int) Math.min(1024, settings.snapshotEntries()));
+    RaftServerConfigKeys.Log.setSegmentSizeMax(properties, SizeInBytes.valueOf(settings.logSegmentBytes()));
+    // DSTREAM_SYNC=os: a replica counts an entry as written once its OS has it, and Ratis's flush
+    // thread forces it right after (Ratis's "unsafe flush"); so an acknowledgement survives any process
+    // crash, and an OS crash or power loss of a majority at once may lose the last entries, as with
+    // JetStream's R3 streams. always: forced before it counts.
+    RaftServerConfigKeys.Log.setUnsafeFlushEnabled(properties, sync == SyncMode.OS);
+    // The log's buffers take the largest entry (DSTREAM_CLUSTER_MAX_ENTRY_BYTES) and their framing.
+    long entry = settings.maxEntryBytes();
+    RaftServerConfigKeys.Log.Appender.setBufferByteLimit(properties, SizeInBytes.valueOf(entry));
+    RaftServerConfigKeys.Log.setWriteBufferSize(properties, SizeInBytes.valueOf(entry + 1024));
+    GrpcConfigKeys.setMessageSizeMax(properties, SizeInBytes.valueOf(entry + (2L << 20)));
+    return properties;
   }
 
   private boolean withoutConfiguration(RaftGroupId group) throws IOException {
