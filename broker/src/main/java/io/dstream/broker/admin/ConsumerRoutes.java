@@ -12,7 +12,6 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
-import java.util.List;
 import java.util.function.Supplier;
 
 /**
@@ -24,6 +23,10 @@ import java.util.function.Supplier;
  * the router's.
  */
 final class ConsumerRoutes {
+
+  /** A listing's page, as JetStream's {@code CONSUMER.LIST} pages (256 infos). */
+  private static final int DEFAULT_LIMIT = 256;
+  private static final int MAX_LIMIT = 1000;
 
   private final ConsumerOperations consumers;
   private final int maxBodyBytes;
@@ -46,15 +49,23 @@ final class ConsumerRoutes {
   }
 
   private void handleList(RoutingContext ctx) {
+    Integer limit = AdminRequests.limit(ctx, DEFAULT_LIMIT, MAX_LIMIT);
+    Long offset = limit == null ? null : AdminRequests.number(ctx, "offset", 0);
+    if (offset == null) {
+      return;
+    }
+    if (offset < 0 || offset > Integer.MAX_VALUE) {
+      HttpErrors.send(ctx.response(), 400, "invalid_argument", "offset must be 0.." + Integer.MAX_VALUE + ", got " + offset);
+      return;
+    }
     String stream = ctx.request().getParam("stream");
-    answer(ctx, () -> consumers.list(stream == null || stream.isEmpty() ? null : stream, Vertx.currentContext())
-        .map(ConsumerRoutes::listing));
-  }
-
-  private static JsonObject listing(List<JsonObject> infos) {
-    JsonArray views = new JsonArray();
-    infos.forEach(info -> views.add(ConsumerJson.view(info)));
-    return new JsonObject().put("consumers", views);
+    answer(ctx, () -> consumers.list(stream == null || stream.isEmpty() ? null : stream, offset.intValue(), limit,
+        Vertx.currentContext()).map(listing -> {
+          JsonArray views = new JsonArray();
+          listing.consumers().forEach(info -> views.add(ConsumerJson.view(info)));
+          return new JsonObject().put("consumers", views).put("total", listing.total()).put("offset", offset)
+              .put("limit", limit);
+        }));
   }
 
   private void handleInfo(RoutingContext ctx) {

@@ -7,6 +7,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 
 /**
@@ -41,17 +42,39 @@ public final class ConsumerOperations {
         .compose(api -> here(api, new JsonObject(request), context)).map(JsonObject::toBuffer));
   }
 
-  /** Info of every consumer of {@code stream}, or of every declared stream for null; by stream, then name. */
-  public Future<List<JsonObject>> list(String stream, Context caller) {
+  /**
+   * A page of the consumers' infos and how many consumers there are in all.
+   *
+   * @param consumers the infos of the page, by stream, then name
+   * @param total     the consumers of the streams listed
+   */
+  public record Listing(List<JsonObject> consumers, int total) {
+  }
+
+  /**
+   * The infos of the consumers of {@code stream}, or of every declared stream for null, by stream,
+   * then name: at most {@code limit} from the {@code offset}-th on. Each stream's leader answers its
+   * part of the page and its count, so no answer holds more than a page.
+   */
+  public Future<Listing> list(String stream, int offset, int limit, Context caller) {
     return ready(caller).compose(api -> {
       List<StreamDeclaration> streams = stream == null ? api.declarations() : List.of(declared(api, stream));
-      List<Future<JsonObject>> lists = new ArrayList<>();
-      streams.forEach(declared -> lists.add(run(api, declared, new JsonObject().put("op", "list"), caller)));
-      return Future.all(lists).map(done -> {
-        List<JsonObject> all = new ArrayList<>();
-        lists.forEach(list -> list.result().getJsonArray("consumers").forEach(info -> all.add((JsonObject) info)));
-        return all;
-      });
+      return listFrom(api, streams.iterator(), offset, limit, new Listing(new ArrayList<>(), 0), caller);
+    });
+  }
+
+  private Future<Listing> listFrom(JetStreamApi api, Iterator<StreamDeclaration> streams, int skip, int limit,
+                                   Listing sofar, Context caller) {
+    if (!streams.hasNext()) {
+      return Future.succeededFuture(sofar);
+    }
+    JsonObject request = new JsonObject().put("op", "list").put("offset", skip)
+        .put("limit", limit - sofar.consumers().size());
+    return run(api, streams.next(), request, caller).compose(answer -> {
+      int total = answer.getInteger("total");
+      answer.getJsonArray("consumers").forEach(info -> sofar.consumers().add((JsonObject) info));
+      return listFrom(api, streams, Math.max(0, skip - total), limit,
+          new Listing(sofar.consumers(), sofar.total() + total), caller);
     });
   }
 
@@ -94,8 +117,11 @@ public final class ConsumerOperations {
     JetStreamConsumers consumers = api.consumers();
     String name = request.getString("name");
     return consumers.adopted(declared).compose(v -> switch (request.getString("op")) {
-      case "list" -> consumers.list(declared.name()).map(infos -> new JsonObject()
-          .put("consumers", new JsonArray(new ArrayList<>(infos))));
+      case "list" -> {
+        ApiPage<JsConsumer> page = ApiPage.of(consumers.of(declared.name()), request, request.getInteger("limit"));
+        yield consumers.infos(page.items()).map(infos -> new JsonObject().put("total", page.total())
+            .put("consumers", new JsonArray(new ArrayList<>(infos))));
+      }
       case "info" -> consumers.info(consumers.find(declared.name(), name)).map(JsonObject::new);
       case "create" -> consumers.createDurable(declared, request.getJsonObject("config"), caller)
           .compose(consumers::info).map(JsonObject::new);

@@ -47,8 +47,6 @@ final class JetStreamApi {
   static final String PREFIX = "$JS.API.";
   private static final String PULL = "CONSUMER.MSG.NEXT.";
   private static final Logger LOG = LoggerFactory.getLogger(JetStreamApi.class);
-  private static final int NAMES_PAGE = 1024;
-  private static final int LIST_PAGE = 256;
   private static final long CLUSTER_REFRESH_MS = 1_000;
 
   /**
@@ -262,15 +260,15 @@ final class JetStreamApi {
           .map(v -> new JsonObject().put("type", "io.nats.jetstream.api.v1.consumer_delete_response")
               .put("success", true).encode());
       case "NAMES" -> {
-        List<String> names = consumers.names(declared.name());
-        yield Future.succeededFuture(new JsonObject().put("type", "io.nats.jetstream.api.v1.consumer_names_response")
-            .put("total", names.size()).put("offset", 0).put("limit", names.size())
-            .put("consumers", new JsonArray(new ArrayList<>(names))).encode());
+        ApiPage<String> page = ApiPage.of(consumers.names(declared.name()), request, ApiPage.NAMES);
+        yield Future.succeededFuture(page.answer("io.nats.jetstream.api.v1.consumer_names_response")
+            .put("consumers", new JsonArray(new ArrayList<>(page.items()))).encode());
       }
-      case "LIST" -> consumers.list(declared.name()).map(infos -> new JsonObject()
-          .put("type", "io.nats.jetstream.api.v1.consumer_list_response").put("total", infos.size())
-          .put("offset", 0).put("limit", infos.size()).put("consumers", new JsonArray(new ArrayList<>(infos)))
-          .encode());
+      case "LIST" -> {
+        ApiPage<JsConsumer> page = ApiPage.of(consumers.of(declared.name()), request, ApiPage.INFOS);
+        yield consumers.infos(page.items()).map(infos -> page.answer("io.nats.jetstream.api.v1.consumer_list_response")
+            .put("consumers", new JsonArray(new ArrayList<>(infos))).encode());
+      }
       default -> throw StreamError.invalid("unknown_api", "unknown or unsupported JetStream API 'CONSUMER." + api + "'");
     };
   }
@@ -503,24 +501,20 @@ final class JetStreamApi {
         names.add(declared.name());
       }
     });
-    int offset = Math.max(0, request.getInteger("offset", 0));
-    List<String> page = names.subList(Math.min(offset, names.size()), Math.min(names.size(), offset + NAMES_PAGE));
-    return new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_names_response").put("total", names.size())
-        .put("offset", offset).put("limit", NAMES_PAGE).put("streams", new JsonArray(new ArrayList<>(page))).encode();
+    ApiPage<String> page = ApiPage.of(names, request, ApiPage.NAMES);
+    return page.answer("io.nats.jetstream.api.v1.stream_names_response")
+        .put("streams", new JsonArray(new ArrayList<>(page.items()))).encode();
   }
 
   private Future<String> list(Requester connection, JsonObject request) {
-    List<StreamDeclaration> all = declarations.all();
-    int offset = Math.max(0, request.getInteger("offset", 0));
-    List<StreamDeclaration> page = all.subList(Math.min(offset, all.size()), Math.min(all.size(), offset + LIST_PAGE));
+    ApiPage<StreamDeclaration> page = ApiPage.of(declarations.all(), request, ApiPage.INFOS);
     List<Future<JsonObject>> infos = new ArrayList<>();
-    page.forEach(declared -> infos.add(server.calls.here(declared.subject()) || declared.wildcard()
+    page.items().forEach(declared -> infos.add(server.calls.here(declared.subject()) || declared.wildcard()
         ? streamInfo(connection.context(), declared) : forwarding.info(declared)));
     return Future.all(infos).map(done -> {
       JsonArray streams = new JsonArray();
       infos.forEach(info -> streams.add(info.result()));
-      return new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_list_response").put("total", all.size())
-          .put("offset", offset).put("limit", LIST_PAGE).put("streams", streams).encode();
+      return page.answer("io.nats.jetstream.api.v1.stream_list_response").put("streams", streams).encode();
     });
   }
 

@@ -282,23 +282,25 @@ final class JetStreamConsumers {
     return consumer.state().map(state -> consumer.info(state).encode());
   }
 
-  List<String> names(String stream) {
-    List<String> names = new ArrayList<>();
+  /** The consumers of {@code stream}, in name order (the order the listings page in). */
+  List<JsConsumer> of(String stream) {
+    List<JsConsumer> of = new ArrayList<>();
     new TreeMap<>(consumers).values().forEach(c -> {
       if (c.stream.equals(stream)) {
-        names.add(c.name());
+        of.add(c);
       }
     });
-    return names;
+    return of;
   }
 
-  Future<List<JsonObject>> list(String stream) {
+  List<String> names(String stream) {
+    return of(stream).stream().map(JsConsumer::name).toList();
+  }
+
+  /** The infos of {@code page}'s consumers, in its order. */
+  Future<List<JsonObject>> infos(List<JsConsumer> page) {
     List<Future<JsonObject>> infos = new ArrayList<>();
-    new TreeMap<>(consumers).values().forEach(c -> {
-      if (c.stream.equals(stream)) {
-        infos.add(c.state().map(c::info));
-      }
-    });
+    page.forEach(c -> infos.add(c.state().map(c::info)));
     return Future.all(infos).map(all -> infos.stream().map(Future::result).toList());
   }
 

@@ -308,6 +308,15 @@ class ConsumerOperationsTest {
       assertTrue(names.indexOf("ADMA/apull") < names.indexOf("ADMA/pusher"));
       assertTrue(names.indexOf("ADMA/pusher") < names.indexOf("ADMB/b1"));
       assertEquals(1, ok("GET", "/admin/consumers?stream=ADMB", null).getJsonArray("consumers").size());
+      // Pages of one join into the whole listing, across the streams' boundary, each with the total.
+      List<String> paged = new ArrayList<>();
+      for (int offset = 0; offset <= all.size(); offset++) {
+        JsonObject page = ok("GET", "/admin/consumers?limit=1&offset=" + offset, null);
+        assertEquals(all.size(), page.getInteger("total"));
+        page.getJsonArray("consumers").forEach(c -> paged.add(((JsonObject) c).getString("stream") + "/"
+            + ((JsonObject) c).getString("name")));
+      }
+      assertEquals(names, paged);
 
       String key = TestBroker.API_KEY;
       assertError(409, "consumer_exists", admin("POST", "/admin/consumers/ADMB", "{\"name\":\"b1\"}", key));
@@ -328,6 +337,8 @@ class ConsumerOperationsTest {
           "{\"forMs\":1000,\"until\":\"2030-01-01T00:00:00Z\"}", key));
       assertError(400, "invalid_argument", admin("POST", "/admin/consumers/ADMB/b1/pause", "{\"forMs\":0}", key));
       assertError(400, "invalid_argument", admin("POST", "/admin/consumers/ADMB/b1/pause", "{\"until\":\"soon\"}", key));
+      assertError(400, "invalid_argument", admin("GET", "/admin/consumers?limit=0", null, key));
+      assertError(400, "invalid_argument", admin("GET", "/admin/consumers?offset=-1", null, key));
       assertEquals(401, admin("GET", "/admin/consumers", null, null).statusCode());
       assertEquals(401, admin("POST", "/admin/consumers/ADMB/b1/pause", "{\"forMs\":1000}", "wrong").statusCode());
 

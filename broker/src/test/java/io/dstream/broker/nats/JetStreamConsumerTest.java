@@ -15,6 +15,7 @@ import io.nats.client.api.ConsumerInfo;
 import io.nats.client.api.DeliverPolicy;
 import io.nats.client.api.StreamConfiguration;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -200,6 +201,35 @@ class JetStreamConsumerTest {
       }
       assertEquals(List.of("m3", "m5", "m6"), rest, "the unacked m3 again, then what was never sent; m4 was acked");
       assertNotNull(jsm.getStreamInfo("KEEP"));
+    }
+  }
+
+  @Test
+  void consumerListingsComeInPagesOfNatsServersSizeAndJnatsReadsThemAll() throws Exception {
+    try (Connection nc = connect()) {
+      stream(nc, "MANY", "cons.many", 0);
+      JetStreamManagement jsm = nc.jetStreamManagement();
+      List<String> created = new ArrayList<>();
+      for (int i = 0; i < 300; i++) {
+        String name = String.format("c%03d", i);
+        jsm.addOrUpdateConsumer("MANY", ConsumerConfiguration.builder().durable(name).build());
+        created.add(name);
+      }
+      JsonObject first = new JsonObject(new String(nc.request("$JS.API.CONSUMER.LIST.MANY", new byte[0], WAIT).getData(),
+          StandardCharsets.UTF_8));
+      assertEquals(300, first.getInteger("total"));
+      assertEquals(256, first.getJsonArray("consumers").size(), "a page of infos is 256, as nats-server's");
+      JsonObject last = new JsonObject(new String(nc.request("$JS.API.CONSUMER.LIST.MANY",
+          "{\"offset\":256}".getBytes(StandardCharsets.UTF_8), WAIT).getData(), StandardCharsets.UTF_8));
+      assertEquals(256, last.getInteger("offset"));
+      assertEquals(44, last.getJsonArray("consumers").size());
+      assertEquals("c256", last.getJsonArray("consumers").getJsonObject(0).getString("name"));
+      JsonObject names = new JsonObject(new String(nc.request("$JS.API.CONSUMER.NAMES.MANY",
+          "{\"offset\":299}".getBytes(StandardCharsets.UTF_8), WAIT).getData(), StandardCharsets.UTF_8));
+      assertEquals(List.of("c299"), names.getJsonArray("consumers").getList());
+      // jnats asks page after page until it has the total.
+      assertEquals(created, jsm.getConsumerNames("MANY"));
+      assertEquals(created, jsm.getConsumers("MANY").stream().map(ConsumerInfo::getName).toList());
     }
   }
 }
