@@ -16,8 +16,6 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -33,21 +31,8 @@ class CheckpointOnStopTest {
   private static final ArchivePolicy LONG_INTERVAL = new ArchivePolicy(Duration.ofMinutes(10), 100_000, 64L << 20,
       Duration.ofDays(1), Duration.ofMillis(50), Duration.ofMillis(400));
 
-  private TestS3 s3;
-  private Vertx vertx;
-
-  @BeforeEach
-  void start(Vertx vertx) throws Exception {
-    this.vertx = vertx;
-    s3 = TestS3.start();
-  }
-
-  @AfterEach
-  void stop() {
-    s3.close();
-  }
-
-  private TestBroker broker(UnaryOperator<BrokerConfig.Builder> more) throws Exception {
+  /** A broker on {@code s3} with a data dir of its own (a new one is a lost disk). */
+  private static TestBroker broker(Vertx vertx, TestS3 s3, UnaryOperator<BrokerConfig.Builder> more) throws Exception {
     return TestBroker.start(vertx, Files.createTempDirectory("dstream-stop"),
         b -> more.apply(b.s3(s3.settings()).archivePolicy(LONG_INTERVAL).idleTimeout(Duration.ofMillis(200))));
   }
@@ -82,45 +67,55 @@ class CheckpointOnStopTest {
   }
 
   @Test
-  void aCleanStopCheckpointsWhatTheIntervalHadNotReachedSoALostDataDirLosesNothing() throws Exception {
-    try (TestBroker first = broker(b -> b); V1TestClient live = connect(first, "stop.live")) {
-      publish(first, live);
-      first.stop();
-    }
-    try (TestBroker restored = broker(b -> b)) {
-      try (V1TestClient client = connect(restored, "stop.live")) {
-        assertEquals(25, client.command("getStreamInfo").getJsonObject("stream").getLong("lastSequence"));
-        assertEquals(new JsonObject().put("cursor", 25), client.command("getState").getJsonObject("state"));
-        client.request(new JsonObject().put("cmd", "subscribe").put("startSequence", 1));
-        for (int i = 0; i < 25; i++) {
-          JsonObject push = client.nextPush();
-          assertEquals(i + 1, push.getLong("sequence"));
-          assertEquals(i, push.getJsonObject("data").getInteger("n"));
-          client.ack(push);
-        }
+  void aCleanStopCheckpointsWhatTheIntervalHadNotReachedSoALostDataDirLosesNothing(Vertx vertx) throws Exception {
+    try (TestS3 s3 = TestS3.start()) {
+      try (TestBroker first = broker(vertx, s3, b -> b); V1TestClient live = connect(first, "stop.live")) {
+        publish(first, live);
+        first.stop();
       }
-      try (V1TestClient client = connect(restored, "stop.hibernated")) {
-        assertEquals(7, client.command("getStreamInfo").getJsonObject("stream").getLong("lastSequence"));
-        assertEquals(8, client.request(new JsonObject().put("after", "restore")).getLong("sequence"));
+      try (TestBroker restored = broker(vertx, s3, b -> b)) {
+        assertEverythingOn(restored);
+      }
+    }
+  }
+
+  /** What {@link #publish} published, on a broker restored from the bucket alone. */
+  private static void assertEverythingOn(TestBroker restored) {
+    try (V1TestClient client = connect(restored, "stop.live")) {
+      assertEquals(25, client.command("getStreamInfo").getJsonObject("stream").getLong("lastSequence"));
+      assertEquals(new JsonObject().put("cursor", 25), client.command("getState").getJsonObject("state"));
+      client.request(new JsonObject().put("cmd", "subscribe").put("startSequence", 1));
+      for (int i = 0; i < 25; i++) {
+        JsonObject push = client.nextPush();
+        assertEquals(i + 1, push.getLong("sequence"));
+        assertEquals(i, push.getJsonObject("data").getInteger("n"));
+        client.ack(push);
+      }
+    }
+    try (V1TestClient client = connect(restored, "stop.hibernated")) {
+      assertEquals(7, client.command("getStreamInfo").getJsonObject("stream").getLong("lastSequence"));
+      assertEquals(8, client.request(new JsonObject().put("after", "restore")).getLong("sequence"));
+    }
+  }
+
+  @Test
+  void withoutTheLastCheckpointsTheBucketKeepsOnlyWhatTheIntervalWrote(Vertx vertx) throws Exception {
+    try (TestS3 s3 = TestS3.start()) {
+      try (TestBroker first = broker(vertx, s3, b -> b.checkpointOnStop(Duration.ZERO));
+           V1TestClient live = connect(first, "stop.live")) {
+        publish(first, live);
+        first.stop();
+      }
+      try (TestBroker restored = broker(vertx, s3, b -> b); V1TestClient client = connect(restored, "stop.live")) {
+        assertEquals(0, client.command("getStreamInfo").getJsonObject("stream").getLong("lastSequence"));
       }
     }
   }
 
   @Test
-  void withoutTheLastCheckpointsTheBucketKeepsOnlyWhatTheIntervalWrote() throws Exception {
-    try (TestBroker first = broker(b -> b.checkpointOnStop(Duration.ZERO));
-         V1TestClient live = connect(first, "stop.live")) {
-      publish(first, live);
-      first.stop();
-    }
-    try (TestBroker restored = broker(b -> b); V1TestClient client = connect(restored, "stop.live")) {
-      assertEquals(0, client.command("getStreamInfo").getJsonObject("stream").getLong("lastSequence"));
-    }
-  }
-
-  @Test
-  void aStopWithTheBucketDownWaitsForItsBoundOnly() throws Exception {
-    try (TestBroker first = broker(b -> b.checkpointOnStop(Duration.ofSeconds(1)));
+  void aStopWithTheBucketDownWaitsForItsBoundOnly(Vertx vertx) throws Exception {
+    try (TestS3 s3 = TestS3.start();
+         TestBroker first = broker(vertx, s3, b -> b.checkpointOnStop(Duration.ofSeconds(1)));
          V1TestClient live = connect(first, "stop.live")) {
       publish(first, live);
       s3.pause();
