@@ -6,6 +6,7 @@ import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
 import java.net.ServerSocket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,6 +60,9 @@ public final class BenchMain {
     @Option(names = "--ours-cluster", description = "nats://host:port, the NATS port of node 1 of our 3-node R3 cluster"
         + " (system ours-cluster: scenarios 1 and 2)")
     String oursCluster;
+    @Option(names = "--ours-cluster-admin", description = "http://host:port of node 1 of our cluster, whose admin API"
+        + " names the node leading each run's subject")
+    String oursClusterAdmin;
     @Option(names = "--jetstream-r3", description = "nats://host:port of node 1 of a 3-node JetStream cluster"
         + " (system jetstream-r3, streams of 3 replicas: scenarios 1 and 2)")
     String jetStreamR3;
@@ -100,26 +104,27 @@ public final class BenchMain {
         if (oursNats != null) {
           NatsEndpoint endpoint = new NatsEndpoint(oursNats, apiKey);
           targets.add(new JetStreamTarget(ResultTable.OURS_NATS, endpoint, timeoutMs, SUBJECT_IS_STREAM, 1,
-              JetStreamTarget.SCENARIOS));
+              JetStreamTarget.SCENARIOS, null));
           targets.add(new NatsCoreTarget(ResultTable.OURS_NATS_CORE, endpoint, timeoutMs));
         }
         if (oursNatsOs != null) {
           targets.add(new JetStreamTarget(ResultTable.OURS_NATS_OS, new NatsEndpoint(oursNatsOs, apiKey), timeoutMs,
-              SUBJECT_IS_STREAM, 1, JetStreamTarget.SCENARIOS));
+              SUBJECT_IS_STREAM, 1, JetStreamTarget.SCENARIOS, null));
         }
         if (nats != null) {
           NatsEndpoint endpoint = new NatsEndpoint(nats, null);
-          targets.add(new JetStreamTarget("jetstream", endpoint, timeoutMs, DECLARED, 1, JetStreamTarget.SCENARIOS));
+          targets.add(new JetStreamTarget("jetstream", endpoint, timeoutMs, DECLARED, 1, JetStreamTarget.SCENARIOS, null));
           targets.add(new NatsCoreTarget("nats-core", endpoint, timeoutMs));
         }
         if (oursCluster != null) {
           // Replication is the cluster's own (DSTREAM_CLUSTER_REPLICAS), not a stream's setting.
           targets.add(new JetStreamTarget(ResultTable.OURS_CLUSTER, new NatsEndpoint(oursCluster, apiKey), timeoutMs,
-              SUBJECT_IS_STREAM_UNDECLARED, 1, Scenario.CLUSTER_ROW));
+              SUBJECT_IS_STREAM_UNDECLARED, 1, Scenario.CLUSTER_ROW,
+              oursClusterAdmin == null ? null : new ClusterLeaders(URI.create(oursClusterAdmin), apiKey)));
         }
         if (jetStreamR3 != null) {
           targets.add(new JetStreamTarget(ResultTable.JETSTREAM_R3, new NatsEndpoint(jetStreamR3, null), timeoutMs,
-              DECLARED, 3, Scenario.CLUSTER_ROW));
+              DECLARED, 3, Scenario.CLUSTER_ROW, null));
         }
         if (redis != null) {
           targets.add(new RedisTarget(redis, timeoutMs));

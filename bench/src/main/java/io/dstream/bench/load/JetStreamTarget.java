@@ -93,13 +93,16 @@ final class JetStreamTarget implements Target {
   private final Connection connection;
   private final JetStream jetStream;
   private final JetStreamManagement management;
+  /** Our cluster: where its subjects' leaders are asked for; null elsewhere. */
+  private final ClusterLeaders leaders;
 
   /**
    * {@code replicas}: of every declared stream (1 on a single server, 3 on a 3-node cluster);
-   * {@code scenarios}: those this system runs ({@link #SCENARIOS}, or a cluster's {@link Scenario#CLUSTER_ROW}).
+   * {@code scenarios}: those this system runs ({@link #SCENARIOS}, or a cluster's {@link Scenario#CLUSTER_ROW});
+   * {@code leaders}: our cluster's admin API, which names a subject's leader (null for any other server).
    */
   JetStreamTarget(String name, NatsEndpoint endpoint, long timeoutMs, Streams streams, int replicas,
-                  Set<Scenario> scenarios) throws Exception {
+                  Set<Scenario> scenarios, ClusterLeaders leaders) throws Exception {
     this.name = name;
     this.endpoint = endpoint;
     this.timeoutMs = timeoutMs;
@@ -109,6 +112,24 @@ final class JetStreamTarget implements Target {
     this.connection = endpoint.connect();
     this.jetStream = connection.jetStream();
     this.management = connection.jetStreamManagement();
+    this.leaders = leaders;
+  }
+
+  @Override
+  public String leaderOf(String subject) throws Exception {
+    if (leaders != null) {
+      return leaders.leaderOf(subject);
+    }
+    if (replicas == 1) {
+      return null;
+    }
+    ClusterInfo cluster = management.getStreamInfo(streamName(subject)).getClusterInfo();
+    return cluster == null ? null : cluster.getLeader();
+  }
+
+  /** The stream this target declares over {@code subject} (and others, for scenario 5). */
+  private static String streamName(String subject) {
+    return subject.replaceAll("[^A-Za-z0-9]", "_").toUpperCase(Locale.ROOT);
   }
 
   @Override
@@ -126,7 +147,7 @@ final class JetStreamTarget implements Target {
   }
 
   private StreamInfo stream(RetentionPolicy retention, String... subjects) throws Exception {
-    String streamName = subjects[0].replaceAll("[^A-Za-z0-9]", "_").toUpperCase(Locale.ROOT);
+    String streamName = streamName(subjects[0]);
     StreamInfo created = management.addStream(StreamConfiguration.builder().name(streamName).subjects(subjects)
         .retentionPolicy(retention).storageType(StorageType.File).replicas(replicas).build());
     if (replicas > 1) {

@@ -165,12 +165,15 @@ final class Matrix {
     String system = target.name();
     switch (scenario) {
       case PUBLISH -> {
-        record(repeat, scenario, system, "msg/s", target.publish(subject("publish", repeat, target), counts.publish(),
-            counts.window()), true);
+        String subject = subject("publish", repeat, target);
+        record(repeat, scenario, system, "msg/s", target.publish(subject, counts.publish(), counts.window()), true);
+        logLeader(repeat, scenario, target, subject);
         return counts.publish();
       }
       case SYNC -> {
-        recordRoundTrips(repeat, scenario, system, target.syncPublish(subject("sync", repeat, target), counts.sync()));
+        String subject = subject("sync", repeat, target);
+        recordRoundTrips(repeat, scenario, system, target.syncPublish(subject, counts.sync()));
+        logLeader(repeat, scenario, target, subject);
         return counts.sync();
       }
       case REQUEST -> {
@@ -214,6 +217,24 @@ final class Matrix {
         return counts.subjectMessages();
       }
       default -> throw new IllegalArgumentException(scenario.name());
+    }
+  }
+
+  /** A cluster's measured runs: which node led the run's stream, which decides much of its numbers. */
+  private void logLeader(int repeat, Scenario scenario, Target target, String subject) {
+    if (repeat == 0) {
+      return;
+    }
+    String leader;
+    try {
+      leader = target.leaderOf(subject);
+    } catch (Exception e) {
+      // Only a note beside the run: its numbers stand without it.
+      leader = "an unknown node (" + e + ")";
+    }
+    if (leader != null) {
+      log.printf("scenario %d on %s (run %d): its stream was led by %s%n", scenario.number, target.name(), repeat,
+          leader);
     }
   }
 

@@ -44,6 +44,14 @@ interface Target extends AutoCloseable {
   /** Scenario 5: {@code publishers} pipelined publishers, each over its share of {@code subjects}; msg/s. */
   double manySubjects(String prefix, int subjects, int publishers, int count, int window) throws Exception;
 
+  /**
+   * A cluster's node that leads {@code subject}'s stream after a run on it (the run's rate depends
+   * on it); null for a single server.
+   */
+  default String leaderOf(String subject) throws Exception {
+    return null;
+  }
+
   /** Closes the clients; an interrupt is kept on the thread rather than thrown. */
   @Override
   void close();
