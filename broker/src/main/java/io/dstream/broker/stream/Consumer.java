@@ -6,6 +6,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * One subscriber's position and ack window on a subject (JetStream's consumer, in small):
@@ -22,9 +23,17 @@ final class Consumer {
   record Pending(long sequence, int deliveries, long deadlineMs) {
   }
 
-  /** A delivery to send again, not before {@code dueMs}. */
-  record Redelivery(long sequence, int deliveries, long dueMs) {
+  /**
+   * A delivery to send again, not before {@code dueMs}. {@code replacedId} is the delivery it comes
+   * from (its ack wait ran out, or it was negatively acknowledged), {@link #NO_DELIVERY} for one a
+   * resumed consumer brings back: until it is sent again, an ack of that delivery still counts, as
+   * nats-server counts a late ack while the message is pending.
+   */
+  record Redelivery(long sequence, int deliveries, long dueMs, long replacedId) {
   }
+
+  /** No delivery id (they start at a creation time in ms times 1000). */
+  static final long NO_DELIVERY = 0;
 
   final Subscriber subscriber;
   final DeliveryPolicy policy;
@@ -48,15 +57,16 @@ final class Consumer {
    */
   int expire(long nowMs) {
     int dropped = 0;
-    Iterator<Pending> it = pending.values().iterator();
+    Iterator<Map.Entry<Long, Pending>> it = pending.entrySet().iterator();
     while (it.hasNext()) {
-      Pending p = it.next();
+      Map.Entry<Long, Pending> entry = it.next();
+      Pending p = entry.getValue();
       if (p.deadlineMs() > nowMs) {
         break;
       }
       it.remove();
       if (p.deliveries() < policy.maxDeliver()) {
-        redeliveries.add(new Redelivery(p.sequence(), p.deliveries(), nowMs));
+        redeliveries.add(new Redelivery(p.sequence(), p.deliveries(), nowMs, entry.getKey()));
       } else {
         dropped++;
       }
@@ -92,14 +102,24 @@ final class Consumer {
     return pending.isEmpty() && redeliveries.isEmpty() && delayed.isEmpty();
   }
 
-  /** Acknowledges {@code deliveryId} (and, for {@link DeliveryPolicy.AckMode#ALL}, every earlier one); false if it is not pending. */
+  /**
+   * Acknowledges {@code deliveryId} (and, for {@link DeliveryPolicy.AckMode#ALL}, every earlier one),
+   * pending or waiting to be sent again; false if it is neither.
+   */
   boolean ack(long deliveryId) {
     if (policy.mode() == DeliveryPolicy.AckMode.ALL) {
-      boolean found = pending.containsKey(deliveryId);
+      boolean found = pending.containsKey(deliveryId) || waitsAgain(r -> r.replacedId() == deliveryId);
       pending.keySet().removeIf(id -> id <= deliveryId);
+      redeliveries.removeIf(r -> r.replacedId() != NO_DELIVERY && r.replacedId() <= deliveryId);
+      delayed.removeIf(r -> r.replacedId() != NO_DELIVERY && r.replacedId() <= deliveryId);
       return found;
     }
-    return pending.remove(deliveryId) != null;
+    return pending.remove(deliveryId) != null || redeliveries.removeIf(r -> r.replacedId() == deliveryId)
+        || delayed.removeIf(r -> r.replacedId() == deliveryId);
+  }
+
+  private boolean waitsAgain(Predicate<Redelivery> replaced) {
+    return redeliveries.stream().anyMatch(replaced) || delayed.stream().anyMatch(replaced);
   }
 
   /** A negative ack: sent again after {@code delayMs} (at once for 0). False if it is not pending. */
@@ -108,7 +128,7 @@ final class Consumer {
     if (p == null) {
       return false;
     }
-    Redelivery again = new Redelivery(p.sequence(), p.deliveries(), nowMs + delayMs);
+    Redelivery again = new Redelivery(p.sequence(), p.deliveries(), nowMs + delayMs, deliveryId);
     if (delayMs <= 0) {
       redeliveries.add(again);
     } else {

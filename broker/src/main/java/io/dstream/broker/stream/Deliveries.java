@@ -63,7 +63,7 @@ final class Deliveries {
     Consumer consumer = new Consumer(subscriber, policy, Math.max(startSequence, numbers.firstSequence()));
     long now = env.clock().millis();
     for (long[] sent : unacknowledged) {
-      consumer.redeliveries.add(new Consumer.Redelivery(sent[0], (int) sent[1], now));
+      consumer.redeliveries.add(new Consumer.Redelivery(sent[0], (int) sent[1], now, Consumer.NO_DELIVERY));
     }
     consumers.put(subscriber, consumer);
   }

@@ -24,6 +24,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -128,6 +129,28 @@ class JetStreamConsumerTest {
       assertEquals(2, redelivered.metaData().deliveredCount());
       again.forEach(Message::ack);
       assertTrue(again.stream().anyMatch(m -> text(m).equals("m5")), "the rest of the stream came too");
+    }
+  }
+
+  @Test
+  void anAckAfterTheAckWaitStillCountsUntilTheMessageIsSentAgain() throws Exception {
+    try (Connection nc = connect()) {
+      stream(nc, "LATE", "cons.late", 2);
+      JetStreamSubscription sub = nc.jetStream().subscribe("cons.late", PullSubscribeOptions.builder().stream("LATE")
+          .durable("slow").configuration(ConsumerConfiguration.builder().ackWait(Duration.ofMillis(200)).build())
+          .build());
+      Message first = sub.fetch(1, WAIT).get(0);
+      assertEquals("m1", text(first));
+      // The ack wait runs out and a tick (at most a second) puts m1 up for redelivery; no pull asks for it.
+      Thread.sleep(1_500);
+      first.ackSync(WAIT);
+      ConsumerInfo info = nc.jetStreamManagement().getConsumerInfo("LATE", "slow");
+      assertEquals(0, info.getNumAckPending(), "m1's late ack counted, as nats-server counts it");
+      assertEquals(1, info.getAckFloor().getStreamSequence());
+      Message next = sub.fetch(1, WAIT).get(0);
+      assertEquals("m2", text(next), "m1 is not sent again");
+      assertEquals(1, next.metaData().deliveredCount());
+      next.ack();
     }
   }
 
