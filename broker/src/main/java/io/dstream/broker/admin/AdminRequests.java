@@ -119,15 +119,23 @@ final class AdminRequests {
 
   /** {@code limit} between 1 and {@code max}, {@code defaultValue} if absent; null after answering 400. */
   static Integer limit(RoutingContext ctx, int defaultValue, int max) {
-    Long limit = number(ctx, "limit", defaultValue);
-    if (limit == null) {
+    return within(ctx, "limit", defaultValue, 1, max);
+  }
+
+  /**
+   * The query parameter {@code name} between {@code min} and {@code max}, {@code defaultValue} if
+   * absent; null after answering 400.
+   */
+  static Integer within(RoutingContext ctx, String name, int defaultValue, int min, int max) {
+    Long value = number(ctx, name, defaultValue);
+    if (value == null) {
       return null;
     }
-    if (limit < 1 || limit > max) {
-      HttpErrors.send(ctx.response(), 400, "invalid_argument", "limit must be 1.." + max + ", got " + limit);
+    if (value < min || value > max) {
+      HttpErrors.send(ctx.response(), 400, "invalid_argument", name + " must be " + min + ".." + max + ", got " + value);
       return null;
     }
-    return limit.intValue();
+    return value.intValue();
   }
 
   /** @return the query parameter as a number, its default if absent, or null after answering 400 */

@@ -50,16 +50,12 @@ final class ConsumerRoutes {
 
   private void handleList(RoutingContext ctx) {
     Integer limit = AdminRequests.limit(ctx, DEFAULT_LIMIT, MAX_LIMIT);
-    Long offset = limit == null ? null : AdminRequests.number(ctx, "offset", 0);
+    Integer offset = limit == null ? null : AdminRequests.within(ctx, "offset", 0, 0, Integer.MAX_VALUE);
     if (offset == null) {
       return;
     }
-    if (offset < 0 || offset > Integer.MAX_VALUE) {
-      HttpErrors.send(ctx.response(), 400, "invalid_argument", "offset must be 0.." + Integer.MAX_VALUE + ", got " + offset);
-      return;
-    }
     String stream = ctx.request().getParam("stream");
-    answer(ctx, () -> consumers.list(stream == null || stream.isEmpty() ? null : stream, offset.intValue(), limit,
+    answer(ctx, () -> consumers.list(stream == null || stream.isEmpty() ? null : stream, offset, limit,
         Vertx.currentContext()).map(listing -> {
           JsonArray views = new JsonArray();
           listing.consumers().forEach(info -> views.add(ConsumerJson.view(info)));
