@@ -59,22 +59,21 @@ public final class ConsumerOperations {
   public Future<Listing> list(String stream, int offset, int limit, Context caller) {
     return ready(caller).compose(api -> {
       List<StreamDeclaration> streams = stream == null ? api.declarations() : List.of(declared(api, stream));
-      return listFrom(api, streams.iterator(), offset, limit, new Listing(new ArrayList<>(), 0), caller);
+      return listFrom(api, streams.iterator(), offset, limit, new ArrayList<>(), 0, caller);
     });
   }
 
+  /** Asks the streams in turn for what is left of the page, from what is left of the offset, and their counts. */
   private Future<Listing> listFrom(JetStreamApi api, Iterator<StreamDeclaration> streams, int skip, int limit,
-                                   Listing sofar, Context caller) {
+                                   List<JsonObject> page, int total, Context caller) {
     if (!streams.hasNext()) {
-      return Future.succeededFuture(sofar);
+      return Future.succeededFuture(new Listing(page, total));
     }
-    JsonObject request = new JsonObject().put("op", "list").put("offset", skip)
-        .put("limit", limit - sofar.consumers().size());
+    JsonObject request = new JsonObject().put("op", "list").put("offset", skip).put("limit", limit - page.size());
     return run(api, streams.next(), request, caller).compose(answer -> {
-      int total = answer.getInteger("total");
-      answer.getJsonArray("consumers").forEach(info -> sofar.consumers().add((JsonObject) info));
-      return listFrom(api, streams, Math.max(0, skip - total), limit,
-          new Listing(sofar.consumers(), sofar.total() + total), caller);
+      int streamTotal = answer.getInteger("total");
+      answer.getJsonArray("consumers").forEach(info -> page.add((JsonObject) info));
+      return listFrom(api, streams, Math.max(0, skip - streamTotal), limit, page, total + streamTotal, caller);
     });
   }
 
