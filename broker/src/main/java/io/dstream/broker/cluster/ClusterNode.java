@@ -17,7 +17,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
-import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.ClientId;
@@ -172,15 +171,13 @@ public final class ClusterNode implements PartitionMachine.Node {
         CopyTarget.overEventBus(vertx));
     forgetInterruptedCopies(dir);
     RaftProperties properties = raftProperties(settings, sync, dir);
-    // gRPC hands every request it reads (each append, each reply) from its Netty thread to an executor
-    // thread; Ratis's handlers pass their work on (an append goes to the log worker's queue; a vote,
-    // rare, writes its metadata), so they run where the request was read. One message at a time, this
-    // cut the three nodes' CPU per acknowledged message by a fifth and raised the rate by as much (a
-    // follower's executor thread alone had spent 140 us per message).
-    Parameters parameters = new Parameters();
-    GrpcConfigKeys.Server.setServicesCustomizer(parameters, (builder, types) -> builder.directExecutor());
+    // gRPC keeps its own executor for Ratis's handlers. Running them on gRPC's Netty threads instead
+    // (directExecutor) saved a thread hop per request, but some handlers block (a vote waits for its
+    // group to start, then forces the vote to disk), and every stream of that thread's connections
+    // stalls meanwhile: in half of the three-node starts on two cores, a slow node's
+    // heartbeats timed out by the hundred, partitions changed leader, and once a follower took no
+    // append for 90 s under load (benchmarks.md, run 17).
     server = RaftServer.newBuilder().setServerId(RaftPeerId.valueOf(settings.nodeId())).setProperties(properties)
-        .setParameters(parameters)
         .setStateMachineRegistry(groupId -> new PartitionMachine(placement.partitionOf(groupId), this))
         .setOption(RaftStorage.StartupOption.RECOVER).build();
     server.start();
