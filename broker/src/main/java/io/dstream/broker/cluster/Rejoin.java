@@ -59,7 +59,12 @@ final class Rejoin {
       return;
     }
     String leader = leadership.leaderOf(partition);
-    if (leader == null || leader.equals(leadership.nodeId())) {
+    if (leader != null && leader.equals(leadership.nodeId())) {
+      // Elected, so its log holds what a majority holds: no leader keeps an old position for it.
+      LOG.debug("partition {}: joined empty and leads it; no empty entry needed", partition);
+      return;
+    }
+    if (leader == null) {
       vertx.setTimer(RETRY_MS, id -> attempt(vertx, leadership, partition, timeoutMs, deadline));
       return;
     }
