@@ -275,7 +275,10 @@ MATRIX=(matrix --ours-always "127.0.0.1:$P_ALWAYS" --ours-os "127.0.0.1:$P_OS" -
   --pid "nats-core=$PID_NATS" --pid "redis=$PID_REDIS" --pid "ds-reference=$PID_DSREF")
 # A cluster's CPU is the sum over its nodes (and, for ours, the S3 server they share).
 if [ $OURS_CLUSTER = 1 ]; then
-  MATRIX+=(--ours-cluster "nats://127.0.0.1:${CLUSTER_NATS[0]}" --ours-cluster-admin "http://127.0.0.1:${CLUSTER_HTTP[0]}" --pid "ours-cluster=$(IFS=,; echo "${CLUSTER_PIDS[*]}")")
+  CLUSTER_ADMIN=()
+  for port in "${CLUSTER_HTTP[@]}"; do CLUSTER_ADMIN+=("http://127.0.0.1:$port"); done
+  MATRIX+=(--ours-cluster "nats://127.0.0.1:${CLUSTER_NATS[0]}" --ours-cluster-admin "$(IFS=,; echo "${CLUSTER_ADMIN[*]}")"
+    --pid "ours-cluster=$(IFS=,; echo "${CLUSTER_PIDS[*]}")")
 fi
 if [ $R3 = 1 ]; then
   MATRIX+=(--jetstream-r3 "nats://127.0.0.1:${R3_CLIENT[0]}" --pid "jetstream-r3=$(IFS=,; echo "${R3_PIDS[*]}")")

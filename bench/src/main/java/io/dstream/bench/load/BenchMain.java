@@ -60,9 +60,9 @@ public final class BenchMain {
     @Option(names = "--ours-cluster", description = "nats://host:port, the NATS port of node 1 of our 3-node R3 cluster"
         + " (system ours-cluster: scenarios 1 and 2)")
     String oursCluster;
-    @Option(names = "--ours-cluster-admin", description = "http://host:port of node 1 of our cluster, whose admin API"
-        + " names the node leading each run's subject")
-    String oursClusterAdmin;
+    @Option(names = "--ours-cluster-admin", split = ",", description = "http://host:port of each node of our cluster,"
+        + " node 1 first: their admin API names the node leading each run's subject and how far each node applied it")
+    List<URI> oursClusterAdmin;
     @Option(names = "--jetstream-r3", description = "nats://host:port of node 1 of a 3-node JetStream cluster"
         + " (system jetstream-r3, streams of 3 replicas: scenarios 1 and 2)")
     String jetStreamR3;
@@ -120,7 +120,7 @@ public final class BenchMain {
           // Replication is the cluster's own (DSTREAM_CLUSTER_REPLICAS), not a stream's setting.
           targets.add(new JetStreamTarget(ResultTable.OURS_CLUSTER, new NatsEndpoint(oursCluster, apiKey), timeoutMs,
               SUBJECT_IS_STREAM_UNDECLARED, 1, Scenario.CLUSTER_ROW,
-              oursClusterAdmin == null ? null : new ClusterLeaders(URI.create(oursClusterAdmin), apiKey)));
+              oursClusterAdmin == null ? null : new ClusterLeaders(oursClusterAdmin, apiKey)));
         }
         if (jetStreamR3 != null) {
           targets.add(new JetStreamTarget(ResultTable.JETSTREAM_R3, new NatsEndpoint(jetStreamR3, null), timeoutMs,

@@ -9,34 +9,59 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
+import java.util.StringJoiner;
 
 /**
- * Which node of our cluster leads a subject's partition, from one node's admin API
- * ({@code GET /admin/cluster/subject/{subject}}, docs/admin.md): a cluster run's rate depends on it,
- * so the harness prints it beside each run.
+ * Which node of our cluster leads a subject's partition, and how far each node has applied it, from
+ * the nodes' admin API ({@code GET /admin/cluster/subject/{subject}} on the first node, then
+ * {@code GET /admin/cluster} on each, docs/admin.md). A cluster run's rate depends on its leader, and
+ * a replica that stopped following makes a run cheaper than a replicated one, so the harness prints
+ * both beside each run.
  */
 final class ClusterLeaders {
 
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-  private final URI node;
+  private final List<URI> nodes;
   private final String apiKey;
 
-  /** {@code node}: {@code http://host:port} of a node's HTTP listener. */
-  ClusterLeaders(URI node, String apiKey) {
-    this.node = node;
+  /** {@code nodes}: {@code http://host:port} of each node's HTTP listener, the one the client uses first. */
+  ClusterLeaders(List<URI> nodes, String apiKey) {
+    if (nodes.isEmpty()) {
+      throw new IllegalArgumentException("no node to ask");
+    }
+    this.nodes = List.copyOf(nodes);
     this.apiKey = apiKey;
   }
 
-  /** The leader the node reports, or null if it names none. */
+  /** "n1 (applied n1 1200, n2 1200, n3 1198)": the leader the first node reports, or null if it names none. */
   String leaderOf(String subject) throws Exception {
-    HttpRequest request = HttpRequest.newBuilder(node.resolve("/admin/cluster/subject/"
-            + URLEncoder.encode(subject, StandardCharsets.UTF_8))).timeout(Duration.ofSeconds(5))
+    JsonObject placement = get(nodes.get(0), "/admin/cluster/subject/" + URLEncoder.encode(subject, StandardCharsets.UTF_8));
+    String leader = placement.getString("leader");
+    if (leader == null) {
+      return null;
+    }
+    int partition = placement.getInteger("partition");
+    StringJoiner applied = new StringJoiner(", ", " (applied ", ")");
+    for (URI node : nodes) {
+      JsonObject cluster = get(node, "/admin/cluster");
+      for (Object view : cluster.getJsonArray("partition_list")) {
+        if (((JsonObject) view).getInteger("partition") == partition) {
+          applied.add(cluster.getString("node") + " " + ((JsonObject) view).getLong("applied"));
+        }
+      }
+    }
+    return leader + applied;
+  }
+
+  private JsonObject get(URI node, String path) throws Exception {
+    HttpRequest request = HttpRequest.newBuilder(node.resolve(path)).timeout(Duration.ofSeconds(5))
         .header("Authorization", "Bearer " + apiKey).GET().build();
     HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
     if (response.statusCode() != 200) {
       throw new IllegalStateException("GET " + request.uri() + " answered " + response.statusCode() + ": "
           + response.body());
     }
-    return new JsonObject(response.body()).getString("leader");
+    return new JsonObject(response.body());
   }
 }

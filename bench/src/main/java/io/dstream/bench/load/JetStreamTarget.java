@@ -10,6 +10,7 @@ import io.nats.client.MessageHandler;
 import io.nats.client.PushSubscribeOptions;
 import io.nats.client.api.AckPolicy;
 import io.nats.client.api.ClusterInfo;
+import io.nats.client.api.Replica;
 import io.nats.client.api.ConsumerConfiguration;
 import io.nats.client.api.ConsumerInfo;
 import io.nats.client.api.DeliverPolicy;
@@ -25,6 +26,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.StringJoiner;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -93,7 +95,7 @@ final class JetStreamTarget implements Target {
   private final Connection connection;
   private final JetStream jetStream;
   private final JetStreamManagement management;
-  /** Our cluster: where its subjects' leaders are asked for; null elsewhere. */
+  /** Our cluster: where its subjects' leaders and replicas are asked for; null elsewhere. */
   private final ClusterLeaders leaders;
 
   /**
@@ -124,7 +126,15 @@ final class JetStreamTarget implements Target {
       return null;
     }
     ClusterInfo cluster = management.getStreamInfo(streamName(subject)).getClusterInfo();
-    return cluster == null ? null : cluster.getLeader();
+    if (cluster == null || cluster.getLeader() == null) {
+      return null;
+    }
+    StringJoiner replicas = new StringJoiner(", ", " (", ")");
+    for (Replica replica : cluster.getReplicas()) {
+      replicas.add(replica.getName() + (replica.isCurrent() ? " current" : " not current") + ", lag "
+          + replica.getLag());
+    }
+    return cluster.getLeader() + replicas;
   }
 
   /** The stream this target declares over {@code subject} (and others, for scenario 5). */

@@ -46,7 +46,8 @@ interface Target extends AutoCloseable {
 
   /**
    * A cluster's node that leads {@code subject}'s stream after a run on it (the run's rate depends
-   * on it); null for a single server.
+   * on it), followed by how its other replicas stand (one that stopped following makes a run
+   * cheaper); null for a single server.
    */
   default String leaderOf(String subject) throws Exception {
     return null;
