@@ -107,8 +107,9 @@ class WorkQueueTest {
       Map<String, Integer> done = new ConcurrentHashMap<>();
       AtomicInteger redelivered = new AtomicInteger();
       ExecutorService workers = Executors.newFixedThreadPool(2);
-      // Both pull only once both are bound: a worker that connected first could otherwise drain the queue alone.
-      CountDownLatch bound = new CountDownLatch(2);
+      // A worker that got its first jobs waits for the other's first ones: otherwise one could drain the
+      // queue while the other's first pull was still on its way (seen once with a busy core).
+      CountDownLatch firstShares = new CountDownLatch(2);
       try {
         List<Future<Integer>> shares = new ArrayList<>();
         for (int w = 0; w < 2; w++) {
@@ -116,9 +117,8 @@ class WorkQueueTest {
             int mine = 0;
             try (Connection nc = connect()) {
               JetStreamSubscription sub = nc.jetStream().subscribe(null, PullSubscribeOptions.bind("JOBS", "workers"));
-              bound.countDown();
-              assertTrue(bound.await(WAIT.toMillis(), TimeUnit.MILLISECONDS), "the other worker bound");
               long deadline = System.nanoTime() + 3 * WAIT.toNanos();
+              boolean waited = false;
               while (done.size() < jobs && System.nanoTime() < deadline) {
                 for (Message message : sub.fetch(10, Duration.ofMillis(500))) {
                   done.merge(text(message), 1, Integer::sum);
@@ -127,6 +127,11 @@ class WorkQueueTest {
                   }
                   message.ack();
                   mine++;
+                }
+                if (!waited && mine > 0) {
+                  waited = true;
+                  firstShares.countDown();
+                  assertTrue(firstShares.await(WAIT.toMillis(), TimeUnit.MILLISECONDS), "the other worker got jobs");
                 }
               }
               nc.flush(WAIT);
