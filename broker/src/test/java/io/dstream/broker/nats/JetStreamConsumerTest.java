@@ -59,6 +59,13 @@ class JetStreamConsumerTest {
     return new String(message.getData(), StandardCharsets.UTF_8);
   }
 
+  /** A durable pull subscription on {@code subject} of {@code stream} whose deliveries wait {@code ackWait} for their ack. */
+  private static JetStreamSubscription pullWithAckWait(Connection nc, String stream, String subject, String durable,
+                                                       Duration ackWait) throws Exception {
+    return nc.jetStream().subscribe(subject, PullSubscribeOptions.builder().stream(stream).durable(durable)
+        .configuration(ConsumerConfiguration.builder().ackWait(ackWait).build()).build());
+  }
+
   private static void stream(Connection nc, String name, String subject, int messages) throws Exception {
     nc.jetStreamManagement().addStream(StreamConfiguration.builder().name(name).subjects(subject).build());
     for (int i = 1; i <= messages; i++) {
@@ -111,9 +118,7 @@ class JetStreamConsumerTest {
   void aPullConsumerFetchesBatchesAndAnUnackedMessageComesBackAfterAckWait() throws Exception {
     try (Connection nc = connect()) {
       stream(nc, "PULL", "cons.pull", 5);
-      JetStreamSubscription sub = nc.jetStream().subscribe("cons.pull", PullSubscribeOptions.builder().stream("PULL")
-          .durable("puller").configuration(ConsumerConfiguration.builder().ackWait(Duration.ofMillis(500)).build())
-          .build());
+      JetStreamSubscription sub = pullWithAckWait(nc, "PULL", "cons.pull", "puller", Duration.ofMillis(500));
       List<Message> batch = sub.fetch(3, WAIT);
       assertEquals(List.of("m1", "m2", "m3"), batch.stream().map(JetStreamConsumerTest::text).toList());
       assertEquals("cons.pull", batch.get(0).getSubject());
@@ -136,9 +141,7 @@ class JetStreamConsumerTest {
   void anAckAfterTheAckWaitStillCountsUntilTheMessageIsSentAgain() throws Exception {
     try (Connection nc = connect()) {
       stream(nc, "LATE", "cons.late", 2);
-      JetStreamSubscription sub = nc.jetStream().subscribe("cons.late", PullSubscribeOptions.builder().stream("LATE")
-          .durable("slow").configuration(ConsumerConfiguration.builder().ackWait(Duration.ofMillis(200)).build())
-          .build());
+      JetStreamSubscription sub = pullWithAckWait(nc, "LATE", "cons.late", "slow", Duration.ofMillis(200));
       Message first = sub.fetch(1, WAIT).get(0);
       assertEquals("m1", text(first));
       // The ack wait runs out and a tick (at most a second) puts m1 up for redelivery; no pull asks for it.
