@@ -77,8 +77,7 @@ public final class ClusterNode implements PartitionMachine.Node {
   private final String origin;
   private CopySource copySource;
   private CopyTarget copyTarget;
-  /** The partitions whose groups this node created empty at start (Rejoin). */
-  private final Set<Integer> joinedEmpty = new HashSet<>();
+  private Admission admission;
   private RaftServer server;
   private long refreshTimer = -1;
   private Vertx vertx;
@@ -183,12 +182,13 @@ public final class ClusterNode implements PartitionMachine.Node {
     server.start();
     Set<RaftGroupId> present = new HashSet<>();
     server.getGroupIds().forEach(present::add);
+    Set<Integer> missing = new HashSet<>();
     for (int p = 0; p < placement.partitions(); p++) {
       if (placement.holds(p) && present.contains(placement.groupId(p)) && withoutConfiguration(placement.groupId(p))) {
-        // Its group was created here but its first entry never arrived (see Rejoin): recovered without
-        // a configuration, the division would leave the group at its first election timeout.
+        // Its group was created here but its first entry never arrived: recovered without a
+        // configuration, the division would leave the group at its first election timeout.
         LOG.warn("partition {}: its Raft group holds no configuration (created here, never reached by its leader); "
-            + "created again", p);
+            + "entering it again", p);
         RaftClientReply removed = server.groupManagement(GroupManagementRequest.newRemove(ClientId.randomId(),
             server.getId(), p, placement.groupId(p), true, false));
         if (!removed.isSuccess()) {
@@ -197,17 +197,14 @@ public final class ClusterNode implements PartitionMachine.Node {
         present.remove(placement.groupId(p));
       }
       if (placement.holds(p) && !present.contains(placement.groupId(p))) {
-        joinedEmpty.add(p);
-        RaftClientReply added = server.groupManagement(GroupManagementRequest.newAdd(ClientId.randomId(),
-            server.getId(), p, placement.group(p)));
-        if (!added.isSuccess()) {
-          throw new IOException("cannot create the Raft group of partition " + p + ": " + added.getException());
-        }
+        missing.add(p);
       }
     }
     leadership.serve(server, writer::lost);
-    Rejoin.serve(vertx, settings.nodeId(), writer);
     writer.serve(server);
+    admission = new Admission(vertx, server, placement, replicas, writer, leadership, settings.electionTimeoutMax(),
+        settings.forwardTimeout());
+    admission.start(missing);
     refreshTimer = vertx.setPeriodic(REFRESH_MS, id -> leadership.refresh());
     long held = java.util.stream.IntStream.range(0, placement.partitions()).filter(placement::holds).count();
     LOG.info("cluster: Raft server {} on {} holds {} of {} partitions", settings.nodeId(), settings.self().raftAddress(),
@@ -311,7 +308,6 @@ public final class ClusterNode implements PartitionMachine.Node {
   /** Once the HTTP listener is up: this node announces itself, and is ready. */
   public void ready(String httpAddress) {
     leadership.announce(vertx, httpAddress);
-    Rejoin.ask(vertx, leadership, joinedEmpty, settings.forwardTimeout().toMillis());
     LOG.info("cluster: node {} ready", settings.nodeId());
   }
 
@@ -359,6 +355,9 @@ public final class ClusterNode implements PartitionMachine.Node {
   public void close() {
     if (vertx != null && refreshTimer >= 0) {
       vertx.cancelTimer(refreshTimer);
+    }
+    if (admission != null) {
+      admission.stop();
     }
     writer.close();
     if (copyTarget != null) {

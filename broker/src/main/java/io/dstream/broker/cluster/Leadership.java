@@ -5,6 +5,7 @@ import io.dstream.broker.stream.StreamError;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
 import org.apache.ratis.proto.RaftProtos.ServerRpcProto;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.DivisionInfo;
@@ -145,11 +146,25 @@ public final class Leadership implements Ownership, ClusterRouting {
   }
 
   private DivisionInfo info(RaftServer raft, int partition) {
+    RaftServer.Division division = division(raft, partition);
+    return division == null ? null : division.getInfo();
+  }
+
+  private RaftServer.Division division(RaftServer raft, int partition) {
     try {
-      return raft.getDivision(placement.groupId(partition)).getInfo();
+      return raft.getDivision(placement.groupId(partition));
     } catch (IOException e) {
       return null;
     }
+  }
+
+  /**
+   * Ratis's role, except for a replica its configuration makes a listener (Admission): Ratis may
+   * call that one a follower after replaying an older configuration, yet it has no vote.
+   */
+  private static String role(RaftServer raft, RaftServer.Division division) {
+    return division.getRaftConf().getPeer(raft.getId(), RaftPeerRole.LISTENER) != null
+        ? RaftPeerRole.LISTENER.name() : division.getInfo().getCurrentRole().name();
   }
 
   @Override
@@ -216,9 +231,10 @@ public final class Leadership implements Ownership, ClusterRouting {
     List<PartitionView> views = new ArrayList<>();
     RaftServer raft = server;
     for (int p = 0; p < ownedTerms.length; p++) {
-      DivisionInfo info = raft != null && placement.holds(p) ? info(raft, p) : null;
+      RaftServer.Division division = raft != null && placement.holds(p) ? division(raft, p) : null;
+      DivisionInfo info = division == null ? null : division.getInfo();
       views.add(new PartitionView(p, placement.peersOf(p), leaderOf(p), info == null ? 0 : info.getCurrentTerm(),
-          info == null ? "NONE" : info.getCurrentRole().name(), info == null ? 0 : info.getLastAppliedIndex()));
+          division == null ? "NONE" : role(raft, division), info == null ? 0 : info.getLastAppliedIndex()));
     }
     return views;
   }

@@ -479,8 +479,8 @@ class ClusterIT {
         publishUntilAcked(js, ledger, "c7-while-wiped-" + i, WAIT);
       }
     }
-    // Killed once more as soon as its Raft server started, before it asked for anything (Rejoin): its
-    // partitions' groups exist on disk, some still without a configuration, and a copy may be under way.
+    // Killed once more as soon as its Raft server started: some of its partitions' groups may exist on
+    // disk without a configuration (a listener not yet reached by its leader), and a copy may be under way.
     cluster.restartUntil(wiped, "cluster: Raft server " + wiped + " on");
     cluster.kill9(wiped);
     List<String> lines = new ArrayList<>(cluster.tail(wiped, 100_000));
@@ -493,6 +493,9 @@ class ClusterIT {
     // either of its runs), not replayed.
     assertTrue(lines.stream().anyMatch(line -> line.contains("installed a copy from")),
         "the wiped follower installed no copy of the partition");
+    // And it had no vote until then: the leader made it a listener first (docs/cluster.md).
+    assertTrue(lines.stream().anyMatch(line -> line.contains("joined as a listener")),
+        "the wiped follower rejoined without being made a listener first");
     System.out.printf("case 3b: %s wiped, %d entries written meanwhile (snapshot every %d), rebuilt to sequence %d in %d ms "
         + "after it was ready; %d of its log lines mention a copy%n", wiped, ledger.size() - before, SNAPSHOT_ENTRIES,
         ledger.maxSequence(), msSince(rebuilding), copyLines);
@@ -500,11 +503,14 @@ class ClusterIT {
       ledger.assertExactlyIn(replica);
       replica.assertSameAs(replicas.get(0));
     }
-    // Also the partitions nobody wrote to since the wipe: it asked their leaders for an empty entry (Rejoin).
+    // Also the partitions nobody wrote to since the wipe (their leaders append empty entries for a
+    // listener behind them), and it votes again in every one.
     awaitEveryPartitionCaughtUp(wiped);
+    System.out.printf("case 3b: %s a voter again in every partition, caught up, %d ms after it was ready%n", wiped,
+        msSince(rebuilding));
   }
 
-  /** Waits until {@code node} applied every partition as far as the partition's leader did. */
+  /** Waits until {@code node} votes in every partition and applied it as far as the partition's leader did. */
   private static void awaitEveryPartitionCaughtUp(String node) throws Exception {
     long deadline = System.nanoTime() + CATCH_UP.toNanos();
     while (true) {
@@ -515,8 +521,9 @@ class ClusterIT {
         String leader = mine.getString("leader");
         long leaders = leader == null ? Long.MAX_VALUE : cluster.adminGet(leader, "/admin/cluster")
             .getJsonArray("partition_list").getJsonObject(p).getLong("applied");
-        if (mine.getLong("applied") < leaders) {
-          behind.add("partition " + p + " at " + mine.getLong("applied") + ", its leader " + leader + " at " + leaders);
+        if (mine.getLong("applied") < leaders || !List.of("FOLLOWER", "LEADER").contains(mine.getString("role"))) {
+          behind.add("partition " + p + " at " + mine.getLong("applied") + " as " + mine.getString("role")
+              + ", its leader " + leader + " at " + leaders);
         }
       }
       if (behind.isEmpty()) {
