@@ -57,7 +57,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * </ul>
  * While a replica listens, its partition has two voters, both needed: losing either stops the
  * partition's writes until it is back. Safety over availability, as Kafka's KRaft with its voters'
- * directory ids.
+ * directory ids. A partition of two replicas is entered as a voter: it has no third replica to lag.
  */
 final class Admission {
 
@@ -178,8 +178,14 @@ final class Admission {
           empty++;
         }
       }
-      if (!holders.isEmpty()) {
+      if (!holders.isEmpty() && placement.peersOf(partition).size() >= 3) {
         return listen(partition, holders);
+      }
+      if (!holders.isEmpty()) {
+        // Two replicas (a two-node cluster) need both for any change, so this one cannot stand
+        // aside first; nor is there a third that could lag and be elected with its vote.
+        LOG.info("partition {}: {} holds it; joined as a voter (two replicas)", partition, holders);
+        return create(partition, false);
       }
       if (empty + 1 >= placement.peersOf(partition).size() / 2 + 1) {
         LOG.info("partition {}: no other replica holds any of it; joined as a voter", partition);
