@@ -9,7 +9,6 @@ import io.nats.client.Message;
 import io.nats.client.Nats;
 import io.nats.client.Subscription;
 import io.nats.client.api.PublishAck;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,8 +31,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -430,14 +427,14 @@ class ClusterIT {
       System.out.printf("case 6: %s led by %s, published through %s; SIGSTOP at %d acknowledged; %s took writes %d ms "
           + "later%n", subject, leader, via, ledger.size(), newLeader, firstAckAfterMs(ledger, frozen));
       assertNotEquals(leader, newLeader, "the frozen node still leads " + subject);
-      assertAtMostOneLeaderPerTerm(cluster.liveNodes());
+      PartitionViews.assertAtMostOneLeaderPerTerm(cluster, cluster.liveNodes());
       await(() -> ledger.ackedAfter(frozen) >= 200, CATCH_UP, "200 publishes acknowledged while " + leader + " is frozen");
 
       cluster.sigcont(leader);
       long thawed = System.nanoTime();
-      assertAtMostOneLeaderPerTerm(cluster.nodeIds());
+      PartitionViews.assertAtMostOneLeaderPerTerm(cluster, cluster.nodeIds());
       await(() -> ledger.ackedAfter(thawed) >= 200, CATCH_UP, "200 publishes acknowledged after the SIGCONT");
-      assertAtMostOneLeaderPerTerm(cluster.nodeIds());
+      PartitionViews.assertAtMostOneLeaderPerTerm(cluster, cluster.nodeIds());
       publisher.finish(CATCH_UP);
       System.out.printf("case 6: %d messages acknowledged, %d publishes retried (last failure: %s)%n", ledger.size(),
           publisher.failures(), publisher.lastFailure());
@@ -447,7 +444,7 @@ class ClusterIT {
       ledger.assertExactlyIn(replica);
       replica.assertSameAs(replicas.get(0));
     }
-    awaitOneAgreedLeaderPerPartition();
+    PartitionViews.awaitOneAgreedLeaderPerPartition(cluster, CATCH_UP);
   }
   /**
    * Case 3, second part: a wiped follower rebuilds from a copy of the partition (what stands for a
@@ -505,35 +502,10 @@ class ClusterIT {
     }
     // Also the partitions nobody wrote to since the wipe (their leaders append empty entries for a
     // listener behind them), and it votes again in every one.
-    awaitEveryPartitionCaughtUp(wiped);
+    PartitionViews.awaitEveryPartitionCaughtUp(cluster, wiped, CATCH_UP);
     System.out.printf("case 3b: %s a voter again in every partition, caught up, %d ms after it was ready%n", wiped,
         msSince(rebuilding));
   }
-
-  /** Waits until {@code node} votes in every partition and applied it as far as the partition's leader did. */
-  private static void awaitEveryPartitionCaughtUp(String node) throws Exception {
-    long deadline = System.nanoTime() + CATCH_UP.toNanos();
-    while (true) {
-      JsonArray partitions = cluster.adminGet(node, "/admin/cluster").getJsonArray("partition_list");
-      List<String> behind = new ArrayList<>();
-      for (int p = 0; p < partitions.size(); p++) {
-        JsonObject mine = partitions.getJsonObject(p);
-        String leader = mine.getString("leader");
-        long leaders = leader == null ? Long.MAX_VALUE : cluster.adminGet(leader, "/admin/cluster")
-            .getJsonArray("partition_list").getJsonObject(p).getLong("applied");
-        if (mine.getLong("applied") < leaders || !List.of("FOLLOWER", "LEADER").contains(mine.getString("role"))) {
-          behind.add("partition " + p + " at " + mine.getLong("applied") + " as " + mine.getString("role")
-              + ", its leader " + leader + " at " + leaders);
-        }
-      }
-      if (behind.isEmpty()) {
-        return;
-      }
-      assertTrue(System.nanoTime() < deadline, node + " stayed behind: " + behind);
-      Thread.sleep(500);
-    }
-  }
-
 
   private static Connection connect(String node, Duration asyncPublishTimeout) throws Exception {
     return ClusterClients.connect(cluster.natsUrl(node), asyncPublishTimeout);
@@ -578,58 +550,5 @@ class ClusterIT {
         return message;
       }
     }
-  }
-
-  /** Which nodes each node says lead each partition at which term: partition -> term -> nodes reporting LEADER. */
-  private static Map<Integer, Map<Long, Set<String>>> leaderClaims(List<String> nodes) throws Exception {
-    Map<Integer, Map<Long, Set<String>>> claims = new HashMap<>();
-    for (String node : nodes) {
-      JsonArray partitions = cluster.adminGet(node, "/admin/cluster").getJsonArray("partition_list");
-      for (int i = 0; i < partitions.size(); i++) {
-        JsonObject partition = partitions.getJsonObject(i);
-        if ("LEADER".equals(partition.getString("role"))) {
-          claims.computeIfAbsent(partition.getInteger("partition"), p -> new HashMap<>())
-              .computeIfAbsent(partition.getLong("term"), t -> new TreeSet<>()).add(node);
-        }
-      }
-    }
-    return claims;
-  }
-
-  /** No partition has two nodes claiming its leadership for one term (a stale claim at an older term is allowed). */
-  private static void assertAtMostOneLeaderPerTerm(List<String> nodes) throws Exception {
-    Map<Integer, Map<Long, Set<String>>> claims = leaderClaims(nodes);
-    claims.forEach((partition, byTerm) -> byTerm.forEach((term, leaders) -> assertTrue(leaders.size() <= 1,
-        "split brain: partition " + partition + " has leaders " + leaders + " at term " + term + "; all claims: " + claims)));
-  }
-
-  /** Polls until each partition has exactly one node claiming its leadership and every node names that one. */
-  private static void awaitOneAgreedLeaderPerPartition() throws Exception {
-    long deadline = System.nanoTime() + CATCH_UP.toNanos();
-    String state;
-    do {
-      assertAtMostOneLeaderPerTerm(cluster.nodeIds());
-      Map<Integer, Map<Long, Set<String>>> claims = leaderClaims(cluster.nodeIds());
-      Map<Integer, Set<String>> named = new HashMap<>();
-      int partitions = 0;
-      for (String node : cluster.nodeIds()) {
-        JsonArray list = cluster.adminGet(node, "/admin/cluster").getJsonArray("partition_list");
-        partitions = list.size();
-        for (int i = 0; i < list.size(); i++) {
-          JsonObject partition = list.getJsonObject(i);
-          named.computeIfAbsent(partition.getInteger("partition"), p -> new TreeSet<>())
-              .add(String.valueOf(partition.getString("leader")));
-        }
-      }
-      boolean settled = claims.size() == partitions && claims.values().stream()
-          .allMatch(byTerm -> byTerm.values().stream().mapToInt(Set::size).sum() == 1)
-          && named.values().stream().allMatch(leaders -> leaders.size() == 1);
-      if (settled) {
-        return;
-      }
-      state = "claims " + claims + ", leaders named " + named;
-      Thread.sleep(250);
-    } while (System.nanoTime() < deadline);
-    fail("the partitions did not settle on one agreed leader each within " + CATCH_UP + ": " + state);
   }
 }

@@ -13,7 +13,6 @@ import io.nats.client.Connection;
 import io.nats.client.JetStream;
 import io.nats.client.api.PublishAck;
 import io.vertx.core.json.JsonObject;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -68,7 +67,7 @@ class WipedReplicaIT {
       // replica is down (the leader would be left the only voter that answers).
       awaitLogLine(cluster, wiped, "no leader made this empty replica a listener yet");
       int partition = cluster.partitionOf(subject);
-      assertEquals("NONE", partitionView(cluster, wiped, partition).getString("role"),
+      assertEquals("NONE", PartitionViews.of(cluster, wiped, partition).getString("role"),
           "the wiped replica's part in partition " + partition + " before it was made a listener");
       // Nor does it acknowledge anything meanwhile: with its vote, it would acknowledge as soon as it
       // had caught up, and later elect whoever it then judged current.
@@ -83,7 +82,7 @@ class WipedReplicaIT {
       long until = System.nanoTime() + LEADERLESS.toNanos();
       while (System.nanoTime() < until) {
         for (String node : List.of(lagging, wiped)) {
-          JsonObject view = partitionView(cluster, node, partition);
+          JsonObject view = PartitionViews.of(cluster, node, partition);
           assertTrue(!"LEADER".equals(view.getString("role")), node + " leads partition " + partition
               + " without the only replica holding its last " + 40 + " acknowledged messages: " + view);
         }
@@ -117,11 +116,6 @@ class WipedReplicaIT {
     }
   }
 
-  private static JsonObject partitionView(ClusterProcesses cluster, String node, int partition)
-      throws IOException, InterruptedException {
-    return cluster.adminGet(node, "/admin/cluster").getJsonArray("partition_list").getJsonObject(partition);
-  }
-
   private static void awaitLogLine(ClusterProcesses cluster, String node, String text) throws InterruptedException {
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (cluster.tail(node, 10_000).stream().noneMatch(line -> line.contains(text))) {
@@ -137,7 +131,7 @@ class WipedReplicaIT {
     long deadline = System.nanoTime() + CATCH_UP.toNanos();
     JsonObject view;
     do {
-      view = partitionView(cluster, node, partition);
+      view = PartitionViews.of(cluster, node, partition);
       if ("FOLLOWER".equals(view.getString("role")) || "LEADER".equals(view.getString("role"))) {
         return;
       }
