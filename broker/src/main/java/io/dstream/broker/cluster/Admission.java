@@ -37,9 +37,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * (docs/cluster.md, "A wiped node rejoins without a vote").
  *
  * <p>Raft assumes a voter never forgets what it wrote or whom it voted for. A node whose data
- * directory was wiped has forgotten both: voting at once, it and a lagging third replica could elect
- * that replica and lose what only the wiped disk and a lost leader held. So a node that finds a
- * partition's group missing at start creates it only once it knows which case it is in:
+ * directory was wiped has forgotten both: voting before it has caught up (Ratis ignores only the
+ * vote of an empty log), it and a lagging third replica could elect that replica and lose what only
+ * the wiped disk and a lost leader held. So a node that finds a partition's group missing at start
+ * creates it only once it knows which case it is in:
  * <ul>
  *   <li>it asks the partition's other replicas whether they hold any entry of it. If none does, and
  *   with itself a majority answered, the partition is new (or never written): it joins as a voter,
@@ -62,9 +63,9 @@ import java.util.concurrent.atomic.AtomicLong;
 final class Admission {
 
   private static final Logger LOG = LoggerFactory.getLogger(Admission.class);
-  static final long TICK_MS = 1_000;
+  private static final long TICK_MS = 1_000;
   /** A listener this close to its leader's applied index becomes a voter. */
-  static final long PROMOTE_WITHIN = 16;
+  private static final long PROMOTE_WITHIN = 16;
   /** A partition's wait is logged once it has lasted this long, then at most every {@link #WAITING_LOG_EVERY_MS}. */
   private static final long WAITING_LOG_AFTER_MS = 5_000;
   private static final long WAITING_LOG_EVERY_MS = 30_000;
