@@ -206,6 +206,10 @@ public final class ClusterProcesses implements AutoCloseable {
     return node(node).natsPort;
   }
 
+  public int raftPort(String node) {
+    return node(node).raftPort;
+  }
+
   public String natsUrl(String node) {
     return "nats://127.0.0.1:" + natsPort(node);
   }

@@ -43,7 +43,8 @@ public final class Leadership implements Ownership, ClusterRouting {
   }
 
   /** One partition as this node sees it. */
-  record PartitionView(int partition, List<String> peers, String leader, long term, String role, long applied) {
+  record PartitionView(int partition, List<String> peers, String leader, long term, String role, long applied,
+      List<String> voters) {
   }
 
   /**
@@ -159,8 +160,9 @@ public final class Leadership implements Ownership, ClusterRouting {
   }
 
   /**
-   * Ratis's role, except for a replica its configuration makes a listener (Admission): Ratis may
-   * call that one a follower after replaying an older configuration, yet it has no vote.
+   * Ratis's role, except for a replica its own configuration makes a listener: one created outside
+   * its group while it rejoins (Admission), which Ratis may call a follower after replaying an older
+   * configuration.
    */
   private static String role(RaftServer raft, RaftServer.Division division) {
     return division.getRaftConf().getPeer(raft.getId(), RaftPeerRole.LISTENER) != null
@@ -233,8 +235,10 @@ public final class Leadership implements Ownership, ClusterRouting {
     for (int p = 0; p < ownedTerms.length; p++) {
       RaftServer.Division division = raft != null && placement.holds(p) ? division(raft, p) : null;
       DivisionInfo info = division == null ? null : division.getInfo();
+      List<String> voters = division == null ? List.of() : division.getRaftConf().getCurrentPeers(RaftPeerRole.FOLLOWER)
+          .stream().map(peer -> peer.getId().toString()).sorted().toList();
       views.add(new PartitionView(p, placement.peersOf(p), leaderOf(p), info == null ? 0 : info.getCurrentTerm(),
-          division == null ? "NONE" : role(raft, division), info == null ? 0 : info.getLastAppliedIndex()));
+          division == null ? "NONE" : role(raft, division), info == null ? 0 : info.getLastAppliedIndex(), voters));
     }
     return views;
   }
@@ -265,7 +269,8 @@ public final class Leadership implements Ownership, ClusterRouting {
     JsonArray list = new JsonArray();
     for (PartitionView view : partitions()) {
       list.add(new JsonObject().put("partition", view.partition()).put("peers", new JsonArray(view.peers()))
-          .put("leader", view.leader()).put("term", view.term()).put("role", view.role()).put("applied", view.applied()));
+          .put("leader", view.leader()).put("term", view.term()).put("role", view.role()).put("applied", view.applied())
+          .put("voters", new JsonArray(view.voters())));
     }
     return new JsonObject().put("node", nodeId).put("members", new JsonArray(members()))
         .put("partitions", placement.partitions()).put("partition_list", list);

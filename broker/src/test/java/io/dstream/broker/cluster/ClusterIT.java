@@ -477,7 +477,7 @@ class ClusterIT {
       }
     }
     // Killed once more as soon as its Raft server started: some of its partitions' groups may exist on
-    // disk without a configuration (a listener not yet reached by its leader), and a copy may be under way.
+    // disk without a configuration (one created outside its group, not yet reached by its leader), and a copy may be under way.
     cluster.restartUntil(wiped, "cluster: Raft server " + wiped + " on");
     cluster.kill9(wiped);
     List<String> lines = new ArrayList<>(cluster.tail(wiped, 100_000));
@@ -490,9 +490,9 @@ class ClusterIT {
     // either of its runs), not replayed.
     assertTrue(lines.stream().anyMatch(line -> line.contains("installed a copy from")),
         "the wiped follower installed no copy of the partition");
-    // And it had no vote until then: the leader made it a listener first (docs/cluster.md).
-    assertTrue(lines.stream().anyMatch(line -> line.contains("joined as a listener")),
-        "the wiped follower rejoined without being made a listener first");
+    // And it had no vote until then: its leader removed it first, and added it back (docs/cluster.md).
+    assertTrue(lines.stream().anyMatch(line -> line.contains("removed from its group")),
+        "the wiped follower rejoined without being removed from its group first");
     System.out.printf("case 3b: %s wiped, %d entries written meanwhile (snapshot every %d), rebuilt to sequence %d in %d ms "
         + "after it was ready; %d of its log lines mention a copy%n", wiped, ledger.size() - before, SNAPSHOT_ENTRIES,
         ledger.maxSequence(), msSince(rebuilding), copyLines);
@@ -500,8 +500,7 @@ class ClusterIT {
       ledger.assertExactlyIn(replica);
       replica.assertSameAs(replicas.get(0));
     }
-    // Also the partitions nobody wrote to since the wipe (their leaders append empty entries for a
-    // listener behind them), and it votes again in every one.
+    // In every partition, written to since the wipe or not, it is a voter again and caught up.
     PartitionViews.awaitEveryPartitionCaughtUp(cluster, wiped, CATCH_UP);
     System.out.printf("case 3b: %s a voter again in every partition, caught up, %d ms after it was ready%n", wiped,
         msSince(rebuilding));

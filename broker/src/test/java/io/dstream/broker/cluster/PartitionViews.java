@@ -26,7 +26,10 @@ final class PartitionViews {
     return cluster.adminGet(node, "/admin/cluster").getJsonArray("partition_list").getJsonObject(partition);
   }
 
-  /** Waits until {@code node} votes in every partition and applied it as far as the partition's leader did. */
+  /**
+   * Waits until {@code node} votes in every partition (its leader counts it among the voters) and
+   * applied it as far as the partition's leader did.
+   */
   static void awaitEveryPartitionCaughtUp(ClusterProcesses cluster, String node, Duration timeout) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
@@ -35,11 +38,14 @@ final class PartitionViews {
       for (int p = 0; p < partitions.size(); p++) {
         JsonObject mine = partitions.getJsonObject(p);
         String leader = mine.getString("leader");
-        long leaders = leader == null ? Long.MAX_VALUE : cluster.adminGet(leader, "/admin/cluster")
-            .getJsonArray("partition_list").getJsonObject(p).getLong("applied");
-        if (mine.getLong("applied") < leaders || !List.of("FOLLOWER", "LEADER").contains(mine.getString("role"))) {
+        JsonObject leaders = leader == null ? null : of(cluster, leader, p);
+        long leaderApplied = leaders == null ? Long.MAX_VALUE : leaders.getLong("applied");
+        boolean voter = leaders != null && leaders.getJsonArray("voters").contains(node);
+        if (mine.getLong("applied") < leaderApplied || !voter
+            || !List.of("FOLLOWER", "LEADER").contains(mine.getString("role"))) {
           behind.add("partition " + p + " at " + mine.getLong("applied") + " as " + mine.getString("role")
-              + ", its leader " + leader + " at " + leaders);
+              + ", its leader " + leader + " at " + leaderApplied + " with voters "
+              + (leaders == null ? null : leaders.getJsonArray("voters")));
         }
       }
       if (behind.isEmpty()) {
