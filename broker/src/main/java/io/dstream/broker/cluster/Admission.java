@@ -382,14 +382,12 @@ final class Admission {
    * node as a voter).
    */
   private CompletableFuture<JsonObject> remove(int partition, String node) throws IOException {
-    RaftServer.Division division = leading(partition);
-    RaftConfiguration conf = division.getRaftConf();
+    Members members = members(partition);
+    List<RaftPeer> servers = members.servers();
     RaftPeerId id = RaftPeerId.valueOf(node);
-    List<RaftPeer> servers = new ArrayList<>(conf.getCurrentPeers(RaftPeerRole.FOLLOWER));
-    List<RaftPeer> listeners = new ArrayList<>(conf.getCurrentPeers(RaftPeerRole.LISTENER));
     RaftPeer peer = servers.stream().filter(p -> p.getId().equals(id)).findFirst().orElse(null);
     if (peer == null) {
-      if (settling(division)) {
+      if (members.settling()) {
         throw new IOException("the change removing " + node + " from partition " + partition + " is not committed yet");
       }
       return CompletableFuture.completedFuture(new JsonObject());
@@ -407,18 +405,16 @@ final class Admission {
     List<RaftPeer> newServers = new ArrayList<>(servers);
     newServers.remove(peer);
     LOG.info("partition {}: {} rejoins empty; removed until it is added back", partition, node);
-    return reconfigure(partition, servers, listeners, newServers, listeners);
+    return reconfigure(partition, servers, members.listeners(), newServers, members.listeners());
   }
 
   /** On the partition's leader: adds {@code node} back as a voter; Ratis first brings it up to date (staging). */
   private CompletableFuture<JsonObject> addBack(int partition, String node) throws IOException {
-    RaftServer.Division division = leading(partition);
-    RaftConfiguration conf = division.getRaftConf();
+    Members members = members(partition);
+    List<RaftPeer> servers = members.servers();
     RaftPeerId id = RaftPeerId.valueOf(node);
-    List<RaftPeer> servers = new ArrayList<>(conf.getCurrentPeers(RaftPeerRole.FOLLOWER));
-    List<RaftPeer> listeners = new ArrayList<>(conf.getCurrentPeers(RaftPeerRole.LISTENER));
     if (servers.stream().anyMatch(p -> p.getId().equals(id))) {
-      if (settling(division)) {
+      if (members.settling()) {
         throw new IOException("the change adding " + node + " back to partition " + partition + " is not committed yet");
       }
       return CompletableFuture.completedFuture(new JsonObject());
@@ -426,7 +422,7 @@ final class Admission {
     List<RaftPeer> newServers = new ArrayList<>(servers);
     newServers.add(placement.group(partition).getPeer(id));
     LOG.info("partition {}: adding {} back, once it has caught up", partition, node);
-    return reconfigure(partition, servers, listeners, newServers, listeners);
+    return reconfigure(partition, servers, members.listeners(), newServers, members.listeners());
   }
 
   /** On the partition's leader: one empty entry for a voter that joined empty and is behind (see above). */
@@ -436,11 +432,20 @@ final class Admission {
         : writer.proposeEmpty(partition).thenApply(index -> new JsonObject());
   }
 
-  /** Whether the division's newest configuration is a joint one, or not yet committed. */
-  private static boolean settling(RaftServer.Division division) {
+  /**
+   * A partition's Raft configuration on its leader: the voters and listeners of its newest one, and
+   * whether that one is still settling (a joint configuration, or not yet committed).
+   */
+  private record Members(List<RaftPeer> servers, List<RaftPeer> listeners, boolean settling) {
+  }
+
+  private Members members(int partition) throws IOException {
+    RaftServer.Division division = leading(partition);
     RaftConfiguration conf = division.getRaftConf();
-    return !conf.getPreviousPeers(RaftPeerRole.FOLLOWER).isEmpty()
-        || conf.getLogEntryIndex() > division.getRaftLog().getLastCommittedIndex();
+    return new Members(new ArrayList<>(conf.getCurrentPeers(RaftPeerRole.FOLLOWER)),
+        new ArrayList<>(conf.getCurrentPeers(RaftPeerRole.LISTENER)),
+        !conf.getPreviousPeers(RaftPeerRole.FOLLOWER).isEmpty()
+            || conf.getLogEntryIndex() > division.getRaftLog().getLastCommittedIndex());
   }
 
   private RaftServer.Division leading(int partition) throws IOException {

@@ -87,15 +87,7 @@ class WipedReplicaIT {
 
       cluster.kill9(leader);
       cluster.restart(lagging);
-      long until = System.nanoTime() + LEADERLESS.toNanos();
-      while (System.nanoTime() < until) {
-        for (String node : List.of(lagging, wiped)) {
-          JsonObject view = PartitionViews.of(cluster, node, partition);
-          assertTrue(!"LEADER".equals(view.getString("role")), node + " leads partition " + partition
-              + " without the only replica holding its last " + 40 + " acknowledged messages: " + view);
-        }
-        Thread.sleep(250);
-      }
+      assertNobodyLeads(cluster, List.of(lagging, wiped), partition, LEADERLESS);
 
       cluster.restart(leader);
       // The refused publish may have been committed since: retried with its id, it is stored once.
@@ -153,15 +145,7 @@ class WipedReplicaIT {
         assertTrue(before.getLong("applied") < leaderApplied, "the lagging replica caught up before the leader's kill "
             + "(the throttle did not hold it back): " + before + ", the leader applied " + leaderApplied);
         cluster.kill9(leader);
-        long until = System.nanoTime() + LEADERLESS_SLOW.toNanos();
-        while (System.nanoTime() < until) {
-          for (String node : List.of(lagging, wiped)) {
-            JsonObject view = PartitionViews.of(cluster, node, partition);
-            assertTrue(!"LEADER".equals(view.getString("role")), node + " leads partition " + partition
-                + " while the only replica holding all its acknowledged messages is down: " + view);
-          }
-          Thread.sleep(500);
-        }
+        assertNobodyLeads(cluster, List.of(lagging, wiped), partition, LEADERLESS_SLOW);
       }
       cluster.restart(leader);
       List<Replica> replicas = Replica.awaitConverged(cluster, cluster.nodeIds(), subject, ledger.maxSequence(), CATCH_UP);
@@ -209,6 +193,20 @@ class WipedReplicaIT {
       for (int i = 0; i < count; i++) {
         publishUntilAcked(js, ledger, count == 1 ? prefix : prefix + i, WAIT);
       }
+    }
+  }
+
+  /** For {@code time}, polled: none of {@code nodes} leads the partition (the only replica holding all of it is down). */
+  private static void assertNobodyLeads(ClusterProcesses cluster, List<String> nodes, int partition, Duration time)
+      throws Exception {
+    long until = System.nanoTime() + time.toNanos();
+    while (System.nanoTime() < until) {
+      for (String node : nodes) {
+        JsonObject view = PartitionViews.of(cluster, node, partition);
+        assertTrue(!"LEADER".equals(view.getString("role")), node + " leads partition " + partition
+            + " while the only replica holding all its acknowledged messages is down: " + view);
+      }
+      Thread.sleep(250);
     }
   }
 
