@@ -209,10 +209,10 @@ final class ReplicatedWriter implements BatchWriter {
   }
 
   /**
-   * An entry without writes in a partition this node leads, for a listener that has not caught up
-   * ({@link Admission}), proposed from the proposer thread like the actors' entries and its answer watched the
-   * same way; completes with the entry's log index once committed, else fails. Applied here, it
-   * completes no batch: none was proposed under its id.
+   * An entry without writes in a partition this node leads, for a voter that joined it empty and is
+   * behind ({@link Admission}), proposed from the proposer thread like the actors' entries and its
+   * answer watched the same way; completes with the entry's log index once committed, else fails.
+   * Applied here, it completes no batch: none was proposed under its id.
    */
   CompletableFuture<Long> proposeEmpty(int partition) {
     CompletableFuture<Long> done = new CompletableFuture<>();
