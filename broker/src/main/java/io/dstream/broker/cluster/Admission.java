@@ -83,7 +83,6 @@ final class Admission {
   private final Leadership leadership;
   private final RaftServer server;
   private final Path rejoiningDir;
-  private final long answeredWithinMs;
   private final DeliveryOptions requests;
   /** Held partitions whose group this node has not created yet. */
   private final Set<Integer> absent = ConcurrentHashMap.newKeySet();
@@ -99,12 +98,9 @@ final class Admission {
   private final Map<Integer, long[]> waits = new ConcurrentHashMap<>();
   private long timer = -1;
 
-  /**
-   * {@code answeredWithin}: how recently a replica must have answered its leader to count as live
-   * (the maximum election timeout); {@code timeout}: how long a request to another node may take.
-   */
+  /** {@code timeout}: how long a request to another node may take. */
   Admission(Vertx vertx, RaftServer server, Placement placement, ReplicaWriter replicas, ReplicatedWriter writer,
-      Leadership leadership, Path rejoiningDir, Duration answeredWithin, Duration timeout) {
+      Leadership leadership, Path rejoiningDir, Duration timeout) {
     this.vertx = vertx;
     this.server = server;
     this.self = server.getId().toString();
@@ -113,7 +109,6 @@ final class Admission {
     this.writer = writer;
     this.leadership = leadership;
     this.rejoiningDir = rejoiningDir;
-    this.answeredWithinMs = answeredWithin.toMillis();
     this.requests = new DeliveryOptions().setSendTimeout(timeout.toMillis());
   }
 
@@ -394,7 +389,7 @@ final class Admission {
     }
     List<String> silent = new ArrayList<>();
     for (RaftPeer other : servers) {
-      if (!other.getId().equals(id) && !other.getId().equals(server.getId()) && !answered(partition, other.getId())) {
+      if (!other.getId().equals(id) && !other.getId().equals(server.getId()) && !leadership.answering(partition, other.getId().toString())) {
         silent.add(other.getId().toString());
       }
     }
@@ -405,7 +400,7 @@ final class Admission {
     List<RaftPeer> newServers = new ArrayList<>(servers);
     newServers.remove(peer);
     LOG.info("partition {}: {} rejoins empty; removed until it is added back", partition, node);
-    return reconfigure(partition, servers, members.listeners(), newServers, members.listeners());
+    return reconfigure(partition, members, newServers);
   }
 
   /** On the partition's leader: adds {@code node} back as a voter; Ratis first brings it up to date (staging). */
@@ -422,7 +417,7 @@ final class Admission {
     List<RaftPeer> newServers = new ArrayList<>(servers);
     newServers.add(placement.group(partition).getPeer(id));
     LOG.info("partition {}: adding {} back, once it has caught up", partition, node);
-    return reconfigure(partition, servers, members.listeners(), newServers, members.listeners());
+    return reconfigure(partition, members, newServers);
   }
 
   /** On the partition's leader: one empty entry for a voter that joined empty and is behind (see above). */
@@ -456,18 +451,16 @@ final class Admission {
     return division;
   }
 
-  private boolean answered(int partition, RaftPeerId peer) {
-    return leadership.followers(partition).stream()
-        .anyMatch(f -> f.node().equals(peer.toString()) && f.lastAnsweredMs() <= answeredWithinMs);
-  }
-
-  /** One configuration change, applied only if the configuration is still the one read (another may have passed). */
-  private CompletableFuture<JsonObject> reconfigure(int partition, List<RaftPeer> servers, List<RaftPeer> listeners,
-      List<RaftPeer> newServers, List<RaftPeer> newListeners) throws IOException {
+  /**
+   * Replaces the partition's voters with {@code newServers}, its listeners unchanged, only if the
+   * configuration is still the one read (another change may have passed meanwhile).
+   */
+  private CompletableFuture<JsonObject> reconfigure(int partition, Members members, List<RaftPeer> newServers)
+      throws IOException {
     SetConfigurationRequest.Arguments arguments = SetConfigurationRequest.Arguments.newBuilder()
         .setMode(SetConfigurationRequest.Mode.COMPARE_AND_SET)
-        .setServersInCurrentConf(servers).setListenersInCurrentConf(listeners)
-        .setServersInNewConf(newServers).setListenersInNewConf(newListeners).build();
+        .setServersInCurrentConf(members.servers()).setListenersInCurrentConf(members.listeners())
+        .setServersInNewConf(newServers).setListenersInNewConf(members.listeners()).build();
     SetConfigurationRequest request = new SetConfigurationRequest(clientId, server.getId(),
         placement.groupId(partition), calls.incrementAndGet(), arguments);
     return server.setConfigurationAsync(request).thenApply(reply -> {

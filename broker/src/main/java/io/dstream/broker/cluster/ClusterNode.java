@@ -203,7 +203,7 @@ public final class ClusterNode implements PartitionMachine.Node {
     leadership.serve(server, writer::lost);
     writer.serve(server);
     admission = new Admission(vertx, server, placement, replicas, writer, leadership,
-        dir.resolveSibling("raft-rejoining"), settings.electionTimeoutMax(), settings.forwardTimeout());
+        dir.resolveSibling("raft-rejoining"), settings.forwardTimeout());
     admission.start(missing);
     refreshTimer = vertx.setPeriodic(REFRESH_MS, id -> leadership.refresh());
     long held = java.util.stream.IntStream.range(0, placement.partitions()).filter(placement::holds).count();

@@ -264,6 +264,14 @@ public final class Leadership implements Ownership, ClusterRouting {
     return followers;
   }
 
+  /**
+   * Whether {@code node} answered this node, the partition's leader, within the maximum election
+   * timeout (whatever it lacks); false when this node does not lead the partition.
+   */
+  boolean answering(int partition, String node) {
+    return followers(partition).stream().anyMatch(f -> f.node().equals(node) && f.lastAnsweredMs() <= currentWithinMs);
+  }
+
   /** The admin API's view of the cluster. */
   public JsonObject status() {
     JsonArray list = new JsonArray();

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -65,9 +66,9 @@ class WipedReplicaIT {
       String leader = cluster.leaderOf(subject);
       String lagging = cluster.otherThan(leader).get(0);
       String wiped = cluster.otherThan(leader, lagging).get(0);
-      publish(cluster, leader, ledger, "all-three-", 20);
+      publish(cluster, leader, ledger, ids("all-three-", 20));
       cluster.kill9(lagging);
-      publish(cluster, leader, ledger, "leader-and-wiped-", 40);
+      publish(cluster, leader, ledger, ids("leader-and-wiped-", 40));
       cluster.kill9(wiped);
       cluster.wipe(wiped);
       cluster.restart(wiped);
@@ -91,7 +92,7 @@ class WipedReplicaIT {
 
       cluster.restart(leader);
       // The refused publish may have been committed since: retried with its id, it is stored once.
-      publish(cluster, lagging, ledger, "while-wiped", 1);
+      publish(cluster, lagging, ledger, List.of("while-wiped"));
       List<Replica> replicas = Replica.awaitConverged(cluster, cluster.nodeIds(), subject, ledger.maxSequence(), CATCH_UP);
       for (Replica replica : replicas) {
         ledger.assertExactlyIn(replica);
@@ -186,14 +187,18 @@ class WipedReplicaIT {
     fail(node + " not " + what + " on partition " + partition + " within " + CATCH_UP + ": " + view);
   }
 
-  private static void publish(ClusterProcesses cluster, String node, AckLedger ledger, String prefix, int count)
+  private static void publish(ClusterProcesses cluster, String node, AckLedger ledger, List<String> msgIds)
       throws Exception {
     try (Connection nc = connect(cluster.natsUrl(node), Duration.ofSeconds(2))) {
       JetStream js = jetStream(nc, Duration.ofSeconds(5));
-      for (int i = 0; i < count; i++) {
-        publishUntilAcked(js, ledger, count == 1 ? prefix : prefix + i, WAIT);
+      for (String msgId : msgIds) {
+        publishUntilAcked(js, ledger, msgId, WAIT);
       }
     }
+  }
+
+  private static List<String> ids(String prefix, int count) {
+    return IntStream.range(0, count).mapToObj(i -> prefix + i).toList();
   }
 
   /** For {@code time}, polled: none of {@code nodes} leads the partition (the only replica holding all of it is down). */
@@ -222,15 +227,7 @@ class WipedReplicaIT {
 
   /** Polls until the wiped node is a voting replica of the partition again. */
   private static void awaitVoter(ClusterProcesses cluster, String node, int partition) throws Exception {
-    long deadline = System.nanoTime() + CATCH_UP.toNanos();
-    JsonObject view;
-    do {
-      view = PartitionViews.of(cluster, node, partition);
-      if ("FOLLOWER".equals(view.getString("role")) || "LEADER".equals(view.getString("role"))) {
-        return;
-      }
-      Thread.sleep(250);
-    } while (System.nanoTime() < deadline);
-    fail(node + " did not become a voter of partition " + partition + " again within " + CATCH_UP + ": " + view);
+    awaitView(cluster, node, partition, view -> List.of("FOLLOWER", "LEADER").contains(view.getString("role")),
+        "a voter again");
   }
 }
