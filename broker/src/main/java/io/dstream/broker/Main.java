@@ -348,6 +348,12 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--cluster-store-commit-ms", defaultValue = "${env:DSTREAM_CLUSTER_STORE_COMMIT_MS:-100}", description = "How long entries applied to a node's store may wait for its next commit (DSTREAM_CLUSTER_STORE_COMMIT_MS).")
   long clusterStoreCommitMs;
 
+  @Option(names = "--cluster-copy-page-bytes", defaultValue = "${env:DSTREAM_CLUSTER_COPY_PAGE_BYTES:-1048576}", description = "Bytes of one page of a partition copy to a replica that lost its disk or fell behind (DSTREAM_CLUSTER_COPY_PAGE_BYTES).")
+  int clusterCopyPageBytes;
+
+  @Option(names = "--cluster-copy-page-timeout-ms", defaultValue = "${env:DSTREAM_CLUSTER_COPY_PAGE_TIMEOUT_MS:-30000}", description = "How long a replica waits for one page of a partition copy before it starts the copy again (DSTREAM_CLUSTER_COPY_PAGE_TIMEOUT_MS).")
+  long clusterCopyPageTimeoutMs;
+
   BrokerConfig toConfig() {
     BrokerConfig.Builder builder = BrokerConfig.builder()
         .host(host).port(port).dataDir(dataDir).apiKey(apiKey).syncMode(SyncMode.parse(sync)).osSyncInterval(Duration.ofMillis(syncIntervalMs))
@@ -397,7 +403,8 @@ public final class Main implements Callable<Integer> {
           clusterReplicas, clusterPartitions, Duration.ofMillis(clusterElectionMinMs),
           Duration.ofMillis(clusterElectionMaxMs), Duration.ofMillis(clusterStepDownWaitMs), clusterSnapshotEntries,
           Duration.ofMillis(clusterForwardTimeoutMs), clusterMaxEntryBytes, Duration.ofMillis(clusterMemberTimeoutMs),
-          clusterLogSegmentBytes, Duration.ofMillis(clusterStoreCommitMs)));
+          clusterLogSegmentBytes, Duration.ofMillis(clusterStoreCommitMs),
+          new ClusterSettings.Copy(clusterCopyPageBytes, Duration.ofMillis(clusterCopyPageTimeoutMs))));
     }
     return builder.build();
   }

@@ -164,10 +164,10 @@ public final class ClusterNode implements PartitionMachine.Node {
   private void startRaft(Vertx vertx, Path dir, Path copies) throws IOException {
     this.vertx = vertx;
     Files.createDirectories(dir);
-    copySource = new CopySource(store, replicas, placement, copies);
+    copySource = new CopySource(store, replicas, placement, copies, settings.copy());
     copySource.listen(vertx, settings.nodeId());
     copyTarget = new CopyTarget(settings.nodeId(), store, replicas, placement, leadership::leaderOf,
-        CopyTarget.overEventBus(vertx));
+        CopyTarget.overEventBus(vertx, settings.copy().pageTimeout()), settings.copy().pageBytes());
     forgetInterruptedCopies(dir);
     RaftProperties properties = raftProperties(settings, sync, dir);
     // gRPC keeps its own executor for Ratis's handlers. Running them on gRPC's Netty threads instead

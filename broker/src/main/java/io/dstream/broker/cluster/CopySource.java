@@ -1,5 +1,6 @@
 package io.dstream.broker.cluster;
 
+import io.dstream.broker.config.ClusterSettings;
 import io.dstream.broker.store.MessageStore;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -15,15 +16,14 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
  * Serves copies of this node's partitions to replicas that need one ({@link PartitionCopy}), over
  * the clustered event bus, one page per request. A copy is a session: its first request takes the
  * cut into a manifest file under {@code <data dir>/raft-copies}, later requests name the session and
- * where to go on. A session not asked for a page for {@link #IDLE_MS} ms ends, and so does one whose
- * last page was sent; its manifest is deleted.
+ * where to go on. A session not asked for a page for twice the copy's page timeout ends, and so does
+ * one whose last page was sent; its manifest is deleted.
  *
  * <p>While it serves a copy of a partition, this node takes no snapshot of it, so its Raft log keeps
  * the entries after the cut that the copying replica applies next (PartitionMachine#takeSnapshot).
@@ -34,8 +34,6 @@ import java.util.stream.Stream;
 final class CopySource implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(CopySource.class);
-  /** A copy that asked for no page for this long is over (the copying side waits at most {@link CopyTarget#PAGE_TIMEOUT_MS} per page). */
-  static final long IDLE_MS = 60_000;
 
   private static final class Session {
     final int partition;
@@ -52,11 +50,14 @@ final class CopySource implements AutoCloseable {
   private final ReplicaWriter replicas;
   private final Placement placement;
   private final Path dir;
+  private final ClusterSettings.Copy bounds;
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
 
   /** Deletes what an earlier run of the process left in {@code dir}. */
-  CopySource(MessageStore store, ReplicaWriter replicas, Placement placement, Path dir) throws IOException {
+  CopySource(MessageStore store, ReplicaWriter replicas, Placement placement, Path dir, ClusterSettings.Copy bounds)
+      throws IOException {
     this.store = store;
+    this.bounds = bounds;
     this.replicas = replicas;
     this.placement = placement;
     this.dir = dir;
@@ -104,15 +105,15 @@ final class CopySource implements AutoCloseable {
     PartitionCopy.Position at = new PartitionCopy.Position(request.getLong(8 + idLength), request.getLong(16 + idLength));
     Session session = id.isEmpty() ? open(partition) : sessions.get(id);
     if (session == null || session.partition != partition) {
-      throw new IOException("no copy '" + id + "' of partition " + partition + " here (ended after " + IDLE_MS
-          + " ms without a request, or this node restarted)");
+      throw new IOException("no copy '" + id + "' of partition " + partition + " here (ended after "
+          + bounds.idle().toMillis() + " ms without a request, or this node restarted)");
     }
     if (id.isEmpty()) {
       id = UUID.randomUUID().toString();
       sessions.put(id, session);
     }
     session.lastUsedNanos = System.nanoTime();
-    PartitionCopy.Page page = PartitionCopy.page(store, session.manifest, at);
+    PartitionCopy.Page page = PartitionCopy.page(store, session.manifest, at, bounds.pageBytes());
     boolean last = page.next() == null;
     if (last) {
       end(id);
@@ -148,11 +149,12 @@ final class CopySource implements AutoCloseable {
 
   private void expire() {
     long now = System.nanoTime();
+    long idle = bounds.idle().toNanos();
     for (Iterator<Map.Entry<String, Session>> it = sessions.entrySet().iterator(); it.hasNext(); ) {
       Map.Entry<String, Session> entry = it.next();
-      if (now - entry.getValue().lastUsedNanos > TimeUnit.MILLISECONDS.toNanos(IDLE_MS)) {
+      if (now - entry.getValue().lastUsedNanos > idle) {
         LOG.warn("partition {}: the copy {} asked for nothing for {} ms, ended", entry.getValue().partition,
-            entry.getKey(), IDLE_MS);
+            entry.getKey(), bounds.idle().toMillis());
         end(entry.getKey());
       }
     }

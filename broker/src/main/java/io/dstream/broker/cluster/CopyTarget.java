@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -21,15 +22,14 @@ import java.util.function.IntFunction;
 /**
  * Fetches a copy of a partition from the replica that leads it ({@link CopySource}) and installs it
  * ({@link PartitionCopy#install}), on one thread per node: copies of several partitions run one after
- * the other. A copy that fails (the source died, lost its leadership, took longer than
- * {@link #PAGE_TIMEOUT_MS} for a page) starts again from the beginning after {@link #RETRY_MS}, from
+ * the other. A copy that fails (the source died, lost its leadership, took longer than the copy's
+ * page timeout for a page) starts again from the beginning after {@link #RETRY_MS}, from
  * whichever node leads then, until one succeeds or the node closes: the partition's store was
  * cleared by the failed attempt, so there is nothing else this replica can do for it.
  */
 final class CopyTarget implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(CopyTarget.class);
-  static final long PAGE_TIMEOUT_MS = 30_000;
   private static final long RETRY_MS = 1_000;
 
   /** Sends one page request to a node and waits for its answer. */
@@ -44,6 +44,7 @@ final class CopyTarget implements AutoCloseable {
   private final Placement placement;
   private final IntFunction<String> leaderOf;
   private final Fetch fetch;
+  private final int pageBytes;
   private final ExecutorService thread = Executors.newSingleThreadExecutor(task -> {
     Thread copier = new Thread(task, "dstream-partition-copy");
     copier.setDaemon(true);
@@ -51,8 +52,9 @@ final class CopyTarget implements AutoCloseable {
   });
 
   CopyTarget(String self, MessageStore store, ReplicaWriter replicas, Placement placement, IntFunction<String> leaderOf,
-             Fetch fetch) {
+             Fetch fetch, int pageBytes) {
     this.self = self;
+    this.pageBytes = pageBytes;
     this.store = store;
     this.replicas = replicas;
     this.placement = placement;
@@ -60,13 +62,13 @@ final class CopyTarget implements AutoCloseable {
     this.fetch = fetch;
   }
 
-  /** Page requests over the clustered event bus. */
-  static Fetch overEventBus(Vertx vertx) {
+  /** Page requests over the clustered event bus, each answered within {@code timeout}. */
+  static Fetch overEventBus(Vertx vertx, Duration timeout) {
     return (node, request) -> {
       try {
         return vertx.eventBus().<Buffer>request(CopySource.address(node), request,
-                new DeliveryOptions().setSendTimeout(PAGE_TIMEOUT_MS))
-            .toCompletionStage().toCompletableFuture().get(PAGE_TIMEOUT_MS + 1_000, TimeUnit.MILLISECONDS).body();
+                new DeliveryOptions().setSendTimeout(timeout.toMillis()))
+            .toCompletionStage().toCompletableFuture().get(timeout.toMillis() + 1_000, TimeUnit.MILLISECONDS).body();
       } catch (ExecutionException e) {
         throw new IOException("asking " + node + " for a page of a copy failed: " + e.getCause().getMessage(), e.getCause());
       } catch (TimeoutException e) {
@@ -90,7 +92,7 @@ final class CopyTarget implements AutoCloseable {
           }
           long started = System.nanoTime();
           ReplicaWriter.Applied applied = PartitionCopy.install(replicas, store, placement, partition,
-              new Pages(from, partition));
+              new Pages(from, partition), pageBytes);
           LOG.info("partition {}: installed a copy from {} at {} in {} ms", partition, from, applied,
               TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
           return applied;

@@ -47,15 +47,15 @@ import java.util.concurrent.CompletionException;
  * last subject {@code byte 0}. Bytes are {@code int length | bytes}. The manifest holds per subject
  * {@code int length | long id | long first | long last | subject header as in the stream}.
  *
- * <p>Memory: a page is about {@link #PAGE_BYTES}, plus one message; an installation commits
- * {@link #INSTALL_MESSAGES} messages or {@link #INSTALL_BYTES} bytes at a time.
+ * <p>Memory: a page is about {@code DSTREAM_CLUSTER_COPY_PAGE_BYTES}, plus one message; an
+ * installation commits {@link #INSTALL_MESSAGES} messages or four pages' bytes at a time.
  */
 final class PartitionCopy {
 
-  /** Bytes of one page of the copy (plus at most one message). */
-  static final int PAGE_BYTES = 1024 * 1024;
+  /** Messages read from the store, and installed, at a time at most. */
   static final int INSTALL_MESSAGES = 1024;
-  static final long INSTALL_BYTES = 4L * 1024 * 1024;
+  /** Pages' worth of bytes installed per commit of the store. */
+  private static final int PAGES_PER_INSTALL = 4;
   private static final int SUBJECTS_PER_LISTING = 1000;
   private static final int HEADER_BYTES = 2 * Long.BYTES;
 
@@ -141,9 +141,9 @@ final class PartitionCopy {
     return bytes.toByteArray();
   }
 
-  /** The page of the copy starting at {@code at}: about {@link #PAGE_BYTES}, with messages read from {@code store} now. */
-  static Page page(MessageStore store, Path manifest, Position at) throws IOException {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(PAGE_BYTES + 4096);
+  /** The page of the copy starting at {@code at}: about {@code pageBytes}, with messages read from {@code store} now. */
+  static Page page(MessageStore store, Path manifest, Position at, int pageBytes) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(pageBytes + 4096);
     DataOutputStream out = new DataOutputStream(bytes);
     try (RandomAccessFile file = new RandomAccessFile(manifest.toFile(), "r")) {
       long offset = at.offset();
@@ -167,10 +167,10 @@ final class PartitionCopy {
           from = first;
         }
         while (from <= last) {
-          if (bytes.size() >= PAGE_BYTES) {
+          if (bytes.size() >= pageBytes) {
             return new Page(bytes.toByteArray(), new Position(offset, from));
           }
-          List<StoredMessage> messages = store.read(id, from, INSTALL_MESSAGES, PAGE_BYTES - bytes.size());
+          List<StoredMessage> messages = store.read(id, from, INSTALL_MESSAGES, pageBytes - bytes.size());
           if (messages.isEmpty()) {
             break;
           }
@@ -188,7 +188,7 @@ final class PartitionCopy {
         out.writeByte(0);
         offset += Integer.BYTES + entry.length;
         from = 0;
-        if (bytes.size() >= PAGE_BYTES && offset < file.length()) {
+        if (bytes.size() >= pageBytes && offset < file.length()) {
           return new Page(bytes.toByteArray(), new Position(offset, 0));
         }
       }
@@ -201,16 +201,16 @@ final class PartitionCopy {
    * Replaces the partition's subjects in the store by the copy read from {@code copy}, then records
    * the copy's position, which it returns. First the store records that the partition is being
    * copied, and forces that: a crash before the last commit leaves the partition marked, and the next
-   * start rebuilds this replica from its peers (ClusterNode).
+   * start rebuilds this replica from its peers (ClusterNode). The copy's pages are of {@code pageBytes}.
    */
   static ReplicaWriter.Applied install(ReplicaWriter writer, MessageStore store, Placement placement, int partition,
-                                       InputStream copy) throws IOException {
+                                       InputStream copy, int pageBytes) throws IOException {
     await(writer.forcePosition(partition, ReplicaWriter.Applied.COPYING));
     clear(writer, store, placement, partition);
     DataInputStream in = new DataInputStream(new BufferedInputStream(copy, 1 << 16));
     ReplicaWriter.Applied applied = new ReplicaWriter.Applied(in.readLong(), in.readLong());
     while (in.readByte() == 1) {
-      installSubject(writer, in);
+      installSubject(writer, in, (long) PAGES_PER_INSTALL * pageBytes);
     }
     await(writer.forcePosition(partition, applied));
     return applied;
@@ -229,7 +229,7 @@ final class PartitionCopy {
     });
   }
 
-  private static void installSubject(ReplicaWriter writer, DataInputStream in) throws IOException {
+  private static void installSubject(ReplicaWriter writer, DataInputStream in, long installBytes) throws IOException {
     String subject = in.readUTF();
     long first = in.readLong();
     long last = in.readLong();
@@ -253,7 +253,7 @@ final class PartitionCopy {
       }
       batch.add(new StoreWrite.Append(message.sequence(), message.timestampMs(), message.payload()));
       batchBytes += message.payload().length;
-      if (batch.size() >= INSTALL_MESSAGES || batchBytes >= INSTALL_BYTES) {
+      if (batch.size() >= INSTALL_MESSAGES || batchBytes >= installBytes) {
         await(writer.write(List.of(new SubjectWrites(subject, batch))));
         batch = new ArrayList<>();
         batchBytes = 0;

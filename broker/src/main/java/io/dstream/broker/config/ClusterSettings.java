@@ -12,14 +12,14 @@ import java.util.regex.Pattern;
  * Cluster mode (docs/cluster.md): this node's id, every node of the cluster with its Hazelcast and
  * Raft addresses, R replicas per partition, the fixed number of partitions, the Raft timeouts, the
  * snapshot period, how long a forwarded request may take, the largest Raft entry, how long a
- * silent member stays in the membership, the Raft log's segment size and how long applied entries
- * may wait for the store's commit. Absent (null in {@link BrokerConfig})
- * in single-node mode.
+ * silent member stays in the membership, the Raft log's segment size, how long applied entries
+ * may wait for the store's commit, and the bounds of a partition copy. Absent (null in
+ * {@link BrokerConfig}) in single-node mode.
  */
 public record ClusterSettings(String nodeId, List<Peer> peers, int replicas, int partitions,
                               Duration electionTimeoutMin, Duration electionTimeoutMax, Duration stepDownWait,
                               long snapshotEntries, Duration forwardTimeout, int maxEntryBytes, Duration memberTimeout,
-                              long logSegmentBytes, Duration storeCommitInterval) {
+                              long logSegmentBytes, Duration storeCommitInterval, Copy copy) {
 
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9-]{1,64}");
 
@@ -43,6 +43,33 @@ public record ClusterSettings(String nodeId, List<Peer> peers, int replicas, int
 
     public String raftAddress() {
       return host + ":" + raftPort;
+    }
+  }
+
+  /**
+   * The bounds of a partition copy, which a replica that lost its disk or fell behind the leader's
+   * purged log fetches from the leader (docs/cluster.md): a page's bytes, held once on each side (the
+   * replica installs four pages' worth per commit of its store), and how long the replica waits for
+   * one page before it starts the copy again; the leader ends a copy that asked for no page for twice
+   * that.
+   */
+  public record Copy(int pageBytes, Duration pageTimeout) {
+
+    public static final Copy DEFAULT = new Copy(1 << 20, Duration.ofSeconds(30));
+
+    public Copy {
+      if (pageBytes < 64 * 1024 || pageBytes > 64 * 1024 * 1024) {
+        throw new IllegalArgumentException("cluster copy page bytes must be 65536-67108864, got " + pageBytes);
+      }
+      if (pageTimeout.toMillis() < 1_000) {
+        throw new IllegalArgumentException("cluster copy page timeout must be at least 1000 ms, got "
+            + pageTimeout.toMillis() + " ms");
+      }
+    }
+
+    /** How long the leader keeps a copy that asks for no page. */
+    public Duration idle() {
+      return pageTimeout.multipliedBy(2);
     }
   }
 

@@ -44,7 +44,8 @@ class ReplicaStoreTest {
   private static ClusterSettings settings() {
     return new ClusterSettings("n1", ClusterSettings.parsePeers(List.of("n1=127.0.0.1:1:2", "n2=127.0.0.1:3:4",
         "n3=127.0.0.1:5:6")), 3, 8, Duration.ofMillis(500), Duration.ofMillis(1000), Duration.ofMillis(2000), 100,
-        Duration.ofSeconds(5), 1 << 20, Duration.ofSeconds(4), 8 << 20, COMMIT_INTERVAL);
+        Duration.ofSeconds(5), 1 << 20, Duration.ofSeconds(4), 8 << 20, COMMIT_INTERVAL,
+        ClusterSettings.Copy.DEFAULT);
   }
 
   private static StoreWrite.Append append(long sequence, String text) {
@@ -143,8 +144,9 @@ class ReplicaStoreTest {
   /** Copies partition 5 from {@code source}'s store into {@code target}'s, through the page requests of a real copy. */
   private static ReplicaWriter.Applied copy(MvMessageStore source, ReplicaWriter sourceWriter, Path copies,
                                             MvMessageStore target, ReplicaWriter targetWriter, Placement placement,
-                                            List<Integer> pageSizes, Runnable afterFirstPage) throws Exception {
-    try (CopySource served = new CopySource(source, sourceWriter, placement, copies);
+                                            ClusterSettings.Copy bounds, List<Integer> pageSizes, Runnable afterFirstPage)
+      throws Exception {
+    try (CopySource served = new CopySource(source, sourceWriter, placement, copies, bounds);
          CopyTarget copier = new CopyTarget("n1", target, targetWriter, placement, p -> "n2", (node, request) -> {
            io.vertx.core.buffer.Buffer page = served.serve(request);
            pageSizes.add(page.length());
@@ -154,7 +156,7 @@ class ReplicaStoreTest {
              afterFirstPage.run();
            }
            return page;
-         })) {
+         }, bounds.pageBytes())) {
       ReplicaWriter.Applied applied = copier.copy(5, "n2", () -> { }).get();
       assertEquals(false, served.serving(5), "the session ended with its last page");
       try (Stream<Path> left = Files.list(copies)) {
@@ -182,7 +184,8 @@ class ReplicaStoreTest {
           new SubjectWrites(subjects.get(3), List.of(append(1, "other"))))).get();
 
       assertEquals(new ReplicaWriter.Applied(3, 70),
-          copy(leader, leaderWriter, dir.resolve("copies"), replica, writer, placement, new ArrayList<>(), () -> { }));
+          copy(leader, leaderWriter, dir.resolve("copies"), replica, writer, placement, ClusterSettings.Copy.DEFAULT,
+              new ArrayList<>(), () -> { }));
 
       SubjectRecord a = replica.find(subjects.get(0));
       assertEquals(2, a.firstSequence());
@@ -207,7 +210,8 @@ class ReplicaStoreTest {
     Placement placement = new Placement(settings());
     List<String> subjects = subjects(placement);
     byte[] payload = new byte[10_000];
-    int perSubject = 2 * PartitionCopy.PAGE_BYTES / payload.length + 7;
+    ClusterSettings.Copy bounds = new ClusterSettings.Copy(64 * 1024, Duration.ofSeconds(30));
+    int perSubject = 2 * bounds.pageBytes() / payload.length + 7;
     try (Stores stores = Stores.open(dir)) {
       MvMessageStore leader = stores.leader();
       ReplicaWriter leaderWriter = stores.leaderWriter();
@@ -226,13 +230,13 @@ class ReplicaStoreTest {
       // An entry applied after the cut: the copy must not contain it.
       Runnable later = () -> leaderWriter.write(List.of(new SubjectWrites(subjects.get(2),
           List.of(new StoreWrite.Append(perSubject + 1, 0, payload))), ReplicaWriter.markerWrite(5, 2, 10))).join();
-      ReplicaWriter.Applied applied = copy(leader, leaderWriter, dir.resolve("copies"), replica, writer, placement, pages,
-          later);
+      ReplicaWriter.Applied applied = copy(leader, leaderWriter, dir.resolve("copies"), replica, writer, placement, bounds,
+          pages, later);
       assertEquals(new ReplicaWriter.Applied(2, 9), applied);
       assertEquals(perSubject + 1, leader.find(subjects.get(2)).lastSequence());
       assertEquals(true, pages.size() >= 6, "pages " + pages);
       for (int page : pages) {
-        assertEquals(true, page <= PartitionCopy.PAGE_BYTES + payload.length + 200, "page of " + page + " bytes");
+        assertEquals(true, page <= bounds.pageBytes() + payload.length + 200, "page of " + page + " bytes");
       }
       for (int s = 0; s < 3; s++) {
         SubjectRecord copied = replica.find(subjects.get(s));
@@ -251,5 +255,50 @@ class ReplicaStoreTest {
         }
       }
     }
+  }
+
+  /**
+   * A replica that stops asking (it died, or restarted) must not keep the leader's manifest, nor its
+   * snapshots of the partition held back, for good: the copy ends after twice the page timeout.
+   */
+  @Test
+  void aCopyNobodyAsksForEndsAfterTwiceThePageTimeout() throws Exception {
+    Placement placement = new Placement(settings());
+    List<String> subjects = subjects(placement);
+    ClusterSettings.Copy bounds = new ClusterSettings.Copy(64 * 1024, Duration.ofSeconds(1));
+    Path copies = dir.resolve("copies");
+    try (Stores stores = Stores.open(dir);
+         CopySource served = new CopySource(stores.leader(), stores.leaderWriter(), placement, copies, bounds)) {
+      List<StoreWrite> writes = new ArrayList<>();
+      for (int i = 1; i <= 20; i++) {
+        writes.add(new StoreWrite.Append(i, i, new byte[10_000]));
+      }
+      stores.leaderWriter().write(List.of(new SubjectWrites(subjects.get(0), writes), ReplicaWriter.markerWrite(5, 1, 4)))
+          .get();
+      io.vertx.core.buffer.Buffer first = served.serve(pageRequest(""));
+      assertEquals(0, first.getByte(4 + first.getInt(0)), "the first page is not the last");
+      String session = first.getString(4, 4 + first.getInt(0));
+      long started = System.nanoTime();
+      assertEquals(true, served.serving(5));
+      while (served.serving(5)) {
+        assertEquals(true, System.nanoTime() - started < Duration.ofSeconds(10).toNanos(), "the copy never ended");
+        Thread.sleep(100);
+      }
+      assertEquals(true, System.nanoTime() - started >= bounds.idle().toNanos() - Duration.ofMillis(150).toNanos(),
+          "ended before twice the page timeout");
+      try (Stream<Path> left = Files.list(copies)) {
+        assertEquals(0, left.count(), "the manifest is deleted");
+      }
+      IOException late = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+          () -> served.serve(pageRequest(session)));
+      assertEquals(true, late.getMessage().contains("ended after 2000 ms without a request"), late.getMessage());
+    }
+  }
+
+  /** The first page request of a copy of partition 5 ({@code session} empty), or the next of {@code session}'s. */
+  private static io.vertx.core.buffer.Buffer pageRequest(String session) {
+    byte[] id = session.getBytes(StandardCharsets.UTF_8);
+    return io.vertx.core.buffer.Buffer.buffer().appendInt(5).appendInt(id.length).appendBytes(id).appendLong(0)
+        .appendLong(0);
   }
 }

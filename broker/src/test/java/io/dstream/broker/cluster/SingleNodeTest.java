@@ -49,7 +49,8 @@ class SingleNodeTest {
         () -> new io.dstream.broker.config.ClusterSettings("n4",
             io.dstream.broker.config.ClusterSettings.parsePeers(List.of("n1=h:1:2", "n2=h:3:4")), 3, 16,
             Duration.ofMillis(500), Duration.ofMillis(1000), Duration.ofMillis(2000), 100, Duration.ofSeconds(5), 1 << 20,
-            Duration.ofSeconds(4), 8 << 20, Duration.ofMillis(100)));
+            Duration.ofSeconds(4), 8 << 20, Duration.ofMillis(100),
+            io.dstream.broker.config.ClusterSettings.Copy.DEFAULT));
     assertTrue(missingSelf.getMessage().contains("do not include this node 'n4'"), missingSelf.getMessage());
     IllegalArgumentException malformed = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> io.dstream.broker.config.ClusterSettings.parsePeers(List.of("n1=host:7701")));
@@ -59,8 +60,15 @@ class SingleNodeTest {
           () -> new io.dstream.broker.config.ClusterSettings("n1",
               io.dstream.broker.config.ClusterSettings.parsePeers(List.of("n1=h:1:2")), 1, 16, Duration.ofMillis(500),
               Duration.ofMillis(1000), Duration.ofMillis(2000), 100, Duration.ofSeconds(5), 1 << 20,
-              Duration.ofSeconds(4), 8 << 20, commit));
+              Duration.ofSeconds(4), 8 << 20, commit,
+              io.dstream.broker.config.ClusterSettings.Copy.DEFAULT));
       assertTrue(interval.getMessage().contains("store commit interval must be 0-10000 ms"), interval.getMessage());
     }
+    IllegalArgumentException page = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> new io.dstream.broker.config.ClusterSettings.Copy(4096, Duration.ofSeconds(30)));
+    assertTrue(page.getMessage().contains("copy page bytes must be 65536-67108864, got 4096"), page.getMessage());
+    IllegalArgumentException timeout = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> new io.dstream.broker.config.ClusterSettings.Copy(1 << 20, Duration.ofMillis(10)));
+    assertTrue(timeout.getMessage().contains("copy page timeout must be at least 1000 ms"), timeout.getMessage());
   }
 }
