@@ -25,9 +25,6 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -39,7 +36,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Threading: frames arrive on the socket's context; actor callbacks arrive on the actor's
  * context and write directly (Vert.x socket writes are thread-safe). Acks and publishes of one
  * event-loop turn (one read from the socket) reach the actor in one task each kind, in the order
- * the client sent them.
+ * the client sent them ({@link TurnBatch}).
  *
  * <p>Memory: every byte the socket makes the broker hold is counted in its {@link SocketBudget}
  * (and so in the broker-wide budget): a request from the moment it is read until its reply has left
@@ -100,9 +97,7 @@ final class V1Session implements Subscriber {
   private boolean pausedForBudget;
   /** Set when the actor was refused a push; the next drain resumes it. */
   private final AtomicBoolean pushesWaiting = new AtomicBoolean();
-  private long[] turnAcks = new long[64];
-  private int turnAckCount;
-  private List<StreamActor.Call<?>> turnPublishes = new ArrayList<>();
+  private final TurnBatch turn;
   private long expiryTimer = -1;
   private long pingTimer = -1;
   private final AtomicBoolean slowCheckScheduled = new AtomicBoolean();
@@ -129,6 +124,7 @@ final class V1Session implements Subscriber {
     this.maxMessageBytes = maxMessageBytes;
     this.budget = budget;
     this.state = new V1StateCommands(this, actor, budget);
+    this.turn = new TurnBatch(this, context, actor);
   }
 
   @Override
@@ -244,7 +240,7 @@ final class V1Session implements Subscriber {
       return true;
     }
     if (frame.isAck()) {
-      queueAck(frame.ackId());
+      turn.ack(frame.ackId());
       return true;
     }
     boolean carriesState = "getState".equals(frame.command()) || "watchState".equals(frame.command());
@@ -267,10 +263,9 @@ final class V1Session implements Subscriber {
     } else {
       beginRequest();
       if (frame.command() == null) {
-        queuePublish(frame, reserved);
+        turn.publish(frame, reserved);
       } else {
-        flushAcks();
-        flushPublishes();
+        turn.flush();
         command(frame, reserved);
       }
     }
@@ -302,48 +297,6 @@ final class V1Session implements Subscriber {
     resumeIfNothingHolds();
   }
 
-  /**
-   * Acks of one event-loop turn (one read from the socket) go to the actor together: one hop instead
-   * of one per ack, and the window refills in one pump whose pushes leave in one flush. A frame of
-   * another kind flushes the ones queued before it, so the actor sees every frame in the order the
-   * client sent it.
-   */
-  private void queueAck(long deliveryId) {
-    flushPublishes();
-    if (turnAckCount == 0) {
-      context.runOnContext(v -> flushAcks());
-    }
-    if (turnAckCount == turnAcks.length) {
-      turnAcks = Arrays.copyOf(turnAcks, 2 * turnAcks.length);
-    }
-    turnAcks[turnAckCount++] = deliveryId;
-  }
-
-  private void flushAcks() {
-    if (turnAckCount > 0) {
-      long[] deliveryIds = Arrays.copyOf(turnAcks, turnAckCount);
-      turnAckCount = 0;
-      actor.ack(this, deliveryIds);
-    }
-  }
-
-  /** Publishes of one turn go to the actor as one task, as acks do; their writes share a batch. */
-  private void queuePublish(V1Frame frame, long reserved) {
-    flushAcks();
-    if (turnPublishes.isEmpty()) {
-      context.runOnContext(v -> flushPublishes());
-    }
-    turnPublishes.add(publish(frame, reserved));
-  }
-
-  private void flushPublishes() {
-    if (!turnPublishes.isEmpty()) {
-      List<StreamActor.Call<?>> calls = turnPublishes;
-      turnPublishes = new ArrayList<>();
-      actor.call(calls);
-    }
-  }
-
   private boolean permitted(V1Frame frame) {
     if (frame.command() == null) {
       return mayPublish;
@@ -360,7 +313,7 @@ final class V1Session implements Subscriber {
   }
 
   /** A publish as an actor call: the stored object, at most once per dedup key when the frame asks. */
-  private StreamActor.Call<Published> publish(V1Frame frame, long reserved) {
+  StreamActor.Call<Published> publish(V1Frame frame, long reserved) {
     byte[] prefix = StoredObject.prefix(frame.rawData(), frame.rawCMsgId(), frame.rawClientId(), ip);
     long receivedNanos = System.nanoTime();
     String dedupKey = frame.dedup() ? StoredObject.dedupKey(frame.rawClientId(), frame.rawCMsgId()) : null;
