@@ -2,7 +2,6 @@ package io.dstream.broker.nats;
 
 import io.dstream.broker.auth.Permissions;
 import io.dstream.broker.store.SubjectRecord;
-import io.dstream.broker.retention.Discard;
 import io.dstream.broker.retention.Limits;
 import io.dstream.broker.stream.Published;
 import io.dstream.broker.stream.StoredObject;
@@ -10,8 +9,6 @@ import io.dstream.broker.stream.StreamActor;
 import io.dstream.broker.stream.StreamError;
 import io.dstream.broker.stream.StreamInfo;
 import io.dstream.broker.stream.SubjectDestroyedHook;
-import io.dstream.broker.stream.Subjects;
-import io.dstream.pattern.TokenPattern;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -36,8 +33,9 @@ import java.util.concurrent.TimeUnit;
  * or one wildcard pattern (the stream is a view over every matching subject, each keeping its own
  * sequence; its consumers follow them all, see {@link WildcardFollowers}). Declarations are kept
  * in {@link StreamDeclarations}. A stream's limits ({@code max_age}, {@code max_msgs},
- * {@code max_bytes}, {@code max_msg_size}, {@code discard}) are the retention rule of its subject,
- * and its info reports the limits in force for the subject, whichever rule they come from.
+ * {@code max_bytes}, {@code max_msg_size}, {@code discard}, read by {@link StreamConfig}) are the
+ * retention rule of its subject, and its info reports the limits in force for the subject, whichever
+ * rule they come from.
  *
  * <p>Threading: requests are served on the calling connection's context; the name maps are
  * concurrent because PubAcks read them on the actors' contexts.
@@ -327,7 +325,7 @@ final class JetStreamApi {
     if (config.getString("name") != null && !name.equals(config.getString("name"))) {
       throw StreamError.invalid("invalid_name", "stream name in subject does not match request");
     }
-    String subject = requestedSubject(name, config);
+    String subject = StreamConfig.requestedSubject(name, config);
     if (server.calls.clustered() && SubjectPatterns.isPattern(subject)) {
       throw StreamError.invalid("not_supported", "durable-stream cluster mode: a stream on a wildcard pattern is"
           + " not supported yet (its subjects are led by different nodes); declare one stream per subject");
@@ -352,7 +350,7 @@ final class JetStreamApi {
     if (existing != null && !update) {
       return info(connection, existing);
     }
-    Limits limits = limits(config);
+    Limits limits = StreamConfig.limits(config);
     JsonObject stored = config.copy().put("name", name).put("subjects", new JsonArray().add(subject))
         .put("retention", retention);
     String created = existing != null ? existing.created() : Instant.now().toString();
@@ -360,24 +358,6 @@ final class JetStreamApi {
         .put("config", stored).put("created", created);
     return retentionRule(subject, limits, connection.context())
         .compose(v -> declarations.append(record)).compose(v -> info(connection, declarations.get(name)));
-  }
-
-  /** A stream config's limits: {@code max_age} in nanoseconds, counts and sizes where 0 or less is unlimited. */
-  private static Limits limits(JsonObject config) {
-    try {
-      long maxAgeNs = config.getLong("max_age", 0L);
-      Object discard = config.getValue("discard", "old");
-      if (!(discard instanceof String text)) {
-        throw new IllegalArgumentException("discard must be \"old\" or \"new\"");
-      }
-      return new Limits(maxAgeNs <= 0 ? 0 : Math.max(1, maxAgeNs / 1_000_000), Math.max(0, config.getLong("max_msgs", 0L)),
-          Math.max(0, config.getLong("max_bytes", 0L)), Math.max(0, config.getLong("max_msg_size", 0L)),
-          Discard.parse(text));
-    } catch (ClassCastException | IllegalArgumentException e) {
-      throw StreamError.of(StreamError.Kind.INVALID, "invalid_config", "invalid stream limits: "
-          + (e instanceof ClassCastException ? "max_age, max_msgs, max_bytes and max_msg_size must be numbers"
-          : e.getMessage()));
-    }
   }
 
   /** Makes {@code limits} the rule of the stream's subject; no limit at all removes the rule, so wider rules apply. */
@@ -389,40 +369,6 @@ final class JetStreamApi {
       return Future.succeededFuture();
     }
     return server.retention.remove(subject, context).mapEmpty();
-  }
-
-  /** The subject or pattern a create or update request names: its one {@code subjects} entry, else the stream's name. */
-  static String requestedSubject(String name, JsonObject config) {
-    return subject(config.getJsonArray("subjects", new JsonArray().add(name)));
-  }
-
-  /**
-   * A stream's one subject: a literal subject, or one wildcard pattern (not over the broker's own
-   * {@code $} subjects). Several are refused: each subject is its own stream with its own sequence.
-   */
-  private static String subject(JsonArray subjects) {
-    if (subjects.size() != 1 || !(subjects.getValue(0) instanceof String subject)) {
-      throw StreamError.invalid("invalid_config", "durable-stream: a stream has exactly one subject or one wildcard"
-          + " pattern (every subject is its own stream with its own sequence), got " + subjects.encode()
-          + "; declare one stream per subject, or one stream on a pattern such as 'orders.>'");
-    }
-    if (SubjectPatterns.isPattern(subject)) {
-      try {
-        TokenPattern.subjects(subject);
-      } catch (IllegalArgumentException e) {
-        throw StreamError.invalid("invalid_config", e.getMessage());
-      }
-      if (subject.startsWith("$") || subject.startsWith(">") || subject.startsWith("*")) {
-        throw StreamError.invalid("invalid_config", "durable-stream: a wildcard stream's pattern must start with a"
-            + " literal token that is not one of the broker's own ('$...'), got '" + subject + "'");
-      }
-      return subject;
-    }
-    String violation = Subjects.violation(subject);
-    if (violation != null) {
-      throw StreamError.invalid("invalid_config", "invalid stream subject '" + subject + "': " + violation);
-    }
-    return subject;
   }
 
   private Future<String> info(Requester connection, StreamDeclaration declared) {

@@ -84,7 +84,7 @@ final class JetStreamForwarding {
       subject = declared.wildcard() ? null : declared.subject();
     } else if (apiName.startsWith("STREAM.CREATE.")) {
       try {
-        subject = JetStreamApi.requestedSubject(name, request);
+        subject = StreamConfig.requestedSubject(name, request);
       } catch (StreamError | ClassCastException invalid) {
         // Refused here, as on a single node.
         return null;
