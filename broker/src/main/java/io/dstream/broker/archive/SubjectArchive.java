@@ -10,7 +10,6 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -78,8 +77,7 @@ public final class SubjectArchive {
   private long lastCheckpointMs;
   private long lastEvictionMs;
   private boolean evictionDue;
-  private byte[] comparedState;
-  private String comparedStateText;
+  private final SnapshotComparison comparison = new SnapshotComparison();
   /** Incremented when the subject is destroyed: work started before belongs to the old subject. */
   private int generation;
   private boolean destroyPending;
@@ -190,7 +188,8 @@ public final class SubjectArchive {
     if (busy || destroyPending) {
       return false;
     }
-    return disabled || fenced || manifest != null && !changed(host.snapshot()) && !sweepDue && mergeRun().isEmpty();
+    return disabled || fenced || manifest != null && !comparison.changed(host.snapshot(), manifest) && !sweepDue
+        && mergeRun().isEmpty();
   }
 
   /** Starts a checkpoint or an eviction when one is due. */
@@ -222,7 +221,7 @@ public final class SubjectArchive {
       // Already counted as lagging; only a checkpoint's end can change that, and none starts now.
       return;
     }
-    boolean changed = changed(snapshot);
+    boolean changed = comparison.changed(snapshot, manifest);
     if (changed) {
       lagging(nowMs);
     } else {
@@ -350,27 +349,6 @@ public final class SubjectArchive {
     }
   }
 
-  private boolean changed(ArchiveHost.Snapshot snapshot) {
-    if (snapshot.lastSequence() != manifest.lastSequence()) {
-      return true;
-    }
-    // The first sequence counts also when nothing is retained: a deletion of every message must
-    // still drop the segments that hold them.
-    if (snapshot.firstSequence() != manifest.firstSequence()
-        || snapshot.producerVersion() != manifest.producerVersion()
-        || snapshot.stateRevision() != manifest.stateRevision()
-        || !Arrays.equals(snapshot.attributes(), manifest.attributes())) {
-      return true;
-    }
-    // By content: a snapshot may carry a fresh copy of the same state on every tick, and decoding it
-    // each time was 7 % of the event loops' time while a crowd of new subjects waited for checkpoints.
-    if (!Arrays.equals(snapshot.state(), comparedState)) {
-      comparedState = snapshot.state();
-      comparedStateText = new String(snapshot.state(), StandardCharsets.UTF_8);
-    }
-    return !comparedStateText.equals(manifest.state());
-  }
-
   private void checkpoint(ArchiveHost.Snapshot snapshot, long nowMs) {
     if (!archive.tryStartCheckpoint()) {
       return;
@@ -406,7 +384,7 @@ public final class SubjectArchive {
       archive.checkpointSucceeded(nowMs);
       behind = manifest.lastSequence() < snapshot.lastSequence();
       evictionDue = true;
-      if (!changed(host.snapshot())) {
+      if (!comparison.changed(host.snapshot(), manifest)) {
         caughtUp();
       } else if (!behind) {
         // Everything up to the snapshot is covered: what is left changed after this checkpoint began.
