@@ -14,7 +14,6 @@ import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
@@ -38,7 +37,7 @@ import java.util.function.LongConsumer;
  * field is touched from anywhere else, so there are no locks, with one exception: the hold count,
  * an atomic that the shard increments when it hands the actor out and the actor sets to -1 (released)
  * when it hibernates, so a hold and a release can never both succeed. While the subject loads (and
- * while a destroy becomes durable) requests wait in order and run once it is ready.
+ * while a destroy becomes durable) requests wait in order and run once it is ready ({@link RequestGate}).
  */
 public final class StreamActor {
 
@@ -52,12 +51,6 @@ public final class StreamActor {
   public static final long SUBSCRIBE_NEW = Long.MAX_VALUE;
   /** {@link #subscribe}: from the last durable message (or the next one if there is none). */
   public static final long SUBSCRIBE_LAST = Long.MIN_VALUE;
-
-  private enum Phase { LOADING, READY, DESTROYING, FAILED }
-
-  /** A request waiting for the load (or a destroy), with the way to refuse it if the load fails. */
-  private record Deferred(Runnable task, Consumer<Throwable> onFailure) {
-  }
 
   /** A step with its reply, for {@link #call(List)}. */
   public record Call<T>(SubjectStep<T> step, BiConsumer<T, Throwable> onDone) {
@@ -75,9 +68,7 @@ public final class StreamActor {
   private final Deliveries deliveries;
   private final ReadWaiters waiters;
   private final StateWatchers watchers;
-  private final ArrayDeque<Deferred> deferred = new ArrayDeque<>();
-  private Throwable loadFailure;
-  private Phase phase = Phase.LOADING;
+  private final RequestGate requests;
   /** Sockets and requests holding this actor; -1 once it released itself (see {@link #hold}). */
   private final AtomicInteger holds = new AtomicInteger();
   private long lastActivityMs;
@@ -102,6 +93,7 @@ public final class StreamActor {
     this.dedup = new DedupWindow(env.config().dedupWindow().toMillis(), env.config().dedupMaxEntries());
     this.archive = new ArchiveLink(subject, env, pipeline, detached, lastActivityMs, term);
     this.log = new LogReader(subject, env, pipeline, archive.archive());
+    this.requests = new RequestGate(log);
     this.deliveries = new Deliveries(subject, context, env, pipeline, log, lastActivityMs);
     this.waiters = new ReadWaiters(subject, context, pipeline, log);
     this.watchers = new StateWatchers(subject, env.tap());
@@ -150,22 +142,19 @@ public final class StreamActor {
     new SubjectLoader(subject, context, env).load(archive.archive(), dedup).onComplete(ar -> {
       if (ar.failed()) {
         LOG.error("loading subject '{}' failed", subject, ar.cause());
-        phase = Phase.FAILED;
-        loadFailure = new StoreException("subject '" + subject + "' could not be loaded: " + ar.cause().getMessage(),
-            ar.cause());
-        deferred.forEach(d -> d.onFailure().accept(loadFailure));
-        deferred.clear();
+        requests.refuse(new StoreException("subject '" + subject + "' could not be loaded: " + ar.cause().getMessage(),
+            ar.cause()));
         onFailure.handle(ar.cause());
         return;
       }
-      if (phase == Phase.FAILED) {
+      if (requests.refusing()) {
         return; // deposed while loading (cluster mode): it stays refused
       }
       SubjectRecord record = ar.result().record();
       ar.result().recentKeys().forEach(k -> dedup.remember(k.key(), k.sequence(), k.timestampMs()));
       pipeline.loaded(record);
-      phase = Phase.READY;
-      runDeferred();
+      requests.open();
+      requests.runWaiting();
     });
   }
 
@@ -174,14 +163,6 @@ public final class StreamActor {
     List<Published> durable = log.takeTapped(pipeline.lastDurable());
     if (!durable.isEmpty()) {
       env.tap().durable(subject, durable);
-    }
-  }
-
-  /** Runs the requests that waited, in order, until one of them starts a new wait (a destroy). */
-  private void runDeferred() {
-    while (phase == Phase.READY && !deferred.isEmpty()) {
-      log.taskStarted();
-      deferred.poll().task().run();
     }
   }
 
@@ -206,14 +187,7 @@ public final class StreamActor {
 
   private void runHere(Runnable task, Consumer<Throwable> onFailure) {
     lastActivityMs = env.clock().millis();
-    switch (phase) {
-      case LOADING, DESTROYING -> deferred.add(new Deferred(task, onFailure));
-      case FAILED -> onFailure.accept(StreamError.from(loadFailure));
-      default -> {
-        log.taskStarted();
-        task.run();
-      }
-    }
+    requests.run(task, onFailure);
   }
 
   private static <T> Consumer<Throwable> failing(BiConsumer<T, Throwable> onDone) {
@@ -286,11 +260,11 @@ public final class StreamActor {
     // Not through run(): a tick is no activity, and a loading actor has nothing to tick.
     onContext(() -> {
       try {
-        if (phase == Phase.READY) {
+        if (requests.ready()) {
           archive.archive().tick(nowMs);
         }
         deliveries.tick(nowMs);
-        if (phase == Phase.READY) {
+        if (requests.ready()) {
           removal.tick(deliveries.removableUpTo(), pipeline.firstSequence(),
               (step, done) -> transaction().run(step, done));
         }
@@ -314,10 +288,7 @@ public final class StreamActor {
    */
   void depose(StreamError reason) {
     onContext(() -> {
-      phase = Phase.FAILED;
-      loadFailure = reason;
-      deferred.forEach(d -> d.onFailure().accept(reason));
-      deferred.clear();
+      requests.refuse(reason);
       deliveries.moved();
       forgetInFlight();
     });
@@ -331,7 +302,7 @@ public final class StreamActor {
 
   /** True when nothing but holds keeps this actor in memory: no reader, no write in flight, idle long enough. */
   private boolean hibernatable(long nowMs) {
-    return phase == Phase.READY && deliveries.isEmpty() && waiters.isEmpty() && watchers.isEmpty() && pipeline.idle()
+    return requests.ready() && deliveries.isEmpty() && waiters.isEmpty() && watchers.isEmpty() && pipeline.idle()
         && nowMs - lastActivityMs >= env.config().idleTimeout().toMillis();
   }
 
@@ -379,7 +350,7 @@ public final class StreamActor {
    */
   public void destroy(BiConsumer<Long, Throwable> onDone) {
     run(() -> {
-      phase = Phase.DESTROYING;
+      requests.destroying();
       pipeline.queue(List.of(new StoreWrite.Destroy()), new WritePipeline.Completion() {
         @Override
         public void succeeded() {
@@ -391,16 +362,16 @@ public final class StreamActor {
           deliveries.destroyed();
           waiters.destroyed();
           watchers.destroyed();
-          phase = Phase.READY;
+          requests.open();
           onDone.accept(0L, null);
-          runDeferred();
+          requests.runWaiting();
         }
 
         @Override
         public void failed(Throwable failure) {
-          phase = Phase.READY;
+          requests.open();
           onDone.accept(null, failure);
-          runDeferred();
+          requests.runWaiting();
         }
       });
     }, failing(onDone));
@@ -601,7 +572,7 @@ public final class StreamActor {
    */
   public void releaseIfSettled(Subscriber subscriber, LongConsumer onDone) {
     context.runOnContext(v -> {
-      long next = phase == Phase.READY ? deliveries.releaseIfSettled(subscriber) : -1;
+      long next = requests.ready() ? deliveries.releaseIfSettled(subscriber) : -1;
       if (next >= 0) {
         lastActivityMs = env.clock().millis();
         unhold();
