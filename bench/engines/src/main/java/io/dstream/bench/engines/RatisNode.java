@@ -1,7 +1,9 @@
 package io.dstream.bench.engines;
 
+import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.netty.NettyConfigKeys;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -10,6 +12,7 @@ import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.rpc.SupportedRpcType;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.statemachine.TransactionContext;
@@ -28,11 +31,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One node of a three-node Apache Ratis group over gRPC on 127.0.0.1, ports {@code base + 1..3},
+ * One node of a three-node Apache Ratis group over gRPC, or Ratis's Netty transport, on 127.0.0.1,
+ * ports {@code base + 1..3},
  * with the broker's settings on this path (election timeouts, no wait between appends), the log
  * forced before an entry counts unless {@code sync} is false (Ratis's unsafe flush, the broker's
  * {@code DSTREAM_SYNC=os}). The leader proposes in its own process, as the broker does.
- * Arguments: {@code id (1-3) dataDir basePort sync warmUp count followSeconds}.
+ * Arguments: {@code id (1-3) dataDir basePort sync warmUp count followSeconds grpc|netty}.
  */
 public final class RatisNode {
 
@@ -50,7 +54,12 @@ public final class RatisNode {
         RaftGroupId.valueOf(UUID.nameUUIDFromBytes("bench".getBytes(StandardCharsets.UTF_8))), peers);
     RaftProperties properties = new RaftProperties();
     RaftServerConfigKeys.setStorageDir(properties, List.of(new File(args[1])));
-    GrpcConfigKeys.Server.setPort(properties, base + id);
+    if (args[7].equals("netty")) {
+      RaftConfigKeys.Rpc.setType(properties, SupportedRpcType.NETTY);
+      NettyConfigKeys.Server.setPort(properties, base + id);
+    } else {
+      GrpcConfigKeys.Server.setPort(properties, base + id);
+    }
     RaftServerConfigKeys.Rpc.setTimeoutMin(properties, TimeDuration.valueOf(500, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Rpc.setTimeoutMax(properties, TimeDuration.valueOf(1000, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Log.Appender.setWaitTimeMin(properties, TimeDuration.valueOf(0, TimeUnit.MILLISECONDS));
@@ -66,7 +75,8 @@ public final class RatisNode {
     server.start();
     ClientId client = ClientId.randomId();
     AtomicLong calls = new AtomicLong();
-    OneAtATime.run("ratis node " + id, Integer.parseInt(args[4]), Integer.parseInt(args[5]), Long.parseLong(args[6]),
+    OneAtATime.run("ratis-" + args[7] + " node " + id, Integer.parseInt(args[4]), Integer.parseInt(args[5]),
+        Long.parseLong(args[6]),
         () -> leads(server, group), entry -> submit(server, RaftClientRequest.newBuilder().setClientId(client)
             .setServerId(server.getId()).setGroupId(group.getGroupId()).setCallId(calls.incrementAndGet())
             .setMessage(Message.valueOf(ByteString.copyFrom(entry))).setType(RaftClientRequest.writeRequestType())
