@@ -12,7 +12,7 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 /**
- * The measurement both engines run: whichever node is elected proposes one entry at a time and
+ * The measurement every engine runs: whichever node is elected proposes one entry at a time and
  * waits for it to be committed and applied, so the time is the engine's own (no client, no broker),
  * the floor under the broker's scenario 2. The other nodes only replicate.
  *
@@ -74,7 +74,7 @@ final class OneAtATime {
               }
             }
           } catch (IOException ended) {
-            // A thread that ended meanwhile: its switches are lost from both counts' sums alike.
+            // A thread that ended while being read is left out: the count is a lower bound.
           }
         }
       }
