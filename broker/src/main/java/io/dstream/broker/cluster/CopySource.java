@@ -73,6 +73,13 @@ final class CopySource implements AutoCloseable {
     return "dstream.node." + node + ".copy";
   }
 
+  /** A page request in the format above: {@code session} empty to start a copy. */
+  static Buffer request(int partition, String session, long offset, long from) {
+    byte[] id = session.getBytes(StandardCharsets.UTF_8);
+    return Buffer.buffer(24 + id.length).appendInt(partition).appendInt(id.length).appendBytes(id).appendLong(offset)
+        .appendLong(from);
+  }
+
   /** Answers the copy requests sent to this node, each on a worker thread. */
   void listen(Vertx vertx, String nodeId) {
     vertx.eventBus().<Buffer>consumer(address(nodeId), message -> vertx.executeBlocking(() -> serve(message.body()), false)

@@ -161,12 +161,9 @@ final class CopyTarget implements AutoCloseable {
     }
 
     private void next() throws IOException {
-      byte[] id = session.getBytes(StandardCharsets.UTF_8);
-      Buffer request = Buffer.buffer(24 + id.length).appendInt(partition).appendInt(id.length).appendBytes(id)
-          .appendLong(offset).appendLong(from);
       Buffer answer;
       try {
-        answer = fetch.page(node, request);
+        answer = fetch.page(node, CopySource.request(partition, session, offset, from));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IOException("interrupted while copying partition " + partition, e);

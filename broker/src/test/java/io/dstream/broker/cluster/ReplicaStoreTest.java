@@ -275,7 +275,7 @@ class ReplicaStoreTest {
       }
       stores.leaderWriter().write(List.of(new SubjectWrites(subjects.get(0), writes), ReplicaWriter.markerWrite(5, 1, 4)))
           .get();
-      io.vertx.core.buffer.Buffer first = served.serve(pageRequest(""));
+      io.vertx.core.buffer.Buffer first = served.serve(CopySource.request(5, "", 0, 0));
       assertEquals(0, first.getByte(4 + first.getInt(0)), "the first page is not the last");
       String session = first.getString(4, 4 + first.getInt(0));
       long started = System.nanoTime();
@@ -290,15 +290,8 @@ class ReplicaStoreTest {
         assertEquals(0, left.count(), "the manifest is deleted");
       }
       IOException late = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
-          () -> served.serve(pageRequest(session)));
+          () -> served.serve(CopySource.request(5, session, 0, 0)));
       assertEquals(true, late.getMessage().contains("ended after 2000 ms without a request"), late.getMessage());
     }
-  }
-
-  /** The first page request of a copy of partition 5 ({@code session} empty), or the next of {@code session}'s. */
-  private static io.vertx.core.buffer.Buffer pageRequest(String session) {
-    byte[] id = session.getBytes(StandardCharsets.UTF_8);
-    return io.vertx.core.buffer.Buffer.buffer().appendInt(5).appendInt(id.length).appendBytes(id).appendLong(0)
-        .appendLong(0);
   }
 }
