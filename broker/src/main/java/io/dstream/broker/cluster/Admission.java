@@ -389,7 +389,8 @@ final class Admission {
     }
     List<String> silent = new ArrayList<>();
     for (RaftPeer other : servers) {
-      if (!other.getId().equals(id) && !other.getId().equals(server.getId()) && !leadership.answering(partition, other.getId().toString())) {
+      if (!other.getId().equals(id) && !other.getId().equals(server.getId())
+          && !leadership.answering(partition, other.getId().toString())) {
         silent.add(other.getId().toString());
       }
     }

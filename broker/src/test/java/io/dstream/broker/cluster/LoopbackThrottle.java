@@ -24,8 +24,7 @@ final class LoopbackThrottle implements AutoCloseable {
       if (!run("id", "-u").trim().equals("0")) {
         return false;
       }
-      run("tc", "qdisc", "replace", "dev", "lo", "root", "handle", "1:", "htb", "default", "10");
-      run("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit");
+      addRoot();
       run("tc", "filter", "add", "dev", "lo", "protocol", "ip", "parent", "1:0", "prio", "1", "u32", "match", "ip",
           "dport", "9", "0xffff", "flowid", "1:10");
       return true;
@@ -41,8 +40,7 @@ final class LoopbackThrottle implements AutoCloseable {
     LoopbackThrottle throttle = new LoopbackThrottle();
     Runtime.getRuntime().addShutdownHook(throttle.cleanup);
     try {
-      run("tc", "qdisc", "replace", "dev", "lo", "root", "handle", "1:", "htb", "default", "10");
-      run("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit");
+      addRoot();
       int classId = 20;
       for (int port : ports) {
         run("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:" + classId, "htb", "rate", rate,
@@ -66,6 +64,12 @@ final class LoopbackThrottle implements AutoCloseable {
     } catch (IllegalStateException shuttingDown) {
       // the hook runs, or ran, anyway
     }
+  }
+
+  /** The HTB root on {@code lo}, whose default class (everything not throttled) runs at 10 Gbit/s. */
+  private static void addRoot() throws IOException {
+    run("tc", "qdisc", "replace", "dev", "lo", "root", "handle", "1:", "htb", "default", "10");
+    run("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit");
   }
 
   private static void removeQuietly() {
