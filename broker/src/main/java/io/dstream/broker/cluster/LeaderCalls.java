@@ -16,6 +16,7 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -26,7 +27,7 @@ import java.util.concurrent.TimeUnit;
  * partition (always, on a single node), else sent to the leader over the clustered event bus and
  * answered from there. The broker's own state subjects (stream declarations, consumers' positions,
  * retention rules) are read and written through here, so any node serves the requests that need
- * them, whichever node leads them.
+ * them, whichever node leads them. A few operations are run on every node instead ({@link #everyNode}).
  *
  * <p>A call is sent again, until {@code DSTREAM_CLUSTER_FORWARD_TIMEOUT_MS}, when it provably ran
  * nowhere (no leader known, the node gone or no longer leading); one that timed out is sent again
@@ -47,6 +48,8 @@ public final class LeaderCalls {
   private static final String INFO = "subject.info";
   private static final String READ = "subject.read";
   private static final String APPEND = "subject.append";
+  /** The header of a call addressed to a node rather than to a subject's leader ({@link #everyNode}). */
+  private static final String EVERY_NODE = "every-node";
 
   private final Vertx vertx;
   private final StreamRegistry registry;
@@ -131,6 +134,25 @@ public final class LeaderCalls {
     return done.future();
   }
 
+  /**
+   * Runs {@code name} with {@code request} on every node heard from recently, this one included,
+   * and completes once each has answered or failed, at most {@value #ATTEMPT_MS} ms later; the
+   * operation gets a null subject. For news every node should have before a client is answered: a
+   * node that does not answer in time is not waited for, and must learn the news by its own means.
+   */
+  public Future<Void> everyNode(String name, Buffer request) {
+    Operation operation = operations.get(name);
+    List<Future<Buffer>> answered = new ArrayList<>();
+    answered.add(runSafely(operation, null, request, vertx.getOrCreateContext()));
+    for (String node : leadership.members()) {
+      if (!node.equals(leadership.nodeId())) {
+        answered.add(vertx.eventBus().<Buffer>request(address(node), request, new DeliveryOptions()
+            .addHeader("op", name).addHeader(EVERY_NODE, "true").setSendTimeout(ATTEMPT_MS)).map(Message::body));
+      }
+    }
+    return Future.join(answered).transform(ar -> Future.succeededFuture());
+  }
+
   private void attempt(String subject, String name, Buffer request, boolean idempotent, long deadline,
                        Promise<Buffer> done) {
     long remainingMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
@@ -191,12 +213,13 @@ public final class LeaderCalls {
   private void served(Message<Buffer> message, Context context) {
     String subject = message.headers().get("subject");
     Operation operation = operations.get(message.headers().get("op"));
-    if (subject == null || operation == null) {
+    boolean toNode = message.headers().contains(EVERY_NODE);
+    if (subject == null && !toNode || operation == null) {
       message.fail(1, Wire.refusal(StreamError.of(StreamError.Kind.INTERNAL, "internal",
           "unknown cluster call " + message.headers().get("op"))));
       return;
     }
-    if (!here(subject)) {
+    if (!toNode && !here(subject)) {
       message.fail(1, Wire.refusal(leadership.notOwned(subject)));
       return;
     }

@@ -91,7 +91,8 @@ final class JetStreamApi {
     consumers.start(vertx);
     if (server.calls.clustered()) {
       forwarding.start();
-      // Other nodes declare streams too: what they appended is read every second, so PubAcks name the stream.
+      // Other nodes declare streams too: a declaration reaches every node before its client is answered,
+      // and what a node missed (it did not answer in time) is read here within a second.
       vertx.setPeriodic(CLUSTER_REFRESH_MS, id -> loaded(vertx.getOrCreateContext()));
       return Future.succeededFuture();
     }

@@ -21,7 +21,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * message. Every node keeps a copy, read from the log's leader (this node on a single node) and
  * brought up to date by {@link #read}, which reads only what was appended since. A put is checked
  * (a stream keeps its subject, streams do not overlap) and appended in one step on the log's leader,
- * one at a time, so two nodes declaring at once cannot both succeed where only one may.
+ * one at a time, so two nodes declaring at once cannot both succeed where only one may. In cluster
+ * mode a put or a delete is answered once every node has read it (or failed to answer in time, see
+ * {@link LeaderCalls#everyNode}): a client that declares a stream through one node and publishes
+ * through another with {@code Nats-Expected-Stream} is not refused by a copy one record behind.
  *
  * <p>Thread-safe: the maps are concurrent, as PubAcks read them on the actors' contexts.
  */
@@ -29,6 +32,7 @@ final class StreamDeclarations {
 
   static final String SUBJECT = "$DS.JS.STREAMS";
   private static final String DECLARE_CALL = "nats.js.declare";
+  private static final String DECLARED_CALL = "nats.js.declared";
   private static final int READ_PAGE = 1000;
   private static final long READ_PAGE_BYTES = 4L * 1024 * 1024;
 
@@ -46,6 +50,8 @@ final class StreamDeclarations {
   StreamDeclarations(LeaderCalls calls) {
     this.calls = calls;
     calls.register(DECLARE_CALL, (subject, request, context) -> declareHere(new JsonObject(request)));
+    calls.register(DECLARED_CALL, (subject, request, context) -> readThrough(request.getLong(0))
+        .map(Buffer.buffer(0)));
   }
 
   /** Reads what was appended to the log since the last read; joins the read under way, if any. */
@@ -54,6 +60,11 @@ final class StreamDeclarations {
       reading = readFrom(readUpTo + 1);
     }
     return reading;
+  }
+
+  /** Reads at least up to the log's {@code sequence}: a read under way may have started before it was appended. */
+  private Future<Void> readThrough(long sequence) {
+    return read().compose(v -> readUpTo >= sequence ? Future.succeededFuture() : read());
   }
 
   private Future<Void> readFrom(long from) {
@@ -105,12 +116,13 @@ final class StreamDeclarations {
 
   /**
    * Appends a put or delete record on the log's leader (a put checked there first, see
-   * {@link #check}); completes once it is durable and in this node's copy.
+   * {@link #check}); completes once it is durable and in this node's copy and, in cluster mode, in
+   * those of the other nodes that answered in time.
    */
   Future<Void> append(JsonObject record) {
-    return calls.call(SUBJECT, DECLARE_CALL, record.toBuffer(), false).map(appended -> {
+    return calls.call(SUBJECT, DECLARE_CALL, record.toBuffer(), false).compose(sequence -> {
       replay(record);
-      return null;
+      return calls.clustered() ? calls.everyNode(DECLARED_CALL, sequence) : Future.succeededFuture();
     });
   }
 
@@ -123,7 +135,7 @@ final class StreamDeclarations {
       return calls.append(SUBJECT, record.toBuffer().getBytes(), false);
     }).map(sequence -> {
       replay(record);
-      return Buffer.buffer(0);
+      return Buffer.buffer(8).appendLong(sequence);
     }).onComplete(done).transform(ar -> Future.succeededFuture()));
     return done.future();
   }

@@ -7,6 +7,7 @@ import io.nats.client.JetStreamManagement;
 import io.nats.client.JetStreamOptions;
 import io.nats.client.JetStreamSubscription;
 import io.nats.client.Message;
+import io.nats.client.PublishOptions;
 import io.nats.client.PullSubscribeOptions;
 import io.nats.client.PushSubscribeOptions;
 import io.nats.client.Subscription;
@@ -59,8 +60,10 @@ final class NatsApisAcrossNodes {
   void jetStream() throws Exception {
     String subject = "c9.orders";
     String leader = cluster.leaderOf(subject);
-    String declaring = cluster.otherThan(leader).get(0);
-    String consuming = cluster.otherThan(leader).get(1);
+    // The consuming node must not be the declarations' leader, which has every declaration at once.
+    boolean swap = cluster.leaderOf("$DS.JS.STREAMS").equals(cluster.otherThan(leader).get(1));
+    String declaring = cluster.otherThan(leader).get(swap ? 1 : 0);
+    String consuming = cluster.otherThan(leader).get(swap ? 0 : 1);
     System.out.printf("JetStream: stream on %s led by %s, declared on %s, published and consumed on %s%n", subject,
         leader, declaring, consuming);
     try (Connection declarer = connect(declaring); Connection consumer = connect(consuming)) {
@@ -72,13 +75,18 @@ final class NatsApisAcrossNodes {
       assertEquals(leader, created.getClusterInfo().getLeader(), "the stream's leader in its info");
       assertEquals(new TreeSet<>(cluster.otherThan(leader)), created.getClusterInfo().getReplicas().stream()
           .map(Replica::getName).collect(Collectors.toCollection(TreeSet::new)), "the stream's other replicas in its info");
+      // Created through one node, published to through another at once: that node knows the stream already.
+      PublishAck expecting = consumer.jetStream().publish(subject, "m0".getBytes(StandardCharsets.UTF_8),
+          PublishOptions.builder().expectedStream("C9").build());
+      assertEquals("C9", expecting.getStream(), "the PubAck of " + consuming + " right after the creation on "
+          + declaring);
       for (String node : cluster.nodeIds()) {
         try (Connection asked = connect(node)) {
           assertEquals(List.of("C9"), asked.jetStreamManagement().getStreamNames(), "the streams node " + node + " names");
         }
       }
       JetStream js = consumer.jetStream(JetStreamOptions.builder().requestTimeout(WAIT).build());
-      for (int i = 0; i < COUNT; i++) {
+      for (int i = 1; i < COUNT; i++) {
         PublishAck ack = js.publish(subject, ("m" + i).getBytes(StandardCharsets.UTF_8));
         assertEquals(i + 1, ack.getSeqno(), "PubAck " + (i + 1) + " through " + consuming);
       }
