@@ -321,6 +321,9 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--cluster-partitions", defaultValue = "${env:DSTREAM_CLUSTER_PARTITIONS:-16}", description = "Raft groups subjects are spread over; fixed for the cluster's life (DSTREAM_CLUSTER_PARTITIONS).")
   int clusterPartitions;
 
+  @Option(names = "--cluster-placement-tokens", defaultValue = "${env:DSTREAM_CLUSTER_PLACEMENT_TOKENS:-0}", description = "Leading subject tokens a subject's partition is a hash of, 0 for the whole subject; fixed for the cluster's life (DSTREAM_CLUSTER_PLACEMENT_TOKENS).")
+  int clusterPlacementTokens;
+
   @Option(names = "--cluster-election-timeout-min-ms", defaultValue = "${env:DSTREAM_CLUSTER_ELECTION_TIMEOUT_MIN_MS:-500}", description = "Raft election timeout, lower bound (DSTREAM_CLUSTER_ELECTION_TIMEOUT_MIN_MS).")
   long clusterElectionMinMs;
 
@@ -400,7 +403,7 @@ public final class Main implements Callable<Integer> {
     }
     if (clusterNodeId != null && !clusterNodeId.isBlank()) {
       builder.cluster(new ClusterSettings(clusterNodeId.trim(), ClusterSettings.parsePeers(commaSeparated(clusterPeers)),
-          clusterReplicas, clusterPartitions, Duration.ofMillis(clusterElectionMinMs),
+          clusterReplicas, clusterPartitions, clusterPlacementTokens, Duration.ofMillis(clusterElectionMinMs),
           Duration.ofMillis(clusterElectionMaxMs), Duration.ofMillis(clusterStepDownWaitMs), clusterSnapshotEntries,
           Duration.ofMillis(clusterForwardTimeoutMs), clusterMaxEntryBytes, Duration.ofMillis(clusterMemberTimeoutMs),
           clusterLogSegmentBytes, Duration.ofMillis(clusterStoreCommitMs),

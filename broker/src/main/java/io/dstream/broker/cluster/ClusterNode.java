@@ -163,6 +163,11 @@ public final class ClusterNode implements PartitionMachine.Node {
 
   private void startRaft(Vertx vertx, Path dir, Path copies) throws IOException {
     this.vertx = vertx;
+    boolean earlierData;
+    try (Stream<Path> groups = Files.isDirectory(dir) ? Files.list(dir) : Stream.empty()) {
+      earlierData = groups.findAny().isPresent();
+    }
+    placement.pin(dir.resolveSibling("raft-placement"), earlierData);
     Files.createDirectories(dir);
     copySource = new CopySource(store, replicas, placement, copies, settings.copy());
     copySource.listen(vertx, settings.nodeId());

@@ -105,6 +105,22 @@ public final class LeaderCalls {
     return leadership == null ? 0 : leadership.term(subject);
   }
 
+  /**
+   * Whether every subject {@code pattern} matches is led by one node, the leader of {@code pattern}
+   * itself (see {@link Placement#onePartition}): always on a single node.
+   */
+  public boolean onePartition(String pattern) {
+    return leadership == null || leadership.placement().onePartition(pattern);
+  }
+
+  /**
+   * Whether requests about the subjects of {@code pattern} are served on this node: it leads them
+   * all, or no one node does (each node then serves them from what it holds).
+   */
+  public boolean servesHere(String pattern) {
+    return !onePartition(pattern) || here(pattern);
+  }
+
   /** Whether {@code subject}'s calls run on this node. */
   public boolean here(String subject) {
     return term(subject) >= 0;

@@ -5,16 +5,27 @@ import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 
 /**
  * Which partition a subject belongs to and which nodes hold a partition: a function of the settings
- * alone, so every node computes the same answer without asking anyone. A subject's partition is its
- * hash modulo the partition count; partition {@code p}'s peers are the nodes (sorted by id) at
+ * alone, so every node computes the same answer without asking anyone. A subject's partition is the
+ * hash of its placement key modulo the partition count: the whole subject, or with {@code
+ * DSTREAM_CLUSTER_PLACEMENT_TOKENS} = n its first n tokens, so that every subject a pattern such as
+ * {@code orders.>} matches (n = 1) is in one partition, led by one node, which can then run a
+ * wildcard stream's consumers as a single node does. The broker's own subjects ({@code $...}) are
+ * placed by their whole name. Partition {@code p}'s peers are the nodes (sorted by id) at
  * {@code p, p+1, ..., p+R-1} modulo their count, the first preferred as leader, so leaders spread.
+ *
+ * <p>Both numbers decide where every subject's messages are, so they are fixed for the life of the
+ * cluster's data: {@link #pin} refuses to start with others than the data was written with.
  */
 public final class Placement {
 
@@ -46,7 +57,75 @@ public final class Placement {
   }
 
   public int partitionOf(String subject) {
-    return Math.floorMod(subject.hashCode(), groupIds.length);
+    int end = keyEnd(subject);
+    if (end == subject.length()) {
+      return Math.floorMod(subject.hashCode(), groupIds.length);
+    }
+    // The key's String hash, without making the key: this runs for every publish.
+    int hash = 0;
+    for (int i = 0; i < end; i++) {
+      hash = 31 * hash + subject.charAt(i);
+    }
+    return Math.floorMod(hash, groupIds.length);
+  }
+
+  /** Where a subject's placement key ends: after its first n tokens, or at its end. */
+  private int keyEnd(String subject) {
+    int tokens = settings.placementTokens();
+    if (tokens == 0 || subject.startsWith("$")) {
+      return subject.length();
+    }
+    int at = -1;
+    for (int t = 0; t < tokens; t++) {
+      at = subject.indexOf('.', at + 1);
+      if (at < 0) {
+        return subject.length();
+      }
+    }
+    return at;
+  }
+
+  /**
+   * Whether every subject {@code pattern} matches is in one partition, that of {@code pattern}
+   * itself: true for a literal subject, and for a pattern whose placement key (its first n tokens,
+   * n &ge; 1) has no wildcard and is followed by more tokens.
+   */
+  public boolean onePartition(String pattern) {
+    if (pattern.indexOf('*') < 0 && pattern.indexOf('>') < 0) {
+      return true;
+    }
+    String[] tokens = pattern.split("\\.", -1);
+    int n = settings.placementTokens();
+    if (Arrays.stream(tokens).noneMatch(Placement::wildcard)) {
+      return true;
+    }
+    if (n == 0 || pattern.startsWith("$") || tokens.length <= n) {
+      return false;
+    }
+    return Arrays.stream(tokens, 0, n).noneMatch(Placement::wildcard);
+  }
+
+  private static boolean wildcard(String token) {
+    return token.equals("*") || token.equals(">");
+  }
+
+  /**
+   * Refuses to go on when the data under {@code file}'s directory was placed with another partition
+   * count or placement key than the settings give (they would look for each subject in the wrong
+   * partition); records them at the first start. Data written before this record existed
+   * ({@code earlierData}) was placed by whole subjects.
+   */
+  void pin(Path file, boolean earlierData) throws IOException {
+    String placed = "partitions=" + partitions() + " placementTokens=" + settings.placementTokens() + "\n";
+    if (!Files.exists(file)) {
+      Files.writeString(file, earlierData ? "partitions=" + partitions() + " placementTokens=0\n" : placed);
+    }
+    String recorded = Files.readString(file);
+    if (!recorded.equals(placed)) {
+      throw new IOException("cluster: this node's data was placed with " + recorded.strip() + " (" + file
+          + "), not with " + placed.strip() + " as configured (DSTREAM_CLUSTER_PARTITIONS,"
+          + " DSTREAM_CLUSTER_PLACEMENT_TOKENS); they are fixed for the life of a cluster's data");
+    }
   }
 
   /** The partition of a Raft group, or -1 if it is not one of ours. */

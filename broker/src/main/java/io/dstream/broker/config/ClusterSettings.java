@@ -10,18 +10,20 @@ import java.util.regex.Pattern;
 
 /**
  * Cluster mode (docs/cluster.md): this node's id, every node of the cluster with its Hazelcast and
- * Raft addresses, R replicas per partition, the fixed number of partitions, the Raft timeouts, the
+ * Raft addresses, R replicas per partition, the fixed number of partitions and the subject tokens
+ * they are a hash of (0: the whole subject), the Raft timeouts, the
  * snapshot period, how long a forwarded request may take, the largest Raft entry, how long a
  * silent member stays in the membership, the Raft log's segment size, how long applied entries
  * may wait for the store's commit, and the bounds of a partition copy. Absent (null in
  * {@link BrokerConfig}) in single-node mode.
  */
-public record ClusterSettings(String nodeId, List<Peer> peers, int replicas, int partitions,
+public record ClusterSettings(String nodeId, List<Peer> peers, int replicas, int partitions, int placementTokens,
                               Duration electionTimeoutMin, Duration electionTimeoutMax, Duration stepDownWait,
                               long snapshotEntries, Duration forwardTimeout, int maxEntryBytes, Duration memberTimeout,
                               long logSegmentBytes, Duration storeCommitInterval, Copy copy) {
 
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9-]{1,64}");
+  private static final int MAX_PLACEMENT_TOKENS = 16;
 
   /** One node: its id, host, Hazelcast port and Raft port. */
   public record Peer(String id, String host, int hazelcastPort, int raftPort) {
@@ -95,6 +97,10 @@ public record ClusterSettings(String nodeId, List<Peer> peers, int replicas, int
     replicas = Math.min(replicas, peers.size());
     if (partitions < 1 || partitions > 1024) {
       throw new IllegalArgumentException("cluster partitions must be 1-1024, got " + partitions);
+    }
+    if (placementTokens < 0 || placementTokens > MAX_PLACEMENT_TOKENS) {
+      throw new IllegalArgumentException("cluster placement tokens must be 0-" + MAX_PLACEMENT_TOKENS + ", got "
+          + placementTokens);
     }
     if (electionTimeoutMin.toMillis() < 50 || electionTimeoutMax.compareTo(electionTimeoutMin) <= 0) {
       throw new IllegalArgumentException("cluster election timeouts must be at least 50 ms with max above min, got "

@@ -104,7 +104,7 @@ public final class ConsumerOperations {
   /** Runs an operation on the node that runs the stream's consumers: here, or the one leading its subject. */
   private Future<JsonObject> run(JetStreamApi api, StreamDeclaration declared, JsonObject request, Context caller) {
     request.put("stream", declared.name());
-    if (declared.wildcard() || server.calls.here(declared.subject())) {
+    if (server.calls.servesHere(declared.subject())) {
       return here(api, request, caller);
     }
     // Not repeated after a timeout: a create or a delete may have been made.

@@ -327,9 +327,11 @@ final class JetStreamApi {
       throw StreamError.invalid("invalid_name", "stream name in subject does not match request");
     }
     String subject = StreamConfig.requestedSubject(name, config);
-    if (server.calls.clustered() && SubjectPatterns.isPattern(subject)) {
-      throw StreamError.invalid("not_supported", "durable-stream cluster mode: a stream on a wildcard pattern is"
-          + " not supported yet (its subjects are led by different nodes); declare one stream per subject");
+    if (!server.calls.onePartition(subject)) {
+      throw StreamError.invalid("not_supported", "durable-stream cluster mode: the subjects '" + subject
+          + "' matches are not all in one partition, so no one node could run the stream's consumers: a wildcard"
+          + " stream needs the cluster created with DSTREAM_CLUSTER_PLACEMENT_TOKENS=n (n >= 1) and a pattern whose"
+          + " first n tokens are literal, such as orders.> for n = 1 (docs/cluster.md)");
     }
     String retention = config.getString("retention", StreamDeclaration.LIMITS).toLowerCase(Locale.ROOT);
     if (!retention.equals(StreamDeclaration.LIMITS) && !retention.equals(StreamDeclaration.WORK_QUEUE)) {
@@ -413,9 +415,12 @@ final class JetStreamApi {
               .put("last_seq", 0L).put("num_subjects", subjects.size())
               .put("consumer_count", consumers.names(declared.name()).size())
               .put("first_ts", "0001-01-01T00:00:00Z").put("last_ts", "0001-01-01T00:00:00Z");
-          return new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_info_response")
+          JsonObject info = new JsonObject().put("type", "io.nats.jetstream.api.v1.stream_info_response")
               .put("config", defaults(declared)).put("created", declared.created()).put("state", state)
               .put("ts", Instant.now().toString());
+          // In cluster mode its subjects' partition has a leader and replicas, as a literal stream's has.
+          return server.calls.onePartition(declared.subject()) ? server.replicas.described(declared.subject(), info)
+              : info;
         });
   }
 
@@ -456,7 +461,7 @@ final class JetStreamApi {
   private Future<String> list(Requester connection, JsonObject request) {
     ApiPage<StreamDeclaration> page = ApiPage.of(declarations.all(), request, ApiPage.INFOS);
     List<Future<JsonObject>> infos = new ArrayList<>();
-    page.items().forEach(declared -> infos.add(server.calls.here(declared.subject()) || declared.wildcard()
+    page.items().forEach(declared -> infos.add(server.calls.servesHere(declared.subject())
         ? streamInfo(connection.context(), declared) : forwarding.info(declared)));
     return Future.all(infos).map(done -> {
       JsonArray streams = new JsonArray();

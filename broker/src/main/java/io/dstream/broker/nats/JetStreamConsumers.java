@@ -115,13 +115,13 @@ final class JetStreamConsumers {
   private void followLeadership() {
     for (JsConsumer consumer : List.copyOf(consumers.values())) {
       StreamDeclaration declared = server.jetStream.declaration(consumer.stream);
-      if (declared != null && !declared.wildcard() && !server.calls.here(declared.subject())) {
+      if (declared != null && server.calls.onePartition(declared.subject()) && !server.calls.here(declared.subject())) {
         release(consumer);
         adoptions.remove(consumer.stream);
       }
     }
     for (StreamDeclaration declared : server.jetStream.declarations()) {
-      if (!declared.wildcard() && server.calls.here(declared.subject())) {
+      if (server.calls.onePartition(declared.subject()) && server.calls.here(declared.subject())) {
         adopted(declared);
       }
     }
@@ -135,7 +135,7 @@ final class JetStreamConsumers {
    */
   synchronized Future<Void> adopted(StreamDeclaration stream) {
     long term = server.calls.term(stream.subject());
-    if (!server.calls.clustered() || stream.wildcard() || term < 0) {
+    if (!server.calls.clustered() || !server.calls.onePartition(stream.subject()) || term < 0) {
       return Future.succeededFuture();
     }
     Adoption adoption = adoptions.get(stream.name());
@@ -518,7 +518,7 @@ final class JetStreamConsumers {
    */
   private boolean runsHere(String stream) {
     StreamDeclaration declared = server.jetStream.declaration(stream);
-    return declared == null || declared.wildcard() || server.calls.here(declared.subject());
+    return declared == null || server.calls.servesHere(declared.subject());
   }
 
   /** Brings back the durable consumers of {@code stream} from their last save, if any. */

@@ -81,7 +81,7 @@ final class JetStreamForwarding {
     StreamDeclaration declared = api.declaration(name);
     String subject = null;
     if (declared != null) {
-      subject = declared.wildcard() ? null : declared.subject();
+      subject = declared.subject();
     } else if (apiName.startsWith("STREAM.CREATE.")) {
       try {
         subject = StreamConfig.requestedSubject(name, request);
@@ -90,7 +90,7 @@ final class JetStreamForwarding {
         return null;
       }
     }
-    return subject == null || SubjectPatterns.isPattern(subject) || server.calls.here(subject) ? null : subject;
+    return subject == null || server.calls.servesHere(subject) ? null : subject;
   }
 
   /** Sends a client's request to the node leading {@code home}; completes with its answer (null: answered otherwise). */
@@ -140,8 +140,7 @@ final class JetStreamForwarding {
    */
   void forwardAck(AckBatch batch, String stream, String ackSubject, String reply, byte[] payload) {
     StreamDeclaration declared = api.declaration(stream);
-    if (!server.calls.clustered() || declared == null || declared.wildcard()
-        || server.calls.here(declared.subject())) {
+    if (!server.calls.clustered() || declared == null || server.calls.servesHere(declared.subject())) {
       return;
     }
     batch.forward(this, declared.subject(), new AckBatch.Forwarded(ackSubject, reply, payload));

@@ -3,6 +3,7 @@ package io.dstream.broker.cluster;
 import io.dstream.broker.ClusterProcesses;
 import io.nats.client.Connection;
 import io.nats.client.JetStream;
+import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.JetStreamOptions;
 import io.nats.client.JetStreamSubscription;
@@ -33,6 +34,7 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -67,6 +69,10 @@ final class NatsApisAcrossNodes {
     System.out.printf("JetStream: stream on %s led by %s, declared on %s, published and consumed on %s%n", subject,
         leader, declaring, consuming);
     try (Connection declarer = connect(declaring); Connection consumer = connect(consuming)) {
+      // This cluster places subjects by their whole name: a wildcard stream's subjects would have several leaders.
+      JetStreamApiException spread = assertThrows(JetStreamApiException.class, () -> declarer.jetStreamManagement()
+          .addStream(StreamConfiguration.builder().name("SPREAD").subjects("c9.spread.>").build()));
+      assertTrue(spread.getMessage().contains("DSTREAM_CLUSTER_PLACEMENT_TOKENS"), spread.getMessage());
       StreamInfo created = declarer.jetStreamManagement().addStream(StreamConfiguration.builder().name("C9")
           .subjects(subject).storageType(StorageType.File).build());
       assertEquals("C9", created.getConfiguration().getName());

@@ -47,7 +47,7 @@ class SingleNodeTest {
   void clusterSettingsAreCheckedAtStart() {
     IllegalArgumentException missingSelf = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> new io.dstream.broker.config.ClusterSettings("n4",
-            io.dstream.broker.config.ClusterSettings.parsePeers(List.of("n1=h:1:2", "n2=h:3:4")), 3, 16,
+            io.dstream.broker.config.ClusterSettings.parsePeers(List.of("n1=h:1:2", "n2=h:3:4")), 3, 16, 0,
             Duration.ofMillis(500), Duration.ofMillis(1000), Duration.ofMillis(2000), 100, Duration.ofSeconds(5), 1 << 20,
             Duration.ofSeconds(4), 8 << 20, Duration.ofMillis(100),
             io.dstream.broker.config.ClusterSettings.Copy.DEFAULT));
@@ -58,11 +58,21 @@ class SingleNodeTest {
     for (Duration commit : List.of(Duration.ofMillis(-1), Duration.ofMillis(10_001))) {
       IllegalArgumentException interval = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
           () -> new io.dstream.broker.config.ClusterSettings("n1",
-              io.dstream.broker.config.ClusterSettings.parsePeers(List.of("n1=h:1:2")), 1, 16, Duration.ofMillis(500),
-              Duration.ofMillis(1000), Duration.ofMillis(2000), 100, Duration.ofSeconds(5), 1 << 20,
+              io.dstream.broker.config.ClusterSettings.parsePeers(List.of("n1=h:1:2")), 1, 16, 0,
+              Duration.ofMillis(500), Duration.ofMillis(1000), Duration.ofMillis(2000), 100, Duration.ofSeconds(5), 1 << 20,
               Duration.ofSeconds(4), 8 << 20, commit,
               io.dstream.broker.config.ClusterSettings.Copy.DEFAULT));
       assertTrue(interval.getMessage().contains("store commit interval must be 0-10000 ms"), interval.getMessage());
+    }
+    for (int tokens : new int[] {-1, 17}) {
+      IllegalArgumentException placement = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> new io.dstream.broker.config.ClusterSettings("n1",
+              io.dstream.broker.config.ClusterSettings.parsePeers(List.of("n1=h:1:2")), 1, 16, tokens,
+              Duration.ofMillis(500), Duration.ofMillis(1000), Duration.ofMillis(2000), 100, Duration.ofSeconds(5),
+              1 << 20, Duration.ofSeconds(4), 8 << 20, Duration.ofMillis(100),
+              io.dstream.broker.config.ClusterSettings.Copy.DEFAULT));
+      assertTrue(placement.getMessage().contains("placement tokens must be 0-16, got " + tokens),
+          placement.getMessage());
     }
     IllegalArgumentException page = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> new io.dstream.broker.config.ClusterSettings.Copy(4096, Duration.ofSeconds(30)));
