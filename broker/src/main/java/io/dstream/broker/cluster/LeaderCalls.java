@@ -152,21 +152,27 @@ public final class LeaderCalls {
 
   /**
    * Runs {@code name} with {@code request} on every node heard from recently, this one included,
-   * and completes once each has answered or failed, at most {@value #ATTEMPT_MS} ms later; the
-   * operation gets a null subject. For news every node should have before a client is answered: a
-   * node that does not answer in time is not waited for, and must learn the news by its own means.
+   * and completes once each has answered or failed, or {@code wait} later; the operation gets a null
+   * subject. For news every node should have before a client is answered: a node that does not
+   * answer in time (down, frozen, busy) is not waited for, and must learn the news by its own means.
    */
-  public Future<Void> everyNode(String name, Buffer request) {
+  public Future<Void> everyNode(String name, Buffer request, Duration wait) {
     Operation operation = operations.get(name);
     List<Future<Buffer>> answered = new ArrayList<>();
     answered.add(runSafely(operation, null, request, vertx.getOrCreateContext()));
     for (String node : leadership.members()) {
       if (!node.equals(leadership.nodeId())) {
         answered.add(vertx.eventBus().<Buffer>request(address(node), request, new DeliveryOptions()
-            .addHeader("op", name).addHeader(EVERY_NODE, "true").setSendTimeout(ATTEMPT_MS)).map(Message::body));
+            .addHeader("op", name).addHeader(EVERY_NODE, "true").setSendTimeout(wait.toMillis())).map(Message::body));
       }
     }
-    return Future.join(answered).transform(ar -> Future.succeededFuture());
+    Promise<Void> done = Promise.promise();
+    long timer = vertx.setTimer(wait.toMillis(), id -> done.tryComplete());
+    Future.join(answered).onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      done.tryComplete();
+    });
+    return done.future();
   }
 
   private void attempt(String subject, String name, Buffer request, boolean idempotent, long deadline,

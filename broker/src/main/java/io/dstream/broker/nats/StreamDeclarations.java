@@ -8,6 +8,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -22,8 +23,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * brought up to date by {@link #read}, which reads only what was appended since. A put is checked
  * (a stream keeps its subject, streams do not overlap) and appended in one step on the log's leader,
  * one at a time, so two nodes declaring at once cannot both succeed where only one may. In cluster
- * mode a put or a delete is answered once every node has read it (or failed to answer in time, see
- * {@link LeaderCalls#everyNode}): a client that declares a stream through one node and publishes
+ * mode a put or a delete is answered once every node has read it (or failed to answer within
+ * {@link #SPREAD_WAIT}): a client that declares a stream through one node and publishes
  * through another with {@code Nats-Expected-Stream} is not refused by a copy one record behind.
  *
  * <p>Thread-safe: the maps are concurrent, as PubAcks read them on the actors' contexts.
@@ -33,6 +34,12 @@ final class StreamDeclarations {
   static final String SUBJECT = "$DS.JS.STREAMS";
   private static final String DECLARE_CALL = "nats.js.declare";
   private static final String DECLARED_CALL = "nats.js.declared";
+  /**
+   * How long a declaration's answer waits for the other nodes to read it: well within a client's
+   * request timeout (jnats' is 2 s), so a node down or frozen (a member for 3 s more) costs the
+   * client a slower answer, not a timeout.
+   */
+  private static final Duration SPREAD_WAIT = Duration.ofMillis(500);
   private static final int READ_PAGE = 1000;
   private static final long READ_PAGE_BYTES = 4L * 1024 * 1024;
 
@@ -122,7 +129,7 @@ final class StreamDeclarations {
   Future<Void> append(JsonObject record) {
     return calls.call(SUBJECT, DECLARE_CALL, record.toBuffer(), false).compose(sequence -> {
       replay(record);
-      return calls.clustered() ? calls.everyNode(DECLARED_CALL, sequence) : Future.succeededFuture();
+      return calls.clustered() ? calls.everyNode(DECLARED_CALL, sequence, SPREAD_WAIT) : Future.succeededFuture();
     });
   }
 
