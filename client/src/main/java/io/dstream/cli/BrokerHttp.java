@@ -49,6 +49,16 @@ final class BrokerHttp implements AutoCloseable {
     admin.deleteSubject(subject).await();
   }
 
+  /** @return cluster mode's partitions as the broker sees them ({@link AdminClient#cluster}) */
+  JsonObject cluster() {
+    return admin.cluster().await();
+  }
+
+  /** @return where cluster mode places {@code subject} ({@link AdminClient#placement}) */
+  JsonObject placement(String subject) {
+    return admin.placement(subject).await();
+  }
+
   /** @return the broker's readiness answer ({@code GET /health/ready}), whatever its status code */
   JsonObject readiness() {
     HttpRequest request = calls.request("/health/ready").GET().build();

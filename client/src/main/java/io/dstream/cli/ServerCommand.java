@@ -1,14 +1,20 @@
 package io.dstream.cli;
 
+import io.dstream.client.StreamException;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
-@Command(name = "server", mixinStandardHelpOptions = true, description = "The broker itself: version, health, latency.",
-    subcommands = {ServerCommand.Info.class, ServerCommand.Ping.class, ServerCommand.Check.class},
-    footer = {"", "Examples:", "  dstream server info", "  dstream server ping --count 5", "  dstream server check"})
+@Command(name = "server", mixinStandardHelpOptions = true,
+    description = "The broker itself: version, health, latency, its cluster.",
+    subcommands = {ServerCommand.Info.class, ServerCommand.Ping.class, ServerCommand.Check.class,
+        ServerCommand.Cluster.class},
+    footer = {"", "Examples:", "  dstream server info", "  dstream server ping --count 5", "  dstream server check",
+        "  dstream server cluster"})
 final class ServerCommand {
 
   /** Readiness components in the order they are printed. */
@@ -94,6 +100,71 @@ final class ServerCommand {
         common.print(System.out, ready, status.equals("ok") ? "ok" : status + ": " + ready.getString("reason"));
         return status.equals("ok") ? ExitCode.OK : ExitCode.FAILED;
       }
+    }
+  }
+
+  @Command(name = "cluster", mixinStandardHelpOptions = true,
+      description = {"Cluster mode as the node asked sees it (GET /admin/cluster): the members it hears from and each",
+          "partition's leader, term, this node's role, applied index and voters; with a SUBJECT, where that subject",
+          "is placed. On a single node it says so."},
+      footer = {"", "Examples:", "  dstream server cluster", "  dstream server cluster orders.eu.1 --json"})
+  static final class Cluster implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Parameters(arity = "0..1", paramLabel = "SUBJECT",
+        description = "A subject whose partition, leader and replicas to show.")
+    String subject;
+
+    @Override
+    public Integer call() {
+      try (BrokerHttp broker = new BrokerHttp(common.clientOptions())) {
+        if (subject != null) {
+          JsonObject placed = broker.placement(subject);
+          common.print(System.out, placed, String.format(
+              "subject:    %s%npartition:  %d%nleader:     %s%nreplicas:   %s", placed.getString("subject"),
+              placed.getInteger("partition"), leader(placed.getString("leader")), names(placed.getJsonArray("peers"))));
+        } else {
+          JsonObject cluster = broker.cluster();
+          common.print(System.out, cluster, table(cluster));
+        }
+        return ExitCode.OK;
+      } catch (StreamException e) {
+        if (!e.code().equals("not_found")) {
+          throw e;
+        }
+        common.print(System.out, new JsonObject().put("cluster", false),
+            "single node: not in cluster mode (docs/cluster.md)");
+        return ExitCode.OK;
+      }
+    }
+
+    private static String table(JsonObject cluster) {
+      JsonArray partitions = cluster.getJsonArray("partition_list");
+      String node = cluster.getString("node");
+      int ledHere = 0;
+      int leaderless = 0;
+      StringBuilder rows = new StringBuilder(String.format("%-10s %-16s %-6s %-10s %-10s %s",
+          "PARTITION", "LEADER", "TERM", "ROLE", "APPLIED", "VOTERS"));
+      for (int i = 0; i < partitions.size(); i++) {
+        JsonObject partition = partitions.getJsonObject(i);
+        String leader = partition.getString("leader");
+        ledHere += node.equals(leader) ? 1 : 0;
+        leaderless += leader == null ? 1 : 0;
+        rows.append(String.format("%n%-10d %-16s %-6d %-10s %-10d %s", partition.getInteger("partition"),
+            leader(leader), partition.getLong("term"), partition.getString("role"), partition.getLong("applied"),
+            names(partition.getJsonArray("voters"))));
+      }
+      return String.format("node:        %s%nmembers:     %s%npartitions:  %d, %d led here, %d without a leader%n%s",
+          node, names(cluster.getJsonArray("members")), partitions.size(), ledHere, leaderless, rows);
+    }
+
+    private static String leader(String leader) {
+      return leader == null ? "(none)" : leader;
+    }
+
+    private static String names(JsonArray ids) {
+      return ids.isEmpty() ? "-" : String.join(",", ids.stream().map(String::valueOf).toList());
     }
   }
 }

@@ -126,6 +126,20 @@ public interface AdminClient extends AutoCloseable {
   /** Removes the rule of a pattern; fails with {@code not_found} if it has none. */
   Future<Void> deleteRetention(String pattern);
 
+  /**
+   * Cluster mode as the node asked sees it (docs/cluster.md).
+   *
+   * @return {@code {"node","members":[ids],"partitions":n,"partition_list":[{"partition","peers","leader","term",
+   *     "role","applied","voters"}]}}; {@code not_found} on a single node
+   */
+  Future<JsonObject> cluster();
+
+  /**
+   * @return where cluster mode places a subject: {@code {"subject","partition","leader","peers"}}; {@code not_found}
+   *     on a single node
+   */
+  Future<JsonObject> placement(String subject);
+
   /** Releases the client's threads. */
   @Override
   void close();

@@ -160,6 +160,9 @@ class CliCommandsTest {
     assertEquals(2, pings.size());
     assertTrue(new JsonObject(pings.get(1)).getDouble("ms") > 0);
     assertEquals("ok", ok("server", "check").out().strip());
+    // A single node has no cluster view (ServerClusterIT runs the command against a cluster node).
+    assertEquals("single node: not in cluster mode (docs/cluster.md)", ok("server", "cluster").out().strip());
+    assertEquals(false, json("server", "cluster", "orders.eu", "--json").getBoolean("cluster"));
   }
 
   @Test

@@ -131,6 +131,16 @@ public final class AdminClientImpl implements AdminClient {
   }
 
   @Override
+  public Future<JsonObject> cluster() {
+    return HttpCalls.future(calls.getJson("/admin/cluster"));
+  }
+
+  @Override
+  public Future<JsonObject> placement(String subject) {
+    return HttpCalls.future(calls.getJson("/admin/cluster/subject/" + encode(subject)));
+  }
+
+  @Override
   public void close() {
     calls.close();
   }
