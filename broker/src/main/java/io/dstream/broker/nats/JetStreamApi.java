@@ -328,8 +328,8 @@ final class JetStreamApi {
     }
     String subject = StreamConfig.requestedSubject(name, config);
     if (!server.calls.onePartition(subject)) {
-      throw StreamError.invalid("not_supported", "durable-stream cluster mode: the subjects '" + subject
-          + "' matches are not all in one partition, so no one node could run the stream's consumers: a wildcard"
+      throw StreamError.invalid("not_supported", "durable-stream cluster mode: the subjects matching '" + subject
+          + "' are not all in one partition, so no one node could run the stream's consumers: a wildcard"
           + " stream needs the cluster created with DSTREAM_CLUSTER_PLACEMENT_TOKENS=n (n >= 1) and a pattern whose"
           + " first n tokens are literal, such as orders.> for n = 1 (docs/cluster.md)");
     }
