@@ -9,7 +9,8 @@ import java.time.Instant;
  * The broker's admin API ({@code /admin/}, docs/admin.md), opened by {@link DurableStream#admin(ClientOptions)}: what
  * the NATS protocol has no word for. Subjects and their numbers, a subject's state object, its stored messages page
  * by page (an export reads them so: {@code dstream export} is built on this), deleting messages or a whole subject,
- * operating JetStream consumers (their numbers, create, delete, pause, resume) and the retention rules.
+ * operating JetStream consumers (their numbers, create, delete, pause, resume), the retention rules, and in cluster
+ * mode the partitions as a node sees them.
  * It needs the API key or a JWT with {@code "admin": true}.
  *
  * <p>Answers are the broker's JSON objects exactly as docs/admin.md documents them, so a field the broker adds is
