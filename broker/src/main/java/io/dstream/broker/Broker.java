@@ -135,6 +135,7 @@ public final class Broker {
       metrics.measureStore(store::size);
       if (config.cluster() != null) {
         cluster = ClusterNode.start(vertx, config, store);
+        cluster.leadership().measure(metrics.registry());
       }
       return authenticator;
     }).compose(authenticator -> {

@@ -2,6 +2,8 @@ package io.dstream.broker.cluster;
 
 import io.dstream.broker.stream.Ownership;
 import io.dstream.broker.stream.StreamError;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -270,6 +272,46 @@ public final class Leadership implements Ownership, ClusterRouting {
    */
   boolean answering(int partition, String node) {
     return followers(partition).stream().anyMatch(f -> f.node().equals(node) && f.lastAnsweredMs() <= currentWithinMs);
+  }
+
+  /**
+   * Exports, read at each scrape, the partitions this node holds a replica of as monitoring counts
+   * them: those it leads; those without a leader it knows of (an election, or no majority: their
+   * writes fail); and those it leads with another replica missing or not current (behind, or silent
+   * for an election timeout), where one more loss would leave them without a majority (Kafka's
+   * under-replicated partitions).
+   */
+  public void measure(MeterRegistry registry) {
+    Gauge.builder("dstream_cluster_partitions_led", this, l -> l.count(Count.LED))
+        .description("Partitions this node leads (cluster mode)").register(registry);
+    Gauge.builder("dstream_cluster_partitions_without_leader", this, l -> l.count(Count.LEADERLESS))
+        .description("Partitions this node holds whose leader it does not know: their writes fail").register(registry);
+    Gauge.builder("dstream_cluster_partitions_under_replicated", this, l -> l.count(Count.UNDER_REPLICATED))
+        .description("Partitions this node leads with a replica missing or not current").register(registry);
+  }
+
+  private enum Count { LED, LEADERLESS, UNDER_REPLICATED }
+
+  private int count(Count what) {
+    int count = 0;
+    for (int p = 0; p < ownedTerms.length; p++) {
+      if (!placement.holds(p)) {
+        continue;
+      }
+      boolean led = ownedTerms[p] >= 0;
+      count += switch (what) {
+        case LED -> led ? 1 : 0;
+        case LEADERLESS -> !led && leaderOf(p) == null ? 1 : 0;
+        case UNDER_REPLICATED -> led && underReplicated(p) ? 1 : 0;
+      };
+    }
+    return count;
+  }
+
+  private boolean underReplicated(int partition) {
+    List<Follower> followers = followers(partition);
+    return followers.size() < placement.peersOf(partition).size() - 1
+        || followers.stream().anyMatch(follower -> !follower.current());
   }
 
   /** The admin API's view of the cluster. */

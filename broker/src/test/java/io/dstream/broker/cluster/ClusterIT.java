@@ -172,9 +172,24 @@ class ClusterIT {
 
   /** {@code dstream_cluster_forwarded_total} of {@code kind} in the node's {@code /metrics}. */
   private static double forwarded(String node, String kind) throws Exception {
-    String prefix = "dstream_cluster_forwarded_total{kind=\"" + kind + "\"";
+    return metric(node, "dstream_cluster_forwarded_total{kind=\"" + kind + "\"");
+  }
+
+  /** The sum of the node's {@code /metrics} samples whose line starts with {@code prefix}. */
+  private static double metric(String node, String prefix) throws Exception {
     return cluster.get(node, "/metrics").body().lines().filter(line -> line.startsWith(prefix))
         .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))).sum();
+  }
+
+  /** Waits until the node's gauge {@code name} satisfies {@code check}. */
+  private static void awaitGauge(String node, String name, java.util.function.DoublePredicate check, String what)
+      throws Exception {
+    long deadline = System.nanoTime() + CATCH_UP.toNanos();
+    double value;
+    while (!check.test(value = metric(node, name + " "))) {
+      assertTrue(System.nanoTime() < deadline, name + " on " + node + " is " + value + ", not " + what);
+      Thread.sleep(200);
+    }
   }
 
   /** Case 2: kill -9 of the partition leader under pipelined publishing through another node. */
@@ -250,7 +265,11 @@ class ClusterIT {
       for (int i = 0; i < 30; i++) {
         publishUntilAcked(js, ledger, "c3-" + i, WAIT);
       }
+      awaitGauge(leader, "dstream_cluster_partitions_under_replicated", v -> v == 0, "0 with every replica up");
+      assertTrue(metric(leader, "dstream_cluster_partitions_led ") >= 1, "no partition led by " + leader);
       cluster.kill9(killed);
+      // Every partition has a replica on each of the three nodes: those the leader leads lack one now.
+      awaitGauge(leader, "dstream_cluster_partitions_under_replicated", v -> v > 0, "above 0 with " + killed + " down");
       try (PipelinedPublisher publisher = new PipelinedPublisher(js, ledger, "c3-while-down", 50)) {
         await(() -> ledger.size() >= 330, CATCH_UP, "300 publishes acknowledged while " + killed + " is down");
         publisher.finish(CATCH_UP);
@@ -259,6 +278,7 @@ class ClusterIT {
     cluster.restart(killed);
     long restarted = System.nanoTime();
     List<Replica> replicas = Replica.awaitConverged(cluster, cluster.nodeIds(), subject, ledger.maxSequence(), CATCH_UP);
+    awaitGauge(leader, "dstream_cluster_partitions_under_replicated", v -> v == 0, "0 once " + killed + " caught up");
     System.out.printf("case 3: %s (follower of %s) killed, %d messages written meanwhile through %s, caught up %d ms "
         + "after it was ready again%n", killed, leader, ledger.size() - 30, via, msSince(restarted));
     for (Replica replica : replicas) {
@@ -333,6 +353,8 @@ class ClusterIT {
       for (String node : stopped) {
         cluster.stop(node);
       }
+      // Without a majority the survivor's partitions lose their leader (it steps down), as its gauge says.
+      awaitGauge(survivor, "dstream_cluster_partitions_without_leader", v -> v > 0, "above 0 without a quorum");
 
       // The survivor led the partition: it must not acknowledge, nor hang, without a majority.
       JetStream patient = jetStream(nc, Duration.ofSeconds(25));
@@ -364,6 +386,7 @@ class ClusterIT {
       System.out.printf("case 5: with %s back, writes resumed %d ms after it was ready (sequence %d, duplicate %b)%n",
           stopped.get(0), msSince(quorumBack), resumed.getSeqno(), resumed.isDuplicate());
       assertEquals(21, resumed.getSeqno(), "the sequence of the first write once the quorum is back");
+      awaitGauge(survivor, "dstream_cluster_partitions_without_leader", v -> v == 0, "0 with the quorum back");
     }
     List<Replica> replicas = Replica.awaitConverged(cluster, List.of(survivor, stopped.get(0)), subject, 21, CATCH_UP);
     for (Replica replica : replicas) {
