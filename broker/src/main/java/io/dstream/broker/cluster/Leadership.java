@@ -20,6 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.IntConsumer;
+import java.util.function.IntPredicate;
+import java.util.stream.IntStream;
 
 /**
  * Who leads each partition, as this node knows it. Raft decides: this node runs a partition's actors
@@ -282,30 +284,18 @@ public final class Leadership implements Ownership, ClusterRouting {
    * under-replicated partitions).
    */
   public void measure(MeterRegistry registry) {
-    Gauge.builder("dstream_cluster_partitions_led", this, l -> l.count(Count.LED))
+    Gauge.builder("dstream_cluster_partitions_led", this, l -> l.held(p -> l.ownedTerms[p] >= 0))
         .description("Partitions this node leads (cluster mode)").register(registry);
-    Gauge.builder("dstream_cluster_partitions_without_leader", this, l -> l.count(Count.LEADERLESS))
+    Gauge.builder("dstream_cluster_partitions_without_leader", this, l -> l.held(p -> l.leaderOf(p) == null))
         .description("Partitions this node holds whose leader it does not know: their writes fail").register(registry);
-    Gauge.builder("dstream_cluster_partitions_under_replicated", this, l -> l.count(Count.UNDER_REPLICATED))
+    Gauge.builder("dstream_cluster_partitions_under_replicated", this,
+            l -> l.held(p -> l.ownedTerms[p] >= 0 && l.underReplicated(p)))
         .description("Partitions this node leads with a replica missing or not current").register(registry);
   }
 
-  private enum Count { LED, LEADERLESS, UNDER_REPLICATED }
-
-  private int count(Count what) {
-    int count = 0;
-    for (int p = 0; p < ownedTerms.length; p++) {
-      if (!placement.holds(p)) {
-        continue;
-      }
-      boolean led = ownedTerms[p] >= 0;
-      count += switch (what) {
-        case LED -> led ? 1 : 0;
-        case LEADERLESS -> !led && leaderOf(p) == null ? 1 : 0;
-        case UNDER_REPLICATED -> led && underReplicated(p) ? 1 : 0;
-      };
-    }
-    return count;
+  /** How many of the partitions this node holds a replica of pass {@code check}. */
+  private int held(IntPredicate check) {
+    return (int) IntStream.range(0, ownedTerms.length).filter(p -> placement.holds(p) && check.test(p)).count();
   }
 
   private boolean underReplicated(int partition) {

@@ -10,7 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 
@@ -86,27 +85,20 @@ public final class Placement {
   }
 
   /**
-   * Whether every subject {@code pattern} matches is in one partition, that of {@code pattern}
-   * itself: true for a literal subject, and for a pattern whose placement key (its first n tokens,
-   * n &ge; 1) has no wildcard and is followed by more tokens.
+   * Whether every subject {@code pattern} (a valid one) matches is in one partition, that of
+   * {@code pattern} itself: when the pattern's placement key has no wildcard, every match shares
+   * that key. True for a literal subject; with whole subjects as keys, false for any pattern.
    */
   public boolean onePartition(String pattern) {
-    if (pattern.indexOf('*') < 0 && pattern.indexOf('>') < 0) {
-      return true;
+    int end = keyEnd(pattern);
+    for (int i = 0; i < end; i++) {
+      // Valid patterns have wildcards only as whole tokens.
+      char c = pattern.charAt(i);
+      if (c == '*' || c == '>') {
+        return false;
+      }
     }
-    String[] tokens = pattern.split("\\.", -1);
-    int n = settings.placementTokens();
-    if (Arrays.stream(tokens).noneMatch(Placement::wildcard)) {
-      return true;
-    }
-    if (n == 0 || pattern.startsWith("$") || tokens.length <= n) {
-      return false;
-    }
-    return Arrays.stream(tokens, 0, n).noneMatch(Placement::wildcard);
-  }
-
-  private static boolean wildcard(String token) {
-    return token.equals("*") || token.equals(">");
+    return true;
   }
 
   /**

@@ -28,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -126,7 +127,7 @@ class ClusterWildcardStreamIT {
         for (String subject : SUBJECTS) {
           List<Integer> all = new ArrayList<>(acknowledged.getOrDefault(subject, List.of()));
           all.addAll(after.getOrDefault(subject, List.of()));
-          assertEquals(range(PER_SUBJECT), all, "every message of " + subject + ", in its order, once");
+          assertEquals(IntStream.range(0, PER_SUBJECT).boxed().toList(), all, "every message of " + subject + ", in its order, once");
         }
 
         // A subject created after the failover is followed from its first message.
@@ -150,13 +151,5 @@ class ClusterWildcardStreamIT {
     int index = Integer.parseInt(body.substring(body.indexOf(':') + 1));
     received.computeIfAbsent(message.getSubject(), s -> new ArrayList<>()).add(index);
     return index;
-  }
-
-  private static List<Integer> range(int count) {
-    List<Integer> all = new ArrayList<>();
-    for (int i = 0; i < count; i++) {
-      all.add(i);
-    }
-    return all;
   }
 }
