@@ -3,6 +3,7 @@ package io.dstream.broker.http;
 import io.dstream.broker.auth.AuthenticationException;
 import io.dstream.broker.auth.Authenticator;
 import io.dstream.broker.auth.Permissions;
+import io.micrometer.core.instrument.Counter;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpServerRequest;
@@ -21,9 +22,12 @@ public final class AuthenticationHandler implements Handler<RoutingContext> {
   private static final String PERMISSIONS = "dstream.permissions";
 
   private final Authenticator authenticator;
+  private final Counter refused;
 
-  public AuthenticationHandler(Authenticator authenticator) {
+  /** {@code refused} counts the requests this step answers 401. */
+  public AuthenticationHandler(Authenticator authenticator, Counter refused) {
     this.authenticator = authenticator;
+    this.refused = refused;
   }
 
   /** The permissions of an authenticated request. */
@@ -53,7 +57,7 @@ public final class AuthenticationHandler implements Handler<RoutingContext> {
     });
   }
 
-  private static void proceed(RoutingContext ctx, Future<Permissions> permissions) {
+  private void proceed(RoutingContext ctx, Future<Permissions> permissions) {
     if (permissions.succeeded()) {
       ctx.put(PERMISSIONS, permissions.result());
       ctx.next();
@@ -66,6 +70,7 @@ public final class AuthenticationHandler implements Handler<RoutingContext> {
       LOG.info("refused {} {} from {}: {}", ctx.request().method(), ctx.request().path(),
           ctx.request().remoteAddress(), failure.getMessage());
     }
+    refused.increment();
     HttpErrors.send(ctx.response(), 401, "unauthorized", failure instanceof AuthenticationException
         ? failure.getMessage() : "credentials could not be checked");
   }

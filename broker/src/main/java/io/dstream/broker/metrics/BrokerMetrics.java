@@ -43,6 +43,8 @@ public final class BrokerMetrics {
   public final Counter unknownAcks = counter("dstream_unknown_acks", "Acks naming no pending delivery");
   public final Counter badFrames = counter("dstream_bad_frames", "WebSocket frames answered with an error");
   public final Counter forbidden = counter("dstream_forbidden", "Requests refused because the credential does not allow them");
+  public final Counter unauthenticated = counter("dstream_unauthenticated",
+      "HTTP requests and WebSocket upgrades refused (401) at the credential check: none, or a key or token that is not valid");
   public final Counter rateLimited = counter("dstream_rate_limited", "WebSocket requests refused over the per-socket rate limit");
   public final Counter slowConsumersClosed = counter("dstream_slow_consumers_closed",
       "WebSockets closed because they held more than their memory budget for the grace period");

@@ -69,7 +69,7 @@ public final class HttpApi {
   public HttpApi(Authenticator authenticator, NatsServer nats, ClientAddresses clientAddresses, V1Endpoint v1,
                  RecordsHandler records, BrokerMetrics metrics, DurableStreamsApi durableStreams, BrokerConfig config,
                  FilesApi files, AdminApi admin, MemoryBudget memoryBudget, Readiness readiness, LeaderRelay relay) {
-    this.authentication = new AuthenticationHandler(authenticator);
+    this.authentication = new AuthenticationHandler(authenticator, metrics.unauthenticated);
     this.nats = nats;
     this.clientAddresses = clientAddresses;
     this.v1 = v1;

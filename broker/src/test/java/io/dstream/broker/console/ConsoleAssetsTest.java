@@ -49,6 +49,12 @@ class ConsoleAssetsTest {
       assertFalse(Pattern.compile("<script(?![^>]*\\bsrc=)").matcher(index).find(), "no inline script");
       assertFalse(Pattern.compile("\\son[a-z]+=").matcher(index).find(), "no inline event handler");
 
+      assertTrue(index.contains("<link rel=\"icon\" type=\"image/svg+xml\" href=\"/console/favicon.svg\">"),
+          "the console names its icon: a browser would otherwise ask for /favicon.ico, which needs credentials");
+      HttpResponse<Buffer> icon = get(web, broker, "/console/favicon.svg");
+      assertEquals(200, icon.statusCode());
+      assertTrue(icon.getHeader("Content-Type").startsWith("image/svg+xml"), icon.getHeader("Content-Type"));
+
       HttpResponse<Buffer> uplot = get(web, broker, "/console/vendor/uplot/uPlot.esm.js");
       assertEquals(200, uplot.statusCode());
       assertTrue(uplot.getHeader("Content-Type").startsWith("text/javascript"));

@@ -129,6 +129,7 @@ class ConsoleBrowserTest {
 
   @Test
   void signInShowsTheOverviewAndSignOutForgetsTheCredential() throws IOException {
+    double refused = broker.broker().metrics().unauthenticated.count();
     browser.signedIn(TestBroker.API_KEY);
     assertFalse(browser.driver.getCurrentUrl().contains(TestBroker.API_KEY), "the credential never goes in a URL");
     browser.waitFor(By.id("card-subjects"));
@@ -136,6 +137,8 @@ class ConsoleBrowserTest {
     new WebDriverWait(browser.driver, Duration.ofSeconds(15))
         .until(d -> browser.driver.findElements(By.cssSelector(".chart canvas")).size() == 3);
     browser.screenshot("overview");
+    // Two page loads and a second of refreshes, none refused: in particular no /favicon.ico.
+    assertEquals(refused, broker.broker().metrics().unauthenticated.count(), "requests the broker answered 401");
 
     browser.driver.findElement(By.id("sign-out")).click();
     browser.visible(By.id("sign-in-form"));

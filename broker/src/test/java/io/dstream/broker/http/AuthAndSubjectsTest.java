@@ -72,31 +72,42 @@ class AuthAndSubjectsTest {
     assertEquals(new JsonObject().put("status", "ok"), health.bodyAsJsonObject());
   }
 
+  private static double unauthenticated() {
+    return broker.broker().metrics().unauthenticated.count();
+  }
+
   @Test
   void missingOrWrongKeyIs401WithAJsonError() {
+    double before = unauthenticated();
     HttpResponse<Buffer> missing = get("/metrics", null, null);
     assertEquals(401, missing.statusCode());
     assertEquals("unauthorized", missing.bodyAsJsonObject().getJsonObject("error").getString("code"));
     assertEquals(401, get("/metrics?apiKey=wrong", null, null).statusCode());
     assertEquals(401, get("/metrics", "Authorization", "Bearer wrong").statusCode());
     assertEquals(401, get("/metrics", "auth", "wrong").statusCode());
+    assertEquals(before + 4, unauthenticated(), "dstream_unauthenticated counts each refusal");
   }
 
   @Test
   void everyCredentialFormIsAccepted() {
+    double before = unauthenticated();
     assertEquals(200, get("/metrics?apiKey=" + TestBroker.API_KEY, null, null).statusCode());
     assertEquals(200, get("/metrics", "Authorization", "Bearer " + TestBroker.API_KEY).statusCode());
     assertEquals(200, get("/metrics", "auth", TestBroker.API_KEY).statusCode());
+    assertEquals(before, unauthenticated());
   }
 
   @Test
   void webSocketUpgradeIsRefusedWith401BeforeUpgrading() {
+    double before = unauthenticated();
     assertEquals(401, upgradeStatus("/stream/a.b", null, null));
     assertEquals(401, upgradeStatus("/stream/a.b?apiKey=wrong", null, null));
     assertEquals(401, upgradeStatus("/stream/a.b", "Authorization", "Bearer wrong"));
+    assertEquals(before + 3, unauthenticated());
     assertEquals(101, upgradeStatus("/stream/a.b?apiKey=" + TestBroker.API_KEY, null, null));
     assertEquals(101, upgradeStatus("/stream/a.b", "Authorization", "Bearer " + TestBroker.API_KEY));
     assertEquals(101, upgradeStatus("/stream/a.b", "auth", TestBroker.API_KEY));
+    assertEquals(before + 3, unauthenticated());
   }
 
   @Test

@@ -30,8 +30,9 @@ class MetricsTest {
           "dstream_messages_published_total 1.0", "dstream_publish_ack_latency_seconds_bucket",
           "dstream_commit_latency_seconds_bucket", "dstream_commit_group_writes_count", "dstream_commits_total",
           "dstream_in_flight 1.0", "dstream_websockets 1.0", "dstream_actors_active 1.0", "dstream_redeliveries_total",
-          "dstream_dropped_after_max_deliver_total", "dstream_forbidden_total", "dstream_rate_limited_total",
-          "dstream_slow_consumers_closed_total", "dstream_connections_refused_total", "jvm_memory_used_bytes"}) {
+          "dstream_dropped_after_max_deliver_total", "dstream_forbidden_total", "dstream_unauthenticated_total",
+          "dstream_rate_limited_total", "dstream_slow_consumers_closed_total", "dstream_connections_refused_total",
+          "jvm_memory_used_bytes"}) {
         assertTrue(scrape.contains(metric), "missing " + metric);
       }
       assertFalse(scrape.contains(TestBroker.API_KEY), "a secret leaked into the metrics");
