@@ -115,7 +115,7 @@ final class JetStreamConsumers {
   private void followLeadership() {
     for (JsConsumer consumer : List.copyOf(consumers.values())) {
       StreamDeclaration declared = server.jetStream.declaration(consumer.stream);
-      if (declared != null && server.calls.onePartition(declared.subject()) && !server.calls.here(declared.subject())) {
+      if (declared != null && !server.calls.servesHere(declared.subject())) {
         release(consumer);
         adoptions.remove(consumer.stream);
       }
