@@ -1,12 +1,10 @@
 package io.dstream.broker.cluster;
 
-import io.dstream.broker.config.ClusterSettings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -19,10 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class PlacementTest {
 
   private static Placement placement(int partitions, int tokens) {
-    return new Placement(new ClusterSettings("n1", ClusterSettings.parsePeers(List.of("n1=127.0.0.1:1:2",
-        "n2=127.0.0.1:3:4", "n3=127.0.0.1:5:6")), 3, partitions, tokens, Duration.ofMillis(500),
-        Duration.ofMillis(1000), Duration.ofMillis(2000), 100, Duration.ofSeconds(5), 1 << 20, Duration.ofSeconds(4),
-        8 << 20, Duration.ofMillis(100), ClusterSettings.Copy.DEFAULT));
+    return new Placement(TestClusterSettings.threeNodes(partitions, tokens));
   }
 
   @Test

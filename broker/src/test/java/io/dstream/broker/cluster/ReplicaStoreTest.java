@@ -42,10 +42,7 @@ class ReplicaStoreTest {
   Path dir;
 
   private static ClusterSettings settings() {
-    return new ClusterSettings("n1", ClusterSettings.parsePeers(List.of("n1=127.0.0.1:1:2", "n2=127.0.0.1:3:4",
-        "n3=127.0.0.1:5:6")), 3, 8, 0, Duration.ofMillis(500), Duration.ofMillis(1000), Duration.ofMillis(2000), 100,
-        Duration.ofSeconds(5), 1 << 20, Duration.ofSeconds(4), 8 << 20, COMMIT_INTERVAL,
-        ClusterSettings.Copy.DEFAULT);
+    return TestClusterSettings.of("n1", TestClusterSettings.THREE_PEERS, 3, 8, 0, COMMIT_INTERVAL);
   }
 
   private static StoreWrite.Append append(long sequence, String text) {

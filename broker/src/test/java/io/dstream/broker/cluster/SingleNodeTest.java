@@ -46,31 +46,20 @@ class SingleNodeTest {
   @Test
   void clusterSettingsAreCheckedAtStart() {
     IllegalArgumentException missingSelf = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-        () -> new io.dstream.broker.config.ClusterSettings("n4",
-            io.dstream.broker.config.ClusterSettings.parsePeers(List.of("n1=h:1:2", "n2=h:3:4")), 3, 16, 0,
-            Duration.ofMillis(500), Duration.ofMillis(1000), Duration.ofMillis(2000), 100, Duration.ofSeconds(5), 1 << 20,
-            Duration.ofSeconds(4), 8 << 20, Duration.ofMillis(100),
-            io.dstream.broker.config.ClusterSettings.Copy.DEFAULT));
+        () -> TestClusterSettings.of("n4", List.of("n1=h:1:2", "n2=h:3:4"), 3, 16, 0,
+            TestClusterSettings.COMMIT_INTERVAL));
     assertTrue(missingSelf.getMessage().contains("do not include this node 'n4'"), missingSelf.getMessage());
     IllegalArgumentException malformed = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> io.dstream.broker.config.ClusterSettings.parsePeers(List.of("n1=host:7701")));
     assertTrue(malformed.getMessage().contains("id=host:hazelcastPort:raftPort"), malformed.getMessage());
     for (Duration commit : List.of(Duration.ofMillis(-1), Duration.ofMillis(10_001))) {
       IllegalArgumentException interval = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-          () -> new io.dstream.broker.config.ClusterSettings("n1",
-              io.dstream.broker.config.ClusterSettings.parsePeers(List.of("n1=h:1:2")), 1, 16, 0,
-              Duration.ofMillis(500), Duration.ofMillis(1000), Duration.ofMillis(2000), 100, Duration.ofSeconds(5), 1 << 20,
-              Duration.ofSeconds(4), 8 << 20, commit,
-              io.dstream.broker.config.ClusterSettings.Copy.DEFAULT));
+          () -> TestClusterSettings.of("n1", List.of("n1=h:1:2"), 1, 16, 0, commit));
       assertTrue(interval.getMessage().contains("store commit interval must be 0-10000 ms"), interval.getMessage());
     }
     for (int tokens : new int[] {-1, 17}) {
       IllegalArgumentException placement = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-          () -> new io.dstream.broker.config.ClusterSettings("n1",
-              io.dstream.broker.config.ClusterSettings.parsePeers(List.of("n1=h:1:2")), 1, 16, tokens,
-              Duration.ofMillis(500), Duration.ofMillis(1000), Duration.ofMillis(2000), 100, Duration.ofSeconds(5),
-              1 << 20, Duration.ofSeconds(4), 8 << 20, Duration.ofMillis(100),
-              io.dstream.broker.config.ClusterSettings.Copy.DEFAULT));
+          () -> TestClusterSettings.of("n1", List.of("n1=h:1:2"), 1, 16, tokens, TestClusterSettings.COMMIT_INTERVAL));
       assertTrue(placement.getMessage().contains("placement tokens must be 0-16, got " + tokens),
           placement.getMessage());
     }
